@@ -1,0 +1,503 @@
+//! The SSA intermediate representation shared by every stage after the frontend.
+//!
+//! A function is a list of basic blocks; block 0 is the entry and its parameters are the
+//! function's parameters. Values are defined exactly once (by an instruction result or a block
+//! parameter) and every instruction remembers the wasm offset it came from.
+//!
+//! Invariants (checked by `verify`):
+//! - only `Terminator::Jump` passes block arguments; the targets of `Branch` and `Switch` take
+//!   no parameters (the frontend splits such edges), so there are no critical edges with moves;
+//! - every value is defined before use on every path (dominance);
+//! - after `legalize`, no value has type `I64` (i64 is a pair of I32 values, low word first).
+
+pub mod verify;
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Value(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Block(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Type {
+    I32,
+    I64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Signature {
+    pub params: Vec<Type>,
+    pub results: Vec<Type>,
+}
+
+/// Why execution stopped. The numeric value is what the embedder's `synth_trap` receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u32)]
+pub enum TrapCode {
+    Unreachable = 1,
+    MemoryOutOfBounds = 2,
+    IntegerDivideByZero = 3,
+    IntegerOverflow = 4,
+    StackOverflow = 5,
+    /// A data segment does not fit the memory at instantiation (`synth_init`).
+    DataSegmentOutOfBounds = 6,
+}
+
+impl TrapCode {
+    pub const ALL: [TrapCode; 6] = [
+        TrapCode::Unreachable,
+        TrapCode::MemoryOutOfBounds,
+        TrapCode::IntegerDivideByZero,
+        TrapCode::IntegerOverflow,
+        TrapCode::StackOverflow,
+        TrapCode::DataSegmentOutOfBounds,
+    ];
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+    pub fn from_code(code: u32) -> Option<TrapCode> {
+        TrapCode::ALL.into_iter().find(|t| t.code() == code)
+    }
+    /// The message wasm engines (and the spec tests) use for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapCode::Unreachable => "unreachable",
+            TrapCode::MemoryOutOfBounds => "out of bounds memory access",
+            TrapCode::IntegerDivideByZero => "integer divide by zero",
+            TrapCode::IntegerOverflow => "integer overflow",
+            TrapCode::StackOverflow => "call stack exhausted",
+            TrapCode::DataSegmentOutOfBounds => "out of bounds memory access",
+        }
+    }
+}
+
+/// Link-time symbols the generated code refers to. `object` names them (see docs/ABI.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Symbol {
+    /// Function by index in `Module::functions` (imports first, then defined, then runtime).
+    Function(u32),
+    /// Base of linear memory (`.bss` region of `max_pages * 64 KiB`).
+    Memory,
+    /// A `u32` word holding the current linear-memory size in bytes.
+    MemoryBytes,
+    /// Storage of global `N` (4 or 8 bytes, little-endian, low word first).
+    Global(u32),
+    /// Read-only bytes of active data segment `N`.
+    DataSegment(u32),
+    /// Embedder-provided `void synth_trap(uint32_t code)`, never returns.
+    TrapHandler,
+    /// Embedder-provided `uintptr_t __synth_stack_limit`: the lowest address sp may reach.
+    StackLimit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Clz,
+    Ctz,
+    Popcnt,
+    Eqz,
+    Extend8S,
+    Extend16S,
+    /// i64 only: sign-extend the low 32 bits.
+    Extend32S,
+    /// i64 -> i32.
+    Wrap,
+    /// i32 -> i64.
+    ExtendI32S,
+    ExtendI32U,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    /// After the frontend, division and remainder never trap: explicit `TrapIf` checks precede
+    /// them, so a backend may use an instruction with any result for /0 and INT_MIN/-1.
+    DivS,
+    DivU,
+    RemS,
+    RemU,
+    And,
+    Or,
+    Xor,
+    /// Shift and rotate counts are taken modulo the bit width, as in wasm.
+    Shl,
+    ShrS,
+    ShrU,
+    Rotl,
+    Rotr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cond {
+    Eq,
+    Ne,
+    LtS,
+    LtU,
+    GtS,
+    GtU,
+    LeS,
+    LeU,
+    GeS,
+    GeU,
+}
+
+impl Cond {
+    pub fn inverse(self) -> Cond {
+        match self {
+            Cond::Eq => Cond::Ne,
+            Cond::Ne => Cond::Eq,
+            Cond::LtS => Cond::GeS,
+            Cond::LtU => Cond::GeU,
+            Cond::GtS => Cond::LeS,
+            Cond::GtU => Cond::LeU,
+            Cond::LeS => Cond::GtS,
+            Cond::LeU => Cond::GtU,
+            Cond::GeS => Cond::LtS,
+            Cond::GeU => Cond::LtU,
+        }
+    }
+    /// The condition with operands swapped: `a c b == b c.swapped() a`.
+    pub fn swapped(self) -> Cond {
+        match self {
+            Cond::Eq | Cond::Ne => self,
+            Cond::LtS => Cond::GtS,
+            Cond::LtU => Cond::GtU,
+            Cond::GtS => Cond::LtS,
+            Cond::GtU => Cond::LtU,
+            Cond::LeS => Cond::GeS,
+            Cond::LeU => Cond::GeU,
+            Cond::GeS => Cond::LeS,
+            Cond::GeU => Cond::LeU,
+        }
+    }
+}
+
+/// A linear-memory access: `width` bytes at `addr + offset` (offset is the wasm memarg offset,
+/// kept 64-bit so `offset + width` never overflows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemArg {
+    /// 1, 2, 4 or 8 (8 only before legalize).
+    pub width: u8,
+    /// Loads narrower than the result: sign- or zero-extend.
+    pub signed: bool,
+    pub offset: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// results[0] = constant (an I64 constant is the full 64-bit value; I32 uses the low bits).
+    Const(i64),
+    /// results[0] = args[0]. Copy propagation removes these.
+    Copy,
+    /// results[0] = op(args[0]).
+    Unary(UnaryOp),
+    /// results[0] = args[0] op args[1]. Both operands have the type of the result.
+    Binary(BinaryOp),
+    /// results[0]: i32 = (args[0] cond args[1]) as 0/1; operands are I32 or I64 (same type).
+    Compare(Cond),
+    /// results[0] = if args[0] != 0 { args[1] } else { args[2] }.
+    Select,
+    /// Before legalize: args = [addr]. After legalize: args = [memory_base, addr], no checks.
+    Load(MemArg),
+    /// Before legalize: args = [addr, value]. After legalize: args = [memory_base, addr, value].
+    Store(MemArg),
+    /// results[0] = memory.size in pages. Removed by legalize.
+    MemorySize,
+    /// results[0] = memory.grow(args[0]). Removed by legalize.
+    MemoryGrow,
+    /// results[0] = global N. Removed by legalize (becomes `LoadSymbol`).
+    GlobalGet(u32),
+    /// global N = args[0]. Removed by legalize (becomes `StoreSymbol`).
+    GlobalSet(u32),
+    /// Call function N of `Module::functions` with args; results are its results.
+    /// After legalize each i64 argument/result is two I32 values (low, high).
+    Call(u32),
+    /// Trap with the code when args[0] != 0.
+    TrapIf(TrapCode),
+
+    // ---- introduced by legalize ----
+    /// Trap `MemoryOutOfBounds` unless `args[0] + end <= args[1]` as unbounded integers
+    /// (args[0] = wasm address, args[1] = memory size in bytes, end = offset + width).
+    BoundsCheck { end: u64 },
+    /// results[0] = address of the symbol plus `offset`.
+    SymbolAddr { symbol: Symbol, offset: u32 },
+    /// results[0] = 32-bit word at symbol + offset.
+    LoadSymbol { symbol: Symbol, offset: u32 },
+    /// 32-bit word at symbol + offset = args[0].
+    StoreSymbol { symbol: Symbol, offset: u32 },
+    /// i64 add: args = [a_lo, a_hi, b_lo, b_hi], results = [lo, hi].
+    AddPair,
+    /// i64 sub: args = [a_lo, a_hi, b_lo, b_hi], results = [lo, hi].
+    SubPair,
+    /// Full 32x32 -> 64 unsigned multiply: args = [a, b], results = [lo, hi].
+    MulWideU,
+    /// i64 shift (count modulo 64): args = [lo, hi, count], results = [lo, hi].
+    ShiftPair(BinaryOp),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inst {
+    pub op: Op,
+    pub args: Vec<Value>,
+    pub results: Vec<Value>,
+    /// Offset in the wasm binary of the operator this came from.
+    pub offset: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Terminator {
+    /// Unconditional jump; the only terminator that passes block arguments.
+    Jump { target: Block, args: Vec<Value> },
+    /// If cond != 0 go to `then_block` else `else_block`; neither takes parameters.
+    Branch {
+        cond: Value,
+        then_block: Block,
+        else_block: Block,
+    },
+    /// Jump table: `targets[index]` if index < len, else `default`; no target takes parameters.
+    Switch {
+        index: Value,
+        targets: Vec<Block>,
+        default: Block,
+    },
+    /// Return the function's results (after legalize: i64 results as low, high pairs).
+    Return { values: Vec<Value> },
+    /// Unconditional trap.
+    Trap { code: TrapCode },
+}
+
+impl Terminator {
+    pub fn successors(&self) -> Vec<Block> {
+        match self {
+            Terminator::Jump { target, .. } => vec![*target],
+            Terminator::Branch {
+                then_block,
+                else_block,
+                ..
+            } => vec![*then_block, *else_block],
+            Terminator::Switch {
+                targets, default, ..
+            } => {
+                let mut v = targets.clone();
+                v.push(*default);
+                v
+            }
+            Terminator::Return { .. } | Terminator::Trap { .. } => Vec::new(),
+        }
+    }
+    /// Values read by the terminator.
+    pub fn uses(&self) -> Vec<Value> {
+        match self {
+            Terminator::Jump { args, .. } => args.clone(),
+            Terminator::Branch { cond, .. } => vec![*cond],
+            Terminator::Switch { index, .. } => vec![*index],
+            Terminator::Return { values } => values.clone(),
+            Terminator::Trap { .. } => Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockData {
+    pub params: Vec<Value>,
+    pub insts: Vec<Inst>,
+    pub term: Terminator,
+    /// Wasm offset of the operator that produced the terminator.
+    pub term_offset: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Function {
+    /// Index in `Module::functions`.
+    pub index: u32,
+    /// For messages and the report: the export name, else the wasm name section name, else `func[N]`.
+    pub name: String,
+    /// The wasm-level signature (i64 stays i64 here even after legalize: the ABI needs it).
+    pub sig: Signature,
+    /// Block 0 is the entry block; its params are the function parameters (after legalize:
+    /// each i64 parameter is two I32 params, low first).
+    pub blocks: Vec<BlockData>,
+    /// Type of every value, indexed by `Value.0`.
+    pub value_types: Vec<Type>,
+    /// Wasm offset of the function body (for messages).
+    pub offset: u32,
+}
+
+impl Function {
+    pub fn new_value(&mut self, ty: Type) -> Value {
+        let v = Value(self.value_types.len() as u32);
+        self.value_types.push(ty);
+        v
+    }
+    pub fn value_type(&self, v: Value) -> Type {
+        self.value_types[v.0 as usize]
+    }
+    pub fn block(&self, b: Block) -> &BlockData {
+        &self.blocks[b.0 as usize]
+    }
+    pub fn block_mut(&mut self, b: Block) -> &mut BlockData {
+        &mut self.blocks[b.0 as usize]
+    }
+    /// Predecessor lists, indexed by block (a predecessor appears once per edge).
+    pub fn predecessors(&self) -> Vec<Vec<Block>> {
+        let mut preds = vec![Vec::new(); self.blocks.len()];
+        for (i, b) in self.blocks.iter().enumerate() {
+            for s in b.term.successors() {
+                preds[s.0 as usize].push(Block(i as u32));
+            }
+        }
+        preds
+    }
+    /// Blocks in reverse post-order from the entry; unreachable blocks are omitted.
+    pub fn reverse_postorder(&self) -> Vec<Block> {
+        let n = self.blocks.len();
+        let mut visited = vec![false; n];
+        let mut post = Vec::with_capacity(n);
+        // Iterative DFS: (block, next successor index).
+        let mut stack: Vec<(Block, usize)> = Vec::new();
+        if n > 0 {
+            visited[0] = true;
+            stack.push((Block(0), 0));
+        }
+        while let Some((b, i)) = stack.pop() {
+            let succs = self.blocks[b.0 as usize].term.successors();
+            if i < succs.len() {
+                stack.push((b, i + 1));
+                let s = succs[i];
+                if !visited[s.0 as usize] {
+                    visited[s.0 as usize] = true;
+                    stack.push((s, 0));
+                }
+            } else {
+                post.push(b);
+            }
+        }
+        post.reverse();
+        post
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FunctionKind {
+    /// Imported: an undefined symbol, called with the same ABI as defined functions.
+    Imported(Import),
+    /// Defined in the module (index into `Module::bodies`).
+    Defined(u32),
+    /// A runtime helper added by legalize (index into `Module::bodies`).
+    Runtime(u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionDecl {
+    pub sig: Signature,
+    pub kind: FunctionKind,
+    /// Export names of this function (a function may be exported several times).
+    pub exports: Vec<String>,
+    /// Human-readable name, as for `Function::name`.
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Global {
+    pub ty: Type,
+    pub mutable: bool,
+    /// Initial value (i32 globals use the low 32 bits).
+    pub init: i64,
+    pub exports: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Memory {
+    pub initial_pages: u32,
+    /// Effective maximum (already combined with `Options::max_memory_pages`).
+    pub max_pages: u32,
+    pub exports: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataSegment {
+    /// Constant offset in linear memory.
+    pub offset: u32,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    /// Every function in index order: imports, then defined functions, then runtime helpers.
+    pub functions: Vec<FunctionDecl>,
+    /// Bodies of defined and runtime functions (see `FunctionKind`).
+    pub bodies: Vec<Function>,
+    pub globals: Vec<Global>,
+    pub memory: Option<Memory>,
+    /// Active data segments in module order (later segments overwrite earlier ones).
+    pub data: Vec<DataSegment>,
+    /// Index in `functions` of the start function.
+    pub start: Option<u32>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Printing (for debugging and test failure messages).
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+impl fmt::Display for Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "b{}", self.0)
+    }
+}
+
+fn list(values: &[Value]) -> String {
+    values
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl fmt::Display for Function {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "function {} ({:?} -> {:?}):",
+            self.name, self.sig.params, self.sig.results
+        )?;
+        for (i, b) in self.blocks.iter().enumerate() {
+            let params: Vec<String> = b
+                .params
+                .iter()
+                .map(|p| format!("{p}: {:?}", self.value_type(*p)))
+                .collect();
+            writeln!(f, "b{i}({}):", params.join(", "))?;
+            for inst in &b.insts {
+                let res = if inst.results.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} = ", list(&inst.results))
+                };
+                writeln!(
+                    f,
+                    "    {res}{:?} {}    ; @{:#x}",
+                    inst.op,
+                    list(&inst.args),
+                    inst.offset
+                )?;
+            }
+            writeln!(f, "    {:?}", b.term)?;
+        }
+        Ok(())
+    }
+}

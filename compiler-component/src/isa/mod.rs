@@ -1,0 +1,115 @@
+//! Per-ISA back ends behind one narrow entry point.
+//!
+//! Each ISA folder has the same files with the same roles:
+//! `regs.rs` (register file, `RegEnv`), `abi.rs` (argument/result locations, frame layout),
+//! `inst.rs` (machine instructions, operands for the allocator, printer), `lower.rs`
+//! (legalized IR -> machine instructions over vregs), `emit.rs` (encoding, prologue/epilogue,
+//! branch relaxation, relocations), `mod.rs` (`compile_function`, `caps`, `elf_info`).
+
+pub mod arm;
+pub mod rv32;
+
+use crate::error::Result;
+use crate::ir;
+use crate::options::{Isa, Options, Target};
+use crate::regalloc::EditKind;
+
+/// What a target can do natively; `legalize` expands everything else into plain i32 IR.
+#[derive(Clone, Copy, Debug)]
+pub struct Caps {
+    pub has_clz: bool,
+    pub has_ctz: bool,
+    pub has_popcnt: bool,
+    pub has_rotate: bool,
+}
+
+pub fn caps(target: Target) -> Caps {
+    match target.isa() {
+        Isa::Arm => arm::caps(target),
+        Isa::Rv32 => rv32::caps(target),
+    }
+}
+
+/// A relocation in a function's code, in ELF terms (the ISA knows its relocation numbers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reloc {
+    /// Byte offset in the function's code.
+    pub offset: u32,
+    /// ELF relocation type (R_ARM_* / R_RISCV_*).
+    pub r_type: u32,
+    pub symbol: ir::Symbol,
+    /// Explicit addend (RISC-V RELA). ARM uses REL: the emitter has already encoded the addend
+    /// in the instruction and this is 0.
+    pub addend: i64,
+}
+
+/// What a listing line is, so the report can count and the playground can colour it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineKind {
+    /// Code for an IR instruction (or prologue/epilogue/trap stub).
+    Code,
+    /// Inserted by the register allocator.
+    Edit(EditKind),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListingLine {
+    /// Byte offset in the function's code.
+    pub offset: u32,
+    /// The encoded bytes of this instruction (little-endian, as in memory).
+    pub bytes: Vec<u8>,
+    /// Assembly text in LLVM syntax, e.g. `adds r0, r1, r2` (labels as `.Lb3`, symbols by name).
+    pub text: String,
+    /// Wasm offset of the operator it came from (None for prologue/epilogue and pools).
+    pub wasm_offset: Option<u32>,
+    pub kind: LineKind,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FunctionStats {
+    pub spills: u32,
+    pub reloads: u32,
+    pub moves: u32,
+    pub remats: u32,
+    pub max_pressure: u32,
+    /// Bytes of stack frame below the saved registers (slots + outgoing arguments).
+    pub frame_size: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompiledFunction {
+    pub code: Vec<u8>,
+    pub relocs: Vec<Reloc>,
+    pub listing: Vec<ListingLine>,
+    pub stats: FunctionStats,
+}
+
+/// ELF identification for a target: machine, flags, and the attributes section.
+#[derive(Clone, Debug)]
+pub struct ElfInfo {
+    pub machine: u16,
+    pub flags: u32,
+    /// Name (`.ARM.attributes` / `.riscv.attributes`), section type and contents.
+    pub attributes: (&'static str, u32, Vec<u8>),
+    /// Function symbols get bit 0 set (Thumb).
+    pub thumb: bool,
+}
+
+pub fn elf_info(target: Target) -> ElfInfo {
+    match target.isa() {
+        Isa::Arm => arm::elf_info(target),
+        Isa::Rv32 => rv32::elf_info(target),
+    }
+}
+
+/// Compile one legalized function body (`module.bodies[body]`).
+pub fn compile_function(
+    module: &ir::Module,
+    body: usize,
+    options: &Options,
+) -> Result<CompiledFunction> {
+    match options.target.isa() {
+        Isa::Arm => arm::compile_function(module, body, options),
+        Isa::Rv32 => rv32::compile_function(module, body, options),
+    }
+}

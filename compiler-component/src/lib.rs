@@ -1,0 +1,63 @@
+//! synth: an ahead-of-time compiler from WebAssembly to Cortex-M (Thumb-2) and RV32 ELF objects.
+//!
+//! The pipeline reads top to bottom, one module per stage, data flowing one way:
+//!
+//! ```text
+//! bytes/WAT -> frontend (validate, SSA) -> opt -> legalize (per-target caps) -> opt
+//!           -> isa::{arm,rv32} (lower, regalloc, emit) -> object (ELF, C header) + report
+//! ```
+//!
+//! The library does no I/O and is deterministic: the same input and options give the same bytes.
+
+pub mod error;
+pub mod frontend;
+pub mod ir;
+pub mod isa;
+pub mod legalize;
+pub mod object;
+pub mod opt;
+pub mod options;
+pub mod regalloc;
+pub mod report;
+
+pub use error::{CompileError, ErrorKind};
+pub use options::{Isa, Options, Target};
+pub use report::Report;
+
+/// Everything one compilation produces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Output {
+    /// ELF relocatable object (`ET_REL`).
+    pub object: Vec<u8>,
+    /// C header declaring the exports, imports and embedder hooks.
+    pub header: String,
+    pub report: Report,
+}
+
+/// Compile a wasm binary or WAT text for `options.target`.
+pub fn compile(input: &[u8], options: &Options) -> Result<Output, CompileError> {
+    let wasm = frontend::decode(input)?;
+    let mut module = frontend::translate(&wasm, options)?;
+    if options.optimize {
+        opt::run(&mut module);
+    }
+    legalize::run(&mut module, isa::caps(options.target), options)?;
+    if options.optimize {
+        opt::run(&mut module);
+    }
+    ir::verify::module(&module, true)?;
+    let compiled = (0..module.bodies.len())
+        .map(|body| {
+            isa::compile_function(&module, body, options)
+                .map_err(|e| e.in_function(module.bodies[body].name.clone()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let object = object::write_elf(&module, &compiled, options)?;
+    let header = object::header::generate(&module, options);
+    let report = report::build(&module, &compiled, options);
+    Ok(Output {
+        object,
+        header,
+        report,
+    })
+}

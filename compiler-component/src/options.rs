@@ -1,0 +1,114 @@
+//! Compiler options: an explicit value, never a hidden global.
+
+use crate::error::{CompileError, ErrorKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    CortexM3,
+    CortexM4,
+    CortexM4F,
+    CortexM7,
+    CortexM7DP,
+    Rv32imac,
+}
+
+/// The instruction-set family a target belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    Arm,
+    Rv32,
+}
+
+impl Target {
+    pub const ALL: [Target; 6] = [
+        Target::CortexM3,
+        Target::CortexM4,
+        Target::CortexM4F,
+        Target::CortexM7,
+        Target::CortexM7DP,
+        Target::Rv32imac,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::CortexM3 => "cortex-m3",
+            Target::CortexM4 => "cortex-m4",
+            Target::CortexM4F => "cortex-m4f",
+            Target::CortexM7 => "cortex-m7",
+            Target::CortexM7DP => "cortex-m7dp",
+            Target::Rv32imac => "rv32imac",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Target::CortexM3 => "ARMv7-M Thumb-2, no FPU",
+            Target::CortexM4 => "ARMv7E-M Thumb-2 + DSP, no FPU",
+            Target::CortexM4F => {
+                "ARMv7E-M Thumb-2 + DSP, single-precision FPv4-SP (hard-float ABI)"
+            }
+            Target::CortexM7 => "ARMv7E-M Thumb-2 + DSP, no FPU",
+            Target::CortexM7DP => {
+                "ARMv7E-M Thumb-2 + DSP, double-precision FPv5-D16 (hard-float ABI)"
+            }
+            Target::Rv32imac => "RV32IMAC, ILP32 soft-float ABI, compressed encodings",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Target, CompileError> {
+        Target::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
+                CompileError::new(
+                    ErrorKind::Options,
+                    format!(
+                        "unknown target `{name}`; known targets: {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+
+    pub fn isa(self) -> Isa {
+        match self {
+            Target::Rv32imac => Isa::Rv32,
+            _ => Isa::Arm,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub target: Target,
+    /// Software bounds checks on every linear-memory access (off for MPU-protected systems).
+    pub bounds_checks: bool,
+    /// Compare the stack pointer with `__synth_stack_limit` in every prologue that grows the stack.
+    pub stack_check: bool,
+    /// Upper bound on linear memory in 64 KiB pages. The effective maximum is the smaller of
+    /// this and the module's declared maximum, but never below its initial size.
+    pub max_memory_pages: u32,
+    /// Run the machine-independent optimizations (fold, copy propagation, DCE).
+    pub optimize: bool,
+}
+
+impl Options {
+    pub const DEFAULT_MAX_MEMORY_PAGES: u32 = 16;
+
+    pub fn new(target: Target) -> Self {
+        Options {
+            target,
+            bounds_checks: true,
+            stack_check: true,
+            max_memory_pages: Self::DEFAULT_MAX_MEMORY_PAGES,
+            optimize: true,
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options::new(Target::CortexM4F)
+    }
+}

@@ -1,0 +1,222 @@
+//! Target-independent register allocation.
+//!
+//! The allocator sees a function only through the narrow [`MachFunction`] trait: instructions
+//! with operands (virtual registers plus constraints), block successors, block parameters and
+//! jump arguments, and clobber sets. It answers with a physical register for every operand and a
+//! list of [`Edit`]s (moves, spills, reloads) to insert between instructions. The same code
+//! serves Thumb-2 and RV32; each ISA describes its registers with a [`RegEnv`].
+//!
+//! Operand semantics at one instruction:
+//! - all `Use` operands are read at the instruction's start, all `Def` operands are written at its
+//!   end, so a `Def` may share a register with a `Use` whose value dies here;
+//! - an `EarlyDef` is written before the uses are all read: it never shares a register with a
+//!   `Use` (lowering uses it for scratch registers of multi-instruction sequences);
+//! - `Fixed(p)` pins the operand to `p` (argument/result registers of calls and returns);
+//! - registers in `clobbers` are overwritten by the instruction: no value that is live after the
+//!   instruction may stay in one of them (defs of the instruction itself may be placed in them).
+//!
+//! Control flow: every block ends with exactly one terminator instruction (the last in its
+//! range). Only a block with a single successor may pass arguments (`jump_args`) to that
+//! successor's `block_params`; the allocator places the parallel moves before the terminator.
+
+pub mod baseline;
+
+use crate::error::Result;
+
+/// A virtual register: 32 bits wide (i64 values are pairs after legalize).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VReg(pub u32);
+
+/// A physical register, numbered as the ISA numbers it (ARM r0..r15, RV32 x0..x31).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PReg(pub u8);
+
+/// A set of physical registers (bit n = register n).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PRegSet(pub u64);
+
+impl PRegSet {
+    pub const EMPTY: PRegSet = PRegSet(0);
+    pub fn of(regs: &[PReg]) -> PRegSet {
+        regs.iter().fold(PRegSet(0), |s, r| s.with(*r))
+    }
+    pub fn contains(self, r: PReg) -> bool {
+        self.0 & (1u64 << r.0) != 0
+    }
+    pub fn with(self, r: PReg) -> PRegSet {
+        PRegSet(self.0 | (1u64 << r.0))
+    }
+    pub fn union(self, o: PRegSet) -> PRegSet {
+        PRegSet(self.0 | o.0)
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// Registers in ascending order.
+    pub fn iter(self) -> impl Iterator<Item = PReg> {
+        (0..64u8)
+            .filter(move |i| self.0 & (1u64 << i) != 0)
+            .map(PReg)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperandKind {
+    Use,
+    Def,
+    EarlyDef,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Constraint {
+    /// Any allocatable register.
+    Reg,
+    /// Exactly this register (it need not be in `RegEnv::allocatable`).
+    Fixed(PReg),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operand {
+    pub vreg: VReg,
+    pub kind: OperandKind,
+    pub constraint: Constraint,
+}
+
+impl Operand {
+    pub fn use_reg(vreg: VReg) -> Operand {
+        Operand {
+            vreg,
+            kind: OperandKind::Use,
+            constraint: Constraint::Reg,
+        }
+    }
+    pub fn def_reg(vreg: VReg) -> Operand {
+        Operand {
+            vreg,
+            kind: OperandKind::Def,
+            constraint: Constraint::Reg,
+        }
+    }
+    pub fn early_def_reg(vreg: VReg) -> Operand {
+        Operand {
+            vreg,
+            kind: OperandKind::EarlyDef,
+            constraint: Constraint::Reg,
+        }
+    }
+    pub fn use_fixed(vreg: VReg, preg: PReg) -> Operand {
+        Operand {
+            vreg,
+            kind: OperandKind::Use,
+            constraint: Constraint::Fixed(preg),
+        }
+    }
+    pub fn def_fixed(vreg: VReg, preg: PReg) -> Operand {
+        Operand {
+            vreg,
+            kind: OperandKind::Def,
+            constraint: Constraint::Fixed(preg),
+        }
+    }
+}
+
+/// The allocator's view of a lowered function.
+pub trait MachFunction {
+    fn num_vregs(&self) -> usize;
+    fn num_blocks(&self) -> usize;
+    fn num_insts(&self) -> usize;
+    /// Instruction indices of block `b` (contiguous; blocks are laid out in index order).
+    fn block_insts(&self, b: usize) -> std::ops::Range<usize>;
+    fn block_succs(&self, b: usize) -> &[usize];
+    fn block_preds(&self, b: usize) -> &[usize];
+    /// Parameters of block `b`; for block 0 this is empty (function parameters arrive as
+    /// `Def`s with fixed registers on the entry instruction instead).
+    fn block_params(&self, b: usize) -> &[VReg];
+    fn operands(&self, inst: usize) -> &[Operand];
+    fn clobbers(&self, inst: usize) -> PRegSet;
+    /// Arguments the terminator `inst` passes to its single successor's parameters.
+    fn jump_args(&self, inst: usize) -> &[VReg];
+    /// `Some((dst, src))` when the instruction is a plain register copy (a coalescing hint).
+    fn is_move(&self, inst: usize) -> Option<(VReg, VReg)>;
+    /// Is the vreg's value a cheap constant the ISA can rematerialize instead of reloading?
+    fn remat_cost(&self, _vreg: VReg) -> Option<u32> {
+        None
+    }
+}
+
+/// The register file as the allocator may use it.
+#[derive(Clone, Debug)]
+pub struct RegEnv {
+    /// Registers values may live in, in order of preference.
+    pub allocatable: Vec<PReg>,
+    /// Registers the callee must preserve (the ISA saves those the allocation used).
+    pub callee_saved: PRegSet,
+    /// Reserved for the allocator's own moves (memory-to-memory moves, cycles); never
+    /// allocatable, never an operand. `None` is not allowed: every ISA reserves one.
+    pub scratch: PReg,
+}
+
+/// A stack slot of 4 bytes; the ISA maps slot n to a frame offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SpillSlot(pub u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Location {
+    Reg(PReg),
+    Stack(SpillSlot),
+}
+
+/// Why an edit exists (for the report and the listing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EditKind {
+    /// Register to stack.
+    Spill,
+    /// Stack to register.
+    Reload,
+    /// Register to register (or a stack-to-stack move through the scratch register).
+    Move,
+}
+
+/// A move the emitter inserts. Stack-to-stack moves are allowed: the ISA emits them through
+/// `RegEnv::scratch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub from: Location,
+    pub to: Location,
+    pub kind: EditKind,
+}
+
+/// Where an edit goes: before instruction `inst`, or after it (`after` is never used for
+/// terminators).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProgPoint {
+    pub inst: u32,
+    pub after: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    pub spills: u32,
+    pub reloads: u32,
+    pub moves: u32,
+    pub remats: u32,
+    /// Largest number of simultaneously live vregs at any instruction.
+    pub max_pressure: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Allocation {
+    /// `regs[inst][i]` is the register of operand i of instruction inst.
+    pub regs: Vec<Vec<PReg>>,
+    /// Edits sorted by program point; edits at the same point execute in list order.
+    pub edits: Vec<(ProgPoint, Edit)>,
+    pub num_slots: u32,
+    /// Callee-saved registers the allocation wrote (the prologue saves exactly these).
+    pub used_callee_saved: PRegSet,
+    pub stats: Stats,
+}
+
+/// Allocate registers for `func`.
+pub fn allocate(func: &dyn MachFunction, env: &RegEnv) -> Result<Allocation> {
+    baseline::allocate(func, env)
+}

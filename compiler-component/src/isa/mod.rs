@@ -50,6 +50,9 @@ pub enum LineKind {
     Code,
     /// Inserted by the register allocator.
     Edit(EditKind),
+    /// Bytes that are not instructions (literal pool, jump table, padding between them): the
+    /// object writer brackets them with the ARM mapping symbols `$d` and `$t`.
+    Data,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //!
 //! The library does no I/O and is deterministic: the same input and options give the same bytes.
 
+pub mod cli;
 pub mod error;
 pub mod frontend;
 pub mod ir;

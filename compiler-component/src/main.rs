@@ -1,1 +1,109 @@
-fn main() {}
+//! The `synth` command-line tool: argument parsing lives in `synth_compiler::cli`, compilation
+//! in the library; this file only does the I/O.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use synth_compiler::cli::{self, Command, CompileArgs};
+
+fn main() -> ExitCode {
+    let command = match cli::parse_args(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(e) => {
+            eprintln!("synth: error: {e}\n(run `synth --help` for usage)");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        Command::Help => print(cli::USAGE),
+        Command::Version => print(&format!("synth {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::Targets => print(&cli::targets_text()),
+        Command::Compile(args) => compile(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("synth: error: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print(text: &str) -> Result<(), String> {
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write to standard output: {e}"))
+}
+
+fn read_input(input: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    if input == "-" {
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+    } else {
+        bytes = std::fs::read(input).map_err(|e| format!("cannot read `{input}`: {e}"))?;
+    }
+    Ok(bytes)
+}
+
+fn compile(args: &CompileArgs) -> Result<(), String> {
+    let input = read_input(&args.input)?;
+    let output = synth_compiler::compile(&input, &args.options).map_err(|e| e.to_string())?;
+
+    let mut files: Vec<(&str, Vec<u8>)> = vec![(args.output.as_str(), output.object)];
+    if let Some(header) = &args.header {
+        files.push((header, output.header.into_bytes()));
+    }
+    let json = args
+        .report_json
+        .as_ref()
+        .map(|_| output.report.to_json() + "\n");
+    if let (Some(path), Some(json)) = (&args.report_json, &json)
+        && path != "-"
+    {
+        files.push((path, json.clone().into_bytes()));
+    }
+    write_all_or_nothing(&files)?;
+
+    if args.report || args.listing {
+        print(&output.report.to_text(args.listing))?;
+    }
+    if let (Some(path), Some(json)) = (&args.report_json, &json)
+        && path == "-"
+    {
+        print(json)?;
+    }
+    Ok(())
+}
+
+/// Write every file to a temporary name next to it, then rename them all, so a failure leaves
+/// no partial object behind.
+fn write_all_or_nothing(files: &[(&str, Vec<u8>)]) -> Result<(), String> {
+    let mut written: Vec<(PathBuf, &Path)> = Vec::new();
+    let cleanup = |written: &[(PathBuf, &Path)]| {
+        for (temp, _) in written {
+            let _ = std::fs::remove_file(temp);
+        }
+    };
+    for (path, bytes) in files {
+        let target = Path::new(path);
+        let mut temp_name = target.file_name().unwrap_or_default().to_os_string();
+        temp_name.push(format!(".synth-{}.tmp", std::process::id()));
+        let temp = target.with_file_name(temp_name);
+        if let Err(e) = std::fs::write(&temp, bytes) {
+            let _ = std::fs::remove_file(&temp);
+            cleanup(&written);
+            return Err(format!("cannot write `{path}`: {e}"));
+        }
+        written.push((temp, target));
+    }
+    for (i, (temp, target)) in written.iter().enumerate() {
+        if let Err(e) = std::fs::rename(temp, target) {
+            cleanup(&written[i..]);
+            return Err(format!("cannot write `{}`: {e}", target.display()));
+        }
+    }
+    Ok(())
+}

@@ -1,12 +1,409 @@
 //! The structured report: per function code size, allocator statistics and a listing.
+//!
+//! Two renderings: `to_text` for people (a summary table, optionally the listings) and `to_json`
+//! for tools (deterministic, hand-written so the compiler core stays free of serde).
 
-use crate::ir::Module;
-use crate::isa::CompiledFunction;
+use std::fmt::Write;
+
+use crate::ir::{Module, Symbol};
+use crate::isa::{CompiledFunction, LineKind, ListingLine};
 use crate::options::Options;
+use crate::regalloc::EditKind;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Report {}
+pub struct Report {
+    /// Target name as given to `--target`.
+    pub target: String,
+    /// One record per compiled body, in module order.
+    pub functions: Vec<FunctionReport>,
+}
 
-pub fn build(_module: &Module, _functions: &[CompiledFunction], _options: &Options) -> Report {
-    Report {}
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionReport {
+    /// Export name, wasm name, or `func[N]`.
+    pub name: String,
+    /// ELF symbol of the code.
+    pub symbol: String,
+    /// Bytes of machine code (including literal pools and jump tables).
+    pub code_size: u32,
+    pub spills: u32,
+    pub reloads: u32,
+    pub moves: u32,
+    pub remats: u32,
+    pub max_pressure: u32,
+    /// Bytes of stack frame below the saved registers.
+    pub frame_size: u32,
+    pub listing: Vec<ListingLine>,
+}
+
+/// Collect the report of a compiled module (`functions[i]` is the code of `module.bodies[i]`).
+pub fn build(module: &Module, functions: &[CompiledFunction], options: &Options) -> Report {
+    let functions = module
+        .bodies
+        .iter()
+        .zip(functions)
+        .map(|(body, compiled)| FunctionReport {
+            name: body.name.clone(),
+            symbol: module.symbol_name(Symbol::Function(body.index)),
+            code_size: u32::try_from(compiled.code.len()).unwrap_or(u32::MAX),
+            spills: compiled.stats.spills,
+            reloads: compiled.stats.reloads,
+            moves: compiled.stats.moves,
+            remats: compiled.stats.remats,
+            max_pressure: compiled.stats.max_pressure,
+            frame_size: compiled.stats.frame_size,
+            listing: compiled.listing.clone(),
+        })
+        .collect();
+    Report {
+        target: options.target.name().to_string(),
+        functions,
+    }
+}
+
+/// Short lowercase name of a listing line's kind (the same word in text and JSON).
+pub fn kind_name(kind: LineKind) -> &'static str {
+    match kind {
+        LineKind::Code => "code",
+        LineKind::Edit(EditKind::Spill) => "spill",
+        LineKind::Edit(EditKind::Reload) => "reload",
+        LineKind::Edit(EditKind::Move) => "move",
+        LineKind::Data => "data",
+    }
+}
+
+fn hex_bytes(bytes: &[u8], separator: &str) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(separator)
+}
+
+impl Report {
+    pub fn total_code_size(&self) -> u64 {
+        self.functions.iter().map(|f| u64::from(f.code_size)).sum()
+    }
+
+    /// A summary table (one row per function and a total), then the listings if asked for.
+    pub fn to_text(&self, with_listings: bool) -> String {
+        const HEADINGS: [&str; 9] = [
+            "function", "symbol", "bytes", "spills", "reloads", "moves", "remats", "pressure",
+            "frame",
+        ];
+        let mut rows: Vec<[String; 9]> = self
+            .functions
+            .iter()
+            .map(|f| {
+                [
+                    printable(&f.name),
+                    f.symbol.clone(),
+                    f.code_size.to_string(),
+                    f.spills.to_string(),
+                    f.reloads.to_string(),
+                    f.moves.to_string(),
+                    f.remats.to_string(),
+                    f.max_pressure.to_string(),
+                    f.frame_size.to_string(),
+                ]
+            })
+            .collect();
+        let sum = |get: fn(&FunctionReport) -> u32| -> String {
+            self.functions
+                .iter()
+                .map(|f| u64::from(get(f)))
+                .sum::<u64>()
+                .to_string()
+        };
+        rows.push([
+            "total".to_string(),
+            String::new(),
+            self.total_code_size().to_string(),
+            sum(|f| f.spills),
+            sum(|f| f.reloads),
+            sum(|f| f.moves),
+            sum(|f| f.remats),
+            String::new(),
+            sum(|f| f.frame_size),
+        ]);
+        let mut widths = HEADINGS.map(str::len);
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+
+        let mut out = format!("target {}\n", self.target);
+        let mut table_row = |cells: &[String]| {
+            let mut line = String::new();
+            for (column, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                // Names left-aligned, numbers right-aligned.
+                if column < 2 {
+                    let _ = write!(line, "{cell:<width$}  ");
+                } else {
+                    let _ = write!(line, "{cell:>width$}  ");
+                }
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        };
+        table_row(&HEADINGS.map(String::from));
+        for row in &rows {
+            table_row(row);
+        }
+
+        if with_listings {
+            for f in &self.functions {
+                let _ = writeln!(out, "\n{} ({}):", printable(&f.name), f.symbol);
+                let bytes_width = f
+                    .listing
+                    .iter()
+                    .map(|l| l.bytes.len() * 3 + 1)
+                    .max()
+                    .unwrap_or(0);
+                let text_width = f.listing.iter().map(|l| l.text.len()).max().unwrap_or(0);
+                for line in &f.listing {
+                    let mut notes = Vec::new();
+                    if let Some(wasm) = line.wasm_offset {
+                        notes.push(format!("wasm {wasm:#x}"));
+                    }
+                    if line.kind != LineKind::Code {
+                        notes.push(kind_name(line.kind).to_string());
+                    }
+                    let row = format!(
+                        "  {:04x}:  {:<bytes_width$}{:<text_width$}  {}",
+                        line.offset,
+                        hex_bytes(&line.bytes, " "),
+                        line.text,
+                        if notes.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; {}", notes.join(", "))
+                        }
+                    );
+                    out.push_str(row.trim_end());
+                    out.push('\n');
+                }
+            }
+        }
+        out
+    }
+
+    /// Deterministic JSON: keys in a fixed order, bytes as a hex string, absent wasm offsets as
+    /// `null`.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        out.push_str("{\"target\":");
+        json_string(&mut out, &self.target);
+        let _ = write!(out, ",\"total_code_size\":{}", self.total_code_size());
+        out.push_str(",\"functions\":[");
+        for (i, f) in self.functions.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"name\":");
+            json_string(&mut out, &f.name);
+            out.push_str(",\"symbol\":");
+            json_string(&mut out, &f.symbol);
+            let _ = write!(
+                out,
+                ",\"code_size\":{},\"spills\":{},\"reloads\":{},\"moves\":{},\"remats\":{},\
+                 \"max_pressure\":{},\"frame_size\":{},\"listing\":[",
+                f.code_size, f.spills, f.reloads, f.moves, f.remats, f.max_pressure, f.frame_size
+            );
+            for (j, line) in f.listing.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                let _ = write!(
+                    out,
+                    "{{\"offset\":{},\"bytes\":\"{}\",\"text\":",
+                    line.offset,
+                    hex_bytes(&line.bytes, "")
+                );
+                json_string(&mut out, &line.text);
+                match line.wasm_offset {
+                    Some(wasm) => {
+                        let _ = write!(out, ",\"wasm_offset\":{wasm}");
+                    }
+                    None => out.push_str(",\"wasm_offset\":null"),
+                }
+                let _ = write!(out, ",\"kind\":\"{}\"}}", kind_name(line.kind));
+            }
+            out.push_str("]}");
+        }
+        out.push_str("]}");
+        out
+    }
+}
+
+/// `text` with control characters escaped, so a wasm name cannot break the table's lines.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Append `text` as a JSON string literal (RFC 8259 escaping).
+fn json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        let line = |offset, bytes: &[u8], text: &str, wasm_offset, kind| ListingLine {
+            offset,
+            bytes: bytes.to_vec(),
+            text: text.to_string(),
+            wasm_offset,
+            kind,
+        };
+        Report {
+            target: "cortex-m4".into(),
+            functions: vec![
+                FunctionReport {
+                    name: "add \"two\"\n".into(),
+                    symbol: "add_x20_x22two_x22_x0a".into(),
+                    code_size: 6,
+                    spills: 1,
+                    reloads: 2,
+                    moves: 3,
+                    remats: 4,
+                    max_pressure: 5,
+                    frame_size: 8,
+                    listing: vec![
+                        line(0, &[0x08, 0x44], "add r0, r1", Some(0x2a), LineKind::Code),
+                        line(
+                            2,
+                            &[0x00, 0x91],
+                            "str r1, [sp]",
+                            None,
+                            LineKind::Edit(EditKind::Spill),
+                        ),
+                        line(4, &[0x70, 0x47], "bx lr", None, LineKind::Code),
+                    ],
+                },
+                FunctionReport {
+                    name: "synth_init".into(),
+                    symbol: "synth_init".into(),
+                    code_size: 2,
+                    spills: 0,
+                    reloads: 0,
+                    moves: 1,
+                    remats: 0,
+                    max_pressure: 1,
+                    frame_size: 0,
+                    listing: vec![line(0, &[0x70, 0x47], "bx lr", None, LineKind::Code)],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn json_is_exact_and_escaped() {
+        let json = sample().to_json();
+        let expected = concat!(
+            "{\"target\":\"cortex-m4\",\"total_code_size\":8,\"functions\":[",
+            "{\"name\":\"add \\\"two\\\"\\n\",\"symbol\":\"add_x20_x22two_x22_x0a\",",
+            "\"code_size\":6,\"spills\":1,\"reloads\":2,\"moves\":3,\"remats\":4,",
+            "\"max_pressure\":5,\"frame_size\":8,\"listing\":[",
+            "{\"offset\":0,\"bytes\":\"0844\",\"text\":\"add r0, r1\",\"wasm_offset\":42,\"kind\":\"code\"},",
+            "{\"offset\":2,\"bytes\":\"0091\",\"text\":\"str r1, [sp]\",\"wasm_offset\":null,\"kind\":\"spill\"},",
+            "{\"offset\":4,\"bytes\":\"7047\",\"text\":\"bx lr\",\"wasm_offset\":null,\"kind\":\"code\"}]},",
+            "{\"name\":\"synth_init\",\"symbol\":\"synth_init\",\"code_size\":2,\"spills\":0,",
+            "\"reloads\":0,\"moves\":1,\"remats\":0,\"max_pressure\":1,\"frame_size\":0,\"listing\":[",
+            "{\"offset\":0,\"bytes\":\"7047\",\"text\":\"bx lr\",\"wasm_offset\":null,\"kind\":\"code\"}]}]}"
+        );
+        assert_eq!(json, expected);
+    }
+
+    #[test]
+    fn json_escapes_control_characters() {
+        let mut out = String::new();
+        json_string(&mut out, "a\u{1}b\\c\t\u{7f}é");
+        assert_eq!(out, "\"a\\u0001b\\\\c\\t\u{7f}é\"");
+    }
+
+    #[test]
+    fn text_has_aligned_table_totals_and_optional_listing() {
+        let report = sample();
+        let summary = report.to_text(false);
+        let lines: Vec<&str> = summary.lines().collect();
+        assert_eq!(lines[0], "target cortex-m4");
+        assert!(lines[1].starts_with("function"), "{summary}");
+        // Every numeric column ends at the same place in every row.
+        let header_end = lines[1].len();
+        for row in &lines[2..] {
+            assert_eq!(row.len(), header_end, "{summary}");
+        }
+        assert!(lines[2].starts_with("add \"two\"\\n  "), "{summary}");
+        let total: Vec<&str> = lines[4].split_whitespace().collect();
+        assert_eq!(total, ["total", "8", "1", "2", "4", "4", "8"]);
+        assert!(!summary.contains("bx lr"));
+
+        let full = report.to_text(true);
+        assert!(full.starts_with(&summary));
+        assert!(
+            full.contains("\nadd \"two\"\\n (add_x20_x22two_x22_x0a):\n"),
+            "{full}"
+        );
+        assert!(
+            full.contains("  0000:  08 44  add r0, r1    ; wasm 0x2a\n"),
+            "{full}"
+        );
+        assert!(
+            full.contains("  0002:  00 91  str r1, [sp]  ; spill\n"),
+            "{full}"
+        );
+        assert!(full.contains("  0004:  70 47  bx lr\n"), "{full}");
+    }
+
+    #[test]
+    fn build_takes_names_sizes_and_stats_from_the_compiled_functions() {
+        let module = crate::object::test_support::sample_module();
+        let mut functions = crate::object::test_support::arm_functions();
+        functions[1].stats.spills = 7;
+        functions[1].stats.frame_size = 16;
+        let report = build(&module, &functions, &Options::new(crate::Target::CortexM3));
+        assert_eq!(report.target, "cortex-m3");
+        let names: Vec<(&str, &str, u32)> = report
+            .functions
+            .iter()
+            .map(|f| (f.name.as_str(), f.symbol.as_str(), f.code_size))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("run", "run", 28),
+                ("func[2]", "__synth_func_2", 8),
+                ("synth_init", "synth_init", 2)
+            ]
+        );
+        assert_eq!(report.functions[1].spills, 7);
+        assert_eq!(report.functions[1].frame_size, 16);
+        assert_eq!(report.functions[0].listing, functions[0].listing);
+    }
 }

@@ -1,8 +1,377 @@
-//! C header for a compiled module.
+//! C header for a compiled module: everything docs/ABI.md promises the embedder, spelled in C.
 
-use crate::ir::Module;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use crate::ir::names::mangle;
+use crate::ir::{FunctionDecl, FunctionKind, Module, Signature, Symbol, TrapCode, Type};
 use crate::options::Options;
 
-pub fn generate(_module: &Module, _options: &Options) -> String {
-    String::new()
+/// Every synth object defines `synth_init`, `synth_memory`, ... so one program links one
+/// module: a fixed include guard is enough and lets the header be renamed freely.
+const GUARD: &str = "SYNTH_MODULE_H";
+
+/// Identifiers a C or C++ compiler rejects as function or variable names (keywords and the
+/// `<stdint.h>` types the header uses). Symbols with these names are declared under another C
+/// name bound to the real symbol with an asm label.
+const RESERVED: &[&str] = &[
+    "alignas",
+    "alignof",
+    "and",
+    "and_eq",
+    "asm",
+    "auto",
+    "bitand",
+    "bitor",
+    "bool",
+    "break",
+    "case",
+    "catch",
+    "char",
+    "char16_t",
+    "char32_t",
+    "char8_t",
+    "class",
+    "compl",
+    "concept",
+    "const",
+    "const_cast",
+    "consteval",
+    "constexpr",
+    "constinit",
+    "continue",
+    "co_await",
+    "co_return",
+    "co_yield",
+    "decltype",
+    "default",
+    "delete",
+    "do",
+    "double",
+    "dynamic_cast",
+    "else",
+    "enum",
+    "explicit",
+    "export",
+    "extern",
+    "false",
+    "float",
+    "for",
+    "friend",
+    "goto",
+    "if",
+    "inline",
+    "int",
+    "int16_t",
+    "int32_t",
+    "int64_t",
+    "int8_t",
+    "intptr_t",
+    "long",
+    "mutable",
+    "namespace",
+    "new",
+    "noexcept",
+    "not",
+    "not_eq",
+    "nullptr",
+    "operator",
+    "or",
+    "or_eq",
+    "private",
+    "protected",
+    "public",
+    "register",
+    "reinterpret_cast",
+    "requires",
+    "restrict",
+    "return",
+    "short",
+    "signed",
+    "sizeof",
+    "static",
+    "static_assert",
+    "static_cast",
+    "struct",
+    "switch",
+    "template",
+    "this",
+    "thread_local",
+    "throw",
+    "true",
+    "try",
+    "typedef",
+    "typeid",
+    "typename",
+    "uint16_t",
+    "uint32_t",
+    "uint64_t",
+    "uint8_t",
+    "uintptr_t",
+    "union",
+    "unsigned",
+    "using",
+    "virtual",
+    "void",
+    "volatile",
+    "wchar_t",
+    "while",
+    "xor",
+    "xor_eq",
+];
+
+/// Generate the C header declaring the module's exports, the imports the embedder implements,
+/// the embedder hooks, memory, exported globals and trap codes.
+pub fn generate(module: &Module, options: &Options) -> String {
+    let mut out = String::new();
+    let _ = write_header(&mut out, module, options);
+    out
+}
+
+fn c_type(ty: Type) -> &'static str {
+    match ty {
+        Type::I32 => "int32_t",
+        Type::I64 => "int64_t",
+    }
+}
+
+fn trap_constant(code: TrapCode) -> &'static str {
+    match code {
+        TrapCode::Unreachable => "SYNTH_TRAP_UNREACHABLE",
+        TrapCode::MemoryOutOfBounds => "SYNTH_TRAP_MEMORY_OUT_OF_BOUNDS",
+        TrapCode::IntegerDivideByZero => "SYNTH_TRAP_INTEGER_DIVIDE_BY_ZERO",
+        TrapCode::IntegerOverflow => "SYNTH_TRAP_INTEGER_OVERFLOW",
+        TrapCode::StackOverflow => "SYNTH_TRAP_STACK_OVERFLOW",
+        TrapCode::DataSegmentOutOfBounds => "SYNTH_TRAP_DATA_SEGMENT_OUT_OF_BOUNDS",
+    }
+}
+
+/// The C name for `symbol` and, when that differs, the asm label binding it to the symbol.
+fn c_name(symbol: &str) -> (String, String) {
+    if RESERVED.contains(&symbol) {
+        (
+            format!("synth_symbol_{symbol}"),
+            format!(" __asm__(\"{symbol}\")"),
+        )
+    } else {
+        (symbol.to_string(), String::new())
+    }
+}
+
+/// Comment-safe text: wasm names are arbitrary UTF-8 and must not end the comment.
+fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect::<String>()
+        .replace("*/", "*\\/")
+}
+
+/// The prototype of a function with the ABI of docs/ABI.md: one result in registers, several
+/// through a caller-owned struct passed as the hidden first argument.
+fn prototype(symbol: &str, struct_tag: &str, sig: &Signature) -> String {
+    let (name, label) = c_name(symbol);
+    let mut params: Vec<String> = Vec::new();
+    let result = match sig.results.as_slice() {
+        [] => "void",
+        [one] => c_type(*one),
+        _ => {
+            params.push(format!("struct {struct_tag} *results"));
+            "void"
+        }
+    };
+    for (i, ty) in sig.params.iter().enumerate() {
+        params.push(format!("{} p{i}", c_type(*ty)));
+    }
+    if params.is_empty() {
+        params.push("void".to_string());
+    }
+    format!("{result} {name}({}){label};", params.join(", "))
+}
+
+fn results_struct(tag: &str, sig: &Signature) -> Option<String> {
+    if sig.results.len() < 2 {
+        return None;
+    }
+    let mut s = format!("struct {tag} {{\n");
+    for (i, ty) in sig.results.iter().enumerate() {
+        let _ = writeln!(s, "    {} r{i};", c_type(*ty));
+    }
+    s.push_str("};");
+    Some(s)
+}
+
+fn describe(decl: &FunctionDecl) -> String {
+    match &decl.kind {
+        FunctionKind::Imported(import) => {
+            comment_text(&format!("import \"{}\" \"{}\"", import.module, import.name))
+        }
+        _ => comment_text(&format!("export \"{}\"", decl.exports.join("\", \""))),
+    }
+}
+
+fn write_function(
+    out: &mut String,
+    module: &Module,
+    index: u32,
+    decl: &FunctionDecl,
+) -> std::fmt::Result {
+    let symbol = module.symbol_name(Symbol::Function(index));
+    let tag = format!("{symbol}_results");
+    writeln!(out, "/* {} */", describe(decl))?;
+    if let Some(s) = results_struct(&tag, &decl.sig) {
+        writeln!(out, "{s}")?;
+    }
+    writeln!(out, "{}", prototype(&symbol, &tag, &decl.sig))?;
+    // Further export names are aliases of the same code (same struct type).
+    for alias in decl.exports.iter().skip(1) {
+        writeln!(out, "{}", prototype(&mangle(alias), &tag, &decl.sig))?;
+    }
+    Ok(())
+}
+
+fn write_header(out: &mut String, module: &Module, options: &Options) -> std::fmt::Result {
+    writeln!(
+        out,
+        "/* Generated by synth {} for {}. Do not edit: recompile the module instead. */",
+        env!("CARGO_PKG_VERSION"),
+        options.target.name()
+    )?;
+    writeln!(out, "#ifndef {GUARD}\n#define {GUARD}\n")?;
+    writeln!(out, "#include <stdint.h>\n")?;
+    writeln!(out, "#ifdef __cplusplus\nextern \"C\" {{\n#endif\n")?;
+
+    writeln!(out, "#define SYNTH_TARGET \"{}\"", options.target.name())?;
+    writeln!(
+        out,
+        "#define SYNTH_BOUNDS_CHECKS {}",
+        u32::from(options.bounds_checks)
+    )?;
+    writeln!(
+        out,
+        "#define SYNTH_STACK_CHECK {}\n",
+        u32::from(options.stack_check)
+    )?;
+
+    writeln!(out, "/* Codes passed to synth_trap. */")?;
+    writeln!(out, "enum synth_trap_code {{")?;
+    for code in TrapCode::ALL {
+        writeln!(
+            out,
+            "    {} = {}, /* {} */",
+            trap_constant(code),
+            code.code(),
+            code.message()
+        )?;
+    }
+    writeln!(out, "}};\n")?;
+
+    writeln!(
+        out,
+        "/* Provided by the embedder. synth_trap must not return. */"
+    )?;
+    writeln!(
+        out,
+        "void synth_trap(uint32_t code) __attribute__((noreturn));"
+    )?;
+    if options.stack_check {
+        writeln!(
+            out,
+            "/* Lowest address the stack pointer may reach. */\nextern uintptr_t __synth_stack_limit;"
+        )?;
+    }
+    writeln!(out)?;
+
+    writeln!(
+        out,
+        "/* Call once before any export: sets the memory size, copies data segments, runs the start function. */"
+    )?;
+    writeln!(out, "void synth_init(void);\n")?;
+
+    if let Some(memory) = &module.memory {
+        writeln!(
+            out,
+            "/* Linear memory: wasm address 0 is synth_memory[0]. */"
+        )?;
+        writeln!(out, "#define SYNTH_PAGE_SIZE 65536u")?;
+        writeln!(
+            out,
+            "#define SYNTH_MEMORY_INITIAL_PAGES {}u",
+            memory.initial_pages
+        )?;
+        writeln!(out, "#define SYNTH_MEMORY_MAX_PAGES {}u", memory.max_pages)?;
+        if memory.max_pages > 0 {
+            writeln!(
+                out,
+                "extern uint8_t synth_memory[SYNTH_MEMORY_MAX_PAGES * SYNTH_PAGE_SIZE];"
+            )?;
+        } else {
+            writeln!(out, "extern uint8_t synth_memory[];")?;
+        }
+        writeln!(
+            out,
+            "/* Current size in bytes (memory.size * SYNTH_PAGE_SIZE). */"
+        )?;
+        writeln!(out, "extern uint32_t synth_memory_bytes;\n")?;
+    }
+
+    let exported_globals: Vec<(usize, &crate::ir::Global)> = module
+        .globals
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| !g.exports.is_empty())
+        .collect();
+    if !exported_globals.is_empty() {
+        writeln!(out, "/* Exported globals. */")?;
+        for (n, global) in exported_globals {
+            let symbol = module.symbol_name(Symbol::Global(n as u32));
+            let (name, label) = c_name(&symbol);
+            let constness = if global.mutable { "" } else { "const " };
+            writeln!(
+                out,
+                "extern {constness}{} {name}{label}; /* export \"{}\" */",
+                c_type(global.ty),
+                comment_text(&global.exports.join("\", \""))
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    let imports: Vec<(u32, &FunctionDecl)> = module
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| matches!(d.kind, FunctionKind::Imported(_)))
+        .map(|(i, d)| (i as u32, d))
+        .collect();
+    if !imports.is_empty() {
+        writeln!(out, "/* Imports: the embedder implements these. */")?;
+        // A module may import one name several times; C can declare it only once.
+        let mut declared = BTreeSet::new();
+        for (index, decl) in imports {
+            if declared.insert(module.symbol_name(Symbol::Function(index))) {
+                write_function(out, module, index, decl)?;
+            }
+        }
+        writeln!(out)?;
+    }
+
+    let exports: Vec<(u32, &FunctionDecl)> = module
+        .functions
+        .iter()
+        .enumerate()
+        // Runtime helpers are internal except `synth_init`, declared above.
+        .filter(|(_, d)| matches!(d.kind, FunctionKind::Defined(_)) && !d.exports.is_empty())
+        .map(|(i, d)| (i as u32, d))
+        .collect();
+    if !exports.is_empty() {
+        writeln!(out, "/* Exports. */")?;
+        for (index, decl) in exports {
+            write_function(out, module, index, decl)?;
+        }
+        writeln!(out)?;
+    }
+
+    writeln!(out, "#ifdef __cplusplus\n}}\n#endif\n")?;
+    writeln!(out, "#endif /* {GUARD} */")?;
+    Ok(())
 }

@@ -1,0 +1,306 @@
+//! Command-line parsing for `synth`, kept in the library (and free of I/O) so the CLI binary and
+//! a component wrapper share one grammar.
+
+use crate::options::{Options, Target};
+
+pub const USAGE: &str = "\
+synth: WebAssembly to Cortex-M / RV32 ELF object compiler
+
+Usage:
+  synth compile INPUT --target TARGET -o OUT.o [options]
+  synth targets
+  synth --help | --version
+
+INPUT is a .wasm or .wat file, or - for standard input.
+
+Compile options:
+  --target TARGET          target to compile for (see `synth targets`)
+  -o, --output FILE        the ELF relocatable object to write
+  --header FILE            also write a C header declaring the module's ABI
+  --report                 print a per-function summary (size, spills, frame) to stdout
+  --listing                print the summary and the annotated machine code
+  --report-json FILE       write the report (with listings) as JSON (- for stdout)
+  --no-bounds-checks       do not check linear-memory accesses (use an MPU/PMP instead)
+  --no-stack-check         do not compare sp with __synth_stack_limit in prologues
+  --max-memory-pages N     cap linear memory at N 64 KiB pages (default 16)
+  -O0                      skip the machine-independent optimizations
+  -O, -O1                  run them (the default)
+";
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Compile(CompileArgs),
+    Targets,
+    Help,
+    Version,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompileArgs {
+    /// Input path, `-` for stdin.
+    pub input: String,
+    pub output: String,
+    pub header: Option<String>,
+    /// Print the summary table.
+    pub report: bool,
+    /// Print the listings too (implies the summary).
+    pub listing: bool,
+    /// Where to write the JSON report, `-` for stdout.
+    pub report_json: Option<String>,
+    pub options: Options,
+}
+
+/// A malformed command line (exit status 2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One line per target: name and description.
+pub fn targets_text() -> String {
+    let width = Target::ALL
+        .iter()
+        .map(|t| t.name().len())
+        .max()
+        .unwrap_or(0);
+    Target::ALL
+        .iter()
+        .map(|t| format!("{:<width$}  {}\n", t.name(), t.description()))
+        .collect()
+}
+
+/// Parse the arguments after the program name.
+pub fn parse_args<I, S>(args: I) -> Result<Command, UsageError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    let mut args = args.into_iter().map(Into::into);
+    let Some(command) = args.next() else {
+        return Err(UsageError("no command given".into()));
+    };
+    match command.as_str() {
+        "compile" => parse_compile(args).map(Command::Compile),
+        "targets" => expect_no_more(args, Command::Targets),
+        "help" | "--help" | "-h" => expect_no_more(args, Command::Help),
+        "--version" | "-V" | "version" => expect_no_more(args, Command::Version),
+        other => Err(UsageError(format!("unknown command `{other}`"))),
+    }
+}
+
+fn expect_no_more(
+    mut args: impl Iterator<Item = String>,
+    command: Command,
+) -> Result<Command, UsageError> {
+    match args.next() {
+        None => Ok(command),
+        Some(extra) => Err(UsageError(format!("unexpected argument `{extra}`"))),
+    }
+}
+
+fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, UsageError> {
+    let mut input = None;
+    let mut output = None;
+    let mut header = None;
+    let mut target = None;
+    let mut report = false;
+    let mut listing = false;
+    let mut report_json = None;
+    let mut bounds_checks = true;
+    let mut stack_check = true;
+    let mut max_memory_pages = Options::DEFAULT_MAX_MEMORY_PAGES;
+    let mut optimize = true;
+
+    while let Some(arg) = args.next() {
+        // `--flag=value` is the same as `--flag value`.
+        let (flag, inline_value) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, UsageError> {
+            match inline_value.clone().or_else(|| args.next()) {
+                Some(v) => Ok(v),
+                None => Err(UsageError(format!("{name} needs a value"))),
+            }
+        };
+        match flag.as_str() {
+            "--target" => target = Some(value("--target")?),
+            "-o" | "--output" => set_once(&mut output, value(&flag)?, "-o")?,
+            "--header" => set_once(&mut header, value("--header")?, "--header")?,
+            "--report-json" => {
+                set_once(&mut report_json, value("--report-json")?, "--report-json")?
+            }
+            "--max-memory-pages" => {
+                let text = value("--max-memory-pages")?;
+                max_memory_pages = text
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|pages| *pages <= 65536)
+                    .ok_or_else(|| {
+                        UsageError(format!(
+                            "--max-memory-pages wants a page count from 0 to 65536, not `{text}`"
+                        ))
+                    })?;
+            }
+            _ if inline_value.is_some() => {
+                return Err(UsageError(format!("option `{flag}` takes no value")));
+            }
+            "--report" => report = true,
+            "--listing" => listing = true,
+            "--no-bounds-checks" => bounds_checks = false,
+            "--no-stack-check" => stack_check = false,
+            "-O0" => optimize = false,
+            "-O" | "-O1" => optimize = true,
+            "-" => set_once(&mut input, arg, "INPUT")?,
+            _ if flag.starts_with('-') => {
+                return Err(UsageError(format!("unknown option `{flag}`")));
+            }
+            _ => set_once(&mut input, arg, "INPUT")?,
+        }
+    }
+
+    let input = input.ok_or_else(|| UsageError("compile needs an INPUT file".into()))?;
+    let output = output.ok_or_else(|| UsageError("compile needs -o OUT.o".into()))?;
+    if output == "-" {
+        return Err(UsageError("-o needs a file: the object is binary".into()));
+    }
+    let mut paths = vec![&output];
+    paths.extend(header.iter());
+    paths.extend(report_json.iter().filter(|p| *p != "-"));
+    for (i, path) in paths.iter().enumerate() {
+        if paths[..i].contains(path) {
+            return Err(UsageError(format!("`{path}` is given for two outputs")));
+        }
+    }
+    let target_name = target.ok_or_else(|| {
+        UsageError(format!(
+            "compile needs --target (one of: {})",
+            Target::ALL.map(Target::name).join(", ")
+        ))
+    })?;
+    let target = Target::parse(&target_name).map_err(|e| UsageError(e.message))?;
+    let mut options = Options::new(target);
+    options.bounds_checks = bounds_checks;
+    options.stack_check = stack_check;
+    options.max_memory_pages = max_memory_pages;
+    options.optimize = optimize;
+    Ok(CompileArgs {
+        input,
+        output,
+        header,
+        report,
+        listing,
+        report_json,
+        options,
+    })
+}
+
+fn set_once(slot: &mut Option<String>, value: String, what: &str) -> Result<(), UsageError> {
+    if slot.is_some() {
+        return Err(UsageError(format!("{what} given twice")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compile_args(args: &[&str]) -> Result<CompileArgs, UsageError> {
+        let mut all = vec!["compile"];
+        all.extend_from_slice(args);
+        match parse_args(all)? {
+            Command::Compile(c) => Ok(c),
+            other => panic!("expected compile, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_a_full_compile_line() {
+        let c = compile_args(&[
+            "in.wat",
+            "--target",
+            "rv32imac",
+            "-o",
+            "out.o",
+            "--header=out.h",
+            "--report",
+            "--listing",
+            "--report-json",
+            "r.json",
+            "--no-bounds-checks",
+            "--no-stack-check",
+            "--max-memory-pages",
+            "4",
+            "-O0",
+        ])
+        .unwrap();
+        assert_eq!(c.input, "in.wat");
+        assert_eq!(c.output, "out.o");
+        assert_eq!(c.header.as_deref(), Some("out.h"));
+        assert!(c.report && c.listing);
+        assert_eq!(c.report_json.as_deref(), Some("r.json"));
+        assert_eq!(c.options.target, Target::Rv32imac);
+        assert!(!c.options.bounds_checks && !c.options.stack_check && !c.options.optimize);
+        assert_eq!(c.options.max_memory_pages, 4);
+    }
+
+    #[test]
+    fn defaults_and_stdin() {
+        let c = compile_args(&["-", "--target=cortex-m3", "--output", "x.o"]).unwrap();
+        assert_eq!(c.input, "-");
+        assert_eq!(c.options, Options::new(Target::CortexM3));
+        assert!(!c.report && !c.listing && c.header.is_none() && c.report_json.is_none());
+    }
+
+    #[test]
+    fn rejects_malformed_lines() {
+        let err = |args: &[&str]| compile_args(args).unwrap_err().0;
+        assert!(err(&["a.wat", "-o", "x.o"]).contains("--target"));
+        assert!(err(&["a.wat", "--target", "m4", "-o", "x.o"]).contains("unknown target `m4`"));
+        assert!(err(&["--target", "rv32imac", "-o", "x.o"]).contains("INPUT"));
+        assert!(err(&["a.wat", "--target", "rv32imac"]).contains("-o"));
+        assert!(err(&["a.wat", "b.wat"]).contains("INPUT given twice"));
+        assert!(err(&["a.wat", "--frobnicate"]).contains("unknown option `--frobnicate`"));
+        assert!(err(&["a.wat", "--report=yes"]).contains("takes no value"));
+        assert!(err(&["a.wat", "-o"]).contains("needs a value"));
+        assert!(err(&["a.wat", "--max-memory-pages", "65537"]).contains("65537"));
+        assert!(err(&["a.wat", "--max-memory-pages", "-1"]).contains("page count"));
+        assert!(err(&["a.wat", "-o", "x.o", "--header", "x.o"]).contains("two outputs"));
+        assert!(err(&["a.wat", "-o", "-"]).contains("binary"));
+        assert_eq!(
+            parse_args(Vec::<String>::new()).unwrap_err().0,
+            "no command given"
+        );
+        assert!(
+            parse_args(["build"])
+                .unwrap_err()
+                .0
+                .contains("unknown command")
+        );
+        assert!(
+            parse_args(["targets", "x"])
+                .unwrap_err()
+                .0
+                .contains("unexpected")
+        );
+    }
+
+    #[test]
+    fn other_commands() {
+        assert_eq!(parse_args(["targets"]).unwrap(), Command::Targets);
+        assert_eq!(parse_args(["--help"]).unwrap(), Command::Help);
+        assert_eq!(parse_args(["--version"]).unwrap(), Command::Version);
+        let text = targets_text();
+        assert_eq!(text.lines().count(), Target::ALL.len());
+        assert!(text.contains("rv32imac     RV32IMAC"), "{text}");
+    }
+}

@@ -375,3 +375,215 @@ fn write_header(out: &mut String, module: &Module, options: &Options) -> std::fm
     writeln!(out, "#endif /* {GUARD} */")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::generate;
+    use crate::ir::{FunctionDecl, FunctionKind, Import, Module, Signature, Type};
+    use crate::object::test_support::*;
+    use crate::options::{Options, Target};
+
+    const ARM_FLAGS: &[&str] = &["--target=thumbv7em-none-eabi", "-mcpu=cortex-m4"];
+    const RV32_FLAGS: &[&str] = &["--target=riscv32", "-march=rv32imac", "-mabi=ilp32"];
+
+    fn decl(
+        params: &[Type],
+        results: &[Type],
+        kind: FunctionKind,
+        exports: &[&str],
+    ) -> FunctionDecl {
+        FunctionDecl {
+            sig: Signature {
+                params: params.to_vec(),
+                results: results.to_vec(),
+            },
+            kind,
+            exports: exports.iter().map(|e| e.to_string()).collect(),
+            name: exports.first().copied().unwrap_or("import").to_string(),
+        }
+    }
+
+    /// `sample_module` plus a multi-result export and import, exports whose names are a C
+    /// keyword and need mangling, and an immutable exported global.
+    fn rich_module() -> Module {
+        let mut module = sample_module();
+        module.functions.extend([
+            decl(
+                &[Type::I64],
+                &[Type::I32, Type::I64],
+                FunctionKind::Defined(2),
+                &["divmod"],
+            ),
+            decl(
+                &[],
+                &[Type::I64],
+                FunctionKind::Defined(3),
+                &["int", "i32.add"],
+            ),
+            decl(
+                &[Type::I32, Type::I32],
+                &[Type::I64, Type::I32],
+                FunctionKind::Imported(Import {
+                    module: "env".into(),
+                    name: "pair*/".into(),
+                }),
+                &[],
+            ),
+        ]);
+        module.globals.push(crate::ir::Global {
+            ty: Type::I32,
+            mutable: false,
+            init: 7,
+            exports: vec!["version".into()],
+        });
+        module
+    }
+
+    /// clang 14 must accept the header as C and C++ for the target, with every warning an error.
+    fn check_with_clang(header: &str, target_flags: &[&str], test: &str) {
+        let dir = scratch_dir(test);
+        let path = write_file(&dir, "module.h", header.as_bytes());
+        for language in [
+            &["-x", "c", "-std=c11"][..],
+            &["-x", "c++", "-std=c++17"][..],
+        ] {
+            let mut args = vec![
+                "-fsyntax-only",
+                "-ffreestanding",
+                "-Werror",
+                "-Wall",
+                "-Wextra",
+            ];
+            args.extend_from_slice(target_flags);
+            args.extend_from_slice(language);
+            args.push(&path);
+            run_clean("clang", &args);
+        }
+    }
+
+    #[test]
+    fn header_declares_the_abi() {
+        let header = generate(&rich_module(), &Options::new(Target::CortexM4));
+        let expect = |needle: &str| assert!(header.contains(needle), "no `{needle}` in\n{header}");
+        expect("#ifndef SYNTH_MODULE_H\n#define SYNTH_MODULE_H\n");
+        expect("#include <stdint.h>");
+        expect("#ifdef __cplusplus\nextern \"C\" {\n#endif");
+        expect("#define SYNTH_TARGET \"cortex-m4\"");
+        expect("    SYNTH_TRAP_UNREACHABLE = 1, /* unreachable */\n");
+        expect("    SYNTH_TRAP_DATA_SEGMENT_OUT_OF_BOUNDS = 6,");
+        expect("void synth_trap(uint32_t code) __attribute__((noreturn));");
+        expect("extern uintptr_t __synth_stack_limit;");
+        expect("void synth_init(void);");
+        expect("#define SYNTH_MEMORY_INITIAL_PAGES 1u\n#define SYNTH_MEMORY_MAX_PAGES 2u\n");
+        expect("extern uint8_t synth_memory[SYNTH_MEMORY_MAX_PAGES * SYNTH_PAGE_SIZE];");
+        expect("extern uint32_t synth_memory_bytes;");
+        expect("extern int64_t synth_global_counter; /* export \"counter\" */");
+        expect("extern const int32_t synth_global_version;");
+        expect("int32_t env_ext(int32_t p0);");
+        expect(
+            "struct env_pair_x2a_x2f_results {\n    int64_t r0;\n    int32_t r1;\n};\n\
+             void env_pair_x2a_x2f(struct env_pair_x2a_x2f_results *results, int32_t p0, int32_t p1);",
+        );
+        expect("/* import \"env\" \"pair*\\/\" */");
+        expect(
+            "int32_t run(int32_t p0, int64_t p1);\nint32_t run_x2ealias(int32_t p0, int64_t p1);",
+        );
+        expect(
+            "struct divmod_results {\n    int32_t r0;\n    int64_t r1;\n};\n\
+             void divmod(struct divmod_results *results, int64_t p0);",
+        );
+        expect("int64_t synth_symbol_int(void) __asm__(\"int\");\nint64_t i32_x2eadd(void);");
+        expect("#endif /* SYNTH_MODULE_H */\n");
+        // Internal functions and the runtime are not exports.
+        assert!(!header.contains("__synth_func_2"), "{header}");
+        assert_eq!(header.matches("synth_init").count(), 1, "{header}");
+    }
+
+    #[test]
+    fn header_follows_options_and_module_shape() {
+        let mut module = rich_module();
+        module.memory = None;
+        let mut options = Options::new(Target::Rv32imac);
+        options.stack_check = false;
+        let header = generate(&module, &options);
+        assert!(!header.contains("__synth_stack_limit"), "{header}");
+        assert!(!header.contains("synth_memory"), "{header}");
+        assert!(header.contains("#define SYNTH_STACK_CHECK 0"), "{header}");
+        assert!(
+            header.contains("#define SYNTH_TARGET \"rv32imac\""),
+            "{header}"
+        );
+        check_with_clang(&header, RV32_FLAGS, "header-shape");
+    }
+
+    #[test]
+    fn clang_accepts_the_headers() {
+        for (n, target) in [Target::CortexM4, Target::Rv32imac].into_iter().enumerate() {
+            let flags = if n == 0 { ARM_FLAGS } else { RV32_FLAGS };
+            let options = Options::new(target);
+            check_with_clang(&generate(&sample_module(), &options), flags, "clang-sample");
+            check_with_clang(&generate(&rich_module(), &options), flags, "clang-rich");
+            let mut bare = sample_module();
+            bare.functions.truncate(1);
+            bare.globals.clear();
+            bare.memory = None;
+            check_with_clang(&generate(&bare, &options), flags, "clang-bare");
+        }
+    }
+
+    /// C code written against the header links with the object: the names agree.
+    #[test]
+    fn c_embedder_links_with_the_object() {
+        let embedder = r#"#include "module.h"
+uintptr_t __synth_stack_limit;
+int32_t env_ext(int32_t p0) { return p0 + 0x1234; }
+void synth_trap(uint32_t code) { (void)code; for (;;) {} }
+int entry(void) {
+    synth_init();
+    int64_t sum = run(1, 2) + run_x2ealias(3, 4) + synth_global_counter;
+    return (int)sum + synth_memory[0] + (int)synth_memory_bytes + SYNTH_TRAP_STACK_OVERFLOW;
+}
+"#;
+        let module = sample_module();
+        for (target, flags, functions, info) in [
+            (Target::CortexM4, ARM_FLAGS, arm_functions(), arm_elf_info()),
+            (
+                Target::Rv32imac,
+                RV32_FLAGS,
+                rv32_functions(),
+                rv32_elf_info(),
+            ),
+        ] {
+            let dir = scratch_dir(&format!("embed-{}", target.name()));
+            write_file(
+                &dir,
+                "module.h",
+                generate(&module, &Options::new(target)).as_bytes(),
+            );
+            let source = write_file(&dir, "main.c", embedder.as_bytes());
+            let main_object = dir.join("main.o").to_string_lossy().into_owned();
+            let mut args = vec!["-c", "-O1", "-ffreestanding", "-Werror", "-Wall"];
+            args.extend_from_slice(flags);
+            args.extend_from_slice(&["-o", &main_object, &source]);
+            run_clean("clang", &args);
+            let object = write_file(
+                &dir,
+                "module.o",
+                &super::super::write_elf_for(&module, &functions, &info).unwrap(),
+            );
+            let linked = dir.join("linked.elf").to_string_lossy().into_owned();
+            run_clean(
+                "ld.lld",
+                &[
+                    "-e",
+                    "entry",
+                    "--no-undefined",
+                    "-o",
+                    &linked,
+                    &main_object,
+                    &object,
+                ],
+            );
+        }
+    }
+}

@@ -107,3 +107,48 @@ fn write_all_or_nothing(files: &[(&str, Vec<u8>)]) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::write_all_or_nothing;
+
+    fn scratch(test: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("synth-cli-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch directory");
+        dir
+    }
+
+    #[test]
+    fn writes_every_file_and_leaves_no_temporaries() {
+        let dir = scratch("ok");
+        let object = dir.join("x.o");
+        let header = dir.join("x.h");
+        let files = [
+            (object.to_str().unwrap(), b"obj".to_vec()),
+            (header.to_str().unwrap(), b"hdr".to_vec()),
+        ];
+        write_all_or_nothing(&files).unwrap();
+        assert_eq!(std::fs::read(&object).unwrap(), b"obj");
+        assert_eq!(std::fs::read(&header).unwrap(), b"hdr");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_failing_file_leaves_nothing_behind() {
+        let dir = scratch("fail");
+        let object = dir.join("x.o");
+        let unwritable = dir.join("missing-dir").join("x.h");
+        let files = [
+            (object.to_str().unwrap(), b"obj".to_vec()),
+            (unwritable.to_str().unwrap(), b"hdr".to_vec()),
+        ];
+        let err = write_all_or_nothing(&files).unwrap_err();
+        assert!(err.contains("missing-dir"), "{err}");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "partial output left"
+        );
+    }
+}

@@ -399,3 +399,45 @@ fn symbol_name_collisions_are_reported() {
     let err = error_of(&module, &functions, &arm);
     assert!(err.message.contains("`synth_trap`"), "{err}");
 }
+
+#[test]
+fn mapping_symbols_bracket_data_in_the_middle_and_at_the_start() {
+    use crate::isa::{LineKind, ListingLine};
+    let dir = scratch_dir("mapping");
+    let line = |offset: u32, bytes: &[u8], kind| ListingLine {
+        offset,
+        bytes: bytes.to_vec(),
+        text: String::new(),
+        wasm_offset: None,
+        kind,
+    };
+    let mut functions = arm_functions();
+    // synth_init: a jump-table-like word between two instructions.
+    functions[2].code = vec![0x00, 0xbf, 0, 0, 0, 0, 0x70, 0x47];
+    functions[2].listing = vec![
+        line(0, &[0x00, 0xbf], LineKind::Code),
+        line(2, &[0, 0, 0, 0], LineKind::Data),
+        line(6, &[0x70, 0x47], LineKind::Code),
+    ];
+    // __synth_func_2: data first, then code.
+    let internal = &mut functions[1];
+    internal.listing[0].kind = LineKind::Data;
+    let elf = write_elf_for(&sample_module(), &functions, &arm_elf_info()).unwrap();
+    let (_, out) = readelf_clean(&dir, "m.o", &elf);
+    let rows = symbol_rows(&out);
+    let mapping = |section: &str| -> Vec<(u64, String)> {
+        let index = find(&rows, section).section.clone();
+        rows.iter()
+            .filter(|r| r.section == index && r.name.starts_with('$'))
+            .map(|r| (r.value, r.name.clone()))
+            .collect()
+    };
+    assert_eq!(
+        mapping("synth_init"),
+        [(0, "$t".into()), (2, "$d".into()), (6, "$t".into())]
+    );
+    assert_eq!(
+        mapping("__synth_func_2"),
+        [(0, "$d".into()), (2, "$t".into())]
+    );
+}

@@ -94,6 +94,32 @@ impl Machine {
             Machine::Riscv32 => Architecture::Riscv32,
         }
     }
+    /// Bytes a relocation of type `r_type` patches (unknown types: the smallest instruction).
+    fn relocated_bytes(self, r_type: u32) -> u64 {
+        use object::elf as e;
+        let r = e::RelocationType(r_type);
+        match self {
+            // Thumb16 branches (B, B<cond>, CBZ), a Thumb16 literal load, absolute 16/8-bit data.
+            Machine::Arm
+                if [
+                    e::R_ARM_THM_PC11,
+                    e::R_ARM_THM_PC9,
+                    e::R_ARM_THM_JUMP6,
+                    e::R_ARM_THM_PC8,
+                    e::R_ARM_ABS16,
+                ]
+                .contains(&r) =>
+            {
+                2
+            }
+            Machine::Arm if r == e::R_ARM_ABS8 => 1,
+            Machine::Arm => 4,
+            Machine::Riscv32 if r == e::R_RISCV_CALL || r == e::R_RISCV_CALL_PLT => 8,
+            Machine::Riscv32 if r == e::R_RISCV_RELAX || r == e::R_RISCV_ALIGN => 0,
+            Machine::Riscv32 if r == e::R_RISCV_RVC_BRANCH || r == e::R_RISCV_RVC_JUMP => 2,
+            Machine::Riscv32 => 4,
+        }
+    }
     /// Code section alignment: Thumb-2 literal loads want 4, RVC instructions need only 2.
     fn code_align(self) -> u64 {
         match self {
@@ -426,8 +452,8 @@ impl<'m> ElfWriter<'m> {
                     reloc.symbol
                 ))
             })?;
-            // Every relocated field is at least two bytes wide.
-            if u64::from(reloc.offset) + 2 > compiled.code.len() as u64 {
+            let width = self.machine.relocated_bytes(reloc.r_type);
+            if u64::from(reloc.offset) + width > compiled.code.len() as u64 {
                 return Err(CompileError::internal(format!(
                     "relocation at offset {} is outside the code ({} bytes)",
                     reloc.offset,

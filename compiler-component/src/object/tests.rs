@@ -340,6 +340,12 @@ fn inconsistent_input_is_an_error_not_a_panic() {
     assert!(err.message.contains("outside the code"), "{err}");
     assert_eq!(err.function.as_deref(), Some("synth_init"));
 
+    // An 8-byte call pair that starts 4 bytes before the end of the code.
+    let mut functions = rv32_functions();
+    functions[1].relocs[0].offset = 4;
+    let err = error_of(&module, &functions, &rv32_elf_info());
+    assert!(err.message.contains("outside the code"), "{err}");
+
     let mut no_memory = module.clone();
     no_memory.memory = None;
     let err = error_of(&no_memory, &arm_functions(), &arm);

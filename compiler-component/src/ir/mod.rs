@@ -10,6 +10,7 @@
 //! - every value is defined before use on every path (dominance);
 //! - after `legalize`, no value has type `I64` (i64 is a pair of I32 values, low word first).
 
+pub mod interp;
 pub mod names;
 pub mod verify;
 

@@ -1,11 +1,436 @@
 //! Legalize: i64 -> i32 pairs, memory/global access made explicit, operators the target lacks
 //! expanded, runtime helpers and `synth_init` added.
+//!
+//! Each body is rebuilt block by block (same block numbering) in reverse post-order, so every
+//! value is rewritten before its uses; an old value maps to one new I32 value, or to two (low,
+//! high) for an I64. The rewrites are branch-free; only the runtime helpers and `synth_init`,
+//! built from scratch, have loops.
+
+mod builder;
+mod int64;
+mod memory;
+mod runtime;
+#[cfg(test)]
+mod tests;
 
 use crate::error::{CompileError, Result};
-use crate::ir::Module;
+use crate::ir::{
+    BinaryOp, Block, Function, Inst, Module, Op, Terminator, TrapCode, Type, UnaryOp, Value,
+};
 use crate::isa::Caps;
 use crate::options::Options;
+use builder::FnBuilder;
+use int64::Pair;
+use runtime::RuntimeHelpers;
 
-pub fn run(_module: &mut Module, _caps: Caps, _options: &Options) -> Result<()> {
-    Err(CompileError::internal("legalize not written yet"))
+pub fn run(module: &mut Module, caps: Caps, options: &Options) -> Result<()> {
+    runtime::check_module(module)?;
+    let mut helpers = RuntimeHelpers::new(module);
+    let mut bodies = Vec::with_capacity(module.bodies.len());
+    for body in &module.bodies {
+        let legal = legalize_body(module, body, caps, options, &mut helpers)
+            .map_err(|e| e.in_function(body.name.clone()))?;
+        bodies.push(legal);
+    }
+    module.bodies = bodies;
+    helpers.append_to(module, caps);
+    runtime::add_synth_init(module, caps)
+}
+
+/// Rewrites one frontend-form body.
+struct BodyLegalizer<'a> {
+    module: &'a Module,
+    old: &'a Function,
+    b: FnBuilder,
+    options: &'a Options,
+    helpers: &'a mut RuntimeHelpers,
+    /// New values of each old value: one (I32) or two (I64 as low, high); empty = not yet.
+    map: Vec<Vec<Value>>,
+    /// `SymbolAddr(Memory)` already materialized in the current block.
+    memory_base: Option<Value>,
+}
+
+fn legalize_body(
+    module: &Module,
+    old: &Function,
+    caps: Caps,
+    options: &Options,
+    helpers: &mut RuntimeHelpers,
+) -> Result<Function> {
+    let block_count = old.blocks.len() as u32;
+    for block in &old.blocks {
+        if let Some(bad) = block.term.successors().iter().find(|s| s.0 >= block_count) {
+            return Err(CompileError::internal(format!(
+                "jump to missing block {bad}"
+            )));
+        }
+    }
+    let old = cut_always_trapping_accesses(old);
+    let mut l = BodyLegalizer {
+        module,
+        old: &old,
+        b: FnBuilder::new(
+            old.index,
+            old.name.clone(),
+            old.sig.clone(),
+            old.offset,
+            caps,
+        ),
+        options,
+        helpers,
+        map: vec![Vec::new(); old.value_types.len()],
+        memory_base: None,
+    };
+    // Block parameters first: a jump may reach a block before it is rewritten.
+    for block in &old.blocks {
+        let width: usize = block
+            .params
+            .iter()
+            .map(|p| l.type_of(*p).map(words))
+            .sum::<Result<usize>>()?;
+        let new_block = l.b.add_block(width);
+        let mut fresh = l.b.params(new_block).into_iter();
+        for p in &block.params {
+            let n = words(l.type_of(*p)?);
+            let vals: Vec<Value> = fresh.by_ref().take(n).collect();
+            l.define(*p, vals)?;
+        }
+    }
+    let mut reachable = vec![false; old.blocks.len()];
+    for block in old.reverse_postorder() {
+        reachable[block.0 as usize] = true;
+        l.block(block)?;
+    }
+    // Unreachable blocks keep their (trapping) placeholder end: nothing to rewrite there.
+    for (i, live) in reachable.iter().enumerate() {
+        if !live {
+            l.b.switch_to(Block(i as u32));
+            l.b.offset = old.blocks[i].term_offset;
+            l.b.terminate(Terminator::Trap {
+                code: TrapCode::Unreachable,
+            });
+        }
+    }
+    Ok(l.b.func)
+}
+
+/// An access whose `offset + width` exceeds u32 always traps; end its block there with a `Trap`
+/// so no raw access needs a 33-bit offset (the rest of the block is dead).
+fn cut_always_trapping_accesses(func: &Function) -> Function {
+    let mut func = func.clone();
+    for block in &mut func.blocks {
+        let cut = block.insts.iter().position(|inst| match &inst.op {
+            Op::Load(m) | Op::Store(m) => m.offset + m.width as u64 > u32::MAX as u64,
+            _ => false,
+        });
+        if let Some(i) = cut {
+            block.term_offset = block.insts[i].offset;
+            block.term = Terminator::Trap {
+                code: TrapCode::MemoryOutOfBounds,
+            };
+            block.insts.truncate(i);
+        }
+    }
+    func
+}
+
+fn words(ty: Type) -> usize {
+    match ty {
+        Type::I32 => 1,
+        Type::I64 => 2,
+    }
+}
+
+impl BodyLegalizer<'_> {
+    pub fn error(&self, msg: impl Into<String>) -> CompileError {
+        CompileError::internal(msg).at(self.b.offset as u64)
+    }
+
+    pub fn type_of(&self, v: Value) -> Result<Type> {
+        self.old
+            .value_types
+            .get(v.0 as usize)
+            .copied()
+            .ok_or_else(|| self.error(format!("{v} has no type")))
+    }
+
+    fn define(&mut self, old: Value, new: Vec<Value>) -> Result<()> {
+        let expected = words(self.type_of(old)?);
+        if new.len() != expected {
+            return Err(self.error(format!("{old} needs {expected} words, got {}", new.len())));
+        }
+        match self.map.get_mut(old.0 as usize) {
+            Some(slot) if slot.is_empty() => {
+                *slot = new;
+                Ok(())
+            }
+            _ => Err(self.error(format!("{old} defined twice"))),
+        }
+    }
+
+    pub fn define32(&mut self, old: Value, new: Value) -> Result<()> {
+        self.define(old, vec![new])
+    }
+
+    pub fn define64(&mut self, old: Value, new: Pair) -> Result<()> {
+        self.define(old, vec![new.0, new.1])
+    }
+
+    fn words_of(&self, v: Value) -> Result<&[Value]> {
+        match self.map.get(v.0 as usize) {
+            Some(w) if !w.is_empty() => Ok(w),
+            _ => Err(self.error(format!("{v} used before it is defined"))),
+        }
+    }
+
+    pub fn get32(&self, v: Value) -> Result<Value> {
+        match self.words_of(v)? {
+            [x] => Ok(*x),
+            _ => Err(self.error(format!("{v} is not an i32"))),
+        }
+    }
+
+    pub fn get64(&self, v: Value) -> Result<Pair> {
+        match self.words_of(v)? {
+            [lo, hi] => Ok((*lo, *hi)),
+            _ => Err(self.error(format!("{v} is not an i64"))),
+        }
+    }
+
+    /// All words of `values`, in order (i64s as low, high).
+    fn flatten(&self, values: &[Value]) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        for v in values {
+            out.extend_from_slice(self.words_of(*v)?);
+        }
+        Ok(out)
+    }
+
+    fn block(&mut self, block: Block) -> Result<()> {
+        let old = self.old;
+        let data = &old.blocks[block.0 as usize];
+        self.b.switch_to(block);
+        self.memory_base = None;
+        for inst in &data.insts {
+            self.b.offset = inst.offset;
+            self.inst(inst)?;
+        }
+        self.b.offset = data.term_offset;
+        let term = match &data.term {
+            Terminator::Jump { target, args } => Terminator::Jump {
+                target: *target,
+                args: self.flatten(args)?,
+            },
+            Terminator::Branch {
+                cond,
+                then_block,
+                else_block,
+            } => Terminator::Branch {
+                cond: self.get32(*cond)?,
+                then_block: *then_block,
+                else_block: *else_block,
+            },
+            Terminator::Switch {
+                index,
+                targets,
+                default,
+            } => Terminator::Switch {
+                index: self.get32(*index)?,
+                targets: targets.clone(),
+                default: *default,
+            },
+            Terminator::Return { values } => Terminator::Return {
+                values: self.flatten(values)?,
+            },
+            Terminator::Trap { code } => Terminator::Trap { code: *code },
+        };
+        self.b.terminate(term);
+        Ok(())
+    }
+
+    fn result(&self, inst: &Inst, i: usize) -> Result<Value> {
+        inst.results
+            .get(i)
+            .copied()
+            .ok_or_else(|| self.error(format!("{:?} lacks result {i}", inst.op)))
+    }
+
+    fn arg(&self, inst: &Inst, i: usize) -> Result<Value> {
+        inst.args
+            .get(i)
+            .copied()
+            .ok_or_else(|| self.error(format!("{:?} lacks argument {i}", inst.op)))
+    }
+
+    fn inst(&mut self, inst: &Inst) -> Result<()> {
+        match &inst.op {
+            Op::Const(k) => {
+                let r = self.result(inst, 0)?;
+                match self.type_of(r)? {
+                    Type::I32 => {
+                        let v = self.b.konst(*k as u32);
+                        self.define32(r, v)
+                    }
+                    Type::I64 => {
+                        let v = self.b.konst64(*k as u64);
+                        self.define64(r, v)
+                    }
+                }
+            }
+            // The copy's result simply names the same words.
+            Op::Copy => {
+                let r = self.result(inst, 0)?;
+                let words = self.words_of(self.arg(inst, 0)?)?.to_vec();
+                self.define(r, words)
+            }
+            Op::Unary(op) => self.unary(inst, *op),
+            Op::Binary(op) => self.binary(inst, *op),
+            Op::Compare(cond) => {
+                let (a, b) = (self.arg(inst, 0)?, self.arg(inst, 1)?);
+                let r = self.result(inst, 0)?;
+                let v = match self.type_of(a)? {
+                    Type::I32 => {
+                        let (a, b) = (self.get32(a)?, self.get32(b)?);
+                        self.b.cmp(*cond, a, b)
+                    }
+                    Type::I64 => {
+                        let (a, b) = (self.get64(a)?, self.get64(b)?);
+                        self.b.compare64(*cond, a, b)
+                    }
+                };
+                self.define32(r, v)
+            }
+            Op::Select => {
+                let c = self.get32(self.arg(inst, 0)?)?;
+                let (a, b) = (self.arg(inst, 1)?, self.arg(inst, 2)?);
+                let r = self.result(inst, 0)?;
+                match self.type_of(r)? {
+                    Type::I32 => {
+                        let (a, b) = (self.get32(a)?, self.get32(b)?);
+                        let v = self.b.select(c, a, b);
+                        self.define32(r, v)
+                    }
+                    Type::I64 => {
+                        let (a, b) = (self.get64(a)?, self.get64(b)?);
+                        let lo = self.b.select(c, a.0, b.0);
+                        let hi = self.b.select(c, a.1, b.1);
+                        self.define64(r, (lo, hi))
+                    }
+                }
+            }
+            Op::Load(m) => self.load(inst, m),
+            Op::Store(m) => self.store(inst, m),
+            Op::MemorySize => self.memory_size(inst),
+            Op::MemoryGrow => self.memory_grow(inst),
+            Op::GlobalGet(n) => self.global_get(inst, *n),
+            Op::GlobalSet(n) => self.global_set(inst, *n),
+            Op::Call(n) => {
+                let args = self.flatten(&inst.args)?;
+                let width = inst
+                    .results
+                    .iter()
+                    .map(|r| self.type_of(*r).map(words))
+                    .sum::<Result<usize>>()?;
+                let mut words = self.b.inst(Op::Call(*n), args, width).into_iter();
+                for r in &inst.results {
+                    let n = self::words(self.type_of(*r)?);
+                    self.define(*r, words.by_ref().take(n).collect())?;
+                }
+                Ok(())
+            }
+            Op::TrapIf(code) => {
+                let c = self.get32(self.arg(inst, 0)?)?;
+                self.b.effect(Op::TrapIf(*code), vec![c]);
+                Ok(())
+            }
+            // Already in post-legalize form (only I32 words): keep as is.
+            Op::BoundsCheck { .. }
+            | Op::SymbolAddr { .. }
+            | Op::LoadSymbol { .. }
+            | Op::StoreSymbol { .. }
+            | Op::AddPair
+            | Op::SubPair
+            | Op::MulWideU
+            | Op::ShiftPair(_) => {
+                let args = inst
+                    .args
+                    .iter()
+                    .map(|a| self.get32(*a))
+                    .collect::<Result<Vec<_>>>()?;
+                let new = self.b.inst(inst.op.clone(), args, inst.results.len());
+                for (r, v) in inst.results.iter().zip(new) {
+                    self.define32(*r, v)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn unary(&mut self, inst: &Inst, op: UnaryOp) -> Result<()> {
+        let a = self.arg(inst, 0)?;
+        let r = self.result(inst, 0)?;
+        match (op, self.type_of(a)?) {
+            (UnaryOp::Wrap, _) => {
+                let (lo, _) = self.get64(a)?;
+                self.define32(r, lo)
+            }
+            (UnaryOp::ExtendI32S, _) => {
+                let x = self.get32(a)?;
+                let v = self.b.sign_extend(x);
+                self.define64(r, v)
+            }
+            (UnaryOp::ExtendI32U, _) => {
+                let x = self.get32(a)?;
+                let zero = self.b.konst(0);
+                self.define64(r, (x, zero))
+            }
+            (UnaryOp::Eqz, Type::I64) => {
+                let x = self.get64(a)?;
+                let v = self.b.eqz64(x);
+                self.define32(r, v)
+            }
+            (_, Type::I64) => {
+                let x = self.get64(a)?;
+                let v = self.b.unary64(op, x)?;
+                self.define64(r, v)
+            }
+            (_, Type::I32) => {
+                let x = self.get32(a)?;
+                let v = match op {
+                    UnaryOp::Clz => self.b.clz32(x),
+                    UnaryOp::Ctz => self.b.ctz32(x),
+                    UnaryOp::Popcnt => self.b.popcnt32(x),
+                    UnaryOp::Eqz | UnaryOp::Extend8S | UnaryOp::Extend16S => self.b.un(op, x),
+                    _ => return Err(self.error(format!("{op:?} on an i32"))),
+                };
+                self.define32(r, v)
+            }
+        }
+    }
+
+    fn binary(&mut self, inst: &Inst, op: BinaryOp) -> Result<()> {
+        let (a, b) = (self.arg(inst, 0)?, self.arg(inst, 1)?);
+        let r = self.result(inst, 0)?;
+        match self.type_of(r)? {
+            Type::I32 => {
+                let (a, b) = (self.get32(a)?, self.get32(b)?);
+                let v = match op {
+                    BinaryOp::Rotl | BinaryOp::Rotr => self.b.rotate32(op, a, b),
+                    _ => self.b.bin(op, a, b),
+                };
+                self.define32(r, v)
+            }
+            Type::I64 => {
+                let (a, b) = (self.get64(a)?, self.get64(b)?);
+                let v = match op {
+                    BinaryOp::DivS | BinaryOp::DivU | BinaryOp::RemS | BinaryOp::RemU => {
+                        let helper = self.helpers.index_of(op);
+                        self.b.two(Op::Call(helper), vec![a.0, a.1, b.0, b.1])
+                    }
+                    _ => self.b.binary64(op, a, b)?,
+                };
+                self.define64(r, v)
+            }
+        }
+    }
 }

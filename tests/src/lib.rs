@@ -1,1 +1,141 @@
-//! Execution harness for synth.
+//! Execution harness for synth: runs compiled objects in unicorn (`emu`), the same wasm in
+//! wasmtime (`oracle`), and reads the fixture vector files (`vectors`). Test-only (GPL).
+
+pub mod emu;
+pub mod oracle;
+pub mod toolchain;
+pub mod vectors;
+pub mod wasm_info;
+
+pub use wasm_info::{ModuleInfo, Signature, ValType, Value};
+
+/// A harness failure: a missing tool, a link error, a malformed fixture, an emulator fault. Never
+/// a wasm trap (those are `Outcome::Trapped`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HarnessError {
+    pub message: String,
+}
+
+impl HarnessError {
+    pub fn new(message: impl Into<String>) -> Self {
+        HarnessError {
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for HarnessError {}
+
+/// A private scratch directory, removed when dropped.
+pub struct ScratchDir {
+    path: std::path::PathBuf,
+}
+
+impl ScratchDir {
+    pub fn new() -> Result<ScratchDir, HarnessError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "synth-tests-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        // A leftover from a crashed run with the same pid is stale.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| HarnessError::new(format!("cannot create {}: {e}", path.display())))?;
+        Ok(ScratchDir { path })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Trap codes passed to `synth_trap` (docs/ABI.md); the oracle maps wasmtime's traps onto them.
+pub mod trap_code {
+    pub const UNREACHABLE: u32 = 1;
+    pub const MEMORY_OUT_OF_BOUNDS: u32 = 2;
+    pub const DIVIDE_BY_ZERO: u32 = 3;
+    pub const INTEGER_OVERFLOW: u32 = 4;
+    pub const STACK_EXHAUSTED: u32 = 5;
+    pub const DATA_SEGMENT_DOES_NOT_FIT: u32 = 6;
+
+    pub fn name(code: u32) -> &'static str {
+        match code {
+            UNREACHABLE => "unreachable",
+            MEMORY_OUT_OF_BOUNDS => "out-of-bounds memory access",
+            DIVIDE_BY_ZERO => "integer divide by zero",
+            INTEGER_OVERFLOW => "integer overflow",
+            STACK_EXHAUSTED => "call stack exhausted",
+            DATA_SEGMENT_DOES_NOT_FIT => "data segment does not fit",
+            _ => "unknown trap code",
+        }
+    }
+}
+
+/// How one call ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Returned(Vec<Value>),
+    /// A trap, as a docs/ABI.md trap code.
+    Trapped(u32),
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Returned(values) => {
+                let shown: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+                write!(f, "returned [{}]", shown.join(", "))
+            }
+            Outcome::Trapped(code) => write!(f, "trap {code} ({})", trap_code::name(*code)),
+        }
+    }
+}
+
+/// The mock semantics every imported function has, on wasmtime and in the emulator alike:
+/// result k = (wrapping sum of the arguments, i32 sign-extended) + 0x1234 * (k + 1),
+/// truncated to the result type.
+pub fn mock_import_results(args: &[Value], results: &[ValType]) -> Vec<Value> {
+    let sum = args
+        .iter()
+        .fold(0i64, |acc, v| acc.wrapping_add(v.as_i64_sign_extended()));
+    results
+        .iter()
+        .enumerate()
+        .map(|(k, ty)| Value::wrap(*ty, sum.wrapping_add(0x1234 * (k as i64 + 1))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mock_sums_sign_extended_args_and_offsets_each_result() {
+        let results = mock_import_results(
+            &[Value::I32(-1), Value::I64(0x1_0000_0000)],
+            &[ValType::I32, ValType::I64],
+        );
+        assert_eq!(
+            results,
+            vec![
+                Value::I32((0xffff_ffffi64 + 0x1234) as i32),
+                Value::I64(0xffff_ffff + 0x2468)
+            ]
+        );
+    }
+}

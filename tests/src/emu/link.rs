@@ -1,0 +1,237 @@
+//! Link relocatable objects into a static image with `ld.lld` and a generated linker script.
+//!
+//! Memory map (same for both ISAs):
+//! - code at `CODE_BASE`: `.text*`, then the harness stub area (the return address, `synth_trap`
+//!   and one stub per import). Stubs sit right after the code so short branches reach them.
+//! - RAM at `RAM_BASE`: the stack (`STACK_SIZE`, growing down; the stack-limit word lives at the
+//!   very bottom and `__synth_stack_limit` points to it), then `.rodata*`, `.data*`, `.bss*`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use object::read::elf::{ElfFile32, FileHeader, ProgramHeader};
+use object::{Object, ObjectSymbol, SymbolKind};
+use synth_compiler::Isa;
+
+use crate::HarnessError;
+
+pub const CODE_BASE: u32 = 0x0001_0000;
+pub const RAM_BASE: u32 = 0x2000_0000;
+pub const STACK_SIZE: u32 = 256 * 1024;
+/// `__synth_stack_limit` holds this: a few hundred bytes above the bottom of the stack, so the
+/// trap handler path itself still has room.
+pub const STACK_LIMIT: u32 = RAM_BASE + 512;
+/// Each stub is this many bytes apart.
+pub const STUB_SPACING: u32 = 8;
+/// Unicorn maps memory in pages; regions are rounded to this.
+pub const REGION_ALIGN: u32 = 0x1_0000;
+
+/// A loadable piece of the linked image.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub address: u32,
+    pub bytes: Vec<u8>,
+    /// Bytes of zeros after `bytes` (`.bss`).
+    pub zero_fill: u32,
+}
+
+/// A statically linked program, ready to load into an emulator.
+#[derive(Clone, Debug)]
+pub struct LinkedImage {
+    pub isa: Isa,
+    pub segments: Vec<Segment>,
+    /// Every named symbol: defined globals first, so a local cannot hide a global of the same name.
+    pub symbols: BTreeMap<String, u32>,
+    /// Address of the return stub; `synth_trap` is the next stub, then one per import in the order
+    /// given to `link`.
+    pub stub_base: u32,
+    pub stub_count: u32,
+    /// End of the RAM segments (bss included).
+    pub ram_end: u32,
+    pub code_end: u32,
+}
+
+impl LinkedImage {
+    pub fn symbol(&self, name: &str) -> Result<u32, HarnessError> {
+        self.symbols
+            .get(name)
+            .copied()
+            .ok_or_else(|| HarnessError::new(format!("the linked image has no symbol `{name}`")))
+    }
+
+    pub fn return_stub(&self) -> u32 {
+        self.stub_base
+    }
+
+    pub fn trap_stub(&self) -> u32 {
+        self.stub_base + STUB_SPACING
+    }
+
+    pub fn import_stub(&self, index: usize) -> u32 {
+        self.stub_base + STUB_SPACING * (2 + index as u32)
+    }
+}
+
+/// Run a tool, turning "not installed" and non-zero exits into errors that say what to do.
+pub fn run_tool(command: &mut Command) -> Result<(), HarnessError> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = command.output().map_err(|e| {
+        HarnessError::new(format!(
+            "cannot run `{program}` ({e}); install it (Debian: apt-get install clang lld llvm)"
+        ))
+    })?;
+    if !output.status.success() {
+        return Err(HarnessError::new(format!(
+            "`{program}` failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    Ok(())
+}
+
+/// The linker script: `import_symbols` each get a stub address the emulator intercepts.
+pub fn linker_script(isa: Isa, import_symbols: &[String]) -> String {
+    // On Thumb the stub symbols carry bit 0 so `bl` stays `bl` instead of becoming `blx`.
+    let thumb_bit = match isa {
+        Isa::Arm => 1,
+        Isa::Rv32 => 0,
+    };
+    let stub_count = 2 + import_symbols.len() as u32;
+    let mut script = String::new();
+    script.push_str("ENTRY(__harness_stubs)\nSECTIONS\n{\n");
+    script.push_str(&format!("  . = 0x{CODE_BASE:x};\n"));
+    script.push_str("  .text : { *(.text .text.*) }\n");
+    script.push_str("  . = ALIGN(16);\n  __harness_stubs = .;\n");
+    script.push_str(&format!(
+        "  synth_trap = __harness_stubs + {};\n",
+        STUB_SPACING + thumb_bit
+    ));
+    for (index, symbol) in import_symbols.iter().enumerate() {
+        script.push_str(&format!(
+            "  {symbol} = __harness_stubs + {};\n",
+            STUB_SPACING * (2 + index as u32) + thumb_bit
+        ));
+    }
+    script.push_str(&format!(
+        "  __harness_stubs_end = __harness_stubs + {};\n",
+        STUB_SPACING * stub_count
+    ));
+    script.push_str(&format!("  __synth_stack_limit = 0x{RAM_BASE:x};\n"));
+    script.push_str(&format!("  . = 0x{:x};\n", RAM_BASE + STACK_SIZE));
+    script.push_str("  .rodata : { *(.rodata .rodata.* .srodata .srodata.*) }\n");
+    script.push_str("  .data : { *(.data .data.* .sdata .sdata.*) }\n");
+    script.push_str("  .bss : { *(.bss .bss.* .sbss .sbss.* COMMON) }\n");
+    script.push_str("}\n");
+    script
+}
+
+/// Link `objects` (ELF relocatables) for `isa`, giving each of `import_symbols` a stub.
+pub fn link(
+    isa: Isa,
+    objects: &[&[u8]],
+    import_symbols: &[String],
+) -> Result<LinkedImage, HarnessError> {
+    let dir = crate::ScratchDir::new()?;
+    let script_path = dir.path().join("image.ld");
+    write(&script_path, linker_script(isa, import_symbols).as_bytes())?;
+    let output_path = dir.path().join("image.elf");
+    let mut command = Command::new("ld.lld");
+    command
+        .arg("-static")
+        .arg("--fatal-warnings")
+        .arg("-T")
+        .arg(&script_path)
+        .arg("-o")
+        .arg(&output_path);
+    for (index, bytes) in objects.iter().enumerate() {
+        let path = dir.path().join(format!("input{index}.o"));
+        write(&path, bytes)?;
+        command.arg(&path);
+    }
+    run_tool(&mut command)?;
+    let elf = std::fs::read(&output_path)
+        .map_err(|e| HarnessError::new(format!("cannot read the linked image: {e}")))?;
+    parse_image(isa, &elf, 2 + import_symbols.len() as u32)
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {
+    std::fs::write(path, bytes)
+        .map_err(|e| HarnessError::new(format!("cannot write {}: {e}", path.display())))
+}
+
+fn parse_image(isa: Isa, elf: &[u8], stub_count: u32) -> Result<LinkedImage, HarnessError> {
+    let bad = |e: object::Error| HarnessError::new(format!("cannot parse the linked image: {e}"));
+    let file = ElfFile32::<object::LittleEndian>::parse(elf).map_err(bad)?;
+    let endian = file.endian();
+    let mut segments = Vec::new();
+    let mut ram_end = RAM_BASE + STACK_SIZE;
+    let mut code_end = CODE_BASE;
+    for header in file
+        .elf_header()
+        .program_headers(endian, elf)
+        .map_err(bad)?
+    {
+        if header.p_type(endian) != object::elf::PT_LOAD {
+            continue;
+        }
+        let address = header.p_paddr(endian);
+        let bytes = header
+            .data(endian, elf)
+            .map_err(|()| HarnessError::new("a segment lies outside the linked image"))?
+            .to_vec();
+        let memory_size = header.p_memsz(endian);
+        let end = address
+            .checked_add(memory_size)
+            .ok_or_else(|| HarnessError::new("a segment wraps the address space"))?;
+        if address >= RAM_BASE {
+            ram_end = ram_end.max(end);
+        } else if address >= CODE_BASE {
+            code_end = code_end.max(end);
+        } else {
+            return Err(HarnessError::new(format!(
+                "a segment at 0x{address:x} is below the code region"
+            )));
+        }
+        segments.push(Segment {
+            address,
+            zero_fill: memory_size.saturating_sub(bytes.len() as u32),
+            bytes,
+        });
+    }
+    let mut symbols = BTreeMap::new();
+    let mut locals = Vec::new();
+    for symbol in file.symbols() {
+        let Ok(name) = symbol.name() else { continue };
+        if name.is_empty() || symbol.kind() == SymbolKind::File || symbol.is_undefined() {
+            continue;
+        }
+        let address = symbol.address() as u32;
+        if symbol.is_global() {
+            symbols.insert(name.to_string(), address);
+        } else {
+            locals.push((name.to_string(), address));
+        }
+    }
+    for (name, address) in locals {
+        symbols.entry(name).or_insert(address);
+    }
+    let stub_base = *symbols
+        .get("__harness_stubs")
+        .ok_or_else(|| HarnessError::new("the linker script's stub symbol is missing"))?;
+    code_end = code_end.max(stub_base + STUB_SPACING * stub_count);
+    if code_end >= RAM_BASE {
+        return Err(HarnessError::new("the code region runs into RAM"));
+    }
+    Ok(LinkedImage {
+        isa,
+        segments,
+        symbols,
+        stub_base,
+        stub_count,
+        ram_end,
+        code_end,
+    })
+}

@@ -1,0 +1,72 @@
+//! Run synth objects in unicorn: `link` makes a static image with ld.lld, `machine` emulates it
+//! with the docs/ABI.md calling convention, and `SynthInstance` is one wasm module instance.
+
+pub mod abi;
+pub mod link;
+pub mod machine;
+
+pub use link::{LinkedImage, link};
+pub use machine::{CallResult, DEFAULT_INSTRUCTION_LIMIT, Machine};
+
+use synth_compiler::Target;
+
+use crate::wasm_info::{ModuleInfo, Value};
+use crate::{HarnessError, Outcome};
+
+/// A compiled module linked for one target, with one emulator that is reset for every fresh
+/// instance (linking and translated code are reused).
+pub struct SynthInstance {
+    pub machine: Machine,
+    pub info: ModuleInfo,
+}
+
+impl SynthInstance {
+    /// Link `object` (synth output for `target`) and load it.
+    pub fn new(target: Target, object: &[u8], info: &ModuleInfo) -> Result<Self, HarnessError> {
+        let symbols: Vec<String> = info.imports.iter().map(|i| i.symbol.clone()).collect();
+        let image = link(target.isa(), &[object], &symbols)?;
+        let machine = Machine::new(target, image, &info.imports)?;
+        Ok(SynthInstance {
+            machine,
+            info: info.clone(),
+        })
+    }
+
+    /// Start a fresh instance: restore RAM and run `synth_init`. A trap there is an
+    /// instantiation failure, returned as `Outcome::Trapped`.
+    pub fn instantiate(&mut self) -> Result<Outcome, HarnessError> {
+        self.machine.reset()?;
+        let init = self
+            .machine
+            .call("synth_init", &Default::default(), &[])
+            .map_err(|e| HarnessError::new(format!("synth_init: {e}")))?;
+        Ok(init.outcome)
+    }
+
+    pub fn invoke(&mut self, export: &str, args: &[Value]) -> Result<CallResult, HarnessError> {
+        let export = self.info.export(export)?.clone();
+        self.machine.call(&export.symbol, &export.sig, args)
+    }
+
+    /// The linear memory's current bytes (`synth_memory_bytes` long); empty without a memory.
+    pub fn memory(&self) -> Result<Vec<u8>, HarnessError> {
+        if !self.info.has_memory {
+            return Ok(Vec::new());
+        }
+        let image = self.machine.image();
+        let size = self.machine.read_u32(image.symbol("synth_memory_bytes")?)?;
+        self.machine.read_bytes(image.symbol("synth_memory")?, size)
+    }
+
+    /// The defined globals' current values, by global index.
+    pub fn globals(&self) -> Result<Vec<Value>, HarnessError> {
+        self.info
+            .globals
+            .iter()
+            .map(|g| {
+                let address = self.machine.image().symbol(&g.symbol)?;
+                self.machine.read_value(address, g.ty)
+            })
+            .collect()
+    }
+}

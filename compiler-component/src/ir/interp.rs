@@ -112,13 +112,8 @@ impl<'m> Interp<'m> {
     /// Instantiate: run the module's `synth_init` when it has one (legalized form), otherwise do
     /// what it would do: set the memory size, copy the data segments, run the start function.
     pub fn instantiate(&mut self) -> Res<()> {
-        let init = self
-            .module
-            .functions
-            .iter()
-            .position(|f| f.exports.iter().any(|e| e == "synth_init"));
-        if let Some(index) = init {
-            self.call(index as u32, &[])?;
+        if let Some(index) = self.export("synth_init") {
+            self.call(index, &[])?;
             return Ok(());
         }
         if let Some(mem) = &self.module.memory {
@@ -137,6 +132,16 @@ impl<'m> Interp<'m> {
             self.call(start, &[])?;
         }
         Ok(())
+    }
+
+    /// Index of the function exported as `name`.
+    pub fn export(&self, name: &str) -> Option<u32> {
+        let found = self
+            .module
+            .functions
+            .iter()
+            .position(|f| f.exports.iter().any(|e| e == name));
+        found.map(|i| i as u32)
     }
 
     /// Current memory size in bytes (the `MemoryBytes` word).

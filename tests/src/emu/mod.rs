@@ -23,8 +23,17 @@ pub struct SynthInstance {
 impl SynthInstance {
     /// Link `object` (synth output for `target`) and load it.
     pub fn new(target: Target, object: &[u8], info: &ModuleInfo) -> Result<Self, HarnessError> {
+        Self::link_with(target, &[object], info)
+    }
+
+    /// Link the synth object together with other objects (e.g. C code calling it).
+    pub fn link_with(
+        target: Target,
+        objects: &[&[u8]],
+        info: &ModuleInfo,
+    ) -> Result<Self, HarnessError> {
         let symbols: Vec<String> = info.imports.iter().map(|i| i.symbol.clone()).collect();
-        let image = link(target.isa(), &[object], &symbols)?;
+        let image = link(target.isa(), objects, &symbols)?;
         let machine = Machine::new(target, image, &info.imports)?;
         Ok(SynthInstance {
             machine,

@@ -1,0 +1,223 @@
+//! Differential test: every `fixtures/*.wat` on every target, each vector of
+//! `fixtures/NAME.vectors` on a fresh instance in wasmtime and in the emulator. Results, trap
+//! codes, final linear memory and globals must agree. Each case also runs with bounds checks off
+//! (vectors that do not trap out of bounds), and compiling twice must give identical objects.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use synth_compiler::{Options, Target};
+use synth_tests::compare::{Observation, describe_difference, observe_emulator, observe_oracle};
+use synth_tests::emu::SynthInstance;
+use synth_tests::oracle::Oracle;
+use synth_tests::vectors;
+use synth_tests::{HarnessError, ModuleInfo, Outcome, trap_code};
+
+/// Mismatches reported per (fixture, target, options) before the rest are only counted.
+const SHOWN_MISMATCHES: usize = 4;
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+/// Per-target counts for one fixture.
+#[derive(Default)]
+struct TargetReport {
+    vectors: usize,
+    unchecked_vectors: usize,
+    instructions: u64,
+}
+
+struct FixtureReport {
+    name: String,
+    targets: BTreeMap<&'static str, TargetReport>,
+    failures: Vec<String>,
+}
+
+fn options(target: Target, bounds_checks: bool) -> Options {
+    let mut options = Options::new(target);
+    options.bounds_checks = bounds_checks;
+    options
+}
+
+fn run_fixture(wat_path: &Path) -> FixtureReport {
+    let name = wat_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut report = FixtureReport {
+        name: name.clone(),
+        targets: BTreeMap::new(),
+        failures: Vec::new(),
+    };
+    let mut fail = |message: String| report.failures.push(format!("{name}: {message}"));
+    let setup = || -> Result<_, HarnessError> {
+        let wat = std::fs::read(wat_path)
+            .map_err(|e| HarnessError::new(format!("cannot read {}: {e}", wat_path.display())))?;
+        let vectors_path = wat_path.with_extension("vectors");
+        let text = std::fs::read_to_string(&vectors_path).map_err(|e| {
+            HarnessError::new(format!("cannot read {}: {e}", vectors_path.display()))
+        })?;
+        let info = ModuleInfo::parse(&wat)?;
+        let vectors = vectors::parse(&text, &info)
+            .map_err(|e| HarnessError::new(format!("{}: {e}", vectors_path.display())))?;
+        if vectors.is_empty() {
+            return Err(HarnessError::new("the vector file lists no calls"));
+        }
+        let oracle = Oracle::new(&wat, Options::DEFAULT_MAX_MEMORY_PAGES)?;
+        let expected = vectors
+            .iter()
+            .map(|v| observe_oracle(&oracle, v).map(|(e, _)| e))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| HarnessError::new(format!("wasmtime: {e}")))?;
+        Ok((wat, info, vectors, oracle, expected))
+    };
+    let (wat, info, vectors, oracle, expected) = match setup() {
+        Ok(setup) => setup,
+        Err(e) => {
+            fail(e.message);
+            return report;
+        }
+    };
+
+    for target in Target::ALL {
+        let counts = report.targets.entry(target.name()).or_default();
+        for bounds_checks in [true, false] {
+            let label = format!(
+                "{} (bounds checks {})",
+                target.name(),
+                if bounds_checks { "on" } else { "off" }
+            );
+            let options = options(target, bounds_checks);
+            let object = match synth_compiler::compile(&wat, &options) {
+                Ok(output) => output.object,
+                Err(e) => {
+                    fail(format!("{label}: compile error: {e}"));
+                    continue;
+                }
+            };
+            if bounds_checks {
+                match synth_compiler::compile(&wat, &options) {
+                    Ok(again) if again.object == object => {}
+                    Ok(_) => fail(format!("{label}: compiling twice gave different objects")),
+                    Err(e) => fail(format!("{label}: second compile failed: {e}")),
+                }
+            }
+            let mut instance = match SynthInstance::new(target, &object, &info) {
+                Ok(instance) => instance,
+                Err(e) => {
+                    fail(format!("{label}: {e}"));
+                    continue;
+                }
+            };
+            let mut mismatches = 0usize;
+            for (vector, expected) in vectors.iter().zip(&expected) {
+                let traps_out_of_bounds = expected.init_trap
+                    == Some(trap_code::DATA_SEGMENT_DOES_NOT_FIT)
+                    || expected.outcome == Some(Outcome::Trapped(trap_code::MEMORY_OUT_OF_BOUNDS));
+                if !bounds_checks && traps_out_of_bounds {
+                    counts.unchecked_vectors += 1;
+                    continue;
+                }
+                let problem = match observe_emulator(&mut instance, vector) {
+                    Ok((actual, _, instructions)) if actual == *expected => {
+                        counts.vectors += 1;
+                        counts.instructions += instructions;
+                        None
+                    }
+                    Ok((actual, synth_memory, _)) => {
+                        counts.vectors += 1;
+                        let wasmtime_memory = observe_oracle(&oracle, vector)
+                            .map(|(_, m)| m)
+                            .unwrap_or_default();
+                        Some(describe_difference(
+                            expected,
+                            &actual,
+                            (&wasmtime_memory, &synth_memory),
+                        ))
+                    }
+                    Err(e) => Some(format!("emulator: {e}")),
+                };
+                if let Some(problem) = problem {
+                    mismatches += 1;
+                    if mismatches <= SHOWN_MISMATCHES {
+                        fail(format!("{label}: {vector}: {problem}"));
+                    }
+                }
+            }
+            if mismatches > SHOWN_MISMATCHES {
+                fail(format!(
+                    "{label}: {} more mismatching vectors",
+                    mismatches - SHOWN_MISMATCHES
+                ));
+            }
+        }
+        if counts.vectors == 0 {
+            fail(format!("{}: no vector executed", target.name()));
+        }
+    }
+    report
+}
+
+#[test]
+fn fixtures_agree_with_wasmtime_on_every_target() {
+    let mut fixtures: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .expect("the fixtures directory is readable")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "wat"))
+        .collect();
+    fixtures.sort();
+    assert!(
+        !fixtures.is_empty(),
+        "no fixtures in {}",
+        fixtures_dir().display()
+    );
+
+    // Two workers (the machine has two cores); each builds its own emulators.
+    let queue = Mutex::new(fixtures.iter());
+    let reports = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap().next();
+                    let Some(path) = next else { break };
+                    let report = run_fixture(path);
+                    reports.lock().unwrap().push(report);
+                }
+            });
+        }
+    });
+    let mut reports = reports.into_inner().unwrap();
+    reports.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut failures = Vec::new();
+    let mut totals: BTreeMap<&str, (usize, u64)> = BTreeMap::new();
+    for report in &reports {
+        let counts: Vec<String> = report
+            .targets
+            .iter()
+            .map(|(target, c)| {
+                let total = totals.entry(target).or_default();
+                total.0 += c.vectors;
+                total.1 += c.instructions;
+                format!(
+                    "{target} {} ({} skipped unchecked)",
+                    c.vectors, c.unchecked_vectors
+                )
+            })
+            .collect();
+        println!("{}: {}", report.name, counts.join(", "));
+        failures.extend(report.failures.iter().cloned());
+    }
+    for (target, (vectors, instructions)) in &totals {
+        println!("{target}: {vectors} vectors executed, {instructions} instructions");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differential failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -1,4 +1,9 @@
-//! Back end (placeholder until written).
+//! ARM Thumb-2 back end (Cortex-M3/M4/M7).
+
+pub mod abi;
+pub mod asm;
+pub mod encode;
+pub mod regs;
 
 use crate::error::{CompileError, Result};
 use crate::ir;

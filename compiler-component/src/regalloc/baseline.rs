@@ -1,8 +1,720 @@
-//! Baseline allocator (placeholder until written).
+//! Baseline register allocator: local, simple, and obviously correct. It is the reference that
+//! smarter allocators are measured against.
+//!
+//! Policy:
+//! - a vreg live at a block boundary ("global"), and every block parameter, owns a home stack
+//!   slot. It is stored there once, right after its definition, so at every block entry all
+//!   live values are in memory and no register state crosses a block boundary;
+//! - within a block values live in registers; when registers run out, the value whose next use
+//!   in the block is furthest away is evicted (local Belady), and stored first only when memory
+//!   does not already hold it; evicted values are reloaded right before their next use;
+//! - block arguments are written straight into the successor's parameter slots by a parallel
+//!   move placed before the jump (cycles are broken through a free register or a spare slot).
+//!
+//! Liveness is computed by iterative dataflow, so a value dead at a point is never stored or
+//! reloaded there.
 
-use super::{Allocation, MachFunction, RegEnv};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use super::liveness::{self, BitSet, Liveness, NUM_PREGS};
+use super::{
+    Allocation, Constraint, Edit, EditKind, Location, MachFunction, OperandKind, PReg, PRegSet,
+    ProgPoint, RegEnv, SpillSlot, Stats, VReg, check,
+};
 use crate::error::{CompileError, Result};
 
-pub fn allocate(_func: &dyn MachFunction, _env: &RegEnv) -> Result<Allocation> {
-    Err(CompileError::internal("regalloc not written yet"))
+/// Allocates `func` and, in debug builds and tests, proves the result with [`check::verify`].
+pub fn allocate(func: &dyn MachFunction, env: &RegEnv) -> Result<Allocation> {
+    let allocation = allocate_unchecked(func, env)?;
+    if cfg!(any(test, debug_assertions)) {
+        check::verify(func, env, &allocation).map_err(|e| {
+            CompileError::internal(format!(
+                "baseline allocation failed its check: {}",
+                e.message
+            ))
+        })?;
+    }
+    Ok(allocation)
+}
+
+/// The allocation without the self-check (the checker's own tests use it to feed it results).
+pub(crate) fn allocate_unchecked(func: &dyn MachFunction, env: &RegEnv) -> Result<Allocation> {
+    liveness::validate_env(env)?;
+    liveness::validate_function(func, env)?;
+    if u32::try_from(func.num_insts()).is_err() {
+        return Err(CompileError::limit(
+            "function has too many machine instructions",
+        ));
+    }
+    let live = liveness::compute(func)?;
+
+    let num_vregs = func.num_vregs();
+    let mut global = BitSet::new(num_vregs);
+    for b in 0..func.num_blocks() {
+        global.union_with(&live.live_in[b]);
+        for p in func.block_params(b) {
+            global.insert(p.0 as usize);
+        }
+    }
+    let mut home_slot = vec![None; num_vregs];
+    let mut num_home_slots = 0u32;
+    for v in global.iter() {
+        home_slot[v] = Some(num_home_slots);
+        num_home_slots += 1;
+    }
+
+    let mut out = Output {
+        regs: (0..func.num_insts())
+            .map(|inst| vec![PReg(0); func.operands(inst).len()])
+            .collect(),
+        edits: Vec::new(),
+        slots: SlotPool::new(num_home_slots),
+    };
+    for block in 0..func.num_blocks() {
+        out.slots.reset_locals();
+        BlockAllocator::new(func, env, &live, &home_slot, block, &mut out).run()?;
+    }
+
+    let mut stats = Stats {
+        max_pressure: liveness::max_pressure(func, &live),
+        ..Stats::default()
+    };
+    let mut written = PRegSet::EMPTY;
+    for (_, edit) in &out.edits {
+        match edit.kind {
+            EditKind::Spill => stats.spills += 1,
+            EditKind::Reload => stats.reloads += 1,
+            EditKind::Move => stats.moves += 1,
+        }
+        if let Location::Reg(r) = edit.to {
+            written = written.with(r);
+        }
+    }
+    for (inst, regs) in out.regs.iter().enumerate() {
+        for (op, &r) in func.operands(inst).iter().zip(regs) {
+            if op.kind != OperandKind::Use {
+                written = written.with(r);
+            }
+        }
+    }
+    Ok(Allocation {
+        regs: out.regs,
+        edits: out.edits,
+        num_slots: out.slots.next,
+        used_callee_saved: written.intersection(env.callee_saved),
+        stats,
+    })
+}
+
+/// What the per-block passes build up.
+struct Output {
+    regs: Vec<Vec<PReg>>,
+    edits: Vec<(ProgPoint, Edit)>,
+    slots: SlotPool,
+}
+
+/// Stack slots: home slots first, then block-local ones. A block-local value never outlives its
+/// block, so every block may reuse all local slots.
+struct SlotPool {
+    first_local: u32,
+    next: u32,
+    free: BTreeSet<u32>,
+}
+
+impl SlotPool {
+    fn new(first_local: u32) -> SlotPool {
+        SlotPool {
+            first_local,
+            next: first_local,
+            free: BTreeSet::new(),
+        }
+    }
+    fn reset_locals(&mut self) {
+        self.free = (self.first_local..self.next).collect();
+    }
+    fn take(&mut self) -> Result<u32> {
+        if let Some(slot) = self.free.pop_first() {
+            return Ok(slot);
+        }
+        let slot = self.next;
+        self.next = slot
+            .checked_add(1)
+            .ok_or_else(|| CompileError::limit("too many spill slots"))?;
+        Ok(slot)
+    }
+    fn give_back(&mut self, slot: u32) {
+        self.free.insert(slot);
+    }
+}
+
+/// Where one vreg's current value is, within the block being allocated.
+#[derive(Clone, Copy, Debug)]
+struct VState {
+    regs: PRegSet,
+    /// Its slot (home or local) holds the current value.
+    in_memory: bool,
+    local_slot: Option<u32>,
+}
+
+struct BlockAllocator<'a> {
+    func: &'a dyn MachFunction,
+    env: &'a RegEnv,
+    home_slot: &'a [Option<u32>],
+    live_out: &'a BitSet,
+    /// Live-ins and parameters: in their home slots when the block starts.
+    in_memory_at_entry: BitSet,
+    block: usize,
+    allocatable: PRegSet,
+    reg_holds: [Option<VReg>; NUM_PREGS],
+    vregs: BTreeMap<VReg, VState>,
+    /// Instruction indices of the uses still ahead in this block, per vreg.
+    remaining_uses: BTreeMap<VReg, VecDeque<usize>>,
+    /// Registers the current instruction overwrites: a copy there does not keep a value alive.
+    doomed: PRegSet,
+    out: &'a mut Output,
+}
+
+fn location_kind(from: Location, to: Location) -> EditKind {
+    match (from, to) {
+        (Location::Reg(_), Location::Stack(_)) => EditKind::Spill,
+        (Location::Stack(_), Location::Reg(_)) => EditKind::Reload,
+        _ => EditKind::Move,
+    }
+}
+
+fn preg_index(r: PReg) -> usize {
+    usize::from(r.0) % NUM_PREGS
+}
+
+impl<'a> BlockAllocator<'a> {
+    fn new(
+        func: &'a dyn MachFunction,
+        env: &'a RegEnv,
+        live: &'a Liveness,
+        home_slot: &'a [Option<u32>],
+        block: usize,
+        out: &'a mut Output,
+    ) -> BlockAllocator<'a> {
+        let mut in_memory_at_entry = live.live_in[block].clone();
+        for p in func.block_params(block) {
+            in_memory_at_entry.insert(p.0 as usize);
+        }
+        BlockAllocator {
+            func,
+            env,
+            home_slot,
+            live_out: &live.live_out[block],
+            in_memory_at_entry,
+            block,
+            allocatable: PRegSet::of(&env.allocatable),
+            reg_holds: [None; NUM_PREGS],
+            vregs: BTreeMap::new(),
+            remaining_uses: BTreeMap::new(),
+            doomed: PRegSet::EMPTY,
+            out,
+        }
+    }
+
+    fn run(mut self) -> Result<()> {
+        let range = self.func.block_insts(self.block);
+        for inst in range.clone() {
+            for v in liveness::inst_uses(self.func, inst) {
+                self.remaining_uses.entry(v).or_default().push_back(inst);
+            }
+        }
+        for inst in range.clone() {
+            self.allocate_inst(inst, inst + 1 == range.end)
+                .map_err(|e| CompileError {
+                    message: format!("{} (block {}, instruction {inst})", e.message, self.block),
+                    ..e
+                })?;
+        }
+        Ok(())
+    }
+
+    fn state(&mut self, v: VReg) -> &mut VState {
+        let in_memory = self.in_memory_at_entry.contains(v.0 as usize);
+        self.vregs.entry(v).or_insert(VState {
+            regs: PRegSet::EMPTY,
+            in_memory,
+            local_slot: None,
+        })
+    }
+
+    fn holder(&self, r: PReg) -> Option<VReg> {
+        self.reg_holds[preg_index(r)]
+    }
+
+    fn set_holder(&mut self, r: PReg, v: Option<VReg>) {
+        self.reg_holds[preg_index(r)] = v;
+    }
+
+    /// Still read later in this block, or live out of it.
+    fn is_needed(&self, v: VReg) -> bool {
+        self.remaining_uses.get(&v).is_some_and(|u| !u.is_empty())
+            || self.live_out.contains(v.0 as usize)
+    }
+
+    fn next_use(&self, v: VReg) -> usize {
+        self.remaining_uses
+            .get(&v)
+            .and_then(|u| u.front().copied())
+            .unwrap_or(usize::MAX)
+    }
+
+    fn slot_of(&mut self, v: VReg) -> Result<u32> {
+        if let Some(Some(slot)) = self.home_slot.get(v.0 as usize) {
+            return Ok(*slot);
+        }
+        if let Some(slot) = self.state(v).local_slot {
+            return Ok(slot);
+        }
+        let slot = self.out.slots.take()?;
+        self.state(v).local_slot = Some(slot);
+        Ok(slot)
+    }
+
+    fn emit(&mut self, inst: usize, after: bool, from: Location, to: Location) {
+        let point = ProgPoint {
+            inst: inst as u32,
+            after,
+        };
+        let kind = location_kind(from, to);
+        self.out.edits.push((point, Edit { from, to, kind }));
+    }
+
+    fn set_operand_reg(&mut self, inst: usize, operand: usize, r: PReg) {
+        if let Some(slot) = self
+            .out
+            .regs
+            .get_mut(inst)
+            .and_then(|regs| regs.get_mut(operand))
+        {
+            *slot = r;
+        }
+    }
+
+    /// Empties register `r` before `inst`, first storing its value if that value is still
+    /// needed and would otherwise exist nowhere that survives the instruction.
+    fn vacate(&mut self, r: PReg, inst: usize) -> Result<()> {
+        let Some(w) = self.holder(r) else {
+            return Ok(());
+        };
+        self.set_holder(r, None);
+        let doomed = self.doomed;
+        let needed = self.is_needed(w);
+        let st = self.state(w);
+        st.regs = st.regs.without(r);
+        if needed && !st.in_memory && st.regs.difference(doomed).is_empty() {
+            let slot = self.slot_of(w)?;
+            self.emit(
+                inst,
+                false,
+                Location::Reg(r),
+                Location::Stack(SpillSlot(slot)),
+            );
+            self.state(w).in_memory = true;
+        }
+        Ok(())
+    }
+
+    /// Copies `v` into the empty register `target` before `inst`.
+    fn materialize(&mut self, v: VReg, target: PReg, inst: usize) -> Result<()> {
+        let st = *self.state(v);
+        let from = if let Some(src) = st.regs.first() {
+            Location::Reg(src)
+        } else if st.in_memory {
+            Location::Stack(SpillSlot(self.slot_of(v)?))
+        } else {
+            return Err(CompileError::internal(format!(
+                "v{} is read but holds no value here (read before its definition?)",
+                v.0
+            )));
+        };
+        self.emit(inst, false, from, Location::Reg(target));
+        self.set_holder(target, Some(v));
+        let st = self.state(v);
+        st.regs = st.regs.with(target);
+        Ok(())
+    }
+
+    /// Drops every register copy of `v` and its local slot (its value is dead).
+    fn forget(&mut self, v: VReg) {
+        let st = *self.state(v);
+        for r in st.regs.iter() {
+            if self.holder(r) == Some(v) {
+                self.set_holder(r, None);
+            }
+        }
+        if let Some(slot) = st.local_slot {
+            self.out.slots.give_back(slot);
+        }
+        let st = self.state(v);
+        st.regs = PRegSet::EMPTY;
+        st.in_memory = false;
+        st.local_slot = None;
+    }
+
+    /// An allocatable register outside `busy`, emptied for use: a free one (outside `avoid` if
+    /// possible), else the one whose value is next needed furthest away.
+    fn pick_reg(&mut self, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
+        let env = self.env;
+        let candidates = || {
+            env.allocatable
+                .iter()
+                .copied()
+                .filter(|r| !busy.contains(*r))
+        };
+        if let Some(r) = candidates()
+            .find(|r| self.holder(*r).is_none() && !avoid.contains(*r))
+            .or_else(|| candidates().find(|r| self.holder(*r).is_none()))
+        {
+            return Ok(r);
+        }
+        let mut victim: Option<(PReg, (usize, bool))> = None;
+        for r in candidates() {
+            let key = match self.holder(r) {
+                Some(w) => {
+                    let st = self.vregs.get(&w).copied();
+                    let clean = st.is_some_and(|st| st.in_memory || st.regs.len() > 1);
+                    let distance = if self.is_needed(w) {
+                        self.next_use(w)
+                    } else {
+                        usize::MAX
+                    };
+                    (distance, clean)
+                }
+                None => (usize::MAX, true),
+            };
+            if victim.is_none_or(|(_, best)| key > best) {
+                victim = Some((r, key));
+            }
+        }
+        let Some((r, _)) = victim else {
+            return Err(CompileError::limit(format!(
+                "instruction needs more registers at once than the {} allocatable ones",
+                env.allocatable.len()
+            )));
+        };
+        self.vacate(r, inst)?;
+        Ok(r)
+    }
+
+    /// Writes `v` into `r` at the end of `inst`; stores it to its home slot if it outlives the
+    /// block, frees the register at once if nothing reads it.
+    fn define(&mut self, v: VReg, r: PReg, inst: usize, is_terminator: bool) -> Result<()> {
+        // Older copies hold a previous value of `v`.
+        let old = self.state(v).regs;
+        for reg in old.iter() {
+            if self.holder(reg) == Some(v) {
+                self.set_holder(reg, None);
+            }
+        }
+        if let Some(w) = self.holder(r) {
+            let st = self.state(w);
+            st.regs = st.regs.without(r);
+        }
+        self.set_holder(r, Some(v));
+        let st = self.state(v);
+        st.regs = PRegSet::EMPTY.with(r);
+        st.in_memory = false;
+        if self.live_out.contains(v.0 as usize) {
+            if is_terminator {
+                return Err(CompileError::internal(format!(
+                    "a terminator defines v{}, which is live after its block",
+                    v.0
+                )));
+            }
+            let slot = self.slot_of(v)?;
+            self.emit(
+                inst,
+                true,
+                Location::Reg(r),
+                Location::Stack(SpillSlot(slot)),
+            );
+            self.state(v).in_memory = true;
+        } else if !self.is_needed(v) {
+            self.forget(v);
+        }
+        Ok(())
+    }
+
+    fn allocate_inst(&mut self, inst: usize, is_terminator: bool) -> Result<()> {
+        let func = self.func;
+        let ops = func.operands(inst);
+        let clobbers = func.clobbers(inst);
+
+        // Constraints that no allocation can satisfy are the lowering's bug.
+        let mut fixed_use_regs = PRegSet::EMPTY;
+        let mut early_fixed = PRegSet::EMPTY;
+        let mut late_fixed = PRegSet::EMPTY;
+        let mut defined: Vec<VReg> = Vec::new();
+        for op in ops {
+            match (op.kind, op.constraint) {
+                (OperandKind::Use, Constraint::Fixed(r)) => {
+                    let conflict = ops.iter().any(|o| {
+                        o.kind == OperandKind::Use
+                            && o.constraint == Constraint::Fixed(r)
+                            && o.vreg != op.vreg
+                    });
+                    if conflict {
+                        return Err(CompileError::internal(format!(
+                            "two different vregs are pinned to register {} as uses",
+                            r.0
+                        )));
+                    }
+                    fixed_use_regs = fixed_use_regs.with(r);
+                }
+                (kind, Constraint::Fixed(r)) => {
+                    if early_fixed.union(late_fixed).contains(r) {
+                        return Err(CompileError::internal(format!(
+                            "two defs are pinned to register {}",
+                            r.0
+                        )));
+                    }
+                    if kind == OperandKind::EarlyDef {
+                        early_fixed = early_fixed.with(r);
+                    } else {
+                        late_fixed = late_fixed.with(r);
+                    }
+                }
+                _ => {}
+            }
+            if op.kind != OperandKind::Use {
+                if defined.contains(&op.vreg) {
+                    return Err(CompileError::internal(format!(
+                        "v{} is defined twice by one instruction",
+                        op.vreg.0
+                    )));
+                }
+                defined.push(op.vreg);
+            }
+            if op.kind == OperandKind::EarlyDef
+                && ops
+                    .iter()
+                    .any(|o| o.kind == OperandKind::Use && o.vreg == op.vreg)
+            {
+                return Err(CompileError::internal(format!(
+                    "v{} is both read and early-defined by one instruction",
+                    op.vreg.0
+                )));
+            }
+        }
+        if let Some(r) = early_fixed.intersection(fixed_use_regs).first() {
+            return Err(CompileError::internal(format!(
+                "register {} is pinned both to a use and to an early def",
+                r.0
+            )));
+        }
+
+        self.doomed = clobbers.union(early_fixed).union(late_fixed);
+        let mut pinned = PRegSet::EMPTY;
+
+        // 1. Fixed uses: each register must hold its vreg when the instruction starts.
+        for (index, op) in ops.iter().enumerate() {
+            if let (OperandKind::Use, Constraint::Fixed(r)) = (op.kind, op.constraint) {
+                if self.holder(r) != Some(op.vreg) {
+                    self.vacate(r, inst)?;
+                    self.materialize(op.vreg, r, inst)?;
+                }
+                pinned = pinned.with(r);
+                self.set_operand_reg(inst, index, r);
+            }
+        }
+
+        // 2. Register uses: any allocatable register, but never one an early def will write.
+        for (index, op) in ops.iter().enumerate() {
+            if (op.kind, op.constraint) != (OperandKind::Use, Constraint::Reg) {
+                continue;
+            }
+            let copies = self
+                .state(op.vreg)
+                .regs
+                .intersection(self.allocatable)
+                .difference(early_fixed);
+            let r = match copies.intersection(pinned).first().or(copies.first()) {
+                Some(r) => r,
+                None => {
+                    let r =
+                        self.pick_reg(inst, pinned.union(early_fixed), late_fixed.union(clobbers))?;
+                    self.materialize(op.vreg, r, inst)?;
+                    r
+                }
+            };
+            pinned = pinned.with(r);
+            self.set_operand_reg(inst, index, r);
+        }
+
+        // 3. Early defs: written before the uses are read, so disjoint from all of them.
+        let mut early_regs = PRegSet::EMPTY;
+        for (index, op) in ops.iter().enumerate() {
+            if op.kind != OperandKind::EarlyDef {
+                continue;
+            }
+            let r = match op.constraint {
+                Constraint::Fixed(r) => {
+                    self.vacate(r, inst)?;
+                    r
+                }
+                Constraint::Reg => {
+                    let busy = pinned
+                        .union(early_fixed)
+                        .union(late_fixed)
+                        .union(early_regs);
+                    self.pick_reg(inst, busy, clobbers)?
+                }
+            };
+            early_regs = early_regs.with(r);
+            self.doomed = self.doomed.with(r);
+            self.set_operand_reg(inst, index, r);
+        }
+
+        if is_terminator && !func.jump_args(inst).is_empty() {
+            self.move_block_args(inst, pinned.union(early_regs))?;
+        }
+
+        // 4. The uses have been read: dying values free their registers (a def may take one),
+        //    and values living on leave the registers this instruction overwrites.
+        let mut read: Vec<VReg> = liveness::inst_uses(func, inst).collect();
+        read.sort();
+        read.dedup();
+        for &v in &read {
+            if let Some(uses) = self.remaining_uses.get_mut(&v) {
+                while uses.front().is_some_and(|&at| at <= inst) {
+                    uses.pop_front();
+                }
+            }
+        }
+        for &v in &read {
+            if !self.is_needed(v) {
+                self.forget(v);
+            }
+        }
+        for r in clobbers.union(late_fixed).difference(early_regs).iter() {
+            self.vacate(r, inst)?;
+        }
+
+        // 5. Late defs.
+        let mut late_regs = PRegSet::EMPTY;
+        let mut def_regs: Vec<(VReg, PReg)> = Vec::new();
+        for (index, op) in ops.iter().enumerate() {
+            if op.kind == OperandKind::Use {
+                continue;
+            }
+            let r = if op.kind == OperandKind::EarlyDef {
+                self.out
+                    .regs
+                    .get(inst)
+                    .and_then(|regs| regs.get(index))
+                    .copied()
+                    .unwrap_or(PReg(0))
+            } else {
+                let r = match op.constraint {
+                    Constraint::Fixed(r) => r,
+                    Constraint::Reg => {
+                        let busy = early_regs.union(late_fixed).union(late_regs);
+                        self.pick_reg(inst, busy, clobbers)?
+                    }
+                };
+                late_regs = late_regs.with(r);
+                self.doomed = self.doomed.with(r);
+                self.set_operand_reg(inst, index, r);
+                r
+            };
+            def_regs.push((op.vreg, r));
+        }
+
+        // 6. Effects at the end of the instruction: clobbers, then the defs.
+        for r in clobbers.iter() {
+            if let Some(w) = self.holder(r) {
+                self.set_holder(r, None);
+                let st = self.state(w);
+                st.regs = st.regs.without(r);
+            }
+        }
+        for (v, r) in def_regs {
+            self.define(v, r, inst, is_terminator)?;
+        }
+        self.doomed = PRegSet::EMPTY;
+        Ok(())
+    }
+
+    /// Places the parallel move of the terminator's jump arguments into the successor's
+    /// parameter slots. Registers in `busy` hold the terminator's operands and stay untouched.
+    fn move_block_args(&mut self, inst: usize, busy: PRegSet) -> Result<()> {
+        let func = self.func;
+        let Some(&succ) = func.block_succs(self.block).first() else {
+            return Err(CompileError::internal("jump arguments without a successor"));
+        };
+        let mut moves: Vec<(Location, Location)> = Vec::new();
+        for (&arg, &param) in func.jump_args(inst).iter().zip(func.block_params(succ)) {
+            let Some(Some(param_slot)) = self.home_slot.get(param.0 as usize).copied() else {
+                return Err(CompileError::internal(format!(
+                    "block parameter v{} has no home slot",
+                    param.0
+                )));
+            };
+            let dst = Location::Stack(SpillSlot(param_slot));
+            let st = *self.state(arg);
+            let src = if st.in_memory {
+                let slot = self.slot_of(arg)?;
+                if slot == param_slot {
+                    continue;
+                }
+                match st.regs.first() {
+                    Some(r) => Location::Reg(r),
+                    None => Location::Stack(SpillSlot(slot)),
+                }
+            } else if let Some(r) = st.regs.first() {
+                Location::Reg(r)
+            } else {
+                return Err(CompileError::internal(format!(
+                    "jump argument v{} holds no value here",
+                    arg.0
+                )));
+            };
+            moves.push((src, dst));
+        }
+
+        let mut temp_slot = None;
+        while !moves.is_empty() {
+            let ready = (0..moves.len()).find(|&k| moves.iter().all(|(src, _)| *src != moves[k].1));
+            if let Some(k) = ready {
+                let (src, dst) = moves.remove(k);
+                self.emit(inst, false, src, dst);
+                continue;
+            }
+            // Every pending destination is still to be read: a cycle. Park one destination's
+            // value elsewhere and read it from there.
+            let blocked = moves[0].1;
+            let free_reg = self.env.allocatable.iter().copied().find(|r| {
+                self.holder(*r).is_none() && !busy.contains(*r) && !self.doomed.contains(*r)
+            });
+            let temp = match free_reg {
+                Some(r) => Location::Reg(r),
+                None => {
+                    let slot = match temp_slot {
+                        Some(slot) => slot,
+                        None => self.out.slots.take()?,
+                    };
+                    temp_slot = Some(slot);
+                    Location::Stack(SpillSlot(slot))
+                }
+            };
+            self.emit(inst, false, blocked, temp);
+            for (src, _) in moves.iter_mut() {
+                if *src == blocked {
+                    *src = temp;
+                }
+            }
+        }
+        if let Some(slot) = temp_slot {
+            self.out.slots.give_back(slot);
+        }
+        // The parameter slots now hold the successor's values, not this block's.
+        for &param in func.block_params(succ) {
+            self.state(param).in_memory = false;
+        }
+        Ok(())
+    }
 }

@@ -20,6 +20,10 @@
 //! successor's `block_params`; the allocator places the parallel moves before the terminator.
 
 pub mod baseline;
+pub mod check;
+mod liveness;
+#[cfg(test)]
+mod tests;
 
 use crate::error::Result;
 
@@ -51,6 +55,23 @@ impl PRegSet {
     }
     pub fn is_empty(self) -> bool {
         self.0 == 0
+    }
+    pub fn without(self, r: PReg) -> PRegSet {
+        PRegSet(self.0 & !(1u64 << r.0))
+    }
+    pub fn intersection(self, o: PRegSet) -> PRegSet {
+        PRegSet(self.0 & o.0)
+    }
+    /// Registers in `self` but not in `o`.
+    pub fn difference(self, o: PRegSet) -> PRegSet {
+        PRegSet(self.0 & !o.0)
+    }
+    pub fn len(self) -> u32 {
+        self.0.count_ones()
+    }
+    /// The lowest-numbered register, if any.
+    pub fn first(self) -> Option<PReg> {
+        (self.0 != 0).then(|| PReg(self.0.trailing_zeros() as u8))
     }
     /// Registers in ascending order.
     pub fn iter(self) -> impl Iterator<Item = PReg> {

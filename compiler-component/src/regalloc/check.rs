@@ -1,0 +1,399 @@
+//! An independent checker for register allocations.
+//!
+//! It executes the allocated function symbolically: for every register and stack slot it tracks
+//! the set of vregs whose current value the location is known to hold on *every* path (sets are
+//! intersected where paths join). Instructions and edits update the sets; each `Use` operand
+//! must find its vreg in its register. A def invalidates older copies of the same vreg; clobbers
+//! empty their registers; at a jump, the successor's parameters are found wherever the matching
+//! arguments are. Blocks unreachable from the entry start from "anything may be anywhere", so
+//! only mistakes inside such a block show up there.
+//!
+//! Shape rules are checked too: operand registers honour their constraints, early defs share
+//! no register with uses, edits are sorted, in range, never after a terminator and never touch
+//! the scratch register, written callee-saved registers are reported, statistics match edits.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::liveness::{self, NUM_PREGS};
+use super::{
+    Allocation, Constraint, Edit, EditKind, Location, MachFunction, OperandKind, PReg, PRegSet,
+    RegEnv, VReg,
+};
+use crate::error::{CompileError, Result};
+
+fn fail(message: String) -> CompileError {
+    CompileError::internal(format!("allocation check: {message}"))
+}
+
+fn describe(loc: Location) -> String {
+    match loc {
+        Location::Reg(r) => format!("register {}", r.0),
+        Location::Stack(s) => format!("slot {}", s.0),
+    }
+}
+
+/// Verifies `alloc` for `func`: `Ok` means every read finds the value it expects on every path.
+pub fn verify(func: &dyn MachFunction, env: &RegEnv, alloc: &Allocation) -> Result<()> {
+    liveness::validate_env(env)?;
+    liveness::validate_function(func, env)?;
+    let edits = check_shape(func, env, alloc)?;
+    check_dataflow(func, alloc, &edits)
+}
+
+/// Edits of one instruction, before and after it.
+#[derive(Default)]
+struct InstEdits {
+    before: Vec<Edit>,
+    after: Vec<Edit>,
+}
+
+fn check_shape(
+    func: &dyn MachFunction,
+    env: &RegEnv,
+    alloc: &Allocation,
+) -> Result<Vec<InstEdits>> {
+    let num_insts = func.num_insts();
+    if alloc.regs.len() != num_insts {
+        return Err(fail(format!(
+            "{} register lists for {num_insts} instructions",
+            alloc.regs.len()
+        )));
+    }
+    let allocatable = PRegSet::of(&env.allocatable);
+    let mut is_terminator = vec![false; num_insts];
+    for b in 0..func.num_blocks() {
+        if let Some(last) = func.block_insts(b).last() {
+            is_terminator[last] = true;
+        }
+    }
+
+    // Registers an edit may name: the allocatable ones and those operands are pinned to.
+    let mut edit_regs = allocatable;
+    let mut written = PRegSet::EMPTY;
+    for (inst, regs) in alloc.regs.iter().enumerate() {
+        let ops = func.operands(inst);
+        if regs.len() != ops.len() {
+            return Err(fail(format!(
+                "instruction {inst} has {} operands but {} registers",
+                ops.len(),
+                regs.len()
+            )));
+        }
+        let mut use_regs = PRegSet::EMPTY;
+        let mut def_regs = PRegSet::EMPTY;
+        for (index, (op, &r)) in ops.iter().zip(regs).enumerate() {
+            let at = format!("instruction {inst} operand {index} (v{})", op.vreg.0);
+            if usize::from(r.0) >= NUM_PREGS || r == env.scratch {
+                return Err(fail(format!("{at} is in register {}", r.0)));
+            }
+            match op.constraint {
+                Constraint::Fixed(p) => {
+                    edit_regs = edit_regs.with(p);
+                    if r != p {
+                        return Err(fail(format!(
+                            "{at} is pinned to register {} but got {}",
+                            p.0, r.0
+                        )));
+                    }
+                }
+                Constraint::Reg => {
+                    if !allocatable.contains(r) {
+                        return Err(fail(format!(
+                            "{at} got register {}, which is not allocatable",
+                            r.0
+                        )));
+                    }
+                }
+            }
+            if op.kind == OperandKind::Use {
+                use_regs = use_regs.with(r);
+            } else {
+                if def_regs.contains(r) {
+                    return Err(fail(format!("{at}: two defs written to register {}", r.0)));
+                }
+                def_regs = def_regs.with(r);
+                written = written.with(r);
+            }
+        }
+        for (index, (op, &r)) in ops.iter().zip(regs).enumerate() {
+            if op.kind == OperandKind::EarlyDef && use_regs.contains(r) {
+                return Err(fail(format!(
+                    "instruction {inst} operand {index}: early def shares register {} with a use",
+                    r.0
+                )));
+            }
+        }
+    }
+
+    let mut per_inst: Vec<InstEdits> = (0..num_insts).map(|_| InstEdits::default()).collect();
+    let mut counts = [0u32; 3];
+    let mut previous = None;
+    for (point, edit) in &alloc.edits {
+        let at = format!(
+            "edit {} {} instruction {}",
+            edit_text(edit),
+            if point.after { "after" } else { "before" },
+            point.inst
+        );
+        if previous.is_some_and(|p| p > *point) {
+            return Err(fail(format!("{at} is out of order")));
+        }
+        previous = Some(*point);
+        let inst = point.inst as usize;
+        let Some(slot) = per_inst.get_mut(inst) else {
+            return Err(fail(format!("{at}: no such instruction")));
+        };
+        if point.after && is_terminator[inst] {
+            return Err(fail(format!("{at}: nothing may follow a terminator")));
+        }
+        for loc in [edit.from, edit.to] {
+            match loc {
+                Location::Reg(r) => {
+                    if usize::from(r.0) >= NUM_PREGS || r == env.scratch || !edit_regs.contains(r) {
+                        return Err(fail(format!("{at} names register {}", r.0)));
+                    }
+                }
+                Location::Stack(s) => {
+                    if s.0 >= alloc.num_slots {
+                        return Err(fail(format!(
+                            "{at} names slot {} of {}",
+                            s.0, alloc.num_slots
+                        )));
+                    }
+                }
+            }
+        }
+        let expected = match (edit.from, edit.to) {
+            (Location::Reg(_), Location::Stack(_)) => EditKind::Spill,
+            (Location::Stack(_), Location::Reg(_)) => EditKind::Reload,
+            _ => EditKind::Move,
+        };
+        if edit.kind != expected {
+            return Err(fail(format!("{at} is labelled {:?}", edit.kind)));
+        }
+        counts[match edit.kind {
+            EditKind::Spill => 0,
+            EditKind::Reload => 1,
+            EditKind::Move => 2,
+        }] += 1;
+        if let Location::Reg(r) = edit.to {
+            written = written.with(r);
+        }
+        if point.after {
+            slot.after.push(*edit);
+        } else {
+            slot.before.push(*edit);
+        }
+    }
+
+    let unsaved = written
+        .intersection(env.callee_saved)
+        .difference(alloc.used_callee_saved);
+    if let Some(r) = unsaved.first() {
+        return Err(fail(format!(
+            "callee-saved register {} is written but not reported",
+            r.0
+        )));
+    }
+    let stats = &alloc.stats;
+    if [stats.spills, stats.reloads, stats.moves] != counts {
+        return Err(fail(format!(
+            "statistics say {}/{}/{} spills/reloads/moves, edits have {}/{}/{}",
+            stats.spills, stats.reloads, stats.moves, counts[0], counts[1], counts[2]
+        )));
+    }
+    Ok(per_inst)
+}
+
+fn edit_text(edit: &Edit) -> String {
+    format!("{} -> {}", describe(edit.from), describe(edit.to))
+}
+
+/// What every location holds at one program point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct State {
+    /// What a location missing from `known` holds: anything (unreachable code, where nothing is
+    /// known) or nothing (reachable code).
+    unknown_is_any: bool,
+    /// Vregs each location holds. In reachable code empty sets are left out, so equal states
+    /// compare equal.
+    known: BTreeMap<Location, BTreeSet<VReg>>,
+}
+
+impl State {
+    fn new(unknown_is_any: bool) -> State {
+        State {
+            unknown_is_any,
+            known: BTreeMap::new(),
+        }
+    }
+
+    fn holds(&self, loc: Location, v: VReg) -> bool {
+        match self.known.get(&loc) {
+            Some(set) => set.contains(&v),
+            None => self.unknown_is_any,
+        }
+    }
+
+    fn set(&mut self, loc: Location, contents: BTreeSet<VReg>) {
+        if contents.is_empty() && !self.unknown_is_any {
+            self.known.remove(&loc);
+        } else {
+            self.known.insert(loc, contents);
+        }
+    }
+
+    fn copy(&mut self, from: Location, to: Location) {
+        match self.known.get(&from) {
+            Some(set) => {
+                let set = set.clone();
+                self.set(to, set);
+            }
+            // Unknown: either "anything" or "nothing", the same as the source.
+            None => {
+                self.known.remove(&to);
+            }
+        }
+    }
+
+    /// A new value of `v` is written to `r`: older copies are stale.
+    fn define(&mut self, v: VReg, r: PReg) {
+        for set in self.known.values_mut() {
+            set.remove(&v);
+        }
+        if !self.unknown_is_any {
+            self.known.retain(|_, set| !set.is_empty());
+        }
+        self.set(Location::Reg(r), BTreeSet::from([v]));
+    }
+
+    /// The successor's parameters take the arguments' values, wherever those are.
+    fn pass_block_args(&mut self, args: &[VReg], params: &[VReg]) {
+        for set in self.known.values_mut() {
+            let arrived: Vec<VReg> = args
+                .iter()
+                .zip(params)
+                .filter(|(a, _)| set.contains(a))
+                .map(|(_, p)| *p)
+                .collect();
+            for p in params {
+                set.remove(p);
+            }
+            set.extend(arrived);
+        }
+        if !self.unknown_is_any {
+            self.known.retain(|_, set| !set.is_empty());
+        }
+    }
+
+    /// Keeps only what both states know (both from reachable code). True if `self` changed.
+    fn meet(&mut self, other: &State) -> bool {
+        let before = self.known.len();
+        let mut changed = false;
+        self.known.retain(|loc, set| match other.known.get(loc) {
+            Some(theirs) => {
+                let size = set.len();
+                set.retain(|v| theirs.contains(v));
+                changed |= set.len() != size;
+                !set.is_empty()
+            }
+            None => false,
+        });
+        changed || self.known.len() != before
+    }
+}
+
+fn check_dataflow(func: &dyn MachFunction, alloc: &Allocation, edits: &[InstEdits]) -> Result<()> {
+    let num_blocks = func.num_blocks();
+    let mut reachable = vec![false; num_blocks];
+    let mut stack = vec![0usize];
+    while let Some(b) = stack.pop() {
+        if !std::mem::replace(&mut reachable[b], true) {
+            stack.extend(func.block_succs(b).iter().copied());
+        }
+    }
+
+    let mut entry_states: Vec<Option<State>> = vec![None; num_blocks];
+    entry_states[0] = Some(State::new(false));
+    let mut pending = BTreeSet::from([0usize]);
+    while let Some(b) = pending.pop_first() {
+        let Some(state) = entry_states[b].clone() else {
+            continue;
+        };
+        let exit = run_block(func, alloc, edits, b, state)?;
+        let args = func
+            .block_insts(b)
+            .last()
+            .map(|t| func.jump_args(t))
+            .unwrap_or(&[]);
+        for &s in func.block_succs(b) {
+            let mut arriving = exit.clone();
+            if !args.is_empty() {
+                arriving.pass_block_args(args, func.block_params(s));
+            }
+            let changed = match &mut entry_states[s] {
+                Some(current) => current.meet(&arriving),
+                slot @ None => {
+                    *slot = Some(arriving);
+                    true
+                }
+            };
+            if changed {
+                pending.insert(s);
+            }
+        }
+    }
+    for (b, _) in reachable.iter().enumerate().filter(|(_, r)| !**r) {
+        run_block(func, alloc, edits, b, State::new(true))?;
+    }
+    Ok(())
+}
+
+fn apply_edits(state: &mut State, edits: &[Edit]) {
+    for edit in edits {
+        state.copy(edit.from, edit.to);
+    }
+}
+
+/// Runs block `b` from `state`, checking every read; returns the state at its end.
+fn run_block(
+    func: &dyn MachFunction,
+    alloc: &Allocation,
+    edits: &[InstEdits],
+    b: usize,
+    mut state: State,
+) -> Result<State> {
+    for inst in func.block_insts(b) {
+        let (Some(regs), Some(inst_edits)) = (alloc.regs.get(inst), edits.get(inst)) else {
+            return Err(fail(format!("instruction {inst} is missing")));
+        };
+        apply_edits(&mut state, &inst_edits.before);
+        let ops = func.operands(inst);
+        for (index, (op, &r)) in ops.iter().zip(regs).enumerate() {
+            if op.kind == OperandKind::Use && !state.holds(Location::Reg(r), op.vreg) {
+                let held: Vec<String> = state
+                    .known
+                    .get(&Location::Reg(r))
+                    .map(|set| set.iter().map(|v| format!("v{}", v.0)).collect())
+                    .unwrap_or_default();
+                return Err(fail(format!(
+                    "block {b} instruction {inst} operand {index} reads v{} from register {}, \
+                     which holds [{}] there",
+                    op.vreg.0,
+                    r.0,
+                    held.join(", ")
+                )));
+            }
+        }
+        for r in func.clobbers(inst).iter() {
+            state.set(Location::Reg(r), BTreeSet::new());
+        }
+        for (op, &r) in ops.iter().zip(regs) {
+            if op.kind != OperandKind::Use {
+                state.define(op.vreg, r);
+            }
+        }
+        apply_edits(&mut state, &inst_edits.after);
+    }
+    Ok(state)
+}

@@ -531,6 +531,36 @@ mod tests {
         }
     }
 
+    /// Headers of real modules (frontend + legalize, as `compile` does) compile with clang.
+    #[test]
+    fn clang_accepts_headers_of_fixtures() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        for name in [
+            "imports",
+            "multi_value",
+            "many_params",
+            "globals",
+            "memory_grow",
+            "adler32",
+        ] {
+            let path = fixtures.join(format!("{name}.wat"));
+            let input = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            for (target, flags) in [
+                (Target::CortexM4, ARM_FLAGS),
+                (Target::Rv32imac, RV32_FLAGS),
+            ] {
+                let options = Options::new(target);
+                let wasm = crate::frontend::decode(&input).unwrap();
+                let mut module = crate::frontend::translate(&wasm, &options).unwrap();
+                crate::legalize::run(&mut module, crate::isa::caps(target), &options).unwrap();
+                let header = generate(&module, &options);
+                assert!(header.contains("void synth_init(void);"), "{header}");
+                check_with_clang(&header, flags, &format!("fixture-{name}"));
+            }
+        }
+    }
+
     /// C code written against the header links with the object: the names agree.
     #[test]
     fn c_embedder_links_with_the_object() {

@@ -4,6 +4,7 @@
 pub mod compare;
 pub mod emu;
 pub mod oracle;
+pub mod spec;
 pub mod toolchain;
 pub mod vectors;
 pub mod wasm_info;

@@ -1,0 +1,254 @@
+//! The engines a script runs on. The emulator engines are the real thing: synth's object, linked
+//! and executed in unicorn. The IR engines run synth's own reference interpreter (`ir::interp`)
+//! on the module as the frontend produced it, and as legalize left it for a target; they need no
+//! back end, so comparing the three tells which stage a failure comes from.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use synth_compiler::ir::interp::{Interp, InterpError};
+use synth_compiler::ir::{self, TrapCode};
+use synth_compiler::{CompileError, Options, Target};
+
+use crate::emu::SynthInstance;
+use crate::wasm_info::{ModuleInfo, Value};
+use crate::{HarnessError, Outcome};
+
+/// Instructions (emulator) or IR steps (interpreter) one call may take: far above what any spec
+/// test needs, low enough that a miscompiled endless loop costs well under a second.
+pub const SPEC_INSTRUCTION_LIMIT: u64 = 20_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Engine {
+    /// synth's object for the target, executed in unicorn.
+    Emulator(Target),
+    /// The frontend's IR (before any optimization), in the reference interpreter.
+    FrontendIr,
+    /// The IR after opt + legalize (+ opt) for the target: exactly what its back end receives.
+    LegalizedIr(Target),
+}
+
+impl Engine {
+    /// The three targets whose conformance the spec test asserts.
+    pub const TARGETS: [Engine; 3] = [
+        Engine::Emulator(Target::CortexM3),
+        Engine::Emulator(Target::CortexM4F),
+        Engine::Emulator(Target::Rv32imac),
+    ];
+
+    /// Diagnostic engines: the IR before and after legalize for the same targets.
+    pub const IR_STAGES: [Engine; 4] = [
+        Engine::FrontendIr,
+        Engine::LegalizedIr(Target::CortexM3),
+        Engine::LegalizedIr(Target::CortexM4F),
+        Engine::LegalizedIr(Target::Rv32imac),
+    ];
+
+    pub fn name(self) -> String {
+        match self {
+            Engine::Emulator(target) => target.name().to_string(),
+            Engine::FrontendIr => "ir:frontend".to_string(),
+            Engine::LegalizedIr(target) => format!("ir:legalized:{}", target.name()),
+        }
+    }
+}
+
+/// One module compiled for one engine.
+pub enum Artifact {
+    Object { object: Vec<u8>, target: Target },
+    Ir(ir::Module),
+}
+
+/// Why compiling failed: synth's own error, or a panic (always a bug).
+#[derive(Clone, Debug)]
+pub enum CompileFailure {
+    Error(CompileError),
+    Panic(String),
+}
+
+impl std::fmt::Display for CompileFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileFailure::Error(e) => write!(f, "{e}"),
+            CompileFailure::Panic(message) => write!(f, "the compiler panicked: {message}"),
+        }
+    }
+}
+
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}
+
+/// Compile `wasm` for `engine`, turning a panic into a `CompileFailure`.
+pub fn compile(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileFailure> {
+    catch_unwind(AssertUnwindSafe(|| compile_unguarded(engine, wasm)))
+        .map_err(|payload| CompileFailure::Panic(panic_message(payload.as_ref())))?
+        .map_err(CompileFailure::Error)
+}
+
+fn compile_unguarded(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileError> {
+    use synth_compiler::{frontend, isa, legalize, opt};
+    match engine {
+        Engine::Emulator(target) => Ok(Artifact::Object {
+            object: synth_compiler::compile(wasm, &Options::new(target))?.object,
+            target,
+        }),
+        Engine::FrontendIr => {
+            let options = Options::new(Target::CortexM3);
+            let module = frontend::translate(&frontend::decode(wasm)?, &options)?;
+            ir::verify::module(&module, false)?;
+            Ok(Artifact::Ir(module))
+        }
+        Engine::LegalizedIr(target) => {
+            // The first half of `synth_compiler::compile`, stopping where the back end starts.
+            let options = Options::new(target);
+            let mut module = frontend::translate(&frontend::decode(wasm)?, &options)?;
+            opt::run(&mut module);
+            legalize::run(&mut module, isa::caps(target), &options)?;
+            opt::run(&mut module);
+            ir::verify::module(&module, true)?;
+            Ok(Artifact::Ir(module))
+        }
+    }
+}
+
+/// A live module instance; state persists across calls, as wast requires.
+pub enum Instance<'a> {
+    Emulator(Box<SynthInstance>),
+    Interp {
+        interp: Box<Interp<'a>>,
+        module: &'a ir::Module,
+    },
+}
+
+/// A harness-level problem (link error, emulator fault, instruction limit, invalid IR): never a
+/// wasm outcome, always a failure of the assertion that ran into it.
+pub type RunError = String;
+
+fn harness(e: HarnessError) -> RunError {
+    e.message
+}
+
+fn interp_outcome<T>(result: Result<T, InterpError>) -> Result<Result<T, u32>, RunError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(InterpError::Trap(code)) => Ok(Err(code.code())),
+        Err(other) => Err(format!("interpreter: {other}")),
+    }
+}
+
+impl<'a> Instance<'a> {
+    /// Instantiate: link/load and run the initializer. The outcome is `Trapped` when
+    /// instantiation traps.
+    pub fn new(artifact: &'a Artifact, wasm: &[u8]) -> Result<(Instance<'a>, Outcome), RunError> {
+        match artifact {
+            Artifact::Object { object, target } => {
+                let info = ModuleInfo::parse(wasm).map_err(harness)?;
+                let mut instance = SynthInstance::new(*target, object, &info).map_err(harness)?;
+                instance.machine.instruction_limit = SPEC_INSTRUCTION_LIMIT;
+                let outcome = instance.instantiate().map_err(harness)?;
+                Ok((Instance::Emulator(Box::new(instance)), outcome))
+            }
+            Artifact::Ir(module) => {
+                let mut interp = Interp::new(module).map_err(|e| format!("interpreter: {e}"))?;
+                interp.set_step_limit(SPEC_INSTRUCTION_LIMIT);
+                let outcome = match interp_outcome(interp.instantiate())? {
+                    Ok(()) => Outcome::Returned(Vec::new()),
+                    Err(code) => Outcome::Trapped(code),
+                };
+                let instance = Instance::Interp {
+                    interp: Box::new(interp),
+                    module,
+                };
+                Ok((instance, outcome))
+            }
+        }
+    }
+
+    pub fn invoke(&mut self, export: &str, args: &[Value]) -> Result<Outcome, RunError> {
+        match self {
+            Instance::Emulator(instance) => {
+                Ok(instance.invoke(export, args).map_err(harness)?.outcome)
+            }
+            Instance::Interp { interp, module } => {
+                let index = interp
+                    .export(export)
+                    .ok_or_else(|| format!("the module exports no function `{export}`"))?;
+                let decl = module
+                    .functions
+                    .get(index as usize)
+                    .ok_or_else(|| format!("no function {index}"))?;
+                let raw: Vec<u64> = args
+                    .iter()
+                    .map(|v| match v {
+                        Value::I32(x) => u64::from(*x as u32),
+                        Value::I64(x) => *x as u64,
+                    })
+                    .collect();
+                Ok(match interp_outcome(interp.call(index, &raw))? {
+                    Ok(results) => Outcome::Returned(
+                        decl.sig
+                            .results
+                            .iter()
+                            .zip(results)
+                            .map(|(ty, bits)| ir_value(*ty, bits))
+                            .collect(),
+                    ),
+                    Err(code) => Outcome::Trapped(code),
+                })
+            }
+        }
+    }
+
+    /// The current value of the global exported as `name` (wasm global `index`).
+    pub fn global(&self, name: &str, index: u32) -> Result<Value, RunError> {
+        match self {
+            Instance::Emulator(instance) => {
+                let global = instance
+                    .info
+                    .globals
+                    .iter()
+                    .find(|g| g.index == index)
+                    .ok_or_else(|| format!("global `{name}` (index {index}) is not defined"))?;
+                let address = instance
+                    .machine
+                    .image()
+                    .symbol(&global.symbol)
+                    .map_err(harness)?;
+                instance
+                    .machine
+                    .read_value(address, global.ty)
+                    .map_err(harness)
+            }
+            Instance::Interp { interp, module } => {
+                let position = module
+                    .globals
+                    .iter()
+                    .position(|g| g.exports.iter().any(|e| e == name))
+                    .ok_or_else(|| format!("the IR exports no global `{name}`"))?;
+                let ty = module.globals[position].ty;
+                let bits = interp
+                    .global(position as u32)
+                    .ok_or_else(|| format!("the interpreter has no global {position}"))?;
+                Ok(ir_value(ty, bits))
+            }
+        }
+    }
+}
+
+fn ir_value(ty: ir::Type, bits: u64) -> Value {
+    match ty {
+        ir::Type::I32 => Value::I32(bits as u32 as i32),
+        ir::Type::I64 => Value::I64(bits as i64),
+    }
+}
+
+/// The spec's message for a synth trap code.
+pub fn trap_message(code: u32) -> &'static str {
+    TrapCode::from_code(code).map_or("unknown trap code", TrapCode::message)
+}

@@ -1,0 +1,576 @@
+//! Phase two of a `.wast` run: execute a parsed script on one engine and count every assertion
+//! as passed, failed, or skipped with a reason from the closed list (unsupported feature,
+//! out-of-scope import, out-of-scope directive, out-of-scope value type).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use synth_compiler::ErrorKind;
+
+use super::engine::{self, Artifact, CompileFailure, Engine, Instance, panic_message};
+use super::linkage::{Linkage, ModuleFacts};
+use super::script::{Action, Command, Expect, ExpectedValue, Located, Script};
+use crate::Outcome;
+use crate::trap_code::STACK_EXHAUSTED;
+use crate::wasm_info::Value;
+
+/// How one assertion ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail(String),
+    Skip(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub line: u32,
+    pub message: String,
+}
+
+/// The counts of one script on one engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineReport {
+    pub engine: Engine,
+    pub passed: u32,
+    pub failures: Vec<Failure>,
+    /// Skip reason -> number of assertions skipped for it.
+    pub skipped: BTreeMap<String, u32>,
+}
+
+impl EngineReport {
+    pub fn new(engine: Engine) -> Self {
+        EngineReport {
+            engine,
+            passed: 0,
+            failures: Vec::new(),
+            skipped: BTreeMap::new(),
+        }
+    }
+
+    pub fn failed(&self) -> u32 {
+        self.failures.len() as u32
+    }
+
+    pub fn skipped_total(&self) -> u32 {
+        self.skipped.values().sum()
+    }
+
+    fn record(&mut self, line: u32, verdict: Verdict) {
+        match verdict {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Fail(message) => self.failures.push(Failure { line, message }),
+            Verdict::Skip(reason) => *self.skipped.entry(histogram_key(&reason)).or_insert(0) += 1,
+        }
+    }
+}
+
+/// Skip reasons without their standalone numbers (type/function/global indices), so the same
+/// cause counts under one key; `f32` or `i64` stay intact.
+pub fn histogram_key(reason: &str) -> String {
+    let mut key = String::with_capacity(reason.len());
+    let mut chars = reason.chars().peekable();
+    let mut previous: Option<char> = None;
+    while let Some(c) = chars.next() {
+        let standalone_start = c.is_ascii_digit() && !previous.is_some_and(|p| p.is_alphanumeric());
+        if !standalone_start {
+            key.push(c);
+            previous = Some(c);
+            continue;
+        }
+        let mut digits = String::from(c);
+        while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+            digits.push(d);
+            chars.next();
+        }
+        if chars.peek().is_some_and(|n| n.is_alphanumeric()) {
+            key.push_str(&digits);
+        } else {
+            key.push('N');
+        }
+        previous = digits.chars().last();
+    }
+    key
+}
+
+enum SlotState<'a> {
+    Live(Instance<'a>),
+    /// Out of scope; assertions on it are skipped for this reason.
+    Skipped(String),
+    /// Failed to compile or instantiate; assertions on it fail.
+    Broken(String),
+}
+
+struct ModuleSlot<'a> {
+    state: SlotState<'a>,
+    facts: ModuleFacts,
+}
+
+/// Run `script` on `engine`.
+pub fn run_script(script: &Script, engine: Engine) -> EngineReport {
+    // Compile first, so the instances can borrow their artifacts for the whole run.
+    let artifacts: Vec<Option<Result<Artifact, CompileFailure>>> = script
+        .commands
+        .iter()
+        .map(|located| match &located.command {
+            Command::Module { wasm: Ok(wasm), .. }
+            | Command::AssertInstantiationFails { wasm: Ok(wasm), .. } => {
+                Some(engine::compile(engine, wasm))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut run = Run {
+        engine,
+        slots: Vec::new(),
+        by_name: BTreeMap::new(),
+        current: None,
+        registered: BTreeSet::new(),
+    };
+    let mut report = EngineReport::new(engine);
+    for (located, artifact) in script.commands.iter().zip(&artifacts) {
+        let verdict = catch_unwind(AssertUnwindSafe(|| run.step(located, artifact.as_ref())))
+            .unwrap_or_else(|payload| {
+                Some(Verdict::Fail(format!(
+                    "panicked: {}",
+                    panic_message(payload.as_ref())
+                )))
+            });
+        if let Some(verdict) = verdict {
+            report.record(located.line, verdict);
+        }
+    }
+    report
+}
+
+struct Run<'a> {
+    engine: Engine,
+    slots: Vec<ModuleSlot<'a>>,
+    by_name: BTreeMap<String, usize>,
+    current: Option<usize>,
+    registered: BTreeSet<String>,
+}
+
+/// Does a compile error mean "out of scope" (skip) or a bug (fail)?
+fn unsupported_reason(failure: &CompileFailure) -> Option<String> {
+    match failure {
+        CompileFailure::Error(e) if e.kind == ErrorKind::Unsupported => {
+            Some(format!("unsupported: {}", e.message))
+        }
+        _ => None,
+    }
+}
+
+fn is_bug(failure: &CompileFailure) -> bool {
+    match failure {
+        CompileFailure::Error(e) => e.kind == ErrorKind::Internal,
+        CompileFailure::Panic(_) => true,
+    }
+}
+
+impl<'a> Run<'a> {
+    /// One command; `None` for commands that assert nothing (`register`).
+    fn step(
+        &mut self,
+        located: &Located,
+        artifact: Option<&'a Result<Artifact, CompileFailure>>,
+    ) -> Option<Verdict> {
+        match &located.command {
+            Command::Module { name, wasm } => {
+                let (state, verdict) = match wasm {
+                    Ok(wasm) => self.define(wasm, artifact),
+                    Err(e) => {
+                        let message = format!("the module text does not encode: {e}");
+                        (SlotState::Broken(message.clone()), Verdict::Fail(message))
+                    }
+                };
+                let facts = wasm
+                    .as_ref()
+                    .ok()
+                    .and_then(|w| ModuleFacts::parse(w).ok())
+                    .unwrap_or_default();
+                self.slots.push(ModuleSlot { state, facts });
+                let index = self.slots.len() - 1;
+                self.current = Some(index);
+                if let Some(name) = name {
+                    self.by_name.insert(name.clone(), index);
+                }
+                Some(verdict)
+            }
+            Command::Register { as_name, .. } => {
+                self.registered.insert(as_name.clone());
+                None
+            }
+            Command::Execute { action, expect } => Some(self.execute(action, expect)),
+            Command::AssertRejected {
+                directive,
+                wasm,
+                message,
+            } => Some(self.assert_rejected(directive, wasm, message)),
+            Command::AssertInstantiationFails {
+                directive,
+                wasm,
+                message,
+            } => Some(match wasm {
+                Ok(wasm) => self.assert_instantiation_fails(directive, wasm, message, artifact),
+                Err(e) => Verdict::Fail(format!("the module text does not encode: {e}")),
+            }),
+            Command::OutOfScope { directive } => {
+                Some(Verdict::Skip(format!("directive: {directive}")))
+            }
+        }
+    }
+
+    /// Compile, link and instantiate a `module`.
+    fn define(
+        &self,
+        wasm: &[u8],
+        artifact: Option<&'a Result<Artifact, CompileFailure>>,
+    ) -> (SlotState<'a>, Verdict) {
+        let broken = |message: String| (SlotState::Broken(message.clone()), Verdict::Fail(message));
+        let facts = match ModuleFacts::parse(wasm) {
+            Ok(facts) => facts,
+            Err(e) => return broken(format!("cannot read the module's imports: {e}")),
+        };
+        match facts.linkage(&self.registered) {
+            Linkage::Linkable => {}
+            Linkage::OutOfScope(reason) => {
+                let reason = format!("import: {reason}");
+                return (SlotState::Skipped(reason.clone()), Verdict::Skip(reason));
+            }
+            Linkage::Unlinkable(reason) => {
+                return broken(format!("the module does not link: {reason}"));
+            }
+        }
+        let artifact = match artifact {
+            Some(Ok(artifact)) => artifact,
+            Some(Err(failure)) => {
+                return match unsupported_reason(failure) {
+                    Some(reason) => (SlotState::Skipped(reason.clone()), Verdict::Skip(reason)),
+                    None => broken(format!("a valid module was rejected: {failure}")),
+                };
+            }
+            None => return broken("internal: the module was not compiled".to_string()),
+        };
+        match Instance::new(artifact, wasm) {
+            Ok((instance, Outcome::Returned(_))) => (SlotState::Live(instance), Verdict::Pass),
+            Ok((_, Outcome::Trapped(code))) => broken(format!(
+                "instantiation trapped: {} (code {code})",
+                engine::trap_message(code)
+            )),
+            Err(e) => broken(format!("instantiation failed: {e}")),
+        }
+    }
+
+    fn execute(&mut self, action: &Action, expect: &Expect) -> Verdict {
+        let module = match action {
+            Action::Invoke { module, .. } | Action::Get { module, .. } => module,
+        };
+        let index = match module {
+            Some(name) => self.by_name.get(name).copied(),
+            None => self.current,
+        };
+        let Some(slot) = index.and_then(|i| self.slots.get_mut(i)) else {
+            return Verdict::Fail(format!(
+                "no module {}",
+                module.as_deref().unwrap_or("defined")
+            ));
+        };
+        let instance = match &mut slot.state {
+            SlotState::Live(instance) => instance,
+            SlotState::Skipped(reason) => return Verdict::Skip(reason.clone()),
+            SlotState::Broken(message) => {
+                return Verdict::Fail(format!("the module is unusable: {message}"));
+            }
+        };
+        if let Expect::Return(Err(ty)) = expect {
+            return Verdict::Skip(format!("type: {ty} value in the assertion"));
+        }
+        let outcome = match action {
+            Action::Invoke { name, args, .. } => {
+                let args = match args {
+                    Ok(args) => args,
+                    Err(ty) => return Verdict::Skip(format!("type: {ty} value in the assertion")),
+                };
+                instance.invoke(name, args)
+            }
+            Action::Get { global, .. } => match slot.facts.exported_global(global) {
+                Some(index) => instance
+                    .global(global, index)
+                    .map(|value| Outcome::Returned(vec![value])),
+                None => Err(format!("the module exports no global `{global}`")),
+            },
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => return Verdict::Fail(e),
+        };
+        judge(expect, &outcome)
+    }
+
+    fn assert_rejected(
+        &self,
+        directive: &str,
+        wasm: &Result<Vec<u8>, String>,
+        message: &str,
+    ) -> Verdict {
+        // Text the wast crate cannot even encode never reaches synth: rejected.
+        let Ok(wasm) = wasm else {
+            return Verdict::Pass;
+        };
+        match engine::compile(self.engine, wasm) {
+            Ok(_) => Verdict::Fail(format!(
+                "{directive}: the module was accepted (expected \"{message}\")"
+            )),
+            Err(failure) if is_bug(&failure) => Verdict::Fail(format!(
+                "{directive}: rejected by a bug, not a check (expected \"{message}\"): {failure}"
+            )),
+            Err(_) => Verdict::Pass,
+        }
+    }
+
+    fn assert_instantiation_fails(
+        &self,
+        directive: &str,
+        wasm: &[u8],
+        message: &str,
+        artifact: Option<&'a Result<Artifact, CompileFailure>>,
+    ) -> Verdict {
+        let expects_trap = directive == "assert_trap";
+        let facts = match ModuleFacts::parse(wasm) {
+            Ok(facts) => facts,
+            Err(e) => return Verdict::Fail(format!("cannot read the module's imports: {e}")),
+        };
+        match facts.linkage(&self.registered) {
+            Linkage::Linkable => {}
+            Linkage::OutOfScope(reason) => return Verdict::Skip(format!("import: {reason}")),
+            Linkage::Unlinkable(reason) if expects_trap => {
+                return Verdict::Fail(format!(
+                    "expected the instantiation to trap with \"{message}\", but it does not link: {reason}"
+                ));
+            }
+            Linkage::Unlinkable(_) => return Verdict::Pass,
+        }
+        let artifact = match artifact {
+            Some(Ok(artifact)) => artifact,
+            Some(Err(failure)) => {
+                return match unsupported_reason(failure) {
+                    Some(reason) => Verdict::Skip(reason),
+                    None if is_bug(failure) => Verdict::Fail(format!(
+                        "{directive}: rejected by a bug (expected \"{message}\"): {failure}"
+                    )),
+                    // A rejected module cannot be instantiated either.
+                    None => Verdict::Pass,
+                };
+            }
+            None => return Verdict::Fail("internal: the module was not compiled".to_string()),
+        };
+        match Instance::new(artifact, wasm) {
+            Ok((_, Outcome::Trapped(code))) => {
+                let actual = engine::trap_message(code);
+                if !expects_trap || actual.starts_with(message) {
+                    Verdict::Pass
+                } else {
+                    Verdict::Fail(format!(
+                        "instantiation trapped with \"{actual}\" (code {code}), expected \"{message}\""
+                    ))
+                }
+            }
+            Ok((_, Outcome::Returned(_))) => Verdict::Fail(format!(
+                "{directive}: the module instantiated (expected \"{message}\")"
+            )),
+            Err(e) => Verdict::Fail(format!("instantiation failed: {e}")),
+        }
+    }
+}
+
+fn show(values: &[Value]) -> String {
+    let shown: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    format!("[{}]", shown.join(", "))
+}
+
+fn show_expected(values: &[ExpectedValue]) -> String {
+    let shown: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+    format!("[{}]", shown.join(", "))
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Returned(values) => format!("returned {}", show(values)),
+        Outcome::Trapped(code) => {
+            format!("trapped \"{}\" (code {code})", engine::trap_message(*code))
+        }
+    }
+}
+
+/// Compare an outcome with what the assertion expects.
+pub fn judge(expect: &Expect, outcome: &Outcome) -> Verdict {
+    let ok = match (expect, outcome) {
+        (Expect::Completes, Outcome::Returned(_)) => true,
+        (Expect::Return(Ok(expected)), Outcome::Returned(actual)) => {
+            expected.len() == actual.len()
+                && expected.iter().zip(actual).all(|(e, a)| e.matches(*a))
+        }
+        (Expect::Return(Err(ty)), _) => {
+            return Verdict::Skip(format!("type: {ty} value in the assertion"));
+        }
+        (Expect::Trap(message), Outcome::Trapped(code)) => {
+            engine::trap_message(*code).starts_with(message.as_str())
+        }
+        (Expect::Exhaustion(_), Outcome::Trapped(code)) => *code == STACK_EXHAUSTED,
+        _ => false,
+    };
+    if ok {
+        return Verdict::Pass;
+    }
+    let wanted = match expect {
+        Expect::Completes => "to complete".to_string(),
+        Expect::Return(Ok(expected)) => format!("{}", show_expected(expected)),
+        Expect::Return(Err(_)) => String::new(),
+        Expect::Trap(message) => format!("trap \"{message}\""),
+        Expect::Exhaustion(message) => format!("exhaustion \"{message}\""),
+    };
+    Verdict::Fail(format!("expected {wanted}, {}", describe(outcome)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::script;
+    use synth_compiler::Target;
+
+    #[test]
+    fn histogram_keys_drop_indices_but_keep_type_names() {
+        assert_eq!(
+            histogram_key("unsupported: type 12 uses `f32`, which is not supported"),
+            "unsupported: type N uses `f32`, which is not supported"
+        );
+        assert_eq!(
+            histogram_key("operator `i64.trunc_f64_s` at 0x3f"),
+            "operator `i64.trunc_f64_s` at 0x3f"
+        );
+        assert_eq!(histogram_key("global 3"), "global N");
+    }
+
+    #[test]
+    fn judge_compares_values_types_and_trap_messages() {
+        let returns =
+            |v: Vec<Value>| Expect::Return(Ok(v.into_iter().map(ExpectedValue::Exact).collect()));
+        let one = Outcome::Returned(vec![Value::I32(1)]);
+        assert_eq!(judge(&returns(vec![Value::I32(1)]), &one), Verdict::Pass);
+        assert!(matches!(
+            judge(&returns(vec![Value::I64(1)]), &one),
+            Verdict::Fail(_)
+        ));
+        assert!(matches!(judge(&returns(vec![]), &one), Verdict::Fail(_)));
+        assert!(matches!(
+            judge(&returns(vec![Value::I32(1)]), &Outcome::Trapped(1)),
+            Verdict::Fail(_)
+        ));
+        let trap = |m: &str| Expect::Trap(m.to_string());
+        assert_eq!(
+            judge(&trap("unreachable"), &Outcome::Trapped(1)),
+            Verdict::Pass
+        );
+        assert_eq!(
+            judge(&trap("out of bounds memory access"), &Outcome::Trapped(2)),
+            Verdict::Pass
+        );
+        assert!(matches!(
+            judge(&trap("unreachable"), &Outcome::Trapped(2)),
+            Verdict::Fail(_)
+        ));
+        assert!(matches!(
+            judge(&trap("unreachable"), &one),
+            Verdict::Fail(_)
+        ));
+        let exhaustion = Expect::Exhaustion("call stack exhausted".into());
+        assert_eq!(judge(&exhaustion, &Outcome::Trapped(5)), Verdict::Pass);
+        assert!(matches!(
+            judge(&exhaustion, &Outcome::Trapped(1)),
+            Verdict::Fail(_)
+        ));
+        assert_eq!(judge(&Expect::Completes, &one), Verdict::Pass);
+        assert!(matches!(
+            judge(&Expect::Completes, &Outcome::Trapped(3)),
+            Verdict::Fail(_)
+        ));
+    }
+
+    /// Every verdict kind, through the reference interpreter (which needs no back end).
+    const SCRIPT: &str = r#"
+(module $counter
+  (global $n (export "n") (mut i32) (i32.const 0))
+  (memory 1)
+  (func (export "bump") (result i32)
+    (global.set $n (i32.add (global.get $n) (i32.const 1))) (global.get $n))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "wide") (param i64) (result i64) (i64.mul (local.get 0) (i64.const 3)))
+  (func $deep (export "deep") (call $deep)))
+(assert_return (invoke "bump") (i32.const 1))
+(invoke "bump")
+(assert_return (invoke "bump") (i32.const 3))
+(assert_return (get "n") (i32.const 3))
+(assert_return (invoke "wide" (i64.const 0x100000000)) (i64.const 0x300000000))
+(assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer divide by zero")
+(assert_trap (invoke "div" (i32.const 0x80000000) (i32.const -1)) "integer overflow")
+(assert_exhaustion (invoke "deep") "call stack exhausted")
+(assert_return (invoke "bump") (i32.const 99))
+(assert_return (invoke "div" (f32.const 1) (i32.const 1)) (i32.const 1))
+(assert_invalid (module (func (result i32))) "type mismatch")
+(assert_malformed (module quote "(func (i32.nonsense))") "unknown operator")
+(assert_trap (module (memory 1) (data (i32.const 65535) "ab")) "out of bounds memory access")
+(assert_unlinkable (module (import "spectest" "nope" (func))) "unknown import")
+(module (import "spectest" "global_i32" (global i32)))
+(assert_return (invoke "anything") (i32.const 0))
+(module (func (export "f") (param f32)))
+(register "counter" $counter)
+(module (import "counter" "bump" (func (result i32))))
+(assert_return (invoke $counter "bump") (i32.const 5))
+"#;
+
+    #[test]
+    fn a_script_runs_on_the_interpreter_engines_with_persistent_state() {
+        let script = script::parse(SCRIPT).unwrap();
+        for engine in [Engine::FrontendIr, Engine::LegalizedIr(Target::Rv32imac)] {
+            let report = run_script(&script, engine);
+            // Line 18 expects 99 after four bumps: the one deliberate failure.
+            assert_eq!(
+                report.failures.iter().map(|f| f.line).collect::<Vec<_>>(),
+                vec![18],
+                "{}: {:#?}",
+                engine.name(),
+                report.failures
+            );
+            assert!(
+                report.failures[0].message.contains("i32:4"),
+                "{:?}",
+                report.failures
+            );
+            // The module, 3 bumps, get, wide, 2 traps, exhaustion, invalid, malformed, 2
+            // instantiation failures, the last bump.
+            assert_eq!(report.passed, 14, "{}: {report:#?}", engine.name());
+            let skipped: Vec<(&str, u32)> = report
+                .skipped
+                .iter()
+                .map(|(k, v)| (k.as_str(), *v))
+                .collect();
+            assert_eq!(skipped.len(), 4, "{skipped:#?}");
+            assert_eq!(report.skipped["type: f32 value in the assertion"], 1);
+            assert_eq!(
+                report.skipped["import: imports a global (spectest.global_i32)"],
+                2
+            );
+            assert_eq!(
+                report.skipped["import: imports a function from another module (counter.bump)"],
+                1
+            );
+            assert!(
+                skipped
+                    .iter()
+                    .any(|(k, _)| k.starts_with("unsupported: ") && k.contains("f32")),
+                "{skipped:#?}"
+            );
+        }
+    }
+}

@@ -1,17 +1,557 @@
 //! Frontend: bytes or WAT -> validated module -> SSA IR per function.
+//!
+//! `translate` first runs every payload through wasmparser's validator (so invalid modules get
+//! the validator's own message and offset), collecting the sections; only a fully valid module
+//! is then turned into an `ir::Module`, rejecting what synth does not compile as `Unsupported`.
 
-use crate::error::{CompileError, Result};
-use crate::ir::Module;
+mod func;
+pub mod limits;
+mod opname;
+mod ssa;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use wasmparser::{
+    BinaryReaderError, DataKind, ExternalKind, FuncValidatorAllocations, FunctionBody, KnownCustom,
+    Name, Operator, Parser, Payload, TypeRef, ValType, ValidPayload, Validator,
+};
+
+use crate::error::{CompileError, ErrorKind, Result};
+use crate::ir::{
+    DataSegment, FunctionDecl, FunctionKind, Global, Import, Memory, Module, Signature, Type,
+};
 use crate::options::Options;
 
+use limits::MAX_FUNCTIONS;
+
 /// Accept a wasm binary or WAT text; return the wasm binary.
-pub fn decode(_input: &[u8]) -> Result<Vec<u8>> {
-    Err(CompileError::internal("frontend::decode not written yet"))
+pub fn decode(input: &[u8]) -> Result<Vec<u8>> {
+    if input.starts_with(b"\0asm") {
+        return Ok(input.to_vec());
+    }
+    let Ok(text) = std::str::from_utf8(input) else {
+        return Err(CompileError::new(
+            ErrorKind::Malformed,
+            "input is neither a wasm binary nor UTF-8 WAT text",
+        ));
+    };
+    // wat's message already carries the line and column.
+    wat::parse_str(text).map_err(|e| CompileError::new(ErrorKind::Malformed, e.to_string()))
 }
 
 /// Validate the module and build SSA for every defined function.
-pub fn translate(_wasm: &[u8], _options: &Options) -> Result<Module> {
-    Err(CompileError::internal(
-        "frontend::translate not written yet",
-    ))
+pub fn translate(wasm: &[u8], options: &Options) -> Result<Module> {
+    let sections = parse_and_validate(wasm)?;
+    build_module(&sections, options)
+}
+
+/// A wasmparser error as a `CompileError` of `kind`, keeping its message and offset.
+pub(crate) fn reader_error(e: BinaryReaderError, kind: ErrorKind) -> CompileError {
+    CompileError::new(kind, e.message().to_string()).at(e.offset())
+}
+
+/// Module offsets fit 32 bits (wasmparser caps modules at 1 GiB); saturate rather than wrap.
+pub(crate) fn offset32(offset: u64) -> u32 {
+    u32::try_from(offset).unwrap_or(u32::MAX)
+}
+
+pub(crate) fn convert_type(ty: ValType) -> Option<Type> {
+    match ty {
+        ValType::I32 => Some(Type::I32),
+        ValType::I64 => Some(Type::I64),
+        _ => None,
+    }
+}
+
+fn convert_signature(ty: &wasmparser::FuncType) -> std::result::Result<Signature, ValType> {
+    let convert = |types: &[ValType]| -> std::result::Result<Vec<Type>, ValType> {
+        types.iter().map(|t| convert_type(*t).ok_or(*t)).collect()
+    };
+    Ok(Signature {
+        params: convert(ty.params())?,
+        results: convert(ty.results())?,
+    })
+}
+
+/// What function translation needs to know about the rest of the module.
+pub(crate) struct ModuleEnv {
+    /// Function types by type index (`None`: not a function type).
+    types: Vec<Option<wasmparser::FuncType>>,
+    /// Signature of every function (imports first), all integer-typed.
+    function_sigs: Vec<Signature>,
+    global_types: Vec<Type>,
+}
+
+impl ModuleEnv {
+    pub(crate) fn signature_of_type(&self, index: u32, offset: u32) -> Result<Signature> {
+        let ty = self
+            .types
+            .get(index as usize)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                CompileError::internal(format!("type {index} is not a function type"))
+            })?;
+        convert_signature(ty).map_err(|t| {
+            CompileError::unsupported(
+                format!("type {index} uses `{t}`, which is not supported"),
+                offset as u64,
+            )
+        })
+    }
+
+    pub(crate) fn function_signature(&self, index: u32) -> Result<Signature> {
+        self.function_sigs
+            .get(index as usize)
+            .cloned()
+            .ok_or_else(|| CompileError::internal(format!("no function {index}")))
+    }
+
+    pub(crate) fn global_type(&self, index: u32) -> Result<Type> {
+        self.global_types
+            .get(index as usize)
+            .copied()
+            .ok_or_else(|| CompileError::internal(format!("no global {index}")))
+    }
+}
+
+/// The raw sections of a validated module.
+#[derive(Default)]
+struct Sections<'a> {
+    types: Vec<Option<wasmparser::FuncType>>,
+    imports: Vec<(u64, wasmparser::Import<'a>)>,
+    /// Type index of every defined function.
+    function_types: Vec<u32>,
+    memories: Vec<(u64, wasmparser::MemoryType)>,
+    /// Offset of the first table, element segment and tag (all unsupported).
+    table_offset: Option<u64>,
+    element_offset: Option<u64>,
+    tag_offset: Option<u64>,
+    globals: Vec<(u64, wasmparser::Global<'a>)>,
+    exports: Vec<wasmparser::Export<'a>>,
+    start: Option<u32>,
+    data: Vec<wasmparser::Data<'a>>,
+    bodies: Vec<FunctionBody<'a>>,
+    /// Names from the name section, by function index.
+    names: BTreeMap<u32, String>,
+}
+
+impl Sections<'_> {
+    fn imported_function_count(&self) -> usize {
+        self.imports
+            .iter()
+            .filter(|(_, i)| matches!(i.ty, TypeRef::Func(_) | TypeRef::FuncExact(_)))
+            .count()
+    }
+}
+
+fn parse_and_validate(wasm: &[u8]) -> Result<Sections<'_>> {
+    let mut validator = Validator::new();
+    let mut allocations = FuncValidatorAllocations::default();
+    let mut s = Sections::default();
+    let invalid = |e| reader_error(e, ErrorKind::Invalid);
+    let malformed = |e| reader_error(e, ErrorKind::Malformed);
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(malformed)?;
+        let valid = validator.payload(&payload).map_err(invalid)?;
+        match &payload {
+            Payload::TypeSection(reader) => {
+                for group in reader.clone() {
+                    for sub in group.map_err(malformed)?.into_types() {
+                        s.types.push(match sub.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(f) => Some(f),
+                            _ => None,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.clone().into_imports_with_offsets() {
+                    s.imports.push(import.map_err(malformed)?);
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader.clone() {
+                    s.function_types.push(ty.map_err(malformed)?);
+                }
+                let total = s.imported_function_count() + s.function_types.len();
+                if total > MAX_FUNCTIONS {
+                    return Err(CompileError::limit(format!(
+                        "{total} functions; at most {MAX_FUNCTIONS} are supported"
+                    ))
+                    .at(reader.range().start));
+                }
+            }
+            Payload::TableSection(reader) if reader.count() > 0 => {
+                s.table_offset.get_or_insert(reader.range().start);
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader.clone().into_iter_with_offsets() {
+                    s.memories.push(memory.map_err(malformed)?);
+                }
+            }
+            Payload::TagSection(reader) if reader.count() > 0 => {
+                s.tag_offset.get_or_insert(reader.range().start);
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader.clone().into_iter_with_offsets() {
+                    s.globals.push(global.map_err(malformed)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader.clone() {
+                    s.exports.push(export.map_err(malformed)?);
+                }
+            }
+            Payload::StartSection { func, .. } => s.start = Some(*func),
+            Payload::ElementSection(reader) if reader.count() > 0 => {
+                s.element_offset.get_or_insert(reader.range().start);
+            }
+            Payload::DataSection(reader) => {
+                for data in reader.clone() {
+                    s.data.push(data.map_err(malformed)?);
+                }
+            }
+            Payload::CustomSection(reader) => {
+                if let KnownCustom::Name(names) = reader.as_known() {
+                    // A broken name section is ignored, as the spec says for custom sections.
+                    for name in names.into_iter().map_while(|n| n.ok()) {
+                        if let Name::Function(map) = name {
+                            for naming in map.into_iter().map_while(|n| n.ok()) {
+                                s.names.insert(naming.index, naming.name.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        match valid {
+            ValidPayload::Func(to_validate, body) => {
+                let defined = s.bodies.len();
+                let function_index = s.imported_function_count() + defined;
+                let param_count = s
+                    .function_types
+                    .get(defined)
+                    .and_then(|t| s.types.get(*t as usize))
+                    .and_then(Option::as_ref)
+                    .map_or(0, |f| f.params().len());
+                func::check_local_limit(param_count, &body)
+                    .map_err(|e| e.in_function(early_name(&s, function_index as u32)))?;
+                let mut func_validator = to_validate.into_validator(allocations);
+                func_validator.validate(&body).map_err(invalid)?;
+                allocations = func_validator.into_allocations();
+                s.bodies.push(body);
+            }
+            ValidPayload::Parser(_) => {
+                return Err(CompileError::unsupported(
+                    "nested modules and components are not supported",
+                    payload_offset(&payload),
+                ));
+            }
+            ValidPayload::Ok | ValidPayload::End(_) => {}
+        }
+    }
+    Ok(s)
+}
+
+fn payload_offset(payload: &Payload<'_>) -> u64 {
+    payload
+        .as_section()
+        .map_or(0, |(_, range)| range.start)
+}
+
+/// A function's name before the name section (which follows the code) has been read.
+fn early_name(s: &Sections<'_>, index: u32) -> String {
+    s.exports
+        .iter()
+        .find(|e| {
+            matches!(e.kind, ExternalKind::Func | ExternalKind::FuncExact) && e.index == index
+        })
+        .map_or_else(|| format!("func[{index}]"), |e| e.name.to_string())
+}
+
+fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
+    let mut functions = Vec::new();
+    for (offset, import) in &s.imports {
+        let what = format!("{}.{}", import.module, import.name);
+        let type_index = match import.ty {
+            TypeRef::Func(t) | TypeRef::FuncExact(t) => t,
+            TypeRef::Table(_) => return Err(unsupported_import(&what, "a table", *offset)),
+            TypeRef::Memory(_) => return Err(unsupported_import(&what, "a memory", *offset)),
+            TypeRef::Global(_) => return Err(unsupported_import(&what, "a global", *offset)),
+            TypeRef::Tag(_) => return Err(unsupported_import(&what, "a tag", *offset)),
+        };
+        let sig = signature(s, type_index).map_err(|t| {
+            CompileError::unsupported(
+                format!("imported function `{what}` uses `{t}`, which is not supported"),
+                *offset,
+            )
+        })?;
+        functions.push(FunctionDecl {
+            sig,
+            kind: FunctionKind::Imported(Import {
+                module: import.module.to_string(),
+                name: import.name.to_string(),
+            }),
+            exports: Vec::new(),
+            name: String::new(),
+        });
+    }
+    let imported = functions.len();
+    for (defined, type_index) in s.function_types.iter().enumerate() {
+        let index = (imported + defined) as u32;
+        let offset = s.bodies.get(defined).map_or(0, |b| b.range().start);
+        let sig = signature(s, *type_index).map_err(|t| {
+            CompileError::unsupported(
+                format!("signature uses `{t}`, which is not supported"),
+                offset,
+            )
+            .in_function(early_name(s, index))
+        })?;
+        functions.push(FunctionDecl {
+            sig,
+            kind: FunctionKind::Defined(defined as u32),
+            exports: Vec::new(),
+            name: String::new(),
+        });
+    }
+    if let Some(offset) = s.table_offset.or(s.element_offset) {
+        return Err(CompileError::unsupported(
+            "tables and element segments are not supported",
+            offset,
+        ));
+    }
+    if let Some(offset) = s.tag_offset {
+        return Err(CompileError::unsupported(
+            "exception tags are not supported",
+            offset,
+        ));
+    }
+    let memory = build_memory(s, options)?;
+    let globals = build_globals(s)?;
+    let data = build_data(s, &globals)?;
+    let mut module = Module {
+        functions,
+        bodies: Vec::new(),
+        globals,
+        memory,
+        data,
+        start: s.start,
+    };
+    apply_exports(s, &mut module)?;
+    for (index, decl) in module.functions.iter_mut().enumerate() {
+        decl.name = match (decl.exports.first(), s.names.get(&(index as u32))) {
+            (Some(export), _) => export.clone(),
+            (None, Some(name)) => name.clone(),
+            (None, None) => format!("func[{index}]"),
+        };
+    }
+    let env = ModuleEnv {
+        types: s.types.clone(),
+        function_sigs: module.functions.iter().map(|f| f.sig.clone()).collect(),
+        global_types: module.globals.iter().map(|g| g.ty).collect(),
+    };
+    for (defined, body) in s.bodies.iter().enumerate() {
+        let index = imported + defined;
+        let decl = module
+            .functions
+            .get(index)
+            .ok_or_else(|| CompileError::internal(format!("no declaration for body {defined}")))?;
+        let name = decl.name.clone();
+        let function = func::translate_function(&env, index as u32, name.clone(), &decl.sig, body)
+            .map_err(|e| e.in_function(name))?;
+        module.bodies.push(function);
+    }
+    Ok(module)
+}
+
+fn signature(s: &Sections<'_>, type_index: u32) -> std::result::Result<Signature, ValType> {
+    match s.types.get(type_index as usize).and_then(Option::as_ref) {
+        Some(ty) => convert_signature(ty),
+        // The validator guarantees a function type; an empty signature is never reached.
+        None => Ok(Signature::default()),
+    }
+}
+
+fn unsupported_import(what: &str, kind: &str, offset: u64) -> CompileError {
+    CompileError::unsupported(
+        format!("import `{what}` is {kind}; only function imports are supported"),
+        offset,
+    )
+}
+
+fn build_memory(s: &Sections<'_>, options: &Options) -> Result<Option<Memory>> {
+    let Some((offset, ty)) = s.memories.first() else {
+        return Ok(None);
+    };
+    if let Some((second, _)) = s.memories.get(1) {
+        return Err(CompileError::unsupported(
+            "more than one memory is not supported",
+            *second,
+        ));
+    }
+    if ty.memory64 {
+        return Err(CompileError::unsupported(
+            "64-bit memory is not supported",
+            *offset,
+        ));
+    }
+    if ty.shared {
+        return Err(CompileError::unsupported(
+            "shared memory is not supported",
+            *offset,
+        ));
+    }
+    if ty.page_size_log2.is_some_and(|p| p != 16) {
+        return Err(CompileError::unsupported(
+            "custom page sizes are not supported",
+            *offset,
+        ));
+    }
+    let initial = u32::try_from(ty.initial)
+        .map_err(|_| CompileError::unsupported("initial memory size exceeds 4 GiB", *offset))?;
+    let declared_max = ty.maximum.unwrap_or(u32::MAX as u64);
+    let max = declared_max
+        .min(options.max_memory_pages as u64)
+        .max(initial as u64);
+    Ok(Some(Memory {
+        initial_pages: initial,
+        max_pages: u32::try_from(max).unwrap_or(u32::MAX),
+        exports: Vec::new(),
+    }))
+}
+
+/// Evaluate a constant expression: `i32.const`, `i64.const` or `global.get` of an earlier global.
+fn const_expr(expr: &wasmparser::ConstExpr<'_>, globals: &[Global], what: &str) -> Result<i64> {
+    let mut reader = expr.get_operators_reader();
+    let mut value = None;
+    loop {
+        let (op, offset) = reader
+            .read_with_offset()
+            .map_err(|e| reader_error(e, ErrorKind::Malformed))?;
+        match op {
+            Operator::End => break,
+            Operator::I32Const { value: v } if value.is_none() => value = Some(v as i64),
+            Operator::I64Const { value: v } if value.is_none() => value = Some(v),
+            Operator::GlobalGet { global_index } if value.is_none() => {
+                let global = globals.get(global_index as usize).ok_or_else(|| {
+                    CompileError::unsupported(
+                        format!("{what}: `global.get {global_index}` of an imported global"),
+                        offset,
+                    )
+                })?;
+                value = Some(global.init);
+            }
+            other => {
+                return Err(CompileError::unsupported(
+                    format!(
+                        "{what}: constant expression with `{}` is not supported",
+                        opname::operator_name(&other)
+                    ),
+                    offset,
+                ));
+            }
+        }
+    }
+    value.ok_or_else(|| CompileError::internal(format!("{what}: empty constant expression")))
+}
+
+fn build_globals(s: &Sections<'_>) -> Result<Vec<Global>> {
+    let mut globals: Vec<Global> = Vec::with_capacity(s.globals.len());
+    for (index, (offset, global)) in s.globals.iter().enumerate() {
+        let what = format!("global {index}");
+        let ty = convert_type(global.ty.content_type).ok_or_else(|| {
+            CompileError::unsupported(
+                format!(
+                    "{what} has type `{}`, which is not supported",
+                    global.ty.content_type
+                ),
+                *offset,
+            )
+        })?;
+        if global.ty.shared {
+            return Err(CompileError::unsupported(
+                format!("{what} is shared, which is not supported"),
+                *offset,
+            ));
+        }
+        let init = const_expr(&global.init_expr, &globals, &what)?;
+        globals.push(Global {
+            ty,
+            mutable: global.ty.mutable,
+            init,
+            exports: Vec::new(),
+        });
+    }
+    Ok(globals)
+}
+
+/// Offsets may read (defined, immutable) globals: they see the globals' initial values.
+fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> {
+    let mut segments = Vec::with_capacity(s.data.len());
+    for (index, data) in s.data.iter().enumerate() {
+        let what = format!("data segment {index}");
+        match &data.kind {
+            DataKind::Passive => {
+                return Err(CompileError::unsupported(
+                    format!("{what} is passive; only active segments are supported"),
+                    data.range.start,
+                ));
+            }
+            DataKind::Active {
+                memory_index,
+                offset_expr,
+            } => {
+                if *memory_index != 0 {
+                    return Err(CompileError::unsupported(
+                        format!("{what} targets memory {memory_index}"),
+                        data.range.start,
+                    ));
+                }
+                let offset = const_expr(offset_expr, globals, &what)?;
+                segments.push(DataSegment {
+                    // An i32 offset: its 32 bits are the unsigned address.
+                    offset: offset as u32,
+                    bytes: data.data.to_vec(),
+                });
+            }
+        }
+    }
+    Ok(segments)
+}
+
+fn apply_exports(s: &Sections<'_>, module: &mut Module) -> Result<()> {
+    for export in &s.exports {
+        let name = export.name.to_string();
+        let missing = || CompileError::internal(format!("export `{name}` refers to nothing"));
+        match export.kind {
+            ExternalKind::Func | ExternalKind::FuncExact => module
+                .functions
+                .get_mut(export.index as usize)
+                .ok_or_else(missing)?
+                .exports
+                .push(name.clone()),
+            ExternalKind::Global => module
+                .globals
+                .get_mut(export.index as usize)
+                .ok_or_else(missing)?
+                .exports
+                .push(name.clone()),
+            ExternalKind::Memory => module
+                .memory
+                .as_mut()
+                .ok_or_else(missing)?
+                .exports
+                .push(name.clone()),
+            ExternalKind::Table | ExternalKind::Tag => {
+                return Err(CompileError::unsupported(
+                    format!("export `{name}` is a table or tag, which is not supported"),
+                    0,
+                ));
+            }
+        }
+    }
+    Ok(())
 }

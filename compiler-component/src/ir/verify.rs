@@ -1,9 +1,499 @@
 //! IR invariant checks. A failure is an internal error (a synth bug), never a panic.
+//!
+//! Checked per function: every value is defined once and has a type; block arguments match the
+//! target's parameters and only `Jump` passes them; every use is dominated by its definition
+//! (over the blocks reachable from the entry); every operation has the operand and result
+//! counts and types it needs; the entry parameters and returned values match the signature;
+//! after legalize there is no `I64` value and no operation that legalize removes.
 
 use crate::error::{CompileError, Result};
-use crate::ir::Module;
+use crate::ir::{
+    BinaryOp, Block, Function, FunctionKind, Inst, Module, Op, Signature, Terminator, Type,
+    UnaryOp, Value,
+};
 
 /// Check the module's invariants; `legalized` adds "no I64 values".
-pub fn module(_module: &Module, _legalized: bool) -> Result<()> {
-    Err(CompileError::internal("ir::verify not written yet"))
+pub fn module(module: &Module, legalized: bool) -> Result<()> {
+    for (index, decl) in module.functions.iter().enumerate() {
+        if let FunctionKind::Defined(b) | FunctionKind::Runtime(b) = decl.kind {
+            let Some(body) = module.bodies.get(b as usize) else {
+                return Err(CompileError::internal(format!(
+                    "function {index} refers to missing body {b}"
+                ))
+                .in_function(decl.name.clone()));
+            };
+            if body.index as usize != index || body.sig != decl.sig {
+                return Err(CompileError::internal(format!(
+                    "body {b} does not match declaration {index} (index {} / signature)",
+                    body.index
+                ))
+                .in_function(body.name.clone()));
+            }
+        }
+    }
+    if let Some(start) = module.start
+        && module.functions.get(start as usize).is_none()
+    {
+        return Err(CompileError::internal(format!(
+            "start function {start} does not exist"
+        )));
+    }
+    for body in &module.bodies {
+        function(module, body, legalized).map_err(|e| e.in_function(body.name.clone()))?;
+    }
+    Ok(())
+}
+
+/// The register-level types of a wasm signature list (after legalize: i64 -> two i32).
+fn lowered(types: &[Type], legalized: bool) -> Vec<Type> {
+    if !legalized {
+        return types.to_vec();
+    }
+    types
+        .iter()
+        .flat_map(|t| match t {
+            Type::I32 => vec![Type::I32],
+            Type::I64 => vec![Type::I32, Type::I32],
+        })
+        .collect()
+}
+
+/// Where a value is defined: block, and position (0 = block parameter, i + 1 = instruction i).
+#[derive(Clone, Copy)]
+struct DefSite {
+    block: usize,
+    position: usize,
+}
+
+struct Checker<'a> {
+    module: &'a Module,
+    func: &'a Function,
+    legalized: bool,
+    defs: Vec<Option<DefSite>>,
+    idom: Vec<Option<usize>>,
+    /// Reverse post-order number of each reachable block.
+    rpo_number: Vec<Option<usize>>,
+}
+
+/// Check one function.
+pub fn function(module: &Module, func: &Function, legalized: bool) -> Result<()> {
+    if func.blocks.is_empty() {
+        return Err(CompileError::internal("function has no blocks"));
+    }
+    let mut checker = Checker {
+        module,
+        func,
+        legalized,
+        defs: vec![None; func.value_types.len()],
+        idom: Vec::new(),
+        rpo_number: vec![None; func.blocks.len()],
+    };
+    checker.collect_definitions()?;
+    checker.compute_dominators()?;
+    let entry_types = checker.types_of(&func.blocks[0].params, "entry block", 0)?;
+    if entry_types != lowered(&func.sig.params, legalized) {
+        return Err(CompileError::internal(format!(
+            "entry parameters {entry_types:?} do not match the signature {:?}",
+            func.sig.params
+        )));
+    }
+    for (b, block) in func.blocks.iter().enumerate() {
+        for (i, inst) in block.insts.iter().enumerate() {
+            checker
+                .check_inst(b, i, inst)
+                .map_err(|e| checker.located(e, b, Some(i)).at(inst.offset as u64))?;
+        }
+        checker
+            .check_terminator(b)
+            .map_err(|e| checker.located(e, b, None).at(block.term_offset as u64))?;
+    }
+    Ok(())
+}
+
+impl Checker<'_> {
+    fn located(&self, e: CompileError, block: usize, inst: Option<usize>) -> CompileError {
+        let place = match inst.and_then(|i| self.func.blocks[block].insts.get(i).map(|x| (i, x))) {
+            Some((i, x)) => format!("b{block} inst {i} ({:?})", x.op),
+            None => format!("b{block} terminator"),
+        };
+        CompileError {
+            message: format!("{place}: {}", e.message),
+            ..e
+        }
+    }
+
+    fn collect_definitions(&mut self) -> Result<()> {
+        for (b, block) in self.func.blocks.iter().enumerate() {
+            let params = block.params.iter().map(|p| (*p, 0));
+            let results = block
+                .insts
+                .iter()
+                .enumerate()
+                .flat_map(|(i, inst)| inst.results.iter().map(move |r| (*r, i + 1)));
+            for (value, position) in params.chain(results) {
+                let Some(slot) = self.defs.get_mut(value.0 as usize) else {
+                    return Err(CompileError::internal(format!(
+                        "b{b}: {value} has no type (only {} values exist)",
+                        self.func.value_types.len()
+                    )));
+                };
+                if slot.is_some() {
+                    return Err(CompileError::internal(format!(
+                        "b{b}: {value} is defined more than once"
+                    )));
+                }
+                *slot = Some(DefSite { block: b, position });
+                if self.legalized && self.func.value_types[value.0 as usize] == Type::I64 {
+                    return Err(CompileError::internal(format!(
+                        "b{b}: {value} has type I64 after legalize"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Cooper, Harvey and Kennedy, "A Simple, Fast Dominance Algorithm".
+    fn compute_dominators(&mut self) -> Result<()> {
+        let count = self.func.blocks.len();
+        for (b, block) in self.func.blocks.iter().enumerate() {
+            for s in block.term.successors() {
+                if s.0 as usize >= count {
+                    return Err(CompileError::internal(format!(
+                        "b{b} branches to missing block {s}"
+                    )));
+                }
+            }
+        }
+        let rpo = self.func.reverse_postorder();
+        for (n, b) in rpo.iter().enumerate() {
+            self.rpo_number[b.0 as usize] = Some(n);
+        }
+        let preds = self.func.predecessors();
+        let mut idom: Vec<Option<usize>> = vec![None; count];
+        idom[0] = Some(0);
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for b in rpo.iter().skip(1).map(|b| b.0 as usize) {
+                let mut new_idom: Option<usize> = None;
+                for p in &preds[b] {
+                    let p = p.0 as usize;
+                    if idom[p].is_none() {
+                        continue;
+                    }
+                    new_idom = Some(match new_idom {
+                        None => p,
+                        Some(current) => self.intersect(&idom, p, current),
+                    });
+                }
+                if new_idom.is_some() && idom[b] != new_idom {
+                    idom[b] = new_idom;
+                    changed = true;
+                }
+            }
+        }
+        self.idom = idom;
+        Ok(())
+    }
+
+    fn intersect(&self, idom: &[Option<usize>], mut a: usize, mut b: usize) -> usize {
+        let number = |x: usize| self.rpo_number[x].unwrap_or(0);
+        while a != b {
+            while number(a) > number(b) {
+                a = idom[a].unwrap_or(0);
+            }
+            while number(b) > number(a) {
+                b = idom[b].unwrap_or(0);
+            }
+        }
+        a
+    }
+
+    fn dominates(&self, a: usize, mut b: usize) -> bool {
+        loop {
+            if a == b {
+                return true;
+            }
+            match self.idom.get(b).copied().flatten() {
+                Some(parent) if parent != b => b = parent,
+                _ => return false,
+            }
+        }
+    }
+
+    /// `value` is defined before `position` of block `block` on every path from the entry.
+    fn check_use(&self, value: Value, block: usize, position: usize) -> Result<Type> {
+        let Some(Some(def)) = self.defs.get(value.0 as usize) else {
+            return Err(CompileError::internal(format!(
+                "{value} is used but never defined"
+            )));
+        };
+        if self.rpo_number[block].is_some() {
+            let ok = if def.block == block {
+                def.position < position
+            } else {
+                self.rpo_number[def.block].is_some() && self.dominates(def.block, block)
+            };
+            if !ok {
+                return Err(CompileError::internal(format!(
+                    "{value} (defined in b{}) does not dominate its use",
+                    def.block
+                )));
+            }
+        }
+        Ok(self.func.value_types[value.0 as usize])
+    }
+
+    fn types_of(&self, values: &[Value], what: &str, _block: usize) -> Result<Vec<Type>> {
+        values
+            .iter()
+            .map(|v| {
+                self.func
+                    .value_types
+                    .get(v.0 as usize)
+                    .copied()
+                    .ok_or_else(|| CompileError::internal(format!("{what}: {v} has no type")))
+            })
+            .collect()
+    }
+
+    fn check_inst(&self, block: usize, index: usize, inst: &Inst) -> Result<()> {
+        let mut args = Vec::with_capacity(inst.args.len());
+        for a in &inst.args {
+            args.push(self.check_use(*a, block, index + 1)?);
+        }
+        let results = self.types_of(&inst.results, "result", block)?;
+        let expect = |want_args: &[Type], want_results: &[Type]| -> Result<()> {
+            if args != want_args || results != want_results {
+                return Err(CompileError::internal(format!(
+                    "operands {args:?} -> {results:?}, expected {want_args:?} -> {want_results:?}"
+                )));
+            }
+            Ok(())
+        };
+        let removed_by_legalize = |what: &str| -> Result<()> {
+            if self.legalized {
+                return Err(CompileError::internal(format!(
+                    "{what} must not survive legalize"
+                )));
+            }
+            Ok(())
+        };
+        use Type::{I32, I64};
+        // The result type decides the operand types where they must agree.
+        let result_ty = results.first().copied().unwrap_or(I32);
+        match &inst.op {
+            Op::Const(_) => {
+                if results.len() != 1 || !args.is_empty() {
+                    return expect(&[], &[result_ty]);
+                }
+            }
+            Op::Copy => expect(&[result_ty], &[result_ty])?,
+            Op::Unary(op) => {
+                let arg_ty = args.first().copied().unwrap_or(I32);
+                match op {
+                    UnaryOp::Clz
+                    | UnaryOp::Ctz
+                    | UnaryOp::Popcnt
+                    | UnaryOp::Extend8S
+                    | UnaryOp::Extend16S => expect(&[result_ty], &[result_ty])?,
+                    UnaryOp::Eqz => expect(&[arg_ty], &[I32])?,
+                    UnaryOp::Extend32S => {
+                        removed_by_legalize("i64.extend32_s")?;
+                        expect(&[I64], &[I64])?
+                    }
+                    UnaryOp::Wrap => {
+                        removed_by_legalize("i32.wrap_i64")?;
+                        expect(&[I64], &[I32])?
+                    }
+                    UnaryOp::ExtendI32S | UnaryOp::ExtendI32U => {
+                        removed_by_legalize("i64.extend_i32")?;
+                        expect(&[I32], &[I64])?
+                    }
+                }
+            }
+            Op::Binary(_) => expect(&[result_ty, result_ty], &[result_ty])?,
+            Op::Compare(_) => {
+                let arg_ty = args.first().copied().unwrap_or(I32);
+                expect(&[arg_ty, arg_ty], &[I32])?
+            }
+            Op::Select => expect(&[I32, result_ty, result_ty], &[result_ty])?,
+            Op::Load(m) => {
+                let valid_width = match (result_ty, self.legalized) {
+                    (I64, false) => matches!(m.width, 1 | 2 | 4 | 8),
+                    _ => matches!(m.width, 1 | 2 | 4),
+                };
+                if !valid_width {
+                    return Err(CompileError::internal(format!(
+                        "load of width {} into {result_ty:?}",
+                        m.width
+                    )));
+                }
+                if self.legalized {
+                    expect(&[I32, I32], &[result_ty])?
+                } else {
+                    expect(&[I32], &[result_ty])?
+                }
+            }
+            Op::Store(m) => {
+                let value_ty = args.last().copied().unwrap_or(I32);
+                let valid_width = match (value_ty, self.legalized) {
+                    (I64, false) => matches!(m.width, 1 | 2 | 4 | 8),
+                    _ => matches!(m.width, 1 | 2 | 4),
+                };
+                if !valid_width {
+                    return Err(CompileError::internal(format!(
+                        "store of width {} from {value_ty:?}",
+                        m.width
+                    )));
+                }
+                if self.legalized {
+                    expect(&[I32, I32, value_ty], &[])?
+                } else {
+                    expect(&[I32, value_ty], &[])?
+                }
+            }
+            Op::MemorySize => {
+                removed_by_legalize("memory.size")?;
+                self.need_memory()?;
+                expect(&[], &[I32])?
+            }
+            Op::MemoryGrow => {
+                removed_by_legalize("memory.grow")?;
+                self.need_memory()?;
+                expect(&[I32], &[I32])?
+            }
+            Op::GlobalGet(n) => {
+                removed_by_legalize("global.get")?;
+                expect(&[], &[self.global(*n)?.ty])?
+            }
+            Op::GlobalSet(n) => {
+                removed_by_legalize("global.set")?;
+                let global = self.global(*n)?;
+                if !global.mutable {
+                    return Err(CompileError::internal(format!(
+                        "global.set of immutable global {n}"
+                    )));
+                }
+                expect(&[global.ty], &[])?
+            }
+            Op::Call(n) => {
+                let sig = self.callee(*n)?;
+                expect(
+                    &lowered(&sig.params, self.legalized),
+                    &lowered(&sig.results, self.legalized),
+                )?
+            }
+            Op::TrapIf(_) => expect(&[I32], &[])?,
+            Op::BoundsCheck { .. } => expect(&[I32, I32], &[])?,
+            Op::SymbolAddr { .. } | Op::LoadSymbol { .. } => expect(&[], &[I32])?,
+            Op::StoreSymbol { .. } => expect(&[I32], &[])?,
+            Op::AddPair | Op::SubPair => expect(&[I32; 4], &[I32, I32])?,
+            Op::MulWideU => expect(&[I32, I32], &[I32, I32])?,
+            Op::ShiftPair(op) => {
+                if !matches!(op, BinaryOp::Shl | BinaryOp::ShrS | BinaryOp::ShrU) {
+                    return Err(CompileError::internal(format!("ShiftPair({op:?})")));
+                }
+                expect(&[I32, I32, I32], &[I32, I32])?
+            }
+        }
+        Ok(())
+    }
+
+    fn need_memory(&self) -> Result<()> {
+        match self.module.memory {
+            Some(_) => Ok(()),
+            None => Err(CompileError::internal("memory operation without a memory")),
+        }
+    }
+
+    fn global(&self, n: u32) -> Result<&crate::ir::Global> {
+        self.module
+            .globals
+            .get(n as usize)
+            .ok_or_else(|| CompileError::internal(format!("global {n} does not exist")))
+    }
+
+    fn callee(&self, n: u32) -> Result<&Signature> {
+        self.module
+            .functions
+            .get(n as usize)
+            .map(|f| &f.sig)
+            .ok_or_else(|| CompileError::internal(format!("call of missing function {n}")))
+    }
+
+    fn check_terminator(&self, b: usize) -> Result<()> {
+        let block = &self.func.blocks[b];
+        let position = block.insts.len() + 1;
+        for v in block.term.uses() {
+            self.check_use(v, b, position)?;
+        }
+        let params_of = |t: Block| -> Result<&[Value]> {
+            self.func
+                .blocks
+                .get(t.0 as usize)
+                .map(|d| d.params.as_slice())
+                .ok_or_else(|| CompileError::internal(format!("missing block {t}")))
+        };
+        match &block.term {
+            Terminator::Jump { target, args } => {
+                let want = self.types_of(params_of(*target)?, "parameter", b)?;
+                let got = self.types_of(args, "argument", b)?;
+                if want != got {
+                    return Err(CompileError::internal(format!(
+                        "jump to {target} passes {got:?}, its parameters are {want:?}"
+                    )));
+                }
+            }
+            Terminator::Branch {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                self.need_i32(*cond, "branch condition")?;
+                for t in [then_block, else_block] {
+                    if !params_of(*t)?.is_empty() {
+                        return Err(CompileError::internal(format!(
+                            "branch target {t} takes parameters"
+                        )));
+                    }
+                }
+            }
+            Terminator::Switch {
+                index,
+                targets,
+                default,
+            } => {
+                self.need_i32(*index, "switch index")?;
+                for t in targets.iter().chain(std::iter::once(default)) {
+                    if !params_of(*t)?.is_empty() {
+                        return Err(CompileError::internal(format!(
+                            "switch target {t} takes parameters"
+                        )));
+                    }
+                }
+            }
+            Terminator::Return { values } => {
+                let got = self.types_of(values, "return value", b)?;
+                let want = lowered(&self.func.sig.results, self.legalized);
+                if got != want {
+                    return Err(CompileError::internal(format!(
+                        "returns {got:?}, the signature says {want:?}"
+                    )));
+                }
+            }
+            Terminator::Trap { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn need_i32(&self, v: Value, what: &str) -> Result<()> {
+        match self.func.value_types.get(v.0 as usize) {
+            Some(Type::I32) => Ok(()),
+            other => Err(CompileError::internal(format!(
+                "{what} {v} has type {other:?}, expected I32"
+            ))),
+        }
+    }
 }

@@ -1,0 +1,17 @@
+//! Size limits of the frontend. Each keeps compile time and memory bounded on hostile input while
+//! staying far above what real embedded code needs; exceeding one is an `ErrorKind::Limit`.
+
+/// Defined plus imported functions in a module.
+pub const MAX_FUNCTIONS: usize = 100_000;
+/// Parameters plus declared locals of one function (the wasmparser validator's own bound).
+pub const MAX_LOCALS_PER_FUNCTION: u64 = 50_000;
+/// Nesting depth of block/loop/if in one function, counting unreachable ones.
+pub const MAX_CONTROL_NESTING: usize = 1_000;
+/// Operators in one function body.
+pub const MAX_OPERATORS_PER_FUNCTION: usize = 1_000_000;
+/// SSA values (instruction results and block parameters) in one function.
+pub const MAX_VALUES_PER_FUNCTION: usize = 4_000_000;
+/// Basic blocks in one function.
+pub const MAX_BLOCKS_PER_FUNCTION: usize = 1_000_000;
+/// Entries of one `br_table`.
+pub const MAX_BR_TABLE_ENTRIES: usize = 100_000;

@@ -1,10 +1,23 @@
-//! Back end (placeholder until written).
+//! RISC-V RV32IMAC back end (ILP32 soft-float ABI, compressed encodings).
+//!
+//! `lower` turns legalized IR into machine instructions over virtual registers, the shared
+//! allocator assigns registers, and `emit` lays out the frame, expands pseudo-instructions,
+//! relaxes branches and encodes (`encode`).
 
-use crate::error::{CompileError, Result};
+pub mod abi;
+pub mod emit;
+pub mod encode;
+pub mod inst;
+pub mod lower;
+pub mod regs;
+
+use crate::error::Result;
 use crate::ir;
 use crate::isa::{Caps, CompiledFunction, ElfInfo};
 use crate::options::{Options, Target};
+use crate::regalloc;
 
+/// RV32IMAC has no Zbb: legalize expands clz/ctz/popcnt and rotates.
 pub fn caps(_target: Target) -> Caps {
     Caps {
         has_clz: false,
@@ -14,19 +27,68 @@ pub fn caps(_target: Target) -> Caps {
     }
 }
 
+const EM_RISCV: u16 = 243;
+const EF_RISCV_RVC: u32 = 0x1;
+const EF_RISCV_FLOAT_ABI_SOFT: u32 = 0x0;
+const SHT_RISCV_ATTRIBUTES: u32 = 0x7000_0003;
+const TAG_FILE: u8 = 1;
+const TAG_RISCV_STACK_ALIGN: u8 = 4;
+const TAG_RISCV_ARCH: u8 = 5;
+const ARCH: &str = "rv32i2p0_m2p0_a2p0_c2p0";
+
+/// Append `value` as unsigned LEB128.
+fn uleb(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// The `.riscv.attributes` contents clang 14 writes for `-march=rv32imac -mabi=ilp32`:
+/// format 'A', one "riscv" subsection with a file-scope stack_align and arch tag.
+fn attributes() -> Vec<u8> {
+    let mut tags = Vec::new();
+    tags.push(TAG_RISCV_STACK_ALIGN);
+    uleb(&mut tags, abi::STACK_ALIGN);
+    tags.push(TAG_RISCV_ARCH);
+    tags.extend_from_slice(ARCH.as_bytes());
+    tags.push(0);
+    // File subsubsection: tag, 4-byte length (including tag and length), tags.
+    let mut file = vec![TAG_FILE];
+    file.extend_from_slice(&(tags.len() as u32 + 5).to_le_bytes());
+    file.extend_from_slice(&tags);
+    // Vendor subsection: 4-byte length (including itself), "riscv\0", file subsubsection.
+    let vendor = b"riscv\0";
+    let mut out = vec![b'A'];
+    out.extend_from_slice(&((4 + vendor.len() + file.len()) as u32).to_le_bytes());
+    out.extend_from_slice(vendor);
+    out.extend_from_slice(&file);
+    out
+}
+
 pub fn elf_info(_target: Target) -> ElfInfo {
     ElfInfo {
-        machine: 0,
-        flags: 0,
-        attributes: (".attributes", 0, Vec::new()),
+        machine: EM_RISCV,
+        flags: EF_RISCV_RVC | EF_RISCV_FLOAT_ABI_SOFT,
+        attributes: (".riscv.attributes", SHT_RISCV_ATTRIBUTES, attributes()),
         thumb: false,
     }
 }
 
 pub fn compile_function(
-    _module: &ir::Module,
-    _body: usize,
-    _options: &Options,
+    module: &ir::Module,
+    body: usize,
+    options: &Options,
 ) -> Result<CompiledFunction> {
-    Err(CompileError::internal("back end not written yet"))
+    let lowered = lower::lower(module, body)?;
+    let allocation = regalloc::allocate(&lowered, &regs::reg_env())?;
+    emit::emit(module, &lowered, &allocation, options.stack_check)
 }
+
+#[cfg(test)]
+mod tests;

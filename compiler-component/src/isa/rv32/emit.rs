@@ -1,0 +1,782 @@
+//! After allocation: prologue/epilogue, allocator edits, expansion of pseudo-instructions,
+//! branch relaxation to a fixed point, encoding, relocations and listing lines.
+
+use super::abi::FrameLayout;
+use super::encode::{self, Piece};
+use super::inst::{
+    AluImmOp, AluOp, BrCond, Label, LoadKind, MBlock, MInst, PInst, Reg, ShiftKind, SpRegion,
+    StoreKind, Test,
+};
+use super::lower::Lowered;
+use super::regs::{self, SCRATCH, SP, ZERO};
+use crate::error::{CompileError, Result};
+use crate::ir::{self, Symbol, TrapCode};
+use crate::isa::{CompiledFunction, FunctionStats, LineKind, ListingLine, Reloc};
+use crate::regalloc::{Allocation, Edit, Location, MachFunction, PReg};
+use std::collections::BTreeMap;
+
+/// Largest sp-relative offset a 12-bit immediate reaches.
+const MAX_SP_OFFSET: u32 = 2047;
+
+struct Item {
+    inst: PInst,
+    wasm_offset: Option<u32>,
+    kind: LineKind,
+}
+
+struct Emitter {
+    frame: FrameLayout,
+    items: Vec<Item>,
+    label_names: Vec<String>,
+    trap_labels: BTreeMap<TrapCode, Label>,
+    wasm_offset: Option<u32>,
+    kind: LineKind,
+}
+
+impl Emitter {
+    fn push(&mut self, inst: PInst) {
+        self.items.push(Item {
+            inst,
+            wasm_offset: self.wasm_offset,
+            kind: self.kind,
+        });
+    }
+    fn new_label(&mut self, name: String) -> Label {
+        let l = Label(self.label_names.len() as u32);
+        self.label_names.push(name);
+        l
+    }
+    fn trap_label(&mut self, code: TrapCode) -> Label {
+        if let Some(&l) = self.trap_labels.get(&code) {
+            return l;
+        }
+        let l = self.new_label(format!(".Ltrap{}", code.code()));
+        self.trap_labels.insert(code, l);
+        l
+    }
+    fn internal_label(&mut self) -> Label {
+        let n = self.label_names.len();
+        self.new_label(format!(".Ll{n}"))
+    }
+
+    fn sp_offset(&self, offset: u32) -> Result<i32> {
+        if offset > MAX_SP_OFFSET {
+            return Err(CompileError::limit(format!(
+                "rv32: stack offset {offset} exceeds the 2 KiB a frame may span \
+                 (frame of {} bytes)",
+                self.frame.size
+            )));
+        }
+        Ok(offset as i32)
+    }
+    fn region_offset(&self, region: SpRegion) -> Result<i32> {
+        let offset = match region {
+            SpRegion::Outgoing(o) => Some(o),
+            SpRegion::ResultArea(o) => self.frame.result_area_offset.checked_add(o),
+            SpRegion::Incoming(o) => self.frame.size.checked_add(o),
+        };
+        self.sp_offset(offset.unwrap_or(u32::MAX))
+    }
+    fn slot_offset(&self, slot: u32) -> Result<i32> {
+        self.sp_offset(self.frame.slot_offset(slot))
+    }
+
+    fn alu(&mut self, op: AluOp, rd: PReg, rs1: PReg, rs2: PReg) {
+        self.push(PInst::Alu { op, rd, rs1, rs2 });
+    }
+    fn alu_imm(&mut self, op: AluImmOp, rd: PReg, rs1: PReg, imm: i32) {
+        self.push(PInst::AluImm { op, rd, rs1, imm });
+    }
+    fn mv(&mut self, rd: PReg, rs: PReg) {
+        if rd != rs {
+            self.alu_imm(AluImmOp::Addi, rd, rs, 0);
+        }
+    }
+    fn lw(&mut self, rd: PReg, base: PReg, offset: i32) {
+        self.push(PInst::Load {
+            kind: LoadKind::W,
+            rd,
+            base,
+            offset,
+        });
+    }
+    fn sw(&mut self, src: PReg, base: PReg, offset: i32) {
+        self.push(PInst::Store {
+            kind: StoreKind::W,
+            src,
+            base,
+            offset,
+        });
+    }
+    /// Shortest sequence for a 32-bit constant: one `addi`/`lui`, else `lui` + `addi`.
+    fn li(&mut self, rd: PReg, imm: i32) {
+        if (-2048..=2047).contains(&imm) {
+            self.alu_imm(AluImmOp::Addi, rd, ZERO, imm);
+            return;
+        }
+        let hi = (imm.wrapping_add(0x800) >> 12) & 0xfffff;
+        let lo = imm.wrapping_sub(hi << 12);
+        self.push(PInst::Lui {
+            rd,
+            imm20: hi as u32,
+        });
+        if lo != 0 {
+            self.alu_imm(AluImmOp::Addi, rd, rd, lo);
+        }
+    }
+    fn branch(&mut self, test: Test<PReg>, target: Label) {
+        self.push(PInst::Branch {
+            cond: test.cond,
+            rs1: test.a,
+            rs2: test.b,
+            target,
+        });
+    }
+
+    fn prologue(&mut self, stack_check: bool) -> Result<()> {
+        let size = self.frame.size;
+        if size == 0 {
+            return Ok(());
+        }
+        let neg = -self.sp_offset(size)?;
+        if stack_check {
+            // t0 holds nothing yet (parameters arrive in a0..a7); t6 is the scratch register.
+            let limit = regs::T0;
+            let trap = self.trap_label(TrapCode::StackOverflow);
+            self.push(PInst::LuiSym {
+                rd: limit,
+                symbol: Symbol::StackLimit,
+                addend: 0,
+            });
+            self.push(PInst::LoadSym {
+                rd: limit,
+                base: limit,
+                symbol: Symbol::StackLimit,
+                addend: 0,
+            });
+            self.alu_imm(AluImmOp::Addi, SCRATCH, SP, neg);
+            self.branch(
+                Test {
+                    cond: BrCond::Ltu,
+                    a: SCRATCH,
+                    b: limit,
+                },
+                trap,
+            );
+            self.mv(SP, SCRATCH);
+        } else {
+            self.alu_imm(AluImmOp::Addi, SP, SP, neg);
+        }
+        for (r, off) in self.frame.saved.clone() {
+            let off = self.sp_offset(off)?;
+            self.sw(r, SP, off);
+        }
+        Ok(())
+    }
+
+    fn epilogue(&mut self) -> Result<()> {
+        for (r, off) in self.frame.saved.clone() {
+            let off = self.sp_offset(off)?;
+            self.lw(r, SP, off);
+        }
+        if self.frame.size > 0 {
+            let size = self.sp_offset(self.frame.size)?;
+            self.alu_imm(AluImmOp::Addi, SP, SP, size);
+        }
+        self.push(PInst::Jalr {
+            rd: ZERO,
+            rs1: regs::RA,
+            offset: 0,
+        });
+        Ok(())
+    }
+
+    fn edit(&mut self, edit: &Edit) -> Result<()> {
+        self.kind = LineKind::Edit(edit.kind);
+        match (edit.from, edit.to) {
+            (Location::Reg(from), Location::Reg(to)) => self.mv(to, from),
+            (Location::Reg(from), Location::Stack(slot)) => {
+                let off = self.slot_offset(slot.0)?;
+                self.sw(from, SP, off);
+            }
+            (Location::Stack(slot), Location::Reg(to)) => {
+                let off = self.slot_offset(slot.0)?;
+                self.lw(to, SP, off);
+            }
+            (Location::Stack(from), Location::Stack(to)) => {
+                if from != to {
+                    let (from, to) = (self.slot_offset(from.0)?, self.slot_offset(to.0)?);
+                    self.lw(SCRATCH, SP, from);
+                    self.sw(SCRATCH, SP, to);
+                }
+            }
+        }
+        self.kind = LineKind::Code;
+        Ok(())
+    }
+
+    fn inst(&mut self, inst: &MInst<PReg>, next_block: Option<MBlock>) -> Result<()> {
+        match inst {
+            MInst::Entry { .. } => {}
+            MInst::Li { rd, imm } => self.li(*rd, *imm),
+            MInst::Move { rd, rs } => self.mv(*rd, *rs),
+            MInst::Alu { op, rd, rs1, rs2 } => self.alu(*op, *rd, *rs1, *rs2),
+            MInst::AluImm { op, rd, rs1, imm } => self.alu_imm(*op, *rd, *rs1, *imm),
+            MInst::Load {
+                kind,
+                rd,
+                base,
+                offset,
+            } => self.push(PInst::Load {
+                kind: *kind,
+                rd: *rd,
+                base: *base,
+                offset: *offset,
+            }),
+            MInst::Store {
+                kind,
+                src,
+                base,
+                offset,
+            } => self.push(PInst::Store {
+                kind: *kind,
+                src: *src,
+                base: *base,
+                offset: *offset,
+            }),
+            MInst::LoadSp { rd, region } => {
+                let off = self.region_offset(*region)?;
+                self.lw(*rd, SP, off);
+            }
+            MInst::StoreSp { src, region } => {
+                let off = self.region_offset(*region)?;
+                self.sw(*src, SP, off);
+            }
+            MInst::AddrSp { rd, region } => {
+                let off = self.region_offset(*region)?;
+                self.alu_imm(AluImmOp::Addi, *rd, SP, off);
+            }
+            MInst::SymAddr { rd, symbol, offset } => {
+                self.push(PInst::LuiSym {
+                    rd: *rd,
+                    symbol: *symbol,
+                    addend: *offset,
+                });
+                self.push(PInst::AddiSym {
+                    rd: *rd,
+                    rs1: *rd,
+                    symbol: *symbol,
+                    addend: *offset,
+                });
+            }
+            MInst::LoadSym { rd, symbol, offset } => {
+                self.push(PInst::LuiSym {
+                    rd: *rd,
+                    symbol: *symbol,
+                    addend: *offset,
+                });
+                self.push(PInst::LoadSym {
+                    rd: *rd,
+                    base: *rd,
+                    symbol: *symbol,
+                    addend: *offset,
+                });
+            }
+            MInst::StoreSym {
+                src,
+                tmp,
+                symbol,
+                offset,
+            } => {
+                self.push(PInst::LuiSym {
+                    rd: *tmp,
+                    symbol: *symbol,
+                    addend: *offset,
+                });
+                self.push(PInst::StoreSym {
+                    src: *src,
+                    base: *tmp,
+                    symbol: *symbol,
+                    addend: *offset,
+                });
+            }
+            MInst::Select {
+                rd,
+                test,
+                if_true,
+                if_false,
+            } => {
+                let skip = self.internal_label();
+                self.mv(*rd, *if_true);
+                self.branch(*test, skip);
+                self.mv(*rd, *if_false);
+                self.push(PInst::Label(skip));
+            }
+            MInst::AddPair {
+                lo,
+                hi,
+                a_lo,
+                a_hi,
+                b_lo,
+                b_hi,
+            } => {
+                self.alu(AluOp::Add, *lo, *a_lo, *b_lo);
+                self.alu(AluOp::Sltu, SCRATCH, *lo, *a_lo); // carry out of the low word
+                self.alu(AluOp::Add, *hi, *a_hi, *b_hi);
+                self.alu(AluOp::Add, *hi, *hi, SCRATCH);
+            }
+            MInst::SubPair {
+                lo,
+                hi,
+                a_lo,
+                a_hi,
+                b_lo,
+                b_hi,
+            } => {
+                self.alu(AluOp::Sltu, SCRATCH, *a_lo, *b_lo); // borrow from the high word
+                self.alu(AluOp::Sub, *lo, *a_lo, *b_lo);
+                self.alu(AluOp::Sub, *hi, *a_hi, *b_hi);
+                self.alu(AluOp::Sub, *hi, *hi, SCRATCH);
+            }
+            MInst::MulWideU { lo, hi, a, b } => {
+                self.alu(AluOp::Mul, *lo, *a, *b);
+                self.alu(AluOp::Mulhu, *hi, *a, *b);
+            }
+            MInst::ShiftPair {
+                op,
+                lo,
+                hi,
+                a_lo,
+                a_hi,
+                count,
+            } => self.shift_pair(*op, *lo, *hi, *a_lo, *a_hi, *count),
+            MInst::Call { callee, .. } => self.push(PInst::Call {
+                symbol: Symbol::Function(*callee),
+            }),
+            MInst::TrapIf { code, test } => {
+                let trap = self.trap_label(*code);
+                self.branch(*test, trap);
+            }
+            MInst::BoundsCheck { addr, size, end } => self.bounds_check(*addr, *size, *end),
+            MInst::Jump { target } => {
+                if next_block != Some(*target) {
+                    self.push(PInst::Jump {
+                        target: Label(*target as u32),
+                    });
+                }
+            }
+            MInst::Branch {
+                test,
+                then_block,
+                else_block,
+            } => {
+                let (then_label, else_label) =
+                    (Label(*then_block as u32), Label(*else_block as u32));
+                if next_block == Some(*then_block) {
+                    let inverse = Test {
+                        cond: test.cond.inverse(),
+                        ..*test
+                    };
+                    self.branch(inverse, else_label);
+                } else {
+                    self.branch(*test, then_label);
+                    if next_block != Some(*else_block) {
+                        self.push(PInst::Jump { target: else_label });
+                    }
+                }
+            }
+            MInst::Switch {
+                index,
+                targets,
+                default,
+            } => self.switch(*index, targets, *default)?,
+            MInst::Return { .. } => self.epilogue()?,
+            MInst::Trap { code } => {
+                let trap = self.trap_label(*code);
+                self.push(PInst::Jump { target: trap });
+            }
+        }
+        Ok(())
+    }
+
+    /// Trap unless addr + end <= size, computed without losing the carry.
+    fn bounds_check(&mut self, addr: PReg, size: PReg, end: u64) {
+        let trap = self.trap_label(TrapCode::MemoryOutOfBounds);
+        let Ok(end) = u32::try_from(end) else {
+            // No address plus this end fits a 32-bit memory.
+            self.push(PInst::Jump { target: trap });
+            return;
+        };
+        if end == 0 {
+            self.branch(
+                Test {
+                    cond: BrCond::Ltu,
+                    a: size,
+                    b: addr,
+                },
+                trap,
+            );
+            return;
+        }
+        if end <= 2047 {
+            self.alu_imm(AluImmOp::Addi, SCRATCH, addr, end as i32);
+        } else {
+            self.li(SCRATCH, end as i32);
+            self.alu(AluOp::Add, SCRATCH, SCRATCH, addr);
+        }
+        // A sum below addr wrapped past 2^32.
+        self.branch(
+            Test {
+                cond: BrCond::Ltu,
+                a: SCRATCH,
+                b: addr,
+            },
+            trap,
+        );
+        self.branch(
+            Test {
+                cond: BrCond::Ltu,
+                a: size,
+                b: SCRATCH,
+            },
+            trap,
+        );
+    }
+
+    /// 64-bit shift by a register count mod 64, branch-free except for the count >= 32 fix-up.
+    /// The spill of bits across the word boundary uses `(x >> 1) >> ~n` (or `<<`), which is
+    /// `x >> (32 - n)` for n in 1..31 and 0 for n = 0, without a shift by 32.
+    fn shift_pair(&mut self, op: ShiftKind, lo: PReg, hi: PReg, a_lo: PReg, a_hi: PReg, n: PReg) {
+        let done = self.internal_label();
+        match op {
+            ShiftKind::Shl => {
+                self.alu_imm(AluImmOp::Xori, hi, n, -1);
+                self.alu_imm(AluImmOp::Srli, SCRATCH, a_lo, 1);
+                self.alu(AluOp::Srl, SCRATCH, SCRATCH, hi);
+                self.alu(AluOp::Sll, hi, a_hi, n);
+                self.alu(AluOp::Or, hi, hi, SCRATCH);
+                self.alu(AluOp::Sll, lo, a_lo, n);
+                self.alu_imm(AluImmOp::Andi, SCRATCH, n, 32);
+                self.branch(
+                    Test {
+                        cond: BrCond::Eq,
+                        a: SCRATCH,
+                        b: ZERO,
+                    },
+                    done,
+                );
+                self.mv(hi, lo);
+                self.li(lo, 0);
+            }
+            ShiftKind::ShrU | ShiftKind::ShrS => {
+                self.alu_imm(AluImmOp::Xori, lo, n, -1);
+                self.alu_imm(AluImmOp::Slli, SCRATCH, a_hi, 1);
+                self.alu(AluOp::Sll, SCRATCH, SCRATCH, lo);
+                self.alu(AluOp::Srl, lo, a_lo, n);
+                self.alu(AluOp::Or, lo, lo, SCRATCH);
+                let high_op = if op == ShiftKind::ShrU {
+                    AluOp::Srl
+                } else {
+                    AluOp::Sra
+                };
+                self.alu(high_op, hi, a_hi, n);
+                self.alu_imm(AluImmOp::Andi, SCRATCH, n, 32);
+                self.branch(
+                    Test {
+                        cond: BrCond::Eq,
+                        a: SCRATCH,
+                        b: ZERO,
+                    },
+                    done,
+                );
+                self.mv(lo, hi);
+                if op == ShiftKind::ShrU {
+                    self.li(hi, 0);
+                } else {
+                    self.alu_imm(AluImmOp::Srai, hi, hi, 31);
+                }
+            }
+        }
+        self.push(PInst::Label(done));
+    }
+
+    /// Bounds check, then jump into a table of 4-byte `j` instructions at `pc + 4 * index`
+    /// (the index is added four times so no second scratch register is needed).
+    fn switch(&mut self, index: PReg, targets: &[MBlock], default: MBlock) -> Result<()> {
+        let default = Label(default as u32);
+        if targets.is_empty() {
+            self.push(PInst::Jump { target: default });
+            return Ok(());
+        }
+        let count = i32::try_from(targets.len())
+            .map_err(|_| CompileError::limit("rv32: jump table too large"))?;
+        self.li(SCRATCH, count);
+        self.branch(
+            Test {
+                cond: BrCond::Geu,
+                a: index,
+                b: SCRATCH,
+            },
+            default,
+        );
+        self.push(PInst::Auipc {
+            rd: SCRATCH,
+            imm20: 0,
+        });
+        let add = PInst::Alu {
+            op: AluOp::Add,
+            rd: SCRATCH,
+            rs1: SCRATCH,
+            rs2: index,
+        };
+        let add_size = encode::encode_plain(&add)?.len() as i32;
+        for _ in 0..4 {
+            self.push(add.clone());
+        }
+        // From the auipc: itself, the adds, this jalr (4 bytes: its offset is nonzero).
+        self.push(PInst::Jalr {
+            rd: ZERO,
+            rs1: SCRATCH,
+            offset: 4 + 4 * add_size + 4,
+        });
+        for &t in targets {
+            self.push(PInst::TableJump {
+                target: Label(t as u32),
+            });
+        }
+        Ok(())
+    }
+
+    fn trap_stubs(&mut self) {
+        self.wasm_offset = None;
+        for (code, label) in self.trap_labels.clone() {
+            self.push(PInst::Label(label));
+            self.li(regs::A0, code.code() as i32);
+            self.push(PInst::Call {
+                symbol: Symbol::TrapHandler,
+            });
+            // synth_trap never returns; if it did, stop here rather than run into other code.
+            self.push(PInst::Unimp);
+        }
+    }
+}
+
+/// Relax branches to a fixed point, then encode everything.
+fn assemble(
+    module: &ir::Module,
+    items: &[Item],
+    label_names: &[String],
+) -> Result<(Vec<u8>, Vec<Reloc>, Vec<ListingLine>)> {
+    let mut forms: Vec<u8> = items
+        .iter()
+        .map(|i| encode::initial_form(&i.inst))
+        .collect();
+    let mut fixed_sizes = Vec::with_capacity(items.len());
+    for item in items {
+        fixed_sizes.push(match &item.inst {
+            PInst::Branch { .. } | PInst::Jump { .. } | PInst::TableJump { .. } => 0,
+            PInst::Call { .. } => 8,
+            PInst::Label(_) => 0,
+            other => encode::encode_other(other)?.bytes.len() as u32,
+        });
+    }
+    let is_relaxable = |inst: &PInst| {
+        matches!(
+            inst,
+            PInst::Branch { .. } | PInst::Jump { .. } | PInst::TableJump { .. }
+        )
+    };
+    let target_of = |inst: &PInst| match inst {
+        PInst::Branch { target, .. } | PInst::Jump { target } | PInst::TableJump { target } => {
+            Some(*target)
+        }
+        _ => None,
+    };
+    let mut positions = vec![0u32; items.len()];
+    let mut label_pos = vec![None; label_names.len()];
+    loop {
+        let mut pos = 0u32;
+        for (i, item) in items.iter().enumerate() {
+            positions[i] = pos;
+            if let PInst::Label(l) = item.inst {
+                if let Some(slot) = label_pos.get_mut(l.0 as usize) {
+                    *slot = Some(pos);
+                }
+            }
+            let size = if is_relaxable(&item.inst) {
+                encode::relax_size(&item.inst, forms[i])
+            } else {
+                fixed_sizes[i]
+            };
+            pos = pos
+                .checked_add(size)
+                .ok_or_else(|| CompileError::limit("rv32: function code exceeds 4 GiB"))?;
+        }
+        let mut changed = false;
+        for (i, item) in items.iter().enumerate() {
+            let Some(target) = target_of(&item.inst) else {
+                continue;
+            };
+            let to = label_pos
+                .get(target.0 as usize)
+                .copied()
+                .flatten()
+                .ok_or_else(|| CompileError::internal("rv32: branch to an unplaced label"))?;
+            let disp = i64::from(to) - i64::from(positions[i]);
+            if !encode::reaches(&item.inst, forms[i], disp) {
+                forms[i] += 1;
+                if forms[i] >= encode::relax_forms(&item.inst) {
+                    return Err(CompileError::limit(format!(
+                        "rv32: a branch spans {disp} bytes; functions must stay within the \
+                         ±1 MiB reach of jal"
+                    )));
+                }
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    let label_text = |l: Label| {
+        label_names
+            .get(l.0 as usize)
+            .cloned()
+            .unwrap_or_else(|| format!(".L?{}", l.0))
+    };
+    let symbol_text = |s: Symbol| module.symbol_name(s);
+    let mut code = Vec::new();
+    let mut relocs = Vec::new();
+    let mut listing = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let pieces: Vec<Piece> = match &item.inst {
+            PInst::Label(_) => continue,
+            PInst::Call { symbol } => vec![encode::encode_call(*symbol)],
+            inst if is_relaxable(inst) => {
+                let target = target_of(inst).unwrap_or(Label(0));
+                let to = label_pos
+                    .get(target.0 as usize)
+                    .copied()
+                    .flatten()
+                    .unwrap_or(0);
+                encode::encode_branch(inst, forms[i], i64::from(to) - i64::from(positions[i]))?
+            }
+            other => vec![encode::encode_other(other)?],
+        };
+        for piece in pieces {
+            let offset = code.len() as u32;
+            let text = match piece.text.as_deref() {
+                None => item.inst.text(&label_text, &symbol_text),
+                Some("j") => format!(
+                    "j {}",
+                    label_text(target_of(&item.inst).unwrap_or(Label(0)))
+                ),
+                Some(t) => t.to_string(),
+            };
+            if let Some((r_type, symbol, addend)) = piece.reloc {
+                relocs.push(Reloc {
+                    offset,
+                    r_type,
+                    symbol,
+                    addend,
+                });
+            }
+            code.extend_from_slice(&piece.bytes);
+            listing.push(ListingLine {
+                offset,
+                bytes: piece.bytes,
+                text,
+                wasm_offset: item.wasm_offset,
+                kind: item.kind,
+            });
+        }
+    }
+    Ok((code, relocs, listing))
+}
+
+/// Emit a lowered, allocated function.
+pub fn emit(
+    module: &ir::Module,
+    lowered: &Lowered,
+    alloc: &Allocation,
+    stack_check: bool,
+) -> Result<CompiledFunction> {
+    let frame = FrameLayout::new(
+        lowered.outgoing_bytes,
+        lowered.result_area,
+        alloc.num_slots,
+        lowered.has_calls,
+        alloc.used_callee_saved,
+    );
+    if alloc.regs.len() != lowered.insts.len() {
+        return Err(CompileError::internal(
+            "rv32: the allocation does not cover every instruction",
+        ));
+    }
+    let num_blocks = lowered.num_blocks();
+    let mut e = Emitter {
+        frame,
+        items: Vec::new(),
+        label_names: (0..num_blocks).map(|b| format!(".Lb{b}")).collect(),
+        trap_labels: BTreeMap::new(),
+        wasm_offset: None,
+        kind: LineKind::Code,
+    };
+    e.prologue(stack_check)?;
+
+    let mut edits = alloc.edits.iter().peekable();
+    for b in 0..num_blocks {
+        e.wasm_offset = None;
+        e.push(PInst::Label(Label(b as u32)));
+        let next_block = (b + 1 < num_blocks).then_some(b + 1);
+        for i in lowered.block_insts(b) {
+            let regs_of = alloc.regs.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            let mut next = regs_of.iter();
+            let mut missing = false;
+            let physical = lowered.insts[i].map_regs(&mut |r, _| match r {
+                Reg::Zero => ZERO,
+                Reg::V(_) => next.next().copied().unwrap_or_else(|| {
+                    missing = true;
+                    ZERO
+                }),
+            });
+            if missing {
+                return Err(CompileError::internal(format!(
+                    "rv32: the allocation lacks registers for instruction {i}"
+                )));
+            }
+            e.wasm_offset = lowered.wasm_offsets.get(i).copied().flatten();
+            while let Some((_, edit)) = edits.next_if(|(p, _)| p.inst as usize == i && !p.after) {
+                e.edit(edit)?;
+            }
+            e.inst(&physical, next_block)?;
+            while let Some((_, edit)) = edits.next_if(|(p, _)| p.inst as usize == i && p.after) {
+                e.edit(edit)?;
+            }
+        }
+    }
+    if let Some((point, _)) = edits.next() {
+        return Err(CompileError::internal(format!(
+            "rv32: allocator edit at instruction {} out of order",
+            point.inst
+        )));
+    }
+    e.trap_stubs();
+    let (code, relocs, listing) = assemble(module, &e.items, &e.label_names)?;
+    let saved_bytes = 4 * e.frame.saved.len() as u32;
+    let stats = FunctionStats {
+        spills: alloc.stats.spills,
+        reloads: alloc.stats.reloads,
+        moves: alloc.stats.moves,
+        remats: alloc.stats.remats,
+        max_pressure: alloc.stats.max_pressure,
+        frame_size: e.frame.size - saved_bytes,
+    };
+    Ok(CompiledFunction {
+        code,
+        relocs,
+        listing,
+        stats,
+    })
+}

@@ -1,0 +1,1049 @@
+//! Legalized IR -> RV32 machine instructions over virtual registers.
+//!
+//! IR value `v` becomes vreg `v`; temporaries get numbers after the last value. Constants are
+//! folded into immediates where an instruction has one (and `x0` stands for zero); the `li` of
+//! a constant nobody reads from a register is dropped at the end. A compare (or `eqz`) whose
+//! only use is a branch, `TrapIf` or `Select` later in the same block is fused into that user.
+
+use super::abi::{ArgLoc, CallAbi, ResultLocs, call_abi};
+use super::inst::{
+    AluImmOp, AluOp, BrCond, LoadKind, MBlock, MInst, Reg, Role, ShiftKind, SpRegion, StoreKind,
+    Test,
+};
+use super::regs;
+use crate::error::{CompileError, Result};
+use crate::ir::{self, BinaryOp, Cond, Op, Terminator, UnaryOp, Value};
+use crate::regalloc::{MachFunction, Operand, PReg, PRegSet, VReg};
+use std::ops::Range;
+
+/// A lowered function: the allocator's input and the emitter's.
+pub struct Lowered {
+    pub insts: Vec<MInst<Reg>>,
+    /// Wasm offset of the IR instruction each machine instruction came from.
+    pub wasm_offsets: Vec<Option<u32>>,
+    operands: Vec<Vec<Operand>>,
+    clobbers: Vec<PRegSet>,
+    jump_args: Vec<Vec<VReg>>,
+    block_ranges: Vec<Range<usize>>,
+    succs: Vec<Vec<usize>>,
+    preds: Vec<Vec<usize>>,
+    params: Vec<Vec<VReg>>,
+    num_vregs: usize,
+    /// Largest outgoing stack-argument area of any call.
+    pub outgoing_bytes: u32,
+    /// Size and alignment of the largest result struct of any call with several results.
+    pub result_area: (u32, u32),
+    pub has_calls: bool,
+}
+
+impl MachFunction for Lowered {
+    fn num_vregs(&self) -> usize {
+        self.num_vregs
+    }
+    fn num_blocks(&self) -> usize {
+        self.block_ranges.len()
+    }
+    fn num_insts(&self) -> usize {
+        self.insts.len()
+    }
+    fn block_insts(&self, b: usize) -> Range<usize> {
+        self.block_ranges.get(b).cloned().unwrap_or(0..0)
+    }
+    fn block_succs(&self, b: usize) -> &[usize] {
+        self.succs.get(b).map_or(&[], |s| s.as_slice())
+    }
+    fn block_preds(&self, b: usize) -> &[usize] {
+        self.preds.get(b).map_or(&[], |s| s.as_slice())
+    }
+    fn block_params(&self, b: usize) -> &[VReg] {
+        self.params.get(b).map_or(&[], |s| s.as_slice())
+    }
+    fn operands(&self, inst: usize) -> &[Operand] {
+        self.operands.get(inst).map_or(&[], |s| s.as_slice())
+    }
+    fn clobbers(&self, inst: usize) -> PRegSet {
+        self.clobbers.get(inst).copied().unwrap_or_default()
+    }
+    fn jump_args(&self, inst: usize) -> &[VReg] {
+        self.jump_args.get(inst).map_or(&[], |s| s.as_slice())
+    }
+    fn is_move(&self, inst: usize) -> Option<(VReg, VReg)> {
+        match self.insts.get(inst) {
+            Some(MInst::Move {
+                rd: Reg::V(d),
+                rs: Reg::V(s),
+            }) => Some((*d, *s)),
+            _ => None,
+        }
+    }
+}
+
+/// The allocator's operand list of an instruction (x0 is no operand).
+pub fn operands_of(inst: &MInst<Reg>) -> Vec<Operand> {
+    let mut ops = Vec::new();
+    inst.map_regs(&mut |r, role| {
+        if let Reg::V(v) = *r {
+            ops.push(match role {
+                Role::Use => Operand::use_reg(v),
+                Role::Def => Operand::def_reg(v),
+                Role::EarlyDef => Operand::early_def_reg(v),
+                Role::FixedUse(p) => Operand::use_fixed(v, p),
+                Role::FixedDef(p) => Operand::def_fixed(v, p),
+            });
+        }
+    });
+    ops
+}
+
+fn imm12(value: i64) -> Option<i32> {
+    (-2048..=2047).contains(&value).then_some(value as i32)
+}
+
+/// One IR instruction or terminator that consumes a fused compare.
+#[derive(Clone, Copy)]
+enum Fusable {
+    Compare(Cond, Value, Value),
+    Eqz(Value),
+}
+
+struct Ctx<'a> {
+    module: &'a ir::Module,
+    func: &'a ir::Function,
+    /// Constant value of each IR value defined by `Const`, as its 32-bit pattern.
+    consts: Vec<Option<i32>>,
+    /// Compares folded into their only user, by result value.
+    fused: Vec<Option<Fusable>>,
+    next_vreg: u32,
+    /// IR block -> machine block (None: unreachable, not emitted).
+    block_map: Vec<Option<MBlock>>,
+    result_pointer: Option<VReg>,
+    abi: CallAbi,
+    out: Vec<(MInst<Reg>, Option<u32>)>,
+    offset: u32,
+    outgoing_bytes: u32,
+    result_area: (u32, u32),
+    has_calls: bool,
+}
+
+fn internal(func: &ir::Function, what: impl Into<String>) -> CompileError {
+    CompileError::internal(format!("rv32 lowering: {}", what.into())).in_function(func.name.clone())
+}
+
+impl<'a> Ctx<'a> {
+    fn err(&self, what: impl Into<String>) -> CompileError {
+        internal(self.func, what).at(u64::from(self.offset))
+    }
+    fn new_vreg(&mut self) -> VReg {
+        let v = VReg(self.next_vreg);
+        self.next_vreg += 1;
+        v
+    }
+    fn vreg(&self, v: Value) -> Result<VReg> {
+        if (v.0 as usize) < self.func.value_types.len() {
+            Ok(VReg(v.0))
+        } else {
+            Err(self.err(format!("{v} is not a value of the function")))
+        }
+    }
+    fn constant(&self, v: Value) -> Option<i32> {
+        self.consts.get(v.0 as usize).copied().flatten()
+    }
+    /// A source operand: x0 for the constant zero.
+    fn src(&self, v: Value) -> Result<Reg> {
+        if self.constant(v) == Some(0) {
+            return Ok(Reg::Zero);
+        }
+        Ok(Reg::V(self.vreg(v)?))
+    }
+    fn emit(&mut self, inst: MInst<Reg>) {
+        self.out.push((inst, Some(self.offset)));
+    }
+    fn block(&self, b: ir::Block) -> Result<MBlock> {
+        self.block_map
+            .get(b.0 as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| self.err(format!("jump to unknown or unreachable block {b}")))
+    }
+
+    fn alu(&mut self, op: AluOp, rd: Reg, rs1: Reg, rs2: Reg) {
+        self.emit(MInst::Alu { op, rd, rs1, rs2 });
+    }
+    fn alu_imm(&mut self, op: AluImmOp, rd: Reg, rs1: Reg, imm: i32) {
+        self.emit(MInst::AluImm { op, rd, rs1, imm });
+    }
+    fn temp(&mut self) -> Reg {
+        Reg::V(self.new_vreg())
+    }
+    /// The value in a register, materializing a constant into a fresh vreg.
+    fn in_reg_imm(&mut self, imm: i32) -> Reg {
+        if imm == 0 {
+            return Reg::Zero;
+        }
+        let t = self.temp();
+        self.emit(MInst::Li { rd: t, imm });
+        t
+    }
+
+    fn test_for(&self, cond: Value) -> Result<Test<Reg>> {
+        match self.fused.get(cond.0 as usize).copied().flatten() {
+            Some(Fusable::Compare(c, a, b)) => self.compare_test(c, a, b),
+            Some(Fusable::Eqz(a)) => Ok(Test {
+                cond: BrCond::Eq,
+                a: self.src(a)?,
+                b: Reg::Zero,
+            }),
+            None => Ok(Test {
+                cond: BrCond::Ne,
+                a: self.src(cond)?,
+                b: Reg::Zero,
+            }),
+        }
+    }
+
+    fn compare_test(&self, cond: Cond, a: Value, b: Value) -> Result<Test<Reg>> {
+        let (a, b) = (self.src(a)?, self.src(b)?);
+        let (cond, a, b) = match cond {
+            Cond::Eq => (BrCond::Eq, a, b),
+            Cond::Ne => (BrCond::Ne, a, b),
+            Cond::LtS => (BrCond::Lt, a, b),
+            Cond::GeS => (BrCond::Ge, a, b),
+            Cond::GtS => (BrCond::Lt, b, a),
+            Cond::LeS => (BrCond::Ge, b, a),
+            Cond::LtU => (BrCond::Ltu, a, b),
+            Cond::GeU => (BrCond::Geu, a, b),
+            Cond::GtU => (BrCond::Ltu, b, a),
+            Cond::LeU => (BrCond::Geu, b, a),
+        };
+        Ok(Test { cond, a, b })
+    }
+
+    /// rd = (a cond b) as 0/1.
+    fn set_cond(&mut self, cond: Cond, rd: Reg, a: Value, b: Value) -> Result<()> {
+        let (ca, cb) = (self.constant(a), self.constant(b));
+        let (ra, rb) = (self.src(a)?, self.src(b)?);
+        let small = |c: Option<i32>| c.and_then(|c| imm12(i64::from(c)));
+        match cond {
+            Cond::Eq | Cond::Ne => {
+                let diff = if cb == Some(0) {
+                    ra
+                } else if ca == Some(0) {
+                    rb
+                } else if let Some(neg) = cb.and_then(|c| imm12(-i64::from(c))) {
+                    let t = self.temp();
+                    self.alu_imm(AluImmOp::Addi, t, ra, neg);
+                    t
+                } else if let Some(neg) = ca.and_then(|c| imm12(-i64::from(c))) {
+                    let t = self.temp();
+                    self.alu_imm(AluImmOp::Addi, t, rb, neg);
+                    t
+                } else {
+                    let t = self.temp();
+                    self.alu(AluOp::Xor, t, ra, rb);
+                    t
+                };
+                if cond == Cond::Eq {
+                    self.alu_imm(AluImmOp::Sltiu, rd, diff, 1);
+                } else {
+                    self.alu(AluOp::Sltu, rd, Reg::Zero, diff);
+                }
+            }
+            Cond::LtS | Cond::LtU | Cond::GeS | Cond::GeU => {
+                let signed = matches!(cond, Cond::LtS | Cond::GeS);
+                let negate = matches!(cond, Cond::GeS | Cond::GeU);
+                let dst = if negate { self.temp() } else { rd };
+                match small(cb) {
+                    Some(imm) if cb != Some(0) => {
+                        let op = if signed {
+                            AluImmOp::Slti
+                        } else {
+                            AluImmOp::Sltiu
+                        };
+                        self.alu_imm(op, dst, ra, imm);
+                    }
+                    _ => {
+                        let op = if signed { AluOp::Slt } else { AluOp::Sltu };
+                        self.alu(op, dst, ra, rb);
+                    }
+                }
+                if negate {
+                    self.alu_imm(AluImmOp::Xori, rd, dst, 1);
+                }
+            }
+            Cond::GtS | Cond::GtU => {
+                let op = if cond == Cond::GtS {
+                    AluOp::Slt
+                } else {
+                    AluOp::Sltu
+                };
+                self.alu(op, rd, rb, ra);
+            }
+            Cond::LeS | Cond::LeU => {
+                let signed = cond == Cond::LeS;
+                // a <= b is a < b + 1 when b + 1 neither overflows nor leaves the immediate range.
+                let plus_one = cb.and_then(|c| {
+                    let no_wrap = if signed { c != i32::MAX } else { c != -1 };
+                    if no_wrap {
+                        imm12(i64::from(c.wrapping_add(1)))
+                    } else {
+                        None
+                    }
+                });
+                if let Some(imm) = plus_one {
+                    let op = if signed {
+                        AluImmOp::Slti
+                    } else {
+                        AluImmOp::Sltiu
+                    };
+                    self.alu_imm(op, rd, ra, imm);
+                } else {
+                    let t = self.temp();
+                    let op = if signed { AluOp::Slt } else { AluOp::Sltu };
+                    self.alu(op, t, rb, ra);
+                    self.alu_imm(AluImmOp::Xori, rd, t, 1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn binary(&mut self, op: BinaryOp, rd: Reg, a: Value, b: Value) -> Result<()> {
+        let (ca, cb) = (self.constant(a), self.constant(b));
+        let (ra, rb) = (self.src(a)?, self.src(b)?);
+        let small = |c: Option<i32>| c.and_then(|c| imm12(i64::from(c)));
+        let commutative_imm = |this: &mut Self, iop: AluImmOp, rop: AluOp| {
+            if let Some(imm) = small(cb) {
+                this.alu_imm(iop, rd, ra, imm);
+            } else if let Some(imm) = small(ca) {
+                this.alu_imm(iop, rd, rb, imm);
+            } else {
+                this.alu(rop, rd, ra, rb);
+            }
+        };
+        match op {
+            BinaryOp::Add => commutative_imm(self, AluImmOp::Addi, AluOp::Add),
+            BinaryOp::And => commutative_imm(self, AluImmOp::Andi, AluOp::And),
+            BinaryOp::Or => commutative_imm(self, AluImmOp::Ori, AluOp::Or),
+            BinaryOp::Xor => commutative_imm(self, AluImmOp::Xori, AluOp::Xor),
+            BinaryOp::Sub => match cb.and_then(|c| imm12(-i64::from(c))) {
+                Some(neg) => self.alu_imm(AluImmOp::Addi, rd, ra, neg),
+                None => self.alu(AluOp::Sub, rd, ra, rb),
+            },
+            BinaryOp::Mul => match cb {
+                Some(c) if c > 0 && (c as u32).is_power_of_two() => {
+                    self.shift_imm(AluImmOp::Slli, rd, ra, c.trailing_zeros() as i32)
+                }
+                _ => self.alu(AluOp::Mul, rd, ra, rb),
+            },
+            BinaryOp::DivS => self.alu(AluOp::Div, rd, ra, rb),
+            BinaryOp::DivU => self.alu(AluOp::Divu, rd, ra, rb),
+            BinaryOp::RemS => self.alu(AluOp::Rem, rd, ra, rb),
+            BinaryOp::RemU => self.alu(AluOp::Remu, rd, ra, rb),
+            BinaryOp::Shl | BinaryOp::ShrS | BinaryOp::ShrU => {
+                let (iop, rop) = match op {
+                    BinaryOp::Shl => (AluImmOp::Slli, AluOp::Sll),
+                    BinaryOp::ShrS => (AluImmOp::Srai, AluOp::Sra),
+                    _ => (AluImmOp::Srli, AluOp::Srl),
+                };
+                match cb {
+                    Some(c) => self.shift_imm(iop, rd, ra, c & 31),
+                    None => self.alu(rop, rd, ra, rb),
+                }
+            }
+            BinaryOp::Rotl | BinaryOp::Rotr => {
+                return Err(self.err("rotate reached the back end; rv32 has no rotate"));
+            }
+        }
+        Ok(())
+    }
+
+    fn shift_imm(&mut self, op: AluImmOp, rd: Reg, rs: Reg, amount: i32) {
+        if amount == 0 {
+            self.emit(MInst::Move { rd, rs });
+        } else {
+            self.alu_imm(op, rd, rs, amount);
+        }
+    }
+
+    /// The base register and 12-bit offset for `base + addr + offset`.
+    fn address(&mut self, base: Value, addr: Value, offset: u64) -> Result<(Reg, i32)> {
+        let offset = offset as u32; // wasm32 addresses wrap at 32 bits
+        let rbase = self.src(base)?;
+        if let Some(c) = self.constant(addr) {
+            if let Some(k) = imm12(i64::from(c.wrapping_add(offset as i32))) {
+                return Ok((rbase, k));
+            }
+        }
+        let raddr = self.src(addr)?;
+        let sum = self.temp();
+        self.alu(AluOp::Add, sum, rbase, raddr);
+        match imm12(i64::from(offset)) {
+            Some(k) => Ok((sum, k)),
+            None => {
+                let k = self.in_reg_imm(offset as i32);
+                let full = self.temp();
+                self.alu(AluOp::Add, full, sum, k);
+                Ok((full, 0))
+            }
+        }
+    }
+
+    /// Fixed-register operands, copying a vreg that would otherwise be pinned to two
+    /// registers at once (f(x, x)).
+    fn fixed_uses(&mut self, values: &[(Value, PReg)]) -> Result<Vec<(Reg, PReg)>> {
+        let mut out: Vec<(Reg, PReg)> = Vec::new();
+        for &(v, p) in values {
+            let mut r = Reg::V(self.vreg(v)?);
+            if out.iter().any(|(o, _)| *o == r) {
+                let copy = self.temp();
+                self.emit(MInst::Move { rd: copy, rs: r });
+                r = copy;
+            }
+            out.push((r, p));
+        }
+        Ok(out)
+    }
+
+    fn call(&mut self, callee: u32, inst: &ir::Inst) -> Result<()> {
+        let decl = self
+            .module
+            .functions
+            .get(callee as usize)
+            .ok_or_else(|| self.err(format!("call to unknown function {callee}")))?;
+        let abi = call_abi(&decl.sig);
+        if inst.args.len() != abi.params.len() {
+            return Err(self.err(format!(
+                "call passes {} words, the callee takes {}",
+                inst.args.len(),
+                abi.params.len()
+            )));
+        }
+        self.has_calls = true;
+        let mut reg_args: Vec<(Value, PReg)> = Vec::new();
+        for (&v, loc) in inst.args.iter().zip(&abi.params) {
+            match *loc {
+                ArgLoc::Reg(p) => reg_args.push((v, p)),
+                ArgLoc::Stack(off) => {
+                    let src = self.src(v)?;
+                    self.emit(MInst::StoreSp {
+                        src,
+                        region: SpRegion::Outgoing(off),
+                    });
+                }
+            }
+        }
+        self.outgoing_bytes = self.outgoing_bytes.max(abi.stack_bytes);
+        let mut args = Vec::new();
+        if abi.has_result_pointer() {
+            let ptr = self.temp();
+            self.emit(MInst::AddrSp {
+                rd: ptr,
+                region: SpRegion::ResultArea(0),
+            });
+            args.push((ptr, regs::A0));
+        }
+        args.extend(self.fixed_uses(&reg_args)?);
+        match &abi.results {
+            ResultLocs::Regs(result_regs) => {
+                if inst.results.len() != result_regs.len() {
+                    return Err(self.err("call result count does not match the callee"));
+                }
+                let rets = inst
+                    .results
+                    .iter()
+                    .zip(result_regs)
+                    .map(|(&v, &p)| Ok((Reg::V(self.vreg(v)?), p)))
+                    .collect::<Result<Vec<_>>>()?;
+                self.emit(MInst::Call { callee, args, rets });
+            }
+            ResultLocs::Memory {
+                offsets,
+                size,
+                align,
+            } => {
+                if inst.results.len() != offsets.len() {
+                    return Err(self.err("call result count does not match the callee"));
+                }
+                self.result_area = (
+                    self.result_area.0.max(*size),
+                    self.result_area.1.max(*align),
+                );
+                self.emit(MInst::Call {
+                    callee,
+                    args,
+                    rets: Vec::new(),
+                });
+                for (&v, &off) in inst.results.iter().zip(offsets) {
+                    let rd = Reg::V(self.vreg(v)?);
+                    self.emit(MInst::LoadSp {
+                        rd,
+                        region: SpRegion::ResultArea(off),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn inst(&mut self, inst: &ir::Inst) -> Result<()> {
+        self.offset = inst.offset;
+        let arg = |i: usize| {
+            inst.args
+                .get(i)
+                .copied()
+                .ok_or_else(|| internal(self.func, format!("{:?} lacks operand {i}", inst.op)))
+        };
+        let result = |i: usize| {
+            inst.results
+                .get(i)
+                .map(|v| Reg::V(VReg(v.0)))
+                .ok_or_else(|| internal(self.func, format!("{:?} lacks result {i}", inst.op)))
+        };
+        // Results of fused compares are never materialized.
+        if let Some(&r) = inst.results.first() {
+            if self.fused.get(r.0 as usize).copied().flatten().is_some() {
+                return Ok(());
+            }
+        }
+        for r in &inst.results {
+            self.vreg(*r)?;
+        }
+        match &inst.op {
+            Op::Const(c) => self.emit(MInst::Li {
+                rd: result(0)?,
+                imm: *c as i32,
+            }),
+            Op::Copy => {
+                let rs = self.src(arg(0)?)?;
+                self.emit(MInst::Move { rd: result(0)?, rs });
+            }
+            Op::Unary(op) => {
+                let (rd, a) = (result(0)?, self.src(arg(0)?)?);
+                match op {
+                    UnaryOp::Eqz => self.alu_imm(AluImmOp::Sltiu, rd, a, 1),
+                    UnaryOp::Extend8S | UnaryOp::Extend16S => {
+                        let amount = if *op == UnaryOp::Extend8S { 24 } else { 16 };
+                        let t = self.temp();
+                        self.alu_imm(AluImmOp::Slli, t, a, amount);
+                        self.alu_imm(AluImmOp::Srai, rd, t, amount);
+                    }
+                    other => {
+                        return Err(self.err(format!("{other:?} reached the rv32 back end")));
+                    }
+                }
+            }
+            Op::Binary(op) => self.binary(*op, result(0)?, arg(0)?, arg(1)?)?,
+            Op::Compare(cond) => self.set_cond(*cond, result(0)?, arg(0)?, arg(1)?)?,
+            Op::Select => {
+                let test = self.test_for(arg(0)?)?;
+                let (if_true, if_false) = (self.src(arg(1)?)?, self.src(arg(2)?)?);
+                self.emit(MInst::Select {
+                    rd: result(0)?,
+                    test,
+                    if_true,
+                    if_false,
+                });
+            }
+            Op::Load(m) => {
+                let kind = LoadKind::new(m.width, m.signed)
+                    .ok_or_else(|| self.err(format!("load of width {}", m.width)))?;
+                let (base, offset) = self.address(arg(0)?, arg(1)?, m.offset)?;
+                self.emit(MInst::Load {
+                    kind,
+                    rd: result(0)?,
+                    base,
+                    offset,
+                });
+            }
+            Op::Store(m) => {
+                let kind = StoreKind::new(m.width)
+                    .ok_or_else(|| self.err(format!("store of width {}", m.width)))?;
+                let src = self.src(arg(2)?)?;
+                let (base, offset) = self.address(arg(0)?, arg(1)?, m.offset)?;
+                self.emit(MInst::Store {
+                    kind,
+                    src,
+                    base,
+                    offset,
+                });
+            }
+            Op::TrapIf(code) => {
+                let test = self.test_for(arg(0)?)?;
+                self.emit(MInst::TrapIf { code: *code, test });
+            }
+            Op::BoundsCheck { end } => {
+                let (addr, size) = (self.src(arg(0)?)?, self.src(arg(1)?)?);
+                self.emit(MInst::BoundsCheck {
+                    addr,
+                    size,
+                    end: *end,
+                });
+            }
+            Op::SymbolAddr { symbol, offset } => self.emit(MInst::SymAddr {
+                rd: result(0)?,
+                symbol: *symbol,
+                offset: *offset,
+            }),
+            Op::LoadSymbol { symbol, offset } => self.emit(MInst::LoadSym {
+                rd: result(0)?,
+                symbol: *symbol,
+                offset: *offset,
+            }),
+            Op::StoreSymbol { symbol, offset } => {
+                let src = self.src(arg(0)?)?;
+                let tmp = self.temp();
+                self.emit(MInst::StoreSym {
+                    src,
+                    tmp,
+                    symbol: *symbol,
+                    offset: *offset,
+                });
+            }
+            Op::Call(callee) => self.call(*callee, inst)?,
+            Op::AddPair | Op::SubPair => {
+                let (lo, hi) = (result(0)?, result(1)?);
+                let (a_lo, a_hi) = (self.src(arg(0)?)?, self.src(arg(1)?)?);
+                let (b_lo, b_hi) = (self.src(arg(2)?)?, self.src(arg(3)?)?);
+                self.emit(if inst.op == Op::AddPair {
+                    MInst::AddPair {
+                        lo,
+                        hi,
+                        a_lo,
+                        a_hi,
+                        b_lo,
+                        b_hi,
+                    }
+                } else {
+                    MInst::SubPair {
+                        lo,
+                        hi,
+                        a_lo,
+                        a_hi,
+                        b_lo,
+                        b_hi,
+                    }
+                });
+            }
+            Op::MulWideU => {
+                let (a, b) = (self.src(arg(0)?)?, self.src(arg(1)?)?);
+                self.emit(MInst::MulWideU {
+                    lo: result(0)?,
+                    hi: result(1)?,
+                    a,
+                    b,
+                });
+            }
+            Op::ShiftPair(op) => {
+                let kind = match op {
+                    BinaryOp::Shl => ShiftKind::Shl,
+                    BinaryOp::ShrS => ShiftKind::ShrS,
+                    BinaryOp::ShrU => ShiftKind::ShrU,
+                    other => return Err(self.err(format!("ShiftPair({other:?})"))),
+                };
+                let (lo, hi) = (result(0)?, result(1)?);
+                let (a_lo, a_hi) = (self.src(arg(0)?)?, self.src(arg(1)?)?);
+                match self.constant(arg(2)?) {
+                    Some(c) => self.shift_pair_const(kind, lo, hi, a_lo, a_hi, (c & 63) as u32),
+                    None => {
+                        let count = self.src(arg(2)?)?;
+                        self.emit(MInst::ShiftPair {
+                            op: kind,
+                            lo,
+                            hi,
+                            a_lo,
+                            a_hi,
+                            count,
+                        });
+                    }
+                }
+            }
+            other => {
+                return Err(self.err(format!("{other:?} reached the back end unlegalized")));
+            }
+        }
+        Ok(())
+    }
+
+    /// A 64-bit shift by a constant: plain 32-bit shifts, no branches.
+    fn shift_pair_const(
+        &mut self,
+        kind: ShiftKind,
+        lo: Reg,
+        hi: Reg,
+        a_lo: Reg,
+        a_hi: Reg,
+        n: u32,
+    ) {
+        let n = n as i32;
+        if n == 0 {
+            self.emit(MInst::Move { rd: lo, rs: a_lo });
+            self.emit(MInst::Move { rd: hi, rs: a_hi });
+            return;
+        }
+        match kind {
+            ShiftKind::Shl if n >= 32 => {
+                self.shift_imm(AluImmOp::Slli, hi, a_lo, n - 32);
+                self.emit(MInst::Li { rd: lo, imm: 0 });
+            }
+            ShiftKind::Shl => {
+                let (t1, t2) = (self.temp(), self.temp());
+                self.alu_imm(AluImmOp::Slli, t1, a_hi, n);
+                self.alu_imm(AluImmOp::Srli, t2, a_lo, 32 - n);
+                self.alu(AluOp::Or, hi, t1, t2);
+                self.alu_imm(AluImmOp::Slli, lo, a_lo, n);
+            }
+            ShiftKind::ShrU | ShiftKind::ShrS if n >= 32 => {
+                let op = if kind == ShiftKind::ShrU {
+                    AluImmOp::Srli
+                } else {
+                    AluImmOp::Srai
+                };
+                self.shift_imm(op, lo, a_hi, n - 32);
+                if kind == ShiftKind::ShrU {
+                    self.emit(MInst::Li { rd: hi, imm: 0 });
+                } else {
+                    self.alu_imm(AluImmOp::Srai, hi, a_hi, 31);
+                }
+            }
+            ShiftKind::ShrU | ShiftKind::ShrS => {
+                let (t1, t2) = (self.temp(), self.temp());
+                self.alu_imm(AluImmOp::Srli, t1, a_lo, n);
+                self.alu_imm(AluImmOp::Slli, t2, a_hi, 32 - n);
+                self.alu(AluOp::Or, lo, t1, t2);
+                let op = if kind == ShiftKind::ShrU {
+                    AluImmOp::Srli
+                } else {
+                    AluImmOp::Srai
+                };
+                self.alu_imm(op, hi, a_hi, n);
+            }
+        }
+    }
+
+    fn entry(&mut self, block: &ir::BlockData) -> Result<()> {
+        self.offset = self.func.offset;
+        if block.params.len() != self.abi.params.len() {
+            return Err(self.err(format!(
+                "entry block has {} parameters, the signature {} words",
+                block.params.len(),
+                self.abi.params.len()
+            )));
+        }
+        let mut params = Vec::new();
+        if let Some(ptr) = self.result_pointer {
+            params.push((Reg::V(ptr), regs::A0));
+        }
+        let mut loads = Vec::new();
+        for (&v, loc) in block.params.iter().zip(self.abi.params.clone()) {
+            let r = Reg::V(self.vreg(v)?);
+            match loc {
+                ArgLoc::Reg(p) => params.push((r, p)),
+                ArgLoc::Stack(off) => loads.push(MInst::LoadSp {
+                    rd: r,
+                    region: SpRegion::Incoming(off),
+                }),
+            }
+        }
+        self.out.push((MInst::Entry { params }, None));
+        for load in loads {
+            self.emit(load);
+        }
+        Ok(())
+    }
+
+    /// Lower a terminator; returns the jump arguments.
+    fn terminator(&mut self, block: &ir::BlockData) -> Result<Vec<VReg>> {
+        self.offset = block.term_offset;
+        match &block.term {
+            Terminator::Jump { target, args } => {
+                let target = self.block(*target)?;
+                let args = args
+                    .iter()
+                    .map(|&v| self.vreg(v))
+                    .collect::<Result<Vec<_>>>()?;
+                self.emit(MInst::Jump { target });
+                Ok(args)
+            }
+            Terminator::Branch {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                let (then_block, else_block) = (self.block(*then_block)?, self.block(*else_block)?);
+                if then_block == else_block {
+                    self.emit(MInst::Jump { target: then_block });
+                } else {
+                    let test = self.test_for(*cond)?;
+                    self.emit(MInst::Branch {
+                        test,
+                        then_block,
+                        else_block,
+                    });
+                }
+                Ok(Vec::new())
+            }
+            Terminator::Switch {
+                index,
+                targets,
+                default,
+            } => {
+                let index = Reg::V(self.vreg(*index)?);
+                let targets = targets
+                    .iter()
+                    .map(|&t| self.block(t))
+                    .collect::<Result<Vec<_>>>()?;
+                let default = self.block(*default)?;
+                self.emit(MInst::Switch {
+                    index,
+                    targets,
+                    default,
+                });
+                Ok(Vec::new())
+            }
+            Terminator::Return { values } => {
+                match self.abi.results.clone() {
+                    ResultLocs::Regs(result_regs) => {
+                        if values.len() != result_regs.len() {
+                            return Err(self.err("return value count does not match the signature"));
+                        }
+                        let pairs: Vec<(Value, PReg)> =
+                            values.iter().copied().zip(result_regs).collect();
+                        let values = self.fixed_uses(&pairs)?;
+                        self.emit(MInst::Return { values });
+                    }
+                    ResultLocs::Memory { offsets, .. } => {
+                        let ptr = self
+                            .result_pointer
+                            .ok_or_else(|| self.err("no result pointer"))?;
+                        if values.len() != offsets.len() {
+                            return Err(self.err("return value count does not match the signature"));
+                        }
+                        for (&v, off) in values.iter().zip(offsets) {
+                            let src = self.src(v)?;
+                            self.emit(MInst::Store {
+                                kind: StoreKind::W,
+                                src,
+                                base: Reg::V(ptr),
+                                offset: off as i32,
+                            });
+                        }
+                        self.emit(MInst::Return { values: Vec::new() });
+                    }
+                }
+                Ok(Vec::new())
+            }
+            Terminator::Trap { code } => {
+                self.emit(MInst::Trap { code: *code });
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+/// Compares and `eqz`s whose single use is a branch, `TrapIf` or `Select` condition later in the
+/// same block.
+fn find_fusable(func: &ir::Function) -> Vec<Option<Fusable>> {
+    let n = func.value_types.len();
+    let mut uses = vec![0u32; n];
+    let mut count = |v: &Value| {
+        if let Some(c) = uses.get_mut(v.0 as usize) {
+            *c += 1;
+        }
+    };
+    for b in &func.blocks {
+        b.insts.iter().flat_map(|i| &i.args).for_each(&mut count);
+        b.term.uses().iter().for_each(&mut count);
+    }
+    let mut fused = vec![None; n];
+    for b in &func.blocks {
+        let mut candidates: Vec<(Value, Fusable)> = Vec::new();
+        let take =
+            |v: Value, fused: &mut Vec<Option<Fusable>>, cands: &mut Vec<(Value, Fusable)>| {
+                if let Some(pos) = cands.iter().position(|c| c.0 == v) {
+                    if uses.get(v.0 as usize) == Some(&1) {
+                        fused[v.0 as usize] = Some(cands[pos].1);
+                    }
+                }
+            };
+        for inst in &b.insts {
+            if matches!(inst.op, Op::TrapIf(_) | Op::Select) {
+                if let Some(&c) = inst.args.first() {
+                    take(c, &mut fused, &mut candidates);
+                }
+            }
+            let single = |r: &[Value]| (r.len() == 1).then(|| r[0]);
+            match (&inst.op, single(&inst.results), inst.args.as_slice()) {
+                (Op::Compare(cond), Some(r), &[a, b]) => {
+                    candidates.push((r, Fusable::Compare(*cond, a, b)))
+                }
+                (Op::Unary(UnaryOp::Eqz), Some(r), &[a]) => candidates.push((r, Fusable::Eqz(a))),
+                _ => {}
+            }
+        }
+        if let Terminator::Branch { cond, .. } = b.term {
+            take(cond, &mut fused, &mut candidates);
+        }
+    }
+    fused
+}
+
+/// Lower `module.bodies[body]`.
+pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
+    let func = module
+        .bodies
+        .get(body)
+        .ok_or_else(|| CompileError::internal(format!("no function body {body}")))?;
+    if func.blocks.is_empty() {
+        return Err(internal(func, "function has no blocks"));
+    }
+    let order = func.reverse_postorder();
+    let mut block_map = vec![None; func.blocks.len()];
+    for (i, b) in order.iter().enumerate() {
+        block_map[b.0 as usize] = Some(i);
+    }
+    let mut consts = vec![None; func.value_types.len()];
+    for b in &func.blocks {
+        for inst in &b.insts {
+            if let (Op::Const(c), [r]) = (&inst.op, inst.results.as_slice()) {
+                if let Some(slot) = consts.get_mut(r.0 as usize) {
+                    *slot = Some(*c as i32);
+                }
+            }
+        }
+    }
+    let abi = call_abi(&func.sig);
+    let mut ctx = Ctx {
+        module,
+        func,
+        consts,
+        fused: find_fusable(func),
+        next_vreg: func.value_types.len() as u32,
+        block_map,
+        result_pointer: None,
+        abi,
+        out: Vec::new(),
+        offset: func.offset,
+        outgoing_bytes: 0,
+        result_area: (0, 4),
+        has_calls: false,
+    };
+    if ctx.abi.has_result_pointer() {
+        ctx.result_pointer = Some(ctx.new_vreg());
+    }
+
+    let mut blocks: Vec<(Vec<(MInst<Reg>, Option<u32>)>, Vec<VReg>)> = Vec::new();
+    let mut params = Vec::new();
+    for (i, &b) in order.iter().enumerate() {
+        let data = func.block(b);
+        if i == 0 {
+            ctx.entry(data)?;
+            params.push(Vec::new());
+        } else {
+            params.push(
+                data.params
+                    .iter()
+                    .map(|&v| ctx.vreg(v))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        for inst in &data.insts {
+            ctx.inst(inst)?;
+        }
+        let args = ctx.terminator(data)?;
+        blocks.push((std::mem::take(&mut ctx.out), args));
+    }
+    if func.predecessors().first().is_some_and(|p| !p.is_empty()) {
+        return Err(internal(func, "the entry block is a branch target"));
+    }
+
+    // Drop constants no instruction reads from a register.
+    let num_vregs = ctx.next_vreg as usize;
+    let mut read = vec![false; num_vregs];
+    for (insts, args) in &blocks {
+        for a in args {
+            read[a.0 as usize] = true;
+        }
+        for (inst, _) in insts {
+            for op in operands_of(inst) {
+                if op.kind == crate::regalloc::OperandKind::Use {
+                    read[op.vreg.0 as usize] = true;
+                }
+            }
+        }
+    }
+
+    let mut lowered = Lowered {
+        insts: Vec::new(),
+        wasm_offsets: Vec::new(),
+        operands: Vec::new(),
+        clobbers: Vec::new(),
+        jump_args: Vec::new(),
+        block_ranges: Vec::new(),
+        succs: Vec::new(),
+        preds: vec![Vec::new(); blocks.len()],
+        params,
+        num_vregs,
+        outgoing_bytes: ctx.outgoing_bytes,
+        result_area: ctx.result_area,
+        has_calls: ctx.has_calls,
+    };
+    for (b, (insts, args)) in blocks.into_iter().enumerate() {
+        let start = lowered.insts.len();
+        for (inst, offset) in insts {
+            if let MInst::Li { rd: Reg::V(v), .. } = inst {
+                if !read[v.0 as usize] {
+                    continue;
+                }
+            }
+            let clobbers = if matches!(inst, MInst::Call { .. }) {
+                regs::caller_saved()
+            } else {
+                PRegSet::EMPTY
+            };
+            let mut succs: Vec<usize> = match &inst {
+                MInst::Jump { target } => vec![*target],
+                MInst::Branch {
+                    then_block,
+                    else_block,
+                    ..
+                } => vec![*then_block, *else_block],
+                MInst::Switch {
+                    targets, default, ..
+                } => targets
+                    .iter()
+                    .chain(std::iter::once(default))
+                    .copied()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let is_terminator = inst.is_terminator();
+            lowered.operands.push(operands_of(&inst));
+            lowered.clobbers.push(clobbers);
+            lowered.jump_args.push(if is_terminator {
+                args.clone()
+            } else {
+                Vec::new()
+            });
+            lowered.insts.push(inst);
+            lowered.wasm_offsets.push(offset);
+            if is_terminator {
+                succs.sort_unstable();
+                succs.dedup();
+                for &s in &succs {
+                    if let Some(p) = lowered.preds.get_mut(s) {
+                        p.push(b);
+                    }
+                }
+                lowered.succs.push(succs);
+            }
+        }
+        lowered.block_ranges.push(start..lowered.insts.len());
+        if lowered.succs.len() != b + 1 {
+            return Err(internal(
+                func,
+                format!("machine block {b} has no terminator"),
+            ));
+        }
+    }
+    Ok(lowered)
+}

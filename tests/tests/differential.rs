@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use synth_compiler::{Options, Target};
-use synth_tests::compare::{Observation, describe_difference, observe_emulator, observe_oracle};
+use synth_tests::compare::{describe_difference, observe_emulator, observe_oracle};
 use synth_tests::emu::SynthInstance;
 use synth_tests::oracle::Oracle;
 use synth_tests::vectors;

@@ -4,8 +4,6 @@
 //! per-instruction hook is needed. A block hook counts executed instructions (exactly: each
 //! block's instructions are decoded once from their lengths) and enforces the limit.
 
-use std::collections::HashMap;
-
 use synth_compiler::{Isa, Target};
 use unicorn_engine::{
     Arch, ArmCpuModel, Mode, Prot, RegisterARM, RegisterRISCV, Riscv32CpuModel, Unicorn,
@@ -232,14 +230,23 @@ impl Machine {
         uc.mem_write(code_base as u64, &code)
             .map_err(uc_err("load code"))?;
 
-        let mut block_lengths: HashMap<u64, u64> = HashMap::new();
+        // Instruction count per block start, indexed by halfword offset into the code region
+        // (0 = not yet decoded); blocks are decoded once, then counting is one lookup.
+        let mut block_counts: Vec<u32> = vec![0; code.len() / 2];
         uc.add_block_hook(1, 0, move |uc, address, size| {
-            // A cache keyed by address; only looked up, so its order never matters.
-            let count = *block_lengths.entry(address).or_insert_with(|| {
-                let start = address.saturating_sub(code_base as u64) as usize;
-                let end = (start + size as usize).min(code.len());
-                count_instructions(isa, code.get(start..end).unwrap_or(&[]))
-            });
+            let start = address.wrapping_sub(code_base as u64) as usize;
+            let count = match block_counts.get_mut(start / 2) {
+                Some(cached) => {
+                    if *cached == 0 {
+                        let end = (start + size as usize).min(code.len());
+                        *cached =
+                            count_instructions(isa, code.get(start..end).unwrap_or(&[])) as u32;
+                    }
+                    u64::from(*cached)
+                }
+                // Outside the code region: execution faults there anyway.
+                None => 0,
+            };
             let state = uc.get_data_mut();
             state.instructions += count;
             if state.instructions > state.limit {

@@ -171,6 +171,33 @@ fn shorten(message: &str, limit: usize) -> String {
     }
 }
 
+fn failure_list(out: &mut String, files: &[&FileReport]) {
+    let mut any = false;
+    for file in files {
+        for report in file.engines.iter().filter(|r| r.failed() > 0) {
+            any = true;
+            let _ = writeln!(
+                out,
+                "- `{}.wast` on {}: {} failed",
+                file.file,
+                report.engine.name(),
+                report.failed()
+            );
+            for failure in report.failures.iter().take(3) {
+                let _ = writeln!(
+                    out,
+                    "  - line {}: {}",
+                    failure.line,
+                    shorten(&failure.message, 240)
+                );
+            }
+        }
+    }
+    if !any {
+        out.push_str("None.\n");
+    }
+}
+
 /// The whole `docs/CONFORMANCE.md`: deterministic for the same results.
 pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]) -> String {
     let in_scope: Vec<&FileReport> = files.iter().filter(|f| is_in_scope(&f.file)).collect();
@@ -207,30 +234,9 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
         let _ = writeln!(out, "| {} | {count} | {verdict} |", shorten(&reason, 160));
     }
     out.push_str("\n## Failures in in-scope files (first 3 per file and engine)\n\n");
-    let mut any = false;
-    for file in &in_scope {
-        for report in file.engines.iter().filter(|r| r.failed() > 0) {
-            any = true;
-            let _ = writeln!(
-                out,
-                "- `{}.wast` on {}: {} failed",
-                file.file,
-                report.engine.name(),
-                report.failed()
-            );
-            for failure in report.failures.iter().take(3) {
-                let _ = writeln!(
-                    out,
-                    "  - line {}: {}",
-                    failure.line,
-                    shorten(&failure.message, 240)
-                );
-            }
-        }
-    }
-    if !any {
-        out.push_str("None.\n");
-    }
+    failure_list(&mut out, &in_scope);
+    out.push_str("\n## Failures in other files (first 3 per file and engine)\n\n");
+    failure_list(&mut out, &others);
     out
 }
 

@@ -1,37 +1,68 @@
-//! ARM Thumb-2 back end (Cortex-M3/M4/M7).
+//! ARM Thumb-2 back end (Cortex-M3/M4/M7): lower, allocate, emit.
 
 pub mod abi;
 pub mod asm;
+pub mod attributes;
+pub mod emit;
 pub mod encode;
+pub mod inst;
+pub mod layout;
+pub mod lower;
 pub mod regs;
 
 use crate::error::{CompileError, Result};
 use crate::ir;
 use crate::isa::{Caps, CompiledFunction, ElfInfo};
 use crate::options::{Options, Target};
+use crate::regalloc;
 
 pub fn caps(_target: Target) -> Caps {
+    // CLZ everywhere; ctz = rbit + clz; rotates via ror. No popcount instruction.
     Caps {
-        has_clz: false,
-        has_ctz: false,
+        has_clz: true,
+        has_ctz: true,
         has_popcnt: false,
-        has_rotate: false,
+        has_rotate: true,
     }
 }
 
-pub fn elf_info(_target: Target) -> ElfInfo {
+const EM_ARM: u16 = 40;
+const EF_ARM_EABI_VER5: u32 = 0x0500_0000;
+const EF_ARM_ABI_FLOAT_SOFT: u32 = 0x200;
+const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
+const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
+
+pub fn elf_info(target: Target) -> ElfInfo {
+    let float = if attributes::hard_float(target) {
+        EF_ARM_ABI_FLOAT_HARD
+    } else {
+        EF_ARM_ABI_FLOAT_SOFT
+    };
     ElfInfo {
-        machine: 0,
-        flags: 0,
-        attributes: (".attributes", 0, Vec::new()),
-        thumb: false,
+        machine: EM_ARM,
+        flags: EF_ARM_EABI_VER5 | float,
+        attributes: (
+            ".ARM.attributes",
+            SHT_ARM_ATTRIBUTES,
+            attributes::build(target),
+        ),
+        thumb: true,
     }
 }
 
 pub fn compile_function(
-    _module: &ir::Module,
-    _body: usize,
-    _options: &Options,
+    module: &ir::Module,
+    body: usize,
+    options: &Options,
 ) -> Result<CompiledFunction> {
-    Err(CompileError::internal("back end not written yet"))
+    let func = module
+        .bodies
+        .get(body)
+        .ok_or_else(|| CompileError::internal(format!("no function body {body}")))?;
+    let lowered = lower::lower(module, func)?;
+    let alloc = regalloc::allocate(&lowered, &regs::reg_env())?;
+    emit::emit(module, &lowered, &alloc, options)
 }
+
+#[cfg(test)]
+mod tests;

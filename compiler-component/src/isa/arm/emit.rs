@@ -1,0 +1,1154 @@
+//! After allocation: frame layout, prologue/epilogue, the allocator's edits, expansion of each
+//! `MInst` into Thumb-2 instructions, branch relaxation, relocations and the listing.
+
+use super::asm::{Asm, Cc, DataOp, Extend, Mem, NarrowOp, Shift};
+use super::encode::modimm;
+use super::inst::{Access, MInst, Src, StackRef, Test};
+use super::layout::{BranchKind, Item, Meta, finish, relax};
+use super::lower::Lowered;
+use super::regs::{IP, LR, PC, R0, R3, SP, is_low};
+use crate::error::{CompileError, Result};
+use crate::ir::{BinaryOp, Cond, Module, Symbol, TrapCode, UnaryOp};
+use crate::isa::{CompiledFunction, FunctionStats, LineKind};
+use crate::options::Options;
+use crate::regalloc::{Allocation, Edit, Location, PReg, PRegSet, VReg};
+use std::collections::BTreeMap;
+
+pub const R_ARM_THM_CALL: u32 = 10;
+pub const R_ARM_THM_MOVW_ABS_NC: u32 = 47;
+pub const R_ARM_THM_MOVT_ABS: u32 = 48;
+
+/// Every sp-relative access uses an imm12 offset; frames beyond it are refused.
+const MAX_SP_OFFSET: u32 = 4095;
+
+fn cc_of(cond: Cond) -> Cc {
+    match cond {
+        Cond::Eq => Cc::Eq,
+        Cond::Ne => Cc::Ne,
+        Cond::LtS => Cc::Lt,
+        Cond::LtU => Cc::Lo,
+        Cond::GtS => Cc::Gt,
+        Cond::GtU => Cc::Hi,
+        Cond::LeS => Cc::Le,
+        Cond::LeU => Cc::Ls,
+        Cond::GeS => Cc::Ge,
+        Cond::GeU => Cc::Hs,
+    }
+}
+
+/// A second operand after allocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PSrc {
+    Reg(PReg),
+    Imm(u32),
+}
+
+/// Frame layout, from sp upwards after the prologue: outgoing arguments and call result
+/// areas (`Lowered::local_area`), spill slots, padding, saved registers, incoming arguments.
+#[derive(Clone, Debug)]
+struct Frame {
+    saved: PRegSet,
+    local_area: u32,
+    /// Bytes subtracted from sp after the push.
+    locals: u32,
+}
+
+impl Frame {
+    fn new(lowered: &Lowered, alloc: &Allocation) -> Result<Frame> {
+        let mut saved = alloc.used_callee_saved;
+        if lowered.has_calls {
+            saved = saved.with(LR);
+        }
+        // An even number of words keeps sp 8-aligned; r3 is free at entry and exit (never a
+        // result register) and pushing it costs nothing extra.
+        if saved.iter().count() % 2 == 1 {
+            saved = saved.with(R3);
+        }
+        let slots = alloc
+            .num_slots
+            .checked_mul(4)
+            .ok_or_else(|| CompileError::limit("too many spill slots"))?;
+        let locals = (lowered.local_area + slots).div_ceil(8) * 8;
+        let frame = Frame {
+            saved,
+            local_area: lowered.local_area,
+            locals,
+        };
+        let top = frame.total() + lowered.incoming_stack_bytes;
+        if top > MAX_SP_OFFSET {
+            return Err(CompileError::limit(format!(
+                "stack frame of {top} bytes exceeds the {MAX_SP_OFFSET} supported"
+            )));
+        }
+        Ok(frame)
+    }
+    fn total(&self) -> u32 {
+        self.locals + 4 * self.saved.iter().count() as u32
+    }
+    fn slot(&self, n: u32) -> u32 {
+        self.local_area + 4 * n
+    }
+    fn stack_ref(&self, s: StackRef) -> u32 {
+        match s {
+            StackRef::Local(off) => off,
+            StackRef::Incoming(off) => self.total() + off,
+        }
+    }
+}
+
+struct Builder<'a> {
+    module: &'a Module,
+    items: Vec<Item>,
+    meta: Meta,
+    num_blocks: usize,
+    trap_labels: BTreeMap<TrapCode, usize>,
+}
+
+impl<'a> Builder<'a> {
+    fn inst(&mut self, asm: Asm) {
+        self.items.push(Item::Inst {
+            asm,
+            meta: self.meta,
+            reloc: None,
+        });
+    }
+
+    fn reloc(&mut self, asm: Asm, r_type: u32, symbol: Symbol) {
+        self.items.push(Item::Inst {
+            asm,
+            meta: self.meta,
+            reloc: Some((r_type, symbol)),
+        });
+    }
+
+    fn branch(&mut self, kind: BranchKind, target: usize) {
+        self.items.push(Item::Branch {
+            kind,
+            target,
+            state: 0,
+            meta: self.meta,
+        });
+    }
+
+    fn trap_label(&mut self, code: TrapCode) -> usize {
+        let next = self.num_blocks + self.trap_labels.len();
+        *self.trap_labels.entry(code).or_insert(next)
+    }
+
+    fn mov(&mut self, rd: PReg, rm: PReg) {
+        if rd != rm {
+            self.inst(Asm::MovReg { rd, rm });
+        }
+    }
+
+    /// Shortest materialization of a constant (may set flags).
+    fn mov_imm(&mut self, rd: PReg, value: u32) {
+        if is_low(rd) && value < 256 {
+            self.inst(Asm::MovsImm {
+                rd,
+                imm: value as u8,
+            });
+        } else if modimm(value).is_some() {
+            self.inst(Asm::MovImm32 {
+                not: false,
+                rd,
+                imm: value,
+            });
+        } else if modimm(!value).is_some() {
+            self.inst(Asm::MovImm32 {
+                not: true,
+                rd,
+                imm: !value,
+            });
+        } else {
+            self.inst(Asm::MovW {
+                top: false,
+                rd,
+                imm: value as u16,
+            });
+            if value >> 16 != 0 {
+                self.inst(Asm::MovW {
+                    top: true,
+                    rd,
+                    imm: (value >> 16) as u16,
+                });
+            }
+        }
+    }
+
+    /// rd = rn + imm (wrapping); may set flags; uses ip when no single instruction fits.
+    fn add_imm(&mut self, rd: PReg, rn: PReg, imm: u32) {
+        if imm == 0 {
+            self.mov(rd, rn);
+            return;
+        }
+        // Prefer the positive magnitude: add for small values, sub for small negatives.
+        let neg = imm.wrapping_neg();
+        let (sub, mag) = if imm <= neg {
+            (false, imm)
+        } else {
+            (true, neg)
+        };
+        for (sub, mag) in [(sub, mag), (!sub, if sub { imm } else { neg })] {
+            if is_low(rd) && is_low(rn) && mag < 8 {
+                return self.inst(Asm::AddSubImm3 {
+                    sub,
+                    rd,
+                    rn,
+                    imm: mag as u8,
+                });
+            }
+            if rd == rn && is_low(rd) && mag < 256 {
+                return self.inst(Asm::AddSubImm8 {
+                    sub,
+                    rdn: rd,
+                    imm: mag as u8,
+                });
+            }
+            if rn == SP && rd == SP && mag % 4 == 0 && mag <= 508 {
+                return self.inst(Asm::AdjustSp16 { sub, imm: mag });
+            }
+            if rn == SP && is_low(rd) && !sub && mag % 4 == 0 && mag <= 1020 {
+                return self.inst(Asm::AddRdSp16 { rd, imm: mag });
+            }
+        }
+        for (sub, mag) in [(sub, mag), (!sub, if sub { imm } else { neg })] {
+            if modimm(mag).is_some() {
+                let op = if sub { DataOp::Sub } else { DataOp::Add };
+                return self.inst(Asm::DataImm {
+                    op,
+                    s: false,
+                    rd,
+                    rn,
+                    imm: mag,
+                });
+            }
+            if mag < 4096 {
+                return self.inst(Asm::AddSubW {
+                    sub,
+                    rd,
+                    rn,
+                    imm: mag,
+                });
+            }
+        }
+        self.mov_imm(IP, imm);
+        self.add_reg(rd, rn, IP);
+    }
+
+    fn add_reg(&mut self, rd: PReg, rn: PReg, rm: PReg) {
+        if is_low(rd) && is_low(rn) && is_low(rm) {
+            self.inst(Asm::AddSubReg3 {
+                sub: false,
+                rd,
+                rn,
+                rm,
+            });
+        } else if rd == rn {
+            self.inst(Asm::AddHigh { rdn: rd, rm });
+        } else if rd == rm {
+            self.inst(Asm::AddHigh { rdn: rd, rm: rn });
+        } else {
+            self.data_reg(DataOp::Add, false, rd, rn, rm);
+        }
+    }
+
+    fn data_reg(&mut self, op: DataOp, s: bool, rd: PReg, rn: PReg, rm: PReg) {
+        self.inst(Asm::DataReg { op, s, rd, rn, rm });
+    }
+
+    fn data_imm(&mut self, op: DataOp, s: bool, rd: PReg, rn: PReg, imm: u32) {
+        self.inst(Asm::DataImm { op, s, rd, rn, imm });
+    }
+
+    /// Two-operand 16-bit form when the destination is one of the (low) sources.
+    fn narrow_or(&mut self, op: NarrowOp, commutative: bool, rd: PReg, rn: PReg, rm: PReg) -> bool {
+        if !(is_low(rd) && is_low(rn) && is_low(rm)) {
+            return false;
+        }
+        if rd == rn {
+            self.inst(Asm::Narrow { op, rdn: rd, rm });
+            true
+        } else if rd == rm && commutative {
+            self.inst(Asm::Narrow {
+                op,
+                rdn: rd,
+                rm: rn,
+            });
+            true
+        } else {
+            false
+        }
+    }
+
+    fn shift_imm(&mut self, op: Shift, rd: PReg, rm: PReg, amount: u32) {
+        let amount = amount & 31;
+        if amount == 0 {
+            return self.mov(rd, rm);
+        }
+        if op != Shift::Ror && is_low(rd) && is_low(rm) {
+            self.inst(Asm::ShiftImm16 {
+                op,
+                rd,
+                rm,
+                imm: amount as u8,
+            });
+        } else {
+            self.inst(Asm::ShiftImm32 {
+                op,
+                rd,
+                rm,
+                imm: amount as u8,
+            });
+        }
+    }
+
+    fn cmp(&mut self, rn: PReg, rhs: PSrc) {
+        match rhs {
+            PSrc::Reg(rm) => self.inst(Asm::CmpReg { rn, rm }),
+            PSrc::Imm(imm) if is_low(rn) && imm < 256 => {
+                self.inst(Asm::CmpImm8 { rn, imm: imm as u8 })
+            }
+            PSrc::Imm(imm) if modimm(imm).is_some() => self.inst(Asm::CmpImm32 {
+                negative: false,
+                rn,
+                imm,
+            }),
+            PSrc::Imm(imm) if imm != 0 && modimm(imm.wrapping_neg()).is_some() => {
+                self.inst(Asm::CmpImm32 {
+                    negative: true,
+                    rn,
+                    imm: imm.wrapping_neg(),
+                })
+            }
+            PSrc::Imm(imm) => {
+                self.mov_imm(IP, imm);
+                self.inst(Asm::CmpReg { rn, rm: IP });
+            }
+        }
+    }
+
+    /// Branch to `target` when `lhs cond rhs`.
+    fn test_branch(&mut self, cond: Cond, lhs: PReg, rhs: PSrc, target: usize) {
+        if rhs == PSrc::Imm(0) && matches!(cond, Cond::Eq | Cond::Ne) && is_low(lhs) {
+            self.branch(
+                BranchKind::Zero {
+                    nonzero: cond == Cond::Ne,
+                    rn: lhs,
+                },
+                target,
+            );
+        } else {
+            self.cmp(lhs, rhs);
+            self.branch(BranchKind::Cond(cc_of(cond)), target);
+        }
+    }
+
+    /// Load or store with an immediate offset (callers keep `off` within imm12).
+    fn mem_imm(&mut self, op: Mem, rt: PReg, rn: PReg, off: u32) -> Result<()> {
+        let scale = op.size_log2();
+        let narrow_op = !matches!(op, Mem::Ldrsb | Mem::Ldrsh);
+        if narrow_op && is_low(rt) && is_low(rn) && off % (1 << scale) == 0 && off >> scale < 32 {
+            self.inst(Asm::MemImm16 {
+                op,
+                rt,
+                rn,
+                imm: off,
+            });
+        } else if rn == SP
+            && matches!(op, Mem::Ldr | Mem::Str)
+            && is_low(rt)
+            && off % 4 == 0
+            && off <= 1020
+        {
+            self.inst(Asm::MemSp16 {
+                load: op == Mem::Ldr,
+                rt,
+                imm: off,
+            });
+        } else if off <= MAX_SP_OFFSET {
+            self.inst(Asm::MemImm32 {
+                op,
+                rt,
+                rn,
+                imm: off,
+            });
+        } else {
+            return Err(CompileError::internal(format!(
+                "memory offset {off} out of range"
+            )));
+        }
+        Ok(())
+    }
+
+    fn mem_reg(&mut self, op: Mem, rt: PReg, rn: PReg, rm: PReg) {
+        if is_low(rt) && is_low(rn) && is_low(rm) {
+            self.inst(Asm::MemReg16 { op, rt, rn, rm });
+        } else {
+            self.inst(Asm::MemReg32 { op, rt, rn, rm });
+        }
+    }
+
+    /// `movw/movt rd, symbol+addend` with their relocations.
+    fn symbol_addr(&mut self, rd: PReg, symbol: Symbol, offset: u32) {
+        // REL addends live in the (signed) imm16 fields; larger offsets are added separately.
+        let (addend, rest) = if offset <= 0x7fff {
+            (offset as i16, 0)
+        } else {
+            (0, offset)
+        };
+        let name = self.module.symbol_name(symbol);
+        self.reloc(
+            Asm::MovSym {
+                top: false,
+                rd,
+                symbol: name.clone(),
+                addend,
+            },
+            R_ARM_THM_MOVW_ABS_NC,
+            symbol,
+        );
+        self.reloc(
+            Asm::MovSym {
+                top: true,
+                rd,
+                symbol: name,
+                addend,
+            },
+            R_ARM_THM_MOVT_ABS,
+            symbol,
+        );
+        self.add_imm(rd, rd, rest);
+    }
+
+    fn call(&mut self, symbol: Symbol) {
+        let name = self.module.symbol_name(symbol);
+        self.reloc(Asm::Bl { symbol: name }, R_ARM_THM_CALL, symbol);
+    }
+
+    fn push_regs(&mut self, regs: PRegSet) {
+        if regs.is_empty() {
+            return;
+        }
+        if regs.0 & !0x40ff == 0 {
+            self.inst(Asm::Push16 { regs });
+        } else {
+            self.inst(Asm::Push32 { regs });
+        }
+    }
+
+    fn pop_regs(&mut self, regs: PRegSet) {
+        if regs.is_empty() {
+            return;
+        }
+        if regs.0 & !0x80ff == 0 {
+            self.inst(Asm::Pop16 { regs });
+        } else {
+            self.inst(Asm::Pop32 { regs });
+        }
+    }
+
+    fn cond_mov_imm(&mut self, cc: Cc, rd: PReg, imm: u32) {
+        let inst = if is_low(rd) && imm < 256 {
+            Asm::MovsImm { rd, imm: imm as u8 }
+        } else {
+            Asm::MovImm32 {
+                not: false,
+                rd,
+                imm,
+            }
+        };
+        self.inst(Asm::Cond {
+            cc,
+            inst: Box::new(inst),
+        });
+    }
+
+    fn cond_mov(&mut self, cc: Cc, rd: PReg, rm: PReg) {
+        self.inst(Asm::Cond {
+            cc,
+            inst: Box::new(Asm::MovReg { rd, rm }),
+        });
+    }
+}
+
+fn mem_op(access: Access, load: bool) -> Result<Mem> {
+    Ok(match (access.width, access.signed, load) {
+        (1, false, true) => Mem::Ldrb,
+        (1, true, true) => Mem::Ldrsb,
+        (2, false, true) => Mem::Ldrh,
+        (2, true, true) => Mem::Ldrsh,
+        (4, _, true) => Mem::Ldr,
+        (1, _, false) => Mem::Strb,
+        (2, _, false) => Mem::Strh,
+        (4, _, false) => Mem::Str,
+        (w, _, _) => {
+            return Err(CompileError::internal(format!(
+                "unsupported access width {w}"
+            )));
+        }
+    })
+}
+
+/// Registers of one instruction's operands.
+struct Regs<'a> {
+    ops: &'a [crate::regalloc::Operand],
+    regs: &'a [PReg],
+}
+
+impl Regs<'_> {
+    fn get(&self, v: VReg) -> Result<PReg> {
+        self.ops
+            .iter()
+            .position(|o| o.vreg == v)
+            .and_then(|i| self.regs.get(i).copied())
+            .ok_or_else(|| CompileError::internal(format!("no register for vreg {}", v.0)))
+    }
+    fn src(&self, s: Src) -> Result<PSrc> {
+        Ok(match s {
+            Src::Reg(v) => PSrc::Reg(self.get(v)?),
+            Src::Imm(i) => PSrc::Imm(i),
+        })
+    }
+}
+
+struct Emitter<'a> {
+    b: Builder<'a>,
+    frame: Frame,
+    stack_check: bool,
+}
+
+impl Emitter<'_> {
+    fn prologue(&mut self) -> Result<()> {
+        let total = self.frame.total();
+        if self.stack_check && total > 0 {
+            // Trap unless sp - total >= limit, i.e. sp >= limit + total, before writing below sp.
+            let label = self.b.trap_label(TrapCode::StackOverflow);
+            self.b.symbol_addr(IP, Symbol::StackLimit, 0);
+            self.b.mem_imm(Mem::Ldr, IP, IP, 0)?;
+            self.b.add_imm(IP, IP, total);
+            self.b.cmp(SP, PSrc::Reg(IP));
+            self.b.branch(BranchKind::Cond(Cc::Lo), label);
+        }
+        self.b.push_regs(self.frame.saved);
+        if self.frame.locals > 0 {
+            self.b.add_imm(SP, SP, self.frame.locals.wrapping_neg());
+        }
+        Ok(())
+    }
+
+    fn epilogue(&mut self) {
+        if self.frame.locals > 0 {
+            self.b.add_imm(SP, SP, self.frame.locals);
+        }
+        let saved = self.frame.saved;
+        if saved.contains(LR) {
+            self.b.pop_regs(PRegSet(saved.0 & !(1 << LR.0)).with(PC));
+        } else {
+            self.b.pop_regs(saved);
+            self.b.inst(Asm::BxLr);
+        }
+    }
+
+    fn edit(&mut self, e: &Edit) -> Result<()> {
+        self.b.meta.kind = LineKind::Edit(e.kind);
+        match (e.from, e.to) {
+            (Location::Reg(from), Location::Reg(to)) => self.b.mov(to, from),
+            (Location::Reg(from), Location::Stack(s)) => {
+                self.b.mem_imm(Mem::Str, from, SP, self.frame.slot(s.0))?
+            }
+            (Location::Stack(s), Location::Reg(to)) => {
+                self.b.mem_imm(Mem::Ldr, to, SP, self.frame.slot(s.0))?
+            }
+            (Location::Stack(from), Location::Stack(to)) => {
+                self.b.mem_imm(Mem::Ldr, IP, SP, self.frame.slot(from.0))?;
+                self.b.mem_imm(Mem::Str, IP, SP, self.frame.slot(to.0))?;
+            }
+        }
+        self.b.meta.kind = LineKind::Code;
+        Ok(())
+    }
+
+    fn alu(&mut self, op: BinaryOp, rd: PReg, rn: PReg, rm: PSrc) -> Result<()> {
+        let b = &mut self.b;
+        match (op, rm) {
+            (BinaryOp::Add, PSrc::Imm(i)) => b.add_imm(rd, rn, i),
+            (BinaryOp::Sub, PSrc::Imm(i)) => b.add_imm(rd, rn, i.wrapping_neg()),
+            (BinaryOp::And | BinaryOp::Or | BinaryOp::Xor, PSrc::Imm(i)) => {
+                let (op, imm) = match op {
+                    BinaryOp::And if modimm(i).is_some() => (DataOp::And, i),
+                    BinaryOp::And => (DataOp::Bic, !i),
+                    BinaryOp::Or if modimm(i).is_some() => (DataOp::Orr, i),
+                    BinaryOp::Or => (DataOp::Orn, !i),
+                    _ => (DataOp::Eor, i),
+                };
+                if modimm(imm).is_none() {
+                    return Err(CompileError::internal(format!(
+                        "immediate {i:#x} not encodable"
+                    )));
+                }
+                b.data_imm(op, false, rd, rn, imm);
+            }
+            (BinaryOp::Shl, PSrc::Imm(i)) => b.shift_imm(Shift::Lsl, rd, rn, i),
+            (BinaryOp::ShrU, PSrc::Imm(i)) => b.shift_imm(Shift::Lsr, rd, rn, i),
+            (BinaryOp::ShrS, PSrc::Imm(i)) => b.shift_imm(Shift::Asr, rd, rn, i),
+            (BinaryOp::Rotr, PSrc::Imm(i)) => b.shift_imm(Shift::Ror, rd, rn, i),
+            (BinaryOp::Rotl, PSrc::Imm(i)) => b.shift_imm(Shift::Ror, rd, rn, 32 - (i & 31)),
+            (_, PSrc::Imm(i)) => {
+                return Err(CompileError::internal(format!(
+                    "{op:?} with immediate {i:#x} not encodable"
+                )));
+            }
+            (op, PSrc::Reg(rm)) => match op {
+                BinaryOp::Add => b.add_reg(rd, rn, rm),
+                BinaryOp::Sub => {
+                    if is_low(rd) && is_low(rn) && is_low(rm) {
+                        b.inst(Asm::AddSubReg3 {
+                            sub: true,
+                            rd,
+                            rn,
+                            rm,
+                        });
+                    } else {
+                        b.data_reg(DataOp::Sub, false, rd, rn, rm);
+                    }
+                }
+                BinaryOp::Mul => {
+                    if !b.narrow_or(NarrowOp::Mul, true, rd, rn, rm) {
+                        b.inst(Asm::Mul32 { rd, rn, rm });
+                    }
+                }
+                BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => {
+                    let (narrow, wide) = match op {
+                        BinaryOp::And => (NarrowOp::And, DataOp::And),
+                        BinaryOp::Or => (NarrowOp::Orr, DataOp::Orr),
+                        _ => (NarrowOp::Eor, DataOp::Eor),
+                    };
+                    if !b.narrow_or(narrow, true, rd, rn, rm) {
+                        b.data_reg(wide, false, rd, rn, rm);
+                    }
+                }
+                BinaryOp::Shl | BinaryOp::ShrS | BinaryOp::ShrU => {
+                    // Register shifts use the count's low byte; wasm takes it modulo 32.
+                    let shift = match op {
+                        BinaryOp::Shl => Shift::Lsl,
+                        BinaryOp::ShrS => Shift::Asr,
+                        _ => Shift::Lsr,
+                    };
+                    b.data_imm(DataOp::And, false, IP, rm, 31);
+                    b.inst(Asm::ShiftReg32 {
+                        op: shift,
+                        rd,
+                        rn,
+                        rm: IP,
+                    });
+                }
+                BinaryOp::Rotr => {
+                    // ror by a register rotates by the low byte mod 32: no mask needed.
+                    if !b.narrow_or(NarrowOp::Ror, false, rd, rn, rm) {
+                        b.inst(Asm::ShiftReg32 {
+                            op: Shift::Ror,
+                            rd,
+                            rn,
+                            rm,
+                        });
+                    }
+                }
+                BinaryOp::Rotl => {
+                    b.data_imm(DataOp::Rsb, false, IP, rm, 0);
+                    b.inst(Asm::ShiftReg32 {
+                        op: Shift::Ror,
+                        rd,
+                        rn,
+                        rm: IP,
+                    });
+                }
+                BinaryOp::DivS | BinaryOp::DivU => b.inst(Asm::Div {
+                    signed: op == BinaryOp::DivS,
+                    rd,
+                    rn,
+                    rm,
+                }),
+                BinaryOp::RemS | BinaryOp::RemU => {
+                    b.inst(Asm::Div {
+                        signed: op == BinaryOp::RemS,
+                        rd: IP,
+                        rn,
+                        rm,
+                    });
+                    b.inst(Asm::Mls {
+                        rd,
+                        rn: IP,
+                        rm,
+                        ra: rn,
+                    });
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn unary(&mut self, op: UnaryOp, rd: PReg, rm: PReg) -> Result<()> {
+        let b = &mut self.b;
+        let ext = |op| {
+            if is_low(rd) && is_low(rm) {
+                Asm::Extend16 { op, rd, rm }
+            } else {
+                Asm::Extend32 { op, rd, rm }
+            }
+        };
+        match op {
+            UnaryOp::Clz => b.inst(Asm::Clz { rd, rm }),
+            UnaryOp::Ctz => {
+                b.inst(Asm::Rbit { rd, rm });
+                b.inst(Asm::Clz { rd, rm: rd });
+            }
+            UnaryOp::Eqz => {
+                // clz is 32 only for zero.
+                b.inst(Asm::Clz { rd, rm });
+                b.shift_imm(Shift::Lsr, rd, rd, 5);
+            }
+            UnaryOp::Extend8S => b.inst(ext(Extend::Sxtb)),
+            UnaryOp::Extend16S => b.inst(ext(Extend::Sxth)),
+            _ => {
+                return Err(CompileError::internal(format!("{op:?} was not legalized")));
+            }
+        }
+        Ok(())
+    }
+
+    fn test(&mut self, r: &Regs, t: &Test) -> Result<(Cond, PReg, PSrc)> {
+        Ok((t.cond, r.get(t.lhs)?, r.src(t.rhs)?))
+    }
+
+    /// address = base + index + offset, as (register, remaining imm12 offset); uses ip.
+    fn address(&mut self, base: PReg, index: PSrc, offset: u32) -> (PReg, PReg, Option<u32>) {
+        match index {
+            PSrc::Imm(c) => (base, base, Some(c.wrapping_add(offset))),
+            PSrc::Reg(ix) if offset == 0 => (base, ix, None),
+            PSrc::Reg(ix) if offset <= MAX_SP_OFFSET => {
+                self.b.add_reg(IP, base, ix);
+                (IP, IP, Some(offset))
+            }
+            PSrc::Reg(ix) => {
+                self.b.mov_imm(IP, offset);
+                self.b.inst(Asm::AddHigh { rdn: IP, rm: base });
+                self.b.inst(Asm::AddHigh { rdn: IP, rm: ix });
+                (IP, IP, Some(0))
+            }
+        }
+    }
+
+    fn access(&mut self, op: Mem, rt: PReg, base: PReg, index: PSrc, offset: u32) -> Result<()> {
+        match self.address(base, index, offset) {
+            (rn, _, Some(off)) => self.b.mem_imm(op, rt, rn, off),
+            (rn, rm, None) => {
+                self.b.mem_reg(op, rt, rn, rm);
+                Ok(())
+            }
+        }
+    }
+
+    fn shift_pair(&mut self, op: BinaryOp, lo: PReg, hi: PReg, t: PReg, a: [PReg; 2], n: PReg) {
+        let b = &mut self.b;
+        let sh = |b: &mut Builder, op, rd, rn, rm| b.inst(Asm::ShiftReg32 { op, rd, rn, rm });
+        // ip = n mod 64. Register shifts by 32..255 give 0 (lsl/lsr), and the "negative"
+        // counts below wrap to >= 224 in the low byte, so the cross terms vanish on their own.
+        b.data_imm(DataOp::And, false, IP, n, 63);
+        let (a_lo, a_hi) = (a[0], a[1]);
+        match op {
+            BinaryOp::Shl => {
+                sh(b, Shift::Lsl, hi, a_hi, IP);
+                b.data_imm(DataOp::Rsb, false, t, IP, 32);
+                sh(b, Shift::Lsr, t, a_lo, t);
+                b.data_reg(DataOp::Orr, false, hi, hi, t);
+                b.data_imm(DataOp::Sub, false, t, IP, 32);
+                sh(b, Shift::Lsl, t, a_lo, t);
+                b.data_reg(DataOp::Orr, false, hi, hi, t);
+                sh(b, Shift::Lsl, lo, a_lo, IP);
+            }
+            BinaryOp::ShrU => {
+                sh(b, Shift::Lsr, lo, a_lo, IP);
+                b.data_imm(DataOp::Rsb, false, t, IP, 32);
+                sh(b, Shift::Lsl, t, a_hi, t);
+                b.data_reg(DataOp::Orr, false, lo, lo, t);
+                b.data_imm(DataOp::Sub, false, t, IP, 32);
+                sh(b, Shift::Lsr, t, a_hi, t);
+                b.data_reg(DataOp::Orr, false, lo, lo, t);
+                sh(b, Shift::Lsr, hi, a_hi, IP);
+            }
+            _ => {
+                // Arithmetic shifts fill with the sign for big counts, so the n >= 32 case
+                // is selected with the flags instead.
+                sh(b, Shift::Lsr, lo, a_lo, IP);
+                b.data_imm(DataOp::Rsb, false, t, IP, 32);
+                sh(b, Shift::Lsl, t, a_hi, t);
+                b.data_reg(DataOp::Orr, false, lo, lo, t);
+                b.data_imm(DataOp::Sub, true, t, IP, 32);
+                b.inst(Asm::It {
+                    cc: Cc::Ge,
+                    then: vec![],
+                });
+                b.inst(Asm::Cond {
+                    cc: Cc::Ge,
+                    inst: Box::new(Asm::ShiftReg32 {
+                        op: Shift::Asr,
+                        rd: lo,
+                        rn: a_hi,
+                        rm: t,
+                    }),
+                });
+                sh(b, Shift::Asr, hi, a_hi, IP);
+            }
+        }
+    }
+
+    /// Branch for a two-way terminator, falling through to `next` when possible.
+    fn two_way(
+        &mut self,
+        cond: Cond,
+        lhs: PReg,
+        rhs: PSrc,
+        then_b: usize,
+        else_b: usize,
+        next: usize,
+    ) {
+        if then_b == else_b {
+            if then_b != next {
+                self.b.branch(BranchKind::Always, then_b);
+            }
+        } else if then_b == next {
+            self.b.test_branch(cond.inverse(), lhs, rhs, else_b);
+        } else {
+            self.b.test_branch(cond, lhs, rhs, then_b);
+            if else_b != next {
+                self.b.branch(BranchKind::Always, else_b);
+            }
+        }
+    }
+
+    fn minst(&mut self, inst: &MInst, r: &Regs, next_block: usize) -> Result<()> {
+        match inst {
+            MInst::Entry { .. } => {}
+            MInst::LoadStack { rd, slot } => {
+                let off = self.frame.stack_ref(*slot);
+                self.b.mem_imm(Mem::Ldr, r.get(*rd)?, SP, off)?;
+            }
+            MInst::StoreStack { value, slot } => {
+                let off = self.frame.stack_ref(*slot);
+                self.b.mem_imm(Mem::Str, r.get(*value)?, SP, off)?;
+            }
+            MInst::StackAddr { rd, offset } => self.b.add_imm(r.get(*rd)?, SP, *offset),
+            MInst::Const { rd, value } => self.b.mov_imm(r.get(*rd)?, *value),
+            MInst::Move { rd, rm } => {
+                let (rd, rm) = (r.get(*rd)?, r.get(*rm)?);
+                self.b.mov(rd, rm);
+            }
+            MInst::Alu { op, rd, rn, rm } => {
+                self.alu(*op, r.get(*rd)?, r.get(*rn)?, r.src(*rm)?)?;
+            }
+            MInst::Unary { op, rd, rm } => self.unary(*op, r.get(*rd)?, r.get(*rm)?)?,
+            MInst::SetCond { rd, test } => {
+                let (cond, lhs, rhs) = self.test(r, test)?;
+                let rd = r.get(*rd)?;
+                let cc = cc_of(cond);
+                self.b.cmp(lhs, rhs);
+                self.b.inst(Asm::It {
+                    cc,
+                    then: vec![false],
+                });
+                self.b.cond_mov_imm(cc, rd, 1);
+                self.b.cond_mov_imm(cc.invert(), rd, 0);
+            }
+            MInst::Select {
+                rd,
+                test,
+                if_true,
+                if_false,
+            } => {
+                let (cond, lhs, rhs) = self.test(r, test)?;
+                let (rd, t, f) = (r.get(*rd)?, r.get(*if_true)?, r.get(*if_false)?);
+                let cc = cc_of(cond);
+                if t == f {
+                    self.b.mov(rd, t);
+                } else {
+                    self.b.cmp(lhs, rhs);
+                    if rd == t {
+                        self.b.inst(Asm::It {
+                            cc: cc.invert(),
+                            then: vec![],
+                        });
+                        self.b.cond_mov(cc.invert(), rd, f);
+                    } else if rd == f {
+                        self.b.inst(Asm::It { cc, then: vec![] });
+                        self.b.cond_mov(cc, rd, t);
+                    } else {
+                        self.b.inst(Asm::It {
+                            cc,
+                            then: vec![false],
+                        });
+                        self.b.cond_mov(cc, rd, t);
+                        self.b.cond_mov(cc.invert(), rd, f);
+                    }
+                }
+            }
+            MInst::Load {
+                access,
+                rd,
+                base,
+                index,
+                offset,
+            } => {
+                let op = mem_op(*access, true)?;
+                self.access(op, r.get(*rd)?, r.get(*base)?, r.src(*index)?, *offset)?;
+            }
+            MInst::Store {
+                access,
+                value,
+                base,
+                index,
+                offset,
+            } => {
+                let op = mem_op(*access, false)?;
+                self.access(op, r.get(*value)?, r.get(*base)?, r.src(*index)?, *offset)?;
+            }
+            MInst::TrapIf { test, code } => {
+                let (cond, lhs, rhs) = self.test(r, test)?;
+                let label = self.b.trap_label(*code);
+                self.b.test_branch(cond, lhs, rhs, label);
+            }
+            MInst::BoundsCheck { addr, bytes, end } => {
+                let (addr, bytes) = (r.get(*addr)?, r.get(*bytes)?);
+                let label = self.b.trap_label(TrapCode::MemoryOutOfBounds);
+                match u32::try_from(*end) {
+                    Err(_) => self.b.branch(BranchKind::Always, label),
+                    Ok(0) => {
+                        self.b.cmp(addr, PSrc::Reg(bytes));
+                        self.b.branch(BranchKind::Cond(Cc::Hi), label);
+                    }
+                    Ok(end) => {
+                        // ip = addr + end; it wrapped iff ip < addr (end < 2^32).
+                        self.b.add_imm(IP, addr, end);
+                        self.b.cmp(IP, PSrc::Reg(addr));
+                        self.b.branch(BranchKind::Cond(Cc::Lo), label);
+                        self.b.cmp(IP, PSrc::Reg(bytes));
+                        self.b.branch(BranchKind::Cond(Cc::Hi), label);
+                    }
+                }
+            }
+            MInst::SymbolAddr { rd, symbol, offset } => {
+                self.b.symbol_addr(r.get(*rd)?, *symbol, *offset)
+            }
+            MInst::LoadSymbol { rd, symbol, offset } => {
+                let rd = r.get(*rd)?;
+                if *offset <= MAX_SP_OFFSET {
+                    self.b.symbol_addr(rd, *symbol, 0);
+                    self.b.mem_imm(Mem::Ldr, rd, rd, *offset)?;
+                } else {
+                    self.b.symbol_addr(rd, *symbol, *offset);
+                    self.b.mem_imm(Mem::Ldr, rd, rd, 0)?;
+                }
+            }
+            MInst::StoreSymbol {
+                value,
+                symbol,
+                offset,
+            } => {
+                let value = r.get(*value)?;
+                if *offset <= MAX_SP_OFFSET {
+                    self.b.symbol_addr(IP, *symbol, 0);
+                    self.b.mem_imm(Mem::Str, value, IP, *offset)?;
+                } else {
+                    self.b.symbol_addr(IP, *symbol, *offset);
+                    self.b.mem_imm(Mem::Str, value, IP, 0)?;
+                }
+            }
+            MInst::PairArith { sub, lo, hi, a, b } => {
+                let (lo, hi) = (r.get(*lo)?, r.get(*hi)?);
+                let (a0, a1) = (r.get(a[0])?, r.get(a[1])?);
+                let (b0, b1) = (r.get(b[0])?, r.get(b[1])?);
+                if is_low(lo) && is_low(a0) && is_low(b0) {
+                    self.b.inst(Asm::AddSubReg3 {
+                        sub: *sub,
+                        rd: lo,
+                        rn: a0,
+                        rm: b0,
+                    });
+                } else {
+                    let op = if *sub { DataOp::Sub } else { DataOp::Add };
+                    self.b.data_reg(op, true, lo, a0, b0);
+                }
+                let (narrow, wide) = if *sub {
+                    (NarrowOp::Sbc, DataOp::Sbc)
+                } else {
+                    (NarrowOp::Adc, DataOp::Adc)
+                };
+                if !self.b.narrow_or(narrow, !*sub, hi, a1, b1) {
+                    self.b.data_reg(wide, false, hi, a1, b1);
+                }
+            }
+            MInst::MulWideU { lo, hi, a, b } => {
+                let (lo, hi) = (r.get(*lo)?, r.get(*hi)?);
+                let (rn, rm) = (r.get(*a)?, r.get(*b)?);
+                self.b.inst(Asm::Umull { lo, hi, rn, rm });
+            }
+            MInst::ShiftPair {
+                op,
+                lo,
+                hi,
+                tmp,
+                a,
+                count,
+            } => {
+                let regs = (r.get(*lo)?, r.get(*hi)?, r.get(*tmp)?);
+                let a = [r.get(a[0])?, r.get(a[1])?];
+                let n = r.get(*count)?;
+                self.shift_pair(*op, regs.0, regs.1, regs.2, a, n);
+            }
+            MInst::Call { func, .. } => self.b.call(Symbol::Function(*func)),
+            MInst::Jump { target, .. } => {
+                if *target != next_block {
+                    self.b.branch(BranchKind::Always, *target);
+                }
+            }
+            MInst::Branch {
+                test,
+                then_block,
+                else_block,
+            } => {
+                let (cond, lhs, rhs) = self.test(r, test)?;
+                self.two_way(cond, lhs, rhs, *then_block, *else_block, next_block);
+            }
+            MInst::Switch {
+                index,
+                targets,
+                default,
+            } => {
+                let index = r.get(*index)?;
+                if targets.len() <= 2 {
+                    for (k, t) in targets.iter().enumerate() {
+                        self.b.cmp(index, PSrc::Imm(k as u32));
+                        self.b.branch(BranchKind::Cond(Cc::Eq), *t);
+                    }
+                    if *default != next_block {
+                        self.b.branch(BranchKind::Always, *default);
+                    }
+                } else {
+                    let n = u32::try_from(targets.len())
+                        .map_err(|_| CompileError::limit("switch table too large"))?;
+                    self.b.cmp(index, PSrc::Imm(n));
+                    self.b.branch(BranchKind::Cond(Cc::Hs), *default);
+                    self.b.items.push(Item::Table {
+                        rm: index,
+                        targets: targets.clone(),
+                        half: false,
+                        trampoline: vec![false; targets.len()],
+                        meta: self.b.meta,
+                    });
+                }
+            }
+            MInst::Return { .. } => self.epilogue(),
+            MInst::Trap { code } => {
+                let label = self.b.trap_label(*code);
+                self.b.branch(BranchKind::Always, label);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Emit an allocated function.
+pub fn emit(
+    module: &Module,
+    lowered: &Lowered,
+    alloc: &Allocation,
+    options: &Options,
+) -> Result<CompiledFunction> {
+    let frame = Frame::new(lowered, alloc)?;
+    let num_blocks = lowered.block_ranges().len();
+    let mut em = Emitter {
+        b: Builder {
+            module,
+            items: Vec::new(),
+            meta: Meta {
+                wasm: None,
+                kind: LineKind::Code,
+            },
+            num_blocks,
+            trap_labels: BTreeMap::new(),
+        },
+        frame,
+        stack_check: options.stack_check,
+    };
+    em.prologue()?;
+
+    let mut edits: Vec<(crate::regalloc::ProgPoint, Edit)> = alloc.edits.clone();
+    edits.sort_by_key(|(p, _)| *p);
+    let mut next_edit = 0;
+    let operands: Vec<Vec<crate::regalloc::Operand>> =
+        lowered.insts.iter().map(|i| i.operands()).collect();
+    for (b, range) in lowered.block_ranges().iter().enumerate() {
+        em.b.items.push(Item::Label(b));
+        for i in range.clone() {
+            let wasm = lowered.wasm_offsets.get(i).copied();
+            em.b.meta.wasm = wasm;
+            while let Some((p, e)) = edits.get(next_edit).copied() {
+                if (p.inst as usize) < i || (p.inst as usize == i && !p.after) {
+                    em.edit(&e)?;
+                    next_edit += 1;
+                } else {
+                    break;
+                }
+            }
+            let regs =
+                Regs {
+                    ops: &operands[i],
+                    regs: alloc.regs.get(i).map(|r| r.as_slice()).ok_or_else(|| {
+                        CompileError::internal("allocation misses an instruction")
+                    })?,
+                };
+            em.minst(&lowered.insts[i], &regs, b + 1)?;
+            while let Some((p, e)) = edits.get(next_edit).copied()
+                && p.inst as usize == i
+            {
+                em.edit(&e)?;
+                next_edit += 1;
+            }
+        }
+    }
+    if next_edit != edits.len() {
+        return Err(CompileError::internal(
+            "allocator edit outside the function",
+        ));
+    }
+
+    // Out-of-line trap stubs: r0 = code, call the handler, never come back.
+    em.b.meta = Meta {
+        wasm: None,
+        kind: LineKind::Code,
+    };
+    let traps = em.b.trap_labels.clone();
+    for (code, label) in &traps {
+        em.b.items.push(Item::Label(*label));
+        em.b.mov_imm(R0, code.code());
+        em.b.call(Symbol::TrapHandler);
+        em.b.inst(Asm::Udf { imm: 0 });
+    }
+
+    let mut items = em.b.items;
+    relax(&mut items, num_blocks + traps.len())?;
+    let out = finish(&items, num_blocks, &traps)?;
+    Ok(CompiledFunction {
+        code: out.code,
+        relocs: out.relocs,
+        listing: out.listing,
+        stats: FunctionStats {
+            spills: alloc.stats.spills,
+            reloads: alloc.stats.reloads,
+            moves: alloc.stats.moves,
+            remats: alloc.stats.remats,
+            max_pressure: alloc.stats.max_pressure,
+            frame_size: em.frame.locals,
+        },
+    })
+}

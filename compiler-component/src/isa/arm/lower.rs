@@ -1,0 +1,830 @@
+//! Legalized IR -> `MInst`s over virtual registers (IR value n is vreg n).
+//!
+//! Choices made here: constants become immediates where the consuming instruction encodes
+//! them (and are not materialized when no register use remains); a compare (or `eqz`) whose
+//! only use is a branch, select or trap check in the same block is fused into it, so the flags
+//! never have to survive an allocator edit.
+
+use super::abi::{ArgLoc, CallLayout, ResultLocs, call_layout};
+use super::encode::modimm;
+use super::inst::{Access, MInst, Src, StackRef, Test};
+use crate::error::{CompileError, Result};
+use crate::ir::{self, BinaryOp, Cond, Function, Module, Op, Terminator, UnaryOp, Value};
+use crate::regalloc::{MachFunction, Operand, PRegSet, VReg};
+use std::ops::Range;
+
+/// A lowered function: the allocator's view plus what the emitter needs.
+pub struct Lowered {
+    pub insts: Vec<MInst>,
+    /// Wasm offset of the IR instruction each machine instruction came from.
+    pub wasm_offsets: Vec<u32>,
+    operands: Vec<Vec<Operand>>,
+    clobbers: Vec<PRegSet>,
+    jump_args: Vec<Vec<VReg>>,
+    block_ranges: Vec<Range<usize>>,
+    succs: Vec<Vec<usize>>,
+    preds: Vec<Vec<usize>>,
+    params: Vec<Vec<VReg>>,
+    num_vregs: usize,
+    pub has_calls: bool,
+    /// Bytes at the bottom of the frame for outgoing stack arguments and call result areas.
+    pub local_area: u32,
+    /// Bytes of this function's own stack arguments (above the saved registers).
+    pub incoming_stack_bytes: u32,
+}
+
+impl Lowered {
+    /// Instruction range of every machine block, in layout order.
+    pub fn block_ranges(&self) -> &[Range<usize>] {
+        &self.block_ranges
+    }
+}
+
+impl MachFunction for Lowered {
+    fn num_vregs(&self) -> usize {
+        self.num_vregs
+    }
+    fn num_blocks(&self) -> usize {
+        self.block_ranges.len()
+    }
+    fn num_insts(&self) -> usize {
+        self.insts.len()
+    }
+    fn block_insts(&self, b: usize) -> Range<usize> {
+        self.block_ranges[b].clone()
+    }
+    fn block_succs(&self, b: usize) -> &[usize] {
+        &self.succs[b]
+    }
+    fn block_preds(&self, b: usize) -> &[usize] {
+        &self.preds[b]
+    }
+    fn block_params(&self, b: usize) -> &[VReg] {
+        &self.params[b]
+    }
+    fn operands(&self, inst: usize) -> &[Operand] {
+        &self.operands[inst]
+    }
+    fn clobbers(&self, inst: usize) -> PRegSet {
+        self.clobbers[inst]
+    }
+    fn jump_args(&self, inst: usize) -> &[VReg] {
+        &self.jump_args[inst]
+    }
+    fn is_move(&self, inst: usize) -> Option<(VReg, VReg)> {
+        match self.insts[inst] {
+            MInst::Move { rd, rm } => Some((rd, rm)),
+            _ => None,
+        }
+    }
+}
+
+/// Can `cmp rn, #imm` (or `cmn rn, #-imm`) encode this?
+pub fn cmp_imm_ok(imm: u32) -> bool {
+    modimm(imm).is_some() || (imm != 0 && modimm(imm.wrapping_neg()).is_some())
+}
+
+/// Can an add of `imm` be one instruction (add/sub with a modified immediate or imm12)?
+pub fn add_imm_ok(imm: u32) -> bool {
+    let neg = imm.wrapping_neg();
+    imm < 4096 || neg < 4096 || modimm(imm).is_some() || modimm(neg).is_some()
+}
+
+/// Does the ALU operation encode this immediate as its second operand in one instruction?
+pub fn alu_imm_ok(op: BinaryOp, imm: u32) -> bool {
+    match op {
+        BinaryOp::Add => add_imm_ok(imm),
+        BinaryOp::Sub => add_imm_ok(imm.wrapping_neg()),
+        BinaryOp::And | BinaryOp::Or => modimm(imm).is_some() || modimm(!imm).is_some(),
+        BinaryOp::Xor => modimm(imm).is_some(),
+        BinaryOp::Shl | BinaryOp::ShrS | BinaryOp::ShrU | BinaryOp::Rotl | BinaryOp::Rotr => true,
+        _ => false,
+    }
+}
+
+fn is_commutative(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Add | BinaryOp::Mul | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor
+    )
+}
+
+fn align8(n: u32) -> u32 {
+    n.div_ceil(8) * 8
+}
+
+struct Lowerer<'a> {
+    module: &'a Module,
+    func: &'a Function,
+    /// Constant value of each IR value defined by `Const`.
+    consts: Vec<Option<u32>>,
+    /// Values needed in a register (a `Const` without such a use is dropped).
+    needs_reg: Vec<bool>,
+    /// Compare/eqz values fused into their single consumer.
+    fused: Vec<bool>,
+    /// Defining op and args of each value defined by an instruction.
+    defs: Vec<Option<(&'a Op, &'a [Value])>>,
+    next_vreg: u32,
+    insts: Vec<MInst>,
+    wasm_offsets: Vec<u32>,
+    block_of: Vec<Option<usize>>,
+    result_area: u32,
+    offset: u32,
+}
+
+impl<'a> Lowerer<'a> {
+    fn err(&self, msg: impl Into<String>) -> CompileError {
+        CompileError::internal(msg).at(self.offset as u64)
+    }
+
+    fn check(&self, v: Value) -> Result<()> {
+        if (v.0 as usize) < self.func.value_types.len() {
+            Ok(())
+        } else {
+            Err(self.err(format!("value {v} out of range")))
+        }
+    }
+
+    fn reg(&mut self, v: Value) -> Result<VReg> {
+        self.check(v)?;
+        self.needs_reg[v.0 as usize] = true;
+        Ok(VReg(v.0))
+    }
+
+    fn def(&self, v: Value) -> Result<VReg> {
+        self.check(v)?;
+        Ok(VReg(v.0))
+    }
+
+    fn temp(&mut self) -> VReg {
+        let v = VReg(self.next_vreg);
+        self.next_vreg += 1;
+        self.needs_reg.push(true);
+        v
+    }
+
+    fn konst(&self, v: Value) -> Option<u32> {
+        self.consts.get(v.0 as usize).copied().flatten()
+    }
+
+    fn push(&mut self, inst: MInst) {
+        self.insts.push(inst);
+        self.wasm_offsets.push(self.offset);
+    }
+
+    fn block(&self, b: ir::Block) -> Result<usize> {
+        self.block_of
+            .get(b.0 as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| self.err(format!("branch to unknown block {b}")))
+    }
+
+    fn make_test(&mut self, cond: Cond, a: Value, b: Value) -> Result<Test> {
+        let (cond, a, b) = if self.konst(a).is_some() && self.konst(b).is_none() {
+            (cond.swapped(), b, a)
+        } else {
+            (cond, a, b)
+        };
+        let lhs = self.reg(a)?;
+        let rhs = match self.konst(b) {
+            Some(c) if cmp_imm_ok(c) => Src::Imm(c),
+            _ => Src::Reg(self.reg(b)?),
+        };
+        Ok(Test { cond, lhs, rhs })
+    }
+
+    /// The test "v is true", through a fused compare when there is one.
+    fn test_of(&mut self, v: Value) -> Result<Test> {
+        self.check(v)?;
+        if self.fused[v.0 as usize] {
+            match self.defs[v.0 as usize] {
+                Some((Op::Compare(cond), [a, b])) => return self.make_test(*cond, *a, *b),
+                Some((Op::Unary(UnaryOp::Eqz), [a])) => {
+                    return Ok(Test {
+                        cond: Cond::Eq,
+                        lhs: self.reg(*a)?,
+                        rhs: Src::Imm(0),
+                    });
+                }
+                _ => return Err(self.err("fused condition lost its compare")),
+            }
+        }
+        Ok(Test {
+            cond: Cond::Ne,
+            lhs: self.reg(v)?,
+            rhs: Src::Imm(0),
+        })
+    }
+
+    fn src(&mut self, v: Value, imm_ok: impl Fn(u32) -> bool) -> Result<Src> {
+        match self.konst(v) {
+            Some(c) if imm_ok(c) => Ok(Src::Imm(c)),
+            _ => Ok(Src::Reg(self.reg(v)?)),
+        }
+    }
+
+    fn args<const N: usize>(&self, inst: &'a ir::Inst) -> Result<[Value; N]> {
+        <[Value; N]>::try_from(inst.args.as_slice())
+            .map_err(|_| self.err(format!("{:?} expects {N} arguments", inst.op)))
+    }
+
+    fn result(&self, inst: &ir::Inst) -> Result<VReg> {
+        match inst.results.as_slice() {
+            [r] => self.def(*r),
+            _ => Err(self.err(format!("{:?} expects one result", inst.op))),
+        }
+    }
+
+    fn access_index(&mut self, addr: Value, offset: u64) -> Result<(Src, u32)> {
+        let offset = u32::try_from(offset).map_err(|_| self.err("memory offset beyond 32 bits"))?;
+        match self.konst(addr) {
+            Some(c) if c as u64 + offset as u64 <= 4095 => Ok((Src::Imm(c), offset)),
+            _ => Ok((Src::Reg(self.reg(addr)?), offset)),
+        }
+    }
+
+    fn lower_inst(&mut self, inst: &'a ir::Inst) -> Result<()> {
+        self.offset = inst.offset;
+        match &inst.op {
+            Op::Const(k) => {
+                let rd = self.result(inst)?;
+                self.push(MInst::Const {
+                    rd,
+                    value: *k as u32,
+                });
+            }
+            Op::Copy => {
+                let [a] = self.args(inst)?;
+                let rd = self.result(inst)?;
+                let rm = self.reg(a)?;
+                self.push(MInst::Move { rd, rm });
+            }
+            Op::Unary(op) => {
+                let [a] = self.args(inst)?;
+                let rd = self.result(inst)?;
+                match op {
+                    UnaryOp::Eqz if self.fused[rd.0 as usize] => {}
+                    UnaryOp::Clz
+                    | UnaryOp::Ctz
+                    | UnaryOp::Eqz
+                    | UnaryOp::Extend8S
+                    | UnaryOp::Extend16S => {
+                        let rm = self.reg(a)?;
+                        self.push(MInst::Unary { op: *op, rd, rm });
+                    }
+                    _ => return Err(self.err(format!("{op:?} was not legalized"))),
+                }
+            }
+            Op::Binary(op) => {
+                let [a, b] = self.args(inst)?;
+                let rd = self.result(inst)?;
+                let (a, b) =
+                    if is_commutative(*op) && self.konst(a).is_some() && self.konst(b).is_none() {
+                        (b, a)
+                    } else {
+                        (a, b)
+                    };
+                let rn = self.reg(a)?;
+                let op = *op;
+                let rm = self.src(b, |c| alu_imm_ok(op, c))?;
+                self.push(MInst::Alu { op, rd, rn, rm });
+            }
+            Op::Compare(cond) => {
+                let [a, b] = self.args(inst)?;
+                let rd = self.result(inst)?;
+                if !self.fused[rd.0 as usize] {
+                    let test = self.make_test(*cond, a, b)?;
+                    self.push(MInst::SetCond { rd, test });
+                }
+            }
+            Op::Select => {
+                let [c, t, f] = self.args(inst)?;
+                let rd = self.result(inst)?;
+                let test = self.test_of(c)?;
+                let if_true = self.reg(t)?;
+                let if_false = self.reg(f)?;
+                self.push(MInst::Select {
+                    rd,
+                    test,
+                    if_true,
+                    if_false,
+                });
+            }
+            Op::Load(m) => {
+                let [base, addr] = self.args(inst)?;
+                let rd = self.result(inst)?;
+                let base = self.reg(base)?;
+                let (index, offset) = self.access_index(addr, m.offset)?;
+                self.check_width(m.width)?;
+                self.push(MInst::Load {
+                    access: Access {
+                        width: m.width,
+                        signed: m.signed,
+                    },
+                    rd,
+                    base,
+                    index,
+                    offset,
+                });
+            }
+            Op::Store(m) => {
+                let [base, addr, value] = self.args(inst)?;
+                let base = self.reg(base)?;
+                let value = self.reg(value)?;
+                let (index, offset) = self.access_index(addr, m.offset)?;
+                self.check_width(m.width)?;
+                self.push(MInst::Store {
+                    access: Access {
+                        width: m.width,
+                        signed: false,
+                    },
+                    value,
+                    base,
+                    index,
+                    offset,
+                });
+            }
+            Op::TrapIf(code) => {
+                let [c] = self.args(inst)?;
+                let test = self.test_of(c)?;
+                self.push(MInst::TrapIf { test, code: *code });
+            }
+            Op::BoundsCheck { end } => {
+                let [addr, bytes] = self.args(inst)?;
+                let addr = self.reg(addr)?;
+                let bytes = self.reg(bytes)?;
+                self.push(MInst::BoundsCheck {
+                    addr,
+                    bytes,
+                    end: *end,
+                });
+            }
+            Op::SymbolAddr { symbol, offset } => {
+                let rd = self.result(inst)?;
+                self.push(MInst::SymbolAddr {
+                    rd,
+                    symbol: *symbol,
+                    offset: *offset,
+                });
+            }
+            Op::LoadSymbol { symbol, offset } => {
+                let rd = self.result(inst)?;
+                self.push(MInst::LoadSymbol {
+                    rd,
+                    symbol: *symbol,
+                    offset: *offset,
+                });
+            }
+            Op::StoreSymbol { symbol, offset } => {
+                let [v] = self.args(inst)?;
+                let value = self.reg(v)?;
+                self.push(MInst::StoreSymbol {
+                    value,
+                    symbol: *symbol,
+                    offset: *offset,
+                });
+            }
+            Op::AddPair | Op::SubPair => {
+                let [a0, a1, b0, b1] = self.args(inst)?;
+                let [lo, hi] = self.two_results(inst)?;
+                let a = [self.reg(a0)?, self.reg(a1)?];
+                let b = [self.reg(b0)?, self.reg(b1)?];
+                self.push(MInst::PairArith {
+                    sub: matches!(inst.op, Op::SubPair),
+                    lo,
+                    hi,
+                    a,
+                    b,
+                });
+            }
+            Op::MulWideU => {
+                let [a, b] = self.args(inst)?;
+                let [lo, hi] = self.two_results(inst)?;
+                let (a, b) = (self.reg(a)?, self.reg(b)?);
+                self.push(MInst::MulWideU { lo, hi, a, b });
+            }
+            Op::ShiftPair(op) => {
+                if !matches!(op, BinaryOp::Shl | BinaryOp::ShrS | BinaryOp::ShrU) {
+                    return Err(self.err(format!("ShiftPair({op:?}) is not a shift")));
+                }
+                let [a0, a1, n] = self.args(inst)?;
+                let [lo, hi] = self.two_results(inst)?;
+                let a = [self.reg(a0)?, self.reg(a1)?];
+                let count = self.reg(n)?;
+                let tmp = self.temp();
+                self.push(MInst::ShiftPair {
+                    op: *op,
+                    lo,
+                    hi,
+                    tmp,
+                    a,
+                    count,
+                });
+            }
+            Op::Call(n) => self.lower_call(inst, *n)?,
+            Op::MemorySize | Op::MemoryGrow | Op::GlobalGet(_) | Op::GlobalSet(_) => {
+                return Err(self.err(format!("{:?} was not legalized", inst.op)));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_width(&self, width: u8) -> Result<()> {
+        if matches!(width, 1 | 2 | 4) {
+            Ok(())
+        } else {
+            Err(self.err(format!("{width}-byte access was not legalized")))
+        }
+    }
+
+    fn two_results(&self, inst: &ir::Inst) -> Result<[VReg; 2]> {
+        match inst.results.as_slice() {
+            [lo, hi] => Ok([self.def(*lo)?, self.def(*hi)?]),
+            _ => Err(self.err(format!("{:?} expects two results", inst.op))),
+        }
+    }
+
+    fn layout_of(&self, func: u32) -> Result<CallLayout> {
+        let decl = self
+            .module
+            .functions
+            .get(func as usize)
+            .ok_or_else(|| self.err(format!("call to unknown function {func}")))?;
+        call_layout(&decl.sig)
+    }
+
+    fn lower_call(&mut self, inst: &'a ir::Inst, func: u32) -> Result<()> {
+        let layout = self.layout_of(func)?;
+        if inst.args.len() != layout.args.len() {
+            return Err(self.err("call arguments do not match the callee's signature"));
+        }
+        let mut args = Vec::new();
+        if let Some(ptr_reg) = layout.result_ptr {
+            let rd = self.temp();
+            self.push(MInst::StackAddr {
+                rd,
+                offset: self.result_area,
+            });
+            args.push((rd, ptr_reg));
+        }
+        for (v, loc) in inst.args.iter().zip(&layout.args) {
+            let r = self.reg(*v)?;
+            match loc {
+                ArgLoc::Reg(p) => args.push((r, *p)),
+                ArgLoc::Stack(off) => self.push(MInst::StoreStack {
+                    value: r,
+                    slot: StackRef::Local(*off),
+                }),
+            }
+        }
+        let mut results = Vec::new();
+        let mut loads = Vec::new();
+        match &layout.results {
+            ResultLocs::Regs(regs) => {
+                if regs.len() != inst.results.len() {
+                    return Err(self.err("call results do not match the callee's signature"));
+                }
+                for (v, p) in inst.results.iter().zip(regs) {
+                    results.push((self.def(*v)?, *p));
+                }
+            }
+            ResultLocs::Memory { offsets, .. } => {
+                if offsets.len() != inst.results.len() {
+                    return Err(self.err("call results do not match the callee's signature"));
+                }
+                for (v, off) in inst.results.iter().zip(offsets) {
+                    loads.push(MInst::LoadStack {
+                        rd: self.def(*v)?,
+                        slot: StackRef::Local(self.result_area + off),
+                    });
+                }
+            }
+        }
+        self.push(MInst::Call {
+            func,
+            args,
+            results,
+        });
+        for l in loads {
+            self.push(l);
+        }
+        Ok(())
+    }
+
+    fn lower_term(
+        &mut self,
+        term: &'a Terminator,
+        layout: &CallLayout,
+        result_ptr: Option<VReg>,
+    ) -> Result<()> {
+        match term {
+            Terminator::Jump { target, args } => {
+                let target = self.block(*target)?;
+                let args = args
+                    .iter()
+                    .map(|v| self.reg(*v))
+                    .collect::<Result<Vec<_>>>()?;
+                self.push(MInst::Jump { target, args });
+            }
+            Terminator::Branch {
+                cond,
+                then_block,
+                else_block,
+            } => {
+                let test = self.test_of(*cond)?;
+                let then_block = self.block(*then_block)?;
+                let else_block = self.block(*else_block)?;
+                self.push(MInst::Branch {
+                    test,
+                    then_block,
+                    else_block,
+                });
+            }
+            Terminator::Switch {
+                index,
+                targets,
+                default,
+            } => {
+                let index = self.reg(*index)?;
+                let targets = targets
+                    .iter()
+                    .map(|b| self.block(*b))
+                    .collect::<Result<Vec<_>>>()?;
+                let default = self.block(*default)?;
+                self.push(MInst::Switch {
+                    index,
+                    targets,
+                    default,
+                });
+            }
+            Terminator::Return { values } => match &layout.results {
+                ResultLocs::Regs(regs) => {
+                    if regs.len() != values.len() {
+                        return Err(self.err("returned values do not match the signature"));
+                    }
+                    let values = values
+                        .iter()
+                        .zip(regs)
+                        .map(|(v, p)| Ok((self.reg(*v)?, *p)))
+                        .collect::<Result<Vec<_>>>()?;
+                    self.push(MInst::Return { values });
+                }
+                ResultLocs::Memory { offsets, .. } => {
+                    let ptr = result_ptr.ok_or_else(|| self.err("missing result pointer"))?;
+                    if offsets.len() != values.len() {
+                        return Err(self.err("returned values do not match the signature"));
+                    }
+                    for (v, off) in values.iter().zip(offsets) {
+                        let value = self.reg(*v)?;
+                        self.push(MInst::Store {
+                            access: Access {
+                                width: 4,
+                                signed: false,
+                            },
+                            value,
+                            base: ptr,
+                            index: Src::Imm(0),
+                            offset: *off,
+                        });
+                    }
+                    self.push(MInst::Return { values: vec![] });
+                }
+            },
+            Terminator::Trap { code } => self.push(MInst::Trap { code: *code }),
+        }
+        Ok(())
+    }
+}
+
+/// Which compare/eqz values are consumed only by a branch, select or trap check in their own
+/// block (and can be fused into it).
+fn find_fusable(func: &Function, order: &[ir::Block], uses: &[u32]) -> Vec<bool> {
+    let n = func.value_types.len();
+    let mut def_block = vec![usize::MAX; n];
+    let mut fusable_def = vec![false; n];
+    for (bi, b) in order.iter().enumerate() {
+        for inst in &func.block(*b).insts {
+            for r in &inst.results {
+                if let Some(slot) = def_block.get_mut(r.0 as usize) {
+                    *slot = bi;
+                }
+            }
+            if let ([r], Op::Compare(_) | Op::Unary(UnaryOp::Eqz)) =
+                (inst.results.as_slice(), &inst.op)
+                && let Some(f) = fusable_def.get_mut(r.0 as usize)
+            {
+                *f = true;
+            }
+        }
+    }
+    let mut fused = vec![false; n];
+    let mut consider = |v: Value, bi: usize| {
+        let i = v.0 as usize;
+        if i < n && fusable_def[i] && def_block[i] == bi && uses[i] == 1 {
+            fused[i] = true;
+        }
+    };
+    for (bi, b) in order.iter().enumerate() {
+        let data = func.block(*b);
+        for inst in &data.insts {
+            if matches!(inst.op, Op::Select | Op::TrapIf(_))
+                && let Some(c) = inst.args.first()
+            {
+                consider(*c, bi);
+            }
+        }
+        if let Terminator::Branch { cond, .. } = &data.term {
+            consider(*cond, bi);
+        }
+    }
+    fused
+}
+
+pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
+    let order = func.reverse_postorder();
+    let nvals = func.value_types.len();
+    let mut block_of = vec![None; func.blocks.len()];
+    for (i, b) in order.iter().enumerate() {
+        block_of[b.0 as usize] = Some(i);
+    }
+    let mut uses = vec![0u32; nvals];
+    let mut consts = vec![None; nvals];
+    let mut defs: Vec<Option<(&Op, &[Value])>> = vec![None; nvals];
+    for b in &order {
+        let data = func.block(*b);
+        for inst in &data.insts {
+            for a in &inst.args {
+                if let Some(u) = uses.get_mut(a.0 as usize) {
+                    *u += 1;
+                }
+            }
+            if let [r] = inst.results.as_slice()
+                && (r.0 as usize) < nvals
+            {
+                defs[r.0 as usize] = Some((&inst.op, inst.args.as_slice()));
+                if let Op::Const(k) = inst.op {
+                    consts[r.0 as usize] = Some(k as u32);
+                }
+            }
+        }
+        for a in data.term.uses() {
+            if let Some(u) = uses.get_mut(a.0 as usize) {
+                *u += 1;
+            }
+        }
+    }
+    let fused = find_fusable(func, &order, &uses);
+
+    // The bottom of the frame: outgoing stack arguments, then one shared result area.
+    let mut max_out = 0;
+    let mut max_results = 0;
+    let mut has_calls = false;
+    for b in &order {
+        for inst in &func.block(*b).insts {
+            if let Op::Call(n) = inst.op {
+                has_calls = true;
+                let sig = &module
+                    .functions
+                    .get(n as usize)
+                    .ok_or_else(|| {
+                        CompileError::internal(format!("call to unknown function {n}"))
+                            .at(inst.offset as u64)
+                    })?
+                    .sig;
+                let l = call_layout(sig)?;
+                max_out = max_out.max(l.stack_bytes);
+                if let ResultLocs::Memory { size, .. } = l.results {
+                    max_results = max_results.max(size);
+                }
+            }
+        }
+    }
+    let result_area = align8(max_out);
+    let local_area = result_area + align8(max_results);
+
+    let mut lw = Lowerer {
+        module,
+        func,
+        consts,
+        needs_reg: vec![false; nvals],
+        fused,
+        defs,
+        next_vreg: nvals as u32,
+        insts: Vec::new(),
+        wasm_offsets: Vec::new(),
+        block_of,
+        result_area,
+        offset: func.offset,
+    };
+
+    let layout = call_layout(&func.sig)?;
+    let mut starts = Vec::new();
+    let mut params = Vec::new();
+    let mut result_ptr = None;
+    for (bi, b) in order.iter().enumerate() {
+        let data = func.block(*b);
+        starts.push(lw.insts.len());
+        if bi == 0 {
+            params.push(Vec::new());
+            if data.params.len() != layout.args.len() {
+                return Err(lw.err("entry parameters do not match the signature"));
+            }
+            let mut defs = Vec::new();
+            let mut loads = Vec::new();
+            if let Some(p) = layout.result_ptr {
+                let v = lw.temp();
+                result_ptr = Some(v);
+                defs.push((v, p));
+            }
+            for (v, loc) in data.params.iter().zip(&layout.args) {
+                let rd = lw.def(*v)?;
+                match loc {
+                    ArgLoc::Reg(p) => defs.push((rd, *p)),
+                    ArgLoc::Stack(off) => loads.push(MInst::LoadStack {
+                        rd,
+                        slot: StackRef::Incoming(*off),
+                    }),
+                }
+            }
+            lw.push(MInst::Entry { defs });
+            for l in loads {
+                lw.push(l);
+            }
+        } else {
+            params.push(
+                data.params
+                    .iter()
+                    .map(|v| lw.def(*v))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
+        for inst in &data.insts {
+            lw.lower_inst(inst)?;
+        }
+        lw.offset = data.term_offset;
+        lw.lower_term(&data.term, &layout, result_ptr)?;
+    }
+    starts.push(lw.insts.len());
+
+    // Drop constants that every consumer took as an immediate.
+    let mut insts = Vec::with_capacity(lw.insts.len());
+    let mut wasm_offsets = Vec::with_capacity(lw.insts.len());
+    let mut block_ranges = Vec::with_capacity(order.len());
+    for w in starts.windows(2) {
+        let start = insts.len();
+        for i in w[0]..w[1] {
+            if let MInst::Const { rd, .. } = lw.insts[i]
+                && !lw.needs_reg.get(rd.0 as usize).copied().unwrap_or(true)
+            {
+                continue;
+            }
+            insts.push(lw.insts[i].clone());
+            wasm_offsets.push(lw.wasm_offsets[i]);
+        }
+        block_ranges.push(start..insts.len());
+    }
+
+    let nblocks = block_ranges.len();
+    let mut succs = vec![Vec::new(); nblocks];
+    let mut preds = vec![Vec::new(); nblocks];
+    for (b, range) in block_ranges.iter().enumerate() {
+        let last = range
+            .end
+            .checked_sub(1)
+            .and_then(|i| insts.get(i))
+            .filter(|i| i.is_terminator())
+            .ok_or_else(|| CompileError::internal("machine block without terminator"))?;
+        let mut s = last.successors();
+        s.sort_unstable();
+        s.dedup();
+        for t in &s {
+            preds[*t].push(b);
+        }
+        succs[b] = s;
+    }
+    let operands = insts.iter().map(|i| i.operands()).collect();
+    let clobbers = insts.iter().map(|i| i.clobbers()).collect();
+    let jump_args = insts
+        .iter()
+        .map(|i| match i {
+            MInst::Jump { args, .. } => args.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    Ok(Lowered {
+        insts,
+        wasm_offsets,
+        operands,
+        clobbers,
+        jump_args,
+        block_ranges,
+        succs,
+        preds,
+        params,
+        num_vregs: lw.next_vreg as usize,
+        has_calls,
+        local_area,
+        incoming_stack_bytes: layout.stack_bytes,
+    })
+}

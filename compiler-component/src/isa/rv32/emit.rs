@@ -562,11 +562,9 @@ impl Emitter {
 }
 
 /// Relax branches to a fixed point, then encode everything.
-fn assemble(
-    module: &ir::Module,
-    items: &[Item],
-    label_names: &[String],
-) -> Result<(Vec<u8>, Vec<Reloc>, Vec<ListingLine>)> {
+type Assembled = (Vec<u8>, Vec<Reloc>, Vec<ListingLine>, Vec<Option<u32>>);
+
+fn assemble(module: &ir::Module, items: &[Item], label_names: &[String]) -> Result<Assembled> {
     let mut forms: Vec<u8> = items
         .iter()
         .map(|i| encode::initial_form(&i.inst))
@@ -692,7 +690,7 @@ fn assemble(
             });
         }
     }
-    Ok((code, relocs, listing))
+    Ok((code, relocs, listing, label_pos))
 }
 
 /// Emit a lowered, allocated function.
@@ -702,6 +700,17 @@ pub fn emit(
     alloc: &Allocation,
     stack_check: bool,
 ) -> Result<CompiledFunction> {
+    emit_with_labels(module, lowered, alloc, stack_check).map(|(compiled, _)| compiled)
+}
+
+/// `emit`, also returning every placed label (name, code offset) so tests can reassemble the
+/// listing.
+pub(crate) fn emit_with_labels(
+    module: &ir::Module,
+    lowered: &Lowered,
+    alloc: &Allocation,
+    stack_check: bool,
+) -> Result<(CompiledFunction, Vec<(String, u32)>)> {
     let frame = FrameLayout::new(
         lowered.outgoing_bytes,
         lowered.result_area,
@@ -763,7 +772,13 @@ pub fn emit(
         )));
     }
     e.trap_stubs();
-    let (code, relocs, listing) = assemble(module, &e.items, &e.label_names)?;
+    let (code, relocs, listing, label_pos) = assemble(module, &e.items, &e.label_names)?;
+    let labels = e
+        .label_names
+        .iter()
+        .zip(label_pos)
+        .filter_map(|(name, pos)| pos.map(|p| (name.clone(), p)))
+        .collect();
     let saved_bytes = 4 * e.frame.saved.len() as u32;
     let stats = FunctionStats {
         spills: alloc.stats.spills,
@@ -773,10 +788,13 @@ pub fn emit(
         max_pressure: alloc.stats.max_pressure,
         frame_size: e.frame.size - saved_bytes,
     };
-    Ok(CompiledFunction {
-        code,
-        relocs,
-        listing,
-        stats,
-    })
+    Ok((
+        CompiledFunction {
+            code,
+            relocs,
+            listing,
+            stats,
+        },
+        labels,
+    ))
 }

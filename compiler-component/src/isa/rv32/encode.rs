@@ -426,18 +426,24 @@ pub fn relax_forms(inst: &PInst) -> u8 {
     }
 }
 
+/// Can this branch use `c.beqz`/`c.bnez` (x8..x15 against zero)?
+fn has_compressed_form(inst: &PInst) -> bool {
+    matches!(*inst, PInst::Branch { cond, rs1, rs2, .. }
+        if matches!(cond, BrCond::Eq | BrCond::Ne) && rs2 == regs::ZERO && is_compressible(rs1))
+}
+
 /// The first form worth trying: `c.beqz`/`c.bnez` exist only for x8..x15 against zero.
 pub fn initial_form(inst: &PInst) -> u8 {
-    match *inst {
-        PInst::Branch { cond, rs1, rs2, .. }
-            if !(matches!(cond, BrCond::Eq | BrCond::Ne)
-                && rs2 == regs::ZERO
-                && is_compressible(rs1)) =>
-        {
-            1
-        }
+    match inst {
+        PInst::Branch { .. } if !has_compressed_form(inst) => 1,
         _ => 0,
     }
+}
+
+/// Bytes of the inverted branch that skips the `jal` in the long form (the inverse of a
+/// compressible branch is compressible too).
+fn skip_size(inst: &PInst) -> u32 {
+    if has_compressed_form(inst) { 2 } else { 4 }
 }
 
 /// Size in bytes of a branch or jump in a given form.
@@ -445,7 +451,7 @@ pub fn relax_size(inst: &PInst, form: u8) -> u32 {
     match (inst, form) {
         (PInst::Branch { .. }, 0) | (PInst::Jump { .. }, 0) => 2,
         (PInst::Branch { .. }, 1) | (PInst::Jump { .. }, 1) | (PInst::TableJump { .. }, _) => 4,
-        (PInst::Branch { .. }, _) => 8,
+        (PInst::Branch { .. }, _) => skip_size(inst) + 4,
         (PInst::Call { .. }, _) => 8,
         _ => 0,
     }
@@ -457,12 +463,25 @@ pub fn reaches(inst: &PInst, form: u8, disp: i64) -> bool {
     even && match (inst, form) {
         (PInst::Branch { .. }, 0) => fits_signed(disp, 9),
         (PInst::Branch { .. }, 1) => fits_signed(disp, 13),
-        // The `jal` sits 4 bytes after the inverted branch.
-        (PInst::Branch { .. }, _) => fits_signed(disp - 4, 21),
+        // The `jal` sits after the inverted branch.
+        (PInst::Branch { .. }, _) => fits_signed(disp - i64::from(skip_size(inst)), 21),
         (PInst::Jump { .. }, 0) => fits_signed(disp, 12),
         (PInst::Jump { .. }, _) | (PInst::TableJump { .. }, _) => fits_signed(disp, 21),
         _ => true,
     }
+}
+
+/// `c.beqz`/`c.bnez rs1, disp`.
+fn c_branch(cond: BrCond, rs1: PReg, disp: i64) -> u16 {
+    let funct3: u16 = if cond == BrCond::Eq { 0b110 } else { 0b111 };
+    (funct3 << 13)
+        | ((bits(disp, 8, 8) as u16) << 12)
+        | ((bits(disp, 4, 3) as u16) << 10)
+        | (c3(rs1) << 7)
+        | ((bits(disp, 7, 6) as u16) << 5)
+        | ((bits(disp, 2, 1) as u16) << 3)
+        | ((bits(disp, 5, 5) as u16) << 2)
+        | 1
 }
 
 /// Encode a branch, jump or table entry in `form` at displacement `disp` to its target.
@@ -478,38 +497,34 @@ pub fn encode_branch(inst: &PInst, form: u8, disp: i64) -> Result<Vec<Piece>> {
         text: None,
     };
     Ok(match (inst.clone(), form) {
-        (PInst::Branch { cond, rs1, .. }, 0) => {
-            let funct3: u16 = if cond == BrCond::Eq { 0b110 } else { 0b111 };
-            let v = (funct3 << 13)
-                | ((bits(disp, 8, 8) as u16) << 12)
-                | ((bits(disp, 4, 3) as u16) << 10)
-                | (c3(rs1) << 7)
-                | ((bits(disp, 7, 6) as u16) << 5)
-                | ((bits(disp, 2, 1) as u16) << 3)
-                | ((bits(disp, 5, 5) as u16) << 2)
-                | 1;
-            vec![piece(half(v))]
-        }
+        (PInst::Branch { cond, rs1, .. }, 0) => vec![piece(half(c_branch(cond, rs1, disp)))],
         (PInst::Branch { cond, rs1, rs2, .. }, 1) => {
             vec![piece(word(b_type(disp, rs2, rs1, branch_funct3(cond))))]
         }
         (PInst::Branch { cond, rs1, rs2, .. }, _) => {
             let inverse = cond.inverse();
-            let skip = PInst::Branch {
+            let skip = skip_size(inst);
+            let over = i64::from(skip + 4);
+            let skip_inst = PInst::Branch {
                 cond: inverse,
                 rs1,
                 rs2,
                 target: Label(0),
             };
-            let skip_text = skip.text(&|_| "8".to_string(), &|_| String::new());
+            let skip_text = skip_inst.text(&|_| over.to_string(), &|_| String::new());
+            let skip_bytes = if skip == 2 {
+                half(c_branch(inverse, rs1, over))
+            } else {
+                word(b_type(over, rs2, rs1, branch_funct3(inverse)))
+            };
             vec![
                 Piece {
-                    bytes: word(b_type(8, rs2, rs1, branch_funct3(inverse))),
+                    bytes: skip_bytes,
                     reloc: None,
                     text: Some(skip_text),
                 },
                 Piece {
-                    bytes: word(jal(regs::ZERO, disp - 4)),
+                    bytes: word(jal(regs::ZERO, disp - i64::from(skip))),
                     reloc: None,
                     // The caller spells the target: this is the part that reaches it.
                     text: Some(String::from("j")),

@@ -1,1 +1,417 @@
+//! Whole-function tests: compiled code must reassemble bit-for-bit from its own listing with
+//! LLVM 14 (which proves encodings, branch forms, relaxation and label placement together),
+//! plus checks of the code shapes the back end promises.
 
+use super::{emit, lower, regs};
+use crate::ir::{self, BlockData, Function, FunctionDecl, FunctionKind, Inst, Op, Signature};
+use crate::ir::{Terminator, Type, Value};
+use crate::isa::{CompiledFunction, LineKind};
+use crate::options::{Options, Target};
+use crate::regalloc;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn options() -> Options {
+    Options::new(Target::Rv32imac)
+}
+
+/// Frontend + opt + legalize, as the pipeline does before the back end.
+fn legalized(wat: &str, options: &Options) -> ir::Module {
+    let wasm = crate::frontend::decode(wat.as_bytes()).expect("decodes");
+    let mut module = crate::frontend::translate(&wasm, options).expect("translates");
+    crate::opt::run(&mut module);
+    crate::legalize::run(&mut module, super::caps(options.target), options).expect("legalizes");
+    crate::opt::run(&mut module);
+    module
+}
+
+fn compile_body(
+    module: &ir::Module,
+    body: usize,
+    options: &Options,
+) -> (CompiledFunction, Vec<(String, u32)>) {
+    let lowered = lower::lower(module, body).expect("lowers");
+    let env = regs::reg_env();
+    let alloc = regalloc::allocate(&lowered, &env).expect("allocates");
+    regalloc::check::verify(&lowered, &env, &alloc).expect("allocation verifies");
+    emit::emit_with_labels(module, &lowered, &alloc, options.stack_check).expect("emits")
+}
+
+fn work_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("synth-rv32-fn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn tool(name: &str) -> Command {
+    Command::new(name)
+}
+
+fn run(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run ({e}); LLVM 14 tools must be installed"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Rebuild the function as assembly from its listing (labels re-inserted at their offsets),
+/// assemble it with llvm-mc and demand the very same bytes.
+fn reassemble_and_compare(compiled: &CompiledFunction, labels: &[(String, u32)], tag: &str) {
+    let mut joined = Vec::new();
+    for line in &compiled.listing {
+        assert_eq!(line.offset as usize, joined.len(), "{tag}: listing offsets");
+        joined.extend_from_slice(&line.bytes);
+    }
+    assert_eq!(joined, compiled.code, "{tag}: listing bytes are the code");
+    for reloc in &compiled.relocs {
+        assert!(
+            compiled.listing.iter().any(|l| l.offset == reloc.offset),
+            "{tag}: relocation at {} is not at an instruction",
+            reloc.offset
+        );
+    }
+
+    let mut asm = String::from(".text\n");
+    let mut labels: Vec<&(String, u32)> = labels.iter().collect();
+    labels.sort_by_key(|l| l.1);
+    let mut next_label = labels.into_iter().peekable();
+    for line in &compiled.listing {
+        while let Some((name, _)) = next_label.next_if(|l| l.1 <= line.offset) {
+            asm.push_str(&format!("{name}:\n"));
+        }
+        // Jump-table entries must stay 4 bytes, which LLVM only does with RVC off.
+        if line.text.starts_with("jal zero,") {
+            asm.push_str(&format!(
+                ".option push\n.option norvc\n{}\n.option pop\n",
+                line.text
+            ));
+        } else {
+            asm.push_str(&format!("{}\n", line.text));
+        }
+    }
+    for (name, _) in next_label {
+        asm.push_str(&format!("{name}:\n"));
+    }
+    let dir = work_dir();
+    let src = dir.join(format!("{tag}.s"));
+    let obj = dir.join(format!("{tag}.o"));
+    let bin = dir.join(format!("{tag}.bin"));
+    std::fs::write(&src, &asm).expect("write asm");
+    run(
+        tool("llvm-mc")
+            .args([
+                "-triple=riscv32",
+                "-mattr=+m,+a,+c,-relax",
+                "-filetype=obj",
+                "-o",
+            ])
+            .arg(&obj)
+            .arg(&src),
+        "llvm-mc",
+    );
+    run(
+        tool("llvm-objcopy")
+            .args(["-O", "binary", "--only-section=.text"])
+            .arg(&obj)
+            .arg(&bin),
+        "llvm-objcopy",
+    );
+    let bytes = std::fs::read(&bin).expect("read binary");
+    if bytes != compiled.code {
+        let first = bytes
+            .iter()
+            .zip(&compiled.code)
+            .position(|(a, b)| a != b)
+            .unwrap_or(bytes.len().min(compiled.code.len()));
+        let line = compiled
+            .listing
+            .iter()
+            .rev()
+            .find(|l| l.offset as usize <= first);
+        panic!(
+            "{tag}: llvm-mc assembles the listing differently from offset {first} \
+             (line {line:?}); asm in {}",
+            src.display()
+        );
+    }
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
+}
+
+#[test]
+fn every_fixture_function_reassembles_from_its_listing() {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
+        .expect("fixtures directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() > 10, "fixtures missing");
+    let mut functions = 0;
+    for path in paths {
+        let wat = std::fs::read_to_string(&path).expect("read fixture");
+        let name = path
+            .file_stem()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        for stack_check in [true, false] {
+            let mut options = options();
+            options.stack_check = stack_check;
+            let module = legalized(&wat, &options);
+            for body in 0..module.bodies.len() {
+                let (compiled, labels) = compile_body(&module, body, &options);
+                reassemble_and_compare(&compiled, &labels, &format!("{name}_{body}_{stack_check}"));
+                functions += 1;
+            }
+        }
+    }
+    assert!(functions > 50);
+}
+
+fn texts(compiled: &CompiledFunction) -> Vec<String> {
+    compiled.listing.iter().map(|l| l.text.clone()).collect()
+}
+
+fn compile_single(wat: &str, options: &Options, tag: &str) -> CompiledFunction {
+    let module = legalized(wat, options);
+    let body = module
+        .bodies
+        .iter()
+        .position(|f| f.name == "f")
+        .expect("an export named f");
+    let (compiled, labels) = compile_body(&module, body, options);
+    reassemble_and_compare(&compiled, &labels, tag);
+    compiled
+}
+
+#[test]
+fn large_function_relaxes_branches_to_a_fixed_point() {
+    // A loop whose body is far larger than the ±4 KiB conditional-branch range.
+    let mut body = String::new();
+    for k in 0..400 {
+        body.push_str(&format!(
+            "(i32.store (i32.const {}) (i32.add (i32.load (i32.const {})) (local.get 0)))\n",
+            (k % 64) * 4,
+            ((k + 1) % 64) * 4
+        ));
+    }
+    let wat = format!(
+        "(module (memory 1) (func (export \"f\") (param i32) (result i32)
+           (loop $l {body} (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+             (br_if $l (local.get 0)))
+           (i32.load (i32.const 0))))"
+    );
+    let compiled = compile_single(&wat, &options(), "large");
+    assert!(
+        compiled.code.len() > 8192,
+        "body is {} bytes",
+        compiled.code.len()
+    );
+    // The loop's back edge needed the long form: an inverted branch over `j`.
+    let lines = texts(&compiled);
+    let long_forms = lines
+        .windows(2)
+        .filter(|w| (w[0].ends_with(", 8") || w[0].ends_with(", 6")) && w[1].starts_with("j .L"))
+        .count();
+    assert!(long_forms > 0, "no relaxed branch in {lines:?}");
+}
+
+#[test]
+fn leaf_without_pressure_has_no_frame_and_uses_immediates() {
+    let compiled = compile_single(
+        "(module (func (export \"f\") (param i32 i32) (result i32)
+           (i32.add (i32.xor (local.get 0) (i32.const 5)) (local.get 1))))",
+        &options(),
+        "leaf",
+    );
+    let lines = texts(&compiled);
+    assert!(lines.iter().all(|t| !t.contains("sp")), "{lines:?}");
+    assert!(lines.iter().any(|t| t.starts_with("xori")), "{lines:?}");
+    assert!(lines.iter().all(|t| !t.starts_with("li ")), "{lines:?}");
+    assert_eq!(lines.last().map(String::as_str), Some("ret"));
+    assert_eq!(compiled.stats.frame_size, 0);
+}
+
+#[test]
+fn compare_and_branch_fuse() {
+    let compiled = compile_single(
+        "(module (func (export \"f\") (param i32 i32) (result i32)
+           (if (result i32) (i32.gt_s (local.get 0) (local.get 1))
+             (then (i32.const 7)) (else (local.get 1)))))",
+        &options(),
+        "fuse",
+    );
+    let lines = texts(&compiled);
+    assert!(lines.iter().all(|t| !t.starts_with("slt")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|t| t.starts_with("blt") || t.starts_with("bge")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn calls_save_ra_check_the_stack_and_relocate() {
+    let wat = "(module (import \"env\" \"g\" (func $g (param i32) (result i32)))
+        (func (export \"f\") (param i32) (result i32) (call $g (local.get 0))))";
+    let compiled = compile_single(wat, &options(), "calls");
+    let lines = texts(&compiled);
+    assert!(lines.iter().any(|t| t == "call env_g"), "{lines:?}");
+    assert!(lines.iter().any(|t| t.starts_with("sw ra,")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .any(|t| t == "lui t0, %hi(__synth_stack_limit)")
+    );
+    assert!(lines.iter().any(|t| t.starts_with("bltu t6, t0, .Ltrap5")));
+    let kinds: Vec<u32> = compiled.relocs.iter().map(|r| r.r_type).collect();
+    assert!(kinds.contains(&super::encode::R_RISCV_CALL_PLT));
+    assert!(kinds.contains(&super::encode::R_RISCV_HI20));
+    assert!(kinds.contains(&super::encode::R_RISCV_LO12_I));
+    // The stack-overflow stub: trap code in a0, call synth_trap, never return.
+    let stub = lines.iter().position(|t| t == "li a0, 5").expect("stub");
+    assert_eq!(lines[stub + 1], "call synth_trap");
+    assert_eq!(lines[stub + 2], "unimp");
+
+    let mut unchecked = options();
+    unchecked.stack_check = false;
+    let compiled = compile_single(wat, &unchecked, "calls_unchecked");
+    assert!(
+        texts(&compiled)
+            .iter()
+            .all(|t| !t.contains("__synth_stack_limit"))
+    );
+}
+
+#[test]
+fn access_beyond_any_memory_traps_unconditionally() {
+    let compiled = compile_single(
+        "(module (memory 1) (func (export \"f\") (param i32) (result i32)
+           (i32.load offset=4294967295 (local.get 0))))",
+        &options(),
+        "oob",
+    );
+    let lines = texts(&compiled);
+    assert!(lines.iter().any(|t| t == "j .Ltrap2"), "{lines:?}");
+}
+
+#[test]
+fn br_table_jumps_through_a_table_of_jumps() {
+    let compiled = compile_single(
+        "(module (func (export \"f\") (param i32) (result i32)
+           (block (block (block (block
+             (br_table 0 1 2 3 (local.get 0)))
+             (return (i32.const 10)))
+             (return (i32.const 20)))
+             (return (i32.const 30)))
+           (i32.const 40)))",
+        &options(),
+        "br_table",
+    );
+    let lines = texts(&compiled);
+    let jalr = lines
+        .iter()
+        .position(|t| t.starts_with("jalr zero,"))
+        .expect("indirect jump");
+    assert_eq!(lines[jalr], "jalr zero, 16(t6)");
+    assert!(
+        lines[jalr + 1..jalr + 4]
+            .iter()
+            .all(|t| t.starts_with("jal zero, .Lb"))
+    );
+}
+
+/// A hand-built legalized function: (i32 a, i64 b) -> (i32, i64) computing
+/// (b_lo * a wide, b << a), with a select and a trap check, returned through the hidden pointer.
+#[test]
+fn hand_built_ir_with_multi_results_shifts_and_select() {
+    let v = Value;
+    let inst = |op: Op, args: &[u32], results: &[u32]| Inst {
+        op,
+        args: args.iter().map(|&a| v(a)).collect(),
+        results: results.iter().map(|&r| v(r)).collect(),
+        offset: 0x20,
+    };
+    let func = Function {
+        index: 0,
+        name: "f".to_string(),
+        sig: Signature {
+            params: vec![Type::I32, Type::I64],
+            results: vec![Type::I32, Type::I64],
+        },
+        blocks: vec![BlockData {
+            params: vec![v(0), v(1), v(2)],
+            insts: vec![
+                inst(Op::MulWideU, &[1, 0], &[3, 4]),
+                inst(Op::ShiftPair(ir::BinaryOp::Shl), &[1, 2, 0], &[5, 6]),
+                inst(Op::Compare(ir::Cond::LtU), &[3, 0], &[7]),
+                inst(Op::Select, &[7, 3, 4], &[8]),
+                inst(Op::Const(0), &[], &[9]),
+                inst(Op::Compare(ir::Cond::Eq), &[0, 9], &[10]),
+                inst(Op::TrapIf(ir::TrapCode::IntegerDivideByZero), &[10], &[]),
+                inst(Op::Binary(ir::BinaryOp::DivU), &[8, 0], &[11]),
+            ],
+            term: Terminator::Return {
+                values: vec![v(11), v(5), v(6)],
+            },
+            term_offset: 0x30,
+        }],
+        value_types: vec![Type::I32; 12],
+        offset: 0x10,
+    };
+    let module = ir::Module {
+        functions: vec![FunctionDecl {
+            sig: func.sig.clone(),
+            kind: FunctionKind::Defined(0),
+            exports: vec!["f".to_string()],
+            name: "f".to_string(),
+        }],
+        bodies: vec![func],
+        globals: Vec::new(),
+        memory: None,
+        data: Vec::new(),
+        start: None,
+    };
+    crate::ir::verify::module(&module, true).expect("valid legalized IR");
+    let (compiled, labels) = compile_body(&module, 0, &options());
+    reassemble_and_compare(&compiled, &labels, "hand_built");
+    let lines = texts(&compiled);
+    for wanted in ["mulhu", "divu", "sll", "beqz a", "bltu", "sw"] {
+        assert!(
+            lines.iter().any(|t| t.starts_with(wanted)),
+            "{wanted} in {lines:?}"
+        );
+    }
+    // The divide-by-zero check is a compare fused into the branch to the stub.
+    assert!(lines.iter().any(|t| t.ends_with(".Ltrap3")), "{lines:?}");
+    assert!(lines.iter().all(|t| !t.starts_with("seqz")), "{lines:?}");
+    // Code lines carry the wasm offset of their IR instruction.
+    assert!(
+        compiled
+            .listing
+            .iter()
+            .any(|l| l.wasm_offset == Some(0x20) && l.kind == LineKind::Code)
+    );
+}
+
+#[test]
+fn attributes_match_clang_14() {
+    let info = super::elf_info(Target::Rv32imac);
+    assert_eq!(info.machine, 243);
+    assert_eq!(info.flags, 1);
+    let mut expected = vec![0x41, 0x2a, 0, 0, 0];
+    expected.extend_from_slice(b"riscv\0");
+    expected.extend_from_slice(&[0x01, 0x20, 0, 0, 0, 0x04, 0x10, 0x05]);
+    expected.extend_from_slice(b"rv32i2p0_m2p0_a2p0_c2p0\0");
+    assert_eq!(info.attributes.2, expected);
+    assert_eq!(info.attributes.1, 0x7000_0003);
+}

@@ -12,7 +12,10 @@ fn p(n: u8) -> PReg {
 fn llvm_mc(lines: &[String], compressed: bool) -> Vec<Vec<u8>> {
     let dir = std::env::temp_dir().join(format!("synth-rv32-enc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let file = dir.join(if compressed { "c.s" } else { "noc.s" });
+    // Tests run in parallel: every call gets its own file.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let file = dir.join(format!("case{n}.s"));
     std::fs::write(&file, lines.join("\n") + "\n").expect("write asm");
     let attrs = if compressed { "+m,+a,+c" } else { "+m,+a" };
     let out = Command::new("llvm-mc")

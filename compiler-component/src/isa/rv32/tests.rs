@@ -59,43 +59,53 @@ fn run(cmd: &mut Command, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Rebuild the function as assembly from its listing (labels re-inserted at their offsets),
-/// assemble it with llvm-mc and demand the very same bytes.
-fn reassemble_and_compare(compiled: &CompiledFunction, labels: &[(String, u32)], tag: &str) {
-    let mut joined = Vec::new();
-    for line in &compiled.listing {
-        assert_eq!(line.offset as usize, joined.len(), "{tag}: listing offsets");
-        joined.extend_from_slice(&line.bytes);
-    }
-    assert_eq!(joined, compiled.code, "{tag}: listing bytes are the code");
-    for reloc in &compiled.relocs {
-        assert!(
-            compiled.listing.iter().any(|l| l.offset == reloc.offset),
-            "{tag}: relocation at {} is not at an instruction",
-            reloc.offset
-        );
-    }
-
+/// Rebuild functions as one assembly file from their listings (labels re-inserted at their
+/// offsets, prefixed per function), assemble it with llvm-mc and demand the very same bytes.
+fn reassemble_all(functions: &[(String, CompiledFunction, Vec<(String, u32)>)], tag: &str) {
     let mut asm = String::from(".text\n");
-    let mut labels: Vec<&(String, u32)> = labels.iter().collect();
-    labels.sort_by_key(|l| l.1);
-    let mut next_label = labels.into_iter().peekable();
-    for line in &compiled.listing {
-        while let Some((name, _)) = next_label.next_if(|l| l.1 <= line.offset) {
-            asm.push_str(&format!("{name}:\n"));
+    let mut expected = Vec::new();
+    let mut starts = Vec::new();
+    for (n, (name, compiled, labels)) in functions.iter().enumerate() {
+        let mut joined = Vec::new();
+        for line in &compiled.listing {
+            assert_eq!(
+                line.offset as usize,
+                joined.len(),
+                "{name}: listing offsets"
+            );
+            joined.extend_from_slice(&line.bytes);
         }
-        // Jump-table entries must stay 4 bytes, which LLVM only does with RVC off.
-        if line.text.starts_with("jal zero,") {
-            asm.push_str(&format!(
-                ".option push\n.option norvc\n{}\n.option pop\n",
-                line.text
-            ));
-        } else {
-            asm.push_str(&format!("{}\n", line.text));
+        assert_eq!(joined, compiled.code, "{name}: listing bytes are the code");
+        for reloc in &compiled.relocs {
+            assert!(
+                compiled.listing.iter().any(|l| l.offset == reloc.offset),
+                "{name}: relocation at {} is not at an instruction",
+                reloc.offset
+            );
         }
-    }
-    for (name, _) in next_label {
-        asm.push_str(&format!("{name}:\n"));
+        let local = |text: &str| text.replace(".L", &format!(".L{n}_"));
+        let mut labels: Vec<&(String, u32)> = labels.iter().collect();
+        labels.sort_by_key(|l| l.1);
+        let mut next_label = labels.into_iter().peekable();
+        for line in &compiled.listing {
+            while let Some((label, _)) = next_label.next_if(|l| l.1 <= line.offset) {
+                asm.push_str(&format!("{}:\n", local(label)));
+            }
+            // Jump-table entries must stay 4 bytes, which LLVM only does with RVC off.
+            if line.text.starts_with("jal zero,") {
+                asm.push_str(&format!(
+                    ".option push\n.option norvc\n{}\n.option pop\n",
+                    local(&line.text)
+                ));
+            } else {
+                asm.push_str(&format!("{}\n", local(&line.text)));
+            }
+        }
+        for (label, _) in next_label {
+            asm.push_str(&format!("{}:\n", local(label)));
+        }
+        starts.push((expected.len(), name.as_str(), compiled));
+        expected.extend_from_slice(&compiled.code);
     }
     let dir = work_dir();
     let src = dir.join(format!("{tag}.s"));
@@ -122,23 +132,34 @@ fn reassemble_and_compare(compiled: &CompiledFunction, labels: &[(String, u32)],
         "llvm-objcopy",
     );
     let bytes = std::fs::read(&bin).expect("read binary");
-    if bytes != compiled.code {
+    if bytes != expected {
         let first = bytes
             .iter()
-            .zip(&compiled.code)
+            .zip(&expected)
             .position(|(a, b)| a != b)
-            .unwrap_or(bytes.len().min(compiled.code.len()));
+            .unwrap_or(bytes.len().min(expected.len()));
+        let (start, name, compiled) = starts
+            .iter()
+            .rev()
+            .find(|s| s.0 <= first)
+            .copied()
+            .expect("some function");
         let line = compiled
             .listing
             .iter()
             .rev()
-            .find(|l| l.offset as usize <= first);
+            .find(|l| l.offset as usize <= first - start);
         panic!(
-            "{tag}: llvm-mc assembles the listing differently from offset {first} \
-             (line {line:?}); asm in {}",
+            "{name}: llvm-mc assembles the listing differently at offset {} (line {line:?}); \
+             asm in {}",
+            first - start,
             src.display()
         );
     }
+}
+
+fn reassemble_and_compare(compiled: &CompiledFunction, labels: &[(String, u32)], tag: &str) {
+    reassemble_all(&[(tag.to_string(), compiled.clone(), labels.to_vec())], tag);
 }
 
 fn fixtures_dir() -> PathBuf {
@@ -154,7 +175,7 @@ fn every_fixture_function_reassembles_from_its_listing() {
         .collect();
     paths.sort();
     assert!(paths.len() > 10, "fixtures missing");
-    let mut functions = 0;
+    let mut functions = Vec::new();
     for path in paths {
         let wat = std::fs::read_to_string(&path).expect("read fixture");
         let name = path
@@ -168,12 +189,16 @@ fn every_fixture_function_reassembles_from_its_listing() {
             let module = legalized(&wat, &options);
             for body in 0..module.bodies.len() {
                 let (compiled, labels) = compile_body(&module, body, &options);
-                reassemble_and_compare(&compiled, &labels, &format!("{name}_{body}_{stack_check}"));
-                functions += 1;
+                functions.push((
+                    format!("{name}[{body}] stack_check={stack_check}"),
+                    compiled,
+                    labels,
+                ));
             }
         }
     }
-    assert!(functions > 50);
+    assert!(functions.len() > 50);
+    reassemble_all(&functions, "fixtures");
 }
 
 fn texts(compiled: &CompiledFunction) -> Vec<String> {

@@ -257,9 +257,7 @@ fn parse_and_validate(wasm: &[u8]) -> Result<Sections<'_>> {
 }
 
 fn payload_offset(payload: &Payload<'_>) -> u64 {
-    payload
-        .as_section()
-        .map_or(0, |(_, range)| range.start)
+    payload.as_section().map_or(0, |(_, range)| range.start)
 }
 
 /// A function's name before the name section (which follows the code) has been read.

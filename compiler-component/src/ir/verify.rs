@@ -497,3 +497,128 @@ impl Checker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::ErrorKind;
+    use crate::ir::{Block, Inst, Module, Op, Terminator, Type, Value};
+    use crate::options::Options;
+
+    fn sample() -> Module {
+        let wat = r#"(module (func (export "f") (param i32 i32) (result i32)
+            (if (result i32) (local.get 0)
+              (then (i32.add (local.get 0) (local.get 1)))
+              (else (i32.const 3)))))"#;
+        let wasm = crate::frontend::decode(wat.as_bytes()).unwrap();
+        let m = crate::frontend::translate(&wasm, &Options::default()).unwrap();
+        super::module(&m, false).unwrap();
+        m
+    }
+
+    fn rejects(m: &Module, legalized: bool, needle: &str) {
+        let e = super::module(m, legalized).expect_err("must be rejected");
+        assert_eq!(e.kind, ErrorKind::Internal);
+        assert_eq!(e.function.as_deref(), Some("f"));
+        assert!(e.message.contains(needle), "`{needle}` not in: {e}");
+    }
+
+    /// (block, inst) of the `Binary(Add)`.
+    fn add_site(m: &Module) -> (usize, usize) {
+        for (b, block) in m.bodies[0].blocks.iter().enumerate() {
+            if let Some(i) = block
+                .insts
+                .iter()
+                .position(|i| matches!(i.op, Op::Binary(_)))
+            {
+                return (b, i);
+            }
+        }
+        panic!("no add")
+    }
+
+    #[test]
+    fn use_not_dominated_by_its_definition() {
+        let mut m = sample();
+        let (b, i) = add_site(&m);
+        let sum = m.bodies[0].blocks[b].insts[i].results[0];
+        // Return the then-arm's sum from the join block, which the else arm also reaches.
+        let f = &mut m.bodies[0];
+        let join = f.blocks.iter().position(|x| !x.params.is_empty()).unwrap();
+        f.blocks[join].term = Terminator::Return { values: vec![sum] };
+        rejects(&m, false, "does not dominate");
+    }
+
+    #[test]
+    fn double_definition_and_undefined_values() {
+        let mut m = sample();
+        let (b, i) = add_site(&m);
+        let p = m.bodies[0].blocks[0].params[0];
+        m.bodies[0].blocks[b].insts[i].results[0] = p;
+        rejects(&m, false, "defined more than once");
+        let mut m = sample();
+        let ghost = m.bodies[0].new_value(Type::I32);
+        m.bodies[0].blocks[b].insts[i].args[0] = ghost;
+        rejects(&m, false, "never defined");
+    }
+
+    #[test]
+    fn jump_arguments_and_branch_targets_are_checked() {
+        let mut m = sample();
+        let f = &mut m.bodies[0];
+        let jump = f
+            .blocks
+            .iter()
+            .position(|x| matches!(&x.term, Terminator::Jump { args, .. } if !args.is_empty()))
+            .unwrap();
+        if let Terminator::Jump { args, .. } = &mut f.blocks[jump].term {
+            args.clear();
+        }
+        rejects(&m, false, "passes []");
+
+        let mut m = sample();
+        let f = &mut m.bodies[0];
+        let join = f.blocks.iter().position(|x| !x.params.is_empty()).unwrap();
+        let cond = f.blocks[0].params[0];
+        f.blocks[0].term = Terminator::Branch {
+            cond,
+            then_block: Block(join as u32),
+            else_block: Block(join as u32),
+        };
+        rejects(&m, false, "takes parameters");
+    }
+
+    #[test]
+    fn operand_types_and_legalized_form() {
+        let mut m = sample();
+        let (b, i) = add_site(&m);
+        let wide = m.bodies[0].new_value(Type::I64);
+        m.bodies[0].blocks[b].insts[i].results[0] = wide;
+        rejects(&m, false, "expected");
+
+        let mut m = sample();
+        let f = &mut m.bodies[0];
+        let v = f.new_value(Type::I64);
+        f.blocks[0].insts.insert(
+            0,
+            Inst {
+                op: Op::Const(1),
+                args: Vec::new(),
+                results: vec![v],
+                offset: 0,
+            },
+        );
+        super::module(&m, false).unwrap();
+        rejects(&m, true, "I64 after legalize");
+
+        let mut m = sample();
+        let f = &mut m.bodies[0];
+        let v = f.new_value(Type::I32);
+        f.blocks[0].insts.push(Inst {
+            op: Op::Call(7),
+            args: vec![Value(0)],
+            results: vec![v],
+            offset: 0,
+        });
+        rejects(&m, false, "missing function 7");
+    }
+}

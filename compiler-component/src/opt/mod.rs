@@ -1,9 +1,11 @@
-//! Machine-independent optimizations, one pass per file, each IR -> IR. They work on the
+//! Machine-independent optimizations, one pass per file, each IR -> IR: fold -> merge
+//! (straight-line blocks) -> copyprop -> dce, repeated to a fixed point. They work on the
 //! frontend's IR and on legalized IR alike.
 
 pub mod copyprop;
 pub mod dce;
 pub mod fold;
+pub mod merge;
 
 use crate::ir::{Function, Module};
 
@@ -22,6 +24,7 @@ pub fn run_function(func: &mut Function) {
     for _ in 0..MAX_ROUNDS {
         let before = func.clone();
         fold::run(func);
+        merge::run(func);
         copyprop::run(func);
         dce::run(func);
         if *func == before {
@@ -29,3 +32,6 @@ pub fn run_function(func: &mut Function) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,254 @@
+//! Optimizer tests: folding against wasm semantics at edge values, and each pass's effect on
+//! small functions built from WAT.
+
+use super::fold::{eval_binary, eval_compare, eval_unary};
+use crate::ir::{
+    BinaryOp as B, Cond, Function, Module, Op, Terminator, TrapCode, Type, UnaryOp as U,
+};
+use crate::options::Options;
+
+const MIN32: i64 = i32::MIN as i64;
+const MAX32: i64 = i32::MAX as i64;
+
+fn i32s(op: B, a: i64, b: i64) -> Option<i64> {
+    eval_binary(op, Type::I32, a, b)
+}
+
+#[test]
+fn i32_arithmetic_wraps_and_shifts_modulo_32() {
+    assert_eq!(i32s(B::Add, MAX32, 1), Some(MIN32));
+    assert_eq!(i32s(B::Sub, 0, 1), Some(-1));
+    assert_eq!(i32s(B::Sub, MIN32, 1), Some(MAX32));
+    assert_eq!(i32s(B::Mul, 0x10000, 0x10000), Some(0));
+    assert_eq!(i32s(B::Mul, -1, MIN32), Some(MIN32));
+    assert_eq!(i32s(B::Shl, 1, 32), Some(1));
+    assert_eq!(i32s(B::Shl, 1, 33), Some(2));
+    assert_eq!(i32s(B::Shl, 1, 31), Some(MIN32));
+    assert_eq!(i32s(B::ShrS, MIN32, 31), Some(-1));
+    assert_eq!(i32s(B::ShrU, MIN32, 31), Some(1));
+    assert_eq!(i32s(B::ShrU, -1, 32), Some(-1));
+    assert_eq!(i32s(B::ShrS, -8, -1), Some(-1), "count -1 is 31");
+    assert_eq!(i32s(B::Rotl, 0x8000_0001, 1), Some(3));
+    assert_eq!(i32s(B::Rotr, 1, 33), Some(MIN32));
+    assert_eq!(i32s(B::Rotl, 0x1234_5678, 64), Some(0x1234_5678));
+    assert_eq!(i32s(B::And, -1, 0x0f0f), Some(0x0f0f));
+    assert_eq!(i32s(B::Xor, -1, MAX32), Some(MIN32));
+}
+
+#[test]
+fn division_folds_only_when_it_cannot_trap() {
+    assert_eq!(i32s(B::DivS, MIN32, -1), None);
+    assert_eq!(i32s(B::DivS, 5, 0), None);
+    assert_eq!(i32s(B::DivU, 5, 0), None);
+    assert_eq!(i32s(B::RemS, 5, 0), None);
+    assert_eq!(i32s(B::RemU, 5, 0), None);
+    assert_eq!(i32s(B::RemS, MIN32, -1), Some(0));
+    assert_eq!(i32s(B::DivS, -7, 2), Some(-3));
+    assert_eq!(i32s(B::RemS, -7, 2), Some(-1));
+    assert_eq!(i32s(B::DivU, -1, 2), Some(MAX32));
+    assert_eq!(i32s(B::RemU, -1, 10), Some(5));
+    let i64s = |op, a, b| eval_binary(op, Type::I64, a, b);
+    assert_eq!(i64s(B::DivS, i64::MIN, -1), None);
+    assert_eq!(i64s(B::RemS, i64::MIN, -1), Some(0));
+    assert_eq!(i64s(B::DivU, -1, 2), Some(i64::MAX));
+    assert_eq!(i64s(B::Shl, 1, 64), Some(1));
+    assert_eq!(i64s(B::Shl, 1, 63), Some(i64::MIN));
+    assert_eq!(i64s(B::ShrU, i64::MIN, 127), Some(1));
+    assert_eq!(i64s(B::Rotr, 1, 65), Some(i64::MIN));
+    assert_eq!(i64s(B::Add, i64::MAX, 1), Some(i64::MIN));
+}
+
+#[test]
+fn unary_and_conversions_follow_wasm() {
+    assert_eq!(eval_unary(U::Clz, Type::I32, 0), 32);
+    assert_eq!(eval_unary(U::Clz, Type::I32, -1), 0);
+    assert_eq!(eval_unary(U::Ctz, Type::I32, 0), 32);
+    assert_eq!(eval_unary(U::Ctz, Type::I32, MIN32), 31);
+    assert_eq!(eval_unary(U::Popcnt, Type::I32, -1), 32);
+    assert_eq!(eval_unary(U::Clz, Type::I64, 0), 64);
+    assert_eq!(eval_unary(U::Ctz, Type::I64, 0), 64);
+    assert_eq!(eval_unary(U::Popcnt, Type::I64, -1), 64);
+    assert_eq!(eval_unary(U::Eqz, Type::I32, 0), 1);
+    assert_eq!(eval_unary(U::Eqz, Type::I64, 1 << 32), 0);
+    assert_eq!(eval_unary(U::Extend8S, Type::I32, 0x80), -128);
+    assert_eq!(eval_unary(U::Extend8S, Type::I32, 0x17f), 127);
+    assert_eq!(eval_unary(U::Extend16S, Type::I32, 0x8000), -32768);
+    assert_eq!(eval_unary(U::Extend16S, Type::I64, 0x7fff), 0x7fff);
+    assert_eq!(eval_unary(U::Extend32S, Type::I64, 0x8000_0000), MIN32);
+    assert_eq!(eval_unary(U::Wrap, Type::I64, 0x1_0000_0005), 5);
+    assert_eq!(eval_unary(U::Wrap, Type::I64, 0xffff_ffff), -1);
+    assert_eq!(eval_unary(U::ExtendI32U, Type::I32, -1), 0xffff_ffff);
+    assert_eq!(eval_unary(U::ExtendI32S, Type::I32, -1), -1);
+    assert_eq!(eval_unary(U::ExtendI32S, Type::I32, 0xffff_ffff), -1);
+}
+
+#[test]
+fn comparisons_distinguish_signedness() {
+    assert!(eval_compare(Cond::LtS, Type::I32, -1, 0));
+    assert!(!eval_compare(Cond::LtU, Type::I32, -1, 0));
+    assert!(eval_compare(Cond::Eq, Type::I32, 0xffff_ffff, -1));
+    assert!(eval_compare(Cond::GtU, Type::I32, MIN32, MAX32));
+    assert!(!eval_compare(Cond::GtS, Type::I32, MIN32, MAX32));
+    assert!(eval_compare(Cond::LeS, Type::I64, i64::MIN, i64::MIN));
+    assert!(eval_compare(Cond::GeU, Type::I64, -1, 0));
+    assert!(eval_compare(Cond::Ne, Type::I64, 1 << 32, 0));
+}
+
+fn optimized(wat: &str) -> (Module, Function) {
+    let wasm = crate::frontend::decode(wat.as_bytes()).unwrap();
+    let mut m = crate::frontend::translate(&wasm, &Options::default()).unwrap();
+    super::run(&mut m);
+    crate::ir::verify::module(&m, false).unwrap_or_else(|e| panic!("{e}"));
+    let f = m.bodies[0].clone();
+    (m, f)
+}
+
+fn only_block_returns(f: &Function, value: i64) {
+    assert_eq!(f.blocks.len(), 1, "{f}");
+    let b = &f.blocks[0];
+    let Terminator::Return { values } = &b.term else {
+        panic!("{f}")
+    };
+    assert_eq!(b.insts.len(), 1, "{f}");
+    assert_eq!(b.insts[0].op, Op::Const(value), "{f}");
+    assert_eq!(values, &b.insts[0].results, "{f}");
+}
+
+#[test]
+fn constant_programs_fold_to_one_constant() {
+    let (_, f) = optimized(
+        "(module (func (result i32)
+           (i32.add (i32.mul (i32.const 6) (i32.const 7))
+                    (select (i32.const 100) (i32.const 200) (i32.eqz (i32.const 0))))))",
+    );
+    only_block_returns(&f, 142);
+    // Branch on a constant: the untaken arm disappears with its blocks.
+    let (_, f) = optimized(
+        "(module (func (result i32) (local i32)
+           (if (i32.lt_u (i32.const -1) (i32.const 1))
+             (then (local.set 0 (i32.const 1))) (else (local.set 0 (i32.const 2))))
+           (local.get 0)))",
+    );
+    only_block_returns(&f, 2);
+    let (_, f) =
+        optimized("(module (func (result i32) (i32.rem_s (i32.const 0x80000000) (i32.const -1))))");
+    only_block_returns(&f, 0);
+    let (_, f) = optimized("(module (func (result i64) (i64.shl (i64.const 1) (i64.const 65))))");
+    only_block_returns(&f, 2);
+}
+
+#[test]
+fn constant_traps_end_the_block_and_trapping_division_is_not_folded() {
+    for (wat, code) in [
+        (
+            "(i32.div_s (i32.const 1) (i32.const 0))",
+            TrapCode::IntegerDivideByZero,
+        ),
+        (
+            "(i32.div_s (i32.const 0x80000000) (i32.const -1))",
+            TrapCode::IntegerOverflow,
+        ),
+        (
+            "(i64.rem_u (i64.const 1) (i64.const 0))",
+            TrapCode::IntegerDivideByZero,
+        ),
+    ] {
+        let ty = if wat.starts_with("(i64") {
+            "i64"
+        } else {
+            "i32"
+        };
+        let (_, f) = optimized(&format!("(module (func (result {ty}) {wat}))"));
+        assert_eq!(f.blocks.len(), 1, "{f}");
+        assert_eq!(f.blocks[0].term, Terminator::Trap { code }, "{f}");
+        assert!(
+            f.blocks[0]
+                .insts
+                .iter()
+                .all(|i| !matches!(i.op, Op::Binary(_) | Op::TrapIf(_))),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn identities_and_copies_disappear() {
+    let (_, f) = optimized(
+        "(module (func (param i32) (result i32)
+           (i32.and (i32.or (i32.mul (i32.add (local.get 0) (i32.const 0)) (i32.const 1))
+                            (i32.const 0)) (i32.const -1))))",
+    );
+    let b = &f.blocks[0];
+    assert!(b.insts.is_empty(), "{f}");
+    assert_eq!(
+        b.term,
+        Terminator::Return {
+            values: b.params.clone()
+        }
+    );
+}
+
+#[test]
+fn dce_keeps_effects_and_drops_dead_loop_values() {
+    let (_, f) = optimized(
+        r#"(module (import "env" "f" (func $f (param i32) (result i32))) (memory 1)
+          (func (param $n i32) (local $dead i32)
+            (drop (call $f (local.get $n)))
+            (drop (i32.load (local.get $n)))
+            (drop (i32.add (local.get $n) (i32.const 5)))
+            (loop $l
+              (local.set $dead (i32.mul (local.get $dead) (i32.const 3)))
+              (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+              (br_if $l (local.get $n)))))"#,
+    );
+    let ops: Vec<&Op> = f
+        .blocks
+        .iter()
+        .flat_map(|b| b.insts.iter().map(|i| &i.op))
+        .collect();
+    assert!(ops.iter().any(|op| matches!(op, Op::Call(0))), "{f}");
+    assert!(ops.iter().any(|op| matches!(op, Op::Load(_))), "{f}");
+    assert!(
+        !ops.iter()
+            .any(|op| matches!(op, Op::Binary(B::Mul | B::Add))),
+        "{f}"
+    );
+    // Only $n is carried around the loop.
+    let params: usize = f.blocks.iter().skip(1).map(|b| b.params.len()).sum();
+    assert_eq!(params, 1, "{f}");
+}
+
+#[test]
+fn unreachable_blocks_are_removed_and_renumbered() {
+    let (_, f) = optimized(
+        "(module (func (param i32) (result i32)
+           (block (br_if 0 (i32.const 0)) (return (i32.const 1)))
+           (if (result i32) (local.get 0) (then (i32.const 2)) (else (i32.const 3)))))",
+    );
+    // After folding the br_if, the function is: return 1.
+    only_block_returns(&f, 1);
+    for b in &f.blocks {
+        for s in b.term.successors() {
+            assert!((s.0 as usize) < f.blocks.len());
+        }
+    }
+}
+
+#[test]
+fn merge_absorbs_single_predecessor_successors() {
+    // A diamond whose join has two predecessors stays; the straight line after it merges.
+    let (_, f) = optimized(
+        r#"(module (memory 1) (func (param i32) (result i32)
+           (if (local.get 0) (then (i32.store (i32.const 0) (i32.const 1))))
+           (block (i32.store (i32.const 4) (local.get 0)))
+           (i32.load (i32.const 4))))"#,
+    );
+    // entry -> then -> join, entry -> join: three blocks, the block after the if merged in.
+    assert_eq!(f.blocks.len(), 3, "{f}");
+    assert!(
+        f.blocks
+            .iter()
+            .all(|b| b.insts.iter().all(|i| i.op != Op::Copy)),
+        "{f}"
+    );
+}

@@ -596,10 +596,10 @@ fn assemble(module: &ir::Module, items: &[Item], label_names: &[String]) -> Resu
         let mut pos = 0u32;
         for (i, item) in items.iter().enumerate() {
             positions[i] = pos;
-            if let PInst::Label(l) = item.inst {
-                if let Some(slot) = label_pos.get_mut(l.0 as usize) {
-                    *slot = Some(pos);
-                }
+            if let PInst::Label(l) = item.inst
+                && let Some(slot) = label_pos.get_mut(l.0 as usize)
+            {
+                *slot = Some(pos);
             }
             let size = if is_relaxable(&item.inst) {
                 encode::relax_size(&item.inst, forms[i])

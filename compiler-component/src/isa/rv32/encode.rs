@@ -217,7 +217,7 @@ fn compress(inst: &PInst) -> Option<u16> {
         }
         PInst::Alu { op, rd, rs1, rs2 } => {
             let ca = |funct2: u16, other: PReg| {
-                (0b100_0_11 << 10) | (c3(rd) << 7) | (funct2 << 5) | (c3(other) << 2) | 1
+                (0b10_0011 << 10) | (c3(rd) << 7) | (funct2 << 5) | (c3(other) << 2) | 1
             };
             let all_c = is_compressible(rd) && is_compressible(rs1) && is_compressible(rs2);
             match op {

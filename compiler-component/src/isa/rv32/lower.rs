@@ -369,10 +369,10 @@ impl<'a> Ctx<'a> {
     fn address(&mut self, base: Value, addr: Value, offset: u64) -> Result<(Reg, i32)> {
         let offset = offset as u32; // wasm32 addresses wrap at 32 bits
         let rbase = self.src(base)?;
-        if let Some(c) = self.constant(addr) {
-            if let Some(k) = imm12(i64::from(c.wrapping_add(offset as i32))) {
-                return Ok((rbase, k));
-            }
+        if let Some(c) = self.constant(addr)
+            && let Some(k) = imm12(i64::from(c.wrapping_add(offset as i32)))
+        {
+            return Ok((rbase, k));
         }
         let raddr = self.src(addr)?;
         let sum = self.temp();
@@ -500,10 +500,10 @@ impl<'a> Ctx<'a> {
                 .ok_or_else(|| internal(self.func, format!("{:?} lacks result {i}", inst.op)))
         };
         // Results of fused compares are never materialized.
-        if let Some(&r) = inst.results.first() {
-            if self.fused.get(r.0 as usize).copied().flatten().is_some() {
-                return Ok(());
-            }
+        if let Some(&r) = inst.results.first()
+            && self.fused.get(r.0 as usize).copied().flatten().is_some()
+        {
+            return Ok(());
         }
         for r in &inst.results {
             self.vreg(*r)?;
@@ -859,17 +859,18 @@ fn find_fusable(func: &ir::Function) -> Vec<Option<Fusable>> {
         let mut candidates: Vec<(Value, Fusable)> = Vec::new();
         let take =
             |v: Value, fused: &mut Vec<Option<Fusable>>, cands: &mut Vec<(Value, Fusable)>| {
-                if let Some(pos) = cands.iter().position(|c| c.0 == v) {
-                    if uses.get(v.0 as usize) == Some(&1) {
-                        fused[v.0 as usize] = Some(cands[pos].1);
-                    }
+                if let Some(&(_, how)) = cands.iter().find(|c| c.0 == v)
+                    && uses.get(v.0 as usize) == Some(&1)
+                    && let Some(slot) = fused.get_mut(v.0 as usize)
+                {
+                    *slot = Some(how);
                 }
             };
         for inst in &b.insts {
-            if matches!(inst.op, Op::TrapIf(_) | Op::Select) {
-                if let Some(&c) = inst.args.first() {
-                    take(c, &mut fused, &mut candidates);
-                }
+            if matches!(inst.op, Op::TrapIf(_) | Op::Select)
+                && let Some(&c) = inst.args.first()
+            {
+                take(c, &mut fused, &mut candidates);
             }
             let single = |r: &[Value]| (r.len() == 1).then(|| r[0]);
             match (&inst.op, single(&inst.results), inst.args.as_slice()) {
@@ -904,10 +905,10 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
     let mut consts = vec![None; func.value_types.len()];
     for b in &func.blocks {
         for inst in &b.insts {
-            if let (Op::Const(c), [r]) = (&inst.op, inst.results.as_slice()) {
-                if let Some(slot) = consts.get_mut(r.0 as usize) {
-                    *slot = Some(*c as i32);
-                }
+            if let (Op::Const(c), [r]) = (&inst.op, inst.results.as_slice())
+                && let Some(slot) = consts.get_mut(r.0 as usize)
+            {
+                *slot = Some(*c as i32);
             }
         }
     }
@@ -931,7 +932,9 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
         ctx.result_pointer = Some(ctx.new_vreg());
     }
 
-    let mut blocks: Vec<(Vec<(MInst<Reg>, Option<u32>)>, Vec<VReg>)> = Vec::new();
+    // Per machine block: its instructions with wasm offsets, and its jump arguments.
+    type LoweredBlock = (Vec<(MInst<Reg>, Option<u32>)>, Vec<VReg>);
+    let mut blocks: Vec<LoweredBlock> = Vec::new();
     let mut params = Vec::new();
     for (i, &b) in order.iter().enumerate() {
         let data = func.block(b);
@@ -990,10 +993,10 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
     for (b, (insts, args)) in blocks.into_iter().enumerate() {
         let start = lowered.insts.len();
         for (inst, offset) in insts {
-            if let MInst::Li { rd: Reg::V(v), .. } = inst {
-                if !read[v.0 as usize] {
-                    continue;
-                }
+            if let MInst::Li { rd: Reg::V(v), .. } = inst
+                && !read[v.0 as usize]
+            {
+                continue;
             }
             let clobbers = if matches!(inst, MInst::Call { .. }) {
                 regs::caller_saved()

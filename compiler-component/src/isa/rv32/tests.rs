@@ -61,7 +61,10 @@ fn run(cmd: &mut Command, what: &str) -> String {
 
 /// Rebuild functions as one assembly file from their listings (labels re-inserted at their
 /// offsets, prefixed per function), assemble it with llvm-mc and demand the very same bytes.
-fn reassemble_all(functions: &[(String, CompiledFunction, Vec<(String, u32)>)], tag: &str) {
+/// A compiled function with its name and label positions.
+type Placed = (String, CompiledFunction, Vec<(String, u32)>);
+
+fn reassemble_all(functions: &[Placed], tag: &str) {
     let mut asm = String::from(".text\n");
     let mut expected = Vec::new();
     let mut starts = Vec::new();

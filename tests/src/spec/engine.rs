@@ -17,6 +17,20 @@ use crate::{HarnessError, Outcome};
 /// test needs, low enough that a miscompiled endless loop costs well under a second.
 pub const SPEC_INSTRUCTION_LIMIT: u64 = 20_000_000;
 
+/// The host's memory budget for modules that can grow their memory: the spec tests grow a
+/// maximum-less memory to 804 pages. Modules without `memory.grow` keep synth's default cap,
+/// which is then unobservable and keeps their emulator RAM small.
+pub const SPEC_GROWABLE_MEMORY_PAGES: u32 = 1024;
+
+/// The options every engine compiles `wasm` with for `target`.
+pub fn spec_options(target: Target, wasm: &[u8]) -> Options {
+    let mut options = Options::new(target);
+    if super::linkage::grows_memory(wasm) {
+        options.max_memory_pages = SPEC_GROWABLE_MEMORY_PAGES;
+    }
+    options
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Engine {
     /// synth's object for the target, executed in unicorn.
@@ -95,18 +109,18 @@ fn compile_unguarded(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileErr
     use synth_compiler::{frontend, isa, legalize, opt};
     match engine {
         Engine::Emulator(target) => Ok(Artifact::Object {
-            object: synth_compiler::compile(wasm, &Options::new(target))?.object,
+            object: synth_compiler::compile(wasm, &spec_options(target, wasm))?.object,
             target,
         }),
         Engine::FrontendIr => {
-            let options = Options::new(Target::CortexM3);
+            let options = spec_options(Target::CortexM3, wasm);
             let module = frontend::translate(&frontend::decode(wasm)?, &options)?;
             ir::verify::module(&module, false)?;
             Ok(Artifact::Ir(module))
         }
         Engine::LegalizedIr(target) => {
             // The first half of `synth_compiler::compile`, stopping where the back end starts.
-            let options = Options::new(target);
+            let options = spec_options(target, wasm);
             let mut module = frontend::translate(&frontend::decode(wasm)?, &options)?;
             opt::run(&mut module);
             legalize::run(&mut module, isa::caps(target), &options)?;
@@ -148,7 +162,7 @@ impl<'a> Instance<'a> {
     pub fn new(artifact: &'a Artifact, wasm: &[u8]) -> Result<(Instance<'a>, Outcome), RunError> {
         match artifact {
             Artifact::Object { object, target } => {
-                let info = ModuleInfo::parse(wasm).map_err(harness)?;
+                let info = ModuleInfo::parse_allowing_unused_types(wasm).map_err(harness)?;
                 let mut instance = SynthInstance::new(*target, object, &info).map_err(harness)?;
                 instance.machine.instruction_limit = SPEC_INSTRUCTION_LIMIT;
                 let outcome = instance.instantiate().map_err(harness)?;

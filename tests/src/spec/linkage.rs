@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, TypeRef, ValType};
+use wasmparser::{CompositeInnerType, ExternalKind, Operator, Parser, Payload, TypeRef, ValType};
 
 /// What the runner needs to know about a module's imports and exports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub struct ModuleFacts {
     pub imports: Vec<Import>,
     /// Exported globals: (export name, global index).
     pub global_exports: Vec<(String, u32)>,
+    /// The module has a start function (which runs at instantiation).
+    pub has_start: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +96,7 @@ impl ModuleFacts {
                         }
                     }
                 }
+                Payload::StartSection { .. } => facts.has_start = true,
                 _ => {}
             }
         }
@@ -140,6 +143,26 @@ impl ModuleFacts {
         }
         Linkage::Linkable
     }
+}
+
+/// Does any function body contain `memory.grow`? (Unreadable input: no; compiling rejects it.)
+pub fn grows_memory(wasm: &[u8]) -> bool {
+    for payload in Parser::new(0).parse_all(wasm) {
+        let Ok(Payload::CodeSectionEntry(body)) = payload else {
+            continue;
+        };
+        let Ok(mut operators) = body.get_operators_reader() else {
+            continue;
+        };
+        while !operators.eof() {
+            match operators.read() {
+                Ok(Operator::MemoryGrow { .. }) => return true,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    false
 }
 
 /// Parameters of the spectest host functions (all return nothing).
@@ -212,6 +235,18 @@ mod tests {
     }
 
     #[test]
+    fn memory_grow_is_found_in_any_body() {
+        let grows = wat::parse_str(
+            r#"(module (memory 0) (func) (func (drop (memory.grow (i32.const 1)))))"#,
+        )
+        .unwrap();
+        assert!(grows_memory(&grows));
+        let sized = wat::parse_str(r#"(module (memory 0) (func (drop (memory.size))))"#).unwrap();
+        assert!(!grows_memory(&sized));
+        assert!(!grows_memory(b"not wasm"));
+    }
+
+    #[test]
     fn exported_globals_are_found_by_name() {
         let f = facts(
             r#"(module (global i32 (i32.const 1)) (global $b i64 (i64.const 2))
@@ -220,5 +255,7 @@ mod tests {
         assert_eq!(f.exported_global("b"), Some(1));
         assert_eq!(f.exported_global("b2"), Some(1));
         assert_eq!(f.exported_global("a"), None);
+        assert!(!f.has_start);
+        assert!(facts("(module (func $s) (start $s))").has_start);
     }
 }

@@ -84,7 +84,19 @@ pub fn run_text(file: &str, text: &str, engines: &[Engine]) -> FileReport {
     let reports = match script::parse(text) {
         Ok(script) => engines
             .iter()
-            .map(|engine| runner::run_script(&script, *engine))
+            .map(|engine| {
+                let started = std::time::Instant::now();
+                let report = runner::run_script(&script, *engine);
+                // Timing is for tuning only; it never reaches the (deterministic) report.
+                if std::env::var_os("SYNTH_SPEC_TIMING").is_some() {
+                    eprintln!(
+                        "{file}.wast on {}: {:.2} s",
+                        engine.name(),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                report
+            })
             .collect(),
         Err(e) => engines
             .iter()

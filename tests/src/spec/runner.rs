@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use synth_compiler::ErrorKind;
 
 use super::engine::{self, Artifact, CompileFailure, Engine, Instance, panic_message};
-use super::linkage::{Linkage, ModuleFacts};
+use super::linkage::{ImportKind, Linkage, ModuleFacts};
 use super::script::{Action, Command, Expect, ExpectedValue, Located, Script};
 use crate::Outcome;
 use crate::trap_code::STACK_EXHAUSTED;
@@ -126,6 +126,7 @@ pub fn run_script(script: &Script, engine: Engine) -> EngineReport {
         by_name: BTreeMap::new(),
         current: None,
         registered: BTreeSet::new(),
+        registered_slots: BTreeMap::new(),
     };
     let mut report = EngineReport::new(engine);
     for (located, artifact) in script.commands.iter().zip(&artifacts) {
@@ -149,6 +150,8 @@ struct Run<'a> {
     by_name: BTreeMap<String, usize>,
     current: Option<usize>,
     registered: BTreeSet<String>,
+    /// Registered name -> the instance it names.
+    registered_slots: BTreeMap<String, usize>,
 }
 
 /// Does a compile error mean "out of scope" (skip) or a bug (fail)?
@@ -197,8 +200,15 @@ impl<'a> Run<'a> {
                 }
                 Some(verdict)
             }
-            Command::Register { as_name, .. } => {
+            Command::Register { as_name, module } => {
                 self.registered.insert(as_name.clone());
+                let slot = match module {
+                    Some(name) => self.by_name.get(name).copied(),
+                    None => self.current,
+                };
+                if let Some(slot) = slot {
+                    self.registered_slots.insert(as_name.clone(), slot);
+                }
                 None
             }
             Command::Execute { action, expect } => Some(self.execute(action, expect)),
@@ -221,9 +231,32 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// A module skipped for its imports may have acted on the instances it imports from (data
+    /// or elements into their memory or table, a start function calling them): what those hold
+    /// from then on is unknown, so assertions on them are skipped too.
+    fn taint_exporters(&mut self, importer: &ModuleFacts) {
+        for import in &importer.imports {
+            let writes_into = matches!(import.kind, ImportKind::Other("a memory" | "a table"));
+            if !writes_into && !importer.has_start {
+                continue;
+            }
+            let Some(slot) = self.registered_slots.get(&import.module).copied() else {
+                continue;
+            };
+            if let Some(exporter) = self.slots.get_mut(slot)
+                && matches!(exporter.state, SlotState::Live(_))
+            {
+                exporter.state = SlotState::Skipped(format!(
+                    "import: shares state with a module skipped for its imports (`{}`)",
+                    import.module
+                ));
+            }
+        }
+    }
+
     /// Compile, link and instantiate a `module`.
     fn define(
-        &self,
+        &mut self,
         wasm: &[u8],
         artifact: Option<&'a Result<Artifact, CompileFailure>>,
     ) -> (SlotState<'a>, Verdict) {
@@ -235,6 +268,7 @@ impl<'a> Run<'a> {
         match facts.linkage(&self.registered) {
             Linkage::Linkable => {}
             Linkage::OutOfScope(reason) => {
+                self.taint_exporters(&facts);
                 let reason = format!("import: {reason}");
                 return (SlotState::Skipped(reason.clone()), Verdict::Skip(reason));
             }
@@ -330,7 +364,7 @@ impl<'a> Run<'a> {
     }
 
     fn assert_instantiation_fails(
-        &self,
+        &mut self,
         directive: &str,
         wasm: &[u8],
         message: &str,
@@ -343,7 +377,10 @@ impl<'a> Run<'a> {
         };
         match facts.linkage(&self.registered) {
             Linkage::Linkable => {}
-            Linkage::OutOfScope(reason) => return Verdict::Skip(format!("import: {reason}")),
+            Linkage::OutOfScope(reason) => {
+                self.taint_exporters(&facts);
+                return Verdict::Skip(format!("import: {reason}"));
+            }
             Linkage::Unlinkable(reason) if expects_trap => {
                 return Verdict::Fail(format!(
                     "expected the instantiation to trap with \"{message}\", but it does not link: {reason}"
@@ -527,6 +564,10 @@ mod tests {
 (register "counter" $counter)
 (module (import "counter" "bump" (func (result i32))))
 (assert_return (invoke $counter "bump") (i32.const 5))
+(module $plain (memory (export "mem") 1) (func (export "one") (result i32) (i32.load8_u (i32.const 0))))
+(register "plain")
+(module (import "plain" "mem" (memory 1)) (data (i32.const 0) "\01"))
+(assert_return (invoke $plain "one") (i32.const 1))
 "#;
 
     #[test]
@@ -548,14 +589,19 @@ mod tests {
                 report.failures
             );
             // The module, 3 bumps, get, wide, 2 traps, exhaustion, invalid, malformed, 2
-            // instantiation failures, the last bump.
-            assert_eq!(report.passed, 14, "{}: {report:#?}", engine.name());
+            // instantiation failures, the last bump, $plain.
+            assert_eq!(report.passed, 15, "{}: {report:#?}", engine.name());
             let skipped: Vec<(&str, u32)> = report
                 .skipped
                 .iter()
                 .map(|(k, v)| (k.as_str(), *v))
                 .collect();
-            assert_eq!(skipped.len(), 4, "{skipped:#?}");
+            assert_eq!(skipped.len(), 6, "{skipped:#?}");
+            assert_eq!(report.skipped["import: imports a memory (plain.mem)"], 1);
+            assert_eq!(
+                report.skipped["import: shares state with a module skipped for its imports (`plain`)"],
+                1
+            );
             assert_eq!(report.skipped["type: f32 value in the assertion"], 1);
             assert_eq!(
                 report.skipped["import: imports a global (spectest.global_i32)"],

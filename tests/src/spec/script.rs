@@ -3,6 +3,7 @@
 //! engines needs neither the source text nor the `wast` borrows.
 
 use wast::core::{WastArgCore, WastRetCore};
+use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
@@ -112,7 +113,10 @@ impl std::fmt::Display for ExpectedValue {
 
 /// Parse a `.wast` script. An error means the script itself does not parse (a broken test file).
 pub fn parse(text: &str) -> Result<Script, String> {
-    let buffer = ParseBuffer::new(text).map_err(|e| render_error(e, text))?;
+    // The suite tests names made of bidi-override and other confusing characters on purpose.
+    let mut lexer = Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buffer = ParseBuffer::new_with_lexer(lexer).map_err(|e| render_error(e, text))?;
     let wast = parser::parse::<Wast>(&buffer).map_err(|e| render_error(e, text))?;
     let commands = wast
         .directives
@@ -442,6 +446,12 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn confusing_unicode_in_names_is_accepted() {
+        let script = parse("(module (func (export \"a\u{202e}b\")))").unwrap();
+        assert_eq!(script.commands.len(), 1);
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub fn compile_c(
         "-fno-builtin",
         "-ffunction-sections",
         "-fdata-sections",
+        "-fno-unwind-tables",
+        "-fno-asynchronous-unwind-tables",
         "-Wall",
         "-Werror",
         "-c",

@@ -52,6 +52,10 @@ int32_t call_triple(int32_t x, int64_t y) {
 
 int32_t bump(void) { return ++counter; }
 
+/* Read-only data (placed in RAM) next to ARM unwind tables (kept with the code). */
+static const int32_t table[4] = {11, 22, 33, 44};
+int32_t lookup(int32_t i) { return table[i & 3]; }
+
 int32_t trap_with(uint32_t code) {
     if (code != 0) synth_trap(code);
     return 0;
@@ -223,6 +227,12 @@ fn check_target(target: Target) {
                 .wrapping_add((tb >> 32) as i32)
                 .wrapping_add(tc)
         )],
+        "{name}"
+    );
+
+    assert_eq!(
+        returned(&mut m, "lookup", &sig(&[I32], &[I32]), &[Value::I32(6)]),
+        vec![Value::I32(33)],
         "{name}"
     );
 

@@ -1,8 +1,8 @@
 //! Link relocatable objects into a static image with `ld.lld` and a generated linker script.
 //!
 //! Memory map (same for both ISAs):
-//! - code at `CODE_BASE`: `.text*`, then the harness stub area (the return address, `synth_trap`
-//!   and one stub per import). Stubs sit right after the code so short branches reach them.
+//! - code at `CODE_BASE`: the harness stub area (the return address, `synth_trap` and one stub
+//!   per import), then `.text*`. Stubs sit right before the code so short branches reach them.
 //! - RAM at `RAM_BASE`: the stack (`STACK_SIZE`, growing down; the stack-limit word lives at the
 //!   very bottom and `__synth_stack_limit` points to it), then `.rodata*`, `.data*`, `.bss*`.
 
@@ -101,10 +101,13 @@ pub fn linker_script(isa: Isa, import_symbols: &[String]) -> String {
     };
     let stub_count = 2 + import_symbols.len() as u32;
     let mut script = String::new();
-    script.push_str("ENTRY(__harness_stubs)\nSECTIONS\n{\n");
-    script.push_str(&format!("  . = 0x{CODE_BASE:x};\n"));
-    script.push_str("  .text : { *(.text .text.*) }\n");
-    script.push_str("  . = ALIGN(16);\n  __harness_stubs = .;\n");
+    // Explicit segments: a read-only section after the code (e.g. `.ARM.exidx`) must not share
+    // a segment with `.rodata` in RAM, which would span the gap between the regions.
+    script.push_str("ENTRY(__harness_stubs)\nPHDRS\n{\n  code PT_LOAD;\n  ram PT_LOAD;\n}\n");
+    script.push_str("SECTIONS\n{\n");
+    // Stubs first: sections the script does not name (orphans) are placed after `.text`, so
+    // they can never overlap the stubs.
+    script.push_str(&format!("  . = 0x{CODE_BASE:x};\n  __harness_stubs = .;\n"));
     script.push_str(&format!(
         "  synth_trap = __harness_stubs + {};\n",
         STUB_SPACING + thumb_bit
@@ -116,12 +119,15 @@ pub fn linker_script(isa: Isa, import_symbols: &[String]) -> String {
         ));
     }
     script.push_str(&format!(
-        "  __harness_stubs_end = __harness_stubs + {};\n",
+        "  . = __harness_stubs + {};\n  . = ALIGN(16);\n",
         STUB_SPACING * stub_count
     ));
+    script.push_str("  .text : { *(.text .text.*) } :code\n");
+    // Unwind tables from C objects stay with the code.
+    script.push_str("  .ARM.exidx : { *(.ARM.exidx .ARM.exidx.*) } :code\n");
     script.push_str(&format!("  __synth_stack_limit = 0x{RAM_BASE:x};\n"));
     script.push_str(&format!("  . = 0x{:x};\n", RAM_BASE + STACK_SIZE));
-    script.push_str("  .rodata : { *(.rodata .rodata.* .srodata .srodata.*) }\n");
+    script.push_str("  .rodata : { *(.rodata .rodata.* .srodata .srodata.*) } :ram\n");
     script.push_str("  .data : { *(.data .data.* .sdata .sdata.*) }\n");
     script.push_str("  .bss : { *(.bss .bss.* .sbss .sbss.* COMMON) }\n");
     script.push_str("}\n");
@@ -222,8 +228,10 @@ fn parse_image(isa: Isa, elf: &[u8], stub_count: u32) -> Result<LinkedImage, Har
         .get("__harness_stubs")
         .ok_or_else(|| HarnessError::new("the linker script's stub symbol is missing"))?;
     code_end = code_end.max(stub_base + STUB_SPACING * stub_count);
-    if code_end >= RAM_BASE {
-        return Err(HarnessError::new("the code region runs into RAM"));
+    if code_end > RAM_BASE {
+        return Err(HarnessError::new(
+            "a segment spans from the code region into RAM (an unplaced allocated section?)",
+        ));
     }
     Ok(LinkedImage {
         isa,

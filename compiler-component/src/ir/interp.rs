@@ -573,7 +573,22 @@ impl<'m> Interp<'m> {
         Ok(())
     }
 
+    /// Offset in linear memory when the whole access lies inside it (the common case).
+    fn linear_span(&self, addr: u64, width: u8) -> Option<usize> {
+        let end = addr.checked_add(width as u64)?;
+        (addr >= self.linear_base && end <= self.linear_base + self.linear_max)
+            .then(|| (addr - self.linear_base) as usize)
+    }
+
     fn read(&self, addr: u64, width: u8) -> Res<u64> {
+        check_width(width)?;
+        if let Some(at) = self.linear_span(addr, width) {
+            let mut bytes = [0u8; 8];
+            for (i, b) in bytes.iter_mut().take(width as usize).enumerate() {
+                *b = self.linear.get(at + i).copied().unwrap_or(0);
+            }
+            return Ok(u64::from_le_bytes(bytes));
+        }
         let mut v = 0u64;
         for i in 0..width as u64 {
             v |= (self.read_byte(addr + i)? as u64) << (8 * i);
@@ -582,6 +597,16 @@ impl<'m> Interp<'m> {
     }
 
     fn write(&mut self, addr: u64, width: u8, v: u64) -> Res<()> {
+        check_width(width)?;
+        if let Some(at) = self.linear_span(addr, width) {
+            let end = at + width as usize;
+            if end > self.linear.len() {
+                self.linear.resize(end, 0);
+            }
+            let bytes = v.to_le_bytes();
+            self.linear[at..end].copy_from_slice(&bytes[..width as usize]);
+            return Ok(());
+        }
         for i in 0..width as u64 {
             self.write_byte(addr + i, (v >> (8 * i)) as u8)?;
         }
@@ -682,6 +707,13 @@ impl<'f> Frame<'f> {
             }
             None => invalid(format!("{}: {v} out of range", self.func.name)),
         }
+    }
+}
+
+fn check_width(width: u8) -> Res<()> {
+    match width {
+        1 | 2 | 4 | 8 => Ok(()),
+        _ => invalid(format!("access width {width}")),
     }
 }
 

@@ -350,7 +350,10 @@ fn synth_init_exists_without_memory_and_calls_start() {
     now.instantiate().expect("init");
     assert_eq!(now.global(0), Some(41));
     let init = after.functions.last().expect("synth_init");
-    assert_eq!(now.export("synth_init"), Some(after.functions.len() as u32 - 1));
+    assert_eq!(
+        now.export("synth_init"),
+        Some(after.functions.len() as u32 - 1)
+    );
     assert_eq!(init.name, "synth_init");
     assert_eq!(init.sig, Signature::default());
     // Without a start function it just returns.

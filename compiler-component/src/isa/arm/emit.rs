@@ -205,10 +205,10 @@ impl<'a> Builder<'a> {
                     imm: mag as u8,
                 });
             }
-            if rn == SP && rd == SP && mag % 4 == 0 && mag <= 508 {
+            if rn == SP && rd == SP && mag.is_multiple_of(4) && mag <= 508 {
                 return self.inst(Asm::AdjustSp16 { sub, imm: mag });
             }
-            if rn == SP && is_low(rd) && !sub && mag % 4 == 0 && mag <= 1020 {
+            if rn == SP && is_low(rd) && !sub && mag.is_multiple_of(4) && mag <= 1020 {
                 return self.inst(Asm::AddRdSp16 { rd, imm: mag });
             }
         }
@@ -348,7 +348,12 @@ impl<'a> Builder<'a> {
     fn mem_imm(&mut self, op: Mem, rt: PReg, rn: PReg, off: u32) -> Result<()> {
         let scale = op.size_log2();
         let narrow_op = !matches!(op, Mem::Ldrsb | Mem::Ldrsh);
-        if narrow_op && is_low(rt) && is_low(rn) && off % (1 << scale) == 0 && off >> scale < 32 {
+        if narrow_op
+            && is_low(rt)
+            && is_low(rn)
+            && off.is_multiple_of(1 << scale)
+            && off >> scale < 32
+        {
             self.inst(Asm::MemImm16 {
                 op,
                 rt,
@@ -358,7 +363,7 @@ impl<'a> Builder<'a> {
         } else if rn == SP
             && matches!(op, Mem::Ldr | Mem::Str)
             && is_low(rt)
-            && off % 4 == 0
+            && off.is_multiple_of(4)
             && off <= 1020
         {
             self.inst(Asm::MemSp16 {

@@ -229,20 +229,20 @@ pub fn encode(asm: &Asm) -> Result<Vec<u8>> {
                 Mem::Ldrsb | Mem::Ldrsh => return Err(bad(asm)),
             };
             let scale = op.size_log2();
-            ok(*imm % (1 << scale) == 0 && (*imm >> scale) < 32)?;
+            ok(imm.is_multiple_of(1 << scale) && (*imm >> scale) < 32)?;
             hw16(base | (((*imm >> scale) as u16) << 6) | (r(*rn) << 3) | r(*rt))
         }
         Asm::MemSp16 { load, rt, imm } => {
-            ok(is_low(*rt) && imm % 4 == 0 && *imm <= 1020)?;
+            ok(is_low(*rt) && imm.is_multiple_of(4) && *imm <= 1020)?;
             let base = if *load { 0x9800 } else { 0x9000 };
             hw16(base | (r(*rt) << 8) | (*imm / 4) as u16)
         }
         Asm::AddRdSp16 { rd, imm } => {
-            ok(is_low(*rd) && imm % 4 == 0 && *imm <= 1020)?;
+            ok(is_low(*rd) && imm.is_multiple_of(4) && *imm <= 1020)?;
             hw16(0xa800 | (r(*rd) << 8) | (*imm / 4) as u16)
         }
         Asm::AdjustSp16 { sub, imm } => {
-            ok(imm % 4 == 0 && *imm <= 508)?;
+            ok(imm.is_multiple_of(4) && *imm <= 508)?;
             hw16(if *sub { 0xb080 } else { 0xb000 } | (*imm / 4) as u16)
         }
         Asm::Push16 { regs } => {

@@ -874,3 +874,156 @@ fn unsupported_shapes_are_errors() {
 
 use crate::regalloc::PReg;
 use std::collections::BTreeMap;
+
+#[test]
+fn functions_larger_than_the_short_branch_ranges_relax_and_allocate_cleanly() {
+    // loop(i): body of 700 ALU ops (> 2 KiB), then branch back while i != 0; a 4-way switch
+    // whose cases are big too, so tbb entries exceed a byte.
+    let (mut fb, p) = Fb::new(1, &[Type::I32, Type::I32], &[Type::I32]);
+    let (head, hp) = fb.block(1);
+    let (exit, _) = fb.block(0);
+    let (back, _) = fb.block(0);
+    fb.term(
+        Block(0),
+        Terminator::Jump {
+            target: head,
+            args: vec![p[0]],
+        },
+    );
+    let mut acc = hp[0];
+    for i in 0..700i64 {
+        let k = fb.konst(head, 0x1234_5678 ^ (i << 9));
+        let op = if i % 2 == 0 {
+            BinaryOp::Add
+        } else {
+            BinaryOp::Xor
+        };
+        acc = fb.op(head, Op::Binary(op), &[acc, k]);
+    }
+    let one = fb.konst(head, 1);
+    let next = fb.op(head, Op::Binary(BinaryOp::Sub), &[hp[0], one]);
+    let done = fb.op(head, Op::Unary(UnaryOp::Eqz), &[next]);
+    fb.term(
+        head,
+        Terminator::Branch {
+            cond: done,
+            then_block: exit,
+            else_block: back,
+        },
+    );
+    fb.term(
+        back,
+        Terminator::Jump {
+            target: head,
+            args: vec![next],
+        },
+    );
+    let cases: Vec<Block> = (0..4).map(|_| fb.block(0).0).collect();
+    let (join, jp) = fb.block(1);
+    let default = join_default(&mut fb, join, acc);
+    fb.term(
+        exit,
+        Terminator::Switch {
+            index: p[1],
+            targets: cases.clone(),
+            default,
+        },
+    );
+    for (n, cb) in cases.iter().enumerate() {
+        let mut v = acc;
+        for i in 0..60i64 {
+            let k = fb.konst(*cb, 0x0f0f_0f0f + i * 1000 + n as i64);
+            v = fb.op(*cb, Op::Binary(BinaryOp::Add), &[v, k]);
+        }
+        fb.term(
+            *cb,
+            Terminator::Jump {
+                target: join,
+                args: vec![v],
+            },
+        );
+    }
+    fb.term(
+        join,
+        Terminator::Return {
+            values: vec![jp[0]],
+        },
+    );
+    let m = module(sig(&[], &[]), vec![fb.f]);
+
+    let lowered = lower::lower(&m, &m.bodies[0]).unwrap();
+    let env = regs::reg_env();
+    let alloc = regalloc::allocate(&lowered, &env).unwrap();
+    regalloc::check::verify(&lowered, &env, &alloc).unwrap();
+
+    let c = compile(&m, 0, Target::CortexM7);
+    assert!(c.code.len() > 4096, "{}", c.code.len());
+    check_clean(&c);
+    let t = texts(&c);
+    assert!(
+        t.iter()
+            .any(|l| l.starts_with("b.w ") || l.starts_with("beq.w ") || l.starts_with("bne.w ")),
+        "no wide branch"
+    );
+    assert!(
+        t.iter().any(|l| l.starts_with("tbh ")),
+        "cases beyond 510 bytes need tbh"
+    );
+    // Every branch's encoded destination is the start of a listing line.
+    let starts: std::collections::BTreeSet<u32> = c.listing.iter().map(|l| l.offset).collect();
+    for l in &c.listing {
+        if l.kind == LineKind::Data
+            || !l.text.starts_with('b')
+            || l.text.starts_with("bl ")
+            || l.text.starts_with("bx")
+        {
+            continue;
+        }
+        let dest = branch_destination(l.offset, &l.bytes);
+        assert!(
+            starts.contains(&dest),
+            "`{}` at {} lands at {dest}",
+            l.text,
+            l.offset
+        );
+    }
+}
+
+fn join_default(fb: &mut Fb, join: Block, value: Value) -> Block {
+    let (b, _) = fb.block(0);
+    fb.term(
+        b,
+        Terminator::Jump {
+            target: join,
+            args: vec![value],
+        },
+    );
+    b
+}
+
+/// Decode the destination of a b/b<cc> (16- or 32-bit) at `at`.
+fn branch_destination(at: u32, bytes: &[u8]) -> u32 {
+    let hw1 = u16::from_le_bytes([bytes[0], bytes[1]]) as i64;
+    let offset = if bytes.len() == 2 {
+        if hw1 >> 11 == 0b11100 {
+            ((hw1 & 0x7ff) << 53) >> 52
+        } else {
+            ((hw1 & 0xff) << 56) >> 55
+        }
+    } else {
+        let hw2 = u16::from_le_bytes([bytes[2], bytes[3]]) as i64;
+        let s = (hw1 >> 10) & 1;
+        let (j1, j2) = ((hw2 >> 13) & 1, (hw2 >> 11) & 1);
+        if hw2 & 0x1000 != 0 {
+            let (i1, i2) = (1 - (j1 ^ s), 1 - (j2 ^ s));
+            let v =
+                (s << 24) | (i1 << 23) | (i2 << 22) | ((hw1 & 0x3ff) << 12) | ((hw2 & 0x7ff) << 1);
+            (v << 39) >> 39
+        } else {
+            let v =
+                (s << 20) | (j2 << 19) | (j1 << 18) | ((hw1 & 0x3f) << 12) | ((hw2 & 0x7ff) << 1);
+            (v << 43) >> 43
+        }
+    };
+    (at as i64 + 4 + offset) as u32
+}

@@ -220,6 +220,9 @@ pub fn legalized(m: &Module, caps: Caps, bounds_checks: bool) -> Module {
         panic!("legalize failed: {e}");
     }
     assert_post_legalize_form(&out);
+    if let Err(e) = crate::ir::verify::module(&out, true) {
+        panic!("legalized IR fails verification: {e}");
+    }
     out
 }
 

@@ -15,8 +15,33 @@ use crate::isa::{CompiledFunction, FunctionStats, LineKind, ListingLine, Reloc};
 use crate::regalloc::{Allocation, Edit, Location, MachFunction, PReg};
 use std::collections::BTreeMap;
 
-/// Largest sp-relative offset a 12-bit immediate reaches.
-const MAX_SP_OFFSET: u32 = 2047;
+/// Largest offset a 12-bit immediate reaches.
+const MAX_IMM12: u32 = 2047;
+/// Frames (and offsets into them) stay well inside i32 so `lui`/`addi` pairs reach them.
+const MAX_FRAME: u32 = 0x4000_0000;
+
+/// Split `value` into a `lui` field and a sign-extended 12-bit remainder.
+fn split_hi_lo(value: i32) -> (u32, i32) {
+    let hi = (value.wrapping_add(0x800) >> 12) & 0xfffff;
+    (hi as u32, value.wrapping_sub(hi << 12))
+}
+
+/// Would a frame of this size (plus incoming stack arguments above it) put some sp-relative
+/// access beyond a 12-bit offset, so stack-to-stack moves need a second scratch register?
+pub fn needs_spare_scratch(lowered: &Lowered, alloc: &Allocation) -> bool {
+    let frame = frame_for(lowered, alloc);
+    frame.size.saturating_add(lowered.incoming_bytes) > MAX_IMM12
+}
+
+fn frame_for(lowered: &Lowered, alloc: &Allocation) -> FrameLayout {
+    FrameLayout::new(
+        lowered.outgoing_bytes,
+        lowered.result_area,
+        alloc.num_slots,
+        lowered.has_calls,
+        alloc.used_callee_saved,
+    )
+}
 
 struct Item {
     inst: PInst,
@@ -29,6 +54,8 @@ struct Emitter {
     items: Vec<Item>,
     label_names: Vec<String>,
     trap_labels: BTreeMap<TrapCode, Label>,
+    /// A second never-allocated register, reserved only for functions with large frames.
+    spare_scratch: Option<PReg>,
     wasm_offset: Option<u32>,
     kind: LineKind,
 }
@@ -59,26 +86,58 @@ impl Emitter {
         self.new_label(format!(".Ll{n}"))
     }
 
-    fn sp_offset(&self, offset: u32) -> Result<i32> {
-        if offset > MAX_SP_OFFSET {
-            return Err(CompileError::limit(format!(
-                "rv32: stack offset {offset} exceeds the 2 KiB a frame may span \
-                 (frame of {} bytes)",
-                self.frame.size
-            )));
-        }
-        Ok(offset as i32)
-    }
-    fn region_offset(&self, region: SpRegion) -> Result<i32> {
+    fn region_offset(&self, region: SpRegion) -> Result<u32> {
         let offset = match region {
             SpRegion::Outgoing(o) => Some(o),
             SpRegion::ResultArea(o) => self.frame.result_area_offset.checked_add(o),
             SpRegion::Incoming(o) => self.frame.size.checked_add(o),
         };
-        self.sp_offset(offset.unwrap_or(u32::MAX))
+        offset
+            .filter(|&o| o <= MAX_FRAME)
+            .ok_or_else(|| CompileError::limit("rv32: stack frame too large"))
     }
-    fn slot_offset(&self, slot: u32) -> Result<i32> {
-        self.sp_offset(self.frame.slot_offset(slot))
+    fn slot_offset(&self, slot: u32) -> u32 {
+        self.frame.slot_offset(slot)
+    }
+
+    /// `lw rd, offset(sp)`; beyond the 12-bit reach rd itself holds the address.
+    fn load_sp(&mut self, rd: PReg, offset: u32) {
+        if offset <= MAX_IMM12 {
+            self.lw(rd, SP, offset as i32);
+        } else {
+            let lo = self.upper_address(rd, offset);
+            self.lw(rd, rd, lo);
+        }
+    }
+
+    /// `sw src, offset(sp)`; beyond the 12-bit reach t6 (or, when `src` is t6, the spare
+    /// scratch register of large frames) holds the address.
+    fn store_sp(&mut self, src: PReg, offset: u32) -> Result<()> {
+        if offset <= MAX_IMM12 {
+            self.sw(src, SP, offset as i32);
+            return Ok(());
+        }
+        let temp = if src != SCRATCH {
+            SCRATCH
+        } else {
+            self.spare_scratch.ok_or_else(|| {
+                CompileError::internal("rv32: large-frame store without a spare scratch register")
+            })?
+        };
+        let lo = self.upper_address(temp, offset);
+        self.sw(src, temp, lo);
+        Ok(())
+    }
+
+    /// temp = sp + the upper part of `offset`; returns the low 12 bits left to add.
+    fn upper_address(&mut self, temp: PReg, offset: u32) -> i32 {
+        let (hi, lo) = split_hi_lo(offset as i32);
+        self.push(PInst::Lui {
+            rd: temp,
+            imm20: hi,
+        });
+        self.alu(AluOp::Add, temp, temp, SP);
+        lo
     }
 
     fn alu(&mut self, op: AluOp, rd: PReg, rs1: PReg, rs2: PReg) {
@@ -114,12 +173,8 @@ impl Emitter {
             self.alu_imm(AluImmOp::Addi, rd, ZERO, imm);
             return;
         }
-        let hi = (imm.wrapping_add(0x800) >> 12) & 0xfffff;
-        let lo = imm.wrapping_sub(hi << 12);
-        self.push(PInst::Lui {
-            rd,
-            imm20: hi as u32,
-        });
+        let (hi, lo) = split_hi_lo(imm);
+        self.push(PInst::Lui { rd, imm20: hi });
         if lo != 0 {
             self.alu_imm(AluImmOp::Addi, rd, rd, lo);
         }
@@ -138,7 +193,19 @@ impl Emitter {
         if size == 0 {
             return Ok(());
         }
-        let neg = -self.sp_offset(size)?;
+        if size > MAX_FRAME {
+            return Err(CompileError::limit(format!(
+                "rv32: stack frame of {size} bytes is too large"
+            )));
+        }
+        // New sp into t6 (for the check) or straight into sp.
+        let new_sp = if stack_check { SCRATCH } else { SP };
+        if size <= 2048 {
+            self.alu_imm(AluImmOp::Addi, new_sp, SP, -(size as i32));
+        } else {
+            self.li(SCRATCH, size as i32);
+            self.alu(AluOp::Sub, new_sp, SP, SCRATCH);
+        }
         if stack_check {
             // t0 holds nothing yet (parameters arrive in a0..a7); t6 is the scratch register.
             let limit = regs::T0;
@@ -154,7 +221,6 @@ impl Emitter {
                 symbol: Symbol::StackLimit,
                 addend: 0,
             });
-            self.alu_imm(AluImmOp::Addi, SCRATCH, SP, neg);
             self.branch(
                 Test {
                     cond: BrCond::Ltu,
@@ -164,24 +230,24 @@ impl Emitter {
                 trap,
             );
             self.mv(SP, SCRATCH);
-        } else {
-            self.alu_imm(AluImmOp::Addi, SP, SP, neg);
         }
         for (r, off) in self.frame.saved.clone() {
-            let off = self.sp_offset(off)?;
-            self.sw(r, SP, off);
+            self.store_sp(r, off)?;
         }
         Ok(())
     }
 
     fn epilogue(&mut self) -> Result<()> {
         for (r, off) in self.frame.saved.clone() {
-            let off = self.sp_offset(off)?;
-            self.lw(r, SP, off);
+            self.load_sp(r, off);
         }
-        if self.frame.size > 0 {
-            let size = self.sp_offset(self.frame.size)?;
-            self.alu_imm(AluImmOp::Addi, SP, SP, size);
+        let size = self.frame.size;
+        if size > MAX_IMM12 {
+            // Results are in a0/a1; t6 is free.
+            self.li(SCRATCH, size as i32);
+            self.alu(AluOp::Add, SP, SP, SCRATCH);
+        } else if size > 0 {
+            self.alu_imm(AluImmOp::Addi, SP, SP, size as i32);
         }
         self.push(PInst::Jalr {
             rd: ZERO,
@@ -196,18 +262,15 @@ impl Emitter {
         match (edit.from, edit.to) {
             (Location::Reg(from), Location::Reg(to)) => self.mv(to, from),
             (Location::Reg(from), Location::Stack(slot)) => {
-                let off = self.slot_offset(slot.0)?;
-                self.sw(from, SP, off);
+                self.store_sp(from, self.slot_offset(slot.0))?;
             }
             (Location::Stack(slot), Location::Reg(to)) => {
-                let off = self.slot_offset(slot.0)?;
-                self.lw(to, SP, off);
+                self.load_sp(to, self.slot_offset(slot.0));
             }
             (Location::Stack(from), Location::Stack(to)) => {
                 if from != to {
-                    let (from, to) = (self.slot_offset(from.0)?, self.slot_offset(to.0)?);
-                    self.lw(SCRATCH, SP, from);
-                    self.sw(SCRATCH, SP, to);
+                    self.load_sp(SCRATCH, self.slot_offset(from.0));
+                    self.store_sp(SCRATCH, self.slot_offset(to.0))?;
                 }
             }
         }
@@ -246,15 +309,20 @@ impl Emitter {
             }),
             MInst::LoadSp { rd, region } => {
                 let off = self.region_offset(*region)?;
-                self.lw(*rd, SP, off);
+                self.load_sp(*rd, off);
             }
             MInst::StoreSp { src, region } => {
                 let off = self.region_offset(*region)?;
-                self.sw(*src, SP, off);
+                self.store_sp(*src, off)?;
             }
             MInst::AddrSp { rd, region } => {
                 let off = self.region_offset(*region)?;
-                self.alu_imm(AluImmOp::Addi, *rd, SP, off);
+                if off <= MAX_IMM12 {
+                    self.alu_imm(AluImmOp::Addi, *rd, SP, off as i32);
+                } else {
+                    self.li(*rd, off as i32);
+                    self.alu(AluOp::Add, *rd, *rd, SP);
+                }
             }
             MInst::SymAddr { rd, symbol, offset } => {
                 self.push(PInst::LuiSym {
@@ -693,31 +761,16 @@ fn assemble(module: &ir::Module, items: &[Item], label_names: &[String]) -> Resu
     Ok((code, relocs, listing, label_pos))
 }
 
-/// Emit a lowered, allocated function.
-pub fn emit(
-    module: &ir::Module,
-    lowered: &Lowered,
-    alloc: &Allocation,
-    stack_check: bool,
-) -> Result<CompiledFunction> {
-    emit_with_labels(module, lowered, alloc, stack_check).map(|(compiled, _)| compiled)
-}
-
-/// `emit`, also returning every placed label (name, code offset) so tests can reassemble the
-/// listing.
+/// Emit a lowered, allocated function, also returning every placed label (name, code offset)
+/// so tests can reassemble the listing.
 pub(crate) fn emit_with_labels(
     module: &ir::Module,
     lowered: &Lowered,
     alloc: &Allocation,
     stack_check: bool,
+    spare_scratch: Option<PReg>,
 ) -> Result<(CompiledFunction, Vec<(String, u32)>)> {
-    let frame = FrameLayout::new(
-        lowered.outgoing_bytes,
-        lowered.result_area,
-        alloc.num_slots,
-        lowered.has_calls,
-        alloc.used_callee_saved,
-    );
+    let frame = frame_for(lowered, alloc);
     if alloc.regs.len() != lowered.insts.len() {
         return Err(CompileError::internal(
             "rv32: the allocation does not cover every instruction",
@@ -729,6 +782,7 @@ pub(crate) fn emit_with_labels(
         items: Vec::new(),
         label_names: (0..num_blocks).map(|b| format!(".Lb{b}")).collect(),
         trap_labels: BTreeMap::new(),
+        spare_scratch,
         wasm_offset: None,
         kind: LineKind::Code,
     };

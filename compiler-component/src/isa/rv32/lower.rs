@@ -29,6 +29,8 @@ pub struct Lowered {
     preds: Vec<Vec<usize>>,
     params: Vec<Vec<VReg>>,
     num_vregs: usize,
+    /// Bytes of this function's own stack arguments (in the caller's frame).
+    pub incoming_bytes: u32,
     /// Largest outgoing stack-argument area of any call.
     pub outgoing_bytes: u32,
     /// Size and alignment of the largest result struct of any call with several results.
@@ -986,6 +988,7 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
         preds: vec![Vec::new(); blocks.len()],
         params,
         num_vregs,
+        incoming_bytes: ctx.abi.stack_bytes,
         outgoing_bytes: ctx.outgoing_bytes,
         result_area: ctx.result_area,
         has_calls: ctx.has_calls,

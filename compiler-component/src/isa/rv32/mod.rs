@@ -85,9 +85,29 @@ pub fn compile_function(
     body: usize,
     options: &Options,
 ) -> Result<CompiledFunction> {
+    compile_with_labels(module, body, options).map(|(compiled, _)| compiled)
+}
+
+/// `compile_function`, also returning label positions (for tests that reassemble listings).
+pub(crate) fn compile_with_labels(
+    module: &ir::Module,
+    body: usize,
+    options: &Options,
+) -> Result<(CompiledFunction, Vec<(String, u32)>)> {
     let lowered = lower::lower(module, body)?;
     let allocation = regalloc::allocate(&lowered, &regs::reg_env())?;
-    emit::emit(module, &lowered, &allocation, options.stack_check)
+    if emit::needs_spare_scratch(&lowered, &allocation) {
+        // Large frame: allocate again without t5 so it can address far stack slots.
+        let allocation = regalloc::allocate(&lowered, &regs::reg_env_large_frame())?;
+        return emit::emit_with_labels(
+            module,
+            &lowered,
+            &allocation,
+            options.stack_check,
+            Some(regs::SPARE_SCRATCH),
+        );
+    }
+    emit::emit_with_labels(module, &lowered, &allocation, options.stack_check, None)
 }
 
 #[cfg(test)]

@@ -77,6 +77,17 @@ pub fn reg_env() -> RegEnv {
     }
 }
 
+/// The spare scratch register of functions with frames beyond 2 KiB (t5): stack-to-stack moves
+/// there need an address register besides t6.
+pub const SPARE_SCRATCH: PReg = PReg(30);
+
+/// `reg_env` without the spare scratch register.
+pub fn reg_env_large_frame() -> RegEnv {
+    let mut env = reg_env();
+    env.allocatable.retain(|&r| r != SPARE_SCRATCH);
+    env
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

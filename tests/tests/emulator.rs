@@ -310,3 +310,31 @@ fn c_functions_run_with_the_abi_on_every_target() {
         check_target(target);
     }
 }
+
+/// The F targets' code may use the FPU: the emulated cores must have it enabled.
+#[test]
+fn fpu_is_enabled_on_float_targets() {
+    let source = r#"
+#include <stdint.h>
+__attribute__((naked)) int32_t fp_double(int32_t bits) {
+    __asm__(".fpu fpv4-sp-d16\n vmov s0, r0\n vadd.f32 s1, s0, s0\n vmov r0, s1\n bx lr");
+}
+"#;
+    for target in [Target::CortexM4F, Target::CortexM7DP] {
+        let object = compile_c(target, source, None).unwrap();
+        let image = link(target.isa(), &[&object], &[]).unwrap();
+        let mut m = Machine::new(target, image, &[]).unwrap();
+        // 1.0f + 1.0f == 2.0f
+        assert_eq!(
+            returned(
+                &mut m,
+                "fp_double",
+                &sig(&[I32], &[I32]),
+                &[Value::I32(0x3f80_0000)]
+            ),
+            vec![Value::I32(0x4000_0000)],
+            "{}",
+            target.name()
+        );
+    }
+}

@@ -73,20 +73,32 @@ fn c_entry(symbol: &str, results: usize, args: &[Value]) -> String {
     c
 }
 
-fn run_fixture_case(
-    target: Target,
-    fixture: &str,
-    export: &str,
-    args: &[Value],
-) -> Result<(), HarnessError> {
+fn read_fixture(fixture: &str) -> Result<Vec<u8>, HarnessError> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fixtures")
         .join(format!("{fixture}.wat"));
-    let wat = std::fs::read(&path)
-        .map_err(|e| HarnessError::new(format!("cannot read {}: {e}", path.display())))?;
-    let output = synth_compiler::compile(&wat, &Options::new(target))
+    std::fs::read(&path)
+        .map_err(|e| HarnessError::new(format!("cannot read {}: {e}", path.display())))
+}
+
+fn run_fixture_case(
+    target: Target,
+    wat: &[u8],
+    oracle: &Oracle,
+    export: &str,
+    args: &[Value],
+) -> Result<(), HarnessError> {
+    let output = synth_compiler::compile(wat, &Options::new(target))
         .map_err(|e| HarnessError::new(format!("compile: {e}")))?;
-    run_case(target, &wat, &output.object, &output.header, export, args)
+    run_case(
+        target,
+        wat,
+        oracle,
+        &output.object,
+        &output.header,
+        export,
+        args,
+    )
 }
 
 /// Link a C entry calling `export` through `header` with `module_object`, run it and compare
@@ -94,6 +106,7 @@ fn run_fixture_case(
 fn run_case(
     target: Target,
     wat: &[u8],
+    oracle: &Oracle,
     module_object: &[u8],
     header: &str,
     export: &str,
@@ -113,7 +126,6 @@ fn run_case(
         .machine
         .call("harness_main", &Default::default(), &[])?;
 
-    let oracle = Oracle::new(wat, Options::DEFAULT_MAX_MEMORY_PAGES)?;
     let expected = match oracle.instantiate()? {
         Err(code) => Outcome::Trapped(code),
         Ok(mut oracle_instance) => {
@@ -156,9 +168,20 @@ fn run_case(
 #[test]
 fn c_calls_synth_objects_through_the_header_on_every_target() {
     let mut failures = Vec::new();
-    for target in Target::ALL {
-        for (fixture, export, args) in cases() {
-            if let Err(e) = run_fixture_case(target, fixture, export, &args) {
+    for (fixture, export, args) in cases() {
+        let prepared = read_fixture(fixture).and_then(|wat| {
+            let oracle = Oracle::new(&wat, Options::DEFAULT_MAX_MEMORY_PAGES)?;
+            Ok((wat, oracle))
+        });
+        let (wat, oracle) = match prepared {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                failures.push(format!("{fixture}: {e}"));
+                continue;
+            }
+        };
+        for target in Target::ALL {
+            if let Err(e) = run_fixture_case(target, &wat, &oracle, export, &args) {
                 failures.push(format!("{} {fixture}.{export}: {e}", target.name()));
             }
         }
@@ -178,6 +201,7 @@ fn c_entry_works_with_an_imitation_object_on_every_target() {
         ),
         ("divide", vec![Value::I32(1), Value::I32(0)]),
     ];
+    let oracle = Oracle::new(common::WAT.as_bytes(), Options::DEFAULT_MAX_MEMORY_PAGES).unwrap();
     for target in Target::ALL {
         let object = compile_c(
             target,
@@ -189,6 +213,7 @@ fn c_entry_works_with_an_imitation_object_on_every_target() {
             run_case(
                 target,
                 common::WAT.as_bytes(),
+                &oracle,
                 &object,
                 common::HEADER,
                 export,
@@ -207,6 +232,7 @@ fn c_entry_works_with_an_imitation_object_on_every_target() {
     let err = run_case(
         Target::CortexM4,
         common::WAT.as_bytes(),
+        &oracle,
         &object,
         common::HEADER,
         "poke",

@@ -203,16 +203,19 @@ fn fixtures_agree_with_wasmtime_on_every_target() {
                 total.0 += c.vectors;
                 total.1 += c.instructions;
                 format!(
-                    "{target} {} ({} skipped unchecked)",
+                    "{target} {} ({} out-of-bounds skipped with checks off)",
                     c.vectors, c.unchecked_vectors
                 )
             })
             .collect();
-        println!("{}: {}", report.name, counts.join(", "));
+        println!("{}: vectors executed: {}", report.name, counts.join(", "));
         failures.extend(report.failures.iter().cloned());
     }
     for (target, (vectors, instructions)) in &totals {
-        println!("{target}: {vectors} vectors executed, {instructions} instructions");
+        println!(
+            "{target}: {vectors} vectors executed (bounds checks on and off), \
+             {instructions} instructions emulated"
+        );
     }
     assert!(
         failures.is_empty(),

@@ -385,8 +385,17 @@ pub enum Asm {
         rn: PReg,
         rm: PReg,
     },
-    /// `cmp.w rn, rm` is never needed (16-bit covers every register), so no variant.
-    /// `lsl.w rd, rm, #imm` (and lsr/asr/ror).
+    /// `<op>.w rd, rn, rm, <shift> #amount` (amount 1..=31).
+    DataRegShifted {
+        op: DataOp,
+        rd: PReg,
+        rn: PReg,
+        rm: PReg,
+        shift: Shift,
+        amount: u8,
+    },
+    /// `lsl.w rd, rm, #imm` (and lsr/asr/ror). (`cmp.w rn, rm` is never needed: the 16-bit
+    /// form covers every register.)
     ShiftImm32 {
         op: Shift,
         rd: PReg,
@@ -650,6 +659,24 @@ impl Asm {
                     r(rd),
                     r(rn),
                     r(rm)
+                )
+            }
+            Asm::DataRegShifted {
+                op,
+                rd,
+                rn,
+                rm,
+                shift,
+                amount,
+            } => {
+                let w = if op.has_narrow() { ".w" } else { "" };
+                format!(
+                    "{}{c}{w} {}, {}, {}, {} #{amount}",
+                    op.mnemonic(),
+                    r(rd),
+                    r(rn),
+                    r(rm),
+                    shift.mnemonic()
                 )
             }
             Asm::ShiftImm32 { op, rd, rm, imm } => {

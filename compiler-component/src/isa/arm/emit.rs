@@ -1010,6 +1010,46 @@ impl Emitter<'_> {
                 let n = r.get(*count)?;
                 self.shift_pair(*op, regs.0, regs.1, regs.2, a, n);
             }
+            MInst::ShiftPairImm {
+                op,
+                lo,
+                hi,
+                a,
+                amount,
+            } => {
+                let (lo, hi) = (r.get(*lo)?, r.get(*hi)?);
+                let (a_lo, a_hi) = (r.get(a[0])?, r.get(a[1])?);
+                let n = *amount as u32;
+                // The word that takes bits from the other one is written first (early def).
+                if *op == BinaryOp::Shl {
+                    self.b.shift_imm(Shift::Lsl, hi, a_hi, n);
+                    self.b.inst(Asm::DataRegShifted {
+                        op: DataOp::Orr,
+                        rd: hi,
+                        rn: hi,
+                        rm: a_lo,
+                        shift: Shift::Lsr,
+                        amount: 32 - n as u8,
+                    });
+                    self.b.shift_imm(Shift::Lsl, lo, a_lo, n);
+                } else {
+                    self.b.shift_imm(Shift::Lsr, lo, a_lo, n);
+                    self.b.inst(Asm::DataRegShifted {
+                        op: DataOp::Orr,
+                        rd: lo,
+                        rn: lo,
+                        rm: a_hi,
+                        shift: Shift::Lsl,
+                        amount: 32 - n as u8,
+                    });
+                    let high_shift = if *op == BinaryOp::ShrS {
+                        Shift::Asr
+                    } else {
+                        Shift::Lsr
+                    };
+                    self.b.shift_imm(high_shift, hi, a_hi, n);
+                }
+            }
             MInst::Call { func, .. } => self.b.call(Symbol::Function(*func)),
             MInst::Jump { target, .. } => {
                 if *target != next_block {

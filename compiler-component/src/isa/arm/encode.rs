@@ -321,6 +321,21 @@ pub fn encode(asm: &Asm) -> Result<Vec<u8>> {
             0xea00 | ((*op as u16) << 5) | ((*s as u16) << 4) | r(*rn),
             (r(*rd) << 8) | r(*rm),
         ),
+        Asm::DataRegShifted {
+            op,
+            rd,
+            rn,
+            rm,
+            shift,
+            amount,
+        } => {
+            ok((1..32).contains(amount))?;
+            let a = *amount as u16;
+            hw32(
+                0xea00 | ((*op as u16) << 5) | r(*rn),
+                ((a >> 2) << 12) | (r(*rd) << 8) | ((a & 3) << 6) | ((*shift as u16) << 4) | r(*rm),
+            )
+        }
         Asm::ShiftImm32 { op, rd, rm, imm } => {
             let imm5 = match (op, *imm) {
                 (Shift::Lsl, 0..=31) | (Shift::Ror, 1..=31) => *imm as u16,

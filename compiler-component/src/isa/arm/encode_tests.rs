@@ -363,6 +363,16 @@ fn cases() -> Vec<Vec<Asm>> {
         }));
     }
     for op in [Shift::Lsl, Shift::Lsr, Shift::Asr] {
+        for (shift, amount) in [(Shift::Lsl, 1), (Shift::Lsr, 31), (Shift::Asr, 7)] {
+            v.push(one(DataRegShifted {
+                op: DataOp::Orr,
+                rd: R8,
+                rn: R1,
+                rm: IP,
+                shift,
+                amount,
+            }));
+        }
         v.push(one(ShiftImm16 {
             op,
             rd: R0,

@@ -153,6 +153,14 @@ pub enum MInst {
         a: [VReg; 2],
         count: VReg,
     },
+    /// 64-bit shift by a constant 1..=31 (other counts lower to plain moves and shifts).
+    ShiftPairImm {
+        op: BinaryOp,
+        lo: VReg,
+        hi: VReg,
+        a: [VReg; 2],
+        amount: u8,
+    },
     Call {
         func: u32,
         args: Vec<(VReg, PReg)>,
@@ -311,6 +319,16 @@ impl MInst {
                 o.push(Operand::use_reg(*count));
                 o.push(Operand::early_def_reg(*tmp));
                 // The word computed first is written while the inputs are still needed.
+                let (early, late) = if *op == BinaryOp::Shl {
+                    (*hi, *lo)
+                } else {
+                    (*lo, *hi)
+                };
+                o.push(Operand::early_def_reg(early));
+                o.push(Operand::def_reg(late));
+            }
+            MInst::ShiftPairImm { op, lo, hi, a, .. } => {
+                o.extend(a.iter().map(|v| Operand::use_reg(*v)));
                 let (early, late) = if *op == BinaryOp::Shl {
                     (*hi, *lo)
                 } else {

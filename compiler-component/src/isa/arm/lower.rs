@@ -410,22 +410,78 @@ impl<'a> Lowerer<'a> {
                 }
                 let [a0, a1, n] = self.args(inst)?;
                 let [lo, hi] = self.two_results(inst)?;
-                let a = [self.reg(a0)?, self.reg(a1)?];
-                let count = self.reg(n)?;
-                let tmp = self.temp();
-                self.push(MInst::ShiftPair {
-                    op: *op,
-                    lo,
-                    hi,
-                    tmp,
-                    a,
-                    count,
-                });
+                match self.konst(n) {
+                    Some(c) => self.lower_shift_pair_by(*op, [lo, hi], [a0, a1], c & 63)?,
+                    None => {
+                        let a = [self.reg(a0)?, self.reg(a1)?];
+                        let count = self.reg(n)?;
+                        let tmp = self.temp();
+                        self.push(MInst::ShiftPair {
+                            op: *op,
+                            lo,
+                            hi,
+                            tmp,
+                            a,
+                            count,
+                        });
+                    }
+                }
             }
             Op::Call(n) => self.lower_call(inst, *n)?,
             Op::MemorySize | Op::MemoryGrow | Op::GlobalGet(_) | Op::GlobalSet(_) => {
                 return Err(self.err(format!("{:?} was not legalized", inst.op)));
             }
+        }
+        Ok(())
+    }
+
+    /// A 64-bit shift by a known count: whole-word moves for 0 and 32..63.
+    fn lower_shift_pair_by(
+        &mut self,
+        op: BinaryOp,
+        [lo, hi]: [VReg; 2],
+        [a_lo, a_hi]: [Value; 2],
+        count: u32,
+    ) -> Result<()> {
+        let shift = |rd, rn, amount| MInst::Alu {
+            op,
+            rd,
+            rn,
+            rm: Src::Imm(amount),
+        };
+        match count {
+            0 => {
+                let (rl, rh) = (self.reg(a_lo)?, self.reg(a_hi)?);
+                self.push(MInst::Move { rd: lo, rm: rl });
+                self.push(MInst::Move { rd: hi, rm: rh });
+            }
+            1..=31 => {
+                let a = [self.reg(a_lo)?, self.reg(a_hi)?];
+                self.push(MInst::ShiftPairImm {
+                    op,
+                    lo,
+                    hi,
+                    a,
+                    amount: count as u8,
+                });
+            }
+            _ => match op {
+                BinaryOp::Shl => {
+                    let rl = self.reg(a_lo)?;
+                    self.push(shift(hi, rl, count - 32));
+                    self.push(MInst::Const { rd: lo, value: 0 });
+                }
+                BinaryOp::ShrU => {
+                    let rh = self.reg(a_hi)?;
+                    self.push(shift(lo, rh, count - 32));
+                    self.push(MInst::Const { rd: hi, value: 0 });
+                }
+                _ => {
+                    let rh = self.reg(a_hi)?;
+                    self.push(shift(lo, rh, count - 32));
+                    self.push(shift(hi, rh, 31));
+                }
+            },
         }
         Ok(())
     }

@@ -388,6 +388,12 @@ fn kitchen_sink() -> Module {
     for op in [Shl, ShrS, ShrU] {
         pair = fb.ops(b0, Op::ShiftPair(op), &[pair[0], pair[1], acc], 2);
     }
+    for count in [0i64, 5, 32, 40, 63] {
+        for op in [Shl, ShrS, ShrU] {
+            let k = fb.konst(b0, count);
+            pair = fb.ops(b0, Op::ShiftPair(op), &[pair[0], pair[1], k], 2);
+        }
+    }
     let mix = fb.op(b0, Op::Binary(Xor), &[pair[0], pair[1]]);
     // Call the import (i32, i64, i32, i32, i32) -> (i32, i64): stack args and a result area.
     let r = fb.ops(b0, Op::Call(0), &[mix, lo, hi, a, c, d], 3);

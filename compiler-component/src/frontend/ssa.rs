@@ -22,7 +22,8 @@ use super::limits::{MAX_BLOCKS_PER_FUNCTION, MAX_VALUES_PER_FUNCTION};
 struct PendingParam {
     block: Block,
     local: u32,
-    param: Value,
+    /// Index of the parameter in the block's parameter list (= its argument index).
+    position: usize,
 }
 
 pub struct SsaBuilder {
@@ -36,8 +37,8 @@ pub struct SsaBuilder {
     sealed: Vec<bool>,
     /// Whether the block already has its real terminator.
     terminated: Vec<bool>,
-    /// Parameters created while the block was unsealed: (local, param).
-    incomplete: Vec<Vec<(u32, Value)>>,
+    /// Parameters created while the block was unsealed: (local, position).
+    incomplete: Vec<Vec<(u32, usize)>>,
     pending: VecDeque<PendingParam>,
     /// Lazily created zero constants in the entry block (initial value of declared locals).
     zero_i32: Option<Value>,
@@ -197,11 +198,11 @@ impl SsaBuilder {
             )));
         }
         self.sealed[index] = true;
-        for (local, param) in std::mem::take(&mut self.incomplete[index]) {
+        for (local, position) in std::mem::take(&mut self.incomplete[index]) {
             self.pending.push_back(PendingParam {
                 block,
                 local,
-                param,
+                position,
             });
         }
         self.drain_pending()
@@ -241,8 +242,8 @@ impl SsaBuilder {
                 break self.zero(ty)?;
             }
             if !self.sealed[index] {
-                let param = self.add_param(current, ty)?;
-                self.incomplete[index].push((local, param));
+                let (param, position) = self.add_param(current, ty)?;
+                self.incomplete[index].push((local, position));
                 break param;
             }
             match self.preds[index].as_slice() {
@@ -253,11 +254,11 @@ impl SsaBuilder {
                     )));
                 }
                 _ => {
-                    let param = self.add_param(current, ty)?;
+                    let (param, position) = self.add_param(current, ty)?;
                     self.pending.push_back(PendingParam {
                         block: current,
                         local,
-                        param,
+                        position,
                     });
                     break param;
                 }
@@ -269,10 +270,12 @@ impl SsaBuilder {
         Ok(value)
     }
 
-    fn add_param(&mut self, block: Block, ty: Type) -> Result<Value> {
+    /// A new parameter of `block` and its position.
+    fn add_param(&mut self, block: Block, ty: Type) -> Result<(Value, usize)> {
         let param = self.new_value(ty)?;
-        self.data_mut(block)?.params.push(param);
-        Ok(param)
+        let params = &mut self.data_mut(block)?.params;
+        params.push(param);
+        Ok((param, params.len() - 1))
     }
 
     /// Give every queued parameter its argument on each incoming `Jump`.
@@ -280,17 +283,12 @@ impl SsaBuilder {
         while let Some(PendingParam {
             block,
             local,
-            param,
+            position,
         }) = self.pending.pop_front()
         {
-            let position = self
-                .data(block)?
-                .params
-                .iter()
-                .position(|p| *p == param)
-                .ok_or_else(|| CompileError::internal(format!("{param} is not a param")))?;
-            let preds = self.preds[block.0 as usize].clone();
-            for pred in preds {
+            // Indexing, not cloning: a block may have many predecessors and many locals.
+            for k in 0..self.preds[block.0 as usize].len() {
+                let pred = self.preds[block.0 as usize][k];
                 let value = self.lookup(pred, local)?;
                 match &mut self.data_mut(pred)?.term {
                     Terminator::Jump { target, args }

@@ -66,7 +66,9 @@ fn remove_trivial_params(func: &mut Function, replacement: &mut [Option<Value>])
         if !all_jumps {
             continue;
         }
-        for i in (0..func.blocks[b].params.len()).rev() {
+        // Decide for every parameter first, then rebuild the lists once (no quadratic removes).
+        let mut removed = vec![false; func.blocks[b].params.len()];
+        for (i, gone) in removed.iter_mut().enumerate() {
             let param = func.blocks[b].params[i];
             let mut unique: Option<Value> = None;
             let mut trivial = true;
@@ -90,14 +92,25 @@ fn remove_trivial_params(func: &mut Function, replacement: &mut [Option<Value>])
             if let Some(slot) = replacement.get_mut(param.0 as usize) {
                 *slot = Some(value);
             }
-            func.blocks[b].params.remove(i);
-            for p in block_preds {
-                if let Terminator::Jump { args, .. } = &mut func.blocks[p.0 as usize].term {
-                    args.remove(i);
-                }
-            }
-            changed = true;
+            *gone = true;
         }
+        if !removed.contains(&true) {
+            continue;
+        }
+        let keep = |list: &mut Vec<Value>| {
+            let mut index = 0;
+            list.retain(|_| {
+                index += 1;
+                !removed[index - 1]
+            });
+        };
+        keep(&mut func.blocks[b].params);
+        for p in block_preds {
+            if let Terminator::Jump { args, .. } = &mut func.blocks[p.0 as usize].term {
+                keep(args);
+            }
+        }
+        changed = true;
     }
     changed
 }

@@ -203,17 +203,22 @@ fn remove_dead_values(func: &mut Function) {
         if !params_removable[b] {
             continue;
         }
-        for i in (0..func.blocks[b].params.len()).rev() {
-            if is_live(&func.blocks[b].params[i]) {
-                continue;
-            }
-            func.blocks[b].params.remove(i);
-            for p in &preds[b] {
-                if let Terminator::Jump { args, .. } = &mut func.blocks[p.0 as usize].term
-                    && i < args.len()
-                {
-                    args.remove(i);
-                }
+        let dead: Vec<bool> = func.blocks[b].params.iter().map(|p| !is_live(p)).collect();
+        if !dead.contains(&true) {
+            continue;
+        }
+        // One pass over each list, keeping parameter i and argument i together.
+        let keep = |list: &mut Vec<Value>| {
+            let mut index = 0;
+            list.retain(|_| {
+                index += 1;
+                !dead.get(index - 1).copied().unwrap_or(false)
+            });
+        };
+        keep(&mut func.blocks[b].params);
+        for p in &preds[b] {
+            if let Terminator::Jump { args, .. } = &mut func.blocks[p.0 as usize].term {
+                keep(args);
             }
         }
     }

@@ -68,7 +68,13 @@ impl Frame {
             .num_slots
             .checked_mul(4)
             .ok_or_else(|| CompileError::limit("too many spill slots"))?;
-        let locals = (lowered.local_area + slots).div_ceil(8) * 8;
+        let locals = lowered
+            .local_area
+            .checked_add(slots)
+            .filter(|n| *n <= MAX_SP_OFFSET)
+            .ok_or_else(|| CompileError::limit("stack frame too large"))?
+            .div_ceil(8)
+            * 8;
         let frame = Frame {
             saved,
             local_area: lowered.local_area,

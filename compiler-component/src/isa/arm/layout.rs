@@ -349,7 +349,9 @@ pub fn finish(
                     } else {
                         labels.get(*t).copied().unwrap_or(0)
                     };
-                    let v = (dest - table) / 2;
+                    let v = dest.checked_sub(table).ok_or_else(|| {
+                        CompileError::internal("jump table entry points backwards")
+                    })? / 2;
                     if *half {
                         out.data(
                             (v as u16).to_le_bytes().to_vec(),

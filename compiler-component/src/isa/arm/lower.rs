@@ -698,6 +698,20 @@ fn find_fusable(func: &Function, order: &[ir::Block], uses: &[u32]) -> Vec<bool>
 }
 
 pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
+    // `reverse_postorder` indexes blocks directly: make sure every edge is in range first.
+    for (i, b) in func.blocks.iter().enumerate() {
+        if let Some(bad) = b
+            .term
+            .successors()
+            .into_iter()
+            .find(|s| s.0 as usize >= func.blocks.len())
+        {
+            return Err(CompileError::internal(format!(
+                "block b{i} branches to missing block {bad}"
+            ))
+            .at(b.term_offset as u64));
+        }
+    }
     let order = func.reverse_postorder();
     let nvals = func.value_types.len();
     let mut block_of = vec![None; func.blocks.len()];

@@ -1033,3 +1033,56 @@ fn branch_destination(at: u32, bytes: &[u8]) -> u32 {
     };
     (at as i64 + 4 + offset) as u32
 }
+
+#[test]
+fn symbol_offsets_ride_in_the_rel_addend_when_they_fit_16_bits() {
+    let (mut fb, _) = Fb::new(1, &[], &[Type::I32]);
+    let b0 = Block(0);
+    let near = fb.op(
+        b0,
+        Op::SymbolAddr {
+            symbol: Symbol::DataSegment(0),
+            offset: 4,
+        },
+        &[],
+    );
+    let far = fb.op(
+        b0,
+        Op::SymbolAddr {
+            symbol: Symbol::Memory,
+            offset: 0x12345,
+        },
+        &[],
+    );
+    let sum = fb.op(b0, Op::Binary(BinaryOp::Add), &[near, far]);
+    fb.term(b0, Terminator::Return { values: vec![sum] });
+    let m = module(sig(&[], &[]), vec![fb.f]);
+    let c = compile(&m, 0, Target::CortexM4);
+    check_clean(&c);
+    let t = texts(&c);
+    assert!(
+        t.iter().any(|l| l.ends_with(":lower16:__synth_data_0+4")),
+        "{t:#?}"
+    );
+    assert!(
+        t.iter().any(|l| l.ends_with(":upper16:__synth_data_0+4")),
+        "{t:#?}"
+    );
+    // movw/movt both carry imm16 = 4 (what llvm-mc writes for REL `sym+4`).
+    let line = c
+        .listing
+        .iter()
+        .find(|l| l.text.contains("lower16:__synth_data_0"))
+        .unwrap();
+    assert_eq!(&line.bytes[..], &[0x40, 0xf2, 0x04, 0x00][..]);
+    // 0x12345 does not fit: the symbol is loaded bare and the offset added.
+    assert!(
+        t.iter().any(|l| l.ends_with(":lower16:synth_memory")),
+        "{t:#?}"
+    );
+    let relocs: Vec<u32> = c.relocs.iter().map(|r| r.r_type).collect();
+    assert_eq!(relocs, vec![47, 48, 47, 48]);
+    assert!(c.relocs.iter().all(|r| r.addend == 0));
+    assert_eq!(c.relocs[2].symbol, Symbol::Memory);
+    assert_eq!(c.relocs[1].offset, c.relocs[0].offset + 4);
+}

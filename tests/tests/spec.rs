@@ -4,7 +4,9 @@
 //! 100 % (no failures, no in-scope skips) for the in-scope files on the three targets.
 //!
 //! `SYNTH_SPEC_FILES=i32,br_table` restricts the run to some files (never writes the document);
-//! `SYNTH_SPEC_THREADS=N` sets the number of workers (default: available parallelism).
+//! `SYNTH_SPEC_THREADS=N` sets the number of workers (default: available parallelism);
+//! `SYNTH_SPEC_ALL_FAILURES=1` prints every failure, not only the first few per file;
+//! `SYNTH_SPEC_TIMING=1` prints how long each file took on each engine (stderr).
 
 use std::time::Instant;
 
@@ -51,6 +53,22 @@ fn spec_testsuite_conformance() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/CONFORMANCE.md");
         std::fs::write(&path, &document)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+
+    if std::env::var_os("SYNTH_SPEC_ALL_FAILURES").is_some() {
+        for file in &reports {
+            for engine in &file.engines {
+                for failure in &engine.failures {
+                    println!(
+                        "FAIL {}.wast:{} [{}] {}",
+                        file.file,
+                        failure.line,
+                        engine.engine.name(),
+                        failure.message
+                    );
+                }
+            }
+        }
     }
 
     let problems = report::conformance_problems(&reports, &Engine::TARGETS);

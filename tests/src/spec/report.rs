@@ -218,6 +218,17 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
          a target fails, the fault is in the back end (regalloc, instruction selection, \
          encoding, object).\n\n",
     );
+    let _ = write!(
+        out,
+        "Host configuration: the runner provides the `spectest` print functions (they return \
+         nothing); each `module` is compiled and linked once per engine and its instance \
+         persists across the assertions; a call may execute {} instructions; modules that \
+         contain `memory.grow` get a {}-page memory budget (synth's `max_memory_pages`), the \
+         others keep the default; trap messages match when synth's message starts with the \
+         expected one.\n\n",
+        super::engine::SPEC_INSTRUCTION_LIMIT,
+        super::engine::SPEC_GROWABLE_MEMORY_PAGES
+    );
     let all_engines: Vec<Engine> = asserted.iter().chain(diagnostic).copied().collect();
     out.push_str("## In-scope files (100 % asserted on the targets)\n\n");
     out.push_str(&table(&in_scope, &all_engines));
@@ -232,6 +243,25 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
             "**no**"
         };
         let _ = writeln!(out, "| {} | {count} | {verdict} |", shorten(&reason, 160));
+    }
+    out.push_str("\n## Skips that are not out of scope, all files\n\n");
+    let mut any = false;
+    for file in files {
+        for report in &file.engines {
+            for (reason, count) in unexpected_skips(report) {
+                any = true;
+                let _ = writeln!(
+                    out,
+                    "- `{}.wast` on {}: {count} skipped: {}",
+                    file.file,
+                    report.engine.name(),
+                    shorten(reason, 200)
+                );
+            }
+        }
+    }
+    if !any {
+        out.push_str("None.\n");
     }
     out.push_str("\n## Failures in in-scope files (first 3 per file and engine)\n\n");
     failure_list(&mut out, &in_scope);

@@ -462,7 +462,7 @@ pub fn judge(expect: &Expect, outcome: &Outcome) -> Verdict {
     }
     let wanted = match expect {
         Expect::Completes => "to complete".to_string(),
-        Expect::Return(Ok(expected)) => format!("{}", show_expected(expected)),
+        Expect::Return(Ok(expected)) => show_expected(expected),
         Expect::Return(Err(_)) => String::new(),
         Expect::Trap(message) => format!("trap \"{message}\""),
         Expect::Exhaustion(message) => format!("exhaustion \"{message}\""),

@@ -710,6 +710,12 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
                 "block b{i} branches to missing block {bad}"
             ))
             .at(b.term_offset as u64));
+        } // Entry parameters arrive in argument registers, not through jumps.
+        if b.term.successors().contains(&ir::Block(0)) {
+            return Err(CompileError::internal(format!(
+                "block b{i} branches back to the entry block"
+            ))
+            .at(b.term_offset as u64));
         }
     }
     let order = func.reverse_postorder();

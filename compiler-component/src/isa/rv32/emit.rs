@@ -492,6 +492,18 @@ impl Emitter {
             self.li(SCRATCH, end as i32);
             self.alu(AluOp::Add, SCRATCH, SCRATCH, addr);
         }
+        if addr == ZERO {
+            // A constant address of 0: the sum cannot wrap.
+            self.branch(
+                Test {
+                    cond: BrCond::Ltu,
+                    a: size,
+                    b: SCRATCH,
+                },
+                trap,
+            );
+            return;
+        }
         // A sum below addr wrapped past 2^32.
         self.branch(
             Test {

@@ -48,20 +48,7 @@ pub(crate) fn allocate_unchecked(func: &dyn MachFunction, env: &RegEnv) -> Resul
     }
     let live = liveness::compute(func)?;
 
-    let num_vregs = func.num_vregs();
-    let mut global = BitSet::new(num_vregs);
-    for b in 0..func.num_blocks() {
-        global.union_with(&live.live_in[b]);
-        for p in func.block_params(b) {
-            global.insert(p.0 as usize);
-        }
-    }
-    let mut home_slot = vec![None; num_vregs];
-    let mut num_home_slots = 0u32;
-    for v in global.iter() {
-        home_slot[v] = Some(num_home_slots);
-        num_home_slots += 1;
-    }
+    let (home_slot, num_home_slots) = assign_home_slots(func, &live);
 
     let mut out = Output {
         regs: (0..func.num_insts())
@@ -104,6 +91,72 @@ pub(crate) fn allocate_unchecked(func: &dyn MachFunction, env: &RegEnv) -> Resul
         used_callee_saved: written.intersection(env.callee_saved),
         stats,
     })
+}
+
+/// Gives every global vreg (live at a block boundary, or a block parameter) a home slot. Two
+/// globals share a slot when no block sees both: a home slot is only written and read in blocks
+/// where its vreg is live in, live out, defined, or (for a parameter) passed by a predecessor's
+/// jump, so such globals never need their slots at the same time.
+fn assign_home_slots(func: &dyn MachFunction, live: &Liveness) -> (Vec<Option<u32>>, u32) {
+    let num_vregs = func.num_vregs();
+    let num_blocks = func.num_blocks();
+    let mut global = BitSet::new(num_vregs);
+    for b in 0..num_blocks {
+        global.union_with(&live.live_in[b]);
+        for p in func.block_params(b) {
+            global.insert(p.0 as usize);
+        }
+    }
+    // Blocks where each global's home slot may be in use.
+    let mut blocks_of: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for b in 0..num_blocks {
+        let mut present = live.live_in[b].clone();
+        present.union_with(&live.live_out[b]);
+        for p in func.block_params(b) {
+            present.insert(p.0 as usize);
+        }
+        let range = func.block_insts(b);
+        for inst in range.clone() {
+            for v in liveness::inst_defs(func, inst) {
+                present.insert(v.0 as usize);
+            }
+        }
+        if let Some(terminator) = range.last()
+            && !func.jump_args(terminator).is_empty()
+        {
+            for &s in func.block_succs(b) {
+                for p in func.block_params(s) {
+                    present.insert(p.0 as usize);
+                }
+            }
+        }
+        for v in present.iter().filter(|&v| global.contains(v)) {
+            blocks_of.entry(v).or_default().push(b);
+        }
+    }
+    let mut slots_in_block: Vec<Vec<u32>> = vec![Vec::new(); num_blocks];
+    let mut home_slot = vec![None; num_vregs];
+    let mut num_home_slots = 0u32;
+    for (v, blocks) in &blocks_of {
+        let mut taken: Vec<u32> = blocks
+            .iter()
+            .flat_map(|&b| slots_in_block[b].iter().copied())
+            .collect();
+        taken.sort_unstable();
+        taken.dedup();
+        // The lowest slot no block of `v` uses.
+        let slot = taken
+            .iter()
+            .enumerate()
+            .find(|(index, used)| **used != *index as u32)
+            .map_or(taken.len() as u32, |(index, _)| index as u32);
+        for &b in blocks {
+            slots_in_block[b].push(slot);
+        }
+        home_slot[*v] = Some(slot);
+        num_home_slots = num_home_slots.max(slot + 1);
+    }
+    (home_slot, num_home_slots)
 }
 
 /// What the per-block passes build up.

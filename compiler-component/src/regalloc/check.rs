@@ -12,7 +12,7 @@
 //! no register with uses, edits are sorted, in range, never after a terminator and never touch
 //! the scratch register, written callee-saved registers are reported, statistics match edits.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::liveness::{self, NUM_PREGS};
 use super::{
@@ -209,97 +209,159 @@ fn edit_text(edit: &Edit) -> String {
     format!("{} -> {}", describe(edit.from), describe(edit.to))
 }
 
-/// What every location holds at one program point.
+/// What one location holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
+enum Held {
+    Nothing,
+    /// Unknown, in code unreachable from the entry: any read passes.
+    Any,
+    One(VReg),
+    /// Sorted, at least two (a value that is an argument and a parameter at once).
+    Many(Vec<VReg>),
+}
+
+impl Held {
+    fn from_sorted(mut vregs: Vec<VReg>) -> Held {
+        match vregs.len() {
+            0 => Held::Nothing,
+            1 => Held::One(vregs.remove(0)),
+            _ => Held::Many(vregs),
+        }
+    }
+
+    fn contains(&self, v: VReg) -> bool {
+        match self {
+            Held::Nothing => false,
+            Held::Any => true,
+            Held::One(x) => *x == v,
+            Held::Many(xs) => xs.binary_search(&v).is_ok(),
+        }
+    }
+
+    fn vregs(&self) -> Vec<VReg> {
+        match self {
+            Held::Nothing | Held::Any => Vec::new(),
+            Held::One(x) => vec![*x],
+            Held::Many(xs) => xs.clone(),
+        }
+    }
+
+    fn remove(&mut self, v: VReg) {
+        match self {
+            Held::One(x) if *x == v => *self = Held::Nothing,
+            Held::Many(xs) if xs.contains(&v) => {
+                *self = Held::from_sorted(xs.iter().copied().filter(|x| *x != v).collect());
+            }
+            _ => {}
+        }
+    }
+
+    /// Keeps what both hold; true if `self` changed.
+    fn meet(&mut self, other: &Held) -> bool {
+        let next = match (&*self, other) {
+            (_, Held::Any) => return false,
+            (Held::Any, _) => other.clone(),
+            _ => {
+                let mine = self.vregs();
+                Held::from_sorted(mine.into_iter().filter(|v| other.contains(*v)).collect())
+            }
+        };
+        let changed = next != *self;
+        *self = next;
+        changed
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Held::Any => "anything".into(),
+            _ => {
+                let names: Vec<String> = self.vregs().iter().map(|v| format!("v{}", v.0)).collect();
+                format!("[{}]", names.join(", "))
+            }
+        }
+    }
+}
+
+/// What every location holds at one program point: registers 0..64, then the stack slots.
+/// A dense vector, because states are cloned at every edge and a def must find every stale
+/// copy of its vreg.
+#[derive(Clone, Debug)]
 struct State {
-    /// What a location missing from `known` holds: anything (unreachable code, where nothing is
-    /// known) or nothing (reachable code).
-    unknown_is_any: bool,
-    /// Vregs each location holds. In reachable code empty sets are left out, so equal states
-    /// compare equal.
-    known: BTreeMap<Location, BTreeSet<VReg>>,
+    locs: Vec<Held>,
+}
+
+fn loc_index(loc: Location) -> usize {
+    match loc {
+        Location::Reg(r) => usize::from(r.0),
+        Location::Stack(s) => NUM_PREGS + s.0 as usize,
+    }
 }
 
 impl State {
-    fn new(unknown_is_any: bool) -> State {
-        State {
-            unknown_is_any,
-            known: BTreeMap::new(),
-        }
-    }
-
-    fn holds(&self, loc: Location, v: VReg) -> bool {
-        match self.known.get(&loc) {
-            Some(set) => set.contains(&v),
-            None => self.unknown_is_any,
-        }
-    }
-
-    fn set(&mut self, loc: Location, contents: BTreeSet<VReg>) {
-        if contents.is_empty() && !self.unknown_is_any {
-            self.known.remove(&loc);
+    fn new(num_slots: u32, unknown_is_any: bool) -> State {
+        let fill = if unknown_is_any {
+            Held::Any
         } else {
-            self.known.insert(loc, contents);
+            Held::Nothing
+        };
+        State {
+            locs: vec![fill; NUM_PREGS + num_slots as usize],
+        }
+    }
+
+    fn get(&self, loc: Location) -> &Held {
+        self.locs.get(loc_index(loc)).unwrap_or(&Held::Nothing)
+    }
+
+    fn set(&mut self, loc: Location, held: Held) {
+        if let Some(slot) = self.locs.get_mut(loc_index(loc)) {
+            *slot = held;
         }
     }
 
     fn copy(&mut self, from: Location, to: Location) {
-        match self.known.get(&from) {
-            Some(set) => {
-                let set = set.clone();
-                self.set(to, set);
-            }
-            // Unknown: either "anything" or "nothing", the same as the source.
-            None => {
-                self.known.remove(&to);
-            }
-        }
+        let held = self.get(from).clone();
+        self.set(to, held);
     }
 
     /// A new value of `v` is written to `r`: older copies are stale.
     fn define(&mut self, v: VReg, r: PReg) {
-        for set in self.known.values_mut() {
-            set.remove(&v);
+        for held in &mut self.locs {
+            held.remove(v);
         }
-        if !self.unknown_is_any {
-            self.known.retain(|_, set| !set.is_empty());
-        }
-        self.set(Location::Reg(r), BTreeSet::from([v]));
+        self.set(Location::Reg(r), Held::One(v));
     }
 
     /// The successor's parameters take the arguments' values, wherever those are.
     fn pass_block_args(&mut self, args: &[VReg], params: &[VReg]) {
-        for set in self.known.values_mut() {
-            let arrived: Vec<VReg> = args
-                .iter()
-                .zip(params)
-                .filter(|(a, _)| set.contains(a))
-                .map(|(_, p)| *p)
-                .collect();
-            for p in params {
-                set.remove(p);
+        for held in &mut self.locs {
+            if matches!(held, Held::Nothing | Held::Any) {
+                continue;
             }
-            set.extend(arrived);
-        }
-        if !self.unknown_is_any {
-            self.known.retain(|_, set| !set.is_empty());
+            let mine = held.vregs();
+            let mut next: Vec<VReg> = mine
+                .iter()
+                .copied()
+                .filter(|v| !params.contains(v))
+                .collect();
+            for (a, p) in args.iter().zip(params) {
+                if mine.contains(a) {
+                    next.push(*p);
+                }
+            }
+            next.sort();
+            next.dedup();
+            *held = Held::from_sorted(next);
         }
     }
 
-    /// Keeps only what both states know (both from reachable code). True if `self` changed.
+    /// Keeps only what both states know. True if `self` changed.
     fn meet(&mut self, other: &State) -> bool {
-        let before = self.known.len();
         let mut changed = false;
-        self.known.retain(|loc, set| match other.known.get(loc) {
-            Some(theirs) => {
-                let size = set.len();
-                set.retain(|v| theirs.contains(v));
-                changed |= set.len() != size;
-                !set.is_empty()
-            }
-            None => false,
-        });
-        changed || self.known.len() != before
+        for (mine, theirs) in self.locs.iter_mut().zip(&other.locs) {
+            changed |= mine.meet(theirs);
+        }
+        changed
     }
 }
 
@@ -314,7 +376,7 @@ fn check_dataflow(func: &dyn MachFunction, alloc: &Allocation, edits: &[InstEdit
     }
 
     let mut entry_states: Vec<Option<State>> = vec![None; num_blocks];
-    entry_states[0] = Some(State::new(false));
+    entry_states[0] = Some(State::new(alloc.num_slots, false));
     let mut pending = BTreeSet::from([0usize]);
     while let Some(b) = pending.pop_first() {
         let Some(state) = entry_states[b].clone() else {
@@ -344,7 +406,7 @@ fn check_dataflow(func: &dyn MachFunction, alloc: &Allocation, edits: &[InstEdit
         }
     }
     for (b, _) in reachable.iter().enumerate().filter(|(_, r)| !**r) {
-        run_block(func, alloc, edits, b, State::new(true))?;
+        run_block(func, alloc, edits, b, State::new(alloc.num_slots, true))?;
     }
     Ok(())
 }
@@ -370,23 +432,19 @@ fn run_block(
         apply_edits(&mut state, &inst_edits.before);
         let ops = func.operands(inst);
         for (index, (op, &r)) in ops.iter().zip(regs).enumerate() {
-            if op.kind == OperandKind::Use && !state.holds(Location::Reg(r), op.vreg) {
-                let held: Vec<String> = state
-                    .known
-                    .get(&Location::Reg(r))
-                    .map(|set| set.iter().map(|v| format!("v{}", v.0)).collect())
-                    .unwrap_or_default();
+            let held = state.get(Location::Reg(r));
+            if op.kind == OperandKind::Use && !held.contains(op.vreg) {
                 return Err(fail(format!(
                     "block {b} instruction {inst} operand {index} reads v{} from register {}, \
-                     which holds [{}] there",
+                     which holds {} there",
                     op.vreg.0,
                     r.0,
-                    held.join(", ")
+                    held.describe()
                 )));
             }
         }
         for r in func.clobbers(inst).iter() {
-            state.set(Location::Reg(r), BTreeSet::new());
+            state.set(Location::Reg(r), Held::Nothing);
         }
         for (op, &r) in ops.iter().zip(regs) {
             if op.kind != OperandKind::Use {

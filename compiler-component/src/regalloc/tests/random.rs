@@ -358,18 +358,29 @@ fn random_function(rng: &mut Rng, allocatable: &[u8]) -> MockFunc {
 /// Runs the allocated function concretely along one random path (at most `max_steps`
 /// instructions): every def produces a fresh number, every read must find the number its
 /// vreg last received. An oracle independent of the checker.
+/// Edits of each instruction: (before, after).
+type EditsByInst = Vec<(Vec<Edit>, Vec<Edit>)>;
+
+fn edits_by_inst(func: &MockFunc, alloc: &Allocation) -> EditsByInst {
+    let mut grouped: EditsByInst = vec![(Vec::new(), Vec::new()); func.insts.len()];
+    for (point, edit) in &alloc.edits {
+        let (before, after) = &mut grouped[point.inst as usize];
+        if point.after {
+            after.push(*edit);
+        } else {
+            before.push(*edit);
+        }
+    }
+    grouped
+}
+
 fn simulate(
     func: &MockFunc,
     alloc: &Allocation,
+    edits: &EditsByInst,
     rng: &mut Rng,
     max_steps: usize,
 ) -> Result<(), String> {
-    let mut before: Vec<Vec<Edit>> = vec![Vec::new(); func.insts.len()];
-    let mut after: Vec<Vec<Edit>> = vec![Vec::new(); func.insts.len()];
-    for (point, edit) in &alloc.edits {
-        let list = if point.after { &mut after } else { &mut before };
-        list[point.inst as usize].push(*edit);
-    }
     let apply = |memory: &mut BTreeMap<Location, u64>, edits: &[Edit]| {
         for e in edits {
             match memory.get(&e.from).copied() {
@@ -386,7 +397,7 @@ fn simulate(
     loop {
         for inst in func.blocks[block].range.clone() {
             steps += 1;
-            apply(&mut memory, &before[inst]);
+            apply(&mut memory, &edits[inst].0);
             let ops = &func.insts[inst].ops;
             for (op, r) in ops.iter().zip(&alloc.regs[inst]) {
                 if op.kind != OperandKind::Use {
@@ -411,7 +422,7 @@ fn simulate(
                     value_of.insert(op.vreg, next_value);
                 }
             }
-            apply(&mut memory, &after[inst]);
+            apply(&mut memory, &edits[inst].1);
         }
         let Some(succ) = rng.pick(&func.blocks[block].succs) else {
             return Ok(());
@@ -447,9 +458,10 @@ fn random_functions_allocate_check_and_run() {
         let env = env_with(file);
         // `allocate` runs the checker itself in tests.
         let alloc = allocate(&func, &env).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{func:#?}"));
+        let edits = edits_by_inst(&func, &alloc);
         for path in 0..3 {
             let mut path_rng = Rng::new(seed * 7 + path);
-            simulate(&func, &alloc, &mut path_rng, 400)
+            simulate(&func, &alloc, &edits, &mut path_rng, 400)
                 .unwrap_or_else(|e| panic!("seed {seed} path {path}: {e}"));
         }
         totals[0] += alloc.stats.spills;
@@ -573,9 +585,10 @@ fn checker_rejects_every_mutation_the_simulator_catches() {
         if !accepted {
             rejected += 1;
         }
+        let edits = edits_by_inst(&func, &alloc);
         for path in 0..6 {
             let mut path_rng = Rng::new(seed * 13 + path);
-            if let Err(e) = simulate(&func, &alloc, &mut path_rng, 400) {
+            if let Err(e) = simulate(&func, &alloc, &edits, &mut path_rng, 400) {
                 caught += 1;
                 assert!(
                     !accepted,

@@ -143,6 +143,7 @@ fn uc_err(what: &str) -> impl Fn(unicorn_engine::uc_error) -> HarnessError + '_ 
 }
 
 const CANARY_BASE: u32 = 0xc0de_0400;
+const XPSR_THUMB: u32 = 1 << 24;
 
 impl Machine {
     /// Create an emulator for `target` with `image` loaded. `imports` are the functions whose
@@ -389,6 +390,10 @@ impl Machine {
             self.reg_write(*register, CANARY_BASE + index as u32)?;
         }
         self.reg_write(stack_pointer(self.isa), sp)?;
+        if self.isa == Isa::Arm {
+            // Thumb state, flags clear, no IT block left over from an earlier fault.
+            self.reg_write(RegisterARM::XPSR as i32, XPSR_THUMB)?;
+        }
         let thumb = u32::from(self.isa == Isa::Arm);
         self.reg_write(link_register(self.isa), self.image.return_stub() | thumb)?;
 

@@ -113,9 +113,12 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
             };
             let mut mismatches = 0usize;
             for (vector, expected) in vectors.iter().zip(&expected) {
-                let traps_out_of_bounds = expected.init_trap
-                    == Some(trap_code::DATA_SEGMENT_DOES_NOT_FIT)
-                    || expected.outcome == Some(Outcome::Trapped(trap_code::MEMORY_OUT_OF_BOUNDS));
+                // Out of bounds in the call, in the start function, or in a data segment.
+                let traps_out_of_bounds = matches!(
+                    expected.init_trap,
+                    Some(trap_code::DATA_SEGMENT_DOES_NOT_FIT | trap_code::MEMORY_OUT_OF_BOUNDS)
+                ) || expected.outcome
+                    == Some(Outcome::Trapped(trap_code::MEMORY_OUT_OF_BOUNDS));
                 if !bounds_checks && traps_out_of_bounds {
                     counts.unchecked_vectors += 1;
                     continue;

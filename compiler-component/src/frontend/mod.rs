@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use wasmparser::{
     BinaryReaderError, DataKind, ExternalKind, FuncValidatorAllocations, FunctionBody, KnownCustom,
-    Name, Operator, Parser, Payload, TypeRef, ValType, ValidPayload, Validator,
+    Name, Operator, Parser, Payload, TypeRef, ValType, ValidPayload, Validator, WasmFeatures,
 };
 
 use crate::error::{CompileError, ErrorKind, Result};
@@ -146,13 +146,35 @@ impl Sections<'_> {
     }
 }
 
+/// Validate as WebAssembly 2.0, the language synth compiles. A module that is only valid with
+/// later proposals (tail calls, memory64, GC, ...) is reported as unsupported, not invalid.
 fn parse_and_validate(wasm: &[u8]) -> Result<Sections<'_>> {
-    let mut validator = Validator::new();
+    parse_and_validate_with(wasm, WasmFeatures::WASM2).map_err(|e| {
+        let validation_error = matches!(e.kind, ErrorKind::Malformed | ErrorKind::Invalid);
+        if validation_error && Validator::new().validate_all(wasm).is_ok() {
+            CompileError {
+                kind: ErrorKind::Unsupported,
+                message: format!(
+                    "{} (the module needs a WebAssembly feature beyond 2.0, which synth does not compile)",
+                    e.message
+                ),
+                ..e
+            }
+        } else {
+            e
+        }
+    })
+}
+
+fn parse_and_validate_with(wasm: &[u8], features: WasmFeatures) -> Result<Sections<'_>> {
+    let mut validator = Validator::new_with_features(features);
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
     let mut allocations = FuncValidatorAllocations::default();
     let mut s = Sections::default();
     let invalid = |e| reader_error(e, ErrorKind::Invalid);
     let malformed = |e| reader_error(e, ErrorKind::Malformed);
-    for payload in Parser::new(0).parse_all(wasm) {
+    for payload in parser.parse_all(wasm) {
         let payload = payload.map_err(malformed)?;
         let valid = validator.payload(&payload).map_err(invalid)?;
         match &payload {

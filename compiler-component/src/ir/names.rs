@@ -3,15 +3,19 @@
 
 use crate::ir::{FunctionKind, Module, Symbol};
 
-/// Make `name` a valid C identifier: letters, digits and `_` stay, any other byte becomes
-/// `_xHH`, and a leading digit gets a `_` in front.
+/// Make `name` a valid C identifier, injectively (two different names never meet): letters,
+/// digits and `_` stay; any other byte, a leading digit, and the `_` of a literal `_x` become
+/// `_xHH`; the empty name is `_x`. `_x` therefore always starts an escape.
 pub fn mangle(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    if name.as_bytes().first().is_some_and(|b| b.is_ascii_digit()) || name.is_empty() {
-        out.push('_');
+    if name.is_empty() {
+        return "_x".to_string();
     }
-    for &b in name.as_bytes() {
-        if b.is_ascii_alphanumeric() || b == b'_' {
+    let bytes = name.as_bytes();
+    let mut out = String::with_capacity(name.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        let keep = (b.is_ascii_alphanumeric() && !(i == 0 && b.is_ascii_digit()))
+            || (b == b'_' && bytes.get(i + 1) != Some(&b'x'));
+        if keep {
             out.push(b as char);
         } else {
             out.push_str(&format!("_x{b:02x}"));
@@ -73,7 +77,22 @@ mod tests {
     fn mangling_keeps_identifiers_and_escapes_the_rest() {
         assert_eq!(mangle("add_two"), "add_two");
         assert_eq!(mangle("i32.add"), "i32_x2eadd");
-        assert_eq!(mangle("1st"), "_1st");
-        assert_eq!(mangle(""), "_");
+        assert_eq!(mangle("1st"), "_x31st");
+        assert_eq!(mangle(""), "_x");
+        assert_eq!(mangle("_"), "_");
+        assert_eq!(mangle("_x2e"), "_x5fx2e");
+    }
+
+    #[test]
+    fn mangling_is_injective() {
+        let names = [
+            "", "_", "_x", "x", ".", "_x2e", "1", "_1", "_x31", "a.b", "a_x2eb", "__", "_x5f",
+        ];
+        let mut seen = std::collections::BTreeMap::new();
+        for n in names {
+            if let Some(prev) = seen.insert(mangle(n), n) {
+                panic!("{prev:?} and {n:?} both mangle to {}", mangle(n));
+            }
+        }
     }
 }

@@ -185,6 +185,51 @@ fn layout(items: &[Item], num_labels: usize) -> (Vec<u32>, Vec<u32>) {
     (addrs, labels)
 }
 
+/// Jump threading: a branch to a label whose code is just `b M` goes to M directly (for
+/// example a loop's back-edge block without moves). The `b M` itself stays.
+pub fn thread_jumps(items: &mut [Item], num_labels: usize) {
+    let mut forward: Vec<Option<usize>> = vec![None; num_labels];
+    let mut pending: Vec<usize> = Vec::new();
+    for item in items.iter() {
+        match item {
+            Item::Label(l) => pending.push(*l),
+            Item::Branch {
+                kind: BranchKind::Always,
+                target,
+                ..
+            } => {
+                for l in pending.drain(..) {
+                    if let Some(slot) = forward.get_mut(l) {
+                        *slot = Some(*target);
+                    }
+                }
+            }
+            _ => pending.clear(),
+        }
+    }
+    // Follow chains, at most `num_labels` steps (a cycle of empty jumps stays as it is).
+    let resolve = |mut l: usize| {
+        for _ in 0..num_labels {
+            match forward.get(l).copied().flatten() {
+                Some(next) if next != l => l = next,
+                _ => break,
+            }
+        }
+        l
+    };
+    for item in items.iter_mut() {
+        match item {
+            Item::Branch { target, .. } => *target = resolve(*target),
+            Item::Table { targets, .. } => {
+                for t in targets.iter_mut() {
+                    *t = resolve(*t);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Grow branches and tables until every target is in range (sizes only grow: terminates).
 pub fn relax(items: &mut [Item], num_labels: usize) -> Result<()> {
     loop {

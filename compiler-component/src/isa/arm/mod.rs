@@ -60,7 +60,7 @@ pub fn compile_function(
         .get(body)
         .ok_or_else(|| CompileError::internal(format!("no function body {body}")))?;
     let lowered = lower::lower(module, func)?;
-    let alloc = regalloc::allocate(&lowered, &regs::reg_env())?;
+    let alloc = regalloc::allocate_with(&lowered, &regs::reg_env(), regalloc::Policy::of(options))?;
     emit::emit(module, &lowered, &alloc, options)
 }
 

@@ -1086,3 +1086,32 @@ fn symbol_offsets_ride_in_the_rel_addend_when_they_fit_16_bits() {
     assert_eq!(c.relocs[2].symbol, Symbol::Memory);
     assert_eq!(c.relocs[1].offset, c.relocs[0].offset + 4);
 }
+
+#[test]
+fn branches_to_a_lone_jump_go_straight_to_its_target() {
+    use super::layout::thread_jumps;
+    let mut items = vec![
+        Item::Label(0),
+        branch(BranchKind::Cond(Cc::Ne), 1),
+        Item::Label(1),
+        Item::Label(2),
+        branch(BranchKind::Always, 3),
+        Item::Label(3),
+        branch(BranchKind::Always, 0),
+        Item::Label(4),
+        branch(BranchKind::Always, 4),
+    ];
+    items.splice(7..7, filler(2));
+    thread_jumps(&mut items, 5);
+    let targets: Vec<usize> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Branch { target, .. } => Some(*target),
+            _ => None,
+        })
+        .collect();
+    // 1 -> 3 -> 0 (label 3 is a lone jump to 0 as well); the self-loop stays.
+    assert_eq!(targets, vec![0, 0, 0, 4]);
+    relax(&mut items, 5).unwrap();
+    assert!(finish(&items, 5, &BTreeMap::new()).is_ok());
+}

@@ -2,9 +2,11 @@
 //! smarter allocators are measured against.
 //!
 //! Policy:
-//! - a vreg live at a block boundary ("global"), and every block parameter, owns a home stack
-//!   slot. It is stored there once, right after its definition, so at every block entry all
-//!   live values are in memory and no register state crosses a block boundary;
+//! - a vreg live at a block boundary ("global"), and every block parameter, has a home stack
+//!   slot (shared with globals that no block sees together with it). It is stored there once,
+//!   right after its definition, so at every block entry all live values are in memory and no
+//!   register state crosses a block boundary;
+//! - values that never leave their block get block-local slots, reused by every block;
 //! - within a block values live in registers; when registers run out, the value whose next use
 //!   in the block is furthest away is evicted (local Belady), and stored first only when memory
 //!   does not already hold it; evicted values are reloaded right before their next use;

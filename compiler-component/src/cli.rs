@@ -25,6 +25,9 @@ Compile options:
   --max-memory-pages N     cap linear memory at N 64 KiB pages (default 16)
   -O0                      skip the machine-independent optimizations
   -O, -O1                  run them (the default)
+  --no-spill-realloc       use the baseline register allocator (home slots for values live
+                           across blocks) instead of Belady spilling with slot sharing and
+                           forwarding; SYNTH_SPILL_REALLOC=0 in the environment does the same
 ";
 
 /// What the command line asks for.
@@ -115,6 +118,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     let mut stack_check = true;
     let mut max_memory_pages = Options::DEFAULT_MAX_MEMORY_PAGES;
     let mut optimize = true;
+    let mut spill_realloc = true;
 
     while let Some(arg) = args.next() {
         // `--flag=value` is the same as `--flag value`.
@@ -157,6 +161,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
             "--no-bounds-checks" => bounds_checks = false,
             "--no-stack-check" => stack_check = false,
             "-O0" => optimize = false,
+            "--no-spill-realloc" => spill_realloc = false,
             "-O" | "-O1" => optimize = true,
             "-" => set_once(&mut input, arg, "INPUT")?,
             _ if flag.starts_with('-') => {
@@ -191,6 +196,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     options.stack_check = stack_check;
     options.max_memory_pages = max_memory_pages;
     options.optimize = optimize;
+    options.spill_realloc = spill_realloc;
     Ok(CompileArgs {
         input,
         output,
@@ -200,6 +206,18 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
         report_json,
         options,
     })
+}
+
+/// The environment variable that can turn the shipping register allocator off.
+pub const SPILL_REALLOC_VARIABLE: &str = "SYNTH_SPILL_REALLOC";
+
+/// Applies `SYNTH_SPILL_REALLOC`: `0` turns spill-realloc off; any other value leaves the
+/// options as the command line set them (on unless `--no-spill-realloc`).
+pub fn apply_spill_realloc_variable(options: &mut Options, value: &str) -> Result<(), String> {
+    if value.trim() == "0" {
+        options.spill_realloc = false;
+    }
+    Ok(())
 }
 
 fn set_once(slot: &mut Option<String>, value: String, what: &str) -> Result<(), UsageError> {
@@ -291,6 +309,33 @@ mod tests {
                 .unwrap_err()
                 .0
                 .contains("unexpected")
+        );
+    }
+
+    #[test]
+    fn spill_realloc_flag_and_variable() {
+        let on = compile_args(&["in.wat", "--target", "cortex-m4", "-o", "o.o"]).unwrap();
+        assert!(on.options.spill_realloc);
+        let off = compile_args(&[
+            "in.wat",
+            "--target",
+            "cortex-m4",
+            "-o",
+            "o.o",
+            "--no-spill-realloc",
+        ])
+        .unwrap();
+        assert!(!off.options.spill_realloc);
+        let mut options = on.options.clone();
+        apply_spill_realloc_variable(&mut options, "1").unwrap();
+        assert!(options.spill_realloc, "any value but 0 keeps it on");
+        apply_spill_realloc_variable(&mut options, "0").unwrap();
+        assert!(!options.spill_realloc);
+        let mut options = off.options.clone();
+        apply_spill_realloc_variable(&mut options, "yes").unwrap();
+        assert!(
+            !options.spill_realloc,
+            "the variable never overrides the flag's off"
         );
     }
 

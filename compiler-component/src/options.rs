@@ -91,6 +91,11 @@ pub struct Options {
     pub max_memory_pages: u32,
     /// Run the machine-independent optimizations (fold, copy propagation, DCE).
     pub optimize: bool,
+    /// Register allocation with CFG-wide Belady spilling, stack slots shared by liveness and
+    /// slot-value forwarding (`regalloc::Policy::SpillRealloc`). Off selects the simple
+    /// baseline allocator (`regalloc::Policy::Baseline`), kept for comparison and as an escape
+    /// hatch.
+    pub spill_realloc: bool,
 }
 
 impl Options {
@@ -103,6 +108,7 @@ impl Options {
             stack_check: true,
             max_memory_pages: Self::DEFAULT_MAX_MEMORY_PAGES,
             optimize: true,
+            spill_realloc: false,
         }
     }
 }

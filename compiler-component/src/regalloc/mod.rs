@@ -21,7 +21,13 @@
 
 pub mod baseline;
 pub mod check;
+mod forward;
 mod liveness;
+mod next_use;
+mod parallel_move;
+mod slots;
+mod spill;
+pub mod spill_realloc;
 #[cfg(test)]
 mod tests;
 
@@ -237,7 +243,35 @@ pub struct Allocation {
     pub stats: Stats,
 }
 
-/// Allocate registers for `func`.
+/// Allocate registers for `func` with the baseline policy.
 pub fn allocate(func: &dyn MachFunction, env: &RegEnv) -> Result<Allocation> {
     baseline::allocate(func, env)
+}
+
+/// Which allocator runs (`Options::spill_realloc` chooses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// [`baseline`]: every value live across a block boundary lives in a home slot.
+    Baseline,
+    /// [`spill_realloc`]: Belady spilling over the CFG, register state carried across blocks,
+    /// stack slots shared by liveness, slot-value forwarding.
+    SpillRealloc,
+}
+
+impl Policy {
+    pub fn of(options: &crate::options::Options) -> Policy {
+        if options.spill_realloc {
+            Policy::SpillRealloc
+        } else {
+            Policy::Baseline
+        }
+    }
+}
+
+/// Allocate registers for `func` with `policy`.
+pub fn allocate_with(func: &dyn MachFunction, env: &RegEnv, policy: Policy) -> Result<Allocation> {
+    match policy {
+        Policy::Baseline => baseline::allocate(func, env),
+        Policy::SpillRealloc => spill_realloc::allocate(func, env),
+    }
 }

@@ -602,3 +602,43 @@ fn checker_rejects_every_mutation_the_simulator_catches() {
     assert!(caught > 500, "only {caught} mutations caught");
     assert!(rejected >= caught);
 }
+
+/// The spill-realloc allocator on the same random functions: every allocation passes the
+/// checker (inside `allocate`) and the concrete simulator, and in total it spills and reloads
+/// less than the baseline.
+#[test]
+fn random_functions_through_spill_realloc() {
+    let mut fell_back = 0;
+    let (mut ours, mut theirs) = ([0u32; 3], [0u32; 3]);
+    for seed in 0..3000u64 {
+        let mut rng = Rng::new(seed);
+        let file = REGISTER_FILES[seed as usize % REGISTER_FILES.len()];
+        let func = random_function(&mut rng, file);
+        let env = env_with(file);
+        match super::super::spill_realloc::allocate_unchecked(&func, &env) {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => fell_back += 1,
+            Err(e) => panic!("seed {seed}: {e}\n{func:#?}"),
+        }
+        let alloc = super::super::spill_realloc::allocate(&func, &env)
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{func:#?}"));
+        let edits = edits_by_inst(&func, &alloc);
+        for path in 0..3 {
+            let mut path_rng = Rng::new(seed * 7 + path);
+            simulate(&func, &alloc, &edits, &mut path_rng, 400)
+                .unwrap_or_else(|e| panic!("seed {seed} path {path}: {e}"));
+        }
+        let base = allocate(&func, &env).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        for (total, stats) in [(&mut ours, &alloc.stats), (&mut theirs, &base.stats)] {
+            total[0] += stats.spills;
+            total[1] += stats.reloads;
+            total[2] += stats.moves;
+        }
+    }
+    assert!(
+        ours[0] < theirs[0] && ours[1] < theirs[1],
+        "{ours:?} vs {theirs:?}"
+    );
+    // Conflicting critical edges are rare even in random graphs.
+    assert!(fell_back < 300, "{fell_back} fallbacks");
+}

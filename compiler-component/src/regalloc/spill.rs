@@ -1,0 +1,904 @@
+//! The spill-realloc allocator's main pass: spilling and register assignment in one walk over
+//! the blocks in layout order (Braun & Hack, CC 2009, adapted to fixed-register constraints).
+//!
+//! - Register state crosses block boundaries. Each block has an entry state ([`Entry`]): which
+//!   live-in values (and parameters) are in which register, the rest being in their stack slots.
+//!   It is fixed when the first predecessor reaches its terminator: a block with one incoming
+//!   path inherits the register state as it is; a loop header is filled with the values the
+//!   loop reads soonest (furthest-first eviction would throw them out again); block parameters
+//!   take their argument's register where possible (coalescing). Every other predecessor, and
+//!   every back edge, conforms with a parallel move placed before its terminator.
+//! - Within a block, a value that must leave a register goes to its slot only if the slot does
+//!   not already hold it; eviction picks the value read furthest ahead, counting across the CFG
+//!   ([`NextUse`]). Reloads come right before the use.
+//! - Slots are virtual here (slot n belongs to vreg n, plus one temporary for move cycles);
+//!   [`super::slots`] later deletes dead stores and packs them by liveness.
+//! - Values that needed a store anywhere are, in a second round, stored once right after their
+//!   definition (so never again, in particular never inside a loop they were defined outside).
+//!
+//! A critical edge (a branch into a join) cannot carry moves, so a branch that must meet two
+//! incompatible entry states reports [`Failure::Fallback`]; the caller then uses the baseline.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::liveness::{self, BitSet, Liveness, NUM_PREGS};
+use super::next_use::{NEVER, NextUse};
+use super::{
+    Constraint, Edit, EditKind, Location, MachFunction, OperandKind, PReg, PRegSet, ProgPoint,
+    RegEnv, SpillSlot, VReg, parallel_move,
+};
+use crate::error::CompileError;
+
+/// Why the pass gave up.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// A shape this allocator does not handle (the baseline does): use it instead.
+    Fallback(String),
+    Error(CompileError),
+}
+
+impl From<CompileError> for Failure {
+    fn from(e: CompileError) -> Failure {
+        Failure::Error(e)
+    }
+}
+
+type Result<T> = std::result::Result<T, Failure>;
+
+/// One round's output, over virtual slots.
+pub(crate) struct Round {
+    pub(crate) regs: Vec<Vec<PReg>>,
+    pub(crate) edits: Vec<(ProgPoint, Edit)>,
+    /// Values that were stored somewhere other than right after their definition.
+    pub(crate) needs_slot: BitSet,
+}
+
+/// The virtual slot of `v` (its own), and the temporary slot used to break move cycles.
+pub(crate) fn slot_of(v: VReg) -> SpillSlot {
+    SpillSlot(v.0)
+}
+
+pub(crate) fn temp_slot(num_vregs: usize) -> SpillSlot {
+    SpillSlot(u32::try_from(num_vregs).unwrap_or(u32::MAX))
+}
+
+/// Where the live-ins and parameters of a block are when it starts.
+#[derive(Clone, Debug, Default)]
+struct Entry {
+    /// Values in registers (one register each, distinct registers).
+    in_regs: Vec<(VReg, PReg)>,
+    /// Values in `in_regs` whose slot holds them too; every other live-in is in its slot.
+    slot_valid: Vec<VReg>,
+}
+
+fn edit_kind(from: Location, to: Location) -> EditKind {
+    match (from, to) {
+        (Location::Reg(_), Location::Stack(_)) => EditKind::Spill,
+        (Location::Stack(_), Location::Reg(_)) => EditKind::Reload,
+        _ => EditKind::Move,
+    }
+}
+
+fn preg_index(r: PReg) -> usize {
+    usize::from(r.0) % NUM_PREGS
+}
+
+pub(crate) fn run(
+    func: &dyn MachFunction,
+    env: &RegEnv,
+    live: &Liveness,
+    next: &NextUse,
+    spill_at_def: &BitSet,
+) -> Result<Round> {
+    let num_vregs = func.num_vregs();
+    let mut spiller = Spiller {
+        func,
+        env,
+        live,
+        next,
+        spill_at_def,
+        allocatable: PRegSet::of(&env.allocatable),
+        holder: [None; NUM_PREGS],
+        regs_of: vec![PRegSet::EMPTY; num_vregs],
+        slot_valid: BitSet::new(num_vregs),
+        entry: vec![None; func.num_blocks()],
+        regs: (0..func.num_insts())
+            .map(|inst| vec![PReg(0); func.operands(inst).len()])
+            .collect(),
+        edits: Vec::new(),
+        needs_slot: BitSet::new(num_vregs),
+        block: 0,
+        block_end: 0,
+        remaining_uses: BTreeMap::new(),
+        doomed: PRegSet::EMPTY,
+        reserved: PRegSet::EMPTY,
+    };
+    for block in 0..func.num_blocks() {
+        spiller.run_block(block).map_err(|e| match e {
+            Failure::Error(e) => Failure::Error(CompileError {
+                message: format!("{} (block {block})", e.message),
+                ..e
+            }),
+            other => other,
+        })?;
+    }
+    // Edits were produced in program order; a stable sort keeps each point's list order.
+    spiller.edits.sort_by_key(|(point, _)| *point);
+    Ok(Round {
+        regs: spiller.regs,
+        edits: spiller.edits,
+        needs_slot: spiller.needs_slot,
+    })
+}
+
+struct Spiller<'a> {
+    func: &'a dyn MachFunction,
+    env: &'a RegEnv,
+    live: &'a Liveness,
+    next: &'a NextUse,
+    spill_at_def: &'a BitSet,
+    allocatable: PRegSet,
+    holder: [Option<VReg>; NUM_PREGS],
+    /// Registers holding each vreg's current value.
+    regs_of: Vec<PRegSet>,
+    /// The vreg's slot holds its current value.
+    slot_valid: BitSet,
+    entry: Vec<Option<Entry>>,
+    regs: Vec<Vec<PReg>>,
+    edits: Vec<(ProgPoint, Edit)>,
+    needs_slot: BitSet,
+    block: usize,
+    block_end: usize,
+    /// Instruction indices of the reads still ahead in this block, per vreg.
+    remaining_uses: BTreeMap<VReg, VecDeque<usize>>,
+    /// Registers the current instruction overwrites: a copy there does not keep a value alive.
+    doomed: PRegSet,
+    /// Registers a successor's entry state needs at the terminator: never evicted or chosen.
+    reserved: PRegSet,
+}
+
+impl Spiller<'_> {
+    fn holder(&self, r: PReg) -> Option<VReg> {
+        self.holder[preg_index(r)]
+    }
+
+    fn set_holder(&mut self, r: PReg, v: Option<VReg>) {
+        self.holder[preg_index(r)] = v;
+    }
+
+    fn regs_of(&self, v: VReg) -> PRegSet {
+        self.regs_of
+            .get(v.0 as usize)
+            .copied()
+            .unwrap_or(PRegSet::EMPTY)
+    }
+
+    fn set_regs_of(&mut self, v: VReg, regs: PRegSet) {
+        if let Some(slot) = self.regs_of.get_mut(v.0 as usize) {
+            *slot = regs;
+        }
+    }
+
+    fn is_slot_valid(&self, v: VReg) -> bool {
+        self.slot_valid.contains(v.0 as usize)
+    }
+
+    fn set_slot_valid(&mut self, v: VReg, valid: bool) {
+        if valid {
+            self.slot_valid.insert(v.0 as usize);
+        } else {
+            self.slot_valid.remove(v.0 as usize);
+        }
+    }
+
+    fn emit(&mut self, inst: usize, after: bool, from: Location, to: Location) {
+        let point = ProgPoint {
+            inst: inst as u32,
+            after,
+        };
+        let kind = edit_kind(from, to);
+        self.edits.push((point, Edit { from, to, kind }));
+    }
+
+    fn set_operand_reg(&mut self, inst: usize, operand: usize, r: PReg) {
+        if let Some(slot) = self
+            .regs
+            .get_mut(inst)
+            .and_then(|regs| regs.get_mut(operand))
+        {
+            *slot = r;
+        }
+    }
+
+    fn operand_reg(&self, inst: usize, operand: usize) -> PReg {
+        self.regs
+            .get(inst)
+            .and_then(|regs| regs.get(operand))
+            .copied()
+            .unwrap_or(PReg(0))
+    }
+
+    /// Still read later in this block, or live out of it.
+    fn is_needed(&self, v: VReg) -> bool {
+        self.remaining_uses.get(&v).is_some_and(|u| !u.is_empty())
+            || self.live.live_out[self.block].contains(v.0 as usize)
+    }
+
+    /// Instructions until `v` is read next, as seen from `inst`, across blocks.
+    fn next_use(&self, v: VReg, inst: usize) -> u64 {
+        if let Some(&at) = self.remaining_uses.get(&v).and_then(|u| u.front()) {
+            return at.saturating_sub(inst) as u64;
+        }
+        let through = self.next.from_block_end(self.block, v.0);
+        if through >= NEVER {
+            return NEVER;
+        }
+        (self.block_end.saturating_sub(inst) as u64).saturating_add(through)
+    }
+
+    fn run_block(&mut self, block: usize) -> Result<()> {
+        let func = self.func;
+        let range = func.block_insts(block);
+        self.block = block;
+        self.block_end = range.end;
+        self.enter(block)?;
+        self.remaining_uses.clear();
+        for inst in range.clone() {
+            for v in liveness::inst_uses(func, inst) {
+                self.remaining_uses.entry(v).or_default().push_back(inst);
+            }
+        }
+        for inst in range.clone() {
+            let result = if inst + 1 == range.end {
+                self.terminator(inst)
+            } else {
+                self.allocate_inst(inst, false)
+            };
+            result.map_err(|e| match e {
+                Failure::Error(e) => Failure::Error(CompileError {
+                    message: format!("{} (instruction {inst})", e.message),
+                    ..e
+                }),
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Loads the block's entry state (fixing it as "everything in memory" when no predecessor
+    /// has been allocated yet, so later ones conform to that).
+    fn enter(&mut self, block: usize) -> Result<()> {
+        for index in 0..NUM_PREGS {
+            if let Some(v) = self.holder[index].take() {
+                self.set_regs_of(v, PRegSet::EMPTY);
+            }
+        }
+        self.slot_valid = BitSet::new(self.func.num_vregs());
+        let entry = self.entry[block].get_or_insert_with(Entry::default).clone();
+        for v in self.live.live_in[block].iter() {
+            self.slot_valid.insert(v);
+        }
+        for p in self.func.block_params(block) {
+            self.slot_valid.insert(p.0 as usize);
+        }
+        for &(v, r) in &entry.in_regs {
+            self.set_slot_valid(v, entry.slot_valid.binary_search(&v).is_ok());
+            self.set_holder(r, Some(v));
+            let regs = self.regs_of(v).with(r);
+            self.set_regs_of(v, regs);
+        }
+        Ok(())
+    }
+
+    /// Empties register `r` before `inst`, first storing its value if that value is still
+    /// needed and would otherwise exist nowhere that survives the instruction.
+    fn vacate(&mut self, r: PReg, inst: usize) -> Result<()> {
+        let Some(w) = self.holder(r) else {
+            return Ok(());
+        };
+        self.set_holder(r, None);
+        let others = self.regs_of(w).without(r);
+        self.set_regs_of(w, others);
+        if self.is_needed(w) && !self.is_slot_valid(w) && others.difference(self.doomed).is_empty()
+        {
+            self.emit(inst, false, Location::Reg(r), Location::Stack(slot_of(w)));
+            self.set_slot_valid(w, true);
+            self.needs_slot.insert(w.0 as usize);
+        }
+        Ok(())
+    }
+
+    /// Where `v` can be read now: a register if it has one, else its slot.
+    fn location(&self, v: VReg) -> Result<Location> {
+        if let Some(r) = self.regs_of(v).first() {
+            Ok(Location::Reg(r))
+        } else if self.is_slot_valid(v) {
+            Ok(Location::Stack(slot_of(v)))
+        } else {
+            Err(Failure::Error(CompileError::internal(format!(
+                "v{} is read but holds no value here (read before its definition?)",
+                v.0
+            ))))
+        }
+    }
+
+    /// Copies `v` into the empty register `target` before `inst`.
+    fn materialize(&mut self, v: VReg, target: PReg, inst: usize) -> Result<()> {
+        let from = self.location(v)?;
+        self.emit(inst, false, from, Location::Reg(target));
+        self.set_holder(target, Some(v));
+        let regs = self.regs_of(v).with(target);
+        self.set_regs_of(v, regs);
+        Ok(())
+    }
+
+    /// Drops every copy of `v` (its value is dead).
+    fn forget(&mut self, v: VReg) {
+        for r in self.regs_of(v).iter() {
+            if self.holder(r) == Some(v) {
+                self.set_holder(r, None);
+            }
+        }
+        self.set_regs_of(v, PRegSet::EMPTY);
+        self.set_slot_valid(v, false);
+    }
+
+    /// An allocatable register outside `busy` (and the reserved ones), emptied for use: a free
+    /// one (outside `avoid` if possible), else the one whose value is read furthest ahead.
+    fn pick_reg(&mut self, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
+        let busy = busy.union(self.reserved);
+        let env = self.env;
+        let candidates = || {
+            env.allocatable
+                .iter()
+                .copied()
+                .filter(|r| !busy.contains(*r))
+        };
+        if let Some(r) = candidates()
+            .find(|r| self.holder(*r).is_none() && !avoid.contains(*r))
+            .or_else(|| candidates().find(|r| self.holder(*r).is_none()))
+        {
+            return Ok(r);
+        }
+        let mut victim: Option<(PReg, (u64, bool))> = None;
+        for r in candidates() {
+            let key = match self.holder(r) {
+                Some(w) => {
+                    let clean = self.is_slot_valid(w) || self.regs_of(w).len() > 1;
+                    let distance = if self.is_needed(w) {
+                        self.next_use(w, inst)
+                    } else {
+                        NEVER
+                    };
+                    (distance, clean)
+                }
+                None => (NEVER, true),
+            };
+            if victim.is_none_or(|(_, best)| key > best) {
+                victim = Some((r, key));
+            }
+        }
+        let Some((r, _)) = victim else {
+            if !self.reserved.is_empty() {
+                return Err(Failure::Fallback(
+                    "a terminator's operands find no register beside the successors' values".into(),
+                ));
+            }
+            return Err(Failure::Error(CompileError::limit(format!(
+                "instruction needs more registers at once than the {} allocatable ones",
+                env.allocatable.len()
+            ))));
+        };
+        self.vacate(r, inst)?;
+        Ok(r)
+    }
+
+    /// Writes `v` into `r` at the end of `inst`: stores it at once when it is a value that
+    /// gets spilled somewhere, frees the register at once if nothing reads it.
+    fn define(&mut self, v: VReg, r: PReg, inst: usize, is_terminator: bool) -> Result<()> {
+        for reg in self.regs_of(v).iter() {
+            if self.holder(reg) == Some(v) {
+                self.set_holder(reg, None);
+            }
+        }
+        if let Some(w) = self.holder(r) {
+            let regs = self.regs_of(w).without(r);
+            self.set_regs_of(w, regs);
+        }
+        self.set_holder(r, Some(v));
+        self.set_regs_of(v, PRegSet::EMPTY.with(r));
+        self.set_slot_valid(v, false);
+        if is_terminator && self.live.live_out[self.block].contains(v.0 as usize) {
+            return Err(Failure::Error(CompileError::internal(format!(
+                "a terminator defines v{}, which is live after its block",
+                v.0
+            ))));
+        }
+        if !self.is_needed(v) {
+            self.forget(v);
+        } else if self.spill_at_def.contains(v.0 as usize) {
+            self.emit(inst, true, Location::Reg(r), Location::Stack(slot_of(v)));
+            self.set_slot_valid(v, true);
+        }
+        Ok(())
+    }
+
+    fn allocate_inst(&mut self, inst: usize, is_terminator: bool) -> Result<()> {
+        let func = self.func;
+        let ops = func.operands(inst);
+        let clobbers = func.clobbers(inst);
+
+        let mut fixed_use_regs = PRegSet::EMPTY;
+        let mut early_fixed = PRegSet::EMPTY;
+        let mut late_fixed = PRegSet::EMPTY;
+        for op in ops {
+            match (op.kind, op.constraint) {
+                (OperandKind::Use, Constraint::Fixed(r)) => {
+                    if ops.iter().any(|o| {
+                        o.kind == OperandKind::Use
+                            && o.constraint == Constraint::Fixed(r)
+                            && o.vreg != op.vreg
+                    }) {
+                        return Err(Failure::Error(CompileError::internal(format!(
+                            "two different vregs are pinned to register {} as uses",
+                            r.0
+                        ))));
+                    }
+                    fixed_use_regs = fixed_use_regs.with(r);
+                }
+                (kind, Constraint::Fixed(r)) => {
+                    if early_fixed.union(late_fixed).contains(r) {
+                        return Err(Failure::Error(CompileError::internal(format!(
+                            "two defs are pinned to register {}",
+                            r.0
+                        ))));
+                    }
+                    if kind == OperandKind::EarlyDef {
+                        early_fixed = early_fixed.with(r);
+                    } else {
+                        late_fixed = late_fixed.with(r);
+                    }
+                }
+                _ => {}
+            }
+            if op.kind == OperandKind::EarlyDef
+                && ops
+                    .iter()
+                    .any(|o| o.kind == OperandKind::Use && o.vreg == op.vreg)
+            {
+                return Err(Failure::Error(CompileError::internal(format!(
+                    "v{} is both read and early-defined by one instruction",
+                    op.vreg.0
+                ))));
+            }
+        }
+        if early_fixed.intersection(fixed_use_regs).first().is_some() {
+            return Err(Failure::Error(CompileError::internal(
+                "a register is pinned both to a use and to an early def",
+            )));
+        }
+        let overwritten_fixed = clobbers.union(early_fixed).union(late_fixed);
+        if !overwritten_fixed.intersection(self.reserved).is_empty() {
+            return Err(Failure::Fallback(
+                "a terminator overwrites a register a successor expects a value in".into(),
+            ));
+        }
+        for r in fixed_use_regs.intersection(self.reserved).iter() {
+            let wanted = ops
+                .iter()
+                .find(|o| o.kind == OperandKind::Use && o.constraint == Constraint::Fixed(r))
+                .map(|o| o.vreg);
+            if self.holder(r) != wanted {
+                return Err(Failure::Fallback(
+                    "a terminator pins a use to a register a successor expects another value in"
+                        .into(),
+                ));
+            }
+        }
+
+        self.doomed = overwritten_fixed;
+        let mut pinned = PRegSet::EMPTY;
+
+        // 1. Fixed uses.
+        for (index, op) in ops.iter().enumerate() {
+            if let (OperandKind::Use, Constraint::Fixed(r)) = (op.kind, op.constraint) {
+                if self.holder(r) != Some(op.vreg) {
+                    self.vacate(r, inst)?;
+                    self.materialize(op.vreg, r, inst)?;
+                }
+                pinned = pinned.with(r);
+                self.set_operand_reg(inst, index, r);
+            }
+        }
+
+        // 2. Register uses: any allocatable register, never one an early def writes.
+        for (index, op) in ops.iter().enumerate() {
+            if (op.kind, op.constraint) != (OperandKind::Use, Constraint::Reg) {
+                continue;
+            }
+            let copies = self
+                .regs_of(op.vreg)
+                .intersection(self.allocatable)
+                .difference(early_fixed);
+            let r = match copies.intersection(pinned).first().or(copies.first()) {
+                Some(r) => r,
+                None => {
+                    let r =
+                        self.pick_reg(inst, pinned.union(early_fixed), late_fixed.union(clobbers))?;
+                    self.materialize(op.vreg, r, inst)?;
+                    r
+                }
+            };
+            pinned = pinned.with(r);
+            self.set_operand_reg(inst, index, r);
+        }
+
+        // 3. Early defs: disjoint from every use.
+        let mut early_regs = PRegSet::EMPTY;
+        for (index, op) in ops.iter().enumerate() {
+            if op.kind != OperandKind::EarlyDef {
+                continue;
+            }
+            let r = match op.constraint {
+                Constraint::Fixed(r) => {
+                    self.vacate(r, inst)?;
+                    r
+                }
+                Constraint::Reg => {
+                    let busy = pinned
+                        .union(early_fixed)
+                        .union(late_fixed)
+                        .union(early_regs);
+                    self.pick_reg(inst, busy, clobbers)?
+                }
+            };
+            early_regs = early_regs.with(r);
+            self.doomed = self.doomed.with(r);
+            self.set_operand_reg(inst, index, r);
+        }
+
+        // 4. The uses have been read: dying values free their registers, values living on
+        //    leave the registers this instruction overwrites.
+        let mut read: Vec<VReg> = liveness::inst_uses(func, inst).collect();
+        read.sort();
+        read.dedup();
+        for &v in &read {
+            if let Some(uses) = self.remaining_uses.get_mut(&v) {
+                while uses.front().is_some_and(|&at| at <= inst) {
+                    uses.pop_front();
+                }
+            }
+        }
+        for &v in &read {
+            if !self.is_needed(v) {
+                self.forget(v);
+            }
+        }
+        for r in clobbers.union(late_fixed).difference(early_regs).iter() {
+            self.vacate(r, inst)?;
+        }
+
+        // 5. Late defs.
+        let mut late_regs = PRegSet::EMPTY;
+        let mut def_regs: Vec<(VReg, PReg)> = Vec::new();
+        for (index, op) in ops.iter().enumerate() {
+            if op.kind == OperandKind::Use {
+                continue;
+            }
+            let r = if op.kind == OperandKind::EarlyDef {
+                self.operand_reg(inst, index)
+            } else {
+                let r = match op.constraint {
+                    Constraint::Fixed(r) => r,
+                    Constraint::Reg => {
+                        let busy = early_regs.union(late_fixed).union(late_regs);
+                        self.pick_reg(inst, busy, clobbers)?
+                    }
+                };
+                late_regs = late_regs.with(r);
+                self.doomed = self.doomed.with(r);
+                self.set_operand_reg(inst, index, r);
+                r
+            };
+            def_regs.push((op.vreg, r));
+        }
+
+        // 6. Effects at the end of the instruction: clobbers, then the defs.
+        for r in clobbers.iter() {
+            if let Some(w) = self.holder(r) {
+                self.set_holder(r, None);
+                let regs = self.regs_of(w).without(r);
+                self.set_regs_of(w, regs);
+            }
+        }
+        for (v, r) in def_regs {
+            self.define(v, r, inst, is_terminator)?;
+        }
+        self.doomed = PRegSet::EMPTY;
+        Ok(())
+    }
+
+    /// The terminator: conform to the entry states of successors already fixed, allocate the
+    /// instruction, then fix the entry states of the others from what is left.
+    fn terminator(&mut self, inst: usize) -> Result<()> {
+        let func = self.func;
+        let mut succs: Vec<usize> = func.block_succs(self.block).to_vec();
+        succs.sort_unstable();
+        succs.dedup();
+        let args = func.jump_args(inst);
+        if let [succ] = succs[..]
+            && self.entry[succ].is_none()
+        {
+            let chosen = self.choose_entry(succ, args, inst)?;
+            self.entry[succ] = Some(chosen);
+        }
+
+        // What the fixed successors need: registers holding given values, slots written.
+        let mut reg_req: [Option<VReg>; NUM_PREGS] = [None; NUM_PREGS];
+        let mut moves: Vec<(Location, Location)> = Vec::new();
+        let mut stored: Vec<VReg> = Vec::new();
+        for &s in &succs {
+            let Some(entry) = self.entry[s].clone() else {
+                continue;
+            };
+            let params = func.block_params(s);
+            let source = |v: VReg| -> VReg {
+                params
+                    .iter()
+                    .position(|p| *p == v)
+                    .and_then(|i| args.get(i).copied())
+                    .unwrap_or(v)
+            };
+            for &(v, r) in &entry.in_regs {
+                let value = source(v);
+                match reg_req[preg_index(r)] {
+                    Some(other) if other != value => {
+                        return Err(Failure::Fallback(
+                            "two successors expect different values in one register".into(),
+                        ));
+                    }
+                    _ => reg_req[preg_index(r)] = Some(value),
+                }
+            }
+            let in_memory = self.live.live_in[s]
+                .iter()
+                .map(|v| VReg(v as u32))
+                .chain(params.iter().copied())
+                .filter(|v| {
+                    entry.slot_valid.binary_search(v).is_ok()
+                        || !entry.in_regs.iter().any(|(w, _)| w == v)
+                });
+            for v in in_memory.collect::<Vec<_>>() {
+                let value = source(v);
+                if value != v {
+                    // A parameter written straight into its slot.
+                    let dst = Location::Stack(slot_of(v));
+                    if !moves.iter().any(|(_, d)| *d == dst) {
+                        moves.push((self.location(value)?, dst));
+                    }
+                } else if !self.is_slot_valid(v) && !stored.contains(&v) {
+                    moves.push((self.location(v)?, Location::Stack(slot_of(v))));
+                    stored.push(v);
+                }
+            }
+        }
+
+        let mut reserved = PRegSet::EMPTY;
+        // Registers about to receive a value other than the one they hold.
+        let mut overwritten = PRegSet::EMPTY;
+        for (index, wanted) in reg_req.iter().enumerate() {
+            let r = PReg(index as u8);
+            if wanted.is_some() && self.holder(r) != *wanted {
+                overwritten = overwritten.with(r);
+            }
+        }
+        for (index, wanted) in reg_req.iter().enumerate() {
+            let Some(value) = *wanted else { continue };
+            let r = PReg(index as u8);
+            reserved = reserved.with(r);
+            if self.holder(r) == Some(value) {
+                continue;
+            }
+            // Whatever `r` holds now and is still needed must survive somewhere.
+            if let Some(w) = self.holder(r)
+                && self.is_needed(w)
+                && !self.is_slot_valid(w)
+                && !stored.contains(&w)
+                && self.regs_of(w).difference(overwritten).is_empty()
+                && !reg_req.contains(&Some(w))
+            {
+                moves.push((Location::Reg(r), Location::Stack(slot_of(w))));
+                stored.push(w);
+            }
+            moves.push((self.location(value)?, Location::Reg(r)));
+        }
+        if !moves.is_empty() {
+            let named: Vec<Location> = moves.iter().flat_map(|(s, d)| [*s, *d]).collect();
+            let temp = self
+                .env
+                .allocatable
+                .iter()
+                .copied()
+                .find(|r| {
+                    self.holder(*r).is_none()
+                        && !reserved.contains(*r)
+                        && !named.contains(&Location::Reg(*r))
+                })
+                .map_or(Location::Stack(temp_slot(func.num_vregs())), Location::Reg);
+            for (from, to) in parallel_move::sequence(&moves, temp) {
+                self.emit(inst, false, from, to);
+            }
+            for &w in &stored {
+                self.set_slot_valid(w, true);
+                self.needs_slot.insert(w.0 as usize);
+            }
+            for (index, wanted) in reg_req.iter().enumerate() {
+                let Some(value) = *wanted else { continue };
+                let r = PReg(index as u8);
+                if self.holder(r) == Some(value) {
+                    continue;
+                }
+                if let Some(w) = self.holder(r) {
+                    let regs = self.regs_of(w).without(r);
+                    self.set_regs_of(w, regs);
+                }
+                self.set_holder(r, Some(value));
+                let regs = self.regs_of(value).with(r);
+                self.set_regs_of(value, regs);
+            }
+        }
+
+        self.reserved = reserved;
+        let result = self.allocate_inst(inst, true);
+        self.reserved = PRegSet::EMPTY;
+        result?;
+        // The instruction's own writes must not have destroyed what the successors expect.
+        let ops = func.operands(inst);
+        let mut written = func.clobbers(inst);
+        for (index, op) in ops.iter().enumerate() {
+            if op.kind != OperandKind::Use {
+                written = written.with(self.operand_reg(inst, index));
+            }
+        }
+        if !written.intersection(reserved).is_empty() {
+            return Err(Failure::Fallback(
+                "a terminator writes a register a successor expects a value in".into(),
+            ));
+        }
+
+        for &s in &succs {
+            if self.entry[s].is_none() {
+                let entry = self.entry_from_state(s)?;
+                self.entry[s] = Some(entry);
+            }
+        }
+        Ok(())
+    }
+
+    /// The entry state of `s` as the current register state leaves it (for a successor of a
+    /// branch, which cannot carry moves of its own).
+    fn entry_from_state(&self, s: usize) -> Result<Entry> {
+        let mut entry = Entry::default();
+        for v in self.live.live_in[s].iter() {
+            let v = VReg(v as u32);
+            let regs = self.regs_of(v);
+            // A value may sit in a pinned register outside the allocatable set.
+            match regs.intersection(self.allocatable).first().or(regs.first()) {
+                Some(r) => {
+                    entry.in_regs.push((v, r));
+                    if self.is_slot_valid(v) {
+                        entry.slot_valid.push(v);
+                    }
+                }
+                None if self.is_slot_valid(v) => {}
+                None => {
+                    return Err(Failure::Error(CompileError::internal(format!(
+                        "v{} is live into block {s} but held nowhere",
+                        v.0
+                    ))));
+                }
+            }
+        }
+        entry.in_regs.sort();
+        entry.slot_valid.sort();
+        Ok(entry)
+    }
+
+    /// Chooses the entry state of `s`, reached by a jump from this block (its first allocated
+    /// predecessor). Parameters take their argument's register where it is free; a loop header
+    /// holds the values its loop reads soonest.
+    fn choose_entry(&self, s: usize, args: &[VReg], inst: usize) -> Result<Entry> {
+        let func = self.func;
+        let params = func.block_params(s);
+        let overwritten = {
+            let mut set = func.clobbers(inst);
+            for op in func.operands(inst) {
+                if let (OperandKind::Def | OperandKind::EarlyDef, Constraint::Fixed(r)) =
+                    (op.kind, op.constraint)
+                {
+                    set = set.with(r);
+                }
+            }
+            set
+        };
+        // (value at s, value here, distance from the start of s)
+        let mut candidates: Vec<(VReg, VReg, u64)> = self.live.live_in[s]
+            .iter()
+            .map(|v| {
+                let v = VReg(v as u32);
+                (v, v, self.next.from_block_start(s, v.0))
+            })
+            .collect();
+        for (i, &p) in params.iter().enumerate() {
+            let Some(&arg) = args.get(i) else {
+                return Err(Failure::Error(CompileError::internal(
+                    "fewer jump arguments than block parameters",
+                )));
+            };
+            candidates.push((p, arg, self.next.from_block_start(s, p.0)));
+        }
+        let loop_header = self.next.is_loop_header(s);
+        if loop_header {
+            candidates.sort_by_key(|&(v, _, distance)| (distance, v));
+            // Values first read only after leaving the loop stay in memory.
+            let limit = self.env.allocatable.len();
+            let mut kept = 0usize;
+            candidates.retain(|&(_, _, distance)| {
+                kept += 1;
+                distance < super::next_use::LOOP_EXIT_PENALTY && kept <= limit
+            });
+        }
+        let free_here = |r: PReg, taken: PRegSet| !taken.contains(r) && !overwritten.contains(r);
+        let mut taken = PRegSet::EMPTY;
+        let mut entry = Entry::default();
+        let mut homeless: Vec<VReg> = Vec::new();
+        for &(v, value, _) in &candidates {
+            let current = self
+                .regs_of(value)
+                .intersection(self.allocatable)
+                .iter()
+                .find(|r| free_here(*r, taken));
+            match current {
+                Some(r) => {
+                    taken = taken.with(r);
+                    entry.in_regs.push((v, r));
+                }
+                // A live-through value only in memory stays there, unless a loop wants it.
+                None if v == value && !loop_header => {}
+                None => homeless.push(v),
+            }
+        }
+        for v in homeless {
+            let env = self.env;
+            let pick = env
+                .allocatable
+                .iter()
+                .copied()
+                .find(|r| free_here(*r, taken) && self.holder(*r).is_none())
+                .or_else(|| {
+                    env.allocatable
+                        .iter()
+                        .copied()
+                        .find(|r| free_here(*r, taken))
+                });
+            if let Some(r) = pick {
+                taken = taken.with(r);
+                entry.in_regs.push((v, r));
+            }
+        }
+        for &(v, _) in &entry.in_regs {
+            let is_param = params.contains(&v);
+            let valid = if is_param {
+                self.spill_at_def.contains(v.0 as usize)
+            } else {
+                self.is_slot_valid(v)
+            };
+            if valid {
+                entry.slot_valid.push(v);
+            }
+        }
+        entry.in_regs.sort();
+        entry.slot_valid.sort();
+        Ok(entry)
+    }
+}

@@ -1,0 +1,121 @@
+//! The shipping register allocator (`Options::spill_realloc`, on by default):
+//!
+//! 1. [`super::spill`]: Belady spilling over the CFG with register state carried across block
+//!    boundaries, run twice — the second round stores every value that needed a slot once,
+//!    right after its definition — keeping the round with fewer spill and reload edits;
+//! 2. [`super::slots`]: stores whose slot is never read are deleted, and slots whose live
+//!    ranges never overlap share one, so the frame is only as large as needed;
+//! 3. [`super::forward`]: a reload whose value is provably still in a register becomes a move,
+//!    or disappears when it is already in the right one.
+//!
+//! Functions whose branches would need moves on a critical edge that two successors disagree
+//! about fall back to the baseline allocator (correct, just slower code).
+//!
+//! Limits: time is linear in instructions times allocatable registers for the block walk, plus
+//! the liveness dataflow (blocks times live values per round); slot sharing builds an
+//! interference graph and gives up sharing (keeping one slot per spilled value) beyond
+//! [`super::slots::MAX_INTERFERENCE_PAIRS`] pairs.
+
+use super::liveness::{self, BitSet};
+use super::next_use::NextUse;
+use super::spill::{self, Failure};
+use super::{
+    Allocation, EditKind, Location, MachFunction, OperandKind, PRegSet, RegEnv, Stats, baseline,
+    check, forward, slots,
+};
+use crate::error::{CompileError, Result};
+
+/// Allocates `func` and, in debug builds and tests, proves the result with [`check::verify`].
+pub fn allocate(func: &dyn MachFunction, env: &RegEnv) -> Result<Allocation> {
+    let allocation = match allocate_unchecked(func, env)? {
+        Ok(allocation) => allocation,
+        Err(_fallback_reason) => return baseline::allocate(func, env),
+    };
+    if cfg!(any(test, debug_assertions)) {
+        check::verify(func, env, &allocation).map_err(|e| {
+            CompileError::internal(format!(
+                "spill-realloc allocation failed its check: {}",
+                e.message
+            ))
+        })?;
+    }
+    Ok(allocation)
+}
+
+/// The allocation without the self-check; `Ok(Err(reason))` when the function needs the
+/// baseline.
+pub fn allocate_unchecked(
+    func: &dyn MachFunction,
+    env: &RegEnv,
+) -> Result<std::result::Result<Allocation, String>> {
+    liveness::validate_env(env)?;
+    liveness::validate_function(func, env)?;
+    if u32::try_from(func.num_insts()).is_err() || u32::try_from(func.num_vregs()).is_err() {
+        return Err(CompileError::limit(
+            "function has too many machine instructions or values",
+        ));
+    }
+    let live = liveness::compute(func)?;
+    let next = NextUse::compute(func, &live);
+
+    let none = BitSet::new(func.num_vregs());
+    let first = match spill::run(func, env, &live, &next, &none) {
+        Ok(round) => round,
+        Err(Failure::Fallback(reason)) => return Ok(Err(reason)),
+        Err(Failure::Error(e)) => return Err(e),
+    };
+    let second = if first.needs_slot.count() == 0 {
+        None
+    } else {
+        match spill::run(func, env, &live, &next, &first.needs_slot) {
+            Ok(round) => Some(round),
+            Err(Failure::Fallback(_)) => None,
+            Err(Failure::Error(e)) => return Err(e),
+        }
+    };
+    let cost = |round: &spill::Round| {
+        round
+            .edits
+            .iter()
+            .filter(|(_, e)| e.kind != EditKind::Move)
+            .count()
+    };
+    let round = match second {
+        Some(second) if cost(&second) < cost(&first) => second,
+        _ => first,
+    };
+
+    let num_virtual_slots = func.num_vregs().saturating_add(1);
+    let (edits, num_slots) = slots::pack(func, round.edits, num_virtual_slots);
+    let edits = forward::forward(func, &round.regs, edits, num_slots);
+
+    let mut stats = Stats {
+        max_pressure: liveness::max_pressure(func, &live),
+        ..Stats::default()
+    };
+    let mut written = PRegSet::EMPTY;
+    for (_, edit) in &edits {
+        match edit.kind {
+            EditKind::Spill => stats.spills += 1,
+            EditKind::Reload => stats.reloads += 1,
+            EditKind::Move => stats.moves += 1,
+        }
+        if let Location::Reg(r) = edit.to {
+            written = written.with(r);
+        }
+    }
+    for (inst, regs) in round.regs.iter().enumerate() {
+        for (op, &r) in func.operands(inst).iter().zip(regs) {
+            if op.kind != OperandKind::Use {
+                written = written.with(r);
+            }
+        }
+    }
+    Ok(Ok(Allocation {
+        regs: round.regs,
+        edits,
+        num_slots,
+        used_callee_saved: written.intersection(env.callee_saved),
+        stats,
+    }))
+}

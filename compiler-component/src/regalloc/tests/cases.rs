@@ -571,3 +571,30 @@ fn the_unchecked_allocation_is_what_allocate_returns() {
     assert_eq!(checked.edits, unchecked.edits);
     assert_eq!(checked.used_callee_saved, PRegSet::EMPTY);
 }
+
+#[test]
+fn globals_that_no_block_sees_together_share_home_slots() {
+    // v(i) is defined in block i and last read in block i + 1: neighbours overlap, every
+    // second one does not, so two home slots serve the whole chain.
+    let mut b = Builder::new();
+    b.block(&[]).inst(&[def_r(0)]).jump(1, &[]);
+    for i in 1..6u32 {
+        b.block(&[])
+            .inst(&[use_r(i - 1), def_r(i)])
+            .jump(i as usize + 1, &[]);
+    }
+    b.block(&[]).ret(&[use_f(5, 0)]);
+    let func = b.finish();
+    let alloc = allocated(&func, &env_with(&[0, 1]));
+    assert_eq!(alloc.num_slots, 2);
+    let stores: Vec<Location> = alloc
+        .edits
+        .iter()
+        .filter(|(p, _)| p.after)
+        .map(|(_, e)| e.to)
+        .collect();
+    assert_eq!(
+        stores,
+        vec![slot(0), slot(1), slot(0), slot(1), slot(0), slot(1)]
+    );
+}

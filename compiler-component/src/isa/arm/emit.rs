@@ -4,7 +4,7 @@
 use super::asm::{Asm, Cc, DataOp, Extend, Mem, NarrowOp, Shift};
 use super::encode::modimm;
 use super::inst::{Access, MInst, Src, StackRef, Test};
-use super::layout::{BranchKind, Item, Meta, finish, relax, thread_jumps};
+use super::layout::{BranchKind, Item, Meta, drop_dead_jumps, finish, relax, thread_jumps};
 use super::lower::Lowered;
 use super::regs::{IP, LR, PC, R0, R3, SP, is_low};
 use crate::error::{CompileError, Result};
@@ -1188,6 +1188,7 @@ pub fn emit(
 
     let mut items = em.b.items;
     thread_jumps(&mut items, num_blocks + traps.len());
+    let mut items = drop_dead_jumps(items);
     relax(&mut items, num_blocks + traps.len())?;
     let out = finish(&items, num_blocks, &traps)?;
     Ok(CompiledFunction {

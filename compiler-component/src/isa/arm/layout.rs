@@ -3,6 +3,7 @@
 
 use super::asm::{Asm, Cc, Target};
 use super::encode::{encode, size};
+use super::regs::PC;
 use crate::error::{CompileError, Result};
 use crate::ir::{Symbol, TrapCode};
 use crate::isa::{LineKind, ListingLine, Reloc};
@@ -228,6 +229,56 @@ pub fn thread_jumps(items: &mut [Item], num_labels: usize) {
             _ => {}
         }
     }
+}
+
+/// Can execution fall through past this item?
+fn falls_through(item: &Item) -> bool {
+    match item {
+        Item::Branch {
+            kind: BranchKind::Always,
+            ..
+        }
+        | Item::Table { .. } => false,
+        Item::Inst { asm, .. } => match asm {
+            Asm::BxLr | Asm::Udf { .. } => false,
+            Asm::Pop16 { regs } | Asm::Pop32 { regs } => !regs.contains(PC),
+            _ => true,
+        },
+        _ => true,
+    }
+}
+
+/// After threading, drop unconditional branches nothing can reach any more: their labels are
+/// unreferenced and the code before them does not fall through.
+pub fn drop_dead_jumps(items: Vec<Item>) -> Vec<Item> {
+    let mut referenced = std::collections::BTreeSet::new();
+    for item in &items {
+        match item {
+            Item::Branch { target, .. } => {
+                referenced.insert(*target);
+            }
+            Item::Table { targets, .. } => referenced.extend(targets.iter().copied()),
+            _ => {}
+        }
+    }
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    // Whether the code emitted so far can reach the current point.
+    let mut reachable = true;
+    for item in items {
+        match &item {
+            Item::Label(l) => reachable |= referenced.contains(l),
+            Item::Branch {
+                kind: BranchKind::Always,
+                ..
+            } if !reachable => continue,
+            _ => {}
+        }
+        if !matches!(item, Item::Label(_)) {
+            reachable = reachable && falls_through(&item);
+        }
+        out.push(item);
+    }
+    out
 }
 
 /// Grow branches and tables until every target is in range (sizes only grow: terminates).

@@ -1112,6 +1112,14 @@ fn branches_to_a_lone_jump_go_straight_to_its_target() {
         .collect();
     // 1 -> 3 -> 0 (label 3 is a lone jump to 0 as well); the self-loop stays.
     assert_eq!(targets, vec![0, 0, 0, 4]);
+    // Labels 1-3 are no longer branched to, but the conditional branch falls through into
+    // label 1's jump, so only label 3's jump (after an unconditional one) is dead.
+    let mut items = super::layout::drop_dead_jumps(items);
+    let jumps = items
+        .iter()
+        .filter(|i| matches!(i, Item::Branch { .. }))
+        .count();
+    assert_eq!(jumps, 3);
     relax(&mut items, 5).unwrap();
     assert!(finish(&items, 5, &BTreeMap::new()).is_ok());
 }

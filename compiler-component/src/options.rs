@@ -108,7 +108,7 @@ impl Options {
             stack_check: true,
             max_memory_pages: Self::DEFAULT_MAX_MEMORY_PAGES,
             optimize: true,
-            spill_realloc: false,
+            spill_realloc: true,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Differential test: every `fixtures/*.wat` on every target, each vector of
 //! `fixtures/NAME.vectors` on a fresh instance in wasmtime and in the emulator. Results, trap
 //! codes, final linear memory and globals must agree. Each case also runs with bounds checks off
-//! (vectors that do not trap out of bounds), and compiling twice must give identical objects.
+//! (vectors that do not trap out of bounds) and with the baseline register allocator
+//! (spill-realloc off), and compiling twice must give identical objects.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,9 +36,10 @@ struct FixtureReport {
     failures: Vec<String>,
 }
 
-fn options(target: Target, bounds_checks: bool) -> Options {
+fn options(target: Target, bounds_checks: bool, spill_realloc: bool) -> Options {
     let mut options = Options::new(target);
     options.bounds_checks = bounds_checks;
+    options.spill_realloc = spill_realloc;
     options
 }
 
@@ -83,13 +85,15 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
 
     for target in Target::ALL {
         let counts = report.targets.entry(target.name()).or_default();
-        for bounds_checks in [true, false] {
+        // (bounds checks, spill-realloc): the default, checks off, the baseline allocator.
+        for (bounds_checks, spill_realloc) in [(true, true), (false, true), (true, false)] {
             let label = format!(
-                "{} (bounds checks {})",
+                "{} (bounds checks {}{})",
                 target.name(),
-                if bounds_checks { "on" } else { "off" }
+                if bounds_checks { "on" } else { "off" },
+                if spill_realloc { "" } else { ", spill-realloc off" }
             );
-            let options = options(target, bounds_checks);
+            let options = options(target, bounds_checks, spill_realloc);
             let object = match synth_compiler::compile(&wat, &options) {
                 Ok(output) => output.object,
                 Err(e) => {

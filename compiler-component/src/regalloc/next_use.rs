@@ -123,12 +123,12 @@ impl NextUse {
     }
 
     /// Distance from the end of block `b` to the next read of `v` (NEVER if not live out).
-    pub(crate) fn from_block_end(&self, b: usize, v: u32) -> u64 {
+    pub(crate) fn after_block_end(&self, b: usize, v: u32) -> u64 {
         self.dist_out.get(b).map_or(NEVER, |list| lookup(list, v))
     }
 
     /// Distance from the start of block `b` to the next read of live-in or parameter `v`.
-    pub(crate) fn from_block_start(&self, b: usize, v: u32) -> u64 {
+    pub(crate) fn after_block_start(&self, b: usize, v: u32) -> u64 {
         self.dist_in.get(b).map_or(NEVER, |list| lookup(list, v))
     }
 

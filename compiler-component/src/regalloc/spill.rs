@@ -229,7 +229,7 @@ impl Spiller<'_> {
         if let Some(&at) = self.remaining_uses.get(&v).and_then(|u| u.front()) {
             return at.saturating_sub(inst) as u64;
         }
-        let through = self.next.from_block_end(self.block, v.0);
+        let through = self.next.after_block_end(self.block, v.0);
         if through >= NEVER {
             return NEVER;
         }
@@ -826,7 +826,7 @@ impl Spiller<'_> {
             .iter()
             .map(|v| {
                 let v = VReg(v as u32);
-                (v, v, self.next.from_block_start(s, v.0))
+                (v, v, self.next.after_block_start(s, v.0))
             })
             .collect();
         for (i, &p) in params.iter().enumerate() {
@@ -835,7 +835,7 @@ impl Spiller<'_> {
                     "fewer jump arguments than block parameters",
                 )));
             };
-            candidates.push((p, arg, self.next.from_block_start(s, p.0)));
+            candidates.push((p, arg, self.next.after_block_start(s, p.0)));
         }
         let loop_header = self.next.is_loop_header(s);
         if loop_header {

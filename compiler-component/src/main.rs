@@ -5,7 +5,33 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use synth_compiler::Options;
 use synth_compiler::cli::{self, Command, CompileArgs};
+
+// In synth.wasm the same `main` is `wasi:cli/run`; this adds the typed `compile` export.
+#[cfg(target_arch = "wasm32")]
+mod component;
+
+/// Options the environment sets rather than a flag: (variable, how its value sets the options).
+/// Every environment read of the CLI goes through `apply_environment`, so a new `SYNTH_*`
+/// variable is one line here; under `wasmtime run` they arrive with `--env NAME=VALUE`.
+type EnvironmentSetter = fn(&mut Options, &str) -> Result<(), String>;
+const ENVIRONMENT_OPTIONS: &[(&str, EnvironmentSetter)] = &[(
+    cli::SPILL_REALLOC_VARIABLE,
+    cli::apply_spill_realloc_variable,
+)];
+
+fn apply_environment(options: &mut Options) -> Result<(), String> {
+    for (name, set) in ENVIRONMENT_OPTIONS {
+        if let Some(value) = std::env::var_os(name) {
+            let value = value
+                .into_string()
+                .map_err(|_| format!("{name} is not valid UTF-8"))?;
+            set(options, &value).map_err(|e| format!("{name}={value}: {e}"))?;
+        }
+    }
+    Ok(())
+}
 
 fn main() -> ExitCode {
     let command = match cli::parse_args(std::env::args().skip(1)) {
@@ -49,8 +75,10 @@ fn read_input(input: &str) -> Result<Vec<u8>, String> {
 }
 
 fn compile(args: &CompileArgs) -> Result<(), String> {
+    let mut options = args.options.clone();
+    apply_environment(&mut options)?;
     let input = read_input(&args.input)?;
-    let output = synth_compiler::compile(&input, &args.options).map_err(|e| e.to_string())?;
+    let output = synth_compiler::compile(&input, &options).map_err(|e| e.to_string())?;
 
     let mut files: Vec<(&str, Vec<u8>)> = vec![(args.output.as_str(), output.object)];
     if let Some(header) = &args.header {

@@ -1,0 +1,170 @@
+//! The WIT glue of `synth.wasm`: exports the `synth:compiler/compile` interface (`wit/synth.wit`)
+//! by mapping its types to and from the library's. Only built for wasm32; the command-line side
+//! of the component (`wasi:cli/run`) is the ordinary `main`.
+
+use synth_compiler::isa::LineKind;
+use synth_compiler::regalloc::EditKind;
+use synth_compiler::report::{FunctionReport as LibFunctionReport, Report as LibReport};
+use synth_compiler::{CompileError as LibCompileError, ErrorKind as LibErrorKind};
+
+wit_bindgen::generate!({
+    path: "../wit",
+    world: "synth",
+});
+
+use exports::synth::compiler::compile::{
+    CompileError, ErrorKind, FunctionReport, Guest, LineKind as WitLineKind, ListingLine, Options,
+    Output, Report, Target, TargetInfo,
+};
+
+struct SynthComponent;
+
+export!(SynthComponent);
+
+impl Guest for SynthComponent {
+    fn compile(input: Vec<u8>, options: Options) -> Result<Output, CompileError> {
+        let options = library_options(&options);
+        let output = synth_compiler::compile(&input, &options).map_err(wit_error)?;
+        Ok(Output {
+            object: output.object,
+            header: output.header,
+            report: wit_report(output.report),
+        })
+    }
+
+    fn default_options(target: Target) -> Options {
+        wit_options(&synth_compiler::Options::new(library_target(target)))
+    }
+
+    fn targets() -> Vec<TargetInfo> {
+        synth_compiler::Target::ALL
+            .into_iter()
+            .map(|target| TargetInfo {
+                target: wit_target(target),
+                name: target.name().to_string(),
+                description: target.description().to_string(),
+            })
+            .collect()
+    }
+}
+
+fn library_target(target: Target) -> synth_compiler::Target {
+    match target {
+        Target::CortexM3 => synth_compiler::Target::CortexM3,
+        Target::CortexM4 => synth_compiler::Target::CortexM4,
+        Target::CortexM4f => synth_compiler::Target::CortexM4F,
+        Target::CortexM7 => synth_compiler::Target::CortexM7,
+        Target::CortexM7dp => synth_compiler::Target::CortexM7DP,
+        Target::Rv32imac => synth_compiler::Target::Rv32imac,
+    }
+}
+
+fn wit_target(target: synth_compiler::Target) -> Target {
+    match target {
+        synth_compiler::Target::CortexM3 => Target::CortexM3,
+        synth_compiler::Target::CortexM4 => Target::CortexM4,
+        synth_compiler::Target::CortexM4F => Target::CortexM4f,
+        synth_compiler::Target::CortexM7 => Target::CortexM7,
+        synth_compiler::Target::CortexM7DP => Target::CortexM7dp,
+        synth_compiler::Target::Rv32imac => Target::Rv32imac,
+    }
+}
+
+/// Field by field (no `..` rest pattern), so a new library option fails to compile here until
+/// the WIT record has it too.
+fn library_options(options: &Options) -> synth_compiler::Options {
+    let Options {
+        target,
+        bounds_checks,
+        stack_check,
+        max_memory_pages,
+        optimize,
+        spill_realloc,
+    } = *options;
+    synth_compiler::Options {
+        target: library_target(target),
+        bounds_checks,
+        stack_check,
+        max_memory_pages,
+        optimize,
+        spill_realloc,
+    }
+}
+
+fn wit_options(options: &synth_compiler::Options) -> Options {
+    let synth_compiler::Options {
+        target,
+        bounds_checks,
+        stack_check,
+        max_memory_pages,
+        optimize,
+        spill_realloc,
+    } = *options;
+    Options {
+        target: wit_target(target),
+        bounds_checks,
+        stack_check,
+        max_memory_pages,
+        optimize,
+        spill_realloc,
+    }
+}
+
+fn wit_error(error: LibCompileError) -> CompileError {
+    let kind = match error.kind {
+        LibErrorKind::Malformed => ErrorKind::Malformed,
+        LibErrorKind::Invalid => ErrorKind::Invalid,
+        LibErrorKind::Unsupported => ErrorKind::Unsupported,
+        LibErrorKind::Limit => ErrorKind::Limit,
+        LibErrorKind::Options => ErrorKind::Options,
+        LibErrorKind::Internal => ErrorKind::Internal,
+    };
+    CompileError {
+        kind,
+        message: error.message,
+        offset: error.offset,
+        function: error.function,
+    }
+}
+
+fn wit_report(report: LibReport) -> Report {
+    Report {
+        target: report.target,
+        functions: report
+            .functions
+            .into_iter()
+            .map(wit_function_report)
+            .collect(),
+    }
+}
+
+fn wit_function_report(function: LibFunctionReport) -> FunctionReport {
+    FunctionReport {
+        name: function.name,
+        symbol: function.symbol,
+        code_size: function.code_size,
+        spills: function.spills,
+        reloads: function.reloads,
+        moves: function.moves,
+        remats: function.remats,
+        max_pressure: function.max_pressure,
+        frame_size: function.frame_size,
+        listing: function
+            .listing
+            .into_iter()
+            .map(|line| ListingLine {
+                offset: line.offset,
+                bytes: line.bytes,
+                text: line.text,
+                wasm_offset: line.wasm_offset,
+                kind: match line.kind {
+                    LineKind::Code => WitLineKind::Code,
+                    LineKind::Edit(EditKind::Spill) => WitLineKind::Spill,
+                    LineKind::Edit(EditKind::Reload) => WitLineKind::Reload,
+                    LineKind::Edit(EditKind::Move) => WitLineKind::Move,
+                    LineKind::Data => WitLineKind::Data,
+                },
+            })
+            .collect(),
+    }
+}

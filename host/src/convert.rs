@@ -1,0 +1,229 @@
+//! Mapping between the library's types and the WIT types of `synth:compiler/compile`, so the
+//! host's API speaks `synth_compiler` types and its results compare directly with a native
+//! compilation.
+
+use synth_compiler::isa::{LineKind, ListingLine};
+use synth_compiler::regalloc::EditKind;
+use synth_compiler::report::{FunctionReport, Report};
+use synth_compiler::{CompileError, ErrorKind, Options, Output, Target};
+
+use crate::bindings::exports::synth::compiler::compile as wit;
+
+pub(crate) fn wit_target(target: Target) -> wit::Target {
+    match target {
+        Target::CortexM3 => wit::Target::CortexM3,
+        Target::CortexM4 => wit::Target::CortexM4,
+        Target::CortexM4F => wit::Target::CortexM4f,
+        Target::CortexM7 => wit::Target::CortexM7,
+        Target::CortexM7DP => wit::Target::CortexM7dp,
+        Target::Rv32imac => wit::Target::Rv32imac,
+    }
+}
+
+pub(crate) fn library_target(target: wit::Target) -> Target {
+    match target {
+        wit::Target::CortexM3 => Target::CortexM3,
+        wit::Target::CortexM4 => Target::CortexM4,
+        wit::Target::CortexM4f => Target::CortexM4F,
+        wit::Target::CortexM7 => Target::CortexM7,
+        wit::Target::CortexM7dp => Target::CortexM7DP,
+        wit::Target::Rv32imac => Target::Rv32imac,
+    }
+}
+
+/// Field by field (no `..`), so a new library option fails to compile here until the WIT
+/// record carries it too.
+pub(crate) fn wit_options(options: &Options) -> wit::Options {
+    let Options {
+        target,
+        bounds_checks,
+        stack_check,
+        max_memory_pages,
+        optimize,
+        spill_realloc,
+    } = *options;
+    wit::Options {
+        target: wit_target(target),
+        bounds_checks,
+        stack_check,
+        max_memory_pages,
+        optimize,
+        spill_realloc,
+    }
+}
+
+pub(crate) fn library_options(options: &wit::Options) -> Options {
+    let wit::Options {
+        target,
+        bounds_checks,
+        stack_check,
+        max_memory_pages,
+        optimize,
+        spill_realloc,
+    } = *options;
+    Options {
+        target: library_target(target),
+        bounds_checks,
+        stack_check,
+        max_memory_pages,
+        optimize,
+        spill_realloc,
+    }
+}
+
+pub(crate) fn library_error(error: wit::CompileError) -> CompileError {
+    let kind = match error.kind {
+        wit::ErrorKind::Malformed => ErrorKind::Malformed,
+        wit::ErrorKind::Invalid => ErrorKind::Invalid,
+        wit::ErrorKind::Unsupported => ErrorKind::Unsupported,
+        wit::ErrorKind::Limit => ErrorKind::Limit,
+        wit::ErrorKind::Options => ErrorKind::Options,
+        wit::ErrorKind::Internal => ErrorKind::Internal,
+    };
+    CompileError {
+        kind,
+        message: error.message,
+        offset: error.offset,
+        function: error.function,
+    }
+}
+
+pub(crate) fn library_output(output: wit::Output) -> Output {
+    Output {
+        object: output.object,
+        header: output.header,
+        report: Report {
+            target: output.report.target,
+            functions: output
+                .report
+                .functions
+                .into_iter()
+                .map(library_function_report)
+                .collect(),
+        },
+    }
+}
+
+fn library_function_report(function: wit::FunctionReport) -> FunctionReport {
+    FunctionReport {
+        name: function.name,
+        symbol: function.symbol,
+        code_size: function.code_size,
+        spills: function.spills,
+        reloads: function.reloads,
+        moves: function.moves,
+        remats: function.remats,
+        max_pressure: function.max_pressure,
+        frame_size: function.frame_size,
+        listing: function
+            .listing
+            .into_iter()
+            .map(|line| ListingLine {
+                offset: line.offset,
+                bytes: line.bytes,
+                text: line.text,
+                wasm_offset: line.wasm_offset,
+                kind: match line.kind {
+                    wit::LineKind::Code => LineKind::Code,
+                    wit::LineKind::Spill => LineKind::Edit(EditKind::Spill),
+                    wit::LineKind::Reload => LineKind::Edit(EditKind::Reload),
+                    wit::LineKind::Move => LineKind::Edit(EditKind::Move),
+                    wit::LineKind::Data => LineKind::Data,
+                },
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_options_round_trip() {
+        for target in Target::ALL {
+            assert_eq!(library_target(wit_target(target)), target);
+            let mut options = Options::new(target);
+            options.bounds_checks = false;
+            options.max_memory_pages = 3;
+            options.optimize = false;
+            options.spill_realloc = false;
+            assert_eq!(library_options(&wit_options(&options)), options);
+        }
+    }
+
+    #[test]
+    fn errors_keep_kind_message_offset_and_function() {
+        let error = library_error(wit::CompileError {
+            kind: wit::ErrorKind::Limit,
+            message: "too deep".into(),
+            offset: Some(42),
+            function: Some("run".into()),
+        });
+        assert_eq!(
+            error,
+            CompileError::limit("too deep").at(42).in_function("run")
+        );
+    }
+
+    #[test]
+    fn listing_kinds_map_to_the_library_kinds() {
+        let line = |kind| wit::ListingLine {
+            offset: 4,
+            bytes: vec![0x70, 0x47],
+            text: "bx lr".into(),
+            wasm_offset: Some(7),
+            kind,
+        };
+        let output = library_output(wit::Output {
+            object: vec![1, 2, 3],
+            header: "h".into(),
+            report: wit::Report {
+                target: "cortex-m3".into(),
+                functions: vec![wit::FunctionReport {
+                    name: "f".into(),
+                    symbol: "f".into(),
+                    code_size: 2,
+                    spills: 1,
+                    reloads: 2,
+                    moves: 3,
+                    remats: 4,
+                    max_pressure: 5,
+                    frame_size: 6,
+                    listing: [
+                        wit::LineKind::Code,
+                        wit::LineKind::Spill,
+                        wit::LineKind::Reload,
+                        wit::LineKind::Move,
+                        wit::LineKind::Data,
+                    ]
+                    .into_iter()
+                    .map(line)
+                    .collect(),
+                }],
+            },
+        });
+        let function = &output.report.functions[0];
+        let kinds: Vec<LineKind> = function.listing.iter().map(|l| l.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                LineKind::Code,
+                LineKind::Edit(EditKind::Spill),
+                LineKind::Edit(EditKind::Reload),
+                LineKind::Edit(EditKind::Move),
+                LineKind::Data
+            ]
+        );
+        assert_eq!(
+            (function.spills, function.reloads, function.moves),
+            (1, 2, 3)
+        );
+        assert_eq!(
+            (function.remats, function.max_pressure, function.frame_size),
+            (4, 5, 6)
+        );
+        assert_eq!(function.listing[0].wasm_offset, Some(7));
+        assert_eq!(output.object, [1, 2, 3]);
+    }
+}

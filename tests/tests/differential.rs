@@ -91,7 +91,11 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
                 "{} (bounds checks {}{})",
                 target.name(),
                 if bounds_checks { "on" } else { "off" },
-                if spill_realloc { "" } else { ", spill-realloc off" }
+                if spill_realloc {
+                    ""
+                } else {
+                    ", spill-realloc off"
+                }
             );
             let options = options(target, bounds_checks, spill_realloc);
             let object = match synth_compiler::compile(&wat, &options) {

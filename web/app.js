@@ -310,7 +310,13 @@ window.synthPlayground = {
     let codeSize = 0;
     for (let i = 0; i < iterations; i += 1) {
       const started = performance.now();
-      const output = state.compiler.compile(bytes, options);
+      let output;
+      try {
+        output = state.compiler.compile(bytes, options);
+      } catch (thrown) {
+        const error = describeFailure(thrown);
+        throw new Error(`${error.kind}: ${error.message}`);
+      }
       times.push(performance.now() - started);
       codeSize = output.report.functions.reduce((sum, f) => sum + f.codeSize, 0);
     }

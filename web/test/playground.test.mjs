@@ -33,7 +33,6 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 let server;
 let serverUrl;
-let browser;
 let context;
 let page;
 let workDir;
@@ -70,22 +69,27 @@ before(async () => {
   if (!existsSync(chromiumPath)) {
     throw new Error(`Chromium is missing at ${chromiumPath}: install it with \`apt-get install -y chromium\``);
   }
+  // Build the native CLI and the component from the same sources (cargo is a no-op when they
+  // are fresh), then call the native binary directly: cargo run per compile is slow.
+  for (const args of [
+    ['build', '--release', '--quiet', '-p', 'synth-compiler', '--bin', 'synth'],
+    ['build', '--release', '--quiet', '--target', 'wasm32-wasip2', '-p', 'synth-compiler', '--bin', 'synth'],
+  ]) {
+    const cargo = spawnSync('cargo', args, { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+    assert.equal(cargo.status, 0, `\`cargo ${args.join(' ')}\` failed (for the component, ` +
+      'is the target installed? `rustup target add wasm32-wasip2`)');
+  }
   if (!existsSync(componentPath)) {
-    throw new Error(`The component is missing at ${componentPath}: build it with ` +
-      '`cargo build --release --target wasm32-wasip2 -p synth-compiler --bin synth`');
+    throw new Error(`The component is missing at ${componentPath} after cargo build`);
   }
+  // Re-transpile when web/dist is missing or was made from another synth.wasm.
   const buildInfoPath = join(webDir, 'dist/build-info.json');
-  if (!existsSync(buildInfoPath)) {
-    throw new Error('web/dist is missing: run `npm run build` in web/ to transpile the component');
+  const componentSha256 = sha256(readFileSync(componentPath));
+  if (!existsSync(buildInfoPath) ||
+      JSON.parse(readFileSync(buildInfoPath, 'utf8')).componentSha256 !== componentSha256) {
+    const build = spawnSync(process.execPath, [join(webDir, 'build.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
+    assert.equal(build.status, 0, 'transpiling the component into web/dist failed (`npm run build` in web/)');
   }
-  const built = JSON.parse(readFileSync(buildInfoPath, 'utf8'));
-  assert.equal(built.componentSha256, sha256(readFileSync(componentPath)),
-    'web/dist was transpiled from a different synth.wasm: run `npm run build` in web/');
-
-  // Build the native CLI once, then call the binary directly (cargo run per call is slow).
-  const cargo = spawnSync('cargo', ['build', '--release', '--quiet', '-p', 'synth-compiler', '--bin', 'synth'],
-    { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
-  assert.equal(cargo.status, 0, 'cargo build of the native synth CLI failed');
 
   workDir = mkdtempSync(join(tmpdir(), 'synth-web-test-'));
   ({ server, url: serverUrl } = await startServer(0));
@@ -104,7 +108,6 @@ before(async () => {
     acceptDownloads: true,
     viewport: { width: 1400, height: 1000 },
   });
-  browser = context;
   page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -120,7 +123,7 @@ before(async () => {
 });
 
 after(async () => {
-  await browser?.close();
+  await context?.close();
   server?.close();
   if (workDir) rmSync(workDir, { recursive: true, force: true });
 });

@@ -106,6 +106,19 @@ fn compile(args: &CompileArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// A temporary-file suffix no other synth run writing next to the same file uses at once.
+fn temp_suffix() -> String {
+    #[cfg(not(target_arch = "wasm32"))]
+    let id = std::process::id().to_string();
+    // WASI has no process ids (`process::id` panics there); the wall clock's nanoseconds do.
+    #[cfg(target_arch = "wasm32")]
+    let id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+        .to_string();
+    format!(".synth-{id}.tmp")
+}
+
 /// Write every file to a temporary name next to it, then rename them all, so a failure leaves
 /// no partial object behind.
 fn write_all_or_nothing(files: &[(&str, Vec<u8>)]) -> Result<(), String> {
@@ -118,7 +131,7 @@ fn write_all_or_nothing(files: &[(&str, Vec<u8>)]) -> Result<(), String> {
     for (path, bytes) in files {
         let target = Path::new(path);
         let mut temp_name = target.file_name().unwrap_or_default().to_os_string();
-        temp_name.push(format!(".synth-{}.tmp", std::process::id()));
+        temp_name.push(temp_suffix());
         let temp = target.with_file_name(temp_name);
         if let Err(e) = std::fs::write(&temp, bytes) {
             let _ = std::fs::remove_file(&temp);

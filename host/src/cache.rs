@@ -3,6 +3,7 @@
 
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
@@ -47,6 +48,10 @@ pub(crate) fn load(
     };
 
     let cache_file = cache_dir.join(format!("synth-{}.cwasm", cache_key(engine, &bytes)));
+    // Hosts started at once in one process compile the component once: the others wait here
+    // and then find it cached. (A poisoned lock guards nothing but this ordering.)
+    static LOADING: Mutex<()> = Mutex::new(());
+    let _loading = LOADING.lock().unwrap_or_else(|e| e.into_inner());
     if cache_file.is_file() {
         // SAFETY: deserializing trusts the file to be wasmtime's own output. It is: the name
         // is derived from the component bytes and the engine configuration, and only this
@@ -124,5 +129,40 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert_ne!(a, cache_key(&plain, b"component b"));
         assert_ne!(a, cache_key(&fueled, b"component a"));
+    }
+
+    #[test]
+    fn cache_is_reused_and_invalidated_when_the_component_changes() {
+        let dir = std::env::temp_dir().join(format!("synth-host-cache-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let component = dir.join("tiny.wat");
+        let cache = dir.join("cache");
+        std::fs::write(&component, "(component)").unwrap();
+        let engine = Engine::default();
+
+        let (_, first) = load(&engine, &component, Some(&cache)).unwrap();
+        let ComponentSource::CompiledAndCached(file) = first else {
+            panic!("first load: {first:?}");
+        };
+        let (_, second) = load(&engine, &component, Some(&cache)).unwrap();
+        assert_eq!(second, ComponentSource::CacheHit(file.clone()));
+
+        std::fs::write(&component, "(component (core module))").unwrap();
+        let (_, changed) = load(&engine, &component, Some(&cache)).unwrap();
+        match changed {
+            ComponentSource::CompiledAndCached(new_file) => assert_ne!(new_file, file),
+            other => panic!("changed component: {other:?}"),
+        }
+
+        // A corrupt cache file is recompiled over, not trusted.
+        std::fs::write(&file, b"not wasmtime's output").unwrap();
+        std::fs::write(&component, "(component)").unwrap();
+        let (_, recovered) = load(&engine, &component, Some(&cache)).unwrap();
+        assert_eq!(recovered, ComponentSource::CompiledAndCached(file));
+
+        let (_, uncached) = load(&engine, &component, None).unwrap();
+        assert_eq!(uncached, ComponentSource::Compiled { cache_error: None });
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -96,7 +96,7 @@ async function main() {
   const context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--no-first-run'],
+      '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
     headless: true,
   });
   try {

@@ -24,6 +24,8 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--no-first-run',
+  '--disable-quic',
+  '--disable-sync',
 ];
 // The fixture the test compiles by clicking through the page rather than calling its API.
 const UI_FIXTURE = 'crc32_table.wat';

@@ -188,6 +188,9 @@ impl Mem {
             Mem::Strb | Mem::Ldrb | Mem::Ldrsb => 0,
         }
     }
+    pub fn is_load(self) -> bool {
+        !matches!(self, Mem::Str | Mem::Strb | Mem::Strh)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

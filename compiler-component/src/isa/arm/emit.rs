@@ -18,8 +18,9 @@ pub const R_ARM_THM_CALL: u32 = 10;
 pub const R_ARM_THM_MOVW_ABS_NC: u32 = 47;
 pub const R_ARM_THM_MOVT_ABS: u32 = 48;
 
-/// Every sp-relative access uses an imm12 offset; frames beyond it are refused.
-const MAX_SP_OFFSET: u32 = 4095;
+/// The largest offset of the imm12 load/store forms; sp-relative accesses beyond it put the
+/// offset in a register (`Builder::stack_mem`).
+const MAX_IMM12: u32 = 4095;
 
 fn cc_of(cond: Cond) -> Cc {
     match cond {
@@ -54,10 +55,14 @@ struct Frame {
 }
 
 impl Frame {
-    fn new(lowered: &Lowered, alloc: &Allocation) -> Result<Frame> {
+    /// `spare`: the large-frame scratch register, saved like a callee-saved one.
+    fn new(lowered: &Lowered, alloc: &Allocation, spare: Option<PReg>) -> Result<Frame> {
         let mut saved = alloc.used_callee_saved;
         if lowered.has_calls {
             saved = saved.with(LR);
+        }
+        if let Some(spare) = spare {
+            saved = saved.with(spare);
         }
         // An even number of words keeps sp 8-aligned; r3 is free at entry and exit (never a
         // result register) and pushing it costs nothing extra.
@@ -68,24 +73,23 @@ impl Frame {
             .num_slots
             .checked_mul(4)
             .ok_or_else(|| CompileError::limit("too many spill slots"))?;
+        let too_large = || CompileError::limit("stack frame too large");
         let locals = lowered
             .local_area
             .checked_add(slots)
-            .filter(|n| *n <= MAX_SP_OFFSET)
-            .ok_or_else(|| CompileError::limit("stack frame too large"))?
-            .div_ceil(8)
-            * 8;
+            .and_then(|n| n.checked_next_multiple_of(8))
+            .ok_or_else(too_large)?;
         let frame = Frame {
             saved,
             local_area: lowered.local_area,
             locals,
         };
-        let top = frame.total() + lowered.incoming_stack_bytes;
-        if top > MAX_SP_OFFSET {
-            return Err(CompileError::limit(format!(
-                "stack frame of {top} bytes exceeds the {MAX_SP_OFFSET} supported"
-            )));
-        }
+        // Every offset below (slots, incoming arguments) must fit in 32 bits.
+        frame
+            .locals
+            .checked_add(4 * frame.saved.iter().count() as u32)
+            .and_then(|total| total.checked_add(lowered.incoming_stack_bytes))
+            .ok_or_else(too_large)?;
         Ok(frame)
     }
     fn total(&self) -> u32 {
@@ -238,8 +242,40 @@ impl<'a> Builder<'a> {
                 });
             }
         }
+        if rn == IP || (rd == SP && rn == SP) {
+            // ip is the operand itself (stack-limit check), or sp moves by a large frame:
+            // add in encodable pieces instead of through ip.
+            return self.add_imm_pieces(rd, rn, sub, mag);
+        }
         self.mov_imm(IP, imm);
         self.add_reg(rd, rn, IP);
+    }
+
+    /// rd = rn +/- mag without a scratch register: an imm12 `addw`/`subw` for the low 12 bits,
+    /// then modified immediates of 8 significant bits each for the rest (at most three).
+    fn add_imm_pieces(&mut self, rd: PReg, rn: PReg, sub: bool, mag: u32) {
+        let mut from = rn;
+        let low = mag & 0xfff;
+        if low != 0 {
+            self.inst(Asm::AddSubW {
+                sub,
+                rd,
+                rn: from,
+                imm: low,
+            });
+            from = rd;
+        }
+        let mut rest = mag & !0xfff;
+        let op = if sub { DataOp::Sub } else { DataOp::Add };
+        while rest != 0 {
+            // An 8-bit window ending at the top set bit (bit 12 or higher) is a modified
+            // immediate: 1bcdefgh rotated right by 8..=25.
+            let top = 31 - rest.leading_zeros();
+            let piece = rest & (0xff << (top - 7));
+            self.data_imm(op, false, rd, from, piece);
+            from = rd;
+            rest &= !piece;
+        }
     }
 
     fn add_reg(&mut self, rd: PReg, rn: PReg, rm: PReg) {
@@ -377,7 +413,7 @@ impl<'a> Builder<'a> {
                 rt,
                 imm: off,
             });
-        } else if off <= MAX_SP_OFFSET {
+        } else if off <= MAX_IMM12 {
             self.inst(Asm::MemImm32 {
                 op,
                 rt,
@@ -389,6 +425,27 @@ impl<'a> Builder<'a> {
                 "memory offset {off} out of range"
             )));
         }
+        Ok(())
+    }
+
+    /// Load or store at sp + `off`; beyond imm12 the offset goes into `addr` first
+    /// (`ldr.w rt, [sp, addr]`). `addr` may be `rt` for loads.
+    fn stack_mem(&mut self, op: Mem, rt: PReg, off: u32, addr: PReg) -> Result<()> {
+        if off <= MAX_IMM12 {
+            return self.mem_imm(op, rt, SP, off);
+        }
+        if addr == rt && !op.is_load() {
+            return Err(CompileError::internal(
+                "far stack store with its value as the address register",
+            ));
+        }
+        self.mov_imm(addr, off);
+        self.inst(Asm::MemReg32 {
+            op,
+            rt,
+            rn: SP,
+            rm: addr,
+        });
         Ok(())
     }
 
@@ -527,6 +584,8 @@ struct Emitter<'a> {
     b: Builder<'a>,
     frame: Frame,
     stack_check: bool,
+    /// The large-frame scratch register (see `needs_spare_scratch`).
+    spare_scratch: Option<PReg>,
 }
 
 impl Emitter<'_> {
@@ -566,14 +625,26 @@ impl Emitter<'_> {
         match (e.from, e.to) {
             (Location::Reg(from), Location::Reg(to)) => self.b.mov(to, from),
             (Location::Reg(from), Location::Stack(s)) => {
-                self.b.mem_imm(Mem::Str, from, SP, self.frame.slot(s.0))?
+                self.b.stack_mem(Mem::Str, from, self.frame.slot(s.0), IP)?
             }
             (Location::Stack(s), Location::Reg(to)) => {
-                self.b.mem_imm(Mem::Ldr, to, SP, self.frame.slot(s.0))?
+                self.b.stack_mem(Mem::Ldr, to, self.frame.slot(s.0), IP)?
             }
             (Location::Stack(from), Location::Stack(to)) => {
-                self.b.mem_imm(Mem::Ldr, IP, SP, self.frame.slot(from.0))?;
-                self.b.mem_imm(Mem::Str, IP, SP, self.frame.slot(to.0))?;
+                // ip carries the value, so a far destination needs the spare register.
+                self.b
+                    .stack_mem(Mem::Ldr, IP, self.frame.slot(from.0), IP)?;
+                let to = self.frame.slot(to.0);
+                let addr = match self.spare_scratch {
+                    Some(spare) => spare,
+                    None if to <= MAX_IMM12 => IP,
+                    None => {
+                        return Err(CompileError::internal(
+                            "far stack-to-stack move without a spare scratch register",
+                        ));
+                    }
+                };
+                self.b.stack_mem(Mem::Str, IP, to, addr)?;
             }
         }
         self.b.meta.kind = LineKind::Code;
@@ -735,9 +806,16 @@ impl Emitter<'_> {
     /// address = base + index + offset, as (register, remaining imm12 offset); uses ip.
     fn address(&mut self, base: PReg, index: PSrc, offset: u32) -> (PReg, PReg, Option<u32>) {
         match index {
-            PSrc::Imm(c) => (base, base, Some(c.wrapping_add(offset))),
+            PSrc::Imm(c) if c.wrapping_add(offset) <= MAX_IMM12 => {
+                (base, base, Some(c.wrapping_add(offset)))
+            }
+            PSrc::Imm(c) => {
+                // Stores into a large hidden result area.
+                self.b.mov_imm(IP, c.wrapping_add(offset));
+                (base, IP, None)
+            }
             PSrc::Reg(ix) if offset == 0 => (base, ix, None),
-            PSrc::Reg(ix) if offset <= MAX_SP_OFFSET => {
+            PSrc::Reg(ix) if offset <= MAX_IMM12 => {
                 self.b.add_reg(IP, base, ix);
                 (IP, IP, Some(offset))
             }
@@ -843,11 +921,11 @@ impl Emitter<'_> {
             MInst::Entry { .. } => {}
             MInst::LoadStack { rd, slot } => {
                 let off = self.frame.stack_ref(*slot);
-                self.b.mem_imm(Mem::Ldr, r.get(*rd)?, SP, off)?;
+                self.b.stack_mem(Mem::Ldr, r.get(*rd)?, off, IP)?;
             }
             MInst::StoreStack { value, slot } => {
                 let off = self.frame.stack_ref(*slot);
-                self.b.mem_imm(Mem::Str, r.get(*value)?, SP, off)?;
+                self.b.stack_mem(Mem::Str, r.get(*value)?, off, IP)?;
             }
             MInst::StackAddr { rd, offset } => self.b.add_imm(r.get(*rd)?, SP, *offset),
             MInst::Const { rd, value } => self.b.mov_imm(r.get(*rd)?, *value),
@@ -952,7 +1030,7 @@ impl Emitter<'_> {
             }
             MInst::LoadSymbol { rd, symbol, offset } => {
                 let rd = r.get(*rd)?;
-                if *offset <= MAX_SP_OFFSET {
+                if *offset <= MAX_IMM12 {
                     self.b.symbol_addr(rd, *symbol, 0);
                     self.b.mem_imm(Mem::Ldr, rd, rd, *offset)?;
                 } else {
@@ -966,7 +1044,7 @@ impl Emitter<'_> {
                 offset,
             } => {
                 let value = r.get(*value)?;
-                if *offset <= MAX_SP_OFFSET {
+                if *offset <= MAX_IMM12 {
                     self.b.symbol_addr(IP, *symbol, 0);
                     self.b.mem_imm(Mem::Str, value, IP, *offset)?;
                 } else {
@@ -1108,14 +1186,30 @@ impl Emitter<'_> {
     }
 }
 
-/// Emit an allocated function.
+/// Does the allocation move a value between two stack slots with the destination beyond the
+/// imm12 reach? Then ip (which carries the value) cannot also hold the address, and the function
+/// is allocated again without `regs::SPARE_SCRATCH`.
+pub fn needs_spare_scratch(lowered: &Lowered, alloc: &Allocation) -> bool {
+    let far = |slot: u32| {
+        slot.checked_mul(4)
+            .and_then(|o| o.checked_add(lowered.local_area))
+            .is_none_or(|o| o > MAX_IMM12)
+    };
+    alloc.edits.iter().any(
+        |(_, e)| matches!((e.from, e.to), (Location::Stack(_), Location::Stack(to)) if far(to.0)),
+    )
+}
+
+/// Emit an allocated function. `spare_scratch` is the register the allocation left free for
+/// far stack-to-stack moves, if any.
 pub fn emit(
     module: &Module,
     lowered: &Lowered,
     alloc: &Allocation,
     options: &Options,
+    spare_scratch: Option<PReg>,
 ) -> Result<CompiledFunction> {
-    let frame = Frame::new(lowered, alloc)?;
+    let frame = Frame::new(lowered, alloc, spare_scratch)?;
     let num_blocks = lowered.block_ranges().len();
     let mut em = Emitter {
         b: Builder {
@@ -1130,6 +1224,7 @@ pub fn emit(
         },
         frame,
         stack_check: options.stack_check,
+        spare_scratch,
     };
     em.prologue()?;
 
@@ -1205,3 +1300,7 @@ pub fn emit(
         },
     })
 }
+
+#[cfg(test)]
+#[path = "frame_tests.rs"]
+mod frame_tests;

@@ -515,6 +515,70 @@ fn cases() -> Vec<Vec<Asm>> {
             }));
         }
     }
+    v.extend(large_frame_cases());
+    v
+}
+
+/// The forms frames beyond imm12 use: sp plus a register offset (ip, or lr as the spare
+/// scratch), sp and ip moved by imm12 and modified-immediate pieces, far offsets in ip/lr.
+fn large_frame_cases() -> Vec<Vec<Asm>> {
+    use Asm::*;
+    const LR: PReg = PReg(14);
+    let mut v = Vec::new();
+    for (op, rt, rm) in [
+        (Mem::Ldr, R0, IP),
+        (Mem::Ldr, R11, IP),
+        (Mem::Ldr, IP, IP),
+        (Mem::Ldr, LR, IP),
+        (Mem::Str, R7, IP),
+        (Mem::Str, LR, IP),
+        (Mem::Str, IP, LR),
+    ] {
+        v.push(vec![MemReg32 { op, rt, rn: SP, rm }]);
+    }
+    for (sub, rd, imm) in [
+        (true, SP, 568),
+        (false, SP, 4095),
+        (false, IP, 296),
+        (true, SP, 8),
+    ] {
+        v.push(vec![AddSubW {
+            sub,
+            rd,
+            rn: rd,
+            imm,
+        }]);
+    }
+    for (op, rd, imm) in [
+        (DataOp::Add, SP, 0x1000),
+        (DataOp::Sub, SP, 0x7f8000),
+        (DataOp::Add, IP, 0xff000),
+        (DataOp::Add, IP, 0x1fe0_0000),
+        (DataOp::Sub, SP, 0x1_2000),
+    ] {
+        v.push(vec![DataImm {
+            op,
+            s: false,
+            rd,
+            rn: rd,
+            imm,
+        }]);
+    }
+    v.push(vec![MovImm32 {
+        not: false,
+        rd: LR,
+        imm: 4096,
+    }]);
+    v.push(vec![MovW {
+        top: false,
+        rd: LR,
+        imm: 4100,
+    }]);
+    v.push(vec![MovW {
+        top: false,
+        rd: IP,
+        imm: 65535,
+    }]);
     v
 }
 

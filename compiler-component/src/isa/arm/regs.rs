@@ -50,6 +50,19 @@ pub fn reg_env() -> RegEnv {
     }
 }
 
+/// The second scratch register of functions whose frame reaches beyond the imm12 offsets of
+/// sp-relative loads and stores: a stack-to-stack move to a far slot holds the value in ip and
+/// needs another register for the address. lr: the last register the allocator picks, so
+/// giving it up costs least; using it means saving it, like any callee-saved register.
+pub const SPARE_SCRATCH: PReg = LR;
+
+/// `reg_env` without the spare scratch register, for frames beyond the imm12 reach.
+pub fn reg_env_large_frame() -> RegEnv {
+    let mut env = reg_env();
+    env.allocatable.retain(|&r| r != SPARE_SCRATCH);
+    env
+}
+
 /// LLVM's name for a register.
 pub fn name(r: PReg) -> String {
     match r.0 {
@@ -79,5 +92,16 @@ mod tests {
         assert!(caller_saved().contains(LR) && caller_saved().contains(IP));
         assert_eq!(name(IP), "r12");
         assert_eq!(name(LR), "lr");
+    }
+
+    #[test]
+    fn large_frame_environment_gives_up_only_the_spare_scratch() {
+        let small = reg_env();
+        let large = reg_env_large_frame();
+        assert_eq!(large.allocatable.len(), small.allocatable.len() - 1);
+        assert!(!large.allocatable.contains(&SPARE_SCRATCH));
+        assert_ne!(SPARE_SCRATCH, large.scratch);
+        assert!(small.allocatable.contains(&SPARE_SCRATCH));
+        assert_eq!(large.scratch, IP);
     }
 }

@@ -21,6 +21,8 @@ struct Totals {
     text: u64,
     compile_time: Duration,
     allocator_time: Duration,
+    functions: u64,
+    fallbacks: u64,
 }
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
@@ -160,26 +162,36 @@ fn text_size(elf: &[u8]) -> u64 {
 }
 
 /// Time spent in the register allocator alone for `wasm` (the same pipeline as `compile`,
-/// stopping after allocation).
-fn allocator_time(wasm: &[u8], options: &Options) -> Duration {
+/// stopping after allocation), and how many functions spill-realloc hands to the baseline.
+fn allocator_time(wasm: &[u8], options: &Options) -> (Duration, u64) {
     let Ok(decoded) = frontend::decode(wasm) else {
-        return Duration::ZERO;
+        return (Duration::ZERO, 0);
     };
     let Ok(mut module) = frontend::translate(&decoded, options) else {
-        return Duration::ZERO;
+        return (Duration::ZERO, 0);
     };
     opt::run(&mut module);
     if legalize::run(&mut module, isa::caps(options.target), options).is_err() {
-        return Duration::ZERO;
+        return (Duration::ZERO, 0);
     }
     opt::run(&mut module);
     let policy = Policy::of(options);
     let mut total = Duration::ZERO;
+    let mut fallbacks = 0;
     for body in 0..module.bodies.len() {
-        let timed = |func: &dyn MachFunction, env: &regalloc::RegEnv| {
+        let mut timed = |func: &dyn MachFunction, env: &regalloc::RegEnv| {
             let start = Instant::now();
             let _ = regalloc::allocate_with(func, env, policy);
-            start.elapsed()
+            let elapsed = start.elapsed();
+            if policy == Policy::SpillRealloc
+                && matches!(
+                    regalloc::spill_realloc::allocate_unchecked(func, env),
+                    Ok(Err(_))
+                )
+            {
+                fallbacks += 1;
+            }
+            elapsed
         };
         total += match options.target {
             Target::Rv32imac => match isa::rv32::lower::lower(&module, body) {
@@ -192,10 +204,12 @@ fn allocator_time(wasm: &[u8], options: &Options) -> Duration {
             },
         };
     }
-    total
+    (total, fallbacks)
 }
 
 fn main() {
+    // `--per-module` also writes one tab-separated line per module and setting to stderr.
+    let per_module = std::env::args().any(|a| a == "--per-module");
     let mut inputs = fixtures();
     let num_fixtures = inputs.len();
     inputs.extend(spec_modules());
@@ -205,14 +219,14 @@ fn main() {
         inputs.len() - num_fixtures
     );
     println!(
-        "| target | modules | spill stores on / off | reloads on / off | .text bytes on / off | allocator share of compile time on / off |"
+        "| target | modules | spill stores on / off | reloads on / off | .text bytes on / off | allocator share of compile time on / off | functions on fallback |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for target in TARGETS {
         let mut on = Totals::default();
         let mut off = Totals::default();
         let mut modules = 0;
-        for (_, wasm) in &inputs {
+        for (name, wasm) in &inputs {
             let mut options = Options::new(target);
             let mut results = Vec::new();
             for spill_realloc in [true, false] {
@@ -227,6 +241,33 @@ fn main() {
                 continue;
             }
             modules += 1;
+            if per_module {
+                for (output, _, options) in &results {
+                    if let Ok(output) = output {
+                        let spills: u64 = output
+                            .report
+                            .functions
+                            .iter()
+                            .map(|f| u64::from(f.spills))
+                            .sum();
+                        let reloads: u64 = output
+                            .report
+                            .functions
+                            .iter()
+                            .map(|f| u64::from(f.reloads))
+                            .sum();
+                        eprintln!(
+                            "{}\t{}\t{}\t{}\t{}\t{}",
+                            target.name(),
+                            if options.spill_realloc { "on" } else { "off" },
+                            name,
+                            spills,
+                            reloads,
+                            text_size(&output.object)
+                        );
+                    }
+                }
+            }
             for ((output, elapsed, options), totals) in results.into_iter().zip([&mut on, &mut off])
             {
                 let Ok(output) = output else { continue };
@@ -236,14 +277,17 @@ fn main() {
                 }
                 totals.text += text_size(&output.object);
                 totals.compile_time += elapsed;
-                totals.allocator_time += allocator_time(wasm, &options);
+                let (time, fallbacks) = allocator_time(wasm, &options);
+                totals.allocator_time += time;
+                totals.fallbacks += fallbacks;
+                totals.functions += output.report.functions.len() as u64;
             }
         }
         let share = |t: &Totals| {
             100.0 * t.allocator_time.as_secs_f64() / t.compile_time.as_secs_f64().max(1e-9)
         };
         println!(
-            "| {} | {} | {} / {} | {} / {} | {} / {} | {:.1} % / {:.1} % |",
+            "| {} | {} | {} / {} | {} / {} | {} / {} | {:.1} % / {:.1} % | {} of {} |",
             target.name(),
             modules,
             on.spills,
@@ -253,7 +297,9 @@ fn main() {
             on.text,
             off.text,
             share(&on),
-            share(&off)
+            share(&off),
+            on.fallbacks,
+            on.functions
         );
     }
 }

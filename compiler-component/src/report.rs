@@ -68,6 +68,7 @@ pub fn kind_name(kind: LineKind) -> &'static str {
         LineKind::Edit(EditKind::Spill) => "spill",
         LineKind::Edit(EditKind::Reload) => "reload",
         LineKind::Edit(EditKind::Move) => "move",
+        LineKind::Edit(EditKind::Remat) => "remat",
         LineKind::Data => "data",
     }
 }

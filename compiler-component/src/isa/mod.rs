@@ -23,6 +23,33 @@ pub struct Caps {
     pub has_rotate: bool,
 }
 
+/// The rematerialization table of a lowered function: per vreg, the constant `candidates`
+/// offers for it (the ISA lists its one-instruction constant loads), kept only when that load is
+/// the vreg's sole definition.
+pub fn remat_table(
+    num_vregs: usize,
+    operands: &[Vec<crate::regalloc::Operand>],
+    candidates: impl Iterator<Item = (crate::regalloc::VReg, u32)>,
+) -> Vec<Option<u32>> {
+    let mut defs = vec![0u32; num_vregs];
+    for op in operands.iter().flatten() {
+        if op.kind != crate::regalloc::OperandKind::Use
+            && let Some(count) = defs.get_mut(op.vreg.0 as usize)
+        {
+            *count += 1;
+        }
+    }
+    let mut values = vec![None; num_vregs];
+    for (v, value) in candidates {
+        if defs.get(v.0 as usize) == Some(&1)
+            && let Some(slot) = values.get_mut(v.0 as usize)
+        {
+            *slot = Some(value);
+        }
+    }
+    values
+}
+
 pub fn caps(target: Target) -> Caps {
     match target.isa() {
         Isa::Arm => arm::caps(target),

@@ -64,28 +64,11 @@ pub(crate) fn allocate_unchecked(func: &dyn MachFunction, env: &RegEnv) -> Resul
         BlockAllocator::new(func, env, &live, &home_slot, block, &mut out).run()?;
     }
 
-    let mut stats = Stats {
+    let stats = Stats {
         max_pressure: liveness::max_pressure(func, &live),
-        ..Stats::default()
+        ..Stats::of_edits(&out.edits)
     };
-    let mut written = PRegSet::EMPTY;
-    for (_, edit) in &out.edits {
-        match edit.kind {
-            EditKind::Spill => stats.spills += 1,
-            EditKind::Reload => stats.reloads += 1,
-            EditKind::Move => stats.moves += 1,
-        }
-        if let Location::Reg(r) = edit.to {
-            written = written.with(r);
-        }
-    }
-    for (inst, regs) in out.regs.iter().enumerate() {
-        for (op, &r) in func.operands(inst).iter().zip(regs) {
-            if op.kind != OperandKind::Use {
-                written = written.with(r);
-            }
-        }
-    }
+    let written = super::written_regs(func, &out.regs, &out.edits);
     Ok(Allocation {
         regs: out.regs,
         edits: out.edits,
@@ -230,11 +213,7 @@ struct BlockAllocator<'a> {
 }
 
 fn location_kind(from: Location, to: Location) -> EditKind {
-    match (from, to) {
-        (Location::Reg(_), Location::Stack(_)) => EditKind::Spill,
-        (Location::Stack(_), Location::Reg(_)) => EditKind::Reload,
-        _ => EditKind::Move,
-    }
+    EditKind::of(from, to)
 }
 
 fn preg_index(r: PReg) -> usize {

@@ -29,6 +29,7 @@ fn describe(loc: Location) -> String {
     match loc {
         Location::Reg(r) => format!("register {}", r.0),
         Location::Stack(s) => format!("slot {}", s.0),
+        Location::Remat(v) => format!("constant v{}", v.0),
     }
 }
 
@@ -126,7 +127,7 @@ fn check_shape(
     }
 
     let mut per_inst: Vec<InstEdits> = (0..num_insts).map(|_| InstEdits::default()).collect();
-    let mut counts = [0u32; 3];
+    let mut counts = [0u32; 4];
     let mut previous = None;
     for (point, edit) in &alloc.edits {
         let at = format!(
@@ -161,20 +162,22 @@ fn check_shape(
                         )));
                     }
                 }
+                // Only a constant can be recreated, and only as a source.
+                Location::Remat(v) => {
+                    if loc == edit.to || v.0 as usize >= func.num_vregs() || !func.can_remat(v) {
+                        return Err(fail(format!("{at} rematerializes v{}", v.0)));
+                    }
+                }
             }
         }
-        let expected = match (edit.from, edit.to) {
-            (Location::Reg(_), Location::Stack(_)) => EditKind::Spill,
-            (Location::Stack(_), Location::Reg(_)) => EditKind::Reload,
-            _ => EditKind::Move,
-        };
-        if edit.kind != expected {
+        if edit.kind != EditKind::of(edit.from, edit.to) {
             return Err(fail(format!("{at} is labelled {:?}", edit.kind)));
         }
         counts[match edit.kind {
             EditKind::Spill => 0,
             EditKind::Reload => 1,
             EditKind::Move => 2,
+            EditKind::Remat => 3,
         }] += 1;
         if let Location::Reg(r) = edit.to {
             written = written.with(r);
@@ -196,10 +199,17 @@ fn check_shape(
         )));
     }
     let stats = &alloc.stats;
-    if [stats.spills, stats.reloads, stats.moves] != counts {
+    if [stats.spills, stats.reloads, stats.moves, stats.remats] != counts {
         return Err(fail(format!(
-            "statistics say {}/{}/{} spills/reloads/moves, edits have {}/{}/{}",
-            stats.spills, stats.reloads, stats.moves, counts[0], counts[1], counts[2]
+            "statistics say {}/{}/{}/{} spills/reloads/moves/remats, edits have {}/{}/{}/{}",
+            stats.spills,
+            stats.reloads,
+            stats.moves,
+            stats.remats,
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3]
         )));
     }
     Ok(per_inst)
@@ -294,6 +304,8 @@ fn loc_index(loc: Location) -> usize {
     match loc {
         Location::Reg(r) => usize::from(r.0),
         Location::Stack(s) => NUM_PREGS + s.0 as usize,
+        // Not a place: reads see nothing, writes are rejected by the shape check.
+        Location::Remat(_) => usize::MAX,
     }
 }
 
@@ -320,7 +332,11 @@ impl State {
     }
 
     fn copy(&mut self, from: Location, to: Location) {
-        let held = self.get(from).clone();
+        let held = match from {
+            // The constant itself: valid wherever it is recreated.
+            Location::Remat(v) => Held::One(v),
+            _ => self.get(from).clone(),
+        };
         self.set(to, held);
     }
 

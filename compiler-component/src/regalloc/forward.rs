@@ -65,6 +65,9 @@ impl Facts {
     /// Applies an edit (already rewritten) to the facts.
     fn apply(&mut self, edit: &Edit) {
         match (edit.from, edit.to) {
+            (Location::Remat(_), Location::Reg(to)) => self.write_reg(to),
+            (Location::Remat(_), Location::Stack(to)) => self.set_slot(to.0, PRegSet::EMPTY),
+            (_, Location::Remat(_)) => {}
             (Location::Reg(from), Location::Stack(to)) => {
                 self.set_slot(to.0, PRegSet::EMPTY.with(from))
             }

@@ -165,9 +165,10 @@ pub trait MachFunction {
     fn jump_args(&self, inst: usize) -> &[VReg];
     /// `Some((dst, src))` when the instruction is a plain register copy (a coalescing hint).
     fn is_move(&self, inst: usize) -> Option<(VReg, VReg)>;
-    /// Is the vreg's value a cheap constant the ISA can rematerialize instead of reloading?
-    fn remat_cost(&self, _vreg: VReg) -> Option<u32> {
-        None
+    /// Is the vreg's value a constant the ISA recreates in one instruction (an
+    /// [`Location::Remat`] source), so that it never needs a stack slot?
+    fn can_remat(&self, _vreg: VReg) -> bool {
+        false
     }
 }
 
@@ -191,6 +192,9 @@ pub struct SpillSlot(pub u32);
 pub enum Location {
     Reg(PReg),
     Stack(SpillSlot),
+    /// Only as an edit's source: the vreg's constant value, recreated by the ISA instead of
+    /// being reloaded (the vreg is one [`MachFunction::can_remat`] accepts).
+    Remat(VReg),
 }
 
 /// Why an edit exists (for the report and the listing).
@@ -202,6 +206,20 @@ pub enum EditKind {
     Reload,
     /// Register to register (or a stack-to-stack move through the scratch register).
     Move,
+    /// A constant recreated in its destination instead of being reloaded.
+    Remat,
+}
+
+impl EditKind {
+    /// The kind an edit from `from` to `to` has.
+    pub fn of(from: Location, to: Location) -> EditKind {
+        match (from, to) {
+            (Location::Remat(_), _) => EditKind::Remat,
+            (Location::Reg(_), Location::Stack(_)) => EditKind::Spill,
+            (Location::Stack(_), Location::Reg(_)) => EditKind::Reload,
+            _ => EditKind::Move,
+        }
+    }
 }
 
 /// A move the emitter inserts. Stack-to-stack moves are allowed: the ISA emits them through
@@ -241,6 +259,44 @@ pub struct Allocation {
     /// Callee-saved registers the allocation wrote (the prologue saves exactly these).
     pub used_callee_saved: PRegSet,
     pub stats: Stats,
+}
+
+impl Stats {
+    /// Counts `edits` by kind (the pressure is left for the caller).
+    fn of_edits(edits: &[(ProgPoint, Edit)]) -> Stats {
+        let mut stats = Stats::default();
+        for (_, edit) in edits {
+            match edit.kind {
+                EditKind::Spill => stats.spills += 1,
+                EditKind::Reload => stats.reloads += 1,
+                EditKind::Move => stats.moves += 1,
+                EditKind::Remat => stats.remats += 1,
+            }
+        }
+        stats
+    }
+}
+
+/// Registers an allocation writes: edit destinations and the registers of defs.
+fn written_regs(
+    func: &dyn MachFunction,
+    regs: &[Vec<PReg>],
+    edits: &[(ProgPoint, Edit)],
+) -> PRegSet {
+    let mut written = PRegSet::EMPTY;
+    for (_, edit) in edits {
+        if let Location::Reg(r) = edit.to {
+            written = written.with(r);
+        }
+    }
+    for (inst, regs) in regs.iter().enumerate() {
+        for (op, &r) in func.operands(inst).iter().zip(regs) {
+            if op.kind != OperandKind::Use {
+                written = written.with(r);
+            }
+        }
+    }
+    written
 }
 
 /// Allocate registers for `func` with the baseline policy.

@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, VecDeque};
 use super::liveness::{self, BitSet, Liveness, NUM_PREGS};
 use super::next_use::{NEVER, NextUse};
 use super::{
-    Constraint, Edit, EditKind, Location, MachFunction, OperandKind, PReg, PRegSet, ProgPoint,
-    RegEnv, SpillSlot, VReg, parallel_move,
+    Constraint, Edit, EditKind, Location, MachFunction, Operand, OperandKind, PReg, PRegSet,
+    ProgPoint, RegEnv, SpillSlot, VReg, parallel_move,
 };
 use crate::error::CompileError;
 
@@ -72,11 +72,7 @@ struct Entry {
 }
 
 fn edit_kind(from: Location, to: Location) -> EditKind {
-    match (from, to) {
-        (Location::Reg(_), Location::Stack(_)) => EditKind::Spill,
-        (Location::Stack(_), Location::Reg(_)) => EditKind::Reload,
-        _ => EditKind::Move,
-    }
+    EditKind::of(from, to)
 }
 
 fn preg_index(r: PReg) -> usize {
@@ -110,6 +106,7 @@ pub(crate) fn run(
         block: 0,
         block_end: 0,
         remaining_uses: BTreeMap::new(),
+        block_clobbers: Vec::new(),
         doomed: PRegSet::EMPTY,
         reserved: PRegSet::EMPTY,
     };
@@ -151,6 +148,8 @@ struct Spiller<'a> {
     block_end: usize,
     /// Instruction indices of the reads still ahead in this block, per vreg.
     remaining_uses: BTreeMap<VReg, VecDeque<usize>>,
+    /// Instructions of this block that clobber registers (calls), in order.
+    block_clobbers: Vec<usize>,
     /// Registers the current instruction overwrites: a copy there does not keep a value alive.
     doomed: PRegSet,
     /// Registers a successor's entry state needs at the terminator: never evicted or chosen.
@@ -179,8 +178,10 @@ impl Spiller<'_> {
         }
     }
 
+    /// The value can be read from outside the registers: its slot holds it, or it is a
+    /// constant the ISA recreates (which never needs a slot).
     fn is_slot_valid(&self, v: VReg) -> bool {
-        self.slot_valid.contains(v.0 as usize)
+        self.slot_valid.contains(v.0 as usize) || self.func.can_remat(v)
     }
 
     fn set_slot_valid(&mut self, v: VReg, valid: bool) {
@@ -243,6 +244,15 @@ impl Spiller<'_> {
         self.block_end = range.end;
         self.enter(block)?;
         self.remaining_uses.clear();
+        self.block_clobbers = range
+            .clone()
+            .filter(|&inst| {
+                !func
+                    .clobbers(inst)
+                    .intersection(self.allocatable)
+                    .is_empty()
+            })
+            .collect();
         for inst in range.clone() {
             for v in liveness::inst_uses(func, inst) {
                 self.remaining_uses.entry(v).or_default().push_back(inst);
@@ -312,6 +322,8 @@ impl Spiller<'_> {
     fn location(&self, v: VReg) -> Result<Location> {
         if let Some(r) = self.regs_of(v).first() {
             Ok(Location::Reg(r))
+        } else if self.func.can_remat(v) {
+            Ok(Location::Remat(v))
         } else if self.is_slot_valid(v) {
             Ok(Location::Stack(slot_of(v)))
         } else {
@@ -391,6 +403,90 @@ impl Spiller<'_> {
         };
         self.vacate(r, inst)?;
         Ok(r)
+    }
+
+    /// The register the single successor's fixed entry state expects `v` in (as a jump argument
+    /// for a parameter, or as a live-through value): defining it there saves a move at the jump.
+    fn successor_wants(&self, v: VReg) -> Option<PReg> {
+        let terminator = self.block_end.checked_sub(1)?;
+        let [succ] = self.func.block_succs(self.block) else {
+            return None;
+        };
+        let entry = self.entry.get(*succ)?.as_ref()?;
+        let params = self.func.block_params(*succ);
+        let args = self.func.jump_args(terminator);
+        let wanted = |w: VReg| entry.in_regs.iter().find(|(x, _)| *x == w).map(|&(_, r)| r);
+        args.iter()
+            .zip(params)
+            .filter(|(a, _)| **a == v)
+            .find_map(|(_, p)| wanted(*p))
+            .or_else(|| wanted(v))
+            .filter(|r| self.allocatable.contains(*r))
+    }
+
+    /// Registers some instruction after `inst` overwrites before `v` is read again in this block
+    /// (or before the block ends, when `v` lives on past it). A value placed outside them
+    /// survives the calls on its way instead of being spilled and reloaded around each.
+    fn clobbered_before_next_use(&self, v: VReg, inst: usize) -> PRegSet {
+        let next_read = self
+            .remaining_uses
+            .get(&v)
+            .and_then(|uses| uses.iter().find(|&&at| at > inst).copied());
+        let until = match next_read {
+            Some(at) => at,
+            None if self.live.live_out[self.block].contains(v.0 as usize) => self.block_end,
+            None => return PRegSet::EMPTY,
+        };
+        let first = self.block_clobbers.partition_point(|&c| c <= inst);
+        // Calls clobber the same registers: a few of them tell the whole story.
+        self.block_clobbers[first..]
+            .iter()
+            .take_while(|&&c| c < until)
+            .take(4)
+            .fold(PRegSet::EMPTY, |set, &c| set.union(self.func.clobbers(c)))
+    }
+
+    /// Before `inst` overwrites `r`, keeps its value in a free register the instruction leaves
+    /// alone when the value is still needed and would otherwise have to be stored (a move
+    /// instead of a spill and a reload). `untouchable` are the registers `inst` reads or writes.
+    fn rescue(&mut self, r: PReg, inst: usize, untouchable: PRegSet) {
+        let Some(w) = self.holder(r) else { return };
+        let others = self.regs_of(w).without(r);
+        if !self.is_needed(w) || self.is_slot_valid(w) || !others.difference(self.doomed).is_empty()
+        {
+            return;
+        }
+        // A value this instruction reads from a fixed register that is still free goes there.
+        let fixed_use = self.func.operands(inst).iter().find_map(|op| match *op {
+            Operand {
+                vreg,
+                kind: OperandKind::Use,
+                constraint: Constraint::Fixed(f),
+            } if vreg == w && f != r && self.holder(f).is_none() => Some(f),
+            _ => None,
+        });
+        if let Some(f) = fixed_use {
+            self.emit(inst, false, Location::Reg(r), Location::Reg(f));
+            self.set_holder(f, Some(w));
+            self.set_regs_of(w, self.regs_of(w).with(f));
+            return;
+        }
+        let busy = untouchable.union(self.doomed).union(self.reserved);
+        let lost_later = self.clobbered_before_next_use(w, inst);
+        let free = |f: &PReg| !busy.contains(*f) && self.holder(*f).is_none();
+        let env = self.env;
+        let Some(free) = env
+            .allocatable
+            .iter()
+            .copied()
+            .find(|f| free(f) && !lost_later.contains(*f))
+            .or_else(|| env.allocatable.iter().copied().find(free))
+        else {
+            return;
+        };
+        self.emit(inst, false, Location::Reg(r), Location::Reg(free));
+        self.set_holder(free, Some(w));
+        self.set_regs_of(w, self.regs_of(w).with(free));
     }
 
     /// Writes `v` into `r` at the end of `inst`: stores it at once when it is a value that
@@ -503,6 +599,7 @@ impl Spiller<'_> {
         for (index, op) in ops.iter().enumerate() {
             if let (OperandKind::Use, Constraint::Fixed(r)) = (op.kind, op.constraint) {
                 if self.holder(r) != Some(op.vreg) {
+                    self.rescue(r, inst, fixed_use_regs.union(early_fixed));
                     self.vacate(r, inst)?;
                     self.materialize(op.vreg, r, inst)?;
                 }
@@ -523,8 +620,10 @@ impl Spiller<'_> {
             let r = match copies.intersection(pinned).first().or(copies.first()) {
                 Some(r) => r,
                 None => {
-                    let r =
-                        self.pick_reg(inst, pinned.union(early_fixed), late_fixed.union(clobbers))?;
+                    let avoid = late_fixed
+                        .union(clobbers)
+                        .union(self.clobbered_before_next_use(op.vreg, inst));
+                    let r = self.pick_reg(inst, pinned.union(early_fixed), avoid)?;
                     self.materialize(op.vreg, r, inst)?;
                     r
                 }
@@ -574,7 +673,9 @@ impl Spiller<'_> {
                 self.forget(v);
             }
         }
+        let untouchable = pinned.union(early_regs);
         for r in clobbers.union(late_fixed).difference(early_regs).iter() {
+            self.rescue(r, inst, untouchable);
             self.vacate(r, inst)?;
         }
 
@@ -592,7 +693,16 @@ impl Spiller<'_> {
                     Constraint::Fixed(r) => r,
                     Constraint::Reg => {
                         let busy = early_regs.union(late_fixed).union(late_regs);
-                        self.pick_reg(inst, busy, clobbers)?
+                        let avoid = clobbers.union(self.clobbered_before_next_use(op.vreg, inst));
+                        match self.successor_wants(op.vreg) {
+                            Some(h)
+                                if !busy.union(avoid).union(self.reserved).contains(h)
+                                    && self.holder(h).is_none() =>
+                            {
+                                h
+                            }
+                            _ => self.pick_reg(inst, busy, avoid)?,
+                        }
                     }
                 };
                 late_regs = late_regs.with(r);

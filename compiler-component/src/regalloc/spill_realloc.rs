@@ -19,10 +19,7 @@
 use super::liveness::{self, BitSet};
 use super::next_use::NextUse;
 use super::spill::{self, Failure};
-use super::{
-    Allocation, EditKind, Location, MachFunction, OperandKind, PRegSet, RegEnv, Stats, baseline,
-    check, forward, slots,
-};
+use super::{Allocation, EditKind, MachFunction, RegEnv, Stats, baseline, check, forward, slots};
 use crate::error::{CompileError, Result};
 
 /// Allocates `func` and, in debug builds and tests, proves the result with [`check::verify`].
@@ -89,28 +86,11 @@ pub fn allocate_unchecked(
     let (edits, num_slots) = slots::pack(func, round.edits, num_virtual_slots);
     let edits = forward::forward(func, &round.regs, edits, num_slots);
 
-    let mut stats = Stats {
+    let stats = Stats {
         max_pressure: liveness::max_pressure(func, &live),
-        ..Stats::default()
+        ..Stats::of_edits(&edits)
     };
-    let mut written = PRegSet::EMPTY;
-    for (_, edit) in &edits {
-        match edit.kind {
-            EditKind::Spill => stats.spills += 1,
-            EditKind::Reload => stats.reloads += 1,
-            EditKind::Move => stats.moves += 1,
-        }
-        if let Location::Reg(r) = edit.to {
-            written = written.with(r);
-        }
-    }
-    for (inst, regs) in round.regs.iter().enumerate() {
-        for (op, &r) in func.operands(inst).iter().zip(regs) {
-            if op.kind != OperandKind::Use {
-                written = written.with(r);
-            }
-        }
-    }
+    let written = super::written_regs(func, &round.regs, &edits);
     Ok(Ok(Allocation {
         regs: round.regs,
         edits,

@@ -620,9 +620,23 @@ impl Emitter<'_> {
         }
     }
 
-    fn edit(&mut self, e: &Edit) -> Result<()> {
+    fn edit(&mut self, e: &Edit, lowered: &Lowered) -> Result<()> {
         self.b.meta.kind = LineKind::Edit(e.kind);
+        let constant = |v: VReg| {
+            lowered.remat_value(v).ok_or_else(|| {
+                CompileError::internal(format!("v{} is rematerialized but is no constant", v.0))
+            })
+        };
         match (e.from, e.to) {
+            (Location::Remat(v), Location::Reg(to)) => self.b.mov_imm(to, constant(v)?),
+            (Location::Remat(v), Location::Stack(s)) => {
+                // ip carries the value, so a far destination needs the spare register.
+                self.b.mov_imm(IP, constant(v)?);
+                self.store_scratch(s.0)?;
+            }
+            (_, Location::Remat(_)) => {
+                return Err(CompileError::internal("an edit writes to a constant"));
+            }
             (Location::Reg(from), Location::Reg(to)) => self.b.mov(to, from),
             (Location::Reg(from), Location::Stack(s)) => {
                 self.b.stack_mem(Mem::Str, from, self.frame.slot(s.0), IP)?
@@ -634,21 +648,26 @@ impl Emitter<'_> {
                 // ip carries the value, so a far destination needs the spare register.
                 self.b
                     .stack_mem(Mem::Ldr, IP, self.frame.slot(from.0), IP)?;
-                let to = self.frame.slot(to.0);
-                let addr = match self.spare_scratch {
-                    Some(spare) => spare,
-                    None if to <= MAX_IMM12 => IP,
-                    None => {
-                        return Err(CompileError::internal(
-                            "far stack-to-stack move without a spare scratch register",
-                        ));
-                    }
-                };
-                self.b.stack_mem(Mem::Str, IP, to, addr)?;
+                self.store_scratch(to.0)?;
             }
         }
         self.b.meta.kind = LineKind::Code;
         Ok(())
+    }
+
+    /// Stores ip into slot `slot` (a far slot addresses through the spare register).
+    fn store_scratch(&mut self, slot: u32) -> Result<()> {
+        let to = self.frame.slot(slot);
+        let addr = match self.spare_scratch {
+            Some(spare) => spare,
+            None if to <= MAX_IMM12 => IP,
+            None => {
+                return Err(CompileError::internal(
+                    "far stack-to-stack move without a spare scratch register",
+                ));
+            }
+        };
+        self.b.stack_mem(Mem::Str, IP, to, addr)
     }
 
     fn alu(&mut self, op: BinaryOp, rd: PReg, rn: PReg, rm: PSrc) -> Result<()> {
@@ -1196,7 +1215,7 @@ pub fn needs_spare_scratch(lowered: &Lowered, alloc: &Allocation) -> bool {
             .is_none_or(|o| o > MAX_IMM12)
     };
     alloc.edits.iter().any(
-        |(_, e)| matches!((e.from, e.to), (Location::Stack(_), Location::Stack(to)) if far(to.0)),
+        |(_, e)| matches!((e.from, e.to), (Location::Stack(_) | Location::Remat(_), Location::Stack(to)) if far(to.0)),
     )
 }
 
@@ -1240,7 +1259,7 @@ pub fn emit(
             em.b.meta.wasm = wasm;
             while let Some((p, e)) = edits.get(next_edit).copied() {
                 if (p.inst as usize) < i || (p.inst as usize == i && !p.after) {
-                    em.edit(&e)?;
+                    em.edit(&e, lowered)?;
                     next_edit += 1;
                 } else {
                     break;
@@ -1257,7 +1276,7 @@ pub fn emit(
             while let Some((p, e)) = edits.get(next_edit).copied()
                 && p.inst as usize == i
             {
-                em.edit(&e)?;
+                em.edit(&e, lowered)?;
                 next_edit += 1;
             }
         }

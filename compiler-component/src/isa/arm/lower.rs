@@ -26,6 +26,8 @@ pub struct Lowered {
     preds: Vec<Vec<usize>>,
     params: Vec<Vec<VReg>>,
     num_vregs: usize,
+    /// Per vreg, the constant it holds when one instruction recreates it (see `can_remat`).
+    remat_values: Vec<Option<u32>>,
     pub has_calls: bool,
     /// Bytes at the bottom of the frame for outgoing stack arguments and call result areas.
     pub local_area: u32,
@@ -38,6 +40,16 @@ impl Lowered {
     pub fn block_ranges(&self) -> &[Range<usize>] {
         &self.block_ranges
     }
+
+    /// The constant of a vreg the allocator may rematerialize.
+    pub fn remat_value(&self, v: VReg) -> Option<u32> {
+        self.remat_values.get(v.0 as usize).copied().flatten()
+    }
+}
+
+/// Does one instruction (movs, mov/mvn with a modified immediate, movw) load this constant?
+pub fn is_one_instruction_constant(value: u32) -> bool {
+    value <= 0xffff || modimm(value).is_some() || modimm(!value).is_some()
 }
 
 impl MachFunction for Lowered {
@@ -76,6 +88,9 @@ impl MachFunction for Lowered {
             MInst::Move { rd, rm } => Some((rd, rm)),
             _ => None,
         }
+    }
+    fn can_remat(&self, vreg: VReg) -> bool {
+        self.remat_value(vreg).is_some()
     }
 }
 
@@ -879,7 +894,7 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
         }
         succs[b] = s;
     }
-    let operands = insts.iter().map(|i| i.operands()).collect();
+    let operands: Vec<Vec<Operand>> = insts.iter().map(|i| i.operands()).collect();
     let clobbers = insts.iter().map(|i| i.clobbers()).collect();
     let jump_args = insts
         .iter()
@@ -888,7 +903,17 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
             _ => Vec::new(),
         })
         .collect();
+    let num_vregs = lw.next_vreg as usize;
+    let remat_values = crate::isa::remat_table(
+        num_vregs,
+        &operands,
+        insts.iter().filter_map(|inst| match *inst {
+            MInst::Const { rd, value } if is_one_instruction_constant(value) => Some((rd, value)),
+            _ => None,
+        }),
+    );
     Ok(Lowered {
+        remat_values,
         insts,
         wasm_offsets,
         operands,
@@ -898,7 +923,7 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
         succs,
         preds,
         params,
-        num_vregs: lw.next_vreg as usize,
+        num_vregs,
         has_calls,
         local_area,
         incoming_stack_bytes: layout.stack_bytes,

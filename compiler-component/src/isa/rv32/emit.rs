@@ -12,7 +12,7 @@ use super::regs::{self, SCRATCH, SP, ZERO};
 use crate::error::{CompileError, Result};
 use crate::ir::{self, Symbol, TrapCode};
 use crate::isa::{CompiledFunction, FunctionStats, LineKind, ListingLine, Reloc};
-use crate::regalloc::{Allocation, Edit, Location, MachFunction, PReg};
+use crate::regalloc::{Allocation, Edit, Location, MachFunction, PReg, VReg};
 use std::collections::BTreeMap;
 
 /// Largest offset a 12-bit immediate reaches.
@@ -257,9 +257,22 @@ impl Emitter {
         Ok(())
     }
 
-    fn edit(&mut self, edit: &Edit) -> Result<()> {
+    fn edit(&mut self, edit: &Edit, lowered: &Lowered) -> Result<()> {
         self.kind = LineKind::Edit(edit.kind);
+        let constant = |v: VReg| {
+            lowered.remat_value(v).map(|c| c as i32).ok_or_else(|| {
+                CompileError::internal(format!("v{} is rematerialized but is no constant", v.0))
+            })
+        };
         match (edit.from, edit.to) {
+            (Location::Remat(v), Location::Reg(to)) => self.li(to, constant(v)?),
+            (Location::Remat(v), Location::Stack(slot)) => {
+                self.li(SCRATCH, constant(v)?);
+                self.store_sp(SCRATCH, self.slot_offset(slot.0))?;
+            }
+            (_, Location::Remat(_)) => {
+                return Err(CompileError::internal("an edit writes to a constant"));
+            }
             (Location::Reg(from), Location::Reg(to)) => self.mv(to, from),
             (Location::Reg(from), Location::Stack(slot)) => {
                 self.store_sp(from, self.slot_offset(slot.0))?;
@@ -823,11 +836,11 @@ pub(crate) fn emit_with_labels(
             }
             e.wasm_offset = lowered.wasm_offsets.get(i).copied().flatten();
             while let Some((_, edit)) = edits.next_if(|(p, _)| p.inst as usize == i && !p.after) {
-                e.edit(edit)?;
+                e.edit(edit, lowered)?;
             }
             e.inst(&physical, next_block)?;
             while let Some((_, edit)) = edits.next_if(|(p, _)| p.inst as usize == i && p.after) {
-                e.edit(edit)?;
+                e.edit(edit, lowered)?;
             }
         }
     }

@@ -29,6 +29,8 @@ pub struct Lowered {
     preds: Vec<Vec<usize>>,
     params: Vec<Vec<VReg>>,
     num_vregs: usize,
+    /// Per vreg, the constant it holds when one instruction recreates it (see `can_remat`).
+    remat_values: Vec<Option<u32>>,
     /// Bytes of this function's own stack arguments (in the caller's frame).
     pub incoming_bytes: u32,
     /// Largest outgoing stack-argument area of any call.
@@ -36,6 +38,13 @@ pub struct Lowered {
     /// Size and alignment of the largest result struct of any call with several results.
     pub result_area: (u32, u32),
     pub has_calls: bool,
+}
+
+impl Lowered {
+    /// The constant of a vreg the allocator may rematerialize.
+    pub fn remat_value(&self, v: VReg) -> Option<u32> {
+        self.remat_values.get(v.0 as usize).copied().flatten()
+    }
 }
 
 impl MachFunction for Lowered {
@@ -77,6 +86,9 @@ impl MachFunction for Lowered {
             }) => Some((*d, *s)),
             _ => None,
         }
+    }
+    fn can_remat(&self, vreg: VReg) -> bool {
+        self.remat_value(vreg).is_some()
     }
 }
 
@@ -988,6 +1000,7 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
         preds: vec![Vec::new(); blocks.len()],
         params,
         num_vregs,
+        remat_values: Vec::new(),
         incoming_bytes: ctx.abi.stack_bytes,
         outgoing_bytes: ctx.outgoing_bytes,
         result_area: ctx.result_area,
@@ -1051,5 +1064,20 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
             ));
         }
     }
+    lowered.remat_values = crate::isa::remat_table(
+        lowered.num_vregs,
+        &lowered.operands,
+        lowered.insts.iter().filter_map(|inst| match *inst {
+            MInst::Li { rd: Reg::V(v), imm } if is_one_instruction_constant(imm) => {
+                Some((v, imm as u32))
+            }
+            _ => None,
+        }),
+    );
     Ok(lowered)
+}
+
+/// Does one instruction (`li` within 12 bits, or a lone `lui`) load this constant?
+pub fn is_one_instruction_constant(value: i32) -> bool {
+    (-2048..=2047).contains(&value) || value & 0xfff == 0
 }

@@ -65,6 +65,9 @@ pub(super) struct MockFunc {
     pub(super) num_vregs: usize,
     pub(super) blocks: Vec<MockBlock>,
     pub(super) insts: Vec<MockInst>,
+    /// Vregs that hold constants (single-def, operand-less definitions) the allocator may
+    /// rematerialize; the simulator gives each the same value wherever it appears.
+    pub(super) constants: std::collections::BTreeSet<VReg>,
 }
 
 impl MachFunction for MockFunc {
@@ -100,6 +103,9 @@ impl MachFunction for MockFunc {
     }
     fn is_move(&self, _inst: usize) -> Option<(VReg, VReg)> {
         None
+    }
+    fn can_remat(&self, vreg: VReg) -> bool {
+        self.constants.contains(&vreg)
     }
 }
 
@@ -218,15 +224,12 @@ pub(super) fn manual(
     let edits = edits
         .into_iter()
         .map(|(inst, after, from, to)| {
-            let kind = match (from, to) {
-                (Location::Reg(_), Location::Stack(_)) => EditKind::Spill,
-                (Location::Stack(_), Location::Reg(_)) => EditKind::Reload,
-                _ => EditKind::Move,
-            };
+            let kind = EditKind::of(from, to);
             match kind {
                 EditKind::Spill => stats.spills += 1,
                 EditKind::Reload => stats.reloads += 1,
                 EditKind::Move => stats.moves += 1,
+                EditKind::Remat => stats.remats += 1,
             }
             for loc in [from, to] {
                 if let Location::Stack(s) = loc {

@@ -162,6 +162,7 @@ fn wit_function_report(function: LibFunctionReport) -> FunctionReport {
                     LineKind::Edit(EditKind::Spill) => WitLineKind::Spill,
                     LineKind::Edit(EditKind::Reload) => WitLineKind::Reload,
                     LineKind::Edit(EditKind::Move) => WitLineKind::Move,
+                    LineKind::Edit(EditKind::Remat) => WitLineKind::Remat,
                     LineKind::Data => WitLineKind::Data,
                 },
             })

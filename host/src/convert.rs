@@ -128,6 +128,7 @@ fn library_function_report(function: wit::FunctionReport) -> FunctionReport {
                     wit::LineKind::Spill => LineKind::Edit(EditKind::Spill),
                     wit::LineKind::Reload => LineKind::Edit(EditKind::Reload),
                     wit::LineKind::Move => LineKind::Edit(EditKind::Move),
+                    wit::LineKind::Remat => LineKind::Edit(EditKind::Remat),
                     wit::LineKind::Data => LineKind::Data,
                 },
             })
@@ -195,6 +196,7 @@ mod tests {
                         wit::LineKind::Spill,
                         wit::LineKind::Reload,
                         wit::LineKind::Move,
+                        wit::LineKind::Remat,
                         wit::LineKind::Data,
                     ]
                     .into_iter()
@@ -212,6 +214,7 @@ mod tests {
                 LineKind::Edit(EditKind::Spill),
                 LineKind::Edit(EditKind::Reload),
                 LineKind::Edit(EditKind::Move),
+                LineKind::Edit(EditKind::Remat),
                 LineKind::Data
             ]
         );

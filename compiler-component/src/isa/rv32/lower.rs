@@ -832,13 +832,39 @@ impl<'a> Ctx<'a> {
                         if values.len() != offsets.len() {
                             return Err(self.err("return value count does not match the signature"));
                         }
+                        // Offsets beyond the 12-bit store immediate use a base advanced in
+                        // 2 KiB steps, made once per step.
+                        let mut far_bases: Vec<(u32, VReg)> = Vec::new();
                         for (&v, off) in values.iter().zip(offsets) {
                             let src = self.src(v)?;
+                            let step = off / 2048 * 2048;
+                            let base = if step == 0 {
+                                ptr
+                            } else if let Some(&(_, base)) =
+                                far_bases.iter().find(|(s, _)| *s == step)
+                            {
+                                base
+                            } else {
+                                let delta = self.new_vreg();
+                                let base = self.new_vreg();
+                                self.emit(MInst::Li {
+                                    rd: Reg::V(delta),
+                                    imm: step as i32,
+                                });
+                                self.emit(MInst::Alu {
+                                    op: AluOp::Add,
+                                    rd: Reg::V(base),
+                                    rs1: Reg::V(ptr),
+                                    rs2: Reg::V(delta),
+                                });
+                                far_bases.push((step, base));
+                                base
+                            };
                             self.emit(MInst::Store {
                                 kind: StoreKind::W,
                                 src,
-                                base: Reg::V(ptr),
-                                offset: off as i32,
+                                base: Reg::V(base),
+                                offset: (off - step) as i32,
                             });
                         }
                         self.emit(MInst::Return { values: Vec::new() });

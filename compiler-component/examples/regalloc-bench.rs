@@ -195,11 +195,11 @@ fn allocator_time(wasm: &[u8], options: &Options) -> (Duration, u64) {
         };
         total += match options.target {
             Target::Rv32imac => match isa::rv32::lower::lower(&module, body) {
-                Ok(lowered) => timed(&lowered, &isa::rv32::regs::reg_env()),
+                Ok(lowered) => timed(&lowered.code, &isa::rv32::regs::reg_env()),
                 Err(_) => Duration::ZERO,
             },
             _ => match isa::arm::lower::lower(&module, &module.bodies[body]) {
-                Ok(lowered) => timed(&lowered, &isa::arm::regs::reg_env()),
+                Ok(lowered) => timed(&lowered.code, &isa::arm::regs::reg_env()),
                 Err(_) => Duration::ZERO,
             },
         };

@@ -5,9 +5,11 @@
 //! `inst.rs` (machine instructions, operands for the allocator, printer), `lower.rs`
 //! (legalized IR -> machine instructions over vregs), `emit.rs` (encoding, prologue/epilogue,
 //! branch relaxation, relocations), `mod.rs` (`compile_function`, `caps`, `elf_info`).
+//! `vcode.rs` holds what lowering produces for either ISA and the allocator reads.
 
 pub mod arm;
 pub mod rv32;
+pub mod vcode;
 
 use crate::error::Result;
 use crate::ir;
@@ -21,33 +23,6 @@ pub struct Caps {
     pub has_ctz: bool,
     pub has_popcnt: bool,
     pub has_rotate: bool,
-}
-
-/// The rematerialization table of a lowered function: per vreg, the constant `candidates`
-/// offers for it (the ISA lists its one-instruction constant loads), kept only when that load is
-/// the vreg's sole definition.
-pub fn remat_table(
-    num_vregs: usize,
-    operands: &[Vec<crate::regalloc::Operand>],
-    candidates: impl Iterator<Item = (crate::regalloc::VReg, u32)>,
-) -> Vec<Option<u32>> {
-    let mut defs = vec![0u32; num_vregs];
-    for op in operands.iter().flatten() {
-        if op.kind != crate::regalloc::OperandKind::Use
-            && let Some(count) = defs.get_mut(op.vreg.0 as usize)
-        {
-            *count += 1;
-        }
-    }
-    let mut values = vec![None; num_vregs];
-    for (v, value) in candidates {
-        if defs.get(v.0 as usize) == Some(&1)
-            && let Some(slot) = values.get_mut(v.0 as usize)
-        {
-            *slot = Some(value);
-        }
-    }
-    values
 }
 
 pub fn caps(target: Target) -> Caps {

@@ -11,7 +11,7 @@ use crate::error::{CompileError, Result};
 use crate::ir::{BinaryOp, Cond, Module, Symbol, TrapCode, UnaryOp};
 use crate::isa::{CompiledFunction, FunctionStats, LineKind};
 use crate::options::Options;
-use crate::regalloc::{Allocation, Edit, Location, PReg, PRegSet, VReg};
+use crate::regalloc::{Allocation, Edit, Location, MachFunction, PReg, PRegSet, VReg};
 use std::collections::BTreeMap;
 
 pub const R_ARM_THM_CALL: u32 = 10;
@@ -623,7 +623,7 @@ impl Emitter<'_> {
     fn edit(&mut self, e: &Edit, lowered: &Lowered) -> Result<()> {
         self.b.meta.kind = LineKind::Edit(e.kind);
         let constant = |v: VReg| {
-            lowered.remat_value(v).ok_or_else(|| {
+            lowered.code.remat_value(v).ok_or_else(|| {
                 CompileError::internal(format!("v{} is rematerialized but is no constant", v.0))
             })
         };
@@ -1229,7 +1229,7 @@ pub fn emit(
     spare_scratch: Option<PReg>,
 ) -> Result<CompiledFunction> {
     let frame = Frame::new(lowered, alloc, spare_scratch)?;
-    let num_blocks = lowered.block_ranges().len();
+    let num_blocks = lowered.code.block_ranges().len();
     let mut em = Emitter {
         b: Builder {
             module,
@@ -1250,12 +1250,10 @@ pub fn emit(
     let mut edits: Vec<(crate::regalloc::ProgPoint, Edit)> = alloc.edits.clone();
     edits.sort_by_key(|(p, _)| *p);
     let mut next_edit = 0;
-    let operands: Vec<Vec<crate::regalloc::Operand>> =
-        lowered.insts.iter().map(|i| i.operands()).collect();
-    for (b, range) in lowered.block_ranges().iter().enumerate() {
+    for (b, range) in lowered.code.block_ranges().iter().enumerate() {
         em.b.items.push(Item::Label(b));
         for i in range.clone() {
-            let wasm = lowered.wasm_offsets.get(i).copied();
+            let wasm = lowered.code.wasm_offsets.get(i).copied().flatten();
             em.b.meta.wasm = wasm;
             while let Some((p, e)) = edits.get(next_edit).copied() {
                 if (p.inst as usize) < i || (p.inst as usize == i && !p.after) {
@@ -1267,12 +1265,17 @@ pub fn emit(
             }
             let regs =
                 Regs {
-                    ops: &operands[i],
+                    ops: lowered.code.operands(i),
                     regs: alloc.regs.get(i).map(|r| r.as_slice()).ok_or_else(|| {
                         CompileError::internal("allocation misses an instruction")
                     })?,
                 };
-            em.minst(&lowered.insts[i], &regs, b + 1)?;
+            let inst = lowered
+                .code
+                .insts
+                .get(i)
+                .ok_or_else(|| CompileError::internal("block range beyond the code"))?;
+            em.minst(inst, &regs, b + 1)?;
             while let Some((p, e)) = edits.get(next_edit).copied()
                 && p.inst as usize == i
             {

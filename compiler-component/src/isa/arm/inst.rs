@@ -3,8 +3,10 @@
 //! no allocator edit in between, so flags set inside one never leak to another and ip (the
 //! scratch register) may be used inside one.
 
+use super::encode::modimm;
 use super::regs::caller_saved;
 use crate::ir::{BinaryOp, Cond, Symbol, TrapCode, UnaryOp};
+use crate::isa::vcode::MachInst;
 use crate::regalloc::{Operand, PReg, PRegSet, VReg};
 
 /// A second operand: a register or an immediate that the instruction encodes directly.
@@ -168,9 +170,9 @@ pub enum MInst {
     },
 
     // ---- terminators (block indices are machine blocks) ----
+    /// Block arguments are not operands: the allocator moves them (`VCode` jump arguments).
     Jump {
         target: usize,
-        args: Vec<VReg>,
     },
     Branch {
         test: Test,
@@ -202,8 +204,8 @@ fn use_test(ops: &mut Vec<Operand>, t: &Test) {
     use_src(ops, t.rhs);
 }
 
-impl MInst {
-    pub fn is_terminator(&self) -> bool {
+impl MachInst for MInst {
+    fn is_terminator(&self) -> bool {
         matches!(
             self,
             MInst::Jump { .. }
@@ -215,9 +217,9 @@ impl MInst {
     }
 
     /// Machine-block successors of a terminator.
-    pub fn successors(&self) -> Vec<usize> {
+    fn successors(&self) -> Vec<usize> {
         match self {
-            MInst::Jump { target, .. } => vec![*target],
+            MInst::Jump { target } => vec![*target],
             MInst::Branch {
                 then_block,
                 else_block,
@@ -236,9 +238,7 @@ impl MInst {
         }
     }
 
-    /// The operands in the allocator's terms. Jump arguments are not operands (the allocator
-    /// reads them through `jump_args`).
-    pub fn operands(&self) -> Vec<Operand> {
+    fn operands(&self) -> Vec<Operand> {
         let mut ops = Vec::new();
         let o = &mut ops;
         match self {
@@ -350,11 +350,30 @@ impl MInst {
         ops
     }
 
-    pub fn clobbers(&self) -> PRegSet {
+    fn clobbers(&self) -> PRegSet {
         match self {
             MInst::Call { .. } => caller_saved(),
             _ => PRegSet::EMPTY,
         }
+    }
+
+    fn as_move(&self) -> Option<(VReg, VReg)> {
+        match *self {
+            MInst::Move { rd, rm } => Some((rd, rm)),
+            _ => None,
+        }
+    }
+
+    fn as_constant(&self) -> Option<(VReg, u32)> {
+        match *self {
+            MInst::Const { rd, value } => Some((rd, value)),
+            _ => None,
+        }
+    }
+
+    /// movs, mov/mvn with a modified immediate, or movw.
+    fn is_one_instruction_constant(value: u32) -> bool {
+        value <= 0xffff || modimm(value).is_some() || modimm(!value).is_some()
     }
 }
 

@@ -10,88 +10,17 @@ use super::encode::modimm;
 use super::inst::{Access, MInst, Src, StackRef, Test};
 use crate::error::{CompileError, Result};
 use crate::ir::{self, BinaryOp, Cond, Function, Module, Op, Terminator, UnaryOp, Value};
-use crate::regalloc::{MachFunction, Operand, PRegSet, VReg};
-use std::ops::Range;
+use crate::isa::vcode::{VCode, VCodeBuilder};
+use crate::regalloc::VReg;
 
-/// A lowered function: the allocator's view plus what the emitter needs.
+/// A lowered function: the shared machine code plus the frame facts the emitter needs.
 pub struct Lowered {
-    pub insts: Vec<MInst>,
-    /// Wasm offset of the IR instruction each machine instruction came from.
-    pub wasm_offsets: Vec<u32>,
-    operands: Vec<Vec<Operand>>,
-    clobbers: Vec<PRegSet>,
-    jump_args: Vec<Vec<VReg>>,
-    block_ranges: Vec<Range<usize>>,
-    succs: Vec<Vec<usize>>,
-    preds: Vec<Vec<usize>>,
-    params: Vec<Vec<VReg>>,
-    num_vregs: usize,
-    /// Per vreg, the constant it holds when one instruction recreates it (see `can_remat`).
-    remat_values: Vec<Option<u32>>,
+    pub code: VCode<MInst>,
     pub has_calls: bool,
     /// Bytes at the bottom of the frame for outgoing stack arguments and call result areas.
     pub local_area: u32,
     /// Bytes of this function's own stack arguments (above the saved registers).
     pub incoming_stack_bytes: u32,
-}
-
-impl Lowered {
-    /// Instruction range of every machine block, in layout order.
-    pub fn block_ranges(&self) -> &[Range<usize>] {
-        &self.block_ranges
-    }
-
-    /// The constant of a vreg the allocator may rematerialize.
-    pub fn remat_value(&self, v: VReg) -> Option<u32> {
-        self.remat_values.get(v.0 as usize).copied().flatten()
-    }
-}
-
-/// Does one instruction (movs, mov/mvn with a modified immediate, movw) load this constant?
-pub fn is_one_instruction_constant(value: u32) -> bool {
-    value <= 0xffff || modimm(value).is_some() || modimm(!value).is_some()
-}
-
-impl MachFunction for Lowered {
-    fn num_vregs(&self) -> usize {
-        self.num_vregs
-    }
-    fn num_blocks(&self) -> usize {
-        self.block_ranges.len()
-    }
-    fn num_insts(&self) -> usize {
-        self.insts.len()
-    }
-    fn block_insts(&self, b: usize) -> Range<usize> {
-        self.block_ranges[b].clone()
-    }
-    fn block_succs(&self, b: usize) -> &[usize] {
-        &self.succs[b]
-    }
-    fn block_preds(&self, b: usize) -> &[usize] {
-        &self.preds[b]
-    }
-    fn block_params(&self, b: usize) -> &[VReg] {
-        &self.params[b]
-    }
-    fn operands(&self, inst: usize) -> &[Operand] {
-        &self.operands[inst]
-    }
-    fn clobbers(&self, inst: usize) -> PRegSet {
-        self.clobbers[inst]
-    }
-    fn jump_args(&self, inst: usize) -> &[VReg] {
-        &self.jump_args[inst]
-    }
-    fn is_move(&self, inst: usize) -> Option<(VReg, VReg)> {
-        match self.insts[inst] {
-            MInst::Move { rd, rm } => Some((rd, rm)),
-            _ => None,
-        }
-    }
-    fn can_remat(&self, vreg: VReg) -> bool {
-        self.remat_value(vreg).is_some()
-    }
 }
 
 /// Can `cmp rn, #imm` (or `cmn rn, #-imm`) encode this?
@@ -133,15 +62,12 @@ struct Lowerer<'a> {
     func: &'a Function,
     /// Constant value of each IR value defined by `Const`.
     consts: Vec<Option<u32>>,
-    /// Values needed in a register (a `Const` without such a use is dropped).
-    needs_reg: Vec<bool>,
     /// Compare/eqz values fused into their single consumer.
     fused: Vec<bool>,
     /// Defining op and args of each value defined by an instruction.
     defs: Vec<Option<(&'a Op, &'a [Value])>>,
     next_vreg: u32,
-    insts: Vec<MInst>,
-    wasm_offsets: Vec<u32>,
+    code: VCodeBuilder<MInst>,
     block_of: Vec<Option<usize>>,
     result_area: u32,
     offset: u32,
@@ -162,7 +88,6 @@ impl<'a> Lowerer<'a> {
 
     fn reg(&mut self, v: Value) -> Result<VReg> {
         self.check(v)?;
-        self.needs_reg[v.0 as usize] = true;
         Ok(VReg(v.0))
     }
 
@@ -174,7 +99,6 @@ impl<'a> Lowerer<'a> {
     fn temp(&mut self) -> VReg {
         let v = VReg(self.next_vreg);
         self.next_vreg += 1;
-        self.needs_reg.push(true);
         v
     }
 
@@ -183,8 +107,7 @@ impl<'a> Lowerer<'a> {
     }
 
     fn push(&mut self, inst: MInst) {
-        self.insts.push(inst);
-        self.wasm_offsets.push(self.offset);
+        self.code.push(inst, Some(self.offset));
     }
 
     fn block(&self, b: ir::Block) -> Result<usize> {
@@ -596,7 +519,8 @@ impl<'a> Lowerer<'a> {
                     .iter()
                     .map(|v| self.reg(*v))
                     .collect::<Result<Vec<_>>>()?;
-                self.push(MInst::Jump { target, args });
+                self.code.set_jump_args(args)?;
+                self.push(MInst::Jump { target });
             }
             Terminator::Branch {
                 cond,
@@ -798,26 +722,21 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
         module,
         func,
         consts,
-        needs_reg: vec![false; nvals],
         fused,
         defs,
         next_vreg: nvals as u32,
-        insts: Vec::new(),
-        wasm_offsets: Vec::new(),
+        code: VCodeBuilder::new(),
         block_of,
         result_area,
         offset: func.offset,
     };
 
     let layout = call_layout(&func.sig)?;
-    let mut starts = Vec::new();
-    let mut params = Vec::new();
     let mut result_ptr = None;
     for (bi, b) in order.iter().enumerate() {
         let data = func.block(*b);
-        starts.push(lw.insts.len());
         if bi == 0 {
-            params.push(Vec::new());
+            lw.code.begin_block(Vec::new());
             if data.params.len() != layout.args.len() {
                 return Err(lw.err("entry parameters do not match the signature"));
             }
@@ -843,12 +762,12 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
                 lw.push(l);
             }
         } else {
-            params.push(
-                data.params
-                    .iter()
-                    .map(|v| lw.def(*v))
-                    .collect::<Result<Vec<_>>>()?,
-            );
+            let params = data
+                .params
+                .iter()
+                .map(|v| lw.def(*v))
+                .collect::<Result<Vec<_>>>()?;
+            lw.code.begin_block(params);
         }
         for inst in &data.insts {
             lw.lower_inst(inst)?;
@@ -856,74 +775,8 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
         lw.offset = data.term_offset;
         lw.lower_term(&data.term, &layout, result_ptr)?;
     }
-    starts.push(lw.insts.len());
-
-    // Drop constants that every consumer took as an immediate.
-    let mut insts = Vec::with_capacity(lw.insts.len());
-    let mut wasm_offsets = Vec::with_capacity(lw.insts.len());
-    let mut block_ranges = Vec::with_capacity(order.len());
-    for w in starts.windows(2) {
-        let start = insts.len();
-        for i in w[0]..w[1] {
-            if let MInst::Const { rd, .. } = lw.insts[i]
-                && !lw.needs_reg.get(rd.0 as usize).copied().unwrap_or(true)
-            {
-                continue;
-            }
-            insts.push(lw.insts[i].clone());
-            wasm_offsets.push(lw.wasm_offsets[i]);
-        }
-        block_ranges.push(start..insts.len());
-    }
-
-    let nblocks = block_ranges.len();
-    let mut succs = vec![Vec::new(); nblocks];
-    let mut preds = vec![Vec::new(); nblocks];
-    for (b, range) in block_ranges.iter().enumerate() {
-        let last = range
-            .end
-            .checked_sub(1)
-            .and_then(|i| insts.get(i))
-            .filter(|i| i.is_terminator())
-            .ok_or_else(|| CompileError::internal("machine block without terminator"))?;
-        let mut s = last.successors();
-        s.sort_unstable();
-        s.dedup();
-        for t in &s {
-            preds[*t].push(b);
-        }
-        succs[b] = s;
-    }
-    let operands: Vec<Vec<Operand>> = insts.iter().map(|i| i.operands()).collect();
-    let clobbers = insts.iter().map(|i| i.clobbers()).collect();
-    let jump_args = insts
-        .iter()
-        .map(|i| match i {
-            MInst::Jump { args, .. } => args.clone(),
-            _ => Vec::new(),
-        })
-        .collect();
-    let num_vregs = lw.next_vreg as usize;
-    let remat_values = crate::isa::remat_table(
-        num_vregs,
-        &operands,
-        insts.iter().filter_map(|inst| match *inst {
-            MInst::Const { rd, value } if is_one_instruction_constant(value) => Some((rd, value)),
-            _ => None,
-        }),
-    );
     Ok(Lowered {
-        remat_values,
-        insts,
-        wasm_offsets,
-        operands,
-        clobbers,
-        jump_args,
-        block_ranges,
-        succs,
-        preds,
-        params,
-        num_vregs,
+        code: lw.code.finish(lw.next_vreg as usize)?,
         has_calls,
         local_area,
         incoming_stack_bytes: layout.stack_bytes,

@@ -61,11 +61,11 @@ pub fn compile_function(
         .ok_or_else(|| CompileError::internal(format!("no function body {body}")))?;
     let lowered = lower::lower(module, func)?;
     let policy = regalloc::Policy::of(options);
-    let alloc = regalloc::allocate_with(&lowered, &regs::reg_env(), policy)?;
+    let alloc = regalloc::allocate_with(&lowered.code, &regs::reg_env(), policy)?;
     if emit::needs_spare_scratch(&lowered, &alloc) {
         // A stack-to-stack move reaches a slot beyond imm12: allocate again without the spare
         // scratch register so it can hold that slot's address.
-        let alloc = regalloc::allocate_with(&lowered, &regs::reg_env_large_frame(), policy)?;
+        let alloc = regalloc::allocate_with(&lowered.code, &regs::reg_env_large_frame(), policy)?;
         return emit::emit(module, &lowered, &alloc, options, Some(regs::SPARE_SCRATCH));
     }
     emit::emit(module, &lowered, &alloc, options, None)

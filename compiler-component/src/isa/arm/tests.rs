@@ -965,8 +965,8 @@ fn functions_larger_than_the_short_branch_ranges_relax_and_allocate_cleanly() {
 
     let lowered = lower::lower(&m, &m.bodies[0]).unwrap();
     let env = regs::reg_env();
-    let alloc = regalloc::allocate(&lowered, &env).unwrap();
-    regalloc::check::verify(&lowered, &env, &alloc).unwrap();
+    let alloc = regalloc::allocate(&lowered.code, &env).unwrap();
+    regalloc::check::verify(&lowered.code, &env, &alloc).unwrap();
 
     let c = compile(&m, 0, Target::CortexM7);
     assert!(c.code.len() > 4096, "{}", c.code.len());

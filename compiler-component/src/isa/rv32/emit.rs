@@ -260,9 +260,13 @@ impl Emitter {
     fn edit(&mut self, edit: &Edit, lowered: &Lowered) -> Result<()> {
         self.kind = LineKind::Edit(edit.kind);
         let constant = |v: VReg| {
-            lowered.remat_value(v).map(|c| c as i32).ok_or_else(|| {
-                CompileError::internal(format!("v{} is rematerialized but is no constant", v.0))
-            })
+            lowered
+                .code
+                .remat_value(v)
+                .map(|c| c as i32)
+                .ok_or_else(|| {
+                    CompileError::internal(format!("v{} is rematerialized but is no constant", v.0))
+                })
         };
         match (edit.from, edit.to) {
             (Location::Remat(v), Location::Reg(to)) => self.li(to, constant(v)?),
@@ -393,7 +397,8 @@ impl Emitter {
                 self.mv(*rd, *if_false);
                 self.push(PInst::Label(skip));
             }
-            MInst::AddPair {
+            MInst::PairArith {
+                sub,
                 lo,
                 hi,
                 a_lo,
@@ -401,23 +406,17 @@ impl Emitter {
                 b_lo,
                 b_hi,
             } => {
-                self.alu(AluOp::Add, *lo, *a_lo, *b_lo);
-                self.alu(AluOp::Sltu, SCRATCH, *lo, *a_lo); // carry out of the low word
-                self.alu(AluOp::Add, *hi, *a_hi, *b_hi);
-                self.alu(AluOp::Add, *hi, *hi, SCRATCH);
-            }
-            MInst::SubPair {
-                lo,
-                hi,
-                a_lo,
-                a_hi,
-                b_lo,
-                b_hi,
-            } => {
-                self.alu(AluOp::Sltu, SCRATCH, *a_lo, *b_lo); // borrow from the high word
-                self.alu(AluOp::Sub, *lo, *a_lo, *b_lo);
-                self.alu(AluOp::Sub, *hi, *a_hi, *b_hi);
-                self.alu(AluOp::Sub, *hi, *hi, SCRATCH);
+                if *sub {
+                    self.alu(AluOp::Sltu, SCRATCH, *a_lo, *b_lo); // borrow from the high word
+                    self.alu(AluOp::Sub, *lo, *a_lo, *b_lo);
+                    self.alu(AluOp::Sub, *hi, *a_hi, *b_hi);
+                    self.alu(AluOp::Sub, *hi, *hi, SCRATCH);
+                } else {
+                    self.alu(AluOp::Add, *lo, *a_lo, *b_lo);
+                    self.alu(AluOp::Sltu, SCRATCH, *lo, *a_lo); // carry out of the low word
+                    self.alu(AluOp::Add, *hi, *a_hi, *b_hi);
+                    self.alu(AluOp::Add, *hi, *hi, SCRATCH);
+                }
             }
             MInst::MulWideU { lo, hi, a, b } => {
                 self.alu(AluOp::Mul, *lo, *a, *b);
@@ -796,12 +795,12 @@ pub(crate) fn emit_with_labels(
     spare_scratch: Option<PReg>,
 ) -> Result<(CompiledFunction, Vec<(String, u32)>)> {
     let frame = frame_for(lowered, alloc);
-    if alloc.regs.len() != lowered.insts.len() {
+    if alloc.regs.len() != lowered.code.insts.len() {
         return Err(CompileError::internal(
             "rv32: the allocation does not cover every instruction",
         ));
     }
-    let num_blocks = lowered.num_blocks();
+    let num_blocks = lowered.code.num_blocks();
     let mut e = Emitter {
         frame,
         items: Vec::new(),
@@ -818,11 +817,14 @@ pub(crate) fn emit_with_labels(
         e.wasm_offset = None;
         e.push(PInst::Label(Label(b as u32)));
         let next_block = (b + 1 < num_blocks).then_some(b + 1);
-        for i in lowered.block_insts(b) {
+        for i in lowered.code.block_insts(b) {
             let regs_of = alloc.regs.get(i).map(Vec::as_slice).unwrap_or(&[]);
             let mut next = regs_of.iter();
             let mut missing = false;
-            let physical = lowered.insts[i].map_regs(&mut |r, _| match r {
+            let inst = lowered.code.insts.get(i).ok_or_else(|| {
+                CompileError::internal(format!("rv32: block range beyond instruction {i}"))
+            })?;
+            let physical = inst.map_regs(&mut |r, _| match r {
                 Reg::Zero => ZERO,
                 Reg::V(_) => next.next().copied().unwrap_or_else(|| {
                     missing = true;
@@ -834,7 +836,7 @@ pub(crate) fn emit_with_labels(
                     "rv32: the allocation lacks registers for instruction {i}"
                 )));
             }
-            e.wasm_offset = lowered.wasm_offsets.get(i).copied().flatten();
+            e.wasm_offset = lowered.code.wasm_offsets.get(i).copied().flatten();
             while let Some((_, edit)) = edits.next_if(|(p, _)| p.inst as usize == i && !p.after) {
                 e.edit(edit, lowered)?;
             }

@@ -11,7 +11,8 @@
 
 use super::regs;
 use crate::ir::{Symbol, TrapCode};
-use crate::regalloc::{PReg, VReg};
+use crate::isa::vcode::MachInst;
+use crate::regalloc::{Operand, PReg, PRegSet, VReg};
 
 /// A register operand before allocation: a virtual register or the hard-wired zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -280,16 +281,10 @@ pub enum MInst<R> {
         if_true: R,
         if_false: R,
     },
-    /// 64-bit add/sub of pairs; `lo` is an early def (written before the high words are read).
-    AddPair {
-        lo: R,
-        hi: R,
-        a_lo: R,
-        a_hi: R,
-        b_lo: R,
-        b_hi: R,
-    },
-    SubPair {
+    /// 64-bit add (or sub) of pairs; `lo` is an early def (written before the high words are
+    /// read).
+    PairArith {
+        sub: bool,
         lo: R,
         hi: R,
         a_lo: R,
@@ -368,17 +363,6 @@ pub enum Role {
 }
 
 impl<R> MInst<R> {
-    pub fn is_terminator(&self) -> bool {
-        matches!(
-            self,
-            MInst::Jump { .. }
-                | MInst::Branch { .. }
-                | MInst::Switch { .. }
-                | MInst::Return { .. }
-                | MInst::Trap { .. }
-        )
-    }
-
     /// Rebuild the instruction with every register field passed through `f`, in one fixed
     /// order (uses before defs within an instruction).
     pub fn map_regs<S>(&self, f: &mut dyn FnMut(&R, Role) -> S) -> MInst<S> {
@@ -499,15 +483,8 @@ impl<R> MInst<R> {
                     if_false,
                 }
             }
-            MInst::AddPair {
-                lo,
-                hi,
-                a_lo,
-                a_hi,
-                b_lo,
-                b_hi,
-            }
-            | MInst::SubPair {
+            MInst::PairArith {
+                sub,
                 lo,
                 hi,
                 a_lo,
@@ -517,25 +494,14 @@ impl<R> MInst<R> {
             } => {
                 let (a_lo, a_hi) = (f(a_lo, Use), f(a_hi, Use));
                 let (b_lo, b_hi) = (f(b_lo, Use), f(b_hi, Use));
-                let (lo, hi) = (f(lo, EarlyDef), f(hi, Def));
-                if matches!(self, MInst::AddPair { .. }) {
-                    MInst::AddPair {
-                        lo,
-                        hi,
-                        a_lo,
-                        a_hi,
-                        b_lo,
-                        b_hi,
-                    }
-                } else {
-                    MInst::SubPair {
-                        lo,
-                        hi,
-                        a_lo,
-                        a_hi,
-                        b_lo,
-                        b_hi,
-                    }
+                MInst::PairArith {
+                    sub: *sub,
+                    lo: f(lo, EarlyDef),
+                    hi: f(hi, Def),
+                    a_lo,
+                    a_hi,
+                    b_lo,
+                    b_hi,
                 }
             }
             MInst::MulWideU { lo, hi, a, b } => {
@@ -616,6 +582,85 @@ impl<R> MInst<R> {
             },
             MInst::Trap { code } => MInst::Trap { code: *code },
         }
+    }
+}
+
+impl MachInst for MInst<Reg> {
+    /// x0 is no operand.
+    fn operands(&self) -> Vec<Operand> {
+        let mut ops = Vec::new();
+        self.map_regs(&mut |r, role| {
+            if let Reg::V(v) = *r {
+                ops.push(match role {
+                    Role::Use => Operand::use_reg(v),
+                    Role::Def => Operand::def_reg(v),
+                    Role::EarlyDef => Operand::early_def_reg(v),
+                    Role::FixedUse(p) => Operand::use_fixed(v, p),
+                    Role::FixedDef(p) => Operand::def_fixed(v, p),
+                });
+            }
+        });
+        ops
+    }
+
+    fn clobbers(&self) -> PRegSet {
+        match self {
+            MInst::Call { .. } => regs::caller_saved(),
+            _ => PRegSet::EMPTY,
+        }
+    }
+
+    fn is_terminator(&self) -> bool {
+        matches!(
+            self,
+            MInst::Jump { .. }
+                | MInst::Branch { .. }
+                | MInst::Switch { .. }
+                | MInst::Return { .. }
+                | MInst::Trap { .. }
+        )
+    }
+
+    fn successors(&self) -> Vec<MBlock> {
+        match self {
+            MInst::Jump { target } => vec![*target],
+            MInst::Branch {
+                then_block,
+                else_block,
+                ..
+            } => vec![*then_block, *else_block],
+            MInst::Switch {
+                targets, default, ..
+            } => targets
+                .iter()
+                .chain(std::iter::once(default))
+                .copied()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn as_move(&self) -> Option<(VReg, VReg)> {
+        match *self {
+            MInst::Move {
+                rd: Reg::V(d),
+                rs: Reg::V(s),
+            } => Some((d, s)),
+            _ => None,
+        }
+    }
+
+    fn as_constant(&self) -> Option<(VReg, u32)> {
+        match *self {
+            MInst::Li { rd: Reg::V(v), imm } => Some((v, imm as u32)),
+            _ => None,
+        }
+    }
+
+    /// `li` within 12 bits, or a lone `lui`.
+    fn is_one_instruction_constant(value: u32) -> bool {
+        let value = value as i32;
+        (-2048..=2047).contains(&value) || value & 0xfff == 0
     }
 }
 
@@ -839,7 +884,8 @@ mod tests {
 
     #[test]
     fn map_regs_visits_uses_before_defs_and_marks_early_defs() {
-        let inst: MInst<u32> = MInst::AddPair {
+        let inst: MInst<u32> = MInst::PairArith {
+            sub: false,
             lo: 1,
             hi: 2,
             a_lo: 3,
@@ -865,7 +911,8 @@ mod tests {
         );
         assert_eq!(
             mapped,
-            MInst::AddPair {
+            MInst::PairArith {
+                sub: false,
                 lo: 10,
                 hi: 20,
                 a_lo: 30,

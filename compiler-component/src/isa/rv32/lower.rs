@@ -7,30 +7,17 @@
 
 use super::abi::{ArgLoc, CallAbi, ResultLocs, call_abi};
 use super::inst::{
-    AluImmOp, AluOp, BrCond, LoadKind, MBlock, MInst, Reg, Role, ShiftKind, SpRegion, StoreKind,
-    Test,
+    AluImmOp, AluOp, BrCond, LoadKind, MBlock, MInst, Reg, ShiftKind, SpRegion, StoreKind, Test,
 };
 use super::regs;
 use crate::error::{CompileError, Result};
 use crate::ir::{self, BinaryOp, Cond, Op, Terminator, UnaryOp, Value};
-use crate::regalloc::{MachFunction, Operand, PReg, PRegSet, VReg};
-use std::ops::Range;
+use crate::isa::vcode::{VCode, VCodeBuilder};
+use crate::regalloc::{PReg, VReg};
 
-/// A lowered function: the allocator's input and the emitter's.
+/// A lowered function: the shared machine code plus the frame facts the emitter needs.
 pub struct Lowered {
-    pub insts: Vec<MInst<Reg>>,
-    /// Wasm offset of the IR instruction each machine instruction came from.
-    pub wasm_offsets: Vec<Option<u32>>,
-    operands: Vec<Vec<Operand>>,
-    clobbers: Vec<PRegSet>,
-    jump_args: Vec<Vec<VReg>>,
-    block_ranges: Vec<Range<usize>>,
-    succs: Vec<Vec<usize>>,
-    preds: Vec<Vec<usize>>,
-    params: Vec<Vec<VReg>>,
-    num_vregs: usize,
-    /// Per vreg, the constant it holds when one instruction recreates it (see `can_remat`).
-    remat_values: Vec<Option<u32>>,
+    pub code: VCode<MInst<Reg>>,
     /// Bytes of this function's own stack arguments (in the caller's frame).
     pub incoming_bytes: u32,
     /// Largest outgoing stack-argument area of any call.
@@ -38,75 +25,6 @@ pub struct Lowered {
     /// Size and alignment of the largest result struct of any call with several results.
     pub result_area: (u32, u32),
     pub has_calls: bool,
-}
-
-impl Lowered {
-    /// The constant of a vreg the allocator may rematerialize.
-    pub fn remat_value(&self, v: VReg) -> Option<u32> {
-        self.remat_values.get(v.0 as usize).copied().flatten()
-    }
-}
-
-impl MachFunction for Lowered {
-    fn num_vregs(&self) -> usize {
-        self.num_vregs
-    }
-    fn num_blocks(&self) -> usize {
-        self.block_ranges.len()
-    }
-    fn num_insts(&self) -> usize {
-        self.insts.len()
-    }
-    fn block_insts(&self, b: usize) -> Range<usize> {
-        self.block_ranges.get(b).cloned().unwrap_or(0..0)
-    }
-    fn block_succs(&self, b: usize) -> &[usize] {
-        self.succs.get(b).map_or(&[], |s| s.as_slice())
-    }
-    fn block_preds(&self, b: usize) -> &[usize] {
-        self.preds.get(b).map_or(&[], |s| s.as_slice())
-    }
-    fn block_params(&self, b: usize) -> &[VReg] {
-        self.params.get(b).map_or(&[], |s| s.as_slice())
-    }
-    fn operands(&self, inst: usize) -> &[Operand] {
-        self.operands.get(inst).map_or(&[], |s| s.as_slice())
-    }
-    fn clobbers(&self, inst: usize) -> PRegSet {
-        self.clobbers.get(inst).copied().unwrap_or_default()
-    }
-    fn jump_args(&self, inst: usize) -> &[VReg] {
-        self.jump_args.get(inst).map_or(&[], |s| s.as_slice())
-    }
-    fn is_move(&self, inst: usize) -> Option<(VReg, VReg)> {
-        match self.insts.get(inst) {
-            Some(MInst::Move {
-                rd: Reg::V(d),
-                rs: Reg::V(s),
-            }) => Some((*d, *s)),
-            _ => None,
-        }
-    }
-    fn can_remat(&self, vreg: VReg) -> bool {
-        self.remat_value(vreg).is_some()
-    }
-}
-
-/// The allocator's operand list of an instruction (x0 is no operand).
-pub fn operands_of(inst: &MInst<Reg>) -> Vec<Operand> {
-    let mut ops = Vec::new();
-    inst.map_regs(&mut |r, role| {
-        if let Reg::V(v) = *r {
-            ops.push(match role {
-                Role::Use => Operand::use_reg(v),
-                Role::Def => Operand::def_reg(v),
-                Role::EarlyDef => Operand::early_def_reg(v),
-                Role::FixedUse(p) => Operand::use_fixed(v, p),
-                Role::FixedDef(p) => Operand::def_fixed(v, p),
-            });
-        }
-    });
-    ops
 }
 
 fn imm12(value: i64) -> Option<i32> {
@@ -132,7 +50,7 @@ struct Ctx<'a> {
     block_map: Vec<Option<MBlock>>,
     result_pointer: Option<VReg>,
     abi: CallAbi,
-    out: Vec<(MInst<Reg>, Option<u32>)>,
+    code: VCodeBuilder<MInst<Reg>>,
     offset: u32,
     outgoing_bytes: u32,
     result_area: (u32, u32),
@@ -170,7 +88,7 @@ impl<'a> Ctx<'a> {
         Ok(Reg::V(self.vreg(v)?))
     }
     fn emit(&mut self, inst: MInst<Reg>) {
-        self.out.push((inst, Some(self.offset)));
+        self.code.push(inst, Some(self.offset));
     }
     fn block(&self, b: ir::Block) -> Result<MBlock> {
         self.block_map
@@ -618,24 +536,14 @@ impl<'a> Ctx<'a> {
                 let (lo, hi) = (result(0)?, result(1)?);
                 let (a_lo, a_hi) = (self.src(arg(0)?)?, self.src(arg(1)?)?);
                 let (b_lo, b_hi) = (self.src(arg(2)?)?, self.src(arg(3)?)?);
-                self.emit(if inst.op == Op::AddPair {
-                    MInst::AddPair {
-                        lo,
-                        hi,
-                        a_lo,
-                        a_hi,
-                        b_lo,
-                        b_hi,
-                    }
-                } else {
-                    MInst::SubPair {
-                        lo,
-                        hi,
-                        a_lo,
-                        a_hi,
-                        b_lo,
-                        b_hi,
-                    }
+                self.emit(MInst::PairArith {
+                    sub: inst.op == Op::SubPair,
+                    lo,
+                    hi,
+                    a_lo,
+                    a_hi,
+                    b_lo,
+                    b_hi,
                 });
             }
             Op::MulWideU => {
@@ -758,7 +666,7 @@ impl<'a> Ctx<'a> {
                 }),
             }
         }
-        self.out.push((MInst::Entry { params }, None));
+        self.code.push(MInst::Entry { params }, None);
         for load in loads {
             self.emit(load);
         }
@@ -962,7 +870,7 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
         block_map,
         result_pointer: None,
         abi,
-        out: Vec::new(),
+        code: VCodeBuilder::new(),
         offset: func.offset,
         outgoing_bytes: 0,
         result_area: (0, 4),
@@ -972,138 +880,34 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
         ctx.result_pointer = Some(ctx.new_vreg());
     }
 
-    // Per machine block: its instructions with wasm offsets, and its jump arguments.
-    type LoweredBlock = (Vec<(MInst<Reg>, Option<u32>)>, Vec<VReg>);
-    let mut blocks: Vec<LoweredBlock> = Vec::new();
-    let mut params = Vec::new();
     for (i, &b) in order.iter().enumerate() {
         let data = func.block(b);
         if i == 0 {
+            ctx.code.begin_block(Vec::new());
             ctx.entry(data)?;
-            params.push(Vec::new());
         } else {
-            params.push(
-                data.params
-                    .iter()
-                    .map(|&v| ctx.vreg(v))
-                    .collect::<Result<Vec<_>>>()?,
-            );
+            let params = data
+                .params
+                .iter()
+                .map(|&v| ctx.vreg(v))
+                .collect::<Result<Vec<_>>>()?;
+            ctx.code.begin_block(params);
         }
         for inst in &data.insts {
             ctx.inst(inst)?;
         }
         let args = ctx.terminator(data)?;
-        blocks.push((std::mem::take(&mut ctx.out), args));
+        ctx.code.set_jump_args(args)?;
     }
     if func.predecessors().first().is_some_and(|p| !p.is_empty()) {
         return Err(internal(func, "the entry block is a branch target"));
     }
 
-    // Drop constants no instruction reads from a register.
-    let num_vregs = ctx.next_vreg as usize;
-    let mut read = vec![false; num_vregs];
-    for (insts, args) in &blocks {
-        for a in args {
-            read[a.0 as usize] = true;
-        }
-        for (inst, _) in insts {
-            for op in operands_of(inst) {
-                if op.kind == crate::regalloc::OperandKind::Use {
-                    read[op.vreg.0 as usize] = true;
-                }
-            }
-        }
-    }
-
-    let mut lowered = Lowered {
-        insts: Vec::new(),
-        wasm_offsets: Vec::new(),
-        operands: Vec::new(),
-        clobbers: Vec::new(),
-        jump_args: Vec::new(),
-        block_ranges: Vec::new(),
-        succs: Vec::new(),
-        preds: vec![Vec::new(); blocks.len()],
-        params,
-        num_vregs,
-        remat_values: Vec::new(),
+    Ok(Lowered {
+        code: ctx.code.finish(ctx.next_vreg as usize)?,
         incoming_bytes: ctx.abi.stack_bytes,
         outgoing_bytes: ctx.outgoing_bytes,
         result_area: ctx.result_area,
         has_calls: ctx.has_calls,
-    };
-    for (b, (insts, args)) in blocks.into_iter().enumerate() {
-        let start = lowered.insts.len();
-        for (inst, offset) in insts {
-            if let MInst::Li { rd: Reg::V(v), .. } = inst
-                && !read[v.0 as usize]
-            {
-                continue;
-            }
-            let clobbers = if matches!(inst, MInst::Call { .. }) {
-                regs::caller_saved()
-            } else {
-                PRegSet::EMPTY
-            };
-            let mut succs: Vec<usize> = match &inst {
-                MInst::Jump { target } => vec![*target],
-                MInst::Branch {
-                    then_block,
-                    else_block,
-                    ..
-                } => vec![*then_block, *else_block],
-                MInst::Switch {
-                    targets, default, ..
-                } => targets
-                    .iter()
-                    .chain(std::iter::once(default))
-                    .copied()
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let is_terminator = inst.is_terminator();
-            lowered.operands.push(operands_of(&inst));
-            lowered.clobbers.push(clobbers);
-            lowered.jump_args.push(if is_terminator {
-                args.clone()
-            } else {
-                Vec::new()
-            });
-            lowered.insts.push(inst);
-            lowered.wasm_offsets.push(offset);
-            if is_terminator {
-                succs.sort_unstable();
-                succs.dedup();
-                for &s in &succs {
-                    if let Some(p) = lowered.preds.get_mut(s) {
-                        p.push(b);
-                    }
-                }
-                lowered.succs.push(succs);
-            }
-        }
-        lowered.block_ranges.push(start..lowered.insts.len());
-        if lowered.succs.len() != b + 1 {
-            return Err(internal(
-                func,
-                format!("machine block {b} has no terminator"),
-            ));
-        }
-    }
-    lowered.remat_values = crate::isa::remat_table(
-        lowered.num_vregs,
-        &lowered.operands,
-        lowered.insts.iter().filter_map(|inst| match *inst {
-            MInst::Li { rd: Reg::V(v), imm } if is_one_instruction_constant(imm) => {
-                Some((v, imm as u32))
-            }
-            _ => None,
-        }),
-    );
-    Ok(lowered)
-}
-
-/// Does one instruction (`li` within 12 bits, or a lone `lui`) load this constant?
-pub fn is_one_instruction_constant(value: i32) -> bool {
-    (-2048..=2047).contains(&value) || value & 0xfff == 0
+    })
 }

@@ -95,12 +95,15 @@ pub(crate) fn compile_with_labels(
     options: &Options,
 ) -> Result<(CompiledFunction, Vec<(String, u32)>)> {
     let lowered = lower::lower(module, body)?;
-    let allocation =
-        regalloc::allocate_with(&lowered, &regs::reg_env(), regalloc::Policy::of(options))?;
+    let allocation = regalloc::allocate_with(
+        &lowered.code,
+        &regs::reg_env(),
+        regalloc::Policy::of(options),
+    )?;
     if emit::needs_spare_scratch(&lowered, &allocation) {
         // Large frame: allocate again without t5 so it can address far stack slots.
         let allocation = regalloc::allocate_with(
-            &lowered,
+            &lowered.code,
             &regs::reg_env_large_frame(),
             regalloc::Policy::of(options),
         )?;

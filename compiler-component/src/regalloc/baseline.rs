@@ -19,9 +19,10 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::liveness::{self, BitSet, Liveness, NUM_PREGS};
+use super::placement::{self, RegState};
 use super::{
-    Allocation, Constraint, Edit, EditKind, Location, MachFunction, OperandKind, PReg, PRegSet,
-    ProgPoint, RegEnv, SpillSlot, Stats, VReg, check,
+    Allocation, Edit, EditKind, Location, MachFunction, PReg, PRegSet, ProgPoint, RegEnv,
+    SpillSlot, Stats, VReg, check,
 };
 use crate::error::{CompileError, Result};
 
@@ -257,11 +258,10 @@ impl<'a> BlockAllocator<'a> {
             }
         }
         for inst in range.clone() {
-            self.allocate_inst(inst, inst + 1 == range.end)
-                .map_err(|e| CompileError {
-                    message: format!("{} (block {}, instruction {inst})", e.message, self.block),
-                    ..e
-                })?;
+            placement::place(&mut self, inst, inst + 1 == range.end).map_err(|e| CompileError {
+                message: format!("{} (block {}, instruction {inst})", e.message, self.block),
+                ..e
+            })?;
         }
         Ok(())
     }
@@ -275,18 +275,8 @@ impl<'a> BlockAllocator<'a> {
         })
     }
 
-    fn holder(&self, r: PReg) -> Option<VReg> {
-        self.reg_holds[preg_index(r)]
-    }
-
     fn set_holder(&mut self, r: PReg, v: Option<VReg>) {
         self.reg_holds[preg_index(r)] = v;
-    }
-
-    /// Still read later in this block, or live out of it.
-    fn is_needed(&self, v: VReg) -> bool {
-        self.remaining_uses.get(&v).is_some_and(|u| !u.is_empty())
-            || self.live_out.contains(v.0 as usize)
     }
 
     fn next_use(&self, v: VReg) -> usize {
@@ -315,362 +305,6 @@ impl<'a> BlockAllocator<'a> {
         };
         let kind = location_kind(from, to);
         self.out.edits.push((point, Edit { from, to, kind }));
-    }
-
-    fn set_operand_reg(&mut self, inst: usize, operand: usize, r: PReg) {
-        if let Some(slot) = self
-            .out
-            .regs
-            .get_mut(inst)
-            .and_then(|regs| regs.get_mut(operand))
-        {
-            *slot = r;
-        }
-    }
-
-    /// Empties register `r` before `inst`, first storing its value if that value is still
-    /// needed and would otherwise exist nowhere that survives the instruction.
-    fn vacate(&mut self, r: PReg, inst: usize) -> Result<()> {
-        let Some(w) = self.holder(r) else {
-            return Ok(());
-        };
-        self.set_holder(r, None);
-        let doomed = self.doomed;
-        let needed = self.is_needed(w);
-        let st = self.state(w);
-        st.regs = st.regs.without(r);
-        if needed && !st.in_memory && st.regs.difference(doomed).is_empty() {
-            let slot = self.slot_of(w)?;
-            self.emit(
-                inst,
-                false,
-                Location::Reg(r),
-                Location::Stack(SpillSlot(slot)),
-            );
-            self.state(w).in_memory = true;
-        }
-        Ok(())
-    }
-
-    /// Copies `v` into the empty register `target` before `inst`.
-    fn materialize(&mut self, v: VReg, target: PReg, inst: usize) -> Result<()> {
-        let st = *self.state(v);
-        let from = if let Some(src) = st.regs.first() {
-            Location::Reg(src)
-        } else if st.in_memory {
-            Location::Stack(SpillSlot(self.slot_of(v)?))
-        } else {
-            return Err(CompileError::internal(format!(
-                "v{} is read but holds no value here (read before its definition?)",
-                v.0
-            )));
-        };
-        self.emit(inst, false, from, Location::Reg(target));
-        self.set_holder(target, Some(v));
-        let st = self.state(v);
-        st.regs = st.regs.with(target);
-        Ok(())
-    }
-
-    /// Drops every register copy of `v` and its local slot (its value is dead).
-    fn forget(&mut self, v: VReg) {
-        let st = *self.state(v);
-        for r in st.regs.iter() {
-            if self.holder(r) == Some(v) {
-                self.set_holder(r, None);
-            }
-        }
-        if let Some(slot) = st.local_slot {
-            self.out.slots.give_back(slot);
-        }
-        let st = self.state(v);
-        st.regs = PRegSet::EMPTY;
-        st.in_memory = false;
-        st.local_slot = None;
-    }
-
-    /// An allocatable register outside `busy`, emptied for use: a free one (outside `avoid` if
-    /// possible), else the one whose value is next needed furthest away.
-    fn pick_reg(&mut self, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
-        let env = self.env;
-        let candidates = || {
-            env.allocatable
-                .iter()
-                .copied()
-                .filter(|r| !busy.contains(*r))
-        };
-        if let Some(r) = candidates()
-            .find(|r| self.holder(*r).is_none() && !avoid.contains(*r))
-            .or_else(|| candidates().find(|r| self.holder(*r).is_none()))
-        {
-            return Ok(r);
-        }
-        let mut victim: Option<(PReg, (usize, bool))> = None;
-        for r in candidates() {
-            let key = match self.holder(r) {
-                Some(w) => {
-                    let st = self.vregs.get(&w).copied();
-                    let clean = st.is_some_and(|st| st.in_memory || st.regs.len() > 1);
-                    let distance = if self.is_needed(w) {
-                        self.next_use(w)
-                    } else {
-                        usize::MAX
-                    };
-                    (distance, clean)
-                }
-                None => (usize::MAX, true),
-            };
-            if victim.is_none_or(|(_, best)| key > best) {
-                victim = Some((r, key));
-            }
-        }
-        let Some((r, _)) = victim else {
-            return Err(CompileError::limit(format!(
-                "instruction needs more registers at once than the {} allocatable ones",
-                env.allocatable.len()
-            )));
-        };
-        self.vacate(r, inst)?;
-        Ok(r)
-    }
-
-    /// Writes `v` into `r` at the end of `inst`; stores it to its home slot if it outlives the
-    /// block, frees the register at once if nothing reads it.
-    fn define(&mut self, v: VReg, r: PReg, inst: usize, is_terminator: bool) -> Result<()> {
-        // Older copies hold a previous value of `v`.
-        let old = self.state(v).regs;
-        for reg in old.iter() {
-            if self.holder(reg) == Some(v) {
-                self.set_holder(reg, None);
-            }
-        }
-        if let Some(w) = self.holder(r) {
-            let st = self.state(w);
-            st.regs = st.regs.without(r);
-        }
-        self.set_holder(r, Some(v));
-        let st = self.state(v);
-        st.regs = PRegSet::EMPTY.with(r);
-        st.in_memory = false;
-        if self.live_out.contains(v.0 as usize) {
-            if is_terminator {
-                return Err(CompileError::internal(format!(
-                    "a terminator defines v{}, which is live after its block",
-                    v.0
-                )));
-            }
-            let slot = self.slot_of(v)?;
-            self.emit(
-                inst,
-                true,
-                Location::Reg(r),
-                Location::Stack(SpillSlot(slot)),
-            );
-            self.state(v).in_memory = true;
-        } else if !self.is_needed(v) {
-            self.forget(v);
-        }
-        Ok(())
-    }
-
-    fn allocate_inst(&mut self, inst: usize, is_terminator: bool) -> Result<()> {
-        let func = self.func;
-        let ops = func.operands(inst);
-        let clobbers = func.clobbers(inst);
-
-        // Constraints that no allocation can satisfy are the lowering's bug.
-        let mut fixed_use_regs = PRegSet::EMPTY;
-        let mut early_fixed = PRegSet::EMPTY;
-        let mut late_fixed = PRegSet::EMPTY;
-        let mut defined: Vec<VReg> = Vec::new();
-        for op in ops {
-            match (op.kind, op.constraint) {
-                (OperandKind::Use, Constraint::Fixed(r)) => {
-                    let conflict = ops.iter().any(|o| {
-                        o.kind == OperandKind::Use
-                            && o.constraint == Constraint::Fixed(r)
-                            && o.vreg != op.vreg
-                    });
-                    if conflict {
-                        return Err(CompileError::internal(format!(
-                            "two different vregs are pinned to register {} as uses",
-                            r.0
-                        )));
-                    }
-                    fixed_use_regs = fixed_use_regs.with(r);
-                }
-                (kind, Constraint::Fixed(r)) => {
-                    if early_fixed.union(late_fixed).contains(r) {
-                        return Err(CompileError::internal(format!(
-                            "two defs are pinned to register {}",
-                            r.0
-                        )));
-                    }
-                    if kind == OperandKind::EarlyDef {
-                        early_fixed = early_fixed.with(r);
-                    } else {
-                        late_fixed = late_fixed.with(r);
-                    }
-                }
-                _ => {}
-            }
-            if op.kind != OperandKind::Use {
-                if defined.contains(&op.vreg) {
-                    return Err(CompileError::internal(format!(
-                        "v{} is defined twice by one instruction",
-                        op.vreg.0
-                    )));
-                }
-                defined.push(op.vreg);
-            }
-            if op.kind == OperandKind::EarlyDef
-                && ops
-                    .iter()
-                    .any(|o| o.kind == OperandKind::Use && o.vreg == op.vreg)
-            {
-                return Err(CompileError::internal(format!(
-                    "v{} is both read and early-defined by one instruction",
-                    op.vreg.0
-                )));
-            }
-        }
-        if let Some(r) = early_fixed.intersection(fixed_use_regs).first() {
-            return Err(CompileError::internal(format!(
-                "register {} is pinned both to a use and to an early def",
-                r.0
-            )));
-        }
-
-        self.doomed = clobbers.union(early_fixed).union(late_fixed);
-        let mut pinned = PRegSet::EMPTY;
-
-        // 1. Fixed uses: each register must hold its vreg when the instruction starts.
-        for (index, op) in ops.iter().enumerate() {
-            if let (OperandKind::Use, Constraint::Fixed(r)) = (op.kind, op.constraint) {
-                if self.holder(r) != Some(op.vreg) {
-                    self.vacate(r, inst)?;
-                    self.materialize(op.vreg, r, inst)?;
-                }
-                pinned = pinned.with(r);
-                self.set_operand_reg(inst, index, r);
-            }
-        }
-
-        // 2. Register uses: any allocatable register, but never one an early def will write.
-        for (index, op) in ops.iter().enumerate() {
-            if (op.kind, op.constraint) != (OperandKind::Use, Constraint::Reg) {
-                continue;
-            }
-            let copies = self
-                .state(op.vreg)
-                .regs
-                .intersection(self.allocatable)
-                .difference(early_fixed);
-            let r = match copies.intersection(pinned).first().or(copies.first()) {
-                Some(r) => r,
-                None => {
-                    let r =
-                        self.pick_reg(inst, pinned.union(early_fixed), late_fixed.union(clobbers))?;
-                    self.materialize(op.vreg, r, inst)?;
-                    r
-                }
-            };
-            pinned = pinned.with(r);
-            self.set_operand_reg(inst, index, r);
-        }
-
-        // 3. Early defs: written before the uses are read, so disjoint from all of them.
-        let mut early_regs = PRegSet::EMPTY;
-        for (index, op) in ops.iter().enumerate() {
-            if op.kind != OperandKind::EarlyDef {
-                continue;
-            }
-            let r = match op.constraint {
-                Constraint::Fixed(r) => {
-                    self.vacate(r, inst)?;
-                    r
-                }
-                Constraint::Reg => {
-                    let busy = pinned
-                        .union(early_fixed)
-                        .union(late_fixed)
-                        .union(early_regs);
-                    self.pick_reg(inst, busy, clobbers)?
-                }
-            };
-            early_regs = early_regs.with(r);
-            self.doomed = self.doomed.with(r);
-            self.set_operand_reg(inst, index, r);
-        }
-
-        if is_terminator && !func.jump_args(inst).is_empty() {
-            self.move_block_args(inst, pinned.union(early_regs))?;
-        }
-
-        // 4. The uses have been read: dying values free their registers (a def may take one),
-        //    and values living on leave the registers this instruction overwrites.
-        let mut read: Vec<VReg> = liveness::inst_uses(func, inst).collect();
-        read.sort();
-        read.dedup();
-        for &v in &read {
-            if let Some(uses) = self.remaining_uses.get_mut(&v) {
-                while uses.front().is_some_and(|&at| at <= inst) {
-                    uses.pop_front();
-                }
-            }
-        }
-        for &v in &read {
-            if !self.is_needed(v) {
-                self.forget(v);
-            }
-        }
-        for r in clobbers.union(late_fixed).difference(early_regs).iter() {
-            self.vacate(r, inst)?;
-        }
-
-        // 5. Late defs.
-        let mut late_regs = PRegSet::EMPTY;
-        let mut def_regs: Vec<(VReg, PReg)> = Vec::new();
-        for (index, op) in ops.iter().enumerate() {
-            if op.kind == OperandKind::Use {
-                continue;
-            }
-            let r = if op.kind == OperandKind::EarlyDef {
-                self.out
-                    .regs
-                    .get(inst)
-                    .and_then(|regs| regs.get(index))
-                    .copied()
-                    .unwrap_or(PReg(0))
-            } else {
-                let r = match op.constraint {
-                    Constraint::Fixed(r) => r,
-                    Constraint::Reg => {
-                        let busy = early_regs.union(late_fixed).union(late_regs);
-                        self.pick_reg(inst, busy, clobbers)?
-                    }
-                };
-                late_regs = late_regs.with(r);
-                self.doomed = self.doomed.with(r);
-                self.set_operand_reg(inst, index, r);
-                r
-            };
-            def_regs.push((op.vreg, r));
-        }
-
-        // 6. Effects at the end of the instruction: clobbers, then the defs.
-        for r in clobbers.iter() {
-            if let Some(w) = self.holder(r) {
-                self.set_holder(r, None);
-                let st = self.state(w);
-                st.regs = st.regs.without(r);
-            }
-        }
-        for (v, r) in def_regs {
-            self.define(v, r, inst, is_terminator)?;
-        }
-        self.doomed = PRegSet::EMPTY;
-        Ok(())
     }
 
     /// Places the parallel move of the terminator's jump arguments into the successor's
@@ -748,6 +382,214 @@ impl<'a> BlockAllocator<'a> {
         // The parameter slots now hold the successor's values, not this block's.
         for &param in func.block_params(succ) {
             self.state(param).in_memory = false;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> RegState<'a> for BlockAllocator<'a> {
+    type Error = CompileError;
+
+    fn func(&self) -> &'a dyn MachFunction {
+        self.func
+    }
+    fn allocatable(&self) -> PRegSet {
+        self.allocatable
+    }
+    fn holder(&self, r: PReg) -> Option<VReg> {
+        self.reg_holds[preg_index(r)]
+    }
+    fn copies(&self, v: VReg) -> PRegSet {
+        self.vregs.get(&v).map_or(PRegSet::EMPTY, |st| st.regs)
+    }
+    fn set_doomed(&mut self, doomed: PRegSet) {
+        self.doomed = doomed;
+    }
+    fn doomed(&self) -> PRegSet {
+        self.doomed
+    }
+    /// Empties register `r` before `inst`, first storing its value if that value is still
+    /// needed and would otherwise exist nowhere that survives the instruction.
+    fn vacate(&mut self, r: PReg, inst: usize) -> Result<()> {
+        let Some(w) = self.holder(r) else {
+            return Ok(());
+        };
+        self.set_holder(r, None);
+        let doomed = self.doomed;
+        let needed = self.is_needed(w);
+        let st = self.state(w);
+        st.regs = st.regs.without(r);
+        if needed && !st.in_memory && st.regs.difference(doomed).is_empty() {
+            let slot = self.slot_of(w)?;
+            self.emit(
+                inst,
+                false,
+                Location::Reg(r),
+                Location::Stack(SpillSlot(slot)),
+            );
+            self.state(w).in_memory = true;
+        }
+        Ok(())
+    }
+    /// Copies `v` into the empty register `target` before `inst`.
+    fn materialize(&mut self, v: VReg, target: PReg, inst: usize) -> Result<()> {
+        let st = *self.state(v);
+        let from = if let Some(src) = st.regs.first() {
+            Location::Reg(src)
+        } else if st.in_memory {
+            Location::Stack(SpillSlot(self.slot_of(v)?))
+        } else {
+            return Err(CompileError::internal(format!(
+                "v{} is read but holds no value here (read before its definition?)",
+                v.0
+            )));
+        };
+        self.emit(inst, false, from, Location::Reg(target));
+        self.set_holder(target, Some(v));
+        let st = self.state(v);
+        st.regs = st.regs.with(target);
+        Ok(())
+    }
+    /// An allocatable register outside `busy`, emptied for use: a free one (outside `avoid` if
+    /// possible), else the one whose value is next needed furthest away.
+    fn pick_reg(&mut self, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
+        let env = self.env;
+        let candidates = || {
+            env.allocatable
+                .iter()
+                .copied()
+                .filter(|r| !busy.contains(*r))
+        };
+        if let Some(r) = candidates()
+            .find(|r| self.holder(*r).is_none() && !avoid.contains(*r))
+            .or_else(|| candidates().find(|r| self.holder(*r).is_none()))
+        {
+            return Ok(r);
+        }
+        let mut victim: Option<(PReg, (usize, bool))> = None;
+        for r in candidates() {
+            let key = match self.holder(r) {
+                Some(w) => {
+                    let st = self.vregs.get(&w).copied();
+                    let clean = st.is_some_and(|st| st.in_memory || st.regs.len() > 1);
+                    let distance = if self.is_needed(w) {
+                        self.next_use(w)
+                    } else {
+                        usize::MAX
+                    };
+                    (distance, clean)
+                }
+                None => (usize::MAX, true),
+            };
+            if victim.is_none_or(|(_, best)| key > best) {
+                victim = Some((r, key));
+            }
+        }
+        let Some((r, _)) = victim else {
+            return Err(CompileError::limit(format!(
+                "instruction needs more registers at once than the {} allocatable ones",
+                env.allocatable.len()
+            )));
+        };
+        self.vacate(r, inst)?;
+        Ok(r)
+    }
+    /// Drops every register copy of `v` and its local slot (its value is dead).
+    fn forget(&mut self, v: VReg) {
+        let st = *self.state(v);
+        for r in st.regs.iter() {
+            if self.holder(r) == Some(v) {
+                self.set_holder(r, None);
+            }
+        }
+        if let Some(slot) = st.local_slot {
+            self.out.slots.give_back(slot);
+        }
+        let st = self.state(v);
+        st.regs = PRegSet::EMPTY;
+        st.in_memory = false;
+        st.local_slot = None;
+    }
+    /// Still read later in this block, or live out of it.
+    fn is_needed(&self, v: VReg) -> bool {
+        self.remaining_uses.get(&v).is_some_and(|u| !u.is_empty())
+            || self.live_out.contains(v.0 as usize)
+    }
+    fn pop_uses_through(&mut self, v: VReg, inst: usize) {
+        if let Some(uses) = self.remaining_uses.get_mut(&v) {
+            while uses.front().is_some_and(|&at| at <= inst) {
+                uses.pop_front();
+            }
+        }
+    }
+    /// Writes `v` into `r` at the end of `inst`; stores it to its home slot if it outlives the
+    /// block, frees the register at once if nothing reads it.
+    fn define(&mut self, v: VReg, r: PReg, inst: usize, is_terminator: bool) -> Result<()> {
+        // Older copies hold a previous value of `v`.
+        let old = self.state(v).regs;
+        for reg in old.iter() {
+            if self.holder(reg) == Some(v) {
+                self.set_holder(reg, None);
+            }
+        }
+        if let Some(w) = self.holder(r) {
+            let st = self.state(w);
+            st.regs = st.regs.without(r);
+        }
+        self.set_holder(r, Some(v));
+        let st = self.state(v);
+        st.regs = PRegSet::EMPTY.with(r);
+        st.in_memory = false;
+        if self.live_out.contains(v.0 as usize) {
+            if is_terminator {
+                return Err(CompileError::internal(format!(
+                    "a terminator defines v{}, which is live after its block",
+                    v.0
+                )));
+            }
+            let slot = self.slot_of(v)?;
+            self.emit(
+                inst,
+                true,
+                Location::Reg(r),
+                Location::Stack(SpillSlot(slot)),
+            );
+            self.state(v).in_memory = true;
+        } else if !self.is_needed(v) {
+            self.forget(v);
+        }
+        Ok(())
+    }
+    fn release(&mut self, r: PReg) {
+        if let Some(w) = self.holder(r) {
+            self.set_holder(r, None);
+            let st = self.state(w);
+            st.regs = st.regs.without(r);
+        }
+    }
+    fn set_operand_reg(&mut self, inst: usize, operand: usize, r: PReg) {
+        if let Some(slot) = self
+            .out
+            .regs
+            .get_mut(inst)
+            .and_then(|regs| regs.get_mut(operand))
+        {
+            *slot = r;
+        }
+    }
+    fn operand_reg(&self, inst: usize, operand: usize) -> PReg {
+        self.out
+            .regs
+            .get(inst)
+            .and_then(|regs| regs.get(operand))
+            .copied()
+            .unwrap_or(PReg(0))
+    }
+    /// The terminator's jump arguments go to the successor's parameter slots while the
+    /// terminator's own operands sit in `busy`.
+    fn after_uses_placed(&mut self, inst: usize, is_terminator: bool, busy: PRegSet) -> Result<()> {
+        if is_terminator && !self.func.jump_args(inst).is_empty() {
+            self.move_block_args(inst, busy)?;
         }
         Ok(())
     }

@@ -25,6 +25,7 @@ mod forward;
 mod liveness;
 mod next_use;
 mod parallel_move;
+mod placement;
 mod slots;
 mod spill;
 pub mod spill_realloc;

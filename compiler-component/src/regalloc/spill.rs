@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::liveness::{self, BitSet, Liveness, NUM_PREGS};
 use super::next_use::{NEVER, NextUse};
+use super::placement::{self, RegState};
 use super::{
     Constraint, Edit, EditKind, Location, MachFunction, Operand, OperandKind, PReg, PRegSet,
     ProgPoint, RegEnv, SpillSlot, VReg, parallel_move,
@@ -157,10 +158,6 @@ struct Spiller<'a> {
 }
 
 impl Spiller<'_> {
-    fn holder(&self, r: PReg) -> Option<VReg> {
-        self.holder[preg_index(r)]
-    }
-
     fn set_holder(&mut self, r: PReg, v: Option<VReg>) {
         self.holder[preg_index(r)] = v;
     }
@@ -201,30 +198,6 @@ impl Spiller<'_> {
         self.edits.push((point, Edit { from, to, kind }));
     }
 
-    fn set_operand_reg(&mut self, inst: usize, operand: usize, r: PReg) {
-        if let Some(slot) = self
-            .regs
-            .get_mut(inst)
-            .and_then(|regs| regs.get_mut(operand))
-        {
-            *slot = r;
-        }
-    }
-
-    fn operand_reg(&self, inst: usize, operand: usize) -> PReg {
-        self.regs
-            .get(inst)
-            .and_then(|regs| regs.get(operand))
-            .copied()
-            .unwrap_or(PReg(0))
-    }
-
-    /// Still read later in this block, or live out of it.
-    fn is_needed(&self, v: VReg) -> bool {
-        self.remaining_uses.get(&v).is_some_and(|u| !u.is_empty())
-            || self.live.live_out[self.block].contains(v.0 as usize)
-    }
-
     /// Instructions until `v` is read next, as seen from `inst`, across blocks.
     fn next_use(&self, v: VReg, inst: usize) -> u64 {
         if let Some(&at) = self.remaining_uses.get(&v).and_then(|u| u.front()) {
@@ -262,7 +235,7 @@ impl Spiller<'_> {
             let result = if inst + 1 == range.end {
                 self.terminator(inst)
             } else {
-                self.allocate_inst(inst, false)
+                placement::place(self, inst, false)
             };
             result.map_err(|e| match e {
                 Failure::Error(e) => Failure::Error(CompileError {
@@ -300,24 +273,6 @@ impl Spiller<'_> {
         Ok(())
     }
 
-    /// Empties register `r` before `inst`, first storing its value if that value is still
-    /// needed and would otherwise exist nowhere that survives the instruction.
-    fn vacate(&mut self, r: PReg, inst: usize) -> Result<()> {
-        let Some(w) = self.holder(r) else {
-            return Ok(());
-        };
-        self.set_holder(r, None);
-        let others = self.regs_of(w).without(r);
-        self.set_regs_of(w, others);
-        if self.is_needed(w) && !self.is_slot_valid(w) && others.difference(self.doomed).is_empty()
-        {
-            self.emit(inst, false, Location::Reg(r), Location::Stack(slot_of(w)));
-            self.set_slot_valid(w, true);
-            self.needs_slot.insert(w.0 as usize);
-        }
-        Ok(())
-    }
-
     /// Where `v` can be read now: a register if it has one, else its slot.
     fn location(&self, v: VReg) -> Result<Location> {
         if let Some(r) = self.regs_of(v).first() {
@@ -332,77 +287,6 @@ impl Spiller<'_> {
                 v.0
             ))))
         }
-    }
-
-    /// Copies `v` into the empty register `target` before `inst`.
-    fn materialize(&mut self, v: VReg, target: PReg, inst: usize) -> Result<()> {
-        let from = self.location(v)?;
-        self.emit(inst, false, from, Location::Reg(target));
-        self.set_holder(target, Some(v));
-        let regs = self.regs_of(v).with(target);
-        self.set_regs_of(v, regs);
-        Ok(())
-    }
-
-    /// Drops every copy of `v` (its value is dead).
-    fn forget(&mut self, v: VReg) {
-        for r in self.regs_of(v).iter() {
-            if self.holder(r) == Some(v) {
-                self.set_holder(r, None);
-            }
-        }
-        self.set_regs_of(v, PRegSet::EMPTY);
-        self.set_slot_valid(v, false);
-    }
-
-    /// An allocatable register outside `busy` (and the reserved ones), emptied for use: a free
-    /// one (outside `avoid` if possible), else the one whose value is read furthest ahead.
-    fn pick_reg(&mut self, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
-        let busy = busy.union(self.reserved);
-        let env = self.env;
-        let candidates = || {
-            env.allocatable
-                .iter()
-                .copied()
-                .filter(|r| !busy.contains(*r))
-        };
-        if let Some(r) = candidates()
-            .find(|r| self.holder(*r).is_none() && !avoid.contains(*r))
-            .or_else(|| candidates().find(|r| self.holder(*r).is_none()))
-        {
-            return Ok(r);
-        }
-        let mut victim: Option<(PReg, (u64, bool))> = None;
-        for r in candidates() {
-            let key = match self.holder(r) {
-                Some(w) => {
-                    let clean = self.is_slot_valid(w) || self.regs_of(w).len() > 1;
-                    let distance = if self.is_needed(w) {
-                        self.next_use(w, inst)
-                    } else {
-                        NEVER
-                    };
-                    (distance, clean)
-                }
-                None => (NEVER, true),
-            };
-            if victim.is_none_or(|(_, best)| key > best) {
-                victim = Some((r, key));
-            }
-        }
-        let Some((r, _)) = victim else {
-            if !self.reserved.is_empty() {
-                return Err(Failure::Fallback(
-                    "a terminator's operands find no register beside the successors' values".into(),
-                ));
-            }
-            return Err(Failure::Error(CompileError::limit(format!(
-                "instruction needs more registers at once than the {} allocatable ones",
-                env.allocatable.len()
-            ))));
-        };
-        self.vacate(r, inst)?;
-        Ok(r)
     }
 
     /// The register the single successor's fixed entry state expects `v` in (as a jump argument
@@ -487,245 +371,6 @@ impl Spiller<'_> {
         self.emit(inst, false, Location::Reg(r), Location::Reg(free));
         self.set_holder(free, Some(w));
         self.set_regs_of(w, self.regs_of(w).with(free));
-    }
-
-    /// Writes `v` into `r` at the end of `inst`: stores it at once when it is a value that
-    /// gets spilled somewhere, frees the register at once if nothing reads it.
-    fn define(&mut self, v: VReg, r: PReg, inst: usize, is_terminator: bool) -> Result<()> {
-        for reg in self.regs_of(v).iter() {
-            if self.holder(reg) == Some(v) {
-                self.set_holder(reg, None);
-            }
-        }
-        if let Some(w) = self.holder(r) {
-            let regs = self.regs_of(w).without(r);
-            self.set_regs_of(w, regs);
-        }
-        self.set_holder(r, Some(v));
-        self.set_regs_of(v, PRegSet::EMPTY.with(r));
-        self.set_slot_valid(v, false);
-        if is_terminator && self.live.live_out[self.block].contains(v.0 as usize) {
-            return Err(Failure::Error(CompileError::internal(format!(
-                "a terminator defines v{}, which is live after its block",
-                v.0
-            ))));
-        }
-        if !self.is_needed(v) {
-            self.forget(v);
-        } else if self.spill_at_def.contains(v.0 as usize) {
-            self.emit(inst, true, Location::Reg(r), Location::Stack(slot_of(v)));
-            self.set_slot_valid(v, true);
-        }
-        Ok(())
-    }
-
-    fn allocate_inst(&mut self, inst: usize, is_terminator: bool) -> Result<()> {
-        let func = self.func;
-        let ops = func.operands(inst);
-        let clobbers = func.clobbers(inst);
-
-        let mut fixed_use_regs = PRegSet::EMPTY;
-        let mut early_fixed = PRegSet::EMPTY;
-        let mut late_fixed = PRegSet::EMPTY;
-        for op in ops {
-            match (op.kind, op.constraint) {
-                (OperandKind::Use, Constraint::Fixed(r)) => {
-                    if ops.iter().any(|o| {
-                        o.kind == OperandKind::Use
-                            && o.constraint == Constraint::Fixed(r)
-                            && o.vreg != op.vreg
-                    }) {
-                        return Err(Failure::Error(CompileError::internal(format!(
-                            "two different vregs are pinned to register {} as uses",
-                            r.0
-                        ))));
-                    }
-                    fixed_use_regs = fixed_use_regs.with(r);
-                }
-                (kind, Constraint::Fixed(r)) => {
-                    if early_fixed.union(late_fixed).contains(r) {
-                        return Err(Failure::Error(CompileError::internal(format!(
-                            "two defs are pinned to register {}",
-                            r.0
-                        ))));
-                    }
-                    if kind == OperandKind::EarlyDef {
-                        early_fixed = early_fixed.with(r);
-                    } else {
-                        late_fixed = late_fixed.with(r);
-                    }
-                }
-                _ => {}
-            }
-            if op.kind == OperandKind::EarlyDef
-                && ops
-                    .iter()
-                    .any(|o| o.kind == OperandKind::Use && o.vreg == op.vreg)
-            {
-                return Err(Failure::Error(CompileError::internal(format!(
-                    "v{} is both read and early-defined by one instruction",
-                    op.vreg.0
-                ))));
-            }
-        }
-        if early_fixed.intersection(fixed_use_regs).first().is_some() {
-            return Err(Failure::Error(CompileError::internal(
-                "a register is pinned both to a use and to an early def",
-            )));
-        }
-        let overwritten_fixed = clobbers.union(early_fixed).union(late_fixed);
-        if !overwritten_fixed.intersection(self.reserved).is_empty() {
-            return Err(Failure::Fallback(
-                "a terminator overwrites a register a successor expects a value in".into(),
-            ));
-        }
-        for r in fixed_use_regs.intersection(self.reserved).iter() {
-            let wanted = ops
-                .iter()
-                .find(|o| o.kind == OperandKind::Use && o.constraint == Constraint::Fixed(r))
-                .map(|o| o.vreg);
-            if self.holder(r) != wanted {
-                return Err(Failure::Fallback(
-                    "a terminator pins a use to a register a successor expects another value in"
-                        .into(),
-                ));
-            }
-        }
-
-        self.doomed = overwritten_fixed;
-        let mut pinned = PRegSet::EMPTY;
-
-        // 1. Fixed uses.
-        for (index, op) in ops.iter().enumerate() {
-            if let (OperandKind::Use, Constraint::Fixed(r)) = (op.kind, op.constraint) {
-                if self.holder(r) != Some(op.vreg) {
-                    self.rescue(r, inst, fixed_use_regs.union(early_fixed));
-                    self.vacate(r, inst)?;
-                    self.materialize(op.vreg, r, inst)?;
-                }
-                pinned = pinned.with(r);
-                self.set_operand_reg(inst, index, r);
-            }
-        }
-
-        // 2. Register uses: any allocatable register, never one an early def writes.
-        for (index, op) in ops.iter().enumerate() {
-            if (op.kind, op.constraint) != (OperandKind::Use, Constraint::Reg) {
-                continue;
-            }
-            let copies = self
-                .regs_of(op.vreg)
-                .intersection(self.allocatable)
-                .difference(early_fixed);
-            let r = match copies.intersection(pinned).first().or(copies.first()) {
-                Some(r) => r,
-                None => {
-                    let avoid = late_fixed
-                        .union(clobbers)
-                        .union(self.clobbered_before_next_use(op.vreg, inst));
-                    let r = self.pick_reg(inst, pinned.union(early_fixed), avoid)?;
-                    self.materialize(op.vreg, r, inst)?;
-                    r
-                }
-            };
-            pinned = pinned.with(r);
-            self.set_operand_reg(inst, index, r);
-        }
-
-        // 3. Early defs: disjoint from every use.
-        let mut early_regs = PRegSet::EMPTY;
-        for (index, op) in ops.iter().enumerate() {
-            if op.kind != OperandKind::EarlyDef {
-                continue;
-            }
-            let r = match op.constraint {
-                Constraint::Fixed(r) => {
-                    self.vacate(r, inst)?;
-                    r
-                }
-                Constraint::Reg => {
-                    let busy = pinned
-                        .union(early_fixed)
-                        .union(late_fixed)
-                        .union(early_regs);
-                    self.pick_reg(inst, busy, clobbers)?
-                }
-            };
-            early_regs = early_regs.with(r);
-            self.doomed = self.doomed.with(r);
-            self.set_operand_reg(inst, index, r);
-        }
-
-        // 4. The uses have been read: dying values free their registers, values living on
-        //    leave the registers this instruction overwrites.
-        let mut read: Vec<VReg> = liveness::inst_uses(func, inst).collect();
-        read.sort();
-        read.dedup();
-        for &v in &read {
-            if let Some(uses) = self.remaining_uses.get_mut(&v) {
-                while uses.front().is_some_and(|&at| at <= inst) {
-                    uses.pop_front();
-                }
-            }
-        }
-        for &v in &read {
-            if !self.is_needed(v) {
-                self.forget(v);
-            }
-        }
-        let untouchable = pinned.union(early_regs);
-        for r in clobbers.union(late_fixed).difference(early_regs).iter() {
-            self.rescue(r, inst, untouchable);
-            self.vacate(r, inst)?;
-        }
-
-        // 5. Late defs.
-        let mut late_regs = PRegSet::EMPTY;
-        let mut def_regs: Vec<(VReg, PReg)> = Vec::new();
-        for (index, op) in ops.iter().enumerate() {
-            if op.kind == OperandKind::Use {
-                continue;
-            }
-            let r = if op.kind == OperandKind::EarlyDef {
-                self.operand_reg(inst, index)
-            } else {
-                let r = match op.constraint {
-                    Constraint::Fixed(r) => r,
-                    Constraint::Reg => {
-                        let busy = early_regs.union(late_fixed).union(late_regs);
-                        let avoid = clobbers.union(self.clobbered_before_next_use(op.vreg, inst));
-                        match self.successor_wants(op.vreg) {
-                            Some(h)
-                                if !busy.union(avoid).union(self.reserved).contains(h)
-                                    && self.holder(h).is_none() =>
-                            {
-                                h
-                            }
-                            _ => self.pick_reg(inst, busy, avoid)?,
-                        }
-                    }
-                };
-                late_regs = late_regs.with(r);
-                self.doomed = self.doomed.with(r);
-                self.set_operand_reg(inst, index, r);
-                r
-            };
-            def_regs.push((op.vreg, r));
-        }
-
-        // 6. Effects at the end of the instruction: clobbers, then the defs.
-        for r in clobbers.iter() {
-            if let Some(w) = self.holder(r) {
-                self.set_holder(r, None);
-                let regs = self.regs_of(w).without(r);
-                self.set_regs_of(w, regs);
-            }
-        }
-        for (v, r) in def_regs {
-            self.define(v, r, inst, is_terminator)?;
-        }
-        self.doomed = PRegSet::EMPTY;
-        Ok(())
     }
 
     /// The terminator: conform to the entry states of successors already fixed, allocate the
@@ -859,7 +504,7 @@ impl Spiller<'_> {
         }
 
         self.reserved = reserved;
-        let result = self.allocate_inst(inst, true);
+        let result = placement::place(self, inst, true);
         self.reserved = PRegSet::EMPTY;
         result?;
         // The instruction's own writes must not have destroyed what the successors expect.
@@ -1010,5 +655,224 @@ impl Spiller<'_> {
         entry.in_regs.sort();
         entry.slot_valid.sort();
         Ok(entry)
+    }
+}
+
+impl<'a> RegState<'a> for Spiller<'a> {
+    type Error = Failure;
+
+    fn func(&self) -> &'a dyn MachFunction {
+        self.func
+    }
+    fn allocatable(&self) -> PRegSet {
+        self.allocatable
+    }
+    fn holder(&self, r: PReg) -> Option<VReg> {
+        self.holder[preg_index(r)]
+    }
+    fn copies(&self, v: VReg) -> PRegSet {
+        self.regs_of(v)
+    }
+    fn set_doomed(&mut self, doomed: PRegSet) {
+        self.doomed = doomed;
+    }
+    fn doomed(&self) -> PRegSet {
+        self.doomed
+    }
+    /// Empties register `r` before `inst`, first storing its value if that value is still
+    /// needed and would otherwise exist nowhere that survives the instruction.
+    fn vacate(&mut self, r: PReg, inst: usize) -> Result<()> {
+        let Some(w) = self.holder(r) else {
+            return Ok(());
+        };
+        self.set_holder(r, None);
+        let others = self.regs_of(w).without(r);
+        self.set_regs_of(w, others);
+        if self.is_needed(w) && !self.is_slot_valid(w) && others.difference(self.doomed).is_empty()
+        {
+            self.emit(inst, false, Location::Reg(r), Location::Stack(slot_of(w)));
+            self.set_slot_valid(w, true);
+            self.needs_slot.insert(w.0 as usize);
+        }
+        Ok(())
+    }
+    /// Copies `v` into the empty register `target` before `inst`.
+    fn materialize(&mut self, v: VReg, target: PReg, inst: usize) -> Result<()> {
+        let from = self.location(v)?;
+        self.emit(inst, false, from, Location::Reg(target));
+        self.set_holder(target, Some(v));
+        let regs = self.regs_of(v).with(target);
+        self.set_regs_of(v, regs);
+        Ok(())
+    }
+    /// An allocatable register outside `busy` (and the reserved ones), emptied for use: a free
+    /// one (outside `avoid` if possible), else the one whose value is read furthest ahead.
+    fn pick_reg(&mut self, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
+        let busy = busy.union(self.reserved);
+        let env = self.env;
+        let candidates = || {
+            env.allocatable
+                .iter()
+                .copied()
+                .filter(|r| !busy.contains(*r))
+        };
+        if let Some(r) = candidates()
+            .find(|r| self.holder(*r).is_none() && !avoid.contains(*r))
+            .or_else(|| candidates().find(|r| self.holder(*r).is_none()))
+        {
+            return Ok(r);
+        }
+        let mut victim: Option<(PReg, (u64, bool))> = None;
+        for r in candidates() {
+            let key = match self.holder(r) {
+                Some(w) => {
+                    let clean = self.is_slot_valid(w) || self.regs_of(w).len() > 1;
+                    let distance = if self.is_needed(w) {
+                        self.next_use(w, inst)
+                    } else {
+                        NEVER
+                    };
+                    (distance, clean)
+                }
+                None => (NEVER, true),
+            };
+            if victim.is_none_or(|(_, best)| key > best) {
+                victim = Some((r, key));
+            }
+        }
+        let Some((r, _)) = victim else {
+            if !self.reserved.is_empty() {
+                return Err(Failure::Fallback(
+                    "a terminator's operands find no register beside the successors' values".into(),
+                ));
+            }
+            return Err(Failure::Error(CompileError::limit(format!(
+                "instruction needs more registers at once than the {} allocatable ones",
+                env.allocatable.len()
+            ))));
+        };
+        self.vacate(r, inst)?;
+        Ok(r)
+    }
+    /// Drops every copy of `v` (its value is dead).
+    fn forget(&mut self, v: VReg) {
+        for r in self.regs_of(v).iter() {
+            if self.holder(r) == Some(v) {
+                self.set_holder(r, None);
+            }
+        }
+        self.set_regs_of(v, PRegSet::EMPTY);
+        self.set_slot_valid(v, false);
+    }
+    /// Still read later in this block, or live out of it.
+    fn is_needed(&self, v: VReg) -> bool {
+        self.remaining_uses.get(&v).is_some_and(|u| !u.is_empty())
+            || self.live.live_out[self.block].contains(v.0 as usize)
+    }
+    fn pop_uses_through(&mut self, v: VReg, inst: usize) {
+        if let Some(uses) = self.remaining_uses.get_mut(&v) {
+            while uses.front().is_some_and(|&at| at <= inst) {
+                uses.pop_front();
+            }
+        }
+    }
+    /// Writes `v` into `r` at the end of `inst`: stores it at once when it is a value that
+    /// gets spilled somewhere, frees the register at once if nothing reads it.
+    fn define(&mut self, v: VReg, r: PReg, inst: usize, is_terminator: bool) -> Result<()> {
+        for reg in self.regs_of(v).iter() {
+            if self.holder(reg) == Some(v) {
+                self.set_holder(reg, None);
+            }
+        }
+        if let Some(w) = self.holder(r) {
+            let regs = self.regs_of(w).without(r);
+            self.set_regs_of(w, regs);
+        }
+        self.set_holder(r, Some(v));
+        self.set_regs_of(v, PRegSet::EMPTY.with(r));
+        self.set_slot_valid(v, false);
+        if is_terminator && self.live.live_out[self.block].contains(v.0 as usize) {
+            return Err(Failure::Error(CompileError::internal(format!(
+                "a terminator defines v{}, which is live after its block",
+                v.0
+            ))));
+        }
+        if !self.is_needed(v) {
+            self.forget(v);
+        } else if self.spill_at_def.contains(v.0 as usize) {
+            self.emit(inst, true, Location::Reg(r), Location::Stack(slot_of(v)));
+            self.set_slot_valid(v, true);
+        }
+        Ok(())
+    }
+    fn release(&mut self, r: PReg) {
+        if let Some(w) = self.holder(r) {
+            self.set_holder(r, None);
+            let regs = self.regs_of(w).without(r);
+            self.set_regs_of(w, regs);
+        }
+    }
+    fn set_operand_reg(&mut self, inst: usize, operand: usize, r: PReg) {
+        if let Some(slot) = self
+            .regs
+            .get_mut(inst)
+            .and_then(|regs| regs.get_mut(operand))
+        {
+            *slot = r;
+        }
+    }
+    fn operand_reg(&self, inst: usize, operand: usize) -> PReg {
+        self.regs
+            .get(inst)
+            .and_then(|regs| regs.get(operand))
+            .copied()
+            .unwrap_or(PReg(0))
+    }
+
+    /// A terminator must leave alone the registers its successors' entry states expect.
+    fn check_constraints(
+        &self,
+        inst: usize,
+        overwritten: PRegSet,
+        fixed_uses: PRegSet,
+    ) -> Result<()> {
+        if !overwritten.intersection(self.reserved).is_empty() {
+            return Err(Failure::Fallback(
+                "a terminator overwrites a register a successor expects a value in".into(),
+            ));
+        }
+        let ops = self.func.operands(inst);
+        for r in fixed_uses.intersection(self.reserved).iter() {
+            let wanted = ops
+                .iter()
+                .find(|o| o.kind == OperandKind::Use && o.constraint == Constraint::Fixed(r))
+                .map(|o| o.vreg);
+            if self.holder(r) != wanted {
+                return Err(Failure::Fallback(
+                    "a terminator pins a use to a register a successor expects another value in"
+                        .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+    fn before_vacating(&mut self, r: PReg, inst: usize, untouchable: PRegSet) {
+        self.rescue(r, inst, untouchable);
+    }
+    fn use_avoid(&self, v: VReg, inst: usize) -> PRegSet {
+        self.clobbered_before_next_use(v, inst)
+    }
+    /// Outside the registers lost before the next read, and where a successor expects it.
+    fn def_reg(&mut self, v: VReg, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
+        let avoid = avoid.union(self.clobbered_before_next_use(v, inst));
+        match self.successor_wants(v) {
+            Some(h)
+                if !busy.union(avoid).union(self.reserved).contains(h)
+                    && self.holder(h).is_none() =>
+            {
+                Ok(h)
+            }
+            _ => self.pick_reg(inst, busy, avoid),
+        }
     }
 }

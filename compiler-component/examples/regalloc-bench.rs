@@ -18,11 +18,30 @@ const TARGETS: [Target; 3] = [Target::CortexM4, Target::CortexM4F, Target::Rv32i
 struct Totals {
     spills: u64,
     reloads: u64,
+    remats: u64,
     text: u64,
     compile_time: Duration,
     allocator_time: Duration,
     functions: u64,
     fallbacks: u64,
+}
+
+impl Totals {
+    fn add(&mut self, o: &Totals) {
+        self.spills += o.spills;
+        self.reloads += o.reloads;
+        self.remats += o.remats;
+        self.text += o.text;
+        self.compile_time += o.compile_time;
+        self.allocator_time += o.allocator_time;
+        self.functions += o.functions;
+        self.fallbacks += o.fallbacks;
+    }
+
+    /// The allocator's share of compile time, in percent.
+    fn share(&self) -> f64 {
+        100.0 * self.allocator_time.as_secs_f64() / self.compile_time.as_secs_f64().max(1e-9)
+    }
 }
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
@@ -207,6 +226,22 @@ fn allocator_time(wasm: &[u8], options: &Options) -> (Duration, u64) {
     (total, fallbacks)
 }
 
+/// Fixtures that exist to stress frames (thousands of live values): they dominate the totals,
+/// so the second table leaves them out.
+const STRESS_FIXTURES: [&str; 2] = ["huge_frame", "wide_results"];
+
+fn sum_of(
+    output: &synth_compiler::Output,
+    field: fn(&synth_compiler::report::FunctionReport) -> u32,
+) -> u64 {
+    output
+        .report
+        .functions
+        .iter()
+        .map(|f| u64::from(field(f)))
+        .sum()
+}
+
 fn main() {
     // `--per-module` also writes one tab-separated line per module and setting to stderr.
     let per_module = std::env::args().any(|a| a == "--per-module");
@@ -218,14 +253,11 @@ fn main() {
         num_fixtures,
         inputs.len() - num_fixtures
     );
-    println!(
-        "| target | modules | spill stores on / off | reloads on / off | .text bytes on / off | allocator share of compile time on / off | functions on fallback |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    // Per target: (modules, [on, off]) over all modules, then without the stress fixtures.
+    let mut tables: Vec<Vec<(Target, u32, [Totals; 2])>> = vec![Vec::new(), Vec::new()];
     for target in TARGETS {
-        let mut on = Totals::default();
-        let mut off = Totals::default();
-        let mut modules = 0;
+        let mut all = (0u32, [Totals::default(); 2]);
+        let mut typical = (0u32, [Totals::default(); 2]);
         for (name, wasm) in &inputs {
             let mut options = Options::new(target);
             let mut results = Vec::new();
@@ -240,66 +272,71 @@ fn main() {
             if results.iter().any(|(r, _, _)| r.is_err()) {
                 continue;
             }
-            modules += 1;
-            if per_module {
-                for (output, _, options) in &results {
-                    if let Ok(output) = output {
-                        let spills: u64 = output
-                            .report
-                            .functions
-                            .iter()
-                            .map(|f| u64::from(f.spills))
-                            .sum();
-                        let reloads: u64 = output
-                            .report
-                            .functions
-                            .iter()
-                            .map(|f| u64::from(f.reloads))
-                            .sum();
-                        eprintln!(
-                            "{}\t{}\t{}\t{}\t{}\t{}",
-                            target.name(),
-                            if options.spill_realloc { "on" } else { "off" },
-                            name,
-                            spills,
-                            reloads,
-                            text_size(&output.object)
-                        );
-                    }
-                }
+            let stress = STRESS_FIXTURES.contains(&name.as_str());
+            all.0 += 1;
+            if !stress {
+                typical.0 += 1;
             }
-            for ((output, elapsed, options), totals) in results.into_iter().zip([&mut on, &mut off])
-            {
+            for (index, (output, elapsed, options)) in results.into_iter().enumerate() {
                 let Ok(output) = output else { continue };
-                for f in &output.report.functions {
-                    totals.spills += u64::from(f.spills);
-                    totals.reloads += u64::from(f.reloads);
+                if per_module {
+                    eprintln!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        target.name(),
+                        if options.spill_realloc { "on" } else { "off" },
+                        name,
+                        sum_of(&output, |f| f.spills),
+                        sum_of(&output, |f| f.reloads),
+                        text_size(&output.object)
+                    );
                 }
-                totals.text += text_size(&output.object);
-                totals.compile_time += elapsed;
                 let (time, fallbacks) = allocator_time(wasm, &options);
-                totals.allocator_time += time;
-                totals.fallbacks += fallbacks;
-                totals.functions += output.report.functions.len() as u64;
+                let this = Totals {
+                    spills: sum_of(&output, |f| f.spills),
+                    reloads: sum_of(&output, |f| f.reloads),
+                    remats: sum_of(&output, |f| f.remats),
+                    text: text_size(&output.object),
+                    compile_time: elapsed,
+                    allocator_time: time,
+                    functions: output.report.functions.len() as u64,
+                    fallbacks,
+                };
+                all.1[index].add(&this);
+                if !stress {
+                    typical.1[index].add(&this);
+                }
             }
         }
-        let share = |t: &Totals| {
-            100.0 * t.allocator_time.as_secs_f64() / t.compile_time.as_secs_f64().max(1e-9)
-        };
+        tables[0].push((target, all.0, all.1));
+        tables[1].push((target, typical.0, typical.1));
+    }
+    for (table, title) in tables.iter().zip([
+        "All modules",
+        "Without the frame-stress fixtures (huge_frame, wide_results)",
+    ]) {
+        println!("{title}:\n");
         println!(
-            "| {} | {} | {} / {} | {} / {} | {} / {} | {:.1} % / {:.1} % | {} of {} |",
-            target.name(),
-            modules,
-            on.spills,
-            off.spills,
-            on.reloads,
-            off.reloads,
-            on.text,
-            off.text,
-            share(&on),
-            share(&off),
-            on.fallbacks,
-            on.functions
+            "| target | modules | spill stores on / off | reloads on / off | remats on | .text bytes on / off | allocator share of compile time on / off | functions on fallback |"
         );
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+        for (target, modules, [on, off]) in table {
+            println!(
+                "| {} | {} | {} / {} | {} / {} | {} | {} / {} | {:.1} % / {:.1} % | {} of {} |",
+                target.name(),
+                modules,
+                on.spills,
+                off.spills,
+                on.reloads,
+                off.reloads,
+                on.remats,
+                on.text,
+                off.text,
+                on.share(),
+                off.share(),
+                on.fallbacks,
+                on.functions
+            );
+        }
+        println!();
     }
 }

@@ -17,7 +17,8 @@
 //!   definition (so never again, in particular never inside a loop they were defined outside).
 //!
 //! A critical edge (a branch into a join) cannot carry moves, so a branch that must meet two
-//! incompatible entry states reports [`Failure::Fallback`]; the caller then uses the baseline.
+//! incompatible entry states reports [`Failure::Fallback`]; the caller then retries with a more
+//! conservative [`Joins`] policy.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -29,6 +30,21 @@ use super::{
     ProgPoint, RegEnv, SpillSlot, VReg, parallel_move,
 };
 use crate::error::CompileError;
+
+/// How blocks with several predecessors start. Register states meet there, and a branch cannot
+/// carry moves for one successor only, so each step trades register reuse across joins for
+/// fewer ways two successors of a branch can disagree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Joins {
+    /// Inherit the register state of the first predecessor allocated.
+    Carried,
+    /// Joins other than loop headers start with every value in memory; loop headers keep two
+    /// registers free for the operands of branches back to them.
+    InMemory,
+    /// Every block a jump reaches first, and every join, starts with every value in memory: no
+    /// terminator then has registers reserved for a successor, so nothing can conflict.
+    AllInMemory,
+}
 
 /// Why the pass gave up.
 #[derive(Debug)]
@@ -86,6 +102,7 @@ pub(crate) fn run(
     live: &Liveness,
     next: &NextUse,
     spill_at_def: &BitSet,
+    joins: Joins,
 ) -> Result<Round> {
     let num_vregs = func.num_vregs();
     let mut spiller = Spiller {
@@ -94,6 +111,7 @@ pub(crate) fn run(
         live,
         next,
         spill_at_def,
+        joins,
         allocatable: PRegSet::of(&env.allocatable),
         holder: [None; NUM_PREGS],
         regs_of: vec![PRegSet::EMPTY; num_vregs],
@@ -135,6 +153,7 @@ struct Spiller<'a> {
     live: &'a Liveness,
     next: &'a NextUse,
     spill_at_def: &'a BitSet,
+    joins: Joins,
     allocatable: PRegSet,
     holder: [Option<VReg>; NUM_PREGS],
     /// Registers holding each vreg's current value.
@@ -387,6 +406,13 @@ impl Spiller<'_> {
             let chosen = self.choose_entry(succ, args, inst)?;
             self.entry[succ] = Some(chosen);
         }
+        if self.joins != Joins::Carried && succs.len() > 1 {
+            for &s in &succs {
+                if self.entry[s].is_none() && func.block_preds(s).len() > 1 {
+                    self.entry[s] = Some(Entry::default());
+                }
+            }
+        }
 
         // What the fixed successors need: registers holding given values, slots written.
         let mut reg_req: [Option<VReg>; NUM_PREGS] = [None; NUM_PREGS];
@@ -593,10 +619,22 @@ impl Spiller<'_> {
             candidates.push((p, arg, self.next.after_block_start(s, p.0)));
         }
         let loop_header = self.next.is_loop_header(s);
+        let in_memory = match self.joins {
+            Joins::Carried => false,
+            Joins::InMemory => !loop_header && func.block_preds(s).len() > 1,
+            Joins::AllInMemory => true,
+        };
+        if in_memory {
+            return Ok(Entry::default());
+        }
         if loop_header {
             candidates.sort_by_key(|&(v, _, distance)| (distance, v));
-            // Values first read only after leaving the loop stay in memory.
-            let limit = self.env.allocatable.len();
+            // Values first read only after leaving the loop stay in memory; on the second try
+            // two registers stay free for the operands of branches back to the header.
+            let limit = match self.joins {
+                Joins::Carried => self.env.allocatable.len(),
+                _ => self.env.allocatable.len().saturating_sub(2),
+            };
             let mut kept = 0usize;
             candidates.retain(|&(_, _, distance)| {
                 kept += 1;

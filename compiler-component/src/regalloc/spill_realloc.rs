@@ -8,8 +8,10 @@
 //! 3. [`super::forward`]: a reload whose value is provably still in a register becomes a move,
 //!    or disappears when it is already in the right one.
 //!
-//! Functions whose branches would need moves on a critical edge that two successors disagree
-//! about fall back to the baseline allocator (correct, just slower code).
+//! A branch cannot carry moves for one successor only (a critical edge), so when two successors
+//! would want different register states the walk is retried with joins that start with their
+//! values in memory ([`super::spill::Joins`]); the last policy cannot conflict. The baseline
+//! allocator stays behind it as a safety net that no known function reaches.
 //!
 //! Limits: time is linear in instructions times allocatable registers for the block walk, plus
 //! the liveness dataflow (blocks times live values per round); slot sharing builds an
@@ -18,7 +20,7 @@
 
 use super::liveness::{self, BitSet};
 use super::next_use::NextUse;
-use super::spill::{self, Failure};
+use super::spill::{self, Failure, Joins};
 use super::{Allocation, EditKind, MachFunction, RegEnv, Stats, baseline, check, forward, slots};
 use crate::error::{CompileError, Result};
 
@@ -56,15 +58,24 @@ pub fn allocate_unchecked(
     let next = NextUse::compute(func, &live);
 
     let none = BitSet::new(func.num_vregs());
-    let first = match spill::run(func, env, &live, &next, &none) {
-        Ok(round) => round,
-        Err(Failure::Fallback(reason)) => return Ok(Err(reason)),
-        Err(Failure::Error(e)) => return Err(e),
+    // Where a branch's successors would disagree about registers, retry with joins that
+    // start in memory (see `Joins`).
+    let mut tries = [Joins::Carried, Joins::InMemory, Joins::AllInMemory].into_iter();
+    let mut last_reason = String::new();
+    let (first, joins) = loop {
+        let Some(joins) = tries.next() else {
+            return Ok(Err(last_reason));
+        };
+        match spill::run(func, env, &live, &next, &none, joins) {
+            Ok(round) => break (round, joins),
+            Err(Failure::Fallback(reason)) => last_reason = reason,
+            Err(Failure::Error(e)) => return Err(e),
+        }
     };
     let second = if first.needs_slot.count() == 0 {
         None
     } else {
-        match spill::run(func, env, &live, &next, &first.needs_slot) {
+        match spill::run(func, env, &live, &next, &first.needs_slot, joins) {
             Ok(round) => Some(round),
             Err(Failure::Fallback(_)) => None,
             Err(Failure::Error(e)) => return Err(e),

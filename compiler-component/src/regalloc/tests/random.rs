@@ -631,12 +631,12 @@ fn checker_rejects_every_mutation_the_simulator_catches() {
     assert!(rejected >= caught);
 }
 
-/// The spill-realloc allocator on the same random functions: every allocation passes the
+/// The spill-realloc allocator on the same random functions: none falls back to the baseline
+/// (about 8 % need joins that start in memory, see `spill::Joins`), every allocation passes the
 /// checker (inside `allocate`) and the concrete simulator, and in total it spills and reloads
 /// less than the baseline.
 #[test]
 fn random_functions_through_spill_realloc() {
-    let mut fell_back = 0;
     let (mut ours, mut theirs) = ([0u32; 4], [0u32; 4]);
     for seed in 0..3000u64 {
         let mut rng = Rng::new(seed);
@@ -645,7 +645,7 @@ fn random_functions_through_spill_realloc() {
         let env = env_with(file);
         match super::super::spill_realloc::allocate_unchecked(&func, &env) {
             Ok(Ok(_)) => {}
-            Ok(Err(_)) => fell_back += 1,
+            Ok(Err(reason)) => panic!("seed {seed}: fell back to the baseline: {reason}"),
             Err(e) => panic!("seed {seed}: {e}\n{func:#?}"),
         }
         let alloc = super::super::spill_realloc::allocate(&func, &env)
@@ -670,6 +670,4 @@ fn random_functions_through_spill_realloc() {
     );
     // Constants are recreated, never stored; the baseline reloads them.
     assert!(ours[3] > 500 && theirs[3] == 0, "{ours:?} vs {theirs:?}");
-    // Conflicting critical edges are rare even in random graphs.
-    assert!(fell_back < 300, "{fell_back} fallbacks");
 }

@@ -183,6 +183,10 @@ pub struct RegEnv {
     /// Reserved for the allocator's own moves (memory-to-memory moves, cycles); never
     /// allocatable, never an operand. `None` is not allowed: every ISA reserves one.
     pub scratch: PReg,
+    /// Instructions each callee-saved register adds to every call of the function once it is
+    /// used (its save and restore): 0 where the prologue saves a register list in one
+    /// instruction anyway (Thumb `push`/`pop`), 2 where each is a store and a load (RV32).
+    pub callee_saved_cost: u32,
 }
 
 /// A stack slot of 4 bytes; the ISA maps slot n to a frame offset.

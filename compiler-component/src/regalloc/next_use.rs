@@ -19,6 +19,8 @@ pub(crate) struct NextUse {
     dist_in: Vec<Vec<(u32, u64)>>,
     /// Blocks that are targets of a back edge (a predecessor at or after them in layout).
     is_loop_header: Vec<bool>,
+    /// Blocks inside some natural loop.
+    in_loop: Vec<bool>,
 }
 
 fn lookup(list: &[(u32, u64)], v: u32) -> u64 {
@@ -33,6 +35,7 @@ impl NextUse {
         let is_loop_header = (0..num_blocks)
             .map(|b| func.block_preds(b).iter().any(|&p| p >= b))
             .collect();
+        let in_loop = loops.iter().map(|l| !l.is_empty()).collect();
 
         // Local facts: the first read of each upward-exposed vreg (from the block start), and
         // the block length.
@@ -119,6 +122,7 @@ impl NextUse {
             dist_out,
             dist_in,
             is_loop_header,
+            in_loop,
         }
     }
 
@@ -134,6 +138,10 @@ impl NextUse {
 
     pub(crate) fn is_loop_header(&self, b: usize) -> bool {
         self.is_loop_header.get(b).copied().unwrap_or(false)
+    }
+
+    pub(crate) fn in_loop(&self, b: usize) -> bool {
+        self.in_loop.get(b).copied().unwrap_or(false)
     }
 }
 

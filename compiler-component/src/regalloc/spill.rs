@@ -128,6 +128,7 @@ pub(crate) fn run(
         block_clobbers: Vec::new(),
         doomed: PRegSet::EMPTY,
         reserved: PRegSet::EMPTY,
+        touched_callee_saved: PRegSet::EMPTY,
     };
     for block in 0..func.num_blocks() {
         spiller.run_block(block).map_err(|e| match e {
@@ -174,11 +175,16 @@ struct Spiller<'a> {
     doomed: PRegSet,
     /// Registers a successor's entry state needs at the terminator: never evicted or chosen.
     reserved: PRegSet,
+    /// Callee-saved registers that have held a value so far (their save is already paid for).
+    touched_callee_saved: PRegSet,
 }
 
 impl Spiller<'_> {
     fn set_holder(&mut self, r: PReg, v: Option<VReg>) {
         self.holder[preg_index(r)] = v;
+        if v.is_some() && self.env.callee_saved.contains(r) {
+            self.touched_callee_saved = self.touched_callee_saved.with(r);
+        }
     }
 
     fn regs_of(&self, v: VReg) -> PRegSet {
@@ -330,7 +336,23 @@ impl Spiller<'_> {
     /// Registers some instruction after `inst` overwrites before `v` is read again in this block
     /// (or before the block ends, when `v` lives on past it). A value placed outside them
     /// survives the calls on its way instead of being spilled and reloaded around each.
+    ///
+    /// Where a callee-saved register costs a save and restore per call of the function (RV32),
+    /// one not used so far is worth it only for a value kept across several calls or inside a
+    /// loop; otherwise those are the registers to avoid, and the value is spilled around its
+    /// one call instead.
     fn clobbered_before_next_use(&self, v: VReg, inst: usize) -> PRegSet {
+        let (clobbered, calls) = self.calls_before_next_use(v, inst);
+        if clobbered.is_empty() || self.fresh_callee_saved_pays(calls) {
+            clobbered
+        } else {
+            self.env.callee_saved.difference(self.touched_callee_saved)
+        }
+    }
+
+    /// The registers the calls between `inst` and `v`'s next read (in this block) overwrite,
+    /// and how many such calls there are (counting stops at 4: calls clobber the same registers).
+    fn calls_before_next_use(&self, v: VReg, inst: usize) -> (PRegSet, usize) {
         let next_read = self
             .remaining_uses
             .get(&v)
@@ -338,15 +360,22 @@ impl Spiller<'_> {
         let until = match next_read {
             Some(at) => at,
             None if self.live.live_out[self.block].contains(v.0 as usize) => self.block_end,
-            None => return PRegSet::EMPTY,
+            None => return (PRegSet::EMPTY, 0),
         };
         let first = self.block_clobbers.partition_point(|&c| c <= inst);
-        // Calls clobber the same registers: a few of them tell the whole story.
         self.block_clobbers[first..]
             .iter()
             .take_while(|&&c| c < until)
             .take(4)
-            .fold(PRegSet::EMPTY, |set, &c| set.union(self.func.clobbers(c)))
+            .fold((PRegSet::EMPTY, 0), |(set, n), &c| {
+                (set.union(self.func.clobbers(c)), n + 1)
+            })
+    }
+
+    /// Does a callee-saved register not used so far pay for its save and restore when it keeps a
+    /// value across `calls` calls of the current block?
+    fn fresh_callee_saved_pays(&self, calls: usize) -> bool {
+        self.env.callee_saved_cost == 0 || calls >= 2 || self.next.in_loop(self.block)
     }
 
     /// Before `inst` overwrites `r`, keeps its value in a free register the instruction leaves
@@ -374,8 +403,12 @@ impl Spiller<'_> {
             self.set_regs_of(w, self.regs_of(w).with(f));
             return;
         }
-        let busy = untouchable.union(self.doomed).union(self.reserved);
-        let lost_later = self.clobbered_before_next_use(w, inst);
+        let (lost_later, calls) = self.calls_before_next_use(w, inst);
+        let mut busy = untouchable.union(self.doomed).union(self.reserved);
+        // The clobbering instruction itself counts as one of the calls crossed.
+        if !self.fresh_callee_saved_pays(calls + 1) {
+            busy = busy.union(self.env.callee_saved.difference(self.touched_callee_saved));
+        }
         let free = |f: &PReg| !busy.contains(*f) && self.holder(*f).is_none();
         let env = self.env;
         let Some(free) = env

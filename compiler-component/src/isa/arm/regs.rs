@@ -47,6 +47,7 @@ pub fn reg_env() -> RegEnv {
         allocatable,
         callee_saved: callee_saved(),
         scratch: IP,
+        callee_saved_cost: 0,
     }
 }
 

@@ -74,6 +74,7 @@ pub fn reg_env() -> RegEnv {
         allocatable: order.iter().map(|&r| PReg(r)).collect(),
         callee_saved: callee_saved(),
         scratch: SCRATCH,
+        callee_saved_cost: 2,
     }
 }
 

@@ -37,6 +37,7 @@ pub(super) fn env_with(allocatable: &[u8]) -> RegEnv {
         allocatable: allocatable.iter().map(|&n| PReg(n)).collect(),
         callee_saved: regs(&[4, 5, 6, 7, 8, 9, 10, 11]),
         scratch: PReg(12),
+        callee_saved_cost: 0,
     }
 }
 

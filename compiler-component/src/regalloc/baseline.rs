@@ -16,8 +16,9 @@
 //! Liveness is computed by iterative dataflow, so a value dead at a point is never stored or
 //! reloaded there.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::block_reads::BlockReads;
 use super::liveness::{self, BitSet, Liveness, NUM_PREGS};
 use super::placement::{self, RegState};
 use super::{
@@ -207,7 +208,7 @@ struct BlockAllocator<'a> {
     reg_holds: [Option<VReg>; NUM_PREGS],
     vregs: BTreeMap<VReg, VState>,
     /// Instruction indices of the uses still ahead in this block, per vreg.
-    remaining_uses: BTreeMap<VReg, VecDeque<usize>>,
+    reads: BlockReads,
     /// Registers the current instruction overwrites: a copy there does not keep a value alive.
     doomed: PRegSet,
     out: &'a mut Output,
@@ -244,7 +245,7 @@ impl<'a> BlockAllocator<'a> {
             allocatable: PRegSet::of(&env.allocatable),
             reg_holds: [None; NUM_PREGS],
             vregs: BTreeMap::new(),
-            remaining_uses: BTreeMap::new(),
+            reads: BlockReads::default(),
             doomed: PRegSet::EMPTY,
             out,
         }
@@ -252,11 +253,7 @@ impl<'a> BlockAllocator<'a> {
 
     fn run(mut self) -> Result<()> {
         let range = self.func.block_insts(self.block);
-        for inst in range.clone() {
-            for v in liveness::inst_uses(self.func, inst) {
-                self.remaining_uses.entry(v).or_default().push_back(inst);
-            }
-        }
+        self.reads.fill(self.func, self.block);
         for inst in range.clone() {
             placement::place(&mut self, inst, inst + 1 == range.end).map_err(|e| CompileError {
                 message: format!("{} (block {}, instruction {inst})", e.message, self.block),
@@ -280,10 +277,7 @@ impl<'a> BlockAllocator<'a> {
     }
 
     fn next_use(&self, v: VReg) -> usize {
-        self.remaining_uses
-            .get(&v)
-            .and_then(|u| u.front().copied())
-            .unwrap_or(usize::MAX)
+        self.reads.next(v).unwrap_or(usize::MAX)
     }
 
     fn slot_of(&mut self, v: VReg) -> Result<u32> {
@@ -512,15 +506,10 @@ impl<'a> RegState<'a> for BlockAllocator<'a> {
     }
     /// Still read later in this block, or live out of it.
     fn is_needed(&self, v: VReg) -> bool {
-        self.remaining_uses.get(&v).is_some_and(|u| !u.is_empty())
-            || self.live_out.contains(v.0 as usize)
+        self.reads.is_read_ahead(v) || self.live_out.contains(v.0 as usize)
     }
     fn pop_uses_through(&mut self, v: VReg, inst: usize) {
-        if let Some(uses) = self.remaining_uses.get_mut(&v) {
-            while uses.front().is_some_and(|&at| at <= inst) {
-                uses.pop_front();
-            }
-        }
+        self.reads.consume_through(v, inst);
     }
     /// Writes `v` into `r` at the end of `inst`; stores it to its home slot if it outlives the
     /// block, frees the register at once if nothing reads it.

@@ -20,6 +20,7 @@
 //! successor's `block_params`; the allocator places the parallel moves before the terminator.
 
 pub mod baseline;
+mod block_reads;
 pub mod check;
 mod forward;
 mod liveness;

@@ -20,9 +20,8 @@
 //! incompatible entry states reports [`Failure::Fallback`]; the caller then retries with a more
 //! conservative [`Joins`] policy.
 
-use std::collections::{BTreeMap, VecDeque};
-
-use super::liveness::{self, BitSet, Liveness, NUM_PREGS};
+use super::block_reads::BlockReads;
+use super::liveness::{BitSet, Liveness, NUM_PREGS};
 use super::next_use::{NEVER, NextUse};
 use super::placement::{self, RegState};
 use super::{
@@ -124,7 +123,7 @@ pub(crate) fn run(
         needs_slot: BitSet::new(num_vregs),
         block: 0,
         block_end: 0,
-        remaining_uses: BTreeMap::new(),
+        reads: BlockReads::default(),
         block_clobbers: Vec::new(),
         doomed: PRegSet::EMPTY,
         reserved: PRegSet::EMPTY,
@@ -168,7 +167,7 @@ struct Spiller<'a> {
     block: usize,
     block_end: usize,
     /// Instruction indices of the reads still ahead in this block, per vreg.
-    remaining_uses: BTreeMap<VReg, VecDeque<usize>>,
+    reads: BlockReads,
     /// Instructions of this block that clobber registers (calls), in order.
     block_clobbers: Vec<usize>,
     /// Registers the current instruction overwrites: a copy there does not keep a value alive.
@@ -225,7 +224,7 @@ impl Spiller<'_> {
 
     /// Instructions until `v` is read next, as seen from `inst`, across blocks.
     fn next_use(&self, v: VReg, inst: usize) -> u64 {
-        if let Some(&at) = self.remaining_uses.get(&v).and_then(|u| u.front()) {
+        if let Some(at) = self.reads.next(v) {
             return at.saturating_sub(inst) as u64;
         }
         let through = self.next.after_block_end(self.block, v.0);
@@ -241,7 +240,7 @@ impl Spiller<'_> {
         self.block = block;
         self.block_end = range.end;
         self.enter(block)?;
-        self.remaining_uses.clear();
+        self.reads.fill(func, block);
         self.block_clobbers = range
             .clone()
             .filter(|&inst| {
@@ -251,11 +250,6 @@ impl Spiller<'_> {
                     .is_empty()
             })
             .collect();
-        for inst in range.clone() {
-            for v in liveness::inst_uses(func, inst) {
-                self.remaining_uses.entry(v).or_default().push_back(inst);
-            }
-        }
         for inst in range.clone() {
             let result = if inst + 1 == range.end {
                 self.terminator(inst)
@@ -353,10 +347,7 @@ impl Spiller<'_> {
     /// The registers the calls between `inst` and `v`'s next read (in this block) overwrite,
     /// and how many such calls there are (counting stops at 4: calls clobber the same registers).
     fn calls_before_next_use(&self, v: VReg, inst: usize) -> (PRegSet, usize) {
-        let next_read = self
-            .remaining_uses
-            .get(&v)
-            .and_then(|uses| uses.iter().find(|&&at| at > inst).copied());
+        let next_read = self.reads.next_after(v, inst);
         let until = match next_read {
             Some(at) => at,
             None if self.live.live_out[self.block].contains(v.0 as usize) => self.block_end,
@@ -837,15 +828,10 @@ impl<'a> RegState<'a> for Spiller<'a> {
     }
     /// Still read later in this block, or live out of it.
     fn is_needed(&self, v: VReg) -> bool {
-        self.remaining_uses.get(&v).is_some_and(|u| !u.is_empty())
-            || self.live.live_out[self.block].contains(v.0 as usize)
+        self.reads.is_read_ahead(v) || self.live.live_out[self.block].contains(v.0 as usize)
     }
     fn pop_uses_through(&mut self, v: VReg, inst: usize) {
-        if let Some(uses) = self.remaining_uses.get_mut(&v) {
-            while uses.front().is_some_and(|&at| at <= inst) {
-                uses.pop_front();
-            }
-        }
+        self.reads.consume_through(v, inst);
     }
     /// Writes `v` into `r` at the end of `inst`: stores it at once when it is a value that
     /// gets spilled somewhere, frees the register at once if nothing reads it.

@@ -9,6 +9,8 @@
 //!
 //! and the commit says which goldens moved and by how many bytes.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -20,33 +22,12 @@ const TARGETS: [Target; 3] = [Target::CortexM4, Target::CortexM4F, Target::Rv32i
 /// (name in the goldens file, spill-realloc on?)
 const VARIANTS: [(&str, bool); 2] = [("default", true), ("spill-realloc-off", false)];
 
-fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
-}
-
 fn goldens_path() -> PathBuf {
-    fixtures_dir().join("goldens.txt")
+    common::fixtures_dir().join("goldens.txt")
 }
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(fixtures_dir())
-        .expect("fixtures directory")
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let name = p
-                .file_stem()
-                .expect("a file name")
-                .to_string_lossy()
-                .into_owned();
-            let wat = std::fs::read(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
-            (name, wat)
-        })
-        .collect()
+    common::fixture_texts()
 }
 
 /// Key: "fixture target variant"; value: "length sha256".
@@ -172,7 +153,7 @@ fn spill_realloc_off_reproduces_its_pins() {
     let output = out_dir.join("out.o");
     let mut checked = 0;
     for (name, _) in fixtures() {
-        let input = fixtures_dir().join(format!("{name}.wat"));
+        let input = common::fixtures_dir().join(format!("{name}.wat"));
         for target in TARGETS {
             let key = format!("{name} {} spill-realloc-off", target.name());
             let Some(pinned) = frozen.get(&key) else {

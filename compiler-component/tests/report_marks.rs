@@ -4,33 +4,12 @@
 //! least one line marked `move`; no ordinary instruction carries an allocator mark. The text and
 //! JSON renderings carry the same marks.
 
-use std::path::PathBuf;
+mod common;
 
 use synth_compiler::isa::{LineKind, ListingLine};
 use synth_compiler::regalloc::EditKind;
 use synth_compiler::report::{FunctionReport, kind_name};
 use synth_compiler::{Options, Target, compile};
-
-fn fixtures() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fixtures directory")
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let name = p
-                .file_stem()
-                .expect("file name")
-                .to_string_lossy()
-                .into_owned();
-            (name, wat::parse_file(&p).expect("fixture parses"))
-        })
-        .collect()
-}
 
 /// The mnemonic of a listing line (`adds r0, r1` -> `adds`).
 fn mnemonic(line: &ListingLine) -> &str {
@@ -126,7 +105,7 @@ fn check_function(target: Target, f: &FunctionReport) -> Result<(), String> {
 fn listing_marks_match_the_allocator_statistics() {
     let mut failures = Vec::new();
     let mut seen = [0u32; 4];
-    for (name, wasm) in fixtures() {
+    for (name, wasm) in common::fixture_texts() {
         for target in [Target::CortexM4, Target::Rv32imac] {
             for spill_realloc in [true, false] {
                 let mut options = Options::new(target);
@@ -159,10 +138,8 @@ fn listing_marks_match_the_allocator_statistics() {
 
 #[test]
 fn text_and_json_reports_carry_the_marks() {
-    let wasm = wat::parse_file(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/register_pressure.wat"),
-    )
-    .expect("fixture parses");
+    let wasm = wat::parse_file(common::fixtures_dir().join("register_pressure.wat"))
+        .expect("fixture parses");
     for target in [Target::CortexM4, Target::Rv32imac] {
         let output = compile(&wasm, &Options::new(target)).expect("compiles");
         let text = output.report.to_text(true);

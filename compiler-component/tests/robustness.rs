@@ -1,8 +1,9 @@
 //! Bad input never crashes the compiler: thousands of mutated fixtures go through `compile`,
 //! and every result is either a well-formed ELF object or a clean error value.
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 
 use synth_compiler::{CompileError, ErrorKind, Options, Target, compile};
 
@@ -26,19 +27,11 @@ impl Rng {
 const MAX_MUTATED_FIXTURE_BYTES: usize = 64 * 1024;
 
 fn fixture_binaries() -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("fixtures directory")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wat"))
-        .collect();
-    paths.sort();
-    paths
+    common::fixture_texts()
         .into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            let wasm = wat::parse_file(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
-            (name, wasm)
+        .map(|(name, text)| {
+            let wasm = wat::parse_bytes(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, wasm.into_owned())
         })
         .filter(|(_, wasm)| wasm.len() <= MAX_MUTATED_FIXTURE_BYTES)
         .collect()

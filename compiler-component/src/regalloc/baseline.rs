@@ -444,49 +444,26 @@ impl<'a> RegState<'a> for BlockAllocator<'a> {
         st.regs = st.regs.with(target);
         Ok(())
     }
-    /// An allocatable register outside `busy`, emptied for use: a free one (outside `avoid` if
-    /// possible), else the one whose value is next needed furthest away.
     fn pick_reg(&mut self, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
-        let env = self.env;
-        let candidates = || {
-            env.allocatable
-                .iter()
-                .copied()
-                .filter(|r| !busy.contains(*r))
-        };
-        if let Some(r) = candidates()
-            .find(|r| self.holder(*r).is_none() && !avoid.contains(*r))
-            .or_else(|| candidates().find(|r| self.holder(*r).is_none()))
-        {
-            return Ok(r);
-        }
-        let mut victim: Option<(PReg, (usize, bool))> = None;
-        for r in candidates() {
-            let key = match self.holder(r) {
-                Some(w) => {
-                    let st = self.vregs.get(&w).copied();
-                    let clean = st.is_some_and(|st| st.in_memory || st.regs.len() > 1);
-                    let distance = if self.is_needed(w) {
-                        self.next_use(w)
-                    } else {
-                        usize::MAX
-                    };
-                    (distance, clean)
-                }
-                None => (usize::MAX, true),
-            };
-            if victim.is_none_or(|(_, best)| key > best) {
-                victim = Some((r, key));
-            }
-        }
-        let Some((r, _)) = victim else {
-            return Err(CompileError::limit(format!(
+        placement::pick_register(self, inst, busy, avoid)?.ok_or_else(|| {
+            CompileError::limit(format!(
                 "instruction needs more registers at once than the {} allocatable ones",
-                env.allocatable.len()
-            )));
+                self.env.allocatable.len()
+            ))
+        })
+    }
+    fn allocation_order(&self) -> &[PReg] {
+        &self.env.allocatable
+    }
+    fn eviction_key(&self, w: VReg, _inst: usize) -> (u64, bool) {
+        let st = self.vregs.get(&w).copied();
+        let clean = st.is_some_and(|st| st.in_memory || st.regs.len() > 1);
+        let distance = if self.is_needed(w) {
+            self.next_use(w) as u64
+        } else {
+            u64::MAX
         };
-        self.vacate(r, inst)?;
-        Ok(r)
+        (distance, clean)
     }
     /// Drops every register copy of `v` and its local slot (its value is dead).
     fn forget(&mut self, v: VReg) {

@@ -23,6 +23,11 @@ pub(crate) trait RegState<'f> {
     /// The function being allocated (outliving the state's borrows).
     fn func(&self) -> &'f dyn MachFunction;
     fn allocatable(&self) -> PRegSet;
+    /// The allocatable registers in order of preference.
+    fn allocation_order(&self) -> &[PReg];
+    /// How good a victim the register holding `w` is at `inst`: the later `w` is read again the
+    /// better, and among equals one whose value survives elsewhere (no store needed).
+    fn eviction_key(&self, w: VReg, inst: usize) -> (u64, bool);
     fn holder(&self, r: PReg) -> Option<VReg>;
     /// Registers holding `v`'s current value.
     fn copies(&self, v: VReg) -> PRegSet;
@@ -91,6 +96,40 @@ pub(crate) trait RegState<'f> {
     ) -> Result<(), Self::Error> {
         Ok(())
     }
+}
+
+/// An allocatable register outside `busy`, emptied for use: a free one (outside `avoid` if one
+/// is), else the one with the best [`RegState::eviction_key`] (the first in preference order
+/// among equals). `None` when every allocatable register is busy.
+pub(crate) fn pick_register<'f, S: RegState<'f>>(
+    state: &mut S,
+    inst: usize,
+    busy: PRegSet,
+    avoid: PRegSet,
+) -> Result<Option<PReg>, S::Error> {
+    let order = state.allocation_order();
+    let candidates = || order.iter().copied().filter(|r| !busy.contains(*r));
+    let free = candidates()
+        .find(|r| state.holder(*r).is_none() && !avoid.contains(*r))
+        .or_else(|| candidates().find(|r| state.holder(*r).is_none()));
+    if free.is_some() {
+        return Ok(free);
+    }
+    let mut victim: Option<(PReg, (u64, bool))> = None;
+    for r in candidates() {
+        let key = match state.holder(r) {
+            Some(w) => state.eviction_key(w, inst),
+            None => (u64::MAX, true),
+        };
+        if victim.is_none_or(|(_, best)| key > best) {
+            victim = Some((r, key));
+        }
+    }
+    let Some((r, _)) = victim else {
+        return Ok(None);
+    };
+    state.vacate(r, inst)?;
+    Ok(Some(r))
 }
 
 /// The fixed registers of one instruction, after checking that some allocation can satisfy

@@ -767,54 +767,31 @@ impl<'a> RegState<'a> for Spiller<'a> {
         self.set_regs_of(v, regs);
         Ok(())
     }
-    /// An allocatable register outside `busy` (and the reserved ones), emptied for use: a free
-    /// one (outside `avoid` if possible), else the one whose value is read furthest ahead.
+    /// An allocatable register outside `busy` and the registers successors expect values in.
     fn pick_reg(&mut self, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
         let busy = busy.union(self.reserved);
-        let env = self.env;
-        let candidates = || {
-            env.allocatable
-                .iter()
-                .copied()
-                .filter(|r| !busy.contains(*r))
-        };
-        if let Some(r) = candidates()
-            .find(|r| self.holder(*r).is_none() && !avoid.contains(*r))
-            .or_else(|| candidates().find(|r| self.holder(*r).is_none()))
-        {
-            return Ok(r);
-        }
-        let mut victim: Option<(PReg, (u64, bool))> = None;
-        for r in candidates() {
-            let key = match self.holder(r) {
-                Some(w) => {
-                    let clean = self.is_slot_valid(w) || self.regs_of(w).len() > 1;
-                    let distance = if self.is_needed(w) {
-                        self.next_use(w, inst)
-                    } else {
-                        NEVER
-                    };
-                    (distance, clean)
-                }
-                None => (NEVER, true),
-            };
-            if victim.is_none_or(|(_, best)| key > best) {
-                victim = Some((r, key));
-            }
-        }
-        let Some((r, _)) = victim else {
-            if !self.reserved.is_empty() {
-                return Err(Failure::Fallback(
-                    "a terminator's operands find no register beside the successors' values".into(),
-                ));
-            }
-            return Err(Failure::Error(CompileError::limit(format!(
+        match placement::pick_register(self, inst, busy, avoid)? {
+            Some(r) => Ok(r),
+            None if !self.reserved.is_empty() => Err(Failure::Fallback(
+                "a terminator's operands find no register beside the successors' values".into(),
+            )),
+            None => Err(Failure::Error(CompileError::limit(format!(
                 "instruction needs more registers at once than the {} allocatable ones",
-                env.allocatable.len()
-            ))));
+                self.env.allocatable.len()
+            )))),
+        }
+    }
+    fn allocation_order(&self) -> &[PReg] {
+        &self.env.allocatable
+    }
+    fn eviction_key(&self, w: VReg, inst: usize) -> (u64, bool) {
+        let clean = self.is_slot_valid(w) || self.regs_of(w).len() > 1;
+        let distance = if self.is_needed(w) {
+            self.next_use(w, inst)
+        } else {
+            NEVER
         };
-        self.vacate(r, inst)?;
-        Ok(r)
+        (distance, clean)
     }
     /// Drops every copy of `v` (its value is dead).
     fn forget(&mut self, v: VReg) {

@@ -66,14 +66,13 @@ impl std::fmt::Display for UsageError {
 
 /// One line per target: name and description.
 pub fn targets_text() -> String {
-    let width = Target::ALL
-        .iter()
-        .map(|t| t.name().len())
-        .max()
-        .unwrap_or(0);
-    Target::ALL
-        .iter()
-        .map(|t| format!("{:<width$}  {}\n", t.name(), t.description()))
+    targets_table(Target::ALL.iter().map(|t| (t.name(), t.description())))
+}
+
+/// `(name, description)` rows as the `targets` command prints them: names padded to one width.
+pub fn targets_table<'a>(rows: impl Iterator<Item = (&'a str, &'a str)> + Clone) -> String {
+    let width = rows.clone().map(|(name, _)| name.len()).max().unwrap_or(0);
+    rows.map(|(name, description)| format!("{name:<width$}  {description}\n"))
         .collect()
 }
 

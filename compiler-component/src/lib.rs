@@ -10,6 +10,7 @@
 //! The library does no I/O and is deterministic: the same input and options give the same bytes.
 
 pub mod cli;
+pub mod cli_output;
 pub mod error;
 pub mod frontend;
 pub mod ir;

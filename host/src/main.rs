@@ -10,7 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use synth_compiler::cli::CompileArgs;
+use synth_compiler::cli::{self, CompileArgs};
+use synth_compiler::cli_output::{self, print};
 use synth_host::{Host, HostConfig, RequestError};
 
 use args::{BatchArgs, Command};
@@ -39,12 +40,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn print(text: &str) -> Result<(), String> {
-    std::io::stdout()
-        .write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write to standard output: {e}"))
-}
-
 fn start_host(config: &HostConfig) -> Result<Host, String> {
     Host::new(config).map_err(|e| e.to_string())
 }
@@ -52,16 +47,9 @@ fn start_host(config: &HostConfig) -> Result<Host, String> {
 fn targets(config: &HostConfig) -> Result<(), String> {
     let host = start_host(config)?;
     let targets = host.targets().map_err(|e| e.to_string())?;
-    let width = targets
-        .iter()
-        .map(|(_, name, _)| name.len())
-        .max()
-        .unwrap_or(0);
-    let text: String = targets
-        .iter()
-        .map(|(_, name, description)| format!("{name:<width$}  {description}\n"))
-        .collect();
-    print(&text)
+    print(&cli::targets_table(targets.iter().map(
+        |(_, name, description)| (name.as_str(), description.as_str()),
+    )))
 }
 
 /// Read a file (or stdin for `-`), refusing one larger than the host's input limit before
@@ -92,44 +80,7 @@ fn compile(config: &HostConfig, args: &CompileArgs) -> Result<(), String> {
     let output = host
         .compile(&input, &args.options)
         .map_err(|e| e.to_string())?;
-    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![(PathBuf::from(&args.output), output.object)];
-    if let Some(header) = &args.header {
-        files.push((PathBuf::from(header), output.header.into_bytes()));
-    }
-    let json = args
-        .report_json
-        .as_ref()
-        .map(|_| output.report.to_json() + "\n");
-    if let (Some(path), Some(json)) = (&args.report_json, &json)
-        && path != "-"
-    {
-        files.push((PathBuf::from(path), json.clone().into_bytes()));
-    }
-    for (path, bytes) in &files {
-        write_file(path, bytes)?;
-    }
-    if args.report || args.listing {
-        print(&output.report.to_text(args.listing))?;
-    }
-    if let (Some(path), Some(json)) = (&args.report_json, &json)
-        && path == "-"
-    {
-        print(json)?;
-    }
-    Ok(())
-}
-
-/// Write through a temporary name and rename, so a failure never leaves a partial file.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let mut temp_name = path.file_name().unwrap_or_default().to_os_string();
-    temp_name.push(format!(".synth-host-{}.tmp", std::process::id()));
-    let temp = path.with_file_name(temp_name);
-    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(format!("cannot write `{}`: {e}", path.display()));
-    }
-    Ok(())
+    cli_output::write_outputs(args, output)
 }
 
 /// The outcome of one batch input.
@@ -201,15 +152,14 @@ fn compile_one(
     let output = host
         .compile(&bytes, &batch.options)
         .map_err(|e: RequestError| e.to_string())?;
-    write_file(
-        &batch.out_dir.join(format!("{output_stem}.o")),
-        &output.object,
-    )?;
-    write_file(
-        &batch.out_dir.join(format!("{output_stem}.h")),
-        output.header.as_bytes(),
-    )?;
-    Ok(output.object.len())
+    let object = batch.out_dir.join(format!("{output_stem}.o"));
+    let header = batch.out_dir.join(format!("{output_stem}.h"));
+    let size = output.object.len();
+    cli_output::write_all_or_nothing(&[
+        (&object.to_string_lossy(), output.object),
+        (&header.to_string_lossy(), output.header.into_bytes()),
+    ])?;
+    Ok(size)
 }
 
 /// One line on stderr, rewritten in place on a terminal.

@@ -204,6 +204,17 @@ fn use_test(ops: &mut Vec<Operand>, t: &Test) {
     use_src(ops, t.rhs);
 }
 
+/// The defs of a 64-bit shift: the word computed first (the one taking bits from the other) is
+/// written while the inputs are still needed, so it is an early def.
+fn shift_pair_defs(op: BinaryOp, lo: VReg, hi: VReg) -> [Operand; 2] {
+    let (early, late) = if op == BinaryOp::Shl {
+        (hi, lo)
+    } else {
+        (lo, hi)
+    };
+    [Operand::early_def_reg(early), Operand::def_reg(late)]
+}
+
 impl MachInst for MInst {
     fn is_terminator(&self) -> bool {
         matches!(
@@ -318,24 +329,11 @@ impl MachInst for MInst {
                 o.extend(a.iter().map(|v| Operand::use_reg(*v)));
                 o.push(Operand::use_reg(*count));
                 o.push(Operand::early_def_reg(*tmp));
-                // The word computed first is written while the inputs are still needed.
-                let (early, late) = if *op == BinaryOp::Shl {
-                    (*hi, *lo)
-                } else {
-                    (*lo, *hi)
-                };
-                o.push(Operand::early_def_reg(early));
-                o.push(Operand::def_reg(late));
+                o.extend(shift_pair_defs(*op, *lo, *hi));
             }
             MInst::ShiftPairImm { op, lo, hi, a, .. } => {
                 o.extend(a.iter().map(|v| Operand::use_reg(*v)));
-                let (early, late) = if *op == BinaryOp::Shl {
-                    (*hi, *lo)
-                } else {
-                    (*lo, *hi)
-                };
-                o.push(Operand::early_def_reg(early));
-                o.push(Operand::def_reg(late));
+                o.extend(shift_pair_defs(*op, *lo, *hi));
             }
             MInst::Call { args, results, .. } => {
                 o.extend(args.iter().map(|(v, p)| Operand::use_fixed(*v, *p)));

@@ -504,27 +504,17 @@ impl Emitter {
             self.li(SCRATCH, end as i32);
             self.alu(AluOp::Add, SCRATCH, SCRATCH, addr);
         }
-        if addr == ZERO {
-            // A constant address of 0: the sum cannot wrap.
+        // A sum below addr wrapped past 2^32 (a constant address of 0 cannot wrap).
+        if addr != ZERO {
             self.branch(
                 Test {
                     cond: BrCond::Ltu,
-                    a: size,
-                    b: SCRATCH,
+                    a: SCRATCH,
+                    b: addr,
                 },
                 trap,
             );
-            return;
         }
-        // A sum below addr wrapped past 2^32.
-        self.branch(
-            Test {
-                cond: BrCond::Ltu,
-                a: SCRATCH,
-                b: addr,
-            },
-            trap,
-        );
         self.branch(
             Test {
                 cond: BrCond::Ltu,

@@ -19,11 +19,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::block_reads::BlockReads;
-use super::liveness::{self, BitSet, Liveness, NUM_PREGS};
+use super::liveness::{self, BitSet, Liveness, NUM_PREGS, preg_index};
 use super::placement::{self, RegState};
 use super::{
-    Allocation, Edit, EditKind, Location, MachFunction, PReg, PRegSet, ProgPoint, RegEnv,
-    SpillSlot, Stats, VReg, check,
+    Allocation, Edit, Location, MachFunction, PReg, PRegSet, ProgPoint, RegEnv, SpillSlot, Stats,
+    VReg, check,
 };
 use crate::error::{CompileError, Result};
 
@@ -214,14 +214,6 @@ struct BlockAllocator<'a> {
     out: &'a mut Output,
 }
 
-fn location_kind(from: Location, to: Location) -> EditKind {
-    EditKind::of(from, to)
-}
-
-fn preg_index(r: PReg) -> usize {
-    usize::from(r.0) % NUM_PREGS
-}
-
 impl<'a> BlockAllocator<'a> {
     fn new(
         func: &'a dyn MachFunction,
@@ -293,12 +285,7 @@ impl<'a> BlockAllocator<'a> {
     }
 
     fn emit(&mut self, inst: usize, after: bool, from: Location, to: Location) {
-        let point = ProgPoint {
-            inst: inst as u32,
-            after,
-        };
-        let kind = location_kind(from, to);
-        self.out.edits.push((point, Edit { from, to, kind }));
+        self.out.edits.push(Edit::placed(inst, after, from, to));
     }
 
     /// Places the parallel move of the terminator's jump arguments into the successor's

@@ -9,6 +9,11 @@ use crate::error::{CompileError, Result};
 /// Physical registers are numbered below this (the width of `PRegSet`).
 pub(crate) const NUM_PREGS: usize = 64;
 
+/// Index of `r` in a table of `NUM_PREGS` registers.
+pub(crate) fn preg_index(r: PReg) -> usize {
+    usize::from(r.0) % NUM_PREGS
+}
+
 /// A dense set of small integers (vreg numbers).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct BitSet {

@@ -237,6 +237,23 @@ pub struct Edit {
     pub kind: EditKind,
 }
 
+impl Edit {
+    /// The edit from `from` to `to` before (or, with `after`, after) instruction `inst`.
+    pub(crate) fn placed(
+        inst: usize,
+        after: bool,
+        from: Location,
+        to: Location,
+    ) -> (ProgPoint, Edit) {
+        let point = ProgPoint {
+            inst: inst as u32,
+            after,
+        };
+        let kind = EditKind::of(from, to);
+        (point, Edit { from, to, kind })
+    }
+}
+
 /// Where an edit goes: before instruction `inst`, or after it (`after` is never used for
 /// terminators).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

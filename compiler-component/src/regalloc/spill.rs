@@ -21,12 +21,12 @@
 //! conservative [`Joins`] policy.
 
 use super::block_reads::BlockReads;
-use super::liveness::{BitSet, Liveness, NUM_PREGS};
+use super::liveness::{BitSet, Liveness, NUM_PREGS, preg_index};
 use super::next_use::{NEVER, NextUse};
 use super::placement::{self, RegState};
 use super::{
-    Constraint, Edit, EditKind, Location, MachFunction, Operand, OperandKind, PReg, PRegSet,
-    ProgPoint, RegEnv, SpillSlot, VReg, parallel_move,
+    Constraint, Edit, Location, MachFunction, Operand, OperandKind, PReg, PRegSet, ProgPoint,
+    RegEnv, SpillSlot, VReg, parallel_move,
 };
 use crate::error::CompileError;
 
@@ -85,14 +85,6 @@ struct Entry {
     in_regs: Vec<(VReg, PReg)>,
     /// Values in `in_regs` whose slot holds them too; every other live-in is in its slot.
     slot_valid: Vec<VReg>,
-}
-
-fn edit_kind(from: Location, to: Location) -> EditKind {
-    EditKind::of(from, to)
-}
-
-fn preg_index(r: PReg) -> usize {
-    usize::from(r.0) % NUM_PREGS
 }
 
 pub(crate) fn run(
@@ -214,12 +206,7 @@ impl Spiller<'_> {
     }
 
     fn emit(&mut self, inst: usize, after: bool, from: Location, to: Location) {
-        let point = ProgPoint {
-            inst: inst as u32,
-            after,
-        };
-        let kind = edit_kind(from, to);
-        self.edits.push((point, Edit { from, to, kind }));
+        self.edits.push(Edit::placed(inst, after, from, to));
     }
 
     /// Instructions until `v` is read next, as seen from `inst`, across blocks.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use synth_compiler::regalloc::{self, MachFunction, Policy};
-use synth_compiler::{Options, Target, frontend, isa, legalize, opt};
+use synth_compiler::{Options, Target, frontend, isa, legalize, opt, softfloat};
 
 const TARGETS: [Target; 3] = [Target::CortexM4, Target::CortexM4F, Target::Rv32imac];
 
@@ -190,7 +190,9 @@ fn allocator_time(wasm: &[u8], options: &Options) -> (Duration, u64) {
         return (Duration::ZERO, 0);
     };
     opt::run(&mut module);
-    if legalize::run(&mut module, isa::caps(options.target), options).is_err() {
+    if softfloat::run(&mut module, isa::caps(options.target)).is_err()
+        || legalize::run(&mut module, isa::caps(options.target), options).is_err()
+    {
         return (Duration::ZERO, 0);
     }
     opt::run(&mut module);

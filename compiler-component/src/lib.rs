@@ -3,7 +3,7 @@
 //! The pipeline reads top to bottom, one module per stage, data flowing one way:
 //!
 //! ```text
-//! bytes/WAT -> frontend (validate, SSA) -> opt -> legalize (per-target caps) -> opt
+//! bytes/WAT -> frontend (validate, SSA) -> opt -> softfloat -> legalize (per-target caps) -> opt
 //!           -> isa::{arm,rv32} (lower, regalloc, emit) -> object (ELF, C header) + report
 //! ```
 //!
@@ -21,6 +21,7 @@ pub mod opt;
 pub mod options;
 pub mod regalloc;
 pub mod report;
+pub mod softfloat;
 
 pub use error::{CompileError, ErrorKind};
 pub use options::{Isa, Options, Target};
@@ -43,7 +44,9 @@ pub fn compile(input: &[u8], options: &Options) -> Result<Output, CompileError> 
     if options.optimize {
         opt::run(&mut module);
     }
-    legalize::run(&mut module, isa::caps(options.target), options)?;
+    let caps = isa::caps(options.target);
+    softfloat::run(&mut module, caps)?;
+    legalize::run(&mut module, caps, options)?;
     if options.optimize {
         opt::run(&mut module);
     }

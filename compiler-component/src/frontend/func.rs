@@ -12,8 +12,8 @@ use wasmparser::{BlockType, FunctionBody, Operator};
 
 use crate::error::{CompileError, Result};
 use crate::ir::{
-    BinaryOp, Block, Cond, Function, MemArg, Op, Signature, Terminator, TrapCode, Type, UnaryOp,
-    Value,
+    BinaryOp, Block, Cond, Conversion, FBinaryOp, FCond, FUnaryOp, Function, MemArg, Op, Signature,
+    Terminator, TrapCode, Type, UnaryOp, Value,
 };
 
 use super::limits::{
@@ -285,6 +285,29 @@ impl Translator<'_> {
         self.push1(Op::Compare(cond), vec![a, b], Type::I32, offset)
     }
 
+    fn float_unary(&mut self, op: FUnaryOp, ty: Type, offset: u32) -> Result<()> {
+        let a = self.pop()?;
+        self.push1(Op::FUnary(op), vec![a], ty, offset)
+    }
+
+    fn float_binary(&mut self, op: FBinaryOp, ty: Type, offset: u32) -> Result<()> {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        self.push1(Op::FBinary(op), vec![a, b], ty, offset)
+    }
+
+    fn float_compare(&mut self, cond: FCond, offset: u32) -> Result<()> {
+        let b = self.pop()?;
+        let a = self.pop()?;
+        self.push1(Op::FCompare(cond), vec![a, b], Type::I32, offset)
+    }
+
+    /// A conversion to `to`; the operand's type is the source type.
+    fn convert(&mut self, conversion: Conversion, to: Type, offset: u32) -> Result<()> {
+        let a = self.pop()?;
+        self.push1(Op::Convert(conversion), vec![a], to, offset)
+    }
+
     /// Division and remainder with the explicit trap checks wasm requires before them.
     fn division(&mut self, op: BinaryOp, ty: Type, offset: u32) -> Result<()> {
         let divisor = self.pop()?;
@@ -300,7 +323,7 @@ impl Translator<'_> {
             // Only INT_MIN / -1 overflows; INT_MIN % -1 is 0 and must not trap.
             let min = match ty {
                 Type::I32 => i32::MIN as i64,
-                Type::I64 => i64::MIN,
+                _ => i64::MIN,
             };
             let min = self.constant(min, ty, offset)?;
             let minus_one = self.constant(-1, ty, offset)?;
@@ -449,7 +472,9 @@ impl Translator<'_> {
             return self.unreachable_operator(op, offset);
         }
         use BinaryOp as B;
-        use Type::{I32, I64};
+        use FBinaryOp as FB;
+        use FUnaryOp as FU;
+        use Type::{F32, F64, I32, I64};
         use UnaryOp as U;
         match op {
             Operator::Unreachable => {
@@ -650,8 +675,14 @@ impl Translator<'_> {
             Operator::I64Load16U { memarg } => self.load(memarg, 2, false, I64, offset)?,
             Operator::I64Load32S { memarg } => self.load(memarg, 4, true, I64, offset)?,
             Operator::I64Load32U { memarg } => self.load(memarg, 4, false, I64, offset)?,
-            Operator::I32Store { memarg } => self.store(memarg, 4, offset)?,
-            Operator::I64Store { memarg } => self.store(memarg, 8, offset)?,
+            Operator::F32Load { memarg } => self.load(memarg, 4, false, F32, offset)?,
+            Operator::F64Load { memarg } => self.load(memarg, 8, false, F64, offset)?,
+            Operator::I32Store { memarg } | Operator::F32Store { memarg } => {
+                self.store(memarg, 4, offset)?
+            }
+            Operator::I64Store { memarg } | Operator::F64Store { memarg } => {
+                self.store(memarg, 8, offset)?
+            }
             Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
                 self.store(memarg, 1, offset)?
             }
@@ -672,6 +703,90 @@ impl Translator<'_> {
             Operator::I64Const { value } => {
                 self.push1(Op::Const(value), Vec::new(), I64, offset)?
             }
+            Operator::F32Const { value } => {
+                self.push1(Op::Const(value.bits() as i64), Vec::new(), F32, offset)?
+            }
+            Operator::F64Const { value } => {
+                self.push1(Op::Const(value.bits() as i64), Vec::new(), F64, offset)?
+            }
+
+            Operator::F32Abs => self.float_unary(FU::Abs, F32, offset)?,
+            Operator::F32Neg => self.float_unary(FU::Neg, F32, offset)?,
+            Operator::F32Sqrt => self.float_unary(FU::Sqrt, F32, offset)?,
+            Operator::F32Ceil => self.float_unary(FU::Ceil, F32, offset)?,
+            Operator::F32Floor => self.float_unary(FU::Floor, F32, offset)?,
+            Operator::F32Trunc => self.float_unary(FU::Trunc, F32, offset)?,
+            Operator::F32Nearest => self.float_unary(FU::Nearest, F32, offset)?,
+            Operator::F64Abs => self.float_unary(FU::Abs, F64, offset)?,
+            Operator::F64Neg => self.float_unary(FU::Neg, F64, offset)?,
+            Operator::F64Sqrt => self.float_unary(FU::Sqrt, F64, offset)?,
+            Operator::F64Ceil => self.float_unary(FU::Ceil, F64, offset)?,
+            Operator::F64Floor => self.float_unary(FU::Floor, F64, offset)?,
+            Operator::F64Trunc => self.float_unary(FU::Trunc, F64, offset)?,
+            Operator::F64Nearest => self.float_unary(FU::Nearest, F64, offset)?,
+            Operator::F32Add => self.float_binary(FB::Add, F32, offset)?,
+            Operator::F32Sub => self.float_binary(FB::Sub, F32, offset)?,
+            Operator::F32Mul => self.float_binary(FB::Mul, F32, offset)?,
+            Operator::F32Div => self.float_binary(FB::Div, F32, offset)?,
+            Operator::F32Min => self.float_binary(FB::Min, F32, offset)?,
+            Operator::F32Max => self.float_binary(FB::Max, F32, offset)?,
+            Operator::F32Copysign => self.float_binary(FB::Copysign, F32, offset)?,
+            Operator::F64Add => self.float_binary(FB::Add, F64, offset)?,
+            Operator::F64Sub => self.float_binary(FB::Sub, F64, offset)?,
+            Operator::F64Mul => self.float_binary(FB::Mul, F64, offset)?,
+            Operator::F64Div => self.float_binary(FB::Div, F64, offset)?,
+            Operator::F64Min => self.float_binary(FB::Min, F64, offset)?,
+            Operator::F64Max => self.float_binary(FB::Max, F64, offset)?,
+            Operator::F64Copysign => self.float_binary(FB::Copysign, F64, offset)?,
+            Operator::F32Eq | Operator::F64Eq => self.float_compare(FCond::Eq, offset)?,
+            Operator::F32Ne | Operator::F64Ne => self.float_compare(FCond::Ne, offset)?,
+            Operator::F32Lt | Operator::F64Lt => self.float_compare(FCond::Lt, offset)?,
+            Operator::F32Gt | Operator::F64Gt => self.float_compare(FCond::Gt, offset)?,
+            Operator::F32Le | Operator::F64Le => self.float_compare(FCond::Le, offset)?,
+            Operator::F32Ge | Operator::F64Ge => self.float_compare(FCond::Ge, offset)?,
+
+            Operator::I32TruncF32S | Operator::I32TruncF64S => {
+                self.convert(Conversion::TruncS, I32, offset)?
+            }
+            Operator::I32TruncF32U | Operator::I32TruncF64U => {
+                self.convert(Conversion::TruncU, I32, offset)?
+            }
+            Operator::I64TruncF32S | Operator::I64TruncF64S => {
+                self.convert(Conversion::TruncS, I64, offset)?
+            }
+            Operator::I64TruncF32U | Operator::I64TruncF64U => {
+                self.convert(Conversion::TruncU, I64, offset)?
+            }
+            Operator::I32TruncSatF32S | Operator::I32TruncSatF64S => {
+                self.convert(Conversion::TruncSatS, I32, offset)?
+            }
+            Operator::I32TruncSatF32U | Operator::I32TruncSatF64U => {
+                self.convert(Conversion::TruncSatU, I32, offset)?
+            }
+            Operator::I64TruncSatF32S | Operator::I64TruncSatF64S => {
+                self.convert(Conversion::TruncSatS, I64, offset)?
+            }
+            Operator::I64TruncSatF32U | Operator::I64TruncSatF64U => {
+                self.convert(Conversion::TruncSatU, I64, offset)?
+            }
+            Operator::F32ConvertI32S | Operator::F32ConvertI64S => {
+                self.convert(Conversion::ConvertS, F32, offset)?
+            }
+            Operator::F32ConvertI32U | Operator::F32ConvertI64U => {
+                self.convert(Conversion::ConvertU, F32, offset)?
+            }
+            Operator::F64ConvertI32S | Operator::F64ConvertI64S => {
+                self.convert(Conversion::ConvertS, F64, offset)?
+            }
+            Operator::F64ConvertI32U | Operator::F64ConvertI64U => {
+                self.convert(Conversion::ConvertU, F64, offset)?
+            }
+            Operator::F32DemoteF64 => self.convert(Conversion::Demote, F32, offset)?,
+            Operator::F64PromoteF32 => self.convert(Conversion::Promote, F64, offset)?,
+            Operator::I32ReinterpretF32 => self.convert(Conversion::Reinterpret, I32, offset)?,
+            Operator::I64ReinterpretF64 => self.convert(Conversion::Reinterpret, I64, offset)?,
+            Operator::F32ReinterpretI32 => self.convert(Conversion::Reinterpret, F32, offset)?,
+            Operator::F64ReinterpretI64 => self.convert(Conversion::Reinterpret, F64, offset)?,
 
             Operator::I32Eqz | Operator::I64Eqz => self.unary(U::Eqz, I32, offset)?,
             Operator::I32Eq | Operator::I64Eq => self.compare(Cond::Eq, offset)?,

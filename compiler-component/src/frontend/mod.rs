@@ -61,6 +61,8 @@ pub(crate) fn convert_type(ty: ValType) -> Option<Type> {
     match ty {
         ValType::I32 => Some(Type::I32),
         ValType::I64 => Some(Type::I64),
+        ValType::F32 => Some(Type::F32),
+        ValType::F64 => Some(Type::F64),
         _ => None,
     }
 }
@@ -455,6 +457,8 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>, globals: &[Global], what: &str) 
             Operator::End => break,
             Operator::I32Const { value: v } if value.is_none() => value = Some(v as i64),
             Operator::I64Const { value: v } if value.is_none() => value = Some(v),
+            Operator::F32Const { value: v } if value.is_none() => value = Some(v.bits() as i64),
+            Operator::F64Const { value: v } if value.is_none() => value = Some(v.bits() as i64),
             Operator::GlobalGet { global_index } if value.is_none() => {
                 let global = globals.get(global_index as usize).ok_or_else(|| {
                     CompileError::unsupported(

@@ -43,6 +43,8 @@ pub struct SsaBuilder {
     /// Lazily created zero constants in the entry block (initial value of declared locals).
     zero_i32: Option<Value>,
     zero_i64: Option<Value>,
+    zero_f32: Option<Value>,
+    zero_f64: Option<Value>,
 }
 
 impl SsaBuilder {
@@ -61,6 +63,8 @@ impl SsaBuilder {
             pending: VecDeque::new(),
             zero_i32: None,
             zero_i64: None,
+            zero_f32: None,
+            zero_f64: None,
         };
         let entry = builder.new_block(&[])?;
         builder.seal(entry)?;
@@ -312,6 +316,8 @@ impl SsaBuilder {
         let cached = match ty {
             Type::I32 => self.zero_i32,
             Type::I64 => self.zero_i64,
+            Type::F32 => self.zero_f32,
+            Type::F64 => self.zero_f64,
         };
         if let Some(v) = cached {
             return Ok(v);
@@ -330,6 +336,8 @@ impl SsaBuilder {
         match ty {
             Type::I32 => self.zero_i32 = Some(value),
             Type::I64 => self.zero_i64 = Some(value),
+            Type::F32 => self.zero_f32 = Some(value),
+            Type::F64 => self.zero_f64 = Some(value),
         }
         Ok(value)
     }

@@ -330,24 +330,24 @@ fn names_come_from_exports_then_the_name_section_then_the_index() {
 
 #[test]
 fn unsupported_operators_name_function_operator_and_offset() {
-    // A signature with f32 is rejected for the function that has it.
-    let e = error(br#"(module (func (export "f") (param f32)))"#);
+    // A signature with v128 is rejected for the function that has it.
+    let e = error(br#"(module (func (export "f") (param v128)))"#);
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert_eq!(e.function.as_deref(), Some("f"));
-    assert!(e.message.contains("f32"), "{e}");
+    assert!(e.message.contains("v128"), "{e}");
 
     let wasm = decode(
         br#"(module (func (export "g") (result i32)
-              (i32.const 1) (drop (f32.convert_i32_s (i32.const 2)))))"#,
+              (i32.const 1) (drop (i32x4.splat (i32.const 2)))))"#,
     )
     .unwrap();
     let e = translate(&wasm, &Options::default()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert_eq!(e.function.as_deref(), Some("g"));
-    assert!(e.message.contains("`f32.convert_i32_s`"), "{e}");
-    // The offset is that of the f32.convert_i32_s opcode byte (0xb2) in the binary.
+    assert!(e.message.contains("`i32x4.splat`"), "{e}");
+    // The offset is that of the SIMD prefix byte (0xfd) in the binary.
     let offset = e.offset.expect("offset") as usize;
-    assert_eq!(wasm[offset], 0xb2, "offset {offset:#x} of {e}");
+    assert_eq!(wasm[offset], 0xfd, "offset {offset:#x} of {e}");
 
     let e = error(
         br#"(module (type $t (func)) (table 1 funcref)
@@ -383,7 +383,7 @@ fn unsupported_operators_name_function_operator_and_offset() {
         e.kind == ErrorKind::Unsupported && e.message.contains("memory.fill"),
         "{e}"
     );
-    let e = error(br#"(module (global f32 (f32.const 1)))"#);
+    let e = error(br#"(module (global v128 (v128.const i64x2 1 2)))"#);
     assert_eq!(e.kind, ErrorKind::Unsupported);
 }
 

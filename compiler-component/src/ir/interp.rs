@@ -8,7 +8,7 @@
 
 use crate::ir::{
     BinaryOp, Block, Cond, Function, FunctionKind, Inst, MemArg, Module, Op, Symbol, Terminator,
-    TrapCode, Type, UnaryOp, Value,
+    TrapCode, Type, UnaryOp, Value, float,
 };
 use std::fmt;
 
@@ -161,8 +161,8 @@ impl<'m> Interp<'m> {
         let g = self.module.globals.get(n as usize)?;
         let raw = u64::from_le_bytes(*self.globals.get(n as usize)?);
         Some(match g.ty {
-            Type::I32 => raw & 0xffff_ffff,
-            Type::I64 => raw,
+            Type::I32 | Type::F32 => raw & 0xffff_ffff,
+            Type::I64 | Type::F64 => raw,
         })
     }
 
@@ -191,6 +191,10 @@ impl<'m> Interp<'m> {
         let split = split_pairs(&typed);
         let raw = match &decl.kind {
             FunctionKind::Imported(_) => return Ok(mock_import(&typed, &results)),
+            FunctionKind::Library(lib) => {
+                let values: Vec<u64> = typed.iter().map(|(_, v)| *v).collect();
+                return Ok(vec![float::library(lib.op, &values)]);
+            }
             FunctionKind::Defined(b) | FunctionKind::Runtime(b) => {
                 let Some(body) = self.module.bodies.get(*b as usize) else {
                     return invalid(format!("function {func} has no body {b}"));
@@ -313,6 +317,27 @@ impl<'m> Interp<'m> {
                 let v = compare(*cond, frame.ty(a)?, frame.get(a)?, frame.get(b)?);
                 frame.set(result(0)?, v as u64)?;
             }
+            Op::FUnary(op) => {
+                let a = arg(0)?;
+                let v = float::unary(*op, frame.ty(a)?, frame.get(a)?);
+                frame.set(result(0)?, v)?;
+            }
+            Op::FBinary(op) => {
+                let (a, b) = (arg(0)?, arg(1)?);
+                let v = float::binary(*op, frame.ty(a)?, frame.get(a)?, frame.get(b)?);
+                frame.set(result(0)?, v)?;
+            }
+            Op::FCompare(cond) => {
+                let (a, b) = (arg(0)?, arg(1)?);
+                let v = float::compare(*cond, frame.ty(a)?, frame.get(a)?, frame.get(b)?);
+                frame.set(result(0)?, v as u64)?;
+            }
+            Op::Convert(conversion) => {
+                let (a, r) = (arg(0)?, result(0)?);
+                let v = float::convert(*conversion, frame.ty(a)?, frame.ty(r)?, frame.get(a)?)
+                    .map_err(InterpError::Trap)?;
+                frame.set(r, v)?;
+            }
             Op::Select => {
                 let c = frame.get32(arg(0)?)?;
                 let v = if c != 0 {
@@ -366,7 +391,7 @@ impl<'m> Interp<'m> {
                 let addr = self.global_addr(*n)?;
                 let v = frame.get(arg(0)?)?;
                 let width = match self.module.globals.get(*n as usize).map(|g| g.ty) {
-                    Some(Type::I64) => 8,
+                    Some(Type::I64 | Type::F64) => 8,
                     _ => 4,
                 };
                 self.write(addr, width, v)?;
@@ -459,6 +484,25 @@ impl<'m> Interp<'m> {
                     split_pairs(&pairs)
                 } else {
                     wasm
+                }
+            }
+            FunctionKind::Library(lib) => {
+                let paired = inst.args.len() != decl.sig.params.len();
+                let values: Vec<u64> = if paired {
+                    join_typed(&decl.sig.params, &args)?
+                        .into_iter()
+                        .map(|(_, v)| v)
+                        .collect()
+                } else {
+                    args
+                };
+                let result = float::library(lib.op, &values);
+                if inst.results.len() != decl.sig.results.len() {
+                    let pairs: Vec<(Type, u64)> =
+                        decl.sig.results.iter().map(|t| (*t, result)).collect();
+                    split_pairs(&pairs)
+                } else {
+                    vec![result]
                 }
             }
             FunctionKind::Defined(b) | FunctionKind::Runtime(b) => {
@@ -697,8 +741,8 @@ impl<'f> Frame<'f> {
     /// Store `x` normalized to the value's type (i32 values keep only the low 32 bits).
     fn set(&mut self, v: Value, x: u64) -> Res<()> {
         let x = match self.ty(v)? {
-            Type::I32 => x & 0xffff_ffff,
-            Type::I64 => x,
+            Type::I32 | Type::F32 => x & 0xffff_ffff,
+            Type::I64 | Type::F64 => x,
         };
         match self.values.get_mut(v.0 as usize) {
             Some(slot) => {
@@ -733,8 +777,8 @@ fn split_pairs(values: &[(Type, u64)]) -> Vec<u64> {
     let mut out = Vec::new();
     for (ty, v) in values {
         match ty {
-            Type::I32 => out.push(v & 0xffff_ffff),
-            Type::I64 => {
+            Type::I32 | Type::F32 => out.push(v & 0xffff_ffff),
+            Type::I64 | Type::F64 => {
                 out.push(v & 0xffff_ffff);
                 out.push(v >> 32);
             }
@@ -750,8 +794,8 @@ fn join_typed(types: &[Type], raw: &[u64]) -> Res<Vec<(Type, u64)>> {
     for ty in types {
         let lo = it.next();
         let v = match (ty, lo) {
-            (Type::I32, Some(lo)) => lo & 0xffff_ffff,
-            (Type::I64, Some(lo)) => match it.next() {
+            (Type::I32 | Type::F32, Some(lo)) => lo & 0xffff_ffff,
+            (Type::I64 | Type::F64, Some(lo)) => match it.next() {
                 Some(hi) => pair(*lo as u32, *hi as u32),
                 None => return invalid("missing high word of an i64"),
             },
@@ -772,8 +816,8 @@ fn join_results(types: &[Type], raw: &[u64]) -> Res<Vec<u64>> {
             .iter()
             .zip(raw)
             .map(|(t, v)| match t {
-                Type::I32 => v & 0xffff_ffff,
-                Type::I64 => *v,
+                Type::I32 | Type::F32 => v & 0xffff_ffff,
+                Type::I64 | Type::F64 => *v,
             })
             .collect());
     }
@@ -783,12 +827,14 @@ fn join_results(types: &[Type], raw: &[u64]) -> Res<Vec<u64>> {
         .collect())
 }
 
-/// The deterministic import mock shared with the execution tests.
+/// The deterministic import mock shared with the execution tests. Floats take part as their
+/// bit patterns (an f32 like an i32, an f64 like an i64), and a float result is the bit
+/// pattern of the integer result of its width.
 pub fn mock_import(args: &[(Type, u64)], results: &[Type]) -> Vec<u64> {
     let sum = args.iter().fold(0u64, |acc, (ty, v)| {
         let wide = match ty {
-            Type::I32 => *v as u32 as i32 as i64 as u64,
-            Type::I64 => *v,
+            Type::I32 | Type::F32 => *v as u32 as i32 as i64 as u64,
+            Type::I64 | Type::F64 => *v,
         };
         acc.wrapping_add(wide)
     });
@@ -798,8 +844,8 @@ pub fn mock_import(args: &[(Type, u64)], results: &[Type]) -> Vec<u64> {
         .map(|(k, ty)| {
             let v = sum.wrapping_add(0x1234 * (k as u64 + 1));
             match ty {
-                Type::I32 => v & 0xffff_ffff,
-                Type::I64 => v,
+                Type::I32 | Type::F32 => v & 0xffff_ffff,
+                Type::I64 | Type::F64 => v,
             }
         })
         .collect()
@@ -809,13 +855,13 @@ fn unary(op: UnaryOp, ty: Type, x: u64) -> u64 {
     let x32 = x as u32;
     match (op, ty) {
         (UnaryOp::Clz, Type::I32) => x32.leading_zeros() as u64,
-        (UnaryOp::Clz, Type::I64) => x.leading_zeros() as u64,
+        (UnaryOp::Clz, _) => x.leading_zeros() as u64,
         (UnaryOp::Ctz, Type::I32) => x32.trailing_zeros() as u64,
-        (UnaryOp::Ctz, Type::I64) => x.trailing_zeros() as u64,
+        (UnaryOp::Ctz, _) => x.trailing_zeros() as u64,
         (UnaryOp::Popcnt, Type::I32) => x32.count_ones() as u64,
-        (UnaryOp::Popcnt, Type::I64) => x.count_ones() as u64,
+        (UnaryOp::Popcnt, _) => x.count_ones() as u64,
         (UnaryOp::Eqz, Type::I32) => (x32 == 0) as u64,
-        (UnaryOp::Eqz, Type::I64) => (x == 0) as u64,
+        (UnaryOp::Eqz, _) => (x == 0) as u64,
         (UnaryOp::Extend8S, _) => x as u8 as i8 as i64 as u64,
         (UnaryOp::Extend16S, _) => x as u16 as i16 as i64 as u64,
         (UnaryOp::Extend32S, _) | (UnaryOp::ExtendI32S, _) => x32 as i32 as i64 as u64,
@@ -875,12 +921,12 @@ fn binary(op: BinaryOp, ty: Type, a: u64, b: u64) -> Res<u64> {
 
 fn compare(cond: Cond, ty: Type, a: u64, b: u64) -> bool {
     let (a, b) = match ty {
-        Type::I32 => (a as u32 as u64, b as u32 as u64),
-        Type::I64 => (a, b),
+        Type::I32 | Type::F32 => (a as u32 as u64, b as u32 as u64),
+        Type::I64 | Type::F64 => (a, b),
     };
     let (sa, sb) = match ty {
-        Type::I32 => (a as u32 as i32 as i64, b as u32 as i32 as i64),
-        Type::I64 => (a as i64, b as i64),
+        Type::I32 | Type::F32 => (a as u32 as i32 as i64, b as u32 as i32 as i64),
+        Type::I64 | Type::F64 => (a as i64, b as i64),
     };
     match cond {
         Cond::Eq => a == b,

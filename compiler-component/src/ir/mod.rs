@@ -10,6 +10,7 @@
 //! - every value is defined before use on every path (dominance);
 //! - after `legalize`, no value has type `I64` (i64 is a pair of I32 values, low word first).
 
+pub mod float;
 pub mod interp;
 pub mod names;
 pub mod verify;
@@ -26,6 +27,30 @@ pub struct Block(pub u32);
 pub enum Type {
     I32,
     I64,
+    /// IEEE 754 binary32; a value is its bit pattern.
+    F32,
+    /// IEEE 754 binary64; a value is its bit pattern.
+    F64,
+}
+
+impl Type {
+    pub fn is_float(self) -> bool {
+        matches!(self, Type::F32 | Type::F64)
+    }
+    /// Size in bytes.
+    pub fn bytes(self) -> u8 {
+        match self {
+            Type::I32 | Type::F32 => 4,
+            Type::I64 | Type::F64 => 8,
+        }
+    }
+    /// The integer type of the same width (the type a float's bit pattern has).
+    pub fn bits_type(self) -> Type {
+        match self {
+            Type::I32 | Type::F32 => Type::I32,
+            Type::I64 | Type::F64 => Type::I64,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,16 +70,19 @@ pub enum TrapCode {
     StackOverflow = 5,
     /// A data segment does not fit the memory at instantiation (`synth_init`).
     DataSegmentOutOfBounds = 6,
+    /// A float-to-integer truncation of a NaN.
+    InvalidConversion = 7,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 6] = [
+    pub const ALL: [TrapCode; 7] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::IntegerDivideByZero,
         TrapCode::IntegerOverflow,
         TrapCode::StackOverflow,
         TrapCode::DataSegmentOutOfBounds,
+        TrapCode::InvalidConversion,
     ];
     pub fn code(self) -> u32 {
         self as u32
@@ -71,6 +99,7 @@ impl TrapCode {
             TrapCode::IntegerOverflow => "integer overflow",
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::DataSegmentOutOfBounds => "out of bounds memory access",
+            TrapCode::InvalidConversion => "invalid conversion to integer",
         }
     }
 }
@@ -178,6 +207,63 @@ impl Cond {
     }
 }
 
+/// Float operators with one operand (result type = operand type).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FUnaryOp {
+    Abs,
+    Neg,
+    Sqrt,
+    Ceil,
+    Floor,
+    Trunc,
+    /// Round to nearest, ties to even.
+    Nearest,
+}
+
+/// Float operators with two operands of the result's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FBinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// Wasm semantics: NaN if either operand is NaN; -0 < +0.
+    Min,
+    Max,
+    Copysign,
+}
+
+/// Float comparisons; every one but `Ne` is false when an operand is NaN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FCond {
+    Eq,
+    Ne,
+    Lt,
+    Gt,
+    Le,
+    Ge,
+}
+
+/// Conversions between value types; the source type is the argument's, the target the result's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conversion {
+    /// Float -> integer toward zero; traps `InvalidConversion` on NaN and `IntegerOverflow` when
+    /// the truncated value does not fit.
+    TruncS,
+    TruncU,
+    /// Float -> integer toward zero, saturating; NaN gives 0.
+    TruncSatS,
+    TruncSatU,
+    /// Integer -> float, rounded to nearest even.
+    ConvertS,
+    ConvertU,
+    /// f32 -> f64 (exact) and f64 -> f32 (rounded to nearest even).
+    Promote,
+    Demote,
+    /// Same bits, other type (i32 <-> f32, i64 <-> f64).
+    Reinterpret,
+}
+
 /// A linear-memory access: `width` bytes at `addr + offset` (offset is the wasm memarg offset,
 /// kept 64-bit so `offset + width` never overflows).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,7 +277,8 @@ pub struct MemArg {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
-    /// results[0] = constant (an I64 constant is the full 64-bit value; I32 uses the low bits).
+    /// results[0] = constant (an I64 constant is the full 64-bit value; I32 uses the low bits;
+    /// F32/F64 constants are bit patterns in the same way).
     Const(i64),
     /// results[0] = args[0]. Copy propagation removes these.
     Copy,
@@ -201,6 +288,14 @@ pub enum Op {
     Binary(BinaryOp),
     /// results[0]: i32 = (args[0] cond args[1]) as 0/1; operands are I32 or I64 (same type).
     Compare(Cond),
+    /// results[0] = op(args[0]) on F32 or F64.
+    FUnary(FUnaryOp),
+    /// results[0] = args[0] op args[1] on F32 or F64.
+    FBinary(FBinaryOp),
+    /// results[0]: i32 = (args[0] cond args[1]) as 0/1; operands are F32 or F64 (same type).
+    FCompare(FCond),
+    /// results[0] = args[0] converted (see `Conversion`); the trapping truncations may trap.
+    Convert(Conversion),
     /// results[0] = if args[0] != 0 { args[1] } else { args[2] }.
     Select,
     /// Before legalize: args = [addr]. After legalize: args = [memory_base, addr], no checks.
@@ -393,10 +488,77 @@ pub struct Import {
 pub enum FunctionKind {
     /// Imported: an undefined symbol, called with the same ABI as defined functions.
     Imported(Import),
+    /// A helper of the toolchain's runtime library (libgcc / compiler-rt soft-float), an
+    /// undefined symbol with the ISA's standard name, called with the base ABI.
+    Library(LibCall),
     /// Defined in the module (index into `Module::bodies`).
     Defined(u32),
     /// A runtime helper added by legalize (index into `Module::bodies`).
     Runtime(u32),
+}
+
+/// What a runtime-library helper computes. `name` is its link name on the target; the
+/// semantics (and so the interpreter's model of it) follow from `op`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LibCall {
+    pub name: &'static str,
+    pub op: LibOp,
+}
+
+/// A soft-float operation the float pass asks the ISA's runtime library for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SoftOp {
+    /// Add, Sub, Mul or Div.
+    Arith(Type, FBinaryOp),
+    Compare(Type, FCond),
+    FromInt {
+        from: Type,
+        signed: bool,
+        to: Type,
+    },
+    ToInt {
+        from: Type,
+        signed: bool,
+        to: Type,
+    },
+    Promote,
+    Demote,
+}
+
+/// The operation of a runtime-library helper, on bit patterns (f32 as i32, f64 as i64).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LibOp {
+    /// Add, Sub, Mul or Div of two floats of `ty`.
+    Arith {
+        ty: Type,
+        op: FBinaryOp,
+    },
+    /// ARM run-time ABI style: 1 when `a cond b`, else 0 (0 when unordered).
+    CompareBool {
+        ty: Type,
+        cond: FCond,
+    },
+    /// libgcc style (`__ltsf2`, ...): an int ordering `a` against `b`: negative, zero, positive.
+    /// Unordered gives a value that makes `result cond' 0` false for the compare it is used for
+    /// (positive for Eq/Ne/Lt/Le, negative for Gt/Ge).
+    CompareOrder {
+        ty: Type,
+        cond: FCond,
+    },
+    /// Integer (`from`, signed or not) -> float `to`, rounded to nearest even.
+    FromInt {
+        from: Type,
+        signed: bool,
+        to: Type,
+    },
+    /// Float `from` -> integer `to` toward zero; only called with in-range operands.
+    ToInt {
+        from: Type,
+        signed: bool,
+        to: Type,
+    },
+    Promote,
+    Demote,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -413,7 +575,7 @@ pub struct FunctionDecl {
 pub struct Global {
     pub ty: Type,
     pub mutable: bool,
-    /// Initial value (i32 globals use the low 32 bits).
+    /// Initial value (i32/f32 globals use the low 32 bits; floats are bit patterns).
     pub init: i64,
     pub exports: Vec<String>,
 }

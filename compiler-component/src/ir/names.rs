@@ -33,6 +33,7 @@ impl Module {
                     FunctionKind::Imported(imp) => {
                         format!("{}_{}", mangle(&imp.module), mangle(&imp.name))
                     }
+                    FunctionKind::Library(call) => call.name.to_string(),
                     _ if !decl.exports.is_empty() => mangle(&decl.exports[0]),
                     FunctionKind::Runtime(_) => format!("__synth_rt_{}", mangle(&decl.name)),
                     FunctionKind::Defined(_) => format!("__synth_func_{n}"),
@@ -57,7 +58,8 @@ impl Module {
     pub fn symbol_is_global(&self, sym: Symbol) -> bool {
         match sym {
             Symbol::Function(n) => self.functions.get(n as usize).is_some_and(|d| {
-                matches!(d.kind, FunctionKind::Imported(_)) || !d.exports.is_empty()
+                matches!(d.kind, FunctionKind::Imported(_) | FunctionKind::Library(_))
+                    || !d.exports.is_empty()
             }),
             Symbol::Memory | Symbol::MemoryBytes | Symbol::TrapHandler | Symbol::StackLimit => true,
             Symbol::Global(n) => self

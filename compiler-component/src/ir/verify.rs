@@ -8,8 +8,8 @@
 
 use crate::error::{CompileError, Result};
 use crate::ir::{
-    BinaryOp, Block, Function, FunctionKind, Inst, Module, Op, Signature, Terminator, Type,
-    UnaryOp, Value,
+    BinaryOp, Block, Conversion, Function, FunctionKind, Inst, Module, Op, Signature, Terminator,
+    Type, UnaryOp, Value,
 };
 
 /// Check the module's invariants; `legalized` adds "no I64 values".
@@ -44,18 +44,26 @@ pub fn module(module: &Module, legalized: bool) -> Result<()> {
     Ok(())
 }
 
-/// The register-level types of a wasm signature list (after legalize: i64 -> two i32).
-fn lowered(types: &[Type], legalized: bool) -> Vec<Type> {
-    if !legalized {
-        return types.to_vec();
+/// Do register-level `types` carry the wasm signature list `sig`? After legalize an i64 is two
+/// I32 values. A float is either still a float (the target computes with it) or its bit pattern
+/// (the float pass made it an integer of its width, which legalize may split in turn).
+fn carries(types: &[Type], sig: &[Type], legalized: bool) -> bool {
+    let mut rest = types;
+    for t in sig {
+        let forms: &[&[Type]] = match (t, legalized) {
+            (Type::I32, _) => &[&[Type::I32]],
+            (Type::I64, false) => &[&[Type::I64]],
+            (Type::I64, true) => &[&[Type::I32, Type::I32]],
+            (Type::F32, _) => &[&[Type::F32], &[Type::I32]],
+            (Type::F64, false) => &[&[Type::F64], &[Type::I64]],
+            (Type::F64, true) => &[&[Type::F64], &[Type::I32, Type::I32]],
+        };
+        match forms.iter().find(|f| rest.starts_with(f)) {
+            Some(f) => rest = &rest[f.len()..],
+            None => return false,
+        }
     }
-    types
-        .iter()
-        .flat_map(|t| match t {
-            Type::I32 => vec![Type::I32],
-            Type::I64 => vec![Type::I32, Type::I32],
-        })
-        .collect()
+    rest.is_empty()
 }
 
 /// Where a value is defined: block, and position (0 = block parameter, i + 1 = instruction i).
@@ -91,7 +99,7 @@ pub fn function(module: &Module, func: &Function, legalized: bool) -> Result<()>
     checker.collect_definitions()?;
     checker.compute_dominators()?;
     let entry_types = checker.types_of(&func.blocks[0].params, "entry block", 0)?;
-    if entry_types != lowered(&func.sig.params, legalized) {
+    if !carries(&entry_types, &func.sig.params, legalized) {
         return Err(CompileError::internal(format!(
             "entry parameters {entry_types:?} do not match the signature {:?}",
             func.sig.params
@@ -322,6 +330,8 @@ impl Checker<'_> {
             Op::Load(m) => {
                 let valid_width = match (result_ty, self.legalized) {
                     (I64, false) => matches!(m.width, 1 | 2 | 4 | 8),
+                    (Type::F32, _) => m.width == 4,
+                    (Type::F64, _) => m.width == 8,
                     _ => matches!(m.width, 1 | 2 | 4),
                 };
                 if !valid_width {
@@ -340,6 +350,8 @@ impl Checker<'_> {
                 let value_ty = args.last().copied().unwrap_or(I32);
                 let valid_width = match (value_ty, self.legalized) {
                     (I64, false) => matches!(m.width, 1 | 2 | 4 | 8),
+                    (Type::F32, _) => m.width == 4,
+                    (Type::F64, _) => m.width == 8,
                     _ => matches!(m.width, 1 | 2 | 4),
                 };
                 if !valid_width {
@@ -366,7 +378,10 @@ impl Checker<'_> {
             }
             Op::GlobalGet(n) => {
                 removed_by_legalize("global.get")?;
-                expect(&[], &[self.global(*n)?.ty])?
+                let ty = self.global(*n)?.ty;
+                if results != [ty] && results != [ty.bits_type()] {
+                    expect(&[], &[ty])?
+                }
             }
             Op::GlobalSet(n) => {
                 removed_by_legalize("global.set")?;
@@ -376,14 +391,57 @@ impl Checker<'_> {
                         "global.set of immutable global {n}"
                     )));
                 }
-                expect(&[global.ty], &[])?
+                if args != [global.ty] && args != [global.ty.bits_type()] {
+                    expect(&[global.ty], &[])?
+                }
             }
             Op::Call(n) => {
                 let sig = self.callee(*n)?;
-                expect(
-                    &lowered(&sig.params, self.legalized),
-                    &lowered(&sig.results, self.legalized),
-                )?
+                if !carries(&args, &sig.params, self.legalized)
+                    || !carries(&results, &sig.results, self.legalized)
+                {
+                    return Err(CompileError::internal(format!(
+                        "operands {args:?} -> {results:?} do not match the callee's signature {:?} -> {:?}",
+                        sig.params, sig.results
+                    )));
+                }
+            }
+            Op::FUnary(_) => {
+                self.need_float(result_ty)?;
+                expect(&[result_ty], &[result_ty])?
+            }
+            Op::FBinary(_) => {
+                self.need_float(result_ty)?;
+                expect(&[result_ty, result_ty], &[result_ty])?
+            }
+            Op::FCompare(_) => {
+                let arg_ty = args.first().copied().unwrap_or(Type::F32);
+                self.need_float(arg_ty)?;
+                expect(&[arg_ty, arg_ty], &[I32])?
+            }
+            Op::Convert(conversion) => {
+                let arg_ty = args.first().copied().unwrap_or(I32);
+                let valid = match conversion {
+                    Conversion::TruncS
+                    | Conversion::TruncU
+                    | Conversion::TruncSatS
+                    | Conversion::TruncSatU => arg_ty.is_float() && !result_ty.is_float(),
+                    Conversion::ConvertS | Conversion::ConvertU => {
+                        !arg_ty.is_float() && result_ty.is_float()
+                    }
+                    Conversion::Promote => arg_ty == Type::F32 && result_ty == Type::F64,
+                    Conversion::Demote => arg_ty == Type::F64 && result_ty == Type::F32,
+                    Conversion::Reinterpret => {
+                        arg_ty.is_float() != result_ty.is_float()
+                            && arg_ty.bytes() == result_ty.bytes()
+                    }
+                };
+                if !valid {
+                    return Err(CompileError::internal(format!(
+                        "{conversion:?} from {arg_ty:?} to {result_ty:?}"
+                    )));
+                }
+                expect(&[arg_ty], &[result_ty])?
             }
             Op::TrapIf(_) => expect(&[I32], &[])?,
             Op::BoundsCheck { .. } => expect(&[I32, I32], &[])?,
@@ -476,16 +534,24 @@ impl Checker<'_> {
             }
             Terminator::Return { values } => {
                 let got = self.types_of(values, "return value", b)?;
-                let want = lowered(&self.func.sig.results, self.legalized);
-                if got != want {
+                if !carries(&got, &self.func.sig.results, self.legalized) {
                     return Err(CompileError::internal(format!(
-                        "returns {got:?}, the signature says {want:?}"
+                        "returns {got:?}, the signature says {:?}",
+                        self.func.sig.results
                     )));
                 }
             }
             Terminator::Trap { .. } => {}
         }
         Ok(())
+    }
+
+    fn need_float(&self, ty: Type) -> Result<()> {
+        if ty.is_float() {
+            Ok(())
+        } else {
+            Err(CompileError::internal(format!("float operation on {ty:?}")))
+        }
     }
 
     fn need_i32(&self, v: Value, what: &str) -> Result<()> {

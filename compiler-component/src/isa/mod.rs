@@ -23,6 +23,11 @@ pub struct Caps {
     pub has_ctz: bool,
     pub has_popcnt: bool,
     pub has_rotate: bool,
+    /// f32 / f64 arithmetic in hardware; a float type without it is computed in software.
+    pub hard_f32: bool,
+    pub hard_f64: bool,
+    /// The runtime-library helper for a soft-float operation (names differ per ISA).
+    pub soft_float: fn(ir::SoftOp) -> ir::LibCall,
 }
 
 pub fn caps(target: Target) -> Caps {

@@ -182,11 +182,11 @@ impl BodyLegalizer<'_> {
         let r = self.result(inst, 0)?;
         let symbol = Symbol::Global(n);
         match self.global_type(n)? {
-            Type::I32 => {
+            Type::I32 | Type::F32 => {
                 let v = self.load_symbol(symbol, 0);
                 self.define32(r, v)
             }
-            Type::I64 => {
+            Type::I64 | Type::F64 => {
                 let lo = self.load_symbol(symbol, 0);
                 let hi = self.load_symbol(symbol, 4);
                 self.define64(r, (lo, hi))
@@ -198,11 +198,11 @@ impl BodyLegalizer<'_> {
         let value = self.arg(inst, 0)?;
         let symbol = Symbol::Global(n);
         match self.global_type(n)? {
-            Type::I32 => {
+            Type::I32 | Type::F32 => {
                 let v = self.get32(value)?;
                 self.store_symbol(symbol, 0, v);
             }
-            Type::I64 => {
+            Type::I64 | Type::F64 => {
                 let (lo, hi) = self.get64(value)?;
                 self.store_symbol(symbol, 0, lo);
                 self.store_symbol(symbol, 4, hi);

@@ -136,8 +136,8 @@ fn cut_always_trapping_accesses(func: &Function) -> Function {
 
 fn words(ty: Type) -> usize {
     match ty {
-        Type::I32 => 1,
-        Type::I64 => 2,
+        Type::I32 | Type::F32 => 1,
+        Type::I64 | Type::F64 => 2,
     }
 }
 
@@ -146,12 +146,18 @@ impl BodyLegalizer<'_> {
         CompileError::internal(msg).at(self.b.offset as u64)
     }
 
+    /// The type of an old value: I32 or I64 (the float pass leaves no float value behind).
     pub fn type_of(&self, v: Value) -> Result<Type> {
-        self.old
+        let ty = self
+            .old
             .value_types
             .get(v.0 as usize)
             .copied()
-            .ok_or_else(|| self.error(format!("{v} has no type")))
+            .ok_or_else(|| self.error(format!("{v} has no type")))?;
+        if ty.is_float() {
+            return Err(self.error(format!("{v} is a {ty:?} value after the float pass")));
+        }
+        Ok(ty)
     }
 
     fn define(&mut self, old: Value, new: Vec<Value>) -> Result<()> {
@@ -267,11 +273,11 @@ impl BodyLegalizer<'_> {
             Op::Const(k) => {
                 let r = self.result(inst, 0)?;
                 match self.type_of(r)? {
-                    Type::I32 => {
+                    Type::I32 | Type::F32 => {
                         let v = self.b.konst(*k as u32);
                         self.define32(r, v)
                     }
-                    Type::I64 => {
+                    Type::I64 | Type::F64 => {
                         let v = self.b.konst64(*k as u64);
                         self.define64(r, v)
                     }
@@ -289,11 +295,11 @@ impl BodyLegalizer<'_> {
                 let (a, b) = (self.arg(inst, 0)?, self.arg(inst, 1)?);
                 let r = self.result(inst, 0)?;
                 let v = match self.type_of(a)? {
-                    Type::I32 => {
+                    Type::I32 | Type::F32 => {
                         let (a, b) = (self.get32(a)?, self.get32(b)?);
                         self.b.cmp(*cond, a, b)
                     }
-                    Type::I64 => {
+                    Type::I64 | Type::F64 => {
                         let (a, b) = (self.get64(a)?, self.get64(b)?);
                         self.b.compare64(*cond, a, b)
                     }
@@ -305,12 +311,12 @@ impl BodyLegalizer<'_> {
                 let (a, b) = (self.arg(inst, 1)?, self.arg(inst, 2)?);
                 let r = self.result(inst, 0)?;
                 match self.type_of(r)? {
-                    Type::I32 => {
+                    Type::I32 | Type::F32 => {
                         let (a, b) = (self.get32(a)?, self.get32(b)?);
                         let v = self.b.select(c, a, b);
                         self.define32(r, v)
                     }
-                    Type::I64 => {
+                    Type::I64 | Type::F64 => {
                         let (a, b) = (self.get64(a)?, self.get64(b)?);
                         let lo = self.b.select(c, a.0, b.0);
                         let hi = self.b.select(c, a.1, b.1);
@@ -337,6 +343,9 @@ impl BodyLegalizer<'_> {
                     self.define(*r, words.by_ref().take(n).collect())?;
                 }
                 Ok(())
+            }
+            Op::FUnary(_) | Op::FBinary(_) | Op::FCompare(_) | Op::Convert(_) => {
+                Err(self.error(format!("{:?} after the float pass", inst.op)))
             }
             Op::TrapIf(code) => {
                 let c = self.get32(self.arg(inst, 0)?)?;
@@ -384,17 +393,17 @@ impl BodyLegalizer<'_> {
                 let zero = self.b.konst(0);
                 self.define64(r, (x, zero))
             }
-            (UnaryOp::Eqz, Type::I64) => {
+            (UnaryOp::Eqz, Type::I64 | Type::F64) => {
                 let x = self.get64(a)?;
                 let v = self.b.eqz64(x);
                 self.define32(r, v)
             }
-            (_, Type::I64) => {
+            (_, Type::I64 | Type::F64) => {
                 let x = self.get64(a)?;
                 let v = self.b.unary64(op, x)?;
                 self.define64(r, v)
             }
-            (_, Type::I32) => {
+            (_, Type::I32 | Type::F32) => {
                 let x = self.get32(a)?;
                 let v = match op {
                     UnaryOp::Clz => self.b.clz32(x),
@@ -412,7 +421,7 @@ impl BodyLegalizer<'_> {
         let (a, b) = (self.arg(inst, 0)?, self.arg(inst, 1)?);
         let r = self.result(inst, 0)?;
         match self.type_of(r)? {
-            Type::I32 => {
+            Type::I32 | Type::F32 => {
                 let (a, b) = (self.get32(a)?, self.get32(b)?);
                 let v = match op {
                     BinaryOp::Rotl | BinaryOp::Rotr => self.b.rotate32(op, a, b),
@@ -420,7 +429,7 @@ impl BodyLegalizer<'_> {
                 };
                 self.define32(r, v)
             }
-            Type::I64 => {
+            Type::I64 | Type::F64 => {
                 let (a, b) = (self.get64(a)?, self.get64(b)?);
                 let v = match op {
                     BinaryOp::DivS | BinaryOp::DivU | BinaryOp::RemS | BinaryOp::RemU => {

@@ -132,6 +132,8 @@ fn c_type(ty: Type) -> &'static str {
     match ty {
         Type::I32 => "int32_t",
         Type::I64 => "int64_t",
+        Type::F32 => "float",
+        Type::F64 => "double",
     }
 }
 
@@ -143,6 +145,7 @@ fn trap_constant(code: TrapCode) -> &'static str {
         TrapCode::IntegerOverflow => "SYNTH_TRAP_INTEGER_OVERFLOW",
         TrapCode::StackOverflow => "SYNTH_TRAP_STACK_OVERFLOW",
         TrapCode::DataSegmentOutOfBounds => "SYNTH_TRAP_DATA_SEGMENT_OUT_OF_BOUNDS",
+        TrapCode::InvalidConversion => "SYNTH_TRAP_INVALID_CONVERSION",
     }
 }
 
@@ -553,6 +556,7 @@ mod tests {
                 let options = Options::new(target);
                 let wasm = crate::frontend::decode(&input).unwrap();
                 let mut module = crate::frontend::translate(&wasm, &options).unwrap();
+                crate::softfloat::run(&mut module, crate::isa::caps(target)).unwrap();
                 crate::legalize::run(&mut module, crate::isa::caps(target), &options).unwrap();
                 let header = generate(&module, &options);
                 assert!(header.contains("void synth_init(void);"), "{header}");

@@ -196,9 +196,12 @@ impl<'m> ElfWriter<'m> {
         let decl = self.module.functions.get(index as usize).ok_or_else(|| {
             CompileError::internal(format!("body of unknown function index {index}"))
         })?;
-        if matches!(decl.kind, FunctionKind::Imported(_)) {
+        if matches!(
+            decl.kind,
+            FunctionKind::Imported(_) | FunctionKind::Library(_)
+        ) {
             return Err(CompileError::internal(format!(
-                "function {index} is imported but has a body"
+                "function {index} is external but has a body"
             )));
         }
         let sym = Symbol::Function(index);
@@ -355,8 +358,8 @@ impl<'m> ElfWriter<'m> {
             for (n, global) in module.globals.iter().enumerate() {
                 let n = n as u32;
                 let (bytes, align): (Vec<u8>, u64) = match global.ty {
-                    Type::I32 => ((global.init as u32).to_le_bytes().to_vec(), 4),
-                    Type::I64 => (global.init.to_le_bytes().to_vec(), 8),
+                    Type::I32 | Type::F32 => ((global.init as u32).to_le_bytes().to_vec(), 4),
+                    Type::I64 | Type::F64 => (global.init.to_le_bytes().to_vec(), 8),
                 };
                 let offset = self.object.append_section_data(section, &bytes, align);
                 self.add_data_symbol(
@@ -429,11 +432,9 @@ impl<'m> ElfWriter<'m> {
     /// Is `sym` provided from outside the object (imports and embedder hooks)?
     fn is_external(&self, sym: Symbol) -> bool {
         match sym {
-            Symbol::Function(n) => self
-                .module
-                .functions
-                .get(n as usize)
-                .is_some_and(|d| matches!(d.kind, FunctionKind::Imported(_))),
+            Symbol::Function(n) => self.module.functions.get(n as usize).is_some_and(|d| {
+                matches!(d.kind, FunctionKind::Imported(_) | FunctionKind::Library(_))
+            }),
             Symbol::TrapHandler | Symbol::StackLimit => true,
             Symbol::Memory | Symbol::MemoryBytes | Symbol::Global(_) | Symbol::DataSegment(_) => {
                 false

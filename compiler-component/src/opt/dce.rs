@@ -3,7 +3,7 @@
 //! effect, a branch condition or a return is deleted — including loop-carried values that only
 //! feed themselves.
 
-use crate::ir::{Block, Function, Op, Terminator, Value};
+use crate::ir::{Block, Conversion, Function, Op, Terminator, Value};
 
 pub fn run(func: &mut Function) {
     remove_unreachable_blocks(func);
@@ -20,7 +20,8 @@ pub fn has_effects(op: &Op) -> bool {
         | Op::BoundsCheck { .. }
         | Op::StoreSymbol { .. }
         | Op::MemoryGrow
-        | Op::GlobalSet(_) => true,
+        | Op::GlobalSet(_)
+        | Op::Convert(Conversion::TruncS | Conversion::TruncU) => true,
         // Reads of state (MemorySize, GlobalGet, LoadSymbol) are only deleted, never moved, so
         // dropping an unused one is safe. Division never traps in the IR (TrapIf precedes it).
         Op::Const(_)
@@ -28,6 +29,10 @@ pub fn has_effects(op: &Op) -> bool {
         | Op::Unary(_)
         | Op::Binary(_)
         | Op::Compare(_)
+        | Op::FUnary(_)
+        | Op::FBinary(_)
+        | Op::FCompare(_)
+        | Op::Convert(_)
         | Op::Select
         | Op::MemorySize
         | Op::GlobalGet(_)

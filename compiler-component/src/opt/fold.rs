@@ -8,15 +8,15 @@ use crate::ir::{BinaryOp, Cond, Function, Inst, Op, Terminator, Type, UnaryOp, V
 /// The canonical constant of `ty`: i32 values are kept sign-extended.
 pub fn canonical(ty: Type, v: i64) -> i64 {
     match ty {
-        Type::I32 => v as i32 as i64,
-        Type::I64 => v,
+        Type::I32 | Type::F32 => v as i32 as i64,
+        Type::I64 | Type::F64 => v,
     }
 }
 
 /// `op` applied to `a` (of type `arg_ty`); the result is canonical for the result type.
 pub fn eval_unary(op: UnaryOp, arg_ty: Type, a: i64) -> i64 {
     match arg_ty {
-        Type::I32 => {
+        Type::I32 | Type::F32 => {
             let x = a as u32;
             let r: i32 = match op {
                 UnaryOp::Clz => x.leading_zeros() as i32,
@@ -33,7 +33,7 @@ pub fn eval_unary(op: UnaryOp, arg_ty: Type, a: i64) -> i64 {
             };
             r as i64
         }
-        Type::I64 => {
+        Type::I64 | Type::F64 => {
             let x = a as u64;
             match op {
                 UnaryOp::Clz => x.leading_zeros() as i64,
@@ -54,7 +54,7 @@ pub fn eval_unary(op: UnaryOp, arg_ty: Type, a: i64) -> i64 {
 /// `a op b` in type `ty`, or `None` when wasm would trap (division by zero, INT_MIN / -1).
 pub fn eval_binary(op: BinaryOp, ty: Type, a: i64, b: i64) -> Option<i64> {
     Some(match ty {
-        Type::I32 => {
+        Type::I32 | Type::F32 => {
             let (x, y) = (a as i32, b as i32);
             let (ux, uy) = (x as u32, y as u32);
             let r: i32 = match op {
@@ -87,7 +87,7 @@ pub fn eval_binary(op: BinaryOp, ty: Type, a: i64, b: i64) -> Option<i64> {
             };
             r as i64
         }
-        Type::I64 => {
+        Type::I64 | Type::F64 => {
             let (x, y) = (a, b);
             let (ux, uy) = (x as u64, y as u64);
             match op {
@@ -123,13 +123,13 @@ pub fn eval_binary(op: BinaryOp, ty: Type, a: i64, b: i64) -> Option<i64> {
 
 pub fn eval_compare(cond: Cond, ty: Type, a: i64, b: i64) -> bool {
     let (s1, s2, u1, u2) = match ty {
-        Type::I32 => (
+        Type::I32 | Type::F32 => (
             a as i32 as i64,
             b as i32 as i64,
             a as u32 as u64,
             b as u32 as u64,
         ),
-        Type::I64 => (a, b, a as u64, b as u64),
+        Type::I64 | Type::F64 => (a, b, a as u64, b as u64),
     };
     match cond {
         Cond::Eq => u1 == u2,

@@ -106,7 +106,7 @@ pub fn compile(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileFailure> 
 }
 
 fn compile_unguarded(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileError> {
-    use synth_compiler::{frontend, isa, legalize, opt};
+    use synth_compiler::{frontend, isa, legalize, opt, softfloat};
     match engine {
         Engine::Emulator(target) => Ok(Artifact::Object {
             object: synth_compiler::compile(wasm, &spec_options(target, wasm))?.object,
@@ -123,6 +123,7 @@ fn compile_unguarded(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileErr
             let options = spec_options(target, wasm);
             let mut module = frontend::translate(&frontend::decode(wasm)?, &options)?;
             opt::run(&mut module);
+            softfloat::run(&mut module, isa::caps(target))?;
             legalize::run(&mut module, isa::caps(target), &options)?;
             opt::run(&mut module);
             ir::verify::module(&module, true)?;

@@ -50,12 +50,13 @@ pub fn call_layout(sig: &Signature) -> Result<CallLayout> {
         let mut size = 0u32;
         let mut max_align = 4;
         for ty in &sig.results {
+            // Soft-float convention: a float travels as the integer of its bits.
             match ty {
-                Type::I32 => {
+                Type::I32 | Type::F32 => {
                     offsets.push(size);
                     size += 4;
                 }
-                Type::I64 => {
+                Type::I64 | Type::F64 => {
                     size = align_up(size, 8);
                     max_align = 8;
                     offsets.push(size);
@@ -69,15 +70,15 @@ pub fn call_layout(sig: &Signature) -> Result<CallLayout> {
     } else {
         let regs = match sig.results.first() {
             None => vec![],
-            Some(Type::I32) => vec![R0],
-            Some(Type::I64) => vec![R0, R1],
+            Some(Type::I32 | Type::F32) => vec![R0],
+            Some(Type::I64 | Type::F64) => vec![R0, R1],
         };
         (None, ResultLocs::Regs(regs))
     };
     let mut args = Vec::new();
     for ty in &sig.params {
         match ty {
-            Type::I32 => {
+            Type::I32 | Type::F32 => {
                 if next_reg < ARG_REGS.len() {
                     args.push(ArgLoc::Reg(ARG_REGS[next_reg]));
                     next_reg += 1;
@@ -86,7 +87,7 @@ pub fn call_layout(sig: &Signature) -> Result<CallLayout> {
                     stack += 4;
                 }
             }
-            Type::I64 => {
+            Type::I64 | Type::F64 => {
                 // An i64 takes an even/odd register pair, else an 8-aligned stack slot; once an
                 // argument went to the stack no later argument uses a register.
                 next_reg = align_up(next_reg as u32, 2) as usize;

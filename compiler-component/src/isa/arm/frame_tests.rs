@@ -143,6 +143,7 @@ fn compile_wat(wat: &str, name: &str, spill_realloc: bool) -> CompiledFunction {
     let wasm = crate::frontend::decode(wat.as_bytes()).unwrap();
     let mut module = crate::frontend::translate(&wasm, &options).unwrap();
     crate::opt::run(&mut module);
+    crate::softfloat::run(&mut module, super::super::caps(options.target)).unwrap();
     crate::legalize::run(&mut module, super::super::caps(options.target), &options).unwrap();
     crate::opt::run(&mut module);
     let body = module

@@ -185,6 +185,12 @@ impl<'a> Lowerer<'a> {
     fn lower_inst(&mut self, inst: &'a ir::Inst) -> Result<()> {
         self.offset = inst.offset;
         match &inst.op {
+            Op::FUnary(_) | Op::FBinary(_) | Op::FCompare(_) | Op::Convert(_) => {
+                return Err(CompileError::internal(format!(
+                    "{:?} reached lowering (the float pass computes it in software)",
+                    inst.op
+                )));
+            }
             Op::Const(k) => {
                 let rd = self.result(inst)?;
                 self.push(MInst::Const {

@@ -7,6 +7,7 @@ pub mod emit;
 pub mod encode;
 pub mod inst;
 pub mod layout;
+pub mod libcalls;
 pub mod lower;
 pub mod regs;
 
@@ -23,6 +24,9 @@ pub fn caps(_target: Target) -> Caps {
         has_ctz: true,
         has_popcnt: false,
         has_rotate: true,
+        hard_f32: false,
+        hard_f64: false,
+        soft_float: libcalls::soft_float,
     }
 }
 

@@ -57,8 +57,8 @@ pub fn call_abi(sig: &Signature) -> CallAbi {
     let results = if sig.results.len() <= 1 {
         let regs = match sig.results.first() {
             None => Vec::new(),
-            Some(Type::I32) => vec![regs::A0],
-            Some(Type::I64) => vec![regs::A0, regs::A1],
+            Some(Type::I32 | Type::F32) => vec![regs::A0],
+            Some(Type::I64 | Type::F64) => vec![regs::A0, regs::A1],
         };
         ResultLocs::Regs(regs)
     } else {
@@ -66,13 +66,14 @@ pub fn call_abi(sig: &Signature) -> CallAbi {
         let mut size = 0u32;
         let mut align = 4u32;
         for ty in &sig.results {
+            // Soft-float convention: a float travels as the integer of its bits.
             match ty {
-                Type::I32 => {
+                Type::I32 | Type::F32 => {
                     size = align_to(size, 4);
                     offsets.push(size);
                     size += 4;
                 }
-                Type::I64 => {
+                Type::I64 | Type::F64 => {
                     size = align_to(size, 8);
                     align = 8;
                     offsets.push(size);
@@ -93,7 +94,7 @@ pub fn call_abi(sig: &Signature) -> CallAbi {
     let mut params = Vec::new();
     for ty in &sig.params {
         match ty {
-            Type::I32 => {
+            Type::I32 | Type::F32 => {
                 if let Some(&r) = ARG_REGS.get(next_reg) {
                     params.push(ArgLoc::Reg(r));
                     next_reg += 1;
@@ -102,7 +103,7 @@ pub fn call_abi(sig: &Signature) -> CallAbi {
                     stack += 4;
                 }
             }
-            Type::I64 => {
+            Type::I64 | Type::F64 => {
                 if next_reg + 1 < ARG_REGS.len() {
                     params.push(ArgLoc::Reg(ARG_REGS[next_reg]));
                     params.push(ArgLoc::Reg(ARG_REGS[next_reg + 1]));

@@ -441,6 +441,12 @@ impl<'a> Ctx<'a> {
             self.vreg(*r)?;
         }
         match &inst.op {
+            Op::FUnary(_) | Op::FBinary(_) | Op::FCompare(_) | Op::Convert(_) => {
+                return Err(CompileError::internal(format!(
+                    "{:?} reached lowering (the float pass computes it in software)",
+                    inst.op
+                )));
+            }
             Op::Const(c) => self.emit(MInst::Li {
                 rd: result(0)?,
                 imm: *c as i32,

@@ -8,6 +8,7 @@ pub mod abi;
 pub mod emit;
 pub mod encode;
 pub mod inst;
+pub mod libcalls;
 pub mod lower;
 pub mod regs;
 
@@ -24,6 +25,9 @@ pub fn caps(_target: Target) -> Caps {
         has_ctz: false,
         has_popcnt: false,
         has_rotate: false,
+        hard_f32: false,
+        hard_f64: false,
+        soft_float: libcalls::soft_float,
     }
 }
 

@@ -18,6 +18,7 @@ fn legalized(wat: &str, options: &Options) -> ir::Module {
     let wasm = crate::frontend::decode(wat.as_bytes()).expect("decodes");
     let mut module = crate::frontend::translate(&wasm, options).expect("translates");
     crate::opt::run(&mut module);
+    crate::softfloat::run(&mut module, super::caps(options.target)).expect("soft float");
     crate::legalize::run(&mut module, super::caps(options.target), options).expect("legalizes");
     crate::opt::run(&mut module);
     module

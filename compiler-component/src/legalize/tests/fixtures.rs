@@ -24,8 +24,8 @@ fn edge_arguments(params: &[Type]) -> Vec<Vec<u64>> {
     let mut all: Vec<Vec<u64>> = vec![Vec::new()];
     for ty in params {
         let edges: &[u64] = match ty {
-            Type::I32 => &I32_EDGES,
-            Type::I64 => &I64_EDGES,
+            Type::I32 | Type::F32 => &I32_EDGES,
+            Type::I64 | Type::F64 => &I64_EDGES,
         };
         all = all
             .iter()

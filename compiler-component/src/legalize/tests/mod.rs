@@ -18,12 +18,18 @@ pub const NO_CAPS: Caps = Caps {
     has_ctz: false,
     has_popcnt: false,
     has_rotate: false,
+    hard_f32: false,
+    hard_f64: false,
+    soft_float: crate::isa::arm::libcalls::soft_float,
 };
 pub const ALL_CAPS: Caps = Caps {
     has_clz: true,
     has_ctz: true,
     has_popcnt: true,
     has_rotate: true,
+    hard_f32: false,
+    hard_f64: false,
+    soft_float: crate::isa::arm::libcalls::soft_float,
 };
 
 /// 64-bit edge values: zero, ones, word boundaries, sign boundaries, shift counts.
@@ -216,6 +222,9 @@ pub fn legalized(m: &Module, caps: Caps, bounds_checks: bool) -> Module {
         bounds_checks,
         ..Options::default()
     };
+    if let Err(e) = crate::softfloat::run(&mut out, caps) {
+        panic!("the float pass failed: {e}");
+    }
     if let Err(e) = super::run(&mut out, caps, &options) {
         panic!("legalize failed: {e}");
     }

@@ -336,9 +336,25 @@ impl<'a> BlockAllocator<'a> {
             // Every pending destination is still to be read: a cycle. Park one destination's
             // value elsewhere and read it from there.
             let blocked = moves[0].1;
-            let free_reg = self.env.allocatable.iter().copied().find(|r| {
-                self.holder(*r).is_none() && !busy.contains(*r) && !self.doomed.contains(*r)
-            });
+            // A register temporary must be of the parked value's class; with several classes a
+            // value parked from memory goes through a temporary slot (its width is the slot's).
+            let class = match blocked {
+                Location::Reg(b) => Some(self.env.class_of(b)),
+                _ if self.env.classes.is_empty() => Some(0),
+                _ => None,
+            };
+            let free_reg = match class {
+                Some(class) => {
+                    let outside = self.env.outside_class(class);
+                    self.env.allocatable.iter().copied().find(|r| {
+                        self.holder(*r).is_none()
+                            && !busy.contains(*r)
+                            && !self.doomed.contains(*r)
+                            && !outside.contains(*r)
+                    })
+                }
+                _ => None,
+            };
             let temp = match free_reg {
                 Some(r) => Location::Reg(r),
                 None => {
@@ -373,6 +389,9 @@ impl<'a> RegState<'a> for BlockAllocator<'a> {
 
     fn func(&self) -> &'a dyn MachFunction {
         self.func
+    }
+    fn outside_class(&self, v: VReg) -> PRegSet {
+        self.env.outside_class(self.func.vreg_class(v))
     }
     fn allocatable(&self) -> PRegSet {
         self.allocatable

@@ -104,6 +104,12 @@ fn check_shape(
                             r.0
                         )));
                     }
+                    if env.outside_class(func.vreg_class(op.vreg)).contains(r) {
+                        return Err(fail(format!(
+                            "{at} got register {}, outside the class of v{}",
+                            r.0, op.vreg.0
+                        )));
+                    }
                 }
             }
             if op.kind == OperandKind::Use {

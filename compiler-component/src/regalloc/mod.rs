@@ -172,13 +172,21 @@ pub trait MachFunction {
     fn can_remat(&self, _vreg: VReg) -> bool {
         false
     }
+    /// The register class of `vreg` (an index into [`RegEnv::classes`]; 0 when the ISA has one
+    /// class). Every register the allocator gives the vreg belongs to that class.
+    fn vreg_class(&self, _vreg: VReg) -> usize {
+        0
+    }
 }
 
 /// The register file as the allocator may use it.
 #[derive(Clone, Debug)]
 pub struct RegEnv {
-    /// Registers values may live in, in order of preference.
+    /// Registers values may live in, in order of preference (every class together).
     pub allocatable: Vec<PReg>,
+    /// Register classes (e.g. core and VFP / F registers) as the sets of registers in each;
+    /// empty when there is one class. A vreg of class c only ever lives in `classes[c]`.
+    pub classes: Vec<PRegSet>,
     /// Registers the callee must preserve (the ISA saves those the allocation used).
     pub callee_saved: PRegSet,
     /// Reserved for the allocator's own moves (memory-to-memory moves, cycles); never
@@ -188,6 +196,31 @@ pub struct RegEnv {
     /// used (its save and restore): 0 where the prologue saves a register list in one
     /// instruction anyway (Thumb `push`/`pop`), 2 where each is a store and a load (RV32).
     pub callee_saved_cost: u32,
+}
+
+impl RegEnv {
+    /// Registers a vreg of class `class` must never be given (those of the other classes).
+    pub fn outside_class(&self, class: usize) -> PRegSet {
+        match self.classes.get(class) {
+            Some(set) => PRegSet(!set.0),
+            None => PRegSet::EMPTY,
+        }
+    }
+    /// The class a register belongs to (0 when it is in none of the listed classes).
+    pub fn class_of(&self, r: PReg) -> usize {
+        self.classes
+            .iter()
+            .position(|set| set.contains(r))
+            .unwrap_or(0)
+    }
+    /// Number of allocatable registers of `class`.
+    pub fn class_size(&self, class: usize) -> usize {
+        let outside = self.outside_class(class);
+        self.allocatable
+            .iter()
+            .filter(|r| !outside.contains(**r))
+            .count()
+    }
 }
 
 /// A stack slot of 4 bytes; the ISA maps slot n to a frame offset.

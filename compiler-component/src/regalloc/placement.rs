@@ -22,6 +22,8 @@ pub(crate) trait RegState<'f> {
 
     /// The function being allocated (outliving the state's borrows).
     fn func(&self) -> &'f dyn MachFunction;
+    /// Registers `v` may not be given: those outside its register class.
+    fn outside_class(&self, v: VReg) -> PRegSet;
     fn allocatable(&self) -> PRegSet;
     /// The allocatable registers in order of preference.
     fn allocation_order(&self) -> &[PReg];
@@ -253,7 +255,10 @@ pub(crate) fn place<'f, S: RegState<'f>>(
                     .late_defs
                     .union(clobbers)
                     .union(state.use_avoid(op.vreg, inst));
-                let r = state.pick_reg(inst, pinned.union(fixed.early_defs), avoid)?;
+                let busy = pinned
+                    .union(fixed.early_defs)
+                    .union(state.outside_class(op.vreg));
+                let r = state.pick_reg(inst, busy, avoid)?;
                 state.materialize(op.vreg, r, inst)?;
                 r
             }
@@ -277,7 +282,8 @@ pub(crate) fn place<'f, S: RegState<'f>>(
                 let busy = pinned
                     .union(fixed.early_defs)
                     .union(fixed.late_defs)
-                    .union(early_regs);
+                    .union(early_regs)
+                    .union(state.outside_class(op.vreg));
                 state.pick_reg(inst, busy, clobbers)?
             }
         };
@@ -323,7 +329,10 @@ pub(crate) fn place<'f, S: RegState<'f>>(
             let r = match op.constraint {
                 Constraint::Fixed(r) => r,
                 Constraint::Reg => {
-                    let busy = early_regs.union(fixed.late_defs).union(late_regs);
+                    let busy = early_regs
+                        .union(fixed.late_defs)
+                        .union(late_regs)
+                        .union(state.outside_class(op.vreg));
                     state.def_reg(op.vreg, inst, busy, clobbers)?
                 }
             };

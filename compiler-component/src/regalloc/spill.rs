@@ -382,7 +382,10 @@ impl Spiller<'_> {
             return;
         }
         let (lost_later, calls) = self.calls_before_next_use(w, inst);
-        let mut busy = untouchable.union(self.doomed).union(self.reserved);
+        let mut busy = untouchable
+            .union(self.doomed)
+            .union(self.reserved)
+            .union(self.env.outside_class(self.func.vreg_class(w)));
         // The clobbering instruction itself counts as one of the calls crossed.
         if !self.fresh_callee_saved_pays(calls + 1) {
             busy = busy.union(self.env.callee_saved.difference(self.touched_callee_saved));
@@ -642,14 +645,19 @@ impl Spiller<'_> {
             candidates.sort_by_key(|&(v, _, distance)| (distance, v));
             // Values first read only after leaving the loop stay in memory; on the second try
             // two registers stay free for the operands of branches back to the header.
-            let limit = match self.joins {
-                Joins::Carried => self.env.allocatable.len(),
-                _ => self.env.allocatable.len().saturating_sub(2),
+            let classes = self.env.classes.len().max(1);
+            let limit = |class: usize| {
+                let size = self.env.class_size(class);
+                match self.joins {
+                    Joins::Carried => size,
+                    _ => size.saturating_sub(2),
+                }
             };
-            let mut kept = 0usize;
-            candidates.retain(|&(_, _, distance)| {
-                kept += 1;
-                distance < super::next_use::LOOP_EXIT_PENALTY && kept <= limit
+            let mut kept = vec![0usize; classes];
+            candidates.retain(|&(v, _, distance)| {
+                let class = func.vreg_class(v).min(classes - 1);
+                kept[class] += 1;
+                distance < super::next_use::LOOP_EXIT_PENALTY && kept[class] <= limit(class)
             });
         }
         let free_here = |r: PReg, taken: PRegSet| !taken.contains(r) && !overwritten.contains(r);
@@ -674,15 +682,18 @@ impl Spiller<'_> {
         }
         for v in homeless {
             let env = self.env;
+            let outside = env.outside_class(func.vreg_class(v));
             let pick = env
                 .allocatable
                 .iter()
                 .copied()
+                .filter(|r| !outside.contains(*r))
                 .find(|r| free_here(*r, taken) && self.holder(*r).is_none())
                 .or_else(|| {
                     env.allocatable
                         .iter()
                         .copied()
+                        .filter(|r| !outside.contains(*r))
                         .find(|r| free_here(*r, taken))
                 });
             if let Some(r) = pick {
@@ -712,6 +723,9 @@ impl<'a> RegState<'a> for Spiller<'a> {
 
     fn func(&self) -> &'a dyn MachFunction {
         self.func
+    }
+    fn outside_class(&self, v: VReg) -> PRegSet {
+        self.env.outside_class(self.func.vreg_class(v))
     }
     fn allocatable(&self) -> PRegSet {
         self.allocatable

@@ -45,6 +45,7 @@ pub fn reg_env() -> RegEnv {
     allocatable.push(LR);
     RegEnv {
         allocatable,
+        classes: Vec::new(),
         callee_saved: callee_saved(),
         scratch: IP,
         callee_saved_cost: 0,

@@ -72,6 +72,7 @@ pub fn reg_env() -> RegEnv {
     ];
     RegEnv {
         allocatable: order.iter().map(|&r| PReg(r)).collect(),
+        classes: Vec::new(),
         callee_saved: callee_saved(),
         scratch: SCRATCH,
         callee_saved_cost: 2,

@@ -35,6 +35,7 @@ pub(super) fn early_fixed(vreg: VReg, preg: PReg) -> Operand {
 pub(super) fn env_with(allocatable: &[u8]) -> RegEnv {
     RegEnv {
         allocatable: allocatable.iter().map(|&n| PReg(n)).collect(),
+        classes: Vec::new(),
         callee_saved: regs(&[4, 5, 6, 7, 8, 9, 10, 11]),
         scratch: PReg(12),
         callee_saved_cost: 0,
@@ -69,6 +70,8 @@ pub(super) struct MockFunc {
     /// Vregs that hold constants (single-def, operand-less definitions) the allocator may
     /// rematerialize; the simulator gives each the same value wherever it appears.
     pub(super) constants: std::collections::BTreeSet<VReg>,
+    /// Register class of each vreg (empty: every vreg is of class 0).
+    pub(super) classes: Vec<usize>,
 }
 
 impl MachFunction for MockFunc {
@@ -107,6 +110,9 @@ impl MachFunction for MockFunc {
     }
     fn can_remat(&self, vreg: VReg) -> bool {
         self.constants.contains(&vreg)
+    }
+    fn vreg_class(&self, vreg: VReg) -> usize {
+        self.classes.get(vreg.0 as usize).copied().unwrap_or(0)
     }
 }
 

@@ -673,3 +673,127 @@ fn random_functions_through_spill_realloc() {
     // Constants are recreated, never stored; the baseline reloads them.
     assert!(ours[3] > 500 && theirs[3] == 0, "{ours:?} vs {theirs:?}");
 }
+
+/// The second register class of `two_class_env`: four registers outside the core file, two
+/// of them clobbered by calls (like VFP s0-s15 against s16-s31).
+const SECOND_CLASS: [u8; 4] = [32, 33, 34, 35];
+
+fn two_class_env(file: &[u8]) -> RegEnv {
+    let mut env = env_with(file);
+    let core = regs(file);
+    let second = regs(&SECOND_CLASS);
+    env.allocatable
+        .extend(SECOND_CLASS.iter().map(|&n| PReg(n)));
+    env.callee_saved = env.callee_saved.union(regs(&[34, 35]));
+    env.classes = vec![core, second];
+    env
+}
+
+/// Moves some vregs of a random function into the second class: a vreg never pinned to a
+/// register, together with every vreg a jump argument or block parameter ties it to. Calls
+/// clobber part of the second class. `None` when an instruction would need more registers of
+/// the second class at once than it has.
+fn with_second_class(mut func: MockFunc, rng: &mut Rng) -> Option<MockFunc> {
+    let n = func.num_vregs;
+    // Union-find over the vregs that must share a class (arguments and parameters).
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    for block in &func.blocks {
+        for s in &block.succs {
+            let last = block.range.end - 1;
+            let args = func.insts[last].jump_args.clone();
+            for (a, p) in args.iter().zip(&func.blocks[*s].params) {
+                let (ra, rp) = (
+                    root(&mut parent, a.0 as usize),
+                    root(&mut parent, p.0 as usize),
+                );
+                parent[ra] = rp;
+            }
+        }
+    }
+    let mut pinned = vec![false; n];
+    for inst in &func.insts {
+        for op in &inst.ops {
+            if matches!(op.constraint, Constraint::Fixed(_)) {
+                let r = root(&mut parent, op.vreg.0 as usize);
+                pinned[r] = true;
+            }
+        }
+    }
+    let mut group_class = vec![0usize; n];
+    for (g, class) in group_class.iter_mut().enumerate() {
+        if !pinned[g] && rng.chance(45) {
+            *class = 1;
+        }
+    }
+    func.classes = (0..n).map(|v| group_class[root(&mut parent, v)]).collect();
+    let capacity = SECOND_CLASS.len();
+    for inst in &mut func.insts {
+        let second = |v: &VReg| func.classes[v.0 as usize] == 1;
+        let mut uses: Vec<VReg> = Vec::new();
+        let (mut early, mut late) = (0, 0);
+        for op in inst.ops.iter().filter(|op| second(&op.vreg)) {
+            match op.kind {
+                OperandKind::Use if !uses.contains(&op.vreg) => uses.push(op.vreg),
+                OperandKind::Use => {}
+                OperandKind::EarlyDef => early += 1,
+                OperandKind::Def => late += 1,
+            }
+        }
+        if uses.len() + early > capacity || early + late > capacity {
+            return None;
+        }
+        if inst.clobbers == call_clobbers() {
+            inst.clobbers = inst.clobbers.union(regs(&[32, 33]));
+        }
+    }
+    Some(func)
+}
+
+/// Register classes: vregs of the second class only ever get its registers (the checker
+/// inside `allocate` verifies it per operand), both allocators, and the code still computes
+/// the same values in the simulator.
+#[test]
+fn random_functions_with_two_register_classes() {
+    let mut allocated = 0;
+    let mut second_class_edits = 0;
+    for seed in 0..1500u64 {
+        let mut rng = Rng::new(seed ^ 0xc1a5);
+        let file = REGISTER_FILES[seed as usize % REGISTER_FILES.len()];
+        let Some(func) = with_second_class(random_function(&mut rng, file), &mut rng) else {
+            continue;
+        };
+        let env = two_class_env(file);
+        for policy in [
+            super::super::Policy::Baseline,
+            super::super::Policy::SpillRealloc,
+        ] {
+            let alloc = super::super::allocate_with(&func, &env, policy)
+                .unwrap_or_else(|e| panic!("seed {seed} {policy:?}: {e}\n{func:#?}"));
+            let edits = edits_by_inst(&func, &alloc);
+            for path in 0..2 {
+                let mut path_rng = Rng::new(seed * 5 + path);
+                simulate(&func, &alloc, &edits, &mut path_rng, 400)
+                    .unwrap_or_else(|e| panic!("seed {seed} {policy:?} path {path}: {e}"));
+            }
+            second_class_edits += alloc
+                .edits
+                .iter()
+                .filter(|(_, e)| {
+                    [e.from, e.to]
+                        .iter()
+                        .any(|l| matches!(l, Location::Reg(r) if r.0 >= 32))
+                })
+                .count();
+            allocated += 1;
+        }
+    }
+    assert!(allocated > 2000, "only {allocated} allocations");
+    assert!(second_class_edits > 1000, "{second_class_edits}");
+}

@@ -36,8 +36,8 @@ const EF_ARM_ABI_FLOAT_SOFT: u32 = 0x200;
 const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
 const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
 
-pub fn elf_info(target: Target) -> ElfInfo {
-    let float = if attributes::hard_float(target) {
+pub fn elf_info(target: Target, float_interface: bool) -> ElfInfo {
+    let float = if attributes::vfp_args(target, float_interface) {
         EF_ARM_ABI_FLOAT_HARD
     } else {
         EF_ARM_ABI_FLOAT_SOFT
@@ -48,7 +48,7 @@ pub fn elf_info(target: Target) -> ElfInfo {
         attributes: (
             ".ARM.attributes",
             SHT_ARM_ATTRIBUTES,
-            attributes::build(target),
+            attributes::build(target, float_interface),
         ),
         thumb: true,
     }

@@ -790,7 +790,7 @@ fn attributes_read_back_like_clangs() {
         ),
     ];
     for (target, needles) in expect {
-        let info = elf_info(target);
+        let info = elf_info(target, false);
         let mut obj = Object::new(
             object::BinaryFormat::Elf,
             object::Architecture::Arm,
@@ -1128,4 +1128,21 @@ fn branches_to_a_lone_jump_go_straight_to_its_target() {
     assert_eq!(jumps, 3);
     relax(&mut items, 5).unwrap();
     assert!(finish(&items, 5, &BTreeMap::new()).is_ok());
+}
+
+/// While floats are computed in software, an FPU target's object that passes floats through
+/// its interface declares the base calling convention (so a linker refuses hard-float peers);
+/// one that passes none keeps the VFP convention.
+#[test]
+fn float_interfaces_declare_the_base_convention() {
+    let tag28 = |info: &crate::isa::ElfInfo| {
+        // Tag_ABI_VFP_args (28) = 1 appears as the byte pair [28, 1] in the attribute list.
+        info.attributes.2.windows(2).any(|w| w == [28, 1])
+    };
+    for target in [Target::CortexM4F, Target::CortexM7DP] {
+        assert!(tag28(&elf_info(target, false)));
+        assert_eq!(elf_info(target, false).flags & 0x400, 0x400);
+        assert!(!tag28(&elf_info(target, true)));
+        assert_eq!(elf_info(target, true).flags & 0x600, 0x200);
+    }
 }

@@ -1,4 +1,5 @@
-//! RV32IMAC instruction encodings, compressed (RVC) wherever an instruction has a 16-bit form.
+//! RV32IMAC instruction encodings, compressed (RVC) wherever an instruction has a 16-bit form;
+//! the F and D extensions (and their CSRs) are in [`f`].
 //!
 //! Every encoder here is checked against `llvm-mc -triple=riscv32 -mattr=+m,+a,+c` in the tests
 //! below: LLVM compresses whenever it can, so equal bytes also prove we pick the shortest form.
@@ -8,6 +9,9 @@ use super::regs::{self, is_compressible};
 use crate::error::{CompileError, Result};
 use crate::ir::Symbol;
 use crate::regalloc::PReg;
+
+#[path = "encode_f.rs"]
+pub mod f;
 
 pub const R_RISCV_CALL_PLT: u32 = 19;
 pub const R_RISCV_HI20: u32 = 26;
@@ -316,6 +320,7 @@ fn compress(inst: &PInst) -> Option<u16> {
             Some((0b100 << 13) | (link << 12) | (c5(rs1) << 7) | 2)
         }
         PInst::Unimp => Some(0),
+        PInst::FLoad { .. } | PInst::FStore { .. } => f::compress(inst),
         _ => None,
     }
 }
@@ -400,6 +405,22 @@ fn encode32(inst: &PInst) -> Result<u32> {
         PInst::LoadSym { rd, base, .. } => i_type(0, base, 2, rd, 0x03),
         PInst::StoreSym { src, base, .. } => s_type(0, src, base, 2, 0x23),
         PInst::Unimp => 0xc000_1073, // csrrw zero, cycle, zero: the canonical 32-bit unimp
+        PInst::FLoad { .. }
+        | PInst::FStore { .. }
+        | PInst::FBin { .. }
+        | PInst::FSqrt { .. }
+        | PInst::FCmp { .. }
+        | PInst::FClass { .. }
+        | PInst::FCvtToInt { .. }
+        | PInst::FCvtFromInt { .. }
+        | PInst::FCvtFmt { .. }
+        | PInst::FMvToInt { .. }
+        | PInst::FMvFromInt { .. }
+        | PInst::Csr { .. }
+        | PInst::CsrImm { .. } => match f::encode32(inst) {
+            Some(word) => word?,
+            None => return Err(bad(format!("{inst:?} has no F/D encoding"))),
+        },
         PInst::Branch { .. }
         | PInst::Jump { .. }
         | PInst::TableJump { .. }

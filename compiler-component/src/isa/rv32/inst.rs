@@ -9,6 +9,7 @@
 //! `PInst` is one real instruction over physical registers, with its printer in LLVM syntax;
 //! `encode.rs` encodes it.
 
+pub use super::encode::f::{Csr, CsrOp, FBinOp, FCmpOp, FFmt, FReg, Rm};
 use super::regs;
 use crate::ir::{Symbol, TrapCode};
 use crate::isa::vcode::MachInst;
@@ -759,6 +760,93 @@ pub enum PInst {
     Unimp,
     /// Position marker, no code.
     Label(Label),
+    /// `flw`/`fld rd, offset(base)` (`c.flw`, `c.flwsp`, `c.fld`, `c.fldsp` when they fit).
+    FLoad {
+        fmt: FFmt,
+        rd: FReg,
+        base: PReg,
+        offset: i32,
+    },
+    /// `fsw`/`fsd src, offset(base)` (`c.fsw`, `c.fswsp`, `c.fsd`, `c.fsdsp` when they fit).
+    FStore {
+        fmt: FFmt,
+        src: FReg,
+        base: PReg,
+        offset: i32,
+    },
+    /// `fadd`/`fsub`/`fmul`/`fdiv` (rm = rne), `fmin`/`fmax`, `fsgnj`/`fsgnjn`/`fsgnjx`.
+    FBin {
+        op: FBinOp,
+        fmt: FFmt,
+        rd: FReg,
+        rs1: FReg,
+        rs2: FReg,
+    },
+    /// `fsqrt rd, rs, rne`.
+    FSqrt {
+        fmt: FFmt,
+        rd: FReg,
+        rs: FReg,
+    },
+    /// `feq`/`flt`/`fle rd, rs1, rs2` into an integer register.
+    FCmp {
+        op: FCmpOp,
+        fmt: FFmt,
+        rd: PReg,
+        rs1: FReg,
+        rs2: FReg,
+    },
+    /// `fclass rd, rs` into an integer register.
+    FClass {
+        fmt: FFmt,
+        rd: PReg,
+        rs: FReg,
+    },
+    /// `fcvt.w.<fmt>`/`fcvt.wu.<fmt> rd, rs, rm` (wasm's truncations use `Rm::Rtz`).
+    FCvtToInt {
+        fmt: FFmt,
+        signed: bool,
+        rm: Rm,
+        rd: PReg,
+        rs: FReg,
+    },
+    /// `fcvt.<fmt>.w`/`fcvt.<fmt>.wu rd, rs` (rne for `.s`; exact for `.d`).
+    FCvtFromInt {
+        fmt: FFmt,
+        signed: bool,
+        rd: FReg,
+        rs: PReg,
+    },
+    /// `fcvt.s.d rd, rs, rne` (`to: S`) or `fcvt.d.s rd, rs` (`to: D`, exact).
+    FCvtFmt {
+        to: FFmt,
+        rd: FReg,
+        rs: FReg,
+    },
+    /// `fmv.x.w rd, rs`: the bits of a single into an integer register.
+    FMvToInt {
+        rd: PReg,
+        rs: FReg,
+    },
+    /// `fmv.w.x rd, rs`: an integer register's bits into a single.
+    FMvFromInt {
+        rd: FReg,
+        rs: PReg,
+    },
+    /// `csrrw`/`csrrs`/`csrrc rd, csr, rs1` on a float CSR (printed `frcsr`, `fsrm`, ...).
+    Csr {
+        op: CsrOp,
+        rd: PReg,
+        csr: Csr,
+        rs1: PReg,
+    },
+    /// `csrrwi`/`csrrsi`/`csrrci rd, csr, imm` (imm < 32) on a float CSR.
+    CsrImm {
+        op: CsrOp,
+        rd: PReg,
+        csr: Csr,
+        imm: u8,
+    },
 }
 
 fn r(p: PReg) -> &'static str {
@@ -874,6 +962,19 @@ impl PInst {
             ),
             PInst::Unimp => "unimp".to_string(),
             PInst::Label(l) => format!("{}:", label(*l)),
+            PInst::FLoad { .. }
+            | PInst::FStore { .. }
+            | PInst::FBin { .. }
+            | PInst::FSqrt { .. }
+            | PInst::FCmp { .. }
+            | PInst::FClass { .. }
+            | PInst::FCvtToInt { .. }
+            | PInst::FCvtFromInt { .. }
+            | PInst::FCvtFmt { .. }
+            | PInst::FMvToInt { .. }
+            | PInst::FMvFromInt { .. }
+            | PInst::Csr { .. }
+            | PInst::CsrImm { .. } => super::encode::f::text(self).unwrap_or_default(),
         }
     }
 }

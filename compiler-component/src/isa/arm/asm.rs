@@ -207,6 +207,358 @@ pub struct Target {
     pub label: Option<String>,
 }
 
+/// A VFP register: `S(n)` is s0..s31, `D(n)` is d0..d15 (d<n> overlaps s<2n> and s<2n+1>).
+/// FPv4-SP (cortex-m4f) computes on S registers only but loads, stores, moves and saves D
+/// registers; FPv5-D16 (cortex-m7dp) computes on both. Numbers out of range are encoding
+/// errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FReg {
+    S(u8),
+    D(u8),
+}
+
+impl FReg {
+    pub fn is_double(self) -> bool {
+        matches!(self, FReg::D(_))
+    }
+    pub fn index(self) -> u8 {
+        match self {
+            FReg::S(n) | FReg::D(n) => n,
+        }
+    }
+    /// s0..s31 / d0..d15.
+    pub fn is_valid(self) -> bool {
+        match self {
+            FReg::S(n) => n < 32,
+            FReg::D(n) => n < 16,
+        }
+    }
+    pub fn name(self) -> String {
+        match self {
+            FReg::S(n) => format!("s{n}"),
+            FReg::D(n) => format!("d{n}"),
+        }
+    }
+    /// The data type suffix of an operation on this register: `.f32` / `.f64`.
+    pub fn ty(self) -> &'static str {
+        if self.is_double() { ".f64" } else { ".f32" }
+    }
+}
+
+/// Two-operand VFP arithmetic (`Vfp::Bin`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VBinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// FPv5 `vmaxnm`/`vminnm` (IEEE 754-2008 maxNum/minNum: a quiet NaN operand loses, unlike
+    /// wasm `max`/`min`). Not allowed in an IT block.
+    MaxNm,
+    MinNm,
+}
+
+impl VBinOp {
+    fn mnemonic(self) -> &'static str {
+        match self {
+            VBinOp::Add => "vadd",
+            VBinOp::Sub => "vsub",
+            VBinOp::Mul => "vmul",
+            VBinOp::Div => "vdiv",
+            VBinOp::MaxNm => "vmaxnm",
+            VBinOp::MinNm => "vminnm",
+        }
+    }
+}
+
+/// One-operand VFP operations (`Vfp::Un`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VUnOp {
+    /// `vmov.f32 sd, sm` / `vmov.f64 dd, dm`.
+    Mov,
+    Abs,
+    Neg,
+    Sqrt,
+    /// FPv5 round to integral: toward zero (`vrintz`, allowed in an IT block), toward -inf
+    /// (`vrintm`), toward +inf (`vrintp`), to nearest with ties to even (`vrintn`); the last
+    /// three are not allowed in an IT block.
+    RintZ,
+    RintM,
+    RintP,
+    RintN,
+}
+
+impl VUnOp {
+    fn mnemonic(self) -> &'static str {
+        match self {
+            VUnOp::Mov => "vmov",
+            VUnOp::Abs => "vabs",
+            VUnOp::Neg => "vneg",
+            VUnOp::Sqrt => "vsqrt",
+            VUnOp::RintZ => "vrintz",
+            VUnOp::RintM => "vrintm",
+            VUnOp::RintP => "vrintp",
+            VUnOp::RintN => "vrintn",
+        }
+    }
+}
+
+/// The floating-point extension an instruction needs (ordered: FPv5-D16 has all of FPv4-SP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fpu {
+    /// FPv4-SP (cortex-m4f): single-precision arithmetic; D registers only for loads, stores,
+    /// moves to/from core register pairs and vpush/vpop.
+    V4Sp,
+    /// FPv5-D16 (cortex-m7dp): double-precision arithmetic, `vrint*`, `vmaxnm`/`vminnm`.
+    V5D16,
+}
+
+/// VFP instructions (`Asm::Vfp`), all 32-bit. Operands of one operation (`Bin`, `Un`, `Cmp`)
+/// share a precision, which the registers give: `S` -> `.f32`, `D` -> `.f64`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Vfp {
+    /// `vadd.f32 sd, sn, sm` and friends (see `VBinOp`).
+    Bin {
+        op: VBinOp,
+        rd: FReg,
+        rn: FReg,
+        rm: FReg,
+    },
+    /// `vabs.f32 sd, sm` and friends (see `VUnOp`).
+    Un {
+        op: VUnOp,
+        rd: FReg,
+        rm: FReg,
+    },
+    /// `vcmp.f32 sn, sm` / `vcmp.f32 sn, #0` (`rm: None`); `e` selects `vcmpe` (Invalid
+    /// Operation on quiet NaNs too). Sets FPSCR.NZCV: read it with `MrsFlags`.
+    Cmp {
+        e: bool,
+        rn: FReg,
+        rm: Option<FReg>,
+    },
+    /// `vmrs APSR_nzcv, fpscr`: copy the comparison flags to the core flags.
+    MrsFlags,
+    /// `vmrs rt, fpscr`.
+    Mrs {
+        rt: PReg,
+    },
+    /// `vmsr fpscr, rt`.
+    Msr {
+        rt: PReg,
+    },
+    /// `vmov.f32 sd, #imm` / `vmov.f64 dd, #imm`: `imm8` is the VFP modified immediate (see
+    /// `encode::vfp_imm8_f32` / `vfp_imm8_f64`; 0.0 is not encodable).
+    MovImm {
+        rd: FReg,
+        imm8: u8,
+    },
+    /// `vmov rt, sn` (`to_core`) / `vmov sn, rt`.
+    MovCore {
+        to_core: bool,
+        rt: PReg,
+        sn: FReg,
+    },
+    /// `vmov rt, rt2, dm` (`to_core`) / `vmov dm, rt, rt2`: `rt` is the low word.
+    MovCore2 {
+        to_core: bool,
+        rt: PReg,
+        rt2: PReg,
+        dm: FReg,
+    },
+    /// `vldr/vstr fd, [rn, #imm]` (imm a multiple of 4 in -1020..=1020).
+    LoadStore {
+        load: bool,
+        fd: FReg,
+        rn: PReg,
+        imm: i32,
+    },
+    /// `vpush {first-...}` / `vpop {..}`: `count` consecutive registers of one kind.
+    Push {
+        first: FReg,
+        count: u8,
+    },
+    Pop {
+        first: FReg,
+        count: u8,
+    },
+    /// `vldmia/vstmia rn{!}, {first-...}` (increment after).
+    LoadStoreMulti {
+        load: bool,
+        rn: PReg,
+        writeback: bool,
+        first: FReg,
+        count: u8,
+    },
+    /// `vcvt.f64.f32 dd, sm` / `vcvt.f32.f64 sd, dm` (the registers give the direction).
+    CvtF {
+        rd: FReg,
+        rm: FReg,
+    },
+    /// `vcvt.s32.f32 sd, sm` / `vcvt.u32.f64 sd, dm` ...: float to integer rounding toward
+    /// zero, saturating (NaN -> 0); the result is in an S register.
+    CvtToInt {
+        signed: bool,
+        rd: FReg,
+        rm: FReg,
+    },
+    /// `vcvt.f32.s32 sd, sm` / `vcvt.f64.u32 dd, sm` ...: integer (in an S register) to float,
+    /// rounding per FPSCR (to nearest by default).
+    CvtFromInt {
+        signed: bool,
+        rd: FReg,
+        rm: FReg,
+    },
+}
+
+fn freglist(first: FReg, count: u8) -> String {
+    let last = match first {
+        FReg::S(n) => FReg::S(n.saturating_add(count.saturating_sub(1))),
+        FReg::D(n) => FReg::D(n.saturating_add(count.saturating_sub(1))),
+    };
+    if count <= 1 {
+        format!("{{{}}}", first.name())
+    } else {
+        format!("{{{}-{}}}", first.name(), last.name())
+    }
+}
+
+impl Vfp {
+    /// May this instruction carry a condition (sit in an IT block)?
+    pub fn predicable(&self) -> bool {
+        !matches!(
+            self,
+            Vfp::Bin {
+                op: VBinOp::MaxNm | VBinOp::MinNm,
+                ..
+            } | Vfp::Un {
+                op: VUnOp::RintM | VUnOp::RintP | VUnOp::RintN,
+                ..
+            }
+        )
+    }
+
+    /// The floating-point extension this instruction needs.
+    pub fn fpu(&self) -> Fpu {
+        let by = |f: &FReg| {
+            if f.is_double() { Fpu::V5D16 } else { Fpu::V4Sp }
+        };
+        match self {
+            Vfp::Bin {
+                op: VBinOp::MaxNm | VBinOp::MinNm,
+                ..
+            }
+            | Vfp::Un {
+                op: VUnOp::RintZ | VUnOp::RintM | VUnOp::RintP | VUnOp::RintN,
+                ..
+            }
+            | Vfp::CvtF { .. } => Fpu::V5D16,
+            Vfp::Bin { rd, .. } | Vfp::Un { rd, .. } | Vfp::MovImm { rd, .. } => by(rd),
+            Vfp::Cmp { rn, .. } => by(rn),
+            Vfp::CvtToInt { rm: f, .. } | Vfp::CvtFromInt { rd: f, .. } => by(f),
+            Vfp::MrsFlags
+            | Vfp::Mrs { .. }
+            | Vfp::Msr { .. }
+            | Vfp::MovCore { .. }
+            | Vfp::MovCore2 { .. }
+            | Vfp::LoadStore { .. }
+            | Vfp::Push { .. }
+            | Vfp::Pop { .. }
+            | Vfp::LoadStoreMulti { .. } => Fpu::V4Sp,
+        }
+    }
+
+    /// Text in LLVM syntax; `c` is the condition suffix inside an IT block (or empty).
+    fn print_cond(&self, c: &str) -> String {
+        let r = |p: &PReg| name(*p);
+        let f = |x: &FReg| x.name();
+        match self {
+            Vfp::Bin { op, rd, rn, rm } => format!(
+                "{}{c}{} {}, {}, {}",
+                op.mnemonic(),
+                rd.ty(),
+                f(rd),
+                f(rn),
+                f(rm)
+            ),
+            Vfp::Un { op, rd, rm } => {
+                format!("{}{c}{} {}, {}", op.mnemonic(), rd.ty(), f(rd), f(rm))
+            }
+            Vfp::Cmp { e, rn, rm } => format!(
+                "vcmp{}{c}{} {}, {}",
+                if *e { "e" } else { "" },
+                rn.ty(),
+                f(rn),
+                rm.map(|m| m.name()).unwrap_or_else(|| "#0".into())
+            ),
+            Vfp::MrsFlags => format!("vmrs{c} APSR_nzcv, fpscr"),
+            Vfp::Mrs { rt } => format!("vmrs{c} {}, fpscr", r(rt)),
+            Vfp::Msr { rt } => format!("vmsr{c} fpscr, {}", r(rt)),
+            Vfp::MovImm { rd, imm8 } => {
+                // Debug formatting keeps the decimal point: a bare integer would be read as
+                // an encoded imm8 by some assemblers. Every value is exact in decimal.
+                let value = f64::from_bits(super::encode::vfp_expand_imm_f64(*imm8));
+                format!("vmov{c}{} {}, #{value:?}", rd.ty(), f(rd))
+            }
+            Vfp::MovCore { to_core, rt, sn } => {
+                if *to_core {
+                    format!("vmov{c} {}, {}", r(rt), f(sn))
+                } else {
+                    format!("vmov{c} {}, {}", f(sn), r(rt))
+                }
+            }
+            Vfp::MovCore2 {
+                to_core,
+                rt,
+                rt2,
+                dm,
+            } => {
+                if *to_core {
+                    format!("vmov{c} {}, {}, {}", r(rt), r(rt2), f(dm))
+                } else {
+                    format!("vmov{c} {}, {}, {}", f(dm), r(rt), r(rt2))
+                }
+            }
+            Vfp::LoadStore { load, fd, rn, imm } => format!(
+                "{}{c} {}, [{}, #{imm}]",
+                if *load { "vldr" } else { "vstr" },
+                f(fd),
+                r(rn)
+            ),
+            Vfp::Push { first, count } => format!("vpush{c} {}", freglist(*first, *count)),
+            Vfp::Pop { first, count } => format!("vpop{c} {}", freglist(*first, *count)),
+            Vfp::LoadStoreMulti {
+                load,
+                rn,
+                writeback,
+                first,
+                count,
+            } => format!(
+                "{}{c} {}{}, {}",
+                if *load { "vldmia" } else { "vstmia" },
+                r(rn),
+                if *writeback { "!" } else { "" },
+                freglist(*first, *count)
+            ),
+            Vfp::CvtF { rd, rm } => format!("vcvt{c}{}{} {}, {}", rd.ty(), rm.ty(), f(rd), f(rm)),
+            Vfp::CvtToInt { signed, rd, rm } => format!(
+                "vcvt{c}.{}32{} {}, {}",
+                if *signed { "s" } else { "u" },
+                rm.ty(),
+                f(rd),
+                f(rm)
+            ),
+            Vfp::CvtFromInt { signed, rd, rm } => format!(
+                "vcvt{c}{}.{}32 {}, {}",
+                rd.ty(),
+                if *signed { "s" } else { "u" },
+                f(rd),
+                f(rm)
+            ),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Asm {
     // ---- 16-bit ----
@@ -488,6 +840,8 @@ pub enum Asm {
     Bl {
         symbol: String,
     },
+    /// A VFP instruction (32-bit; see `Vfp`).
+    Vfp(Vfp),
     /// Inside an IT block: executes on `cc` (printing adds the suffix; encoding is unchanged).
     Cond {
         cc: Cc,
@@ -722,7 +1076,17 @@ impl Asm {
             Asm::B32 { target } => format!("b{c}.w {}", target_text(target)),
             Asm::Bcc32 { cc, target } => format!("b{}.w {}", cc.suffix(), target_text(target)),
             Asm::Bl { symbol } => format!("bl {symbol}"),
+            Asm::Vfp(v) => v.print_cond(c),
             Asm::Cond { cc, inst } => inst.print_cond(Some(*cc)),
+        }
+    }
+
+    /// The floating-point extension this instruction needs (None: integer only).
+    pub fn fpu(&self) -> Option<Fpu> {
+        match self {
+            Asm::Vfp(v) => Some(v.fpu()),
+            Asm::Cond { inst, .. } => inst.fpu(),
+            _ => None,
         }
     }
 }

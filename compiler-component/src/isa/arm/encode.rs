@@ -6,6 +6,10 @@ use super::regs::{LR, PC, is_low};
 use crate::error::{CompileError, Result};
 use crate::regalloc::{PReg, PRegSet};
 
+#[path = "encode_vfp.rs"]
+mod vfp;
+pub use vfp::{vfp_expand_imm_f32, vfp_expand_imm_f64, vfp_imm8_f32, vfp_imm8_f64};
+
 /// The 12-bit `i:imm3:imm8` field for a Thumb-2 modified immediate, if `value` is one.
 pub fn modimm(value: u32) -> Option<u16> {
     let b = value & 0xff;
@@ -152,7 +156,14 @@ pub fn size(asm: &Asm) -> u32 {
 pub fn encode(asm: &Asm) -> Result<Vec<u8>> {
     let ok = |c: bool| if c { Ok(()) } else { Err(bad(asm)) };
     Ok(match asm {
-        Asm::Cond { inst, .. } => encode(inst)?,
+        Asm::Cond { inst, .. } => {
+            ok(!matches!(&**inst, Asm::Vfp(v) if !v.predicable()))?;
+            encode(inst)?
+        }
+        Asm::Vfp(v) => {
+            let (first, second) = vfp::encode(v).ok_or_else(|| bad(asm))?;
+            hw32(first, second)
+        }
         Asm::MovReg { rd, rm } => hw16(0x4600 | ((r(*rd) & 8) << 4) | (r(*rm) << 3) | (r(*rd) & 7)),
         Asm::MovsImm { rd, imm } => {
             ok(is_low(*rd))?;
@@ -429,3 +440,7 @@ fn movw(top: bool, rd: PReg, imm: u16) -> Vec<u8> {
 #[cfg(test)]
 #[path = "encode_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "vfp_tests.rs"]
+mod vfp_tests;

@@ -582,13 +582,12 @@ fn large_frame_cases() -> Vec<Vec<Asm>> {
     v
 }
 
-fn llvm_mc_bytes(text: &str) -> Vec<Vec<u8>> {
+/// Assemble `text` with LLVM 14's `llvm-mc` for thumbv7em with the extra `flags`: the
+/// encodings in order and what it wrote to stderr.
+pub(super) fn llvm_mc(flags: &[&str], text: &str) -> (Vec<Vec<u8>>, String) {
     let mut child = Command::new("llvm-mc")
-        .args([
-            "-triple=thumbv7em-none-eabi",
-            "-mcpu=cortex-m4",
-            "-show-encoding",
-        ])
+        .args(["-triple=thumbv7em-none-eabi", "-show-encoding"])
+        .args(flags)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -602,9 +601,7 @@ fn llvm_mc_bytes(text: &str) -> Vec<Vec<u8>> {
         .write_all(text.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.trim().is_empty(), "llvm-mc complained:\n{stderr}");
-    String::from_utf8_lossy(&out.stdout)
+    let bytes = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split("encoding: [").nth(1))
         .map(|e| {
@@ -613,7 +610,14 @@ fn llvm_mc_bytes(text: &str) -> Vec<Vec<u8>> {
                 .map(|b| u8::from_str_radix(b.trim_start_matches("0x"), 16).unwrap())
                 .collect()
         })
-        .collect()
+        .collect();
+    (bytes, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn llvm_mc_bytes(text: &str) -> Vec<Vec<u8>> {
+    let (bytes, stderr) = llvm_mc(&["-mcpu=cortex-m4"], text);
+    assert!(stderr.trim().is_empty(), "llvm-mc complained:\n{stderr}");
+    bytes
 }
 
 #[test]

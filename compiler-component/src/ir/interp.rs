@@ -332,6 +332,16 @@ impl<'m> Interp<'m> {
                 let v = float::compare(*cond, frame.ty(a)?, frame.get(a)?, frame.get(b)?);
                 frame.set(result(0)?, v as u64)?;
             }
+            // The pair form of an f64 <-> i64 reinterpretation (legalized IR).
+            Op::Convert(_) if inst.args.len() == 2 => {
+                let v = pair(frame.get32(arg(0)?)?, frame.get32(arg(1)?)?);
+                frame.set(result(0)?, v)?;
+            }
+            Op::Convert(_) if inst.results.len() == 2 => {
+                let v = frame.get(arg(0)?)?;
+                frame.set(result(0)?, v & 0xffff_ffff)?;
+                frame.set(result(1)?, v >> 32)?;
+            }
             Op::Convert(conversion) => {
                 let (a, r) = (arg(0)?, result(0)?);
                 let v = float::convert(*conversion, frame.ty(a)?, frame.ty(r)?, frame.get(a)?)
@@ -414,12 +424,16 @@ impl<'m> Interp<'m> {
                 frame.set(result(0)?, (base + *offset as u64) & 0xffff_ffff)?;
             }
             Op::LoadSymbol { symbol, offset } => {
-                let v = self.read(self.symbol_addr(*symbol)? + *offset as u64, 4)?;
-                frame.set(result(0)?, v)?;
+                let r = result(0)?;
+                let width = if frame.ty(r)? == Type::F64 { 8 } else { 4 };
+                let v = self.read(self.symbol_addr(*symbol)? + *offset as u64, width)?;
+                frame.set(r, v)?;
             }
             Op::StoreSymbol { symbol, offset } => {
-                let v = frame.get(arg(0)?)?;
-                self.write(self.symbol_addr(*symbol)? + *offset as u64, 4, v)?;
+                let a = arg(0)?;
+                let width = if frame.ty(a)? == Type::F64 { 8 } else { 4 };
+                let v = frame.get(a)?;
+                self.write(self.symbol_addr(*symbol)? + *offset as u64, width, v)?;
             }
             Op::AddPair | Op::SubPair => {
                 let a = pair(frame.get32(arg(0)?)?, frame.get32(arg(1)?)?);

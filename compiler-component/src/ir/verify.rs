@@ -419,6 +419,16 @@ impl Checker<'_> {
                 self.need_float(arg_ty)?;
                 expect(&[arg_ty, arg_ty], &[I32])?
             }
+            // After legalize an f64 computed in hardware reinterprets to and from an i64's pair.
+            Op::Convert(Conversion::Reinterpret)
+                if self.legalized && (args.len() == 2 || results.len() == 2) =>
+            {
+                if !(args == [Type::F64] && results == [I32, I32]
+                    || args == [I32, I32] && results == [Type::F64])
+                {
+                    expect(&[Type::F64], &[I32, I32])?
+                }
+            }
             Op::Convert(conversion) => {
                 let arg_ty = args.first().copied().unwrap_or(I32);
                 let valid = match conversion {
@@ -445,8 +455,18 @@ impl Checker<'_> {
             }
             Op::TrapIf(_) => expect(&[I32], &[])?,
             Op::BoundsCheck { .. } => expect(&[I32, I32], &[])?,
-            Op::SymbolAddr { .. } | Op::LoadSymbol { .. } => expect(&[], &[I32])?,
-            Op::StoreSymbol { .. } => expect(&[I32], &[])?,
+            Op::SymbolAddr { .. } => expect(&[], &[I32])?,
+            // A word, or a float computed in hardware (a global of its type).
+            Op::LoadSymbol { .. } if result_ty.is_float() => expect(&[], &[result_ty])?,
+            Op::LoadSymbol { .. } => expect(&[], &[I32])?,
+            Op::StoreSymbol { .. } => {
+                let ty = args.first().copied().unwrap_or(I32);
+                if ty.is_float() {
+                    expect(&[ty], &[])?
+                } else {
+                    expect(&[I32], &[])?
+                }
+            }
             Op::AddPair | Op::SubPair => expect(&[I32; 4], &[I32, I32])?,
             Op::MulWideU => expect(&[I32, I32], &[I32, I32])?,
             Op::ShiftPair(op) => {

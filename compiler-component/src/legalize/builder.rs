@@ -56,6 +56,33 @@ impl FnBuilder {
         self.current = b;
     }
 
+    /// A new block with parameters of the given types.
+    pub fn add_block_typed(&mut self, types: &[Type]) -> Block {
+        let b = self.add_block(0);
+        let params: Vec<Value> = types.iter().map(|t| self.func.new_value(*t)).collect();
+        self.func.block_mut(b).params = params;
+        b
+    }
+
+    /// Emit `op` with results of the given types.
+    pub fn inst_typed(&mut self, op: Op, args: Vec<Value>, types: &[Type]) -> Vec<Value> {
+        let results: Vec<Value> = types.iter().map(|t| self.func.new_value(*t)).collect();
+        let inst = Inst {
+            op,
+            args,
+            results: results.clone(),
+            offset: self.offset,
+        };
+        let cur = self.current;
+        self.func.block_mut(cur).insts.push(inst);
+        results
+    }
+
+    /// Emit `op` with one result of type `ty`.
+    pub fn typed(&mut self, op: Op, args: Vec<Value>, ty: Type) -> Value {
+        self.inst_typed(op, args, &[ty])[0]
+    }
+
     /// Emit `op` with I32 results.
     pub fn inst(&mut self, op: Op, args: Vec<Value>, results: usize) -> Vec<Value> {
         let results: Vec<Value> = (0..results)

@@ -70,6 +70,12 @@ impl BodyLegalizer<'_> {
         let r = self.result(inst, 0)?;
         let (base, offset) = self.prepare_access(addr, m)?;
         match (self.type_of(r)?, m.width) {
+            // A hardware float: one access of its width into a float value.
+            (ty @ Type::F32, 4) | (ty @ Type::F64, 8) => {
+                let raw = Self::raw(m.width, false, offset);
+                let v = self.b.typed(Op::Load(raw), vec![base, addr], ty);
+                self.define32(r, v)
+            }
             (Type::I32, 1 | 2 | 4) => {
                 let v = self.b.one(
                     Op::Load(Self::raw(m.width, m.signed, offset)),
@@ -107,6 +113,11 @@ impl BodyLegalizer<'_> {
         let value = self.arg(inst, 1)?;
         let (base, offset) = self.prepare_access(addr, m)?;
         match (self.type_of(value)?, m.width) {
+            (Type::F32, 4) | (Type::F64, 8) => {
+                let v = self.get32(value)?;
+                let arg = Self::raw(m.width, false, offset);
+                self.b.effect(Op::Store(arg), vec![base, addr, v]);
+            }
             (Type::I32, 1 | 2 | 4) => {
                 let v = self.get32(value)?;
                 let arg = Self::raw(m.width, false, offset);
@@ -178,15 +189,24 @@ impl BodyLegalizer<'_> {
         self.b.effect(Op::StoreSymbol { symbol, offset }, vec![v]);
     }
 
+    /// A global's words: by the type of the value read or written (a software float global is
+    /// read as the integer of its bits, a hardware one as one float value).
     pub(super) fn global_get(&mut self, inst: &Inst, n: u32) -> Result<()> {
+        self.global_type(n)?;
         let r = self.result(inst, 0)?;
         let symbol = Symbol::Global(n);
-        match self.global_type(n)? {
-            Type::I32 | Type::F32 => {
+        match self.type_of(r)? {
+            ty @ (Type::F32 | Type::F64) => {
+                let v = self
+                    .b
+                    .typed(Op::LoadSymbol { symbol, offset: 0 }, vec![], ty);
+                self.define32(r, v)
+            }
+            Type::I32 => {
                 let v = self.load_symbol(symbol, 0);
                 self.define32(r, v)
             }
-            Type::I64 | Type::F64 => {
+            Type::I64 => {
                 let lo = self.load_symbol(symbol, 0);
                 let hi = self.load_symbol(symbol, 4);
                 self.define64(r, (lo, hi))
@@ -195,14 +215,15 @@ impl BodyLegalizer<'_> {
     }
 
     pub(super) fn global_set(&mut self, inst: &Inst, n: u32) -> Result<()> {
+        self.global_type(n)?;
         let value = self.arg(inst, 0)?;
         let symbol = Symbol::Global(n);
-        match self.global_type(n)? {
-            Type::I32 | Type::F32 => {
+        match self.type_of(value)? {
+            Type::I32 | Type::F32 | Type::F64 => {
                 let v = self.get32(value)?;
                 self.store_symbol(symbol, 0, v);
             }
-            Type::I64 | Type::F64 => {
+            Type::I64 => {
                 let (lo, hi) = self.get64(value)?;
                 self.store_symbol(symbol, 0, lo);
                 self.store_symbol(symbol, 4, hi);

@@ -83,12 +83,11 @@ fn legalize_body(
     };
     // Block parameters first: a jump may reach a block before it is rewritten.
     for block in &old.blocks {
-        let width: usize = block
-            .params
-            .iter()
-            .map(|p| l.type_of(*p).map(words))
-            .sum::<Result<usize>>()?;
-        let new_block = l.b.add_block(width);
+        let mut types = Vec::new();
+        for p in &block.params {
+            types.extend(word_types(l.type_of(*p)?));
+        }
+        let new_block = l.b.add_block_typed(&types);
         let mut fresh = l.b.params(new_block).into_iter();
         for p in &block.params {
             let n = words(l.type_of(*p)?);
@@ -134,11 +133,19 @@ fn cut_always_trapping_accesses(func: &Function) -> Function {
     func
 }
 
-fn words(ty: Type) -> usize {
+/// The post-legalize values an old value of `ty` becomes: an i64 is two I32 words; a float
+/// still here is computed in hardware and stays one value of its type.
+fn word_types(ty: Type) -> &'static [Type] {
     match ty {
-        Type::I32 | Type::F32 => 1,
-        Type::I64 | Type::F64 => 2,
+        Type::I32 => &[Type::I32],
+        Type::I64 => &[Type::I32, Type::I32],
+        Type::F32 => &[Type::F32],
+        Type::F64 => &[Type::F64],
     }
+}
+
+fn words(ty: Type) -> usize {
+    word_types(ty).len()
 }
 
 impl BodyLegalizer<'_> {
@@ -146,18 +153,14 @@ impl BodyLegalizer<'_> {
         CompileError::internal(msg).at(self.b.offset as u64)
     }
 
-    /// The type of an old value: I32 or I64 (the float pass leaves no float value behind).
+    /// The type of an old value (a float one is computed in hardware: the float pass made the
+    /// software ones integers).
     pub fn type_of(&self, v: Value) -> Result<Type> {
-        let ty = self
-            .old
+        self.old
             .value_types
             .get(v.0 as usize)
             .copied()
-            .ok_or_else(|| self.error(format!("{v} has no type")))?;
-        if ty.is_float() {
-            return Err(self.error(format!("{v} is a {ty:?} value after the float pass")));
-        }
-        Ok(ty)
+            .ok_or_else(|| self.error(format!("{v} has no type")))
     }
 
     fn define(&mut self, old: Value, new: Vec<Value>) -> Result<()> {
@@ -273,11 +276,15 @@ impl BodyLegalizer<'_> {
             Op::Const(k) => {
                 let r = self.result(inst, 0)?;
                 match self.type_of(r)? {
-                    Type::I32 | Type::F32 => {
+                    ty @ (Type::F32 | Type::F64) => {
+                        let v = self.b.typed(Op::Const(*k), vec![], ty);
+                        self.define32(r, v)
+                    }
+                    Type::I32 => {
                         let v = self.b.konst(*k as u32);
                         self.define32(r, v)
                     }
-                    Type::I64 | Type::F64 => {
+                    Type::I64 => {
                         let v = self.b.konst64(*k as u64);
                         self.define64(r, v)
                     }
@@ -311,12 +318,17 @@ impl BodyLegalizer<'_> {
                 let (a, b) = (self.arg(inst, 1)?, self.arg(inst, 2)?);
                 let r = self.result(inst, 0)?;
                 match self.type_of(r)? {
-                    Type::I32 | Type::F32 => {
+                    ty @ (Type::F32 | Type::F64) => {
+                        let (a, b) = (self.get32(a)?, self.get32(b)?);
+                        let v = self.b.typed(Op::Select, vec![c, a, b], ty);
+                        self.define32(r, v)
+                    }
+                    Type::I32 => {
                         let (a, b) = (self.get32(a)?, self.get32(b)?);
                         let v = self.b.select(c, a, b);
                         self.define32(r, v)
                     }
-                    Type::I64 | Type::F64 => {
+                    Type::I64 => {
                         let (a, b) = (self.get64(a)?, self.get64(b)?);
                         let lo = self.b.select(c, a.0, b.0);
                         let hi = self.b.select(c, a.1, b.1);
@@ -332,20 +344,28 @@ impl BodyLegalizer<'_> {
             Op::GlobalSet(n) => self.global_set(inst, *n),
             Op::Call(n) => {
                 let args = self.flatten(&inst.args)?;
-                let width = inst
-                    .results
-                    .iter()
-                    .map(|r| self.type_of(*r).map(words))
-                    .sum::<Result<usize>>()?;
-                let mut words = self.b.inst(Op::Call(*n), args, width).into_iter();
+                let mut types = Vec::new();
+                for r in &inst.results {
+                    types.extend(word_types(self.type_of(*r)?));
+                }
+                let mut words = self.b.inst_typed(Op::Call(*n), args, &types).into_iter();
                 for r in &inst.results {
                     let n = self::words(self.type_of(*r)?);
                     self.define(*r, words.by_ref().take(n).collect())?;
                 }
                 Ok(())
             }
+            // Computed in hardware: same operation on the new values (an i64 side of a
+            // reinterpretation is its pair of words).
             Op::FUnary(_) | Op::FBinary(_) | Op::FCompare(_) | Op::Convert(_) => {
-                Err(self.error(format!("{:?} after the float pass", inst.op)))
+                let args = self.flatten(&inst.args)?;
+                let mut types = Vec::new();
+                for r in &inst.results {
+                    types.extend(word_types(self.type_of(*r)?));
+                }
+                let new = self.b.inst_typed(inst.op.clone(), args, &types);
+                let r = self.result(inst, 0)?;
+                self.define(r, new)
             }
             Op::TrapIf(code) => {
                 let c = self.get32(self.arg(inst, 0)?)?;

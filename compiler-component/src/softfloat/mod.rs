@@ -325,7 +325,11 @@ impl Rewriter<'_> {
         let from = self.ty(inst.args[0]);
         let to = self.ty(inst.results[0]);
         let soft = match inst.op {
-            // Either side in software makes the conversion a software one.
+            // No 32-bit FPU converts 64-bit integers; either side in software makes a
+            // promotion or demotion a software one.
+            Op::Convert(_) if from == Type::I64 || to == Type::I64 => {
+                inst.op != Op::Convert(Conversion::Reinterpret) || self.soft.is_soft(float_ty)
+            }
             Op::Convert(Conversion::Promote | Conversion::Demote) => {
                 self.soft.is_soft(from) || self.soft.is_soft(to)
             }
@@ -335,17 +339,41 @@ impl Rewriter<'_> {
             self.out.push(inst);
             return Ok(());
         }
-        if self.func.value_types[inst.args[0].0 as usize].is_float()
-            || self.func.value_types[inst.results[0].0 as usize].is_float()
-        {
-            return Err(CompileError::unsupported(
-                format!(
-                    "{:?} between a hardware and a software float type on this target",
-                    inst.op
-                ),
-                inst.offset as u64,
-            ));
+        // Operands and results that stay hardware floats cross over as their bit patterns.
+        let args: Vec<Value> = inst.args.iter().map(|a| self.bits_of(*a)).collect();
+        let result = inst.results[0];
+        let r = match self.func.value_types[result.0 as usize] {
+            ty if ty.is_float() => self.func.new_value(ty.bits_type()),
+            _ => result,
+        };
+        let inst = Inst {
+            args,
+            results: vec![r],
+            ..inst
+        };
+        self.software(inst, float_ty, from, to)?;
+        if r != result {
+            self.push(Op::Convert(Conversion::Reinterpret), vec![r], vec![result]);
         }
+        Ok(())
+    }
+
+    /// `v` as the integer of its bits: itself, or a reinterpretation of a hardware float.
+    fn bits_of(&mut self, v: Value) -> Value {
+        let ty = self.func.value_types[v.0 as usize];
+        if ty.is_float() {
+            self.value(
+                Op::Convert(Conversion::Reinterpret),
+                vec![v],
+                ty.bits_type(),
+            )
+        } else {
+            v
+        }
+    }
+
+    /// The software form of a float operation whose operands and result are bit patterns.
+    fn software(&mut self, inst: Inst, float_ty: Type, from: Type, to: Type) -> Result<()> {
         let (a, r) = (inst.args[0], inst.results[0]);
         let bits = float_ty.bits_type();
         match inst.op {

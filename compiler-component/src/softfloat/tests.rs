@@ -161,8 +161,12 @@ fn frontend(wat: &str) -> Module {
     crate::frontend::translate(&wasm, &Options::default()).unwrap()
 }
 
-fn soft(mut module: Module, target: Target) -> Module {
-    let caps = isa::caps(target);
+fn soft(module: Module, target: Target) -> Module {
+    lowered_with(module, isa::caps(target), target)
+}
+
+/// The float pass and legalize with `caps` (hardware float types stay floats).
+fn lowered_with(mut module: Module, caps: isa::Caps, target: Target) -> Module {
     super::run(&mut module, caps).unwrap();
     crate::ir::verify::module(&module, false).unwrap();
     crate::legalize::run(&mut module, caps, &Options::new(target)).unwrap();
@@ -183,11 +187,35 @@ fn run(module: &Module, func: u32, args: &[u64]) -> Result<Vec<u64>, InterpError
     Ok(all)
 }
 
+/// The float capabilities checked: all software (both helper sets), f32 in hardware with f64
+/// in software (cortex-m4f, rv32imafc), both in hardware (cortex-m7dp).
+fn variants() -> Vec<(String, isa::Caps, Target)> {
+    let mut out = Vec::new();
+    for target in [Target::CortexM3, Target::Rv32imac] {
+        out.push((format!("{target:?}"), isa::caps(target), target));
+    }
+    let hard_f32 = isa::Caps {
+        hard_f32: true,
+        ..isa::caps(Target::CortexM4)
+    };
+    out.push(("hard f32".to_string(), hard_f32, Target::CortexM4F));
+    let hard_both = isa::Caps {
+        hard_f64: true,
+        ..hard_f32
+    };
+    out.push((
+        "hard f32 and f64".to_string(),
+        hard_both,
+        Target::CortexM7DP,
+    ));
+    out
+}
+
 #[test]
 fn soft_float_matches_wasm_semantics_on_edge_values() {
     let reference = frontend(OPS_WAT);
-    for target in [Target::CortexM3, Target::Rv32imac] {
-        let lowered = soft(reference.clone(), target);
+    for (target, caps, isa_target) in variants() {
+        let lowered = lowered_with(reference.clone(), caps, isa_target);
         let mut vectors = 0;
         for (index, decl) in reference.functions.iter().enumerate() {
             let params = &decl.sig.params;
@@ -219,7 +247,7 @@ fn soft_float_matches_wasm_semantics_on_edge_values() {
                 };
                 assert!(
                     ok,
-                    "{target:?} {}({args:x?}): wasm {want:x?}, soft {got:x?}",
+                    "{target} {}({args:x?}): wasm {want:x?}, soft {got:x?}",
                     decl.name
                 );
                 vectors += 1;

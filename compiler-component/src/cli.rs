@@ -346,5 +346,6 @@ mod tests {
         let text = targets_text();
         assert_eq!(text.lines().count(), Target::ALL.len());
         assert!(text.contains("rv32imac     RV32IMAC"), "{text}");
+        assert!(text.contains("rv32imafc    RV32IMAFC"), "{text}");
     }
 }

@@ -56,6 +56,7 @@ fn library_target(target: Target) -> synth_compiler::Target {
         Target::CortexM7 => synth_compiler::Target::CortexM7,
         Target::CortexM7dp => synth_compiler::Target::CortexM7DP,
         Target::Rv32imac => synth_compiler::Target::Rv32imac,
+        Target::Rv32imafc => synth_compiler::Target::Rv32imafc,
     }
 }
 
@@ -67,6 +68,7 @@ fn wit_target(target: synth_compiler::Target) -> Target {
         synth_compiler::Target::CortexM7 => Target::CortexM7,
         synth_compiler::Target::CortexM7DP => Target::CortexM7dp,
         synth_compiler::Target::Rv32imac => Target::Rv32imac,
+        synth_compiler::Target::Rv32imafc => Target::Rv32imafc,
     }
 }
 

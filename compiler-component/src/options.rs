@@ -10,6 +10,7 @@ pub enum Target {
     CortexM7,
     CortexM7DP,
     Rv32imac,
+    Rv32imafc,
 }
 
 /// The instruction-set family a target belongs to.
@@ -20,13 +21,14 @@ pub enum Isa {
 }
 
 impl Target {
-    pub const ALL: [Target; 6] = [
+    pub const ALL: [Target; 7] = [
         Target::CortexM3,
         Target::CortexM4,
         Target::CortexM4F,
         Target::CortexM7,
         Target::CortexM7DP,
         Target::Rv32imac,
+        Target::Rv32imafc,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Target {
             Target::CortexM7 => "cortex-m7",
             Target::CortexM7DP => "cortex-m7dp",
             Target::Rv32imac => "rv32imac",
+            Target::Rv32imafc => "rv32imafc",
         }
     }
 
@@ -52,6 +55,9 @@ impl Target {
                 "ARMv7E-M Thumb-2 + DSP, double-precision FPv5-D16 (hard-float ABI)"
             }
             Target::Rv32imac => "RV32IMAC, ILP32 soft-float ABI, compressed encodings",
+            Target::Rv32imafc => {
+                "RV32IMAFC, single-precision F in hardware (ILP32F ABI), compressed encodings"
+            }
         }
     }
 
@@ -73,7 +79,7 @@ impl Target {
 
     pub fn isa(self) -> Isa {
         match self {
-            Target::Rv32imac => Isa::Rv32,
+            Target::Rv32imac | Target::Rv32imafc => Isa::Rv32,
             _ => Isa::Arm,
         }
     }

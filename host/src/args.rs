@@ -339,6 +339,12 @@ mod tests {
         assert_eq!(batch.options.target, Target::CortexM3);
         assert!(!batch.options.optimize);
         assert_eq!(batch.options.max_memory_pages, 2);
+        let Ok(Command::Batch(_, batch)) =
+            parse_strs(&["batch", "d", "--target", "rv32imafc", "--out", "o"])
+        else {
+            panic!("expected batch");
+        };
+        assert_eq!(batch.options.target, Target::Rv32imafc);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub(crate) fn wit_target(target: Target) -> wit::Target {
         Target::CortexM7 => wit::Target::CortexM7,
         Target::CortexM7DP => wit::Target::CortexM7dp,
         Target::Rv32imac => wit::Target::Rv32imac,
+        Target::Rv32imafc => wit::Target::Rv32imafc,
     }
 }
 
@@ -28,6 +29,7 @@ pub(crate) fn library_target(target: wit::Target) -> Target {
         wit::Target::CortexM7 => Target::CortexM7,
         wit::Target::CortexM7dp => Target::CortexM7DP,
         wit::Target::Rv32imac => Target::Rv32imac,
+        wit::Target::Rv32imafc => Target::Rv32imafc,
     }
 }
 

@@ -34,11 +34,15 @@ pub fn caps(_target: Target) -> Caps {
 const EM_RISCV: u16 = 243;
 const EF_RISCV_RVC: u32 = 0x1;
 const EF_RISCV_FLOAT_ABI_SOFT: u32 = 0x0;
+const EF_RISCV_FLOAT_ABI_SINGLE: u32 = 0x2;
 const SHT_RISCV_ATTRIBUTES: u32 = 0x7000_0003;
 const TAG_FILE: u8 = 1;
 const TAG_RISCV_STACK_ALIGN: u8 = 4;
 const TAG_RISCV_ARCH: u8 = 5;
-const ARCH: &str = "rv32i2p0_m2p0_a2p0_c2p0";
+const ARCH_IMAC: &str = "rv32i2p0_m2p0_a2p0_c2p0";
+/// What clang 14 writes for `-march=rv32imafc`: no separate zicsr, as the I 2.0 it declares
+/// still includes the CSR instructions later specifications split out as Zicsr.
+const ARCH_IMAFC: &str = "rv32i2p0_m2p0_a2p0_f2p0_c2p0";
 
 /// Append `value` as unsigned LEB128.
 fn uleb(out: &mut Vec<u8>, mut value: u32) {
@@ -53,14 +57,15 @@ fn uleb(out: &mut Vec<u8>, mut value: u32) {
     }
 }
 
-/// The `.riscv.attributes` contents clang 14 writes for `-march=rv32imac -mabi=ilp32`:
-/// format 'A', one "riscv" subsection with a file-scope stack_align and arch tag.
-fn attributes() -> Vec<u8> {
+/// The `.riscv.attributes` contents clang 14 writes for `-march=rv32imac -mabi=ilp32` (and
+/// `-march=rv32imafc -mabi=ilp32f`): format 'A', one "riscv" subsection with a file-scope
+/// stack_align and arch tag.
+fn attributes(arch: &str) -> Vec<u8> {
     let mut tags = Vec::new();
     tags.push(TAG_RISCV_STACK_ALIGN);
     uleb(&mut tags, abi::STACK_ALIGN);
     tags.push(TAG_RISCV_ARCH);
-    tags.extend_from_slice(ARCH.as_bytes());
+    tags.extend_from_slice(arch.as_bytes());
     tags.push(0);
     // File subsubsection: tag, 4-byte length (including tag and length), tags.
     let mut file = vec![TAG_FILE];
@@ -75,11 +80,17 @@ fn attributes() -> Vec<u8> {
     out
 }
 
-pub fn elf_info(_target: Target) -> ElfInfo {
+/// rv32imac: ILP32 (soft-float). rv32imafc: ILP32F, so linkers refuse to mix its objects with
+/// ILP32 ones (and accept ILP32F C).
+pub fn elf_info(target: Target) -> ElfInfo {
+    let (float_abi, arch) = match target {
+        Target::Rv32imafc => (EF_RISCV_FLOAT_ABI_SINGLE, ARCH_IMAFC),
+        _ => (EF_RISCV_FLOAT_ABI_SOFT, ARCH_IMAC),
+    };
     ElfInfo {
         machine: EM_RISCV,
-        flags: EF_RISCV_RVC | EF_RISCV_FLOAT_ABI_SOFT,
-        attributes: (".riscv.attributes", SHT_RISCV_ATTRIBUTES, attributes()),
+        flags: EF_RISCV_RVC | float_abi,
+        attributes: (".riscv.attributes", SHT_RISCV_ATTRIBUTES, attributes(arch)),
         thumb: false,
     }
 }

@@ -74,6 +74,8 @@ pub mod trap_code {
     pub const INTEGER_OVERFLOW: u32 = 4;
     pub const STACK_EXHAUSTED: u32 = 5;
     pub const DATA_SEGMENT_DOES_NOT_FIT: u32 = 6;
+    /// A float-to-integer `trunc` of a NaN.
+    pub const INVALID_CONVERSION: u32 = 7;
 
     pub fn name(code: u32) -> &'static str {
         match code {
@@ -83,6 +85,7 @@ pub mod trap_code {
             INTEGER_OVERFLOW => "integer overflow",
             STACK_EXHAUSTED => "call stack exhausted",
             DATA_SEGMENT_DOES_NOT_FIT => "data segment does not fit",
+            INVALID_CONVERSION => "invalid conversion to integer",
             _ => "unknown trap code",
         }
     }
@@ -109,8 +112,12 @@ impl std::fmt::Display for Outcome {
 }
 
 /// The mock semantics every imported function has, on wasmtime and in the emulator alike:
-/// result k = (wrapping sum of the arguments, i32 sign-extended) + 0x1234 * (k + 1),
-/// truncated to the result type.
+/// n_k = (wrapping sum of the arguments) + 0x1234 * (k + 1), where an i32 argument counts
+/// sign-extended and a float argument counts as its bit pattern read as the signed integer of
+/// the same width (f32 bits sign-extended from 32 bits, f64 bits as an i64). An integer result k
+/// is n_k truncated to its type; a float result k is n_k converted as a signed 64-bit integer to
+/// the float type, rounding to nearest, ties to even (what `f32.convert_i64_s` /
+/// `f64.convert_i64_s` compute), so float results are ordinary finite numbers.
 pub fn mock_import_results(args: &[Value], results: &[ValType]) -> Vec<Value> {
     let sum = args
         .iter()
@@ -118,7 +125,14 @@ pub fn mock_import_results(args: &[Value], results: &[ValType]) -> Vec<Value> {
     results
         .iter()
         .enumerate()
-        .map(|(k, ty)| Value::wrap(*ty, sum.wrapping_add(0x1234 * (k as i64 + 1))))
+        .map(|(k, ty)| {
+            let n = sum.wrapping_add(0x1234 * (k as i64 + 1));
+            match ty {
+                ValType::I32 | ValType::I64 => Value::wrap(*ty, n),
+                ValType::F32 => Value::from_f32(n as f32),
+                ValType::F64 => Value::from_f64(n as f64),
+            }
+        })
         .collect()
 }
 
@@ -139,5 +153,35 @@ mod tests {
                 Value::I64(0xffff_ffff + 0x2468)
             ]
         );
+    }
+
+    #[test]
+    fn mock_counts_float_arguments_by_bits_and_converts_float_results() {
+        // 1.0f32 = 0x3f800000; -0.0f64 = 0x8000000000000000 (i64::MIN); -1.0f32 = 0xbf800000
+        // counts sign-extended.
+        let results = mock_import_results(
+            &[
+                Value::from_f32(1.0),
+                Value::from_f64(-0.0),
+                Value::from_f32(-1.0),
+            ],
+            &[ValType::F32, ValType::F64, ValType::I64],
+        );
+        let sum = 0x3f80_0000i64
+            .wrapping_add(i64::MIN)
+            .wrapping_add(0xbf80_0000u32 as i32 as i64);
+        assert_eq!(
+            results,
+            vec![
+                Value::from_f32((sum + 0x1234) as f32),
+                Value::from_f64((sum + 0x2468) as f64),
+                Value::I64(sum + 0x369c),
+            ]
+        );
+        // Conversion rounds to nearest, ties to even: 2^24 + 1 is a tie in f32.
+        let tie = mock_import_results(&[Value::I32((1 << 24) + 1 - 0x1234)], &[ValType::F32]);
+        assert_eq!(tie, vec![Value::F32(0x4b80_0000)]);
+        let up = mock_import_results(&[Value::I32((1 << 24) + 3 - 0x1234)], &[ValType::F32]);
+        assert_eq!(up, vec![Value::F32(0x4b80_0002)]);
     }
 }

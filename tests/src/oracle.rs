@@ -36,6 +36,8 @@ fn wasm_type(ty: ValType) -> wasmtime::ValType {
     match ty {
         ValType::I32 => wasmtime::ValType::I32,
         ValType::I64 => wasmtime::ValType::I64,
+        ValType::F32 => wasmtime::ValType::F32,
+        ValType::F64 => wasmtime::ValType::F64,
     }
 }
 
@@ -43,6 +45,8 @@ fn to_val(value: Value) -> Val {
     match value {
         Value::I32(v) => Val::I32(v),
         Value::I64(v) => Val::I64(v),
+        Value::F32(bits) => Val::F32(bits),
+        Value::F64(bits) => Val::F64(bits),
     }
 }
 
@@ -50,6 +54,8 @@ fn from_val(val: &Val) -> Result<Value, HarnessError> {
     match val {
         Val::I32(v) => Ok(Value::I32(*v)),
         Val::I64(v) => Ok(Value::I64(*v)),
+        Val::F32(bits) => Ok(Value::F32(*bits)),
+        Val::F64(bits) => Ok(Value::F64(*bits)),
         other => Err(HarnessError::new(format!("unsupported value {other:?}"))),
     }
 }
@@ -61,9 +67,8 @@ fn trap_of(error: &wasmtime::Error) -> Result<u32, HarnessError> {
         Some(Trap::UnreachableCodeReached) => Ok(trap_code::UNREACHABLE),
         Some(Trap::MemoryOutOfBounds) => Ok(trap_code::MEMORY_OUT_OF_BOUNDS),
         Some(Trap::IntegerDivisionByZero) => Ok(trap_code::DIVIDE_BY_ZERO),
-        Some(Trap::IntegerOverflow | Trap::BadConversionToInteger) => {
-            Ok(trap_code::INTEGER_OVERFLOW)
-        }
+        Some(Trap::IntegerOverflow) => Ok(trap_code::INTEGER_OVERFLOW),
+        Some(Trap::BadConversionToInteger) => Ok(trap_code::INVALID_CONVERSION),
         Some(Trap::StackOverflow) => Ok(trap_code::STACK_EXHAUSTED),
         Some(Trap::OutOfFuel) => Err(HarnessError::new(format!(
             "wasmtime ran out of fuel ({FUEL}): a runaway vector"
@@ -393,6 +398,55 @@ mod tests {
         // A fresh instance starts from the initial state again.
         let mut fresh = oracle.instantiate().unwrap().unwrap();
         assert_eq!(fresh.globals().unwrap()[0], Value::I32(0));
+    }
+
+    #[test]
+    fn floats_pass_by_bits_through_exports_imports_and_globals() {
+        let oracle = Oracle::new(
+            br#"(module
+                (import "env" "mix" (func $mix (param f32 f64 i32) (result f64 f32 i32)))
+                (global $g (mut f64) (f64.const 0))
+                (global $h f32 (f32.const nan:0x200000))
+                (func (export "neg") (param f32) (result f32) (f32.neg (local.get 0)))
+                (func (export "same") (param f64) (result f64) (local.get 0))
+                (func (export "add") (param f32 f32) (result f32)
+                    (f32.add (local.get 0) (local.get 1)))
+                (func (export "call") (param f32 f64 i32) (result f64 f32 i32)
+                    (global.set $g (local.get 1))
+                    (call $mix (local.get 0) (local.get 1) (local.get 2))))"#,
+            2,
+        )
+        .unwrap();
+        let mut instance = oracle.instantiate().unwrap().unwrap();
+        // A signalling NaN goes through a bit-preserving op untouched.
+        assert_eq!(
+            instance.invoke("neg", &[Value::F32(0x7fa0_0001)]).unwrap(),
+            Outcome::Returned(vec![Value::F32(0xffa0_0001)])
+        );
+        assert_eq!(
+            instance
+                .invoke("same", &[Value::F64(0x7ff4_0000_0000_0001)])
+                .unwrap(),
+            Outcome::Returned(vec![Value::F64(0x7ff4_0000_0000_0001)])
+        );
+        assert_eq!(
+            instance
+                .invoke("add", &[Value::from_f32(1.5), Value::from_f32(2.25)])
+                .unwrap(),
+            Outcome::Returned(vec![Value::from_f32(3.75)])
+        );
+        let args = [Value::from_f32(-2.0), Value::from_f64(0.5), Value::I32(7)];
+        assert_eq!(
+            instance.invoke("call", &args).unwrap(),
+            Outcome::Returned(mock_import_results(
+                &args,
+                &[ValType::F64, ValType::F32, ValType::I32]
+            ))
+        );
+        assert_eq!(
+            instance.globals().unwrap(),
+            vec![Value::from_f64(0.5), Value::F32(0x7fa0_0000)]
+        );
     }
 
     #[test]

@@ -1,32 +1,16 @@
-//! clang for the C side of tests (freestanding objects for each target).
+//! clang for the C side of tests (freestanding objects for each target or platform).
 
 use std::process::Command;
 
 use synth_compiler::Target;
 
 use crate::HarnessError;
+use crate::emu::Platform;
 use crate::emu::link::run_tool;
 
-/// clang flags that select `target` (integer-only code, so the float ABI does not matter).
+/// clang flags that select `target` and its float convention (`emu::Platform::clang_flags`).
 pub fn clang_target_flags(target: Target) -> Vec<&'static str> {
-    match target {
-        Target::CortexM3 => vec!["--target=thumbv7m-none-eabi", "-mcpu=cortex-m3"],
-        Target::CortexM4 | Target::CortexM4F => {
-            vec![
-                "--target=thumbv7em-none-eabi",
-                "-mcpu=cortex-m4",
-                "-mfloat-abi=soft",
-            ]
-        }
-        Target::CortexM7 | Target::CortexM7DP => {
-            vec![
-                "--target=thumbv7em-none-eabi",
-                "-mcpu=cortex-m7",
-                "-mfloat-abi=soft",
-            ]
-        }
-        Target::Rv32imac => vec!["--target=riscv32", "-march=rv32imac", "-mabi=ilp32"],
-    }
+    Platform::of(target).clang_flags()
 }
 
 /// Compile C `source` to a freestanding relocatable object for `target`. `include_dir`, when
@@ -36,14 +20,25 @@ pub fn compile_c(
     source: &str,
     include_dir: Option<&std::path::Path>,
 ) -> Result<Vec<u8>, HarnessError> {
+    compile_c_for(&Platform::of(target), source, include_dir)
+}
+
+/// Compile C `source` for `platform` (e.g. a target with the hard-float convention).
+pub fn compile_c_for(
+    platform: &Platform,
+    source: &str,
+    include_dir: Option<&std::path::Path>,
+) -> Result<Vec<u8>, HarnessError> {
     let dir = crate::ScratchDir::new()?;
     let source_path = dir.path().join("input.c");
     let object_path = dir.path().join("input.o");
     std::fs::write(&source_path, source)
         .map_err(|e| HarnessError::new(format!("cannot write C source: {e}")))?;
     let mut command = Command::new("clang");
-    command.args(clang_target_flags(target)).args([
+    command.args(platform.clang_flags()).args([
         "-O2",
+        // C float expressions round every operation, as wasm does (no fused multiply-add).
+        "-ffp-contract=off",
         "-ffreestanding",
         "-nostdlib",
         "-fno-builtin",

@@ -8,27 +8,59 @@ use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, TypeRef};
 
 use crate::HarnessError;
 
-/// The integer value types the harness can pass and return (floats are not supported by synth).
+/// The value types the harness can pass and return: wasm's numeric types (no v128, no references).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ValType {
     I32,
     I64,
+    F32,
+    F64,
 }
 
 impl ValType {
     pub fn size(self) -> u32 {
         match self {
-            ValType::I32 => 4,
-            ValType::I64 => 8,
+            ValType::I32 | ValType::F32 => 4,
+            ValType::I64 | ValType::F64 => 8,
+        }
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, ValType::F32 | ValType::F64)
+    }
+
+    /// The integer type of the same width (what a float is passed as in the base ABI).
+    pub fn same_width_integer(self) -> ValType {
+        match self {
+            ValType::I32 | ValType::F32 => ValType::I32,
+            ValType::I64 | ValType::F64 => ValType::I64,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
         }
     }
 }
 
-/// A wasm integer value.
+impl std::fmt::Display for ValType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A wasm value. Floats are kept as their IEEE bit patterns, so NaN payloads survive and
+/// equality is bit equality (see `crate::compare` for the NaN-aware comparison of results).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
     I32(i32),
     I64(i64),
+    F32(u32),
+    F64(u64),
 }
 
 impl Value {
@@ -36,23 +68,119 @@ impl Value {
         match self {
             Value::I32(_) => ValType::I32,
             Value::I64(_) => ValType::I64,
+            Value::F32(_) => ValType::F32,
+            Value::F64(_) => ValType::F64,
         }
     }
 
-    /// The value as 64 bits, i32 sign-extended (the mock import semantics sum these).
+    pub fn from_f32(value: f32) -> Value {
+        Value::F32(value.to_bits())
+    }
+
+    pub fn from_f64(value: f64) -> Value {
+        Value::F64(value.to_bits())
+    }
+
+    /// The raw bits, zero-extended (i32 and f32 in the low 32 bits).
+    pub fn bits(self) -> u64 {
+        match self {
+            Value::I32(v) => u64::from(v as u32),
+            Value::I64(v) => v as u64,
+            Value::F32(bits) => u64::from(bits),
+            Value::F64(bits) => bits,
+        }
+    }
+
+    /// A value of type `ty` from raw bits (the low 32 bits for i32 and f32).
+    pub fn from_bits(ty: ValType, bits: u64) -> Value {
+        match ty {
+            ValType::I32 => Value::I32(bits as u32 as i32),
+            ValType::I64 => Value::I64(bits as i64),
+            ValType::F32 => Value::F32(bits as u32),
+            ValType::F64 => Value::F64(bits),
+        }
+    }
+
+    /// Little-endian bytes, as the value lies in memory (4 or 8 bytes).
+    pub fn to_le_bytes(self) -> Vec<u8> {
+        let size = self.ty().size() as usize;
+        self.bits().to_le_bytes()[..size].to_vec()
+    }
+
+    /// The value as 64 bits for the mock import sum: an i32 sign-extended, an i64 as is, a
+    /// float as its bit pattern read as the signed integer of the same width (f32 bits
+    /// sign-extended from 32 bits).
     pub fn as_i64_sign_extended(self) -> i64 {
         match self {
             Value::I32(v) => i64::from(v),
             Value::I64(v) => v,
+            Value::F32(bits) => i64::from(bits as i32),
+            Value::F64(bits) => bits as i64,
         }
     }
 
-    /// Truncate (wrap) a 64-bit integer to a value of type `ty`.
+    /// Truncate (wrap) a 64-bit integer to a value of type `ty`; for a float type the integer's
+    /// bits are taken as the float's bits (truncated to 32 for f32).
     pub fn wrap(ty: ValType, bits: i64) -> Value {
-        match ty {
-            ValType::I32 => Value::I32(bits as i32),
-            ValType::I64 => Value::I64(bits),
+        Value::from_bits(ty, bits as u64)
+    }
+
+    /// Is this a float NaN (of either width)?
+    pub fn is_nan(self) -> bool {
+        match self {
+            Value::F32(bits) => f32::from_bits(bits).is_nan(),
+            Value::F64(bits) => f64::from_bits(bits).is_nan(),
+            _ => false,
         }
+    }
+
+    /// A NaN's payload (the significand, quiet bit included), or `None` for any other value.
+    pub fn nan_payload(self) -> Option<u64> {
+        match self {
+            Value::F32(bits) if self.is_nan() => Some(u64::from(bits & 0x7f_ffff)),
+            Value::F64(bits) if self.is_nan() => Some(bits & 0xf_ffff_ffff_ffff),
+            _ => None,
+        }
+    }
+
+    /// The quiet bit of this float type (the top bit of the significand).
+    fn quiet_bit(self) -> u64 {
+        match self {
+            Value::F64(_) => 1 << 51,
+            _ => 1 << 22,
+        }
+    }
+
+    /// A canonical NaN: payload exactly the quiet bit, either sign (`nan:canonical`).
+    pub fn is_canonical_nan(self) -> bool {
+        self.nan_payload() == Some(self.quiet_bit())
+    }
+
+    /// An arithmetic NaN: a NaN with the quiet bit set, either sign (`nan:arithmetic`).
+    pub fn is_arithmetic_nan(self) -> bool {
+        self.nan_payload()
+            .is_some_and(|payload| payload & self.quiet_bit() != 0)
+    }
+
+    /// A signalling NaN: quiet bit clear (only bit-preserving operations produce one).
+    pub fn is_signalling_nan(self) -> bool {
+        self.is_nan() && !self.is_arithmetic_nan()
+    }
+}
+
+/// WebAssembly text spelling of a float's bits: `nan` / `-nan` for the canonical NaNs,
+/// `nan:0x...` with the payload otherwise, `inf`, and Rust's shortest round-trip decimal.
+fn float_text(
+    negative: bool,
+    nan_payload: Option<u64>,
+    canonical_payload: u64,
+    finite: String,
+) -> String {
+    let sign = if negative { "-" } else { "" };
+    match nan_payload {
+        Some(payload) if payload == canonical_payload => format!("{sign}nan"),
+        Some(payload) => format!("{sign}nan:0x{payload:x}"),
+        None => finite,
     }
 }
 
@@ -61,6 +189,26 @@ impl std::fmt::Display for Value {
         match self {
             Value::I32(v) => write!(f, "i32:{v} (0x{:08x})", *v as u32),
             Value::I64(v) => write!(f, "i64:{v} (0x{:016x})", *v as u64),
+            Value::F32(bits) => {
+                let value = f32::from_bits(*bits);
+                let text = float_text(
+                    bits >> 31 == 1,
+                    value.is_nan().then_some(u64::from(bits & 0x7f_ffff)),
+                    0x40_0000,
+                    format!("{value:?}"),
+                );
+                write!(f, "f32:{text} (0x{bits:08x})")
+            }
+            Value::F64(bits) => {
+                let value = f64::from_bits(*bits);
+                let text = float_text(
+                    bits >> 63 == 1,
+                    value.is_nan().then_some(bits & 0xf_ffff_ffff_ffff),
+                    0x8_0000_0000_0000,
+                    format!("{value:?}"),
+                );
+                write!(f, "f64:{text} (0x{bits:016x})")
+            }
         }
     }
 }
@@ -120,8 +268,9 @@ impl ModuleInfo {
         parse_binary(&wasm, true)
     }
 
-    /// Like `parse`, but a function type with other than i32/i64 values is an error only when an
-    /// import or export uses it: the spec tests declare such types in modules synth compiles.
+    /// Like `parse`, but a function type with other than numeric values (v128, references) is an
+    /// error only when an import or export uses it: the spec tests declare such types in modules
+    /// synth compiles.
     pub fn parse_allowing_unused_types(input: &[u8]) -> Result<ModuleInfo, HarnessError> {
         let wasm = wat::parse_bytes(input)
             .map_err(|e| HarnessError::new(format!("cannot parse module text: {e}")))?;
@@ -144,8 +293,10 @@ fn val_type(ty: wasmparser::ValType, what: &str) -> Result<ValType, HarnessError
     match ty {
         wasmparser::ValType::I32 => Ok(ValType::I32),
         wasmparser::ValType::I64 => Ok(ValType::I64),
+        wasmparser::ValType::F32 => Ok(ValType::F32),
+        wasmparser::ValType::F64 => Ok(ValType::F64),
         other => Err(HarnessError::new(format!(
-            "{what} has type {other}, the harness handles only i32 and i64"
+            "{what} has type {other}, the harness handles only i32, i64, f32 and f64"
         ))),
     }
 }
@@ -165,7 +316,7 @@ fn func_signature(ft: &wasmparser::FuncType) -> Result<Signature, HarnessError> 
     })
 }
 
-/// `strict_types`: reject every function type with other than i32/i64 values, used or not.
+/// `strict_types`: reject every function type with other than numeric values, used or not.
 fn parse_binary(wasm: &[u8], strict_types: bool) -> Result<ModuleInfo, HarnessError> {
     let mut types: Vec<Option<Result<Signature, HarnessError>>> = Vec::new();
     let mut function_types: Vec<u32> = Vec::new();
@@ -365,19 +516,110 @@ mod tests {
     }
 
     #[test]
-    fn unused_float_types_are_allowed_only_when_asked() {
-        let unused = br#"(module (type (func (param f32))) (func (export "g") (param i32)))"#;
+    fn unused_vector_types_are_allowed_only_when_asked() {
+        let unused = br#"(module (type (func (param v128))) (func (export "g") (param i32)))"#;
         assert!(ModuleInfo::parse(unused).is_err());
         let info = ModuleInfo::parse_allowing_unused_types(unused).unwrap();
         assert_eq!(info.export("g").unwrap().sig.params, vec![ValType::I32]);
-        let used = br#"(module (type (func (param f32))) (func (export "f") (type 0)))"#;
+        let used = br#"(module (type (func (param v128))) (func (export "f") (type 0)))"#;
         let err = ModuleInfo::parse_allowing_unused_types(used).unwrap_err();
-        assert!(err.to_string().contains("f32"), "{err}");
+        assert!(err.to_string().contains("v128"), "{err}");
+        let reference = ModuleInfo::parse(br#"(module (func (export "f") (param externref)))"#);
+        assert!(reference.is_err());
     }
 
     #[test]
-    fn float_signatures_are_rejected() {
-        let err = ModuleInfo::parse(br#"(module (func (export "f") (param f32)))"#).unwrap_err();
-        assert!(err.to_string().contains("f32"), "{err}");
+    fn float_signatures_imports_and_globals_are_read() {
+        let info = ModuleInfo::parse(
+            br#"(module
+                (import "env" "scale" (func (param f32 i32 f64) (result f64 f32)))
+                (global $x (mut f32) (f32.const 1.5))
+                (global $y f64 (f64.const -0.0))
+                (func (export "f") (param f64 f32) (result f32) (local.get 1)))"#,
+        )
+        .unwrap();
+        assert_eq!(
+            info.imports[0].sig,
+            Signature {
+                params: vec![ValType::F32, ValType::I32, ValType::F64],
+                results: vec![ValType::F64, ValType::F32],
+            }
+        );
+        assert_eq!(
+            info.export("f").unwrap().sig.params,
+            vec![ValType::F64, ValType::F32]
+        );
+        assert_eq!(info.export("f").unwrap().sig.results, vec![ValType::F32]);
+        assert_eq!(info.globals[0].ty, ValType::F32);
+        assert_eq!(info.globals[1].ty, ValType::F64);
+    }
+
+    #[test]
+    fn float_values_keep_their_bits_and_display_as_wat() {
+        let show = |v: Value| v.to_string();
+        assert_eq!(show(Value::from_f32(1.5)), "f32:1.5 (0x3fc00000)");
+        assert_eq!(show(Value::F32(0x8000_0000)), "f32:-0.0 (0x80000000)");
+        assert_eq!(show(Value::F32(0x7fc0_0000)), "f32:nan (0x7fc00000)");
+        assert_eq!(show(Value::F32(0xffc0_0000)), "f32:-nan (0xffc00000)");
+        assert_eq!(
+            show(Value::F32(0x7fa0_0000)),
+            "f32:nan:0x200000 (0x7fa00000)"
+        );
+        assert_eq!(show(Value::F32(0xff80_0000)), "f32:-inf (0xff800000)");
+        assert_eq!(
+            show(Value::F64(0x7ff8_0000_0000_0001)),
+            "f64:nan:0x8000000000001 (0x7ff8000000000001)"
+        );
+        assert_eq!(show(Value::from_f64(-2.5)), "f64:-2.5 (0xc004000000000000)");
+        // Two NaNs with different payloads are different values.
+        assert_ne!(Value::F32(0x7fc0_0000), Value::F32(0x7fc0_0001));
+        assert!(Value::F32(0x7fc0_0001).is_nan() && !Value::I32(-1).is_nan());
+        // NaN classes: canonical (either sign), arithmetic (quiet), signalling.
+        for canonical in [
+            Value::F32(0x7fc0_0000),
+            Value::F32(0xffc0_0000),
+            Value::F64(0xfff8 << 48),
+        ] {
+            assert!(
+                canonical.is_canonical_nan() && canonical.is_arithmetic_nan(),
+                "{canonical}"
+            );
+            assert!(!canonical.is_signalling_nan());
+        }
+        for quiet in [Value::F32(0x7fc0_0001), Value::F64(0x7ffc_0000_0000_0000)] {
+            assert!(
+                !quiet.is_canonical_nan() && quiet.is_arithmetic_nan(),
+                "{quiet}"
+            );
+        }
+        for signalling in [
+            Value::F32(0x7f80_0001),
+            Value::F32(0xffa0_0000),
+            Value::F64(0x7ff4 << 48),
+        ] {
+            assert!(signalling.is_signalling_nan() && !signalling.is_arithmetic_nan());
+            assert!(!signalling.is_canonical_nan(), "{signalling}");
+        }
+        for not_nan in [
+            Value::F32(0x7f80_0000),
+            Value::I32(0x7fc0_0000),
+            Value::F64(0),
+        ] {
+            assert!(!not_nan.is_canonical_nan() && !not_nan.is_arithmetic_nan());
+            assert!(!not_nan.is_signalling_nan() && not_nan.nan_payload().is_none());
+        }
+        assert_eq!(Value::F32(0x8000_0000).as_i64_sign_extended(), -0x8000_0000);
+        assert_eq!(
+            Value::F64(0x3ff0_0000_0000_0000).bits(),
+            0x3ff0_0000_0000_0000
+        );
+        assert_eq!(
+            Value::F32(0x3f80_0000).to_le_bytes(),
+            vec![0, 0, 0x80, 0x3f]
+        );
+        assert_eq!(
+            Value::from_bits(ValType::F32, 0xffff_ffff_3f80_0000),
+            Value::from_f32(1.0)
+        );
     }
 }

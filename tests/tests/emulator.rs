@@ -3,12 +3,12 @@
 //! faults, the instruction limit and count, callee-saved checks and RAM reset.
 
 use synth_compiler::{Isa, Target};
-use synth_tests::emu::{Machine, link};
+use synth_tests::emu::{Cpu, FloatAbi, Machine, Platform, link};
 use synth_tests::toolchain::compile_c;
 use synth_tests::wasm_info::{ImportedFunction, Signature};
 use synth_tests::{Outcome, ValType, Value, mock_import_results};
 
-use ValType::{I32, I64};
+use ValType::{F32, F64, I32, I64};
 
 const SOURCE: &str = r#"
 #include <stdint.h>
@@ -124,7 +124,7 @@ fn machine(target: Target) -> Machine {
     };
     let object = compile_c(target, &format!("{SOURCE}{asm}"), None).unwrap();
     let symbols: Vec<String> = imports().iter().map(|i| i.symbol.clone()).collect();
-    let image = link(target.isa(), &[&object], &symbols).unwrap();
+    let image = link(&Platform::of(target), &[&object], &symbols).unwrap();
     Machine::new(target, image, &imports()).unwrap()
 }
 
@@ -322,7 +322,7 @@ __attribute__((naked)) int32_t fp_double(int32_t bits) {
 "#;
     for target in [Target::CortexM4F, Target::CortexM7DP] {
         let object = compile_c(target, source, None).unwrap();
-        let image = link(target.isa(), &[&object], &[]).unwrap();
+        let image = link(&Platform::of(target), &[&object], &[]).unwrap();
         let mut m = Machine::new(target, image, &[]).unwrap();
         // 1.0f + 1.0f == 2.0f
         assert_eq!(
@@ -336,5 +336,215 @@ __attribute__((naked)) int32_t fp_double(int32_t bits) {
             "{}",
             target.name()
         );
+    }
+}
+
+fn fpu_machine(platform: &Platform, source: &str) -> Machine {
+    let object = synth_tests::toolchain::compile_c_for(platform, source, None).unwrap();
+    let image = link(platform, &[&object], &[]).unwrap();
+    Machine::on(platform, image, &[]).unwrap()
+}
+
+const ARM_DOUBLE: &str = r#"
+#include <stdint.h>
+__attribute__((naked)) int64_t dp_double(int64_t bits) {
+    __asm__(".fpu fpv5-d16\n vmov d0, r0, r1\n vadd.f64 d1, d0, d0\n vmov r0, r1, d1\n bx lr");
+}
+"#;
+
+/// cortex-m7dp runs on unicorn's Cortex-A15 in Thumb state: double-precision VFP executes.
+#[test]
+fn double_precision_vfp_runs_on_cortex_m7dp() {
+    let mut m = fpu_machine(&Platform::of(Target::CortexM7DP), ARM_DOUBLE);
+    // 1.5 + 1.5 == 3.0
+    assert_eq!(
+        returned(
+            &mut m,
+            "dp_double",
+            &sig(&[I64], &[I64]),
+            &[Value::I64(0x3ff8_0000_0000_0000)]
+        ),
+        vec![Value::I64(0x4008_0000_0000_0000)]
+    );
+}
+
+/// Why cortex-m7dp is not emulated on unicorn's Cortex-M7 model: that model does not execute
+/// double-precision VFP instructions.
+#[test]
+fn unicorn_cortex_m7_model_does_not_execute_double_precision() {
+    let platform = Platform {
+        cpu: Cpu::CortexM7,
+        ..Platform::of(Target::CortexM7DP)
+    };
+    let mut m = fpu_machine(&platform, ARM_DOUBLE);
+    let result = m.call(
+        "dp_double",
+        &sig(&[I64], &[I64]),
+        &[Value::I64(0x3ff8_0000_0000_0000)],
+    );
+    assert!(
+        !matches!(
+            &result,
+            Ok(call) if call.outcome == Outcome::Returned(vec![Value::I64(0x4008_0000_0000_0000)])
+        ),
+        "the Cortex-M7 model executed vadd.f64: {result:?}"
+    );
+}
+
+/// rv32imafc runs on SiFive U34 with mstatus.FS set: F instructions execute; with the ILP32F
+/// convention an f32 argument and result travel in fa0.
+#[test]
+fn single_precision_f_runs_on_rv32imafc_with_fa_registers() {
+    let source = r#"
+__attribute__((naked)) float f_double(float x, float y) {
+    __asm__("fadd.s fa0, fa0, fa1\n fadd.s fa0, fa0, fa0\n ret");
+}
+__attribute__((naked)) int int_and_float(int a, float x) {
+    __asm__("fcvt.w.s t0, fa0, rtz\n add a0, a0, t0\n ret");
+}
+"#;
+    let hard = Platform::of(Target::Rv32imafc).with_float_abi(FloatAbi::Hard);
+    let mut m = fpu_machine(&hard, source);
+    // (1.5 + 2.25) * 2 == 7.5
+    assert_eq!(
+        returned(
+            &mut m,
+            "f_double",
+            &sig(&[F32, F32], &[F32]),
+            &[Value::from_f32(1.5), Value::from_f32(2.25)]
+        ),
+        vec![Value::from_f32(7.5)]
+    );
+    assert_eq!(
+        returned(
+            &mut m,
+            "int_and_float",
+            &sig(&[I32, F32], &[I32]),
+            &[Value::I32(40), Value::from_f32(2.75)]
+        ),
+        vec![Value::I32(42)]
+    );
+}
+
+/// Callee-saved FPU registers are checked like the core ones: s16–s31 on Arm FPU targets,
+/// fs0–fs11 on RV32 with the ILP32F convention.
+#[test]
+fn clobbered_callee_saved_fpu_registers_are_reported() {
+    let arm = r#"
+__attribute__((naked)) int clobber_s16(int x) { __asm__("vmov s16, r0\n bx lr"); }
+__attribute__((naked)) int use_s15(int x) { __asm__("vmov s15, r0\n bx lr"); }
+"#;
+    for target in [Target::CortexM4F, Target::CortexM7DP] {
+        let mut m = fpu_machine(&Platform::of(target), arm);
+        let err = m
+            .call("clobber_s16", &sig(&[I32], &[I32]), &[Value::I32(1)])
+            .unwrap_err();
+        assert!(err.message.contains("callee-saved s16"), "{err}");
+        // s0–s15 are caller-saved.
+        assert_eq!(
+            returned(&mut m, "use_s15", &sig(&[I32], &[I32]), &[Value::I32(3)]),
+            vec![Value::I32(3)]
+        );
+    }
+    let rv = r#"
+__attribute__((naked)) int clobber_fs1(int x) { __asm__("fmv.w.x fs1, a0\n ret"); }
+"#;
+    let hard = Platform::of(Target::Rv32imafc).with_float_abi(FloatAbi::Hard);
+    let err = fpu_machine(&hard, rv)
+        .call("clobber_fs1", &sig(&[I32], &[I32]), &[Value::I32(1)])
+        .unwrap_err();
+    assert!(err.message.contains("callee-saved fs1"), "{err}");
+}
+
+/// Soft-float C calls libgcc's helpers (`__aeabi_fadd`, `__aeabi_dmul`, `__aeabi_l2f`,
+/// `__aeabi_fcmplt` / `__addsf3`, `__muldf3`, `__floatdisf`, `__ltsf2`), linked into the image.
+#[test]
+fn soft_float_c_links_libgcc_helpers_on_every_target() {
+    let source = r#"
+#include <stdint.h>
+float fadd(float a, float b) { return a + b; }
+double dmul(double a, double b) { return a * b; }
+float l2f(int64_t x) { return (float)x; }
+int32_t flt(float a, float b) { return a < b; }
+double f2d(float a) { return (double)a; }
+int32_t d2i(double a) { return (int32_t)a; }
+"#;
+    for target in Target::ALL {
+        let platform = Platform::of(target);
+        if platform.isa == Isa::Rv32 && platform.has_fpu() {
+            continue; // C on an RV32 core with F is ILP32F: covered by the hard-float tests
+        }
+        let mut m = fpu_machine(&platform, source);
+        let name = target.name();
+        let call =
+            |m: &mut Machine, f: &str, s: Signature, args: &[Value]| returned(m, f, &s, args);
+        assert_eq!(
+            call(
+                &mut m,
+                "fadd",
+                sig(&[F32, F32], &[F32]),
+                &[Value::from_f32(0.1), Value::from_f32(0.2)]
+            ),
+            vec![Value::from_f32(0.1f32 + 0.2f32)],
+            "{name}"
+        );
+        assert_eq!(
+            call(
+                &mut m,
+                "dmul",
+                sig(&[F64, F64], &[F64]),
+                &[Value::from_f64(1e300), Value::from_f64(1e10)]
+            ),
+            vec![Value::from_f64(f64::INFINITY)],
+            "{name}"
+        );
+        assert_eq!(
+            call(
+                &mut m,
+                "l2f",
+                sig(&[I64], &[F32]),
+                &[Value::I64((1 << 24) + 1)]
+            ),
+            vec![Value::from_f32(16777216.0)],
+            "{name}"
+        );
+        assert_eq!(
+            call(
+                &mut m,
+                "flt",
+                sig(&[F32, F32], &[I32]),
+                &[Value::F32(0x7fc0_0000), Value::from_f32(1.0)]
+            ),
+            vec![Value::I32(0)],
+            "{name}"
+        );
+        assert_eq!(
+            call(&mut m, "f2d", sig(&[F32], &[F64]), &[Value::F32(1)]),
+            vec![Value::from_f64(f64::from(f32::from_bits(1)))],
+            "{name}"
+        );
+        assert_eq!(
+            call(&mut m, "d2i", sig(&[F64], &[I32]), &[Value::from_f64(-2.9)]),
+            vec![Value::I32(-2)],
+            "{name}"
+        );
+        let helpers: &[&str] = match target.isa() {
+            Isa::Arm => &[
+                "__aeabi_fadd",
+                "__aeabi_dmul",
+                "__aeabi_l2f",
+                "__aeabi_fcmplt",
+            ],
+            Isa::Rv32 => &["__addsf3", "__muldf3", "__floatdisf", "__ltsf2"],
+        };
+        // softfp C on an FPU target does single precision in the FPU itself.
+        if !platform.has_fpu() {
+            for helper in helpers {
+                assert!(
+                    m.image().symbol(helper).is_ok(),
+                    "{name}: {helper} not linked"
+                );
+            }
+        }
     }
 }

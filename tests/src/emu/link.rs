@@ -1,4 +1,5 @@
-//! Link relocatable objects into a static image with `ld.lld` and a generated linker script.
+//! Link relocatable objects into a static image with `ld.lld` and a generated linker script,
+//! followed by the platform's libgcc (the soft-float helpers synth's objects call).
 //!
 //! Memory map (same for both ISAs):
 //! - code at `CODE_BASE`: the harness stub area (the return address, `synth_trap` and one stub
@@ -14,6 +15,7 @@ use object::read::elf::{ElfFile32, FileHeader, ProgramHeader};
 use object::{Object, ObjectSymbol, SymbolKind};
 use synth_compiler::Isa;
 
+use super::platform::Platform;
 use crate::HarnessError;
 
 pub const CODE_BASE: u32 = 0x0001_0000;
@@ -125,6 +127,9 @@ pub fn linker_script(isa: Isa, import_symbols: &[String]) -> String {
     script.push_str("  .text : { *(.text .text.*) } :code\n");
     // Unwind tables from C objects stay with the code.
     script.push_str("  .ARM.exidx : { *(.ARM.exidx .ARM.exidx.*) } :code\n");
+    // libgcc's unwind data, also read-only.
+    script.push_str("  .ARM.extab : { *(.ARM.extab .ARM.extab.*) } :code\n");
+    script.push_str("  .eh_frame : { *(.eh_frame .eh_frame_hdr) } :code\n");
     script.push_str(&format!("  __synth_stack_limit = 0x{RAM_BASE:x};\n"));
     script.push_str(&format!("  . = 0x{:x};\n", RAM_BASE + STACK_SIZE));
     script.push_str("  .rodata : { *(.rodata .rodata.* .srodata .srodata.*) } :ram\n");
@@ -134,12 +139,15 @@ pub fn linker_script(isa: Isa, import_symbols: &[String]) -> String {
     script
 }
 
-/// Link `objects` (ELF relocatables) for `isa`, giving each of `import_symbols` a stub.
+/// Link `objects` (ELF relocatables) for `platform`, giving each of `import_symbols` a stub.
+/// The platform's libgcc comes last, for the soft-float helpers the objects call.
 pub fn link(
-    isa: Isa,
+    platform: &Platform,
     objects: &[&[u8]],
     import_symbols: &[String],
 ) -> Result<LinkedImage, HarnessError> {
+    let isa = platform.isa;
+    let libgcc = platform.libgcc()?;
     let dir = crate::ScratchDir::new()?;
     let script_path = dir.path().join("image.ld");
     write(&script_path, linker_script(isa, import_symbols).as_bytes())?;
@@ -157,6 +165,7 @@ pub fn link(
         write(&path, bytes)?;
         command.arg(&path);
     }
+    command.arg(&libgcc);
     run_tool(&mut command)?;
     let elf = std::fs::read(&output_path)
         .map_err(|e| HarnessError::new(format!("cannot read the linked image: {e}")))?;

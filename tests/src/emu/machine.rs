@@ -1,5 +1,9 @@
 //! One emulated Cortex-M or RV32 core with a linked image loaded.
 //!
+//! The core is the platform's unicorn model (`Platform::cpu`), with its FPU enabled where the
+//! target has one. Arguments and results follow the platform's float convention (soft: floats
+//! in core registers like integers; hard: FPU registers), see `abi`.
+//!
 //! Calls run with unicorn "exits" at the harness stubs (return, `synth_trap`, imports), so no
 //! per-instruction hook is needed. A block hook counts executed instructions (exactly: each
 //! block's instructions are decoded once from their lengths) and enforces the limit.
@@ -9,8 +13,9 @@ use unicorn_engine::{
     Arch, ArmCpuModel, Mode, Prot, RegisterARM, RegisterRISCV, Riscv32CpuModel, Unicorn,
 };
 
-use super::abi::{self, Slot};
+use super::abi::{self, FloatAbi, Slot};
 use super::link::{self, LinkedImage, RAM_BASE, REGION_ALIGN, STACK_LIMIT, STACK_SIZE};
+use super::platform::{Cpu, Platform};
 use crate::wasm_info::{ImportedFunction, Signature, ValType, Value};
 use crate::{HarnessError, Outcome, mock_import_results};
 
@@ -36,6 +41,7 @@ pub struct CallResult {
 pub struct Machine {
     uc: Unicorn<'static, RunState>,
     isa: Isa,
+    platform: Platform,
     image: LinkedImage,
     imports: Vec<ImportedFunction>,
     initial_ram: Vec<u8>,
@@ -96,6 +102,34 @@ fn callee_saved(isa: Isa) -> Vec<(i32, &'static str)> {
     }
 }
 
+/// FPU argument register `index`: s_index (Arm) or fa_index (RV32).
+fn float_register(isa: Isa, index: usize) -> i32 {
+    match isa {
+        Isa::Arm => RegisterARM::S0 as i32 + index as i32,
+        Isa::Rv32 => RegisterRISCV::F10 as i32 + index as i32,
+    }
+}
+
+/// Callee-saved FPU registers (32-bit views) with their names: s16–s31 (d8–d15) on Arm with
+/// any FPU, fs0–fs11 on RV32 with the hard-float convention.
+fn callee_saved_float(platform: &Platform) -> Vec<(i32, String)> {
+    if !platform.has_fpu() {
+        return Vec::new();
+    }
+    match platform.isa {
+        Isa::Arm => (16..32)
+            .map(|s| (RegisterARM::S0 as i32 + s, format!("s{s}")))
+            .collect(),
+        Isa::Rv32 if platform.float_abi == FloatAbi::Hard => [8, 9]
+            .into_iter()
+            .chain(18..28)
+            .enumerate()
+            .map(|(k, f)| (RegisterRISCV::F0 as i32 + f, format!("fs{k}")))
+            .collect(),
+        Isa::Rv32 => Vec::new(),
+    }
+}
+
 fn stack_pointer(isa: Isa) -> i32 {
     match isa {
         Isa::Arm => RegisterARM::SP as i32,
@@ -143,7 +177,75 @@ fn uc_err(what: &str) -> impl Fn(unicorn_engine::uc_error) -> HarnessError + '_ 
 }
 
 const CANARY_BASE: u32 = 0xc0de_0400;
+/// Canaries of the callee-saved FPU registers: ordinary normal floats, distinct per register.
+const FLOAT_CANARY_BASE: u32 = 0x4b1d_0100;
 const XPSR_THUMB: u32 = 1 << 24;
+/// CPSR (A-profile): mode and A/I/F mask bits kept, Thumb state set, flags and IT cleared.
+const CPSR_KEEP: u32 = 0x1df;
+const CPSR_THUMB: u32 = 1 << 5;
+/// CPACR: full access to cp10 and cp11 (the VFP).
+const CPACR_VFP_FULL_ACCESS: u32 = 0xf << 20;
+const FPEXC_EN: u32 = 1 << 30;
+/// mstatus.FS = Initial: F/D instructions are enabled.
+const MSTATUS_FS_INITIAL: u64 = 1 << 13;
+/// A single-precision value in a 64-bit RV32 FPU register is NaN-boxed.
+const NAN_BOX: u64 = 0xffff_ffff_0000_0000;
+
+/// Open unicorn with the platform's CPU model and enable its FPU.
+fn open_cpu(platform: &Platform) -> Result<Unicorn<'static, RunState>, HarnessError> {
+    let arm_m = |model: ArmCpuModel| -> Result<Unicorn<'static, RunState>, HarnessError> {
+        let mut uc =
+            Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, RunState::default())
+                .map_err(uc_err("open"))?;
+        uc.ctl_set_cpu_model(model as i32)
+            .map_err(uc_err("select CPU model"))?;
+        Ok(uc)
+    };
+    let rv = |model: Riscv32CpuModel| -> Result<Unicorn<'static, RunState>, HarnessError> {
+        let mut uc = Unicorn::new_with_data(Arch::RISCV, Mode::RISCV32, RunState::default())
+            .map_err(uc_err("open"))?;
+        uc.ctl_set_cpu_model(model as i32)
+            .map_err(uc_err("select CPU model"))?;
+        Ok(uc)
+    };
+    match (platform.isa, platform.cpu) {
+        // The M-profile models come out of reset with their FPU (if any) enabled.
+        (Isa::Arm, Cpu::CortexM3) => arm_m(ArmCpuModel::CORTEX_M3),
+        (Isa::Arm, Cpu::CortexM4) => arm_m(ArmCpuModel::CORTEX_M4),
+        (Isa::Arm, Cpu::CortexM7) => arm_m(ArmCpuModel::CORTEX_M7),
+        (Isa::Arm, Cpu::CortexA15) => {
+            let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB, RunState::default())
+                .map_err(uc_err("open"))?;
+            uc.ctl_set_cpu_model(ArmCpuModel::CORTEX_A15 as i32)
+                .map_err(uc_err("select CPU model"))?;
+            let cpacr = uc
+                .reg_read(RegisterARM::C1_C0_2)
+                .map_err(uc_err("read CPACR"))?;
+            uc.reg_write(
+                RegisterARM::C1_C0_2,
+                cpacr | u64::from(CPACR_VFP_FULL_ACCESS),
+            )
+            .map_err(uc_err("write CPACR"))?;
+            uc.reg_write(RegisterARM::FPEXC, u64::from(FPEXC_EN))
+                .map_err(uc_err("write FPEXC"))?;
+            Ok(uc)
+        }
+        (Isa::Rv32, Cpu::SifiveE31) => rv(Riscv32CpuModel::SIFIVE_E31),
+        (Isa::Rv32, Cpu::SifiveU34) => {
+            let mut uc = rv(Riscv32CpuModel::SIFIVE_U34)?;
+            let mstatus = uc
+                .reg_read(RegisterRISCV::MSTATUS)
+                .map_err(uc_err("read mstatus"))?;
+            uc.reg_write(RegisterRISCV::MSTATUS, mstatus | MSTATUS_FS_INITIAL)
+                .map_err(uc_err("write mstatus"))?;
+            Ok(uc)
+        }
+        (isa, cpu) => Err(HarnessError::new(format!(
+            "platform {}: CPU {cpu:?} is not a {isa:?} core",
+            platform.name
+        ))),
+    }
+}
 
 impl Machine {
     /// Create an emulator for `target` with `image` loaded. `imports` are the functions whose
@@ -153,7 +255,16 @@ impl Machine {
         image: LinkedImage,
         imports: &[ImportedFunction],
     ) -> Result<Machine, HarnessError> {
-        let isa = target.isa();
+        Self::on(&Platform::of(target), image, imports)
+    }
+
+    /// Create an emulator for an explicit platform (e.g. with the hard-float convention).
+    pub fn on(
+        platform: &Platform,
+        image: LinkedImage,
+        imports: &[ImportedFunction],
+    ) -> Result<Machine, HarnessError> {
+        let isa = platform.isa;
         if isa != image.isa {
             return Err(HarnessError::new("the image was linked for another ISA"));
         }
@@ -162,35 +273,7 @@ impl Machine {
                 "the image was linked with a different number of import stubs",
             ));
         }
-        let mut uc = match isa {
-            Isa::Arm => {
-                let mut uc = Unicorn::new_with_data(
-                    Arch::ARM,
-                    Mode::THUMB | Mode::MCLASS,
-                    RunState::default(),
-                )
-                .map_err(uc_err("open"))?;
-                let model = match target {
-                    Target::CortexM3 => ArmCpuModel::CORTEX_M3,
-                    Target::CortexM4 | Target::CortexM4F => ArmCpuModel::CORTEX_M4,
-                    Target::CortexM7 | Target::CortexM7DP | Target::Rv32imac => {
-                        ArmCpuModel::CORTEX_M7
-                    }
-                };
-                uc.ctl_set_cpu_model(model as i32)
-                    .map_err(uc_err("select CPU model"))?;
-                uc
-            }
-            Isa::Rv32 => {
-                let mut uc =
-                    Unicorn::new_with_data(Arch::RISCV, Mode::RISCV32, RunState::default())
-                        .map_err(uc_err("open"))?;
-                // SiFive E31 is an RV32IMAC core, exactly the target.
-                uc.ctl_set_cpu_model(Riscv32CpuModel::SIFIVE_E31 as i32)
-                    .map_err(uc_err("select CPU model"))?;
-                uc
-            }
-        };
+        let mut uc = open_cpu(platform)?;
 
         let code_base = link::CODE_BASE;
         let code_size = (image.code_end - code_base).next_multiple_of(REGION_ALIGN);
@@ -265,6 +348,7 @@ impl Machine {
         let mut machine = Machine {
             uc,
             isa,
+            platform: *platform,
             image,
             imports: imports.to_vec(),
             initial_ram,
@@ -276,6 +360,10 @@ impl Machine {
 
     pub fn image(&self) -> &LinkedImage {
         &self.image
+    }
+
+    pub fn platform(&self) -> &Platform {
+        &self.platform
     }
 
     /// Restore RAM to the freshly loaded image (data, zeroed bss, stack limit word).
@@ -300,15 +388,14 @@ impl Machine {
         Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
     }
 
+    /// A value of type `ty` stored little-endian at `address`.
     pub fn read_value(&self, address: u32, ty: ValType) -> Result<Value, HarnessError> {
-        Ok(match ty {
-            ValType::I32 => Value::I32(self.read_u32(address)? as i32),
-            ValType::I64 => {
-                let low = self.read_u32(address)? as u64;
-                let high = self.read_u32(address + 4)? as u64;
-                Value::I64((low | high << 32) as i64)
-            }
-        })
+        let low = u64::from(self.read_u32(address)?);
+        let high = match ty.size() {
+            8 => u64::from(self.read_u32(address + 4)?),
+            _ => 0,
+        };
+        Ok(Value::from_bits(ty, low | high << 32))
     }
 
     fn write_bytes(&mut self, address: u32, bytes: &[u8]) -> Result<(), HarnessError> {
@@ -333,10 +420,22 @@ impl Machine {
             .map_err(uc_err("write register"))
     }
 
+    /// Write a 32-bit value to an FPU register (NaN-boxed in RV32's 64-bit registers).
+    fn float_reg_write(&mut self, register: i32, value: u32) -> Result<(), HarnessError> {
+        let raw = match self.isa {
+            Isa::Arm => u64::from(value),
+            Isa::Rv32 => NAN_BOX | u64::from(value),
+        };
+        self.uc
+            .reg_write(register, raw)
+            .map_err(uc_err("write FPU register"))
+    }
+
     fn read_slot(&self, slot: Slot, sp: u32) -> Result<u32, HarnessError> {
         match slot {
             Slot::Register(index) => self.reg_read(argument_register(self.isa, index)),
             Slot::Stack(offset) => self.read_u32(sp + offset),
+            Slot::FloatRegister(index) => self.reg_read(float_register(self.isa, index)),
         }
     }
 
@@ -344,7 +443,36 @@ impl Machine {
         match slot {
             Slot::Register(index) => self.reg_write(argument_register(self.isa, index), value),
             Slot::Stack(offset) => self.write_bytes(sp + offset, &value.to_le_bytes()),
+            Slot::FloatRegister(index) => {
+                self.float_reg_write(float_register(self.isa, index), value)
+            }
         }
+    }
+
+    /// A value of type `ty` from its slots (one per word, low word first).
+    fn read_slots(&self, ty: ValType, slots: &[Slot], sp: u32) -> Result<Value, HarnessError> {
+        let mut bits = 0u64;
+        for (k, slot) in slots.iter().enumerate().take(ty.size() as usize / 4) {
+            bits |= u64::from(self.read_slot(*slot, sp)?) << (32 * k);
+        }
+        Ok(Value::from_bits(ty, bits))
+    }
+
+    fn write_slots(&mut self, value: Value, slots: &[Slot], sp: u32) -> Result<(), HarnessError> {
+        let bits = value.bits();
+        for (k, slot) in slots.iter().enumerate() {
+            self.write_slot(*slot, sp, (bits >> (32 * k)) as u32)?;
+        }
+        Ok(())
+    }
+
+    /// The platform's float convention for argument layouts and results.
+    fn layout(&self, params: &[ValType], hidden: bool) -> abi::ArgumentLayout {
+        abi::argument_layout(self.isa, self.platform.float_abi, params, hidden)
+    }
+
+    fn result_slots(&self, ty: ValType) -> Vec<Slot> {
+        abi::result_slots(self.isa, self.platform.float_abi, ty)
     }
 
     /// Call the function at `symbol` with the wasm signature `sig` (docs/ABI.md convention).
@@ -364,36 +492,29 @@ impl Machine {
             )));
         }
         let hidden = abi::uses_hidden_result_pointer(&sig.results);
-        let layout = abi::argument_layout(self.isa, &sig.params, hidden);
+        let layout = self.layout(&sig.params, hidden);
         let (field_offsets, struct_size) = abi::result_struct_layout(&sig.results);
         let stack_top = RAM_BASE + STACK_SIZE;
         let result_struct = stack_top - struct_size.next_multiple_of(16);
         let sp = (result_struct - layout.stack_bytes) & !15;
 
-        let mut words: Vec<u32> = Vec::new();
         let values = hidden
             .then_some(Value::I32(result_struct as i32))
             .into_iter()
             .chain(args.iter().copied());
         for (value, slots) in values.zip(&layout.words) {
-            words.clear();
-            match value {
-                Value::I32(v) => words.push(v as u32),
-                Value::I64(v) => words.extend([v as u32, (v >> 32) as u32]),
-            }
-            for (slot, word) in slots.iter().zip(&words) {
-                self.write_slot(*slot, sp, *word)?;
-            }
+            self.write_slots(value, slots, sp)?;
         }
         let saved = callee_saved(self.isa);
         for (index, (register, _)) in saved.iter().enumerate() {
             self.reg_write(*register, CANARY_BASE + index as u32)?;
         }
-        self.reg_write(stack_pointer(self.isa), sp)?;
-        if self.isa == Isa::Arm {
-            // Thumb state, flags clear, no IT block left over from an earlier fault.
-            self.reg_write(RegisterARM::XPSR as i32, XPSR_THUMB)?;
+        let saved_float = callee_saved_float(&self.platform);
+        for (index, (register, _)) in saved_float.iter().enumerate() {
+            self.float_reg_write(*register, FLOAT_CANARY_BASE + index as u32)?;
         }
+        self.reg_write(stack_pointer(self.isa), sp)?;
+        self.reset_status()?;
         let thumb = u32::from(self.isa == Isa::Arm);
         self.reg_write(link_register(self.isa), self.image.return_stub() | thumb)?;
 
@@ -443,6 +564,15 @@ impl Machine {
                 )));
             }
         }
+        for (index, (register, name)) in saved_float.iter().enumerate() {
+            let value = self.reg_read(*register)?;
+            if matches!(outcome, Outcome::Returned(_)) && value != FLOAT_CANARY_BASE + index as u32
+            {
+                return Err(HarnessError::new(format!(
+                    "`{symbol}` did not preserve callee-saved {name}: 0x{value:08x}"
+                )));
+            }
+        }
         let sp_after = self.reg_read(stack_pointer(self.isa))?;
         if matches!(outcome, Outcome::Returned(_)) && sp_after != sp {
             return Err(HarnessError::new(format!(
@@ -455,6 +585,27 @@ impl Machine {
         })
     }
 
+    /// Before a call: Thumb state with clear flags and no IT block left over from an earlier
+    /// fault (Arm), and the FPU status/control register at its default (round to nearest, no
+    /// flush-to-zero, no default-NaN mode, no sticky flags).
+    fn reset_status(&mut self) -> Result<(), HarnessError> {
+        match (self.isa, self.platform.cpu) {
+            (Isa::Arm, Cpu::CortexA15) => {
+                let cpsr = self.reg_read(RegisterARM::CPSR as i32)?;
+                self.reg_write(RegisterARM::CPSR as i32, (cpsr & CPSR_KEEP) | CPSR_THUMB)?;
+            }
+            (Isa::Arm, _) => self.reg_write(RegisterARM::XPSR as i32, XPSR_THUMB)?,
+            (Isa::Rv32, _) => {}
+        }
+        if self.platform.has_fpu() {
+            match self.isa {
+                Isa::Arm => self.reg_write(RegisterARM::FPSCR as i32, 0)?,
+                Isa::Rv32 => self.reg_write(RegisterRISCV::FCSR as i32, 0)?,
+            }
+        }
+        Ok(())
+    }
+
     fn read_results(
         &self,
         sig: &Signature,
@@ -463,16 +614,7 @@ impl Machine {
     ) -> Result<Vec<Value>, HarnessError> {
         match sig.results.as_slice() {
             [] => Ok(Vec::new()),
-            [ty] => {
-                let low = self.reg_read(argument_register(self.isa, 0))?;
-                Ok(vec![match ty {
-                    ValType::I32 => Value::I32(low as i32),
-                    ValType::I64 => {
-                        let high = self.reg_read(argument_register(self.isa, 1))?;
-                        Value::I64((low as u64 | (high as u64) << 32) as i64)
-                    }
-                }])
-            }
+            [ty] => Ok(vec![self.read_slots(*ty, &self.result_slots(*ty), 0)?]),
             several => several
                 .iter()
                 .zip(field_offsets)
@@ -485,7 +627,7 @@ impl Machine {
     fn run_mock_import(&mut self, index: usize) -> Result<(), HarnessError> {
         let sig = self.imports[index].sig.clone();
         let hidden = abi::uses_hidden_result_pointer(&sig.results);
-        let layout = abi::argument_layout(self.isa, &sig.params, hidden);
+        let layout = self.layout(&sig.params, hidden);
         let sp = self.reg_read(stack_pointer(self.isa))?;
         let mut words = layout.words.iter();
         let result_pointer = match hidden {
@@ -497,31 +639,19 @@ impl Machine {
         };
         let mut args = Vec::with_capacity(sig.params.len());
         for (ty, slots) in sig.params.iter().zip(words) {
-            let low = self.read_slot(slots[0], sp)?;
-            args.push(match ty {
-                ValType::I32 => Value::I32(low as i32),
-                ValType::I64 => {
-                    let high = self.read_slot(slots[1], sp)?;
-                    Value::I64((low as u64 | (high as u64) << 32) as i64)
-                }
-            });
+            args.push(self.read_slots(*ty, slots, sp)?);
         }
         let results = mock_import_results(&args, &sig.results);
         match (result_pointer, results.as_slice()) {
             (Some(pointer), several) => {
                 let (offsets, _) = abi::result_struct_layout(&sig.results);
                 for (value, offset) in several.iter().zip(offsets) {
-                    let bytes = match value {
-                        Value::I32(v) => v.to_le_bytes().to_vec(),
-                        Value::I64(v) => v.to_le_bytes().to_vec(),
-                    };
-                    self.write_bytes(pointer + offset, &bytes)?;
+                    self.write_bytes(pointer + offset, &value.to_le_bytes())?;
                 }
             }
-            (None, [Value::I32(v)]) => self.reg_write(argument_register(self.isa, 0), *v as u32)?,
-            (None, [Value::I64(v)]) => {
-                self.reg_write(argument_register(self.isa, 0), *v as u32)?;
-                self.reg_write(argument_register(self.isa, 1), (*v >> 32) as u32)?;
+            (None, [value]) => {
+                let slots = self.result_slots(value.ty());
+                self.write_slots(*value, &slots, sp)?;
             }
             (None, _) => {}
         }

@@ -4,9 +4,12 @@
 pub mod abi;
 pub mod link;
 pub mod machine;
+pub mod platform;
 
+pub use abi::{FloatAbi, float_abi};
 pub use link::{LinkedImage, link};
 pub use machine::{CallResult, DEFAULT_INSTRUCTION_LIMIT, Machine};
+pub use platform::{Cpu, Fpu, Platform};
 
 use synth_compiler::Target;
 
@@ -32,9 +35,18 @@ impl SynthInstance {
         objects: &[&[u8]],
         info: &ModuleInfo,
     ) -> Result<Self, HarnessError> {
+        Self::link_on(&Platform::of(target), objects, info)
+    }
+
+    /// Link objects for an explicit platform (e.g. a target with the hard-float convention).
+    pub fn link_on(
+        platform: &Platform,
+        objects: &[&[u8]],
+        info: &ModuleInfo,
+    ) -> Result<Self, HarnessError> {
         let symbols: Vec<String> = info.imports.iter().map(|i| i.symbol.clone()).collect();
-        let image = link(target.isa(), objects, &symbols)?;
-        let machine = Machine::new(target, image, &info.imports)?;
+        let image = link(platform, objects, &symbols)?;
+        let machine = Machine::on(platform, image, &info.imports)?;
         Ok(SynthInstance {
             machine,
             info: info.clone(),

@@ -10,7 +10,7 @@ use synth_compiler::ir::{self, TrapCode};
 use synth_compiler::{CompileError, Options, Target};
 
 use crate::emu::SynthInstance;
-use crate::wasm_info::{ModuleInfo, Value};
+use crate::wasm_info::{ModuleInfo, ValType, Value};
 use crate::{HarnessError, Outcome};
 
 /// Instructions (emulator) or IR steps (interpreter) one call may take: far above what any spec
@@ -198,13 +198,14 @@ impl<'a> Instance<'a> {
                     .functions
                     .get(index as usize)
                     .ok_or_else(|| format!("no function {index}"))?;
-                let raw: Vec<u64> = args
-                    .iter()
-                    .map(|v| match v {
-                        Value::I32(x) => u64::from(*x as u32),
-                        Value::I64(x) => *x as u64,
-                    })
-                    .collect();
+                let params: Vec<ValType> = decl.sig.params.iter().map(|t| val_type(*t)).collect();
+                let given: Vec<ValType> = args.iter().map(|v| v.ty()).collect();
+                if params != given {
+                    return Err(format!(
+                        "arguments of types {given:?} do not match the parameters {params:?} of `{export}`"
+                    ));
+                }
+                let raw: Vec<u64> = args.iter().map(|v| v.bits()).collect();
                 Ok(match interp_outcome(interp.call(index, &raw))? {
                     Ok(results) => Outcome::Returned(
                         decl.sig
@@ -256,11 +257,17 @@ impl<'a> Instance<'a> {
     }
 }
 
-fn ir_value(ty: ir::Type, bits: u64) -> Value {
+fn val_type(ty: ir::Type) -> ValType {
     match ty {
-        ir::Type::I32 => Value::I32(bits as u32 as i32),
-        ir::Type::I64 => Value::I64(bits as i64),
+        ir::Type::I32 => ValType::I32,
+        ir::Type::I64 => ValType::I64,
+        ir::Type::F32 => ValType::F32,
+        ir::Type::F64 => ValType::F64,
     }
+}
+
+fn ir_value(ty: ir::Type, bits: u64) -> Value {
+    Value::from_bits(val_type(ty), bits)
 }
 
 /// The spec's message for a synth trap code.

@@ -12,6 +12,8 @@ use super::linkage::{ImportKind, Linkage, ModuleFacts};
 use super::script::{Action, Command, Expect, ExpectedValue, Located, Script};
 use crate::Outcome;
 use crate::trap_code::STACK_EXHAUSTED;
+#[cfg(test)]
+use crate::wasm_info::ValType;
 use crate::wasm_info::Value;
 
 /// How one assertion ended.
@@ -553,14 +555,14 @@ mod tests {
 (assert_trap (invoke "div" (i32.const 0x80000000) (i32.const -1)) "integer overflow")
 (assert_exhaustion (invoke "deep") "call stack exhausted")
 (assert_return (invoke "bump") (i32.const 99))
-(assert_return (invoke "div" (f32.const 1) (i32.const 1)) (i32.const 1))
+(assert_return (invoke "div" (v128.const i64x2 0 0) (i32.const 1)) (i32.const 1))
 (assert_invalid (module (func (result i32))) "type mismatch")
 (assert_malformed (module quote "(func (i32.nonsense))") "unknown operator")
 (assert_trap (module (memory 1) (data (i32.const 65535) "ab")) "out of bounds memory access")
 (assert_unlinkable (module (import "spectest" "nope" (func))) "unknown import")
 (module (import "spectest" "global_i32" (global i32)))
 (assert_return (invoke "anything") (i32.const 0))
-(module (func (export "f") (param f32)))
+(module (table 1 funcref))
 (register "counter" $counter)
 (module (import "counter" "bump" (func (result i32))))
 (assert_return (invoke $counter "bump") (i32.const 5))
@@ -602,7 +604,7 @@ mod tests {
                 report.skipped["import: shares state with a module skipped for its imports (`plain`)"],
                 1
             );
-            assert_eq!(report.skipped["type: f32 value in the assertion"], 1);
+            assert_eq!(report.skipped["type: v128 value in the assertion"], 1);
             assert_eq!(
                 report.skipped["import: imports a global (spectest.global_i32)"],
                 2
@@ -614,9 +616,127 @@ mod tests {
             assert!(
                 skipped
                     .iter()
-                    .any(|(k, _)| k.starts_with("unsupported: ") && k.contains("f32")),
+                    .any(|(k, _)| k.starts_with("unsupported: ") && k.contains("table")),
                 "{skipped:#?}"
             );
         }
+    }
+
+    /// Floats through the runner: constants in actions, `nan:canonical` / `nan:arithmetic`,
+    /// exact NaN literals, float globals, float traps. The last assertion is wrong on purpose.
+    const FLOAT_SCRIPT: &str = r#"
+(module
+  (global $g (export "g") (mut f64) (f64.const -0.5))
+  (global (export "h") f32 (f32.const nan:0x200000))
+  (func (export "neg") (param f32) (result f32) (f32.neg (local.get 0)))
+  (func (export "add") (param f64 f64) (result f64) (f64.add (local.get 0) (local.get 1)))
+  (func (export "div") (param f32 f32) (result f32) (f32.div (local.get 0) (local.get 1)))
+  (func (export "mix") (param i32 f32 i64 f64) (result f64 f32 i64)
+    (global.set $g (local.get 3))
+    (f64.add (local.get 3) (f64.promote_f32 (local.get 1)))
+    (f32.convert_i32_s (local.get 0))
+    (local.get 2))
+  (func (export "trunc") (param f32) (result i32) (i32.trunc_f32_s (local.get 0))))
+(assert_return (invoke "neg" (f32.const nan:0x200000)) (f32.const -nan:0x200000))
+(assert_return (invoke "neg" (f32.const 0.0)) (f32.const -0.0))
+(assert_return (invoke "add" (f64.const 0.1) (f64.const 0.2)) (f64.const 0.30000000000000004))
+(assert_return (invoke "add" (f64.const inf) (f64.const -inf)) (f64.const nan:canonical))
+(assert_return (invoke "add" (f64.const nan:0x4000000000001) (f64.const 1)) (f64.const nan:arithmetic))
+(assert_return (invoke "div" (f32.const 1) (f32.const 3)) (f32.const 0x1.555556p-2))
+(assert_return (invoke "mix" (i32.const -3) (f32.const 1.5) (i64.const 7) (f64.const 2.25))
+  (f64.const 3.75) (f32.const -3) (i64.const 7))
+(assert_return (get "g") (f64.const 2.25))
+(assert_return (get "h") (f32.const nan:0x200000))
+(assert_trap (invoke "trunc" (f32.const nan)) "invalid conversion to integer")
+(assert_trap (invoke "trunc" (f32.const 2147483648)) "integer overflow")
+(assert_return (invoke "trunc" (f32.const -2147483648)) (i32.const -2147483648))
+(assert_return (invoke "neg" (f32.const 1)) (f32.const 1))
+"#;
+
+    /// The float script on `engine`: run for real (every assertion but the planted one passes)
+    /// or, where synth reports floats `Unsupported`, every assertion skipped for that reason.
+    fn check_float_script(engine: Engine) {
+        let script = script::parse(FLOAT_SCRIPT).unwrap();
+        let report = run_script(&script, engine);
+        let name = engine.name();
+        if report.skipped_total() > 0 {
+            assert_eq!(report.passed + report.failed(), 0, "{name}: {report:#?}");
+            assert_eq!(report.skipped_total(), 14, "{name}: {report:#?}");
+            assert!(
+                report
+                    .skipped
+                    .keys()
+                    .all(|k| k.starts_with("unsupported: ")),
+                "{name}: {report:#?}"
+            );
+            return;
+        }
+        assert_eq!(
+            report.failures.iter().map(|f| f.line).collect::<Vec<_>>(),
+            vec![27],
+            "{name}: {:#?}",
+            report.failures
+        );
+        assert!(
+            report.failures[0].message.contains("f32:-1.0"),
+            "{name}: {:?}",
+            report.failures
+        );
+        assert_eq!(report.passed, 13, "{name}: {report:#?}");
+    }
+
+    #[test]
+    fn floats_run_on_the_interpreter_engines() {
+        for engine in [Engine::FrontendIr, Engine::LegalizedIr(Target::CortexM4F)] {
+            check_float_script(engine);
+        }
+    }
+
+    #[test]
+    fn floats_run_in_the_emulator_on_every_target() {
+        for target in Target::ALL {
+            check_float_script(Engine::Emulator(target));
+        }
+    }
+
+    #[test]
+    fn judge_accepts_float_patterns_and_rejects_wrong_nans() {
+        let expect = |values: Vec<ExpectedValue>| Expect::Return(Ok(values));
+        let canonical = expect(vec![ExpectedValue::CanonicalNan(ValType::F32)]);
+        assert_eq!(
+            judge(
+                &canonical,
+                &Outcome::Returned(vec![Value::F32(0xffc0_0000)])
+            ),
+            Verdict::Pass
+        );
+        assert!(matches!(
+            judge(&canonical, &Outcome::Returned(vec![Value::F32(0x7fc0_0001)])),
+            Verdict::Fail(m) if m.contains("nan:canonical")
+        ));
+        let exact = expect(vec![ExpectedValue::Exact(Value::F64(
+            0x7ff4_0000_0000_0000,
+        ))]);
+        assert_eq!(
+            judge(
+                &exact,
+                &Outcome::Returned(vec![Value::F64(0x7ff4_0000_0000_0000)])
+            ),
+            Verdict::Pass
+        );
+        assert!(matches!(
+            judge(
+                &exact,
+                &Outcome::Returned(vec![Value::F64(0x7ffc_0000_0000_0000)])
+            ),
+            Verdict::Fail(_)
+        ));
+        assert_eq!(
+            judge(
+                &Expect::Trap("invalid conversion to integer".into()),
+                &Outcome::Trapped(7)
+            ),
+            Verdict::Pass
+        );
     }
 }

@@ -2,12 +2,12 @@
 //! into an owned `Command` (modules already encoded to binary), so running it against several
 //! engines needs neither the source text nor the `wast` borrows.
 
-use wast::core::{WastArgCore, WastRetCore};
+use wast::core::{NanPattern, WastArgCore, WastRetCore};
 use wast::lexer::Lexer;
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
-use crate::wasm_info::Value;
+use crate::wasm_info::{ValType, Value};
 
 /// A parsed script: its commands in source order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,16 +85,23 @@ pub enum Expect {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExpectedValue {
+    /// This value; a float bit for bit (a NaN literal with its payload, as the spec requires).
     Exact(Value),
+    /// `nan:canonical`: a canonical NaN of this type, either sign.
+    CanonicalNan(ValType),
+    /// `nan:arithmetic`: a NaN of this type with the quiet bit set, either sign.
+    ArithmeticNan(ValType),
     /// `(either ...)`: any one of these.
-    OneOf(Vec<Value>),
+    OneOf(Vec<ExpectedValue>),
 }
 
 impl ExpectedValue {
     pub fn matches(&self, actual: Value) -> bool {
         match self {
             ExpectedValue::Exact(v) => *v == actual,
-            ExpectedValue::OneOf(options) => options.contains(&actual),
+            ExpectedValue::CanonicalNan(ty) => actual.ty() == *ty && actual.is_canonical_nan(),
+            ExpectedValue::ArithmeticNan(ty) => actual.ty() == *ty && actual.is_arithmetic_nan(),
+            ExpectedValue::OneOf(options) => options.iter().any(|o| o.matches(actual)),
         }
     }
 }
@@ -103,6 +110,8 @@ impl std::fmt::Display for ExpectedValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ExpectedValue::Exact(v) => write!(f, "{v}"),
+            ExpectedValue::CanonicalNan(ty) => write!(f, "{ty}:nan:canonical"),
+            ExpectedValue::ArithmeticNan(ty) => write!(f, "{ty}:nan:arithmetic"),
             ExpectedValue::OneOf(options) => {
                 let shown: Vec<String> = options.iter().map(|v| v.to_string()).collect();
                 write!(f, "either({})", shown.join(" | "))
@@ -279,8 +288,8 @@ fn argument(arg: &WastArg<'_>) -> Result<Value, String> {
     match arg {
         WastArg::Core(WastArgCore::I32(v)) => Ok(Value::I32(*v)),
         WastArg::Core(WastArgCore::I64(v)) => Ok(Value::I64(*v)),
-        WastArg::Core(WastArgCore::F32(_)) => Err("f32".into()),
-        WastArg::Core(WastArgCore::F64(_)) => Err("f64".into()),
+        WastArg::Core(WastArgCore::F32(v)) => Ok(Value::F32(v.bits)),
+        WastArg::Core(WastArgCore::F64(v)) => Ok(Value::F64(v.bits)),
         WastArg::Core(WastArgCore::V128(_)) => Err("v128".into()),
         WastArg::Core(_) => Err("ref".into()),
         _ => Err("component value".into()),
@@ -298,20 +307,36 @@ fn expected_core(ret: &WastRetCore<'_>) -> Result<ExpectedValue, String> {
     match ret {
         WastRetCore::I32(v) => Ok(ExpectedValue::Exact(Value::I32(*v))),
         WastRetCore::I64(v) => Ok(ExpectedValue::Exact(Value::I64(*v))),
-        WastRetCore::F32(_) => Err("f32".into()),
-        WastRetCore::F64(_) => Err("f64".into()),
+        WastRetCore::F32(pattern) => {
+            Ok(float_pattern(pattern, ValType::F32, |v| Value::F32(v.bits)))
+        }
+        WastRetCore::F64(pattern) => {
+            Ok(float_pattern(pattern, ValType::F64, |v| Value::F64(v.bits)))
+        }
         WastRetCore::V128(_) => Err("v128".into()),
         WastRetCore::Either(options) => {
             let mut values = Vec::with_capacity(options.len());
             for option in options {
                 match expected_core(option)? {
-                    ExpectedValue::Exact(v) => values.push(v),
                     ExpectedValue::OneOf(nested) => values.extend(nested),
+                    single => values.push(single),
                 }
             }
             Ok(ExpectedValue::OneOf(values))
         }
         _ => Err("ref".into()),
+    }
+}
+
+fn float_pattern<T: Copy>(
+    pattern: &NanPattern<T>,
+    ty: ValType,
+    value: impl Fn(T) -> Value,
+) -> ExpectedValue {
+    match pattern {
+        NanPattern::CanonicalNan => ExpectedValue::CanonicalNan(ty),
+        NanPattern::ArithmeticNan => ExpectedValue::ArithmeticNan(ty),
+        NanPattern::Value(v) => ExpectedValue::Exact(value(*v)),
     }
 }
 
@@ -324,7 +349,7 @@ mod tests {
 (assert_return (invoke "f" (i32.const -1) (i64.const 5)) (i32.const -1))
 (assert_return (invoke $m "f" (f32.const 1) (i64.const 5)) (i32.const 0))
 (assert_return (invoke "f" (i32.const 1) (i64.const 5)) (either (i32.const 1) (i32.const 2)))
-(assert_return (get "g") (f64.const 0))
+(assert_return (get "g") (v128.const i32x4 0 0 0 0))
 (assert_trap (invoke "f" (i32.const 0) (i64.const 0)) "unreachable")
 (assert_exhaustion (invoke "f" (i32.const 0) (i64.const 0)) "call stack exhausted")
 (assert_malformed (module quote "(func (nonsense))") "unknown operator")
@@ -365,7 +390,7 @@ mod tests {
                 ..
             } => {
                 assert_eq!(module.as_deref(), Some("m"));
-                assert_eq!(args, &Err("f32".to_string()));
+                assert_eq!(args, &Ok(vec![Value::F32(0x3f80_0000), Value::I64(5)]));
             }
             other => panic!("{other:?}"),
         }
@@ -386,7 +411,7 @@ mod tests {
                 expect: Expect::Return(Err(ty)),
             } => {
                 assert_eq!(global, "g");
-                assert_eq!(ty, "f64");
+                assert_eq!(ty, "v128");
             }
             other => panic!("{other:?}"),
         }
@@ -446,6 +471,76 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn float_constants_and_nan_patterns_become_values() {
+        let script = parse(
+            r#"(module (func (export "f") (param f32 f64) (result f32 f64 f32)
+                 (local.get 0) (local.get 1) (local.get 0)))
+(assert_return (invoke "f" (f32.const -0x1p-149) (f64.const nan:0x4000000000000))
+  (f32.const nan:canonical) (f64.const nan:arithmetic) (f32.const -nan:0x200000))
+(assert_return (invoke "f" (f32.const inf) (f64.const 0.1))
+  (either (f32.const 1.5) (f32.const nan:arithmetic)) (f64.const -0.0) (f32.const 1e-40))"#,
+        )
+        .unwrap();
+        let Command::Execute {
+            action: Action::Invoke { args, .. },
+            expect: Expect::Return(Ok(expected)),
+        } = &script.commands[1].command
+        else {
+            panic!("{:?}", script.commands[1]);
+        };
+        assert_eq!(
+            args,
+            &Ok(vec![
+                Value::F32(0x8000_0001),
+                Value::F64(0x7ff4_0000_0000_0000)
+            ])
+        );
+        assert_eq!(
+            expected,
+            &vec![
+                ExpectedValue::CanonicalNan(ValType::F32),
+                ExpectedValue::ArithmeticNan(ValType::F64),
+                ExpectedValue::Exact(Value::F32(0xffa0_0000)),
+            ]
+        );
+        // nan:canonical: either sign, exactly the quiet bit, the right type.
+        let canonical = &expected[0];
+        assert!(canonical.matches(Value::F32(0x7fc0_0000)));
+        assert!(canonical.matches(Value::F32(0xffc0_0000)));
+        assert!(!canonical.matches(Value::F32(0x7fc0_0001)));
+        assert!(!canonical.matches(Value::F64(0x7ff8_0000_0000_0000)));
+        assert!(!canonical.matches(Value::I32(0x7fc0_0000)));
+        // nan:arithmetic: any quiet NaN.
+        let arithmetic = &expected[1];
+        assert!(arithmetic.matches(Value::F64(0xfff8_0000_0000_0001)));
+        assert!(arithmetic.matches(Value::F64(0x7ff8_0000_0000_0000)));
+        assert!(!arithmetic.matches(Value::F64(0x7ff4_0000_0000_0000)));
+        assert!(!arithmetic.matches(Value::F64(0x7ff0_0000_0000_0000)));
+        // A NaN literal is matched bit for bit.
+        assert!(expected[2].matches(Value::F32(0xffa0_0000)));
+        assert!(!expected[2].matches(Value::F32(0x7fa0_0000)));
+        assert!(!expected[2].matches(Value::F32(0xffe0_0000)));
+
+        let Command::Execute {
+            expect: Expect::Return(Ok(expected)),
+            ..
+        } = &script.commands[2].command
+        else {
+            panic!("{:?}", script.commands[2]);
+        };
+        assert!(expected[0].matches(Value::from_f32(1.5)));
+        assert!(expected[0].matches(Value::F32(0xffc0_0001)));
+        assert!(!expected[0].matches(Value::from_f32(-1.5)));
+        assert!(expected[1].matches(Value::from_f64(-0.0)));
+        assert!(!expected[1].matches(Value::from_f64(0.0)));
+        assert!(expected[2].matches(Value::F32(0x0001_16c2)));
+        assert_eq!(
+            expected[0].to_string(),
+            "either(f32:1.5 (0x3fc00000) | f32:nan:arithmetic)"
+        );
     }
 
     #[test]

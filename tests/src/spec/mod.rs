@@ -18,18 +18,30 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub use engine::Engine;
 pub use runner::{EngineReport, Failure};
 
-/// The files whose conformance is asserted: integer, control-flow, memory and module features
-/// synth implements. Every other file runs and is reported, without assertion.
-pub const IN_SCOPE_FILES: [&str; 38] = [
+/// The files whose conformance is asserted: integer, float, control-flow, memory and module
+/// features synth implements. Every other file runs and is reported, without assertion.
+pub const IN_SCOPE_FILES: [&str; 50] = [
     "address",
     "block",
     "br",
     "br_if",
     "br_table",
     "call",
+    "const",
+    "conversions",
     "data",
     "endianness",
+    "f32",
+    "f32_bitwise",
+    "f32_cmp",
+    "f64",
+    "f64_bitwise",
+    "f64_cmp",
     "fac",
+    "float_exprs",
+    "float_literals",
+    "float_memory",
+    "float_misc",
     "forward",
     "func",
     "global",

@@ -104,6 +104,14 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
             let options = options(target, bounds_checks, spill_realloc);
             let object = match synth_compiler::compile(&wat, &options) {
                 Ok(output) => output.object,
+                // rv32imafc rejects floats until its FPU back end exists (its ILP32F libgcc
+                // cannot serve software floats); every other target must compile everything.
+                Err(e)
+                    if target == Target::Rv32imafc
+                        && e.kind == synth_compiler::ErrorKind::Unsupported =>
+                {
+                    continue;
+                }
                 Err(e) => {
                     fail(format!("{label}: compile error: {e}"));
                     continue;

@@ -28,6 +28,10 @@ pub struct Caps {
     pub hard_f64: bool,
     /// The runtime-library helper for a soft-float operation (names differ per ISA).
     pub soft_float: fn(ir::SoftOp) -> ir::LibCall,
+    /// Those helpers take floats in core registers here. Not so where the runtime library is
+    /// built for a hard-float ABI (rv32imafc's ILP32F libgcc passes f32 in F registers): there
+    /// floats wait for the FPU back end and are rejected as unsupported.
+    pub soft_float_calls: bool,
 }
 
 pub fn caps(target: Target) -> Caps {

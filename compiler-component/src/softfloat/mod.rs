@@ -35,6 +35,9 @@ pub fn run(module: &mut Module, caps: Caps) -> Result<()> {
     if !uses_floats {
         return Ok(());
     }
+    if !caps.soft_float_calls {
+        return Err(first_float_use(module));
+    }
     let mut bodies = std::mem::take(&mut module.bodies);
     let mut callees = Callees::new(module, caps);
     for body in &mut bodies {
@@ -561,4 +564,53 @@ fn unreachable_op(inst: &Inst) -> Result<()> {
         "soft float: unexpected {:?}",
         inst.op
     )))
+}
+
+/// "Floats are not supported on this target yet", at the first float operation or value.
+fn first_float_use(module: &Module) -> CompileError {
+    for body in &module.bodies {
+        for block in &body.blocks {
+            for inst in &block.insts {
+                let float_value = inst
+                    .args
+                    .iter()
+                    .chain(&inst.results)
+                    .any(|v| body.value_type(*v).is_float());
+                if float_value
+                    || matches!(
+                        inst.op,
+                        Op::FUnary(_) | Op::FBinary(_) | Op::FCompare(_) | Op::Convert(_)
+                    )
+                {
+                    return CompileError::unsupported(
+                        format!(
+                            "{:?}: floats on this target need its FPU back end, which is not \
+                             implemented yet (its runtime library passes floats in F registers)",
+                            inst.op
+                        ),
+                        inst.offset as u64,
+                    )
+                    .in_function(body.name.clone());
+                }
+            }
+        }
+        if body
+            .sig
+            .params
+            .iter()
+            .chain(&body.sig.results)
+            .any(|t| t.is_float())
+        {
+            return CompileError::unsupported(
+                "a float parameter or result: floats on this target need its FPU back end, \
+                 which is not implemented yet",
+                body.offset as u64,
+            )
+            .in_function(body.name.clone());
+        }
+    }
+    CompileError::unsupported(
+        "floats on this target need its FPU back end, which is not implemented yet",
+        0,
+    )
 }

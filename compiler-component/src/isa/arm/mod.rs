@@ -27,6 +27,7 @@ pub fn caps(_target: Target) -> Caps {
         hard_f32: false,
         hard_f64: false,
         soft_float: libcalls::soft_float,
+        soft_float_calls: true,
     }
 }
 

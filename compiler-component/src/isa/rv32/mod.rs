@@ -19,7 +19,7 @@ use crate::options::{Options, Target};
 use crate::regalloc;
 
 /// RV32IMAC has no Zbb: legalize expands clz/ctz/popcnt and rotates.
-pub fn caps(_target: Target) -> Caps {
+pub fn caps(target: Target) -> Caps {
     Caps {
         has_clz: false,
         has_ctz: false,
@@ -28,6 +28,7 @@ pub fn caps(_target: Target) -> Caps {
         hard_f32: false,
         hard_f64: false,
         soft_float: libcalls::soft_float,
+        soft_float_calls: target != Target::Rv32imafc,
     }
 }
 

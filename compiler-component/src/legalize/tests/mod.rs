@@ -21,6 +21,7 @@ pub const NO_CAPS: Caps = Caps {
     hard_f32: false,
     hard_f64: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
+    soft_float_calls: true,
 };
 pub const ALL_CAPS: Caps = Caps {
     has_clz: true,
@@ -30,6 +31,7 @@ pub const ALL_CAPS: Caps = Caps {
     hard_f32: false,
     hard_f64: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
+    soft_float_calls: true,
 };
 
 /// 64-bit edge values: zero, ones, word boundaries, sign boundaries, shift counts.

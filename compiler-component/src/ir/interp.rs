@@ -841,9 +841,9 @@ fn join_results(types: &[Type], raw: &[u64]) -> Res<Vec<u64>> {
         .collect())
 }
 
-/// The deterministic import mock shared with the execution tests. Floats take part as their
-/// bit patterns (an f32 like an i32, an f64 like an i64), and a float result is the bit
-/// pattern of the integer result of its width.
+/// The deterministic import mock shared with the execution tests. Float arguments take part
+/// as their bit patterns (an f32 like an i32, an f64 like an i64); a float result is the
+/// integer result converted from a signed i64, rounded to nearest even.
 pub fn mock_import(args: &[(Type, u64)], results: &[Type]) -> Vec<u64> {
     let sum = args.iter().fold(0u64, |acc, (ty, v)| {
         let wide = match ty {
@@ -858,8 +858,11 @@ pub fn mock_import(args: &[(Type, u64)], results: &[Type]) -> Vec<u64> {
         .map(|(k, ty)| {
             let v = sum.wrapping_add(0x1234 * (k as u64 + 1));
             match ty {
-                Type::I32 | Type::F32 => v & 0xffff_ffff,
-                Type::I64 | Type::F64 => v,
+                Type::I32 => v & 0xffff_ffff,
+                Type::I64 => v,
+                // As `f32.convert_i64_s` / `f64.convert_i64_s` of the integer result.
+                Type::F32 => (v as i64 as f32).to_bits() as u64,
+                Type::F64 => (v as i64 as f64).to_bits(),
             }
         })
         .collect()

@@ -5,7 +5,9 @@
 //! result is deterministic: an operand NaN quietened (arithmetic), or the positive canonical
 //! NaN when no operand is a NaN.
 
-use crate::ir::{Conversion, FBinaryOp, FCond, FUnaryOp, LibOp, TrapCode, Type};
+use crate::ir::{
+    CompareAnswer, Conversion, FBinaryOp, FCond, FUnaryOp, LibCall, SoftOp, TrapCode, Type,
+};
 
 const F32_QUIET: u32 = 0x0040_0000;
 const F64_QUIET: u64 = 0x0008_0000_0000_0000;
@@ -264,12 +266,14 @@ pub fn convert(conversion: Conversion, from: Type, to: Type, bits: u64) -> Resul
 }
 
 /// What a runtime-library helper returns for `args` (bit patterns; i64 and f64 whole).
-pub fn library(op: LibOp, args: &[u64]) -> u64 {
+pub fn library(call: &LibCall, args: &[u64]) -> u64 {
     let arg = |i: usize| args.get(i).copied().unwrap_or(0);
-    match op {
-        LibOp::Arith { ty, op } => binary(op, ty, arg(0), arg(1)),
-        LibOp::CompareBool { ty, cond } => compare(cond, ty, arg(0), arg(1)) as u64,
-        LibOp::CompareOrder { ty, cond } => {
+    match call.op {
+        SoftOp::Arith(ty, op) => binary(op, ty, arg(0), arg(1)),
+        SoftOp::Compare(ty, cond) if call.answer == CompareAnswer::Bool => {
+            compare(cond, ty, arg(0), arg(1)) as u64
+        }
+        SoftOp::Compare(ty, cond) => {
             let (x, y) = (of(ty, arg(0)).wide(), of(ty, arg(1)).wide());
             let r: i32 = if x < y {
                 -1
@@ -284,10 +288,10 @@ pub fn library(op: LibOp, args: &[u64]) -> u64 {
             };
             r as u32 as u64
         }
-        LibOp::FromInt { from, signed, to } => from_int(from, signed, to, arg(0)),
-        LibOp::ToInt { from, signed, to } => trunc(from, to, signed, arg(0), true).unwrap_or(0),
-        LibOp::Promote => promote(arg(0)),
-        LibOp::Demote => demote(arg(0)),
+        SoftOp::FromInt { from, signed, to } => from_int(from, signed, to, arg(0)),
+        SoftOp::ToInt { from, signed, to } => trunc(from, to, signed, arg(0), true).unwrap_or(0),
+        SoftOp::Promote => promote(arg(0)),
+        SoftOp::Demote => demote(arg(0)),
     }
 }
 

@@ -193,7 +193,7 @@ impl<'m> Interp<'m> {
             FunctionKind::Imported(_) => return Ok(mock_import(&typed, &results)),
             FunctionKind::Library(lib) => {
                 let values: Vec<u64> = typed.iter().map(|(_, v)| *v).collect();
-                return Ok(vec![float::library(lib.op, &values)]);
+                return Ok(vec![float::library(lib, &values)]);
             }
             FunctionKind::Defined(b) | FunctionKind::Runtime(b) => {
                 let Some(body) = self.module.bodies.get(*b as usize) else {
@@ -510,7 +510,7 @@ impl<'m> Interp<'m> {
                 } else {
                     args
                 };
-                let result = float::library(lib.op, &values);
+                let result = float::library(lib, &values);
                 if inst.results.len() != decl.sig.results.len() {
                     let pairs: Vec<(Type, u64)> =
                         decl.sig.results.iter().map(|t| (*t, result)).collect();

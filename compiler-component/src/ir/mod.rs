@@ -497,54 +497,33 @@ pub enum FunctionKind {
     Runtime(u32),
 }
 
-/// What a runtime-library helper computes. `name` is its link name on the target; the
-/// semantics (and so the interpreter's model of it) follow from `op`.
+/// A runtime-library helper: its link name on the target, the operation it computes (on bit
+/// patterns: f32 as i32, f64 as i64) and, for a comparison, how it answers. The interpreter's
+/// model of the helper follows from `op` and `answer`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LibCall {
     pub name: &'static str,
-    pub op: LibOp,
+    pub op: SoftOp,
+    pub answer: CompareAnswer,
 }
 
-/// A soft-float operation the float pass asks the ISA's runtime library for.
+/// How a library comparison answers (the ISA's runtime-library convention).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareAnswer {
+    /// ARM run-time ABI style: 1 when `a cond b`, else 0 (0 when unordered).
+    Bool,
+    /// libgcc style (`__ltsf2`, ...): an int ordering `a` against `b`: negative, zero,
+    /// positive. Unordered gives a value that makes the compare it is used for false
+    /// (positive for Eq/Ne/Lt/Le, negative for Gt/Ge).
+    Order,
+}
+
+/// A soft-float operation of the runtime library.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SoftOp {
-    /// Add, Sub, Mul or Div.
+    /// Add, Sub, Mul or Div of two floats of the type.
     Arith(Type, FBinaryOp),
     Compare(Type, FCond),
-    FromInt {
-        from: Type,
-        signed: bool,
-        to: Type,
-    },
-    ToInt {
-        from: Type,
-        signed: bool,
-        to: Type,
-    },
-    Promote,
-    Demote,
-}
-
-/// The operation of a runtime-library helper, on bit patterns (f32 as i32, f64 as i64).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LibOp {
-    /// Add, Sub, Mul or Div of two floats of `ty`.
-    Arith {
-        ty: Type,
-        op: FBinaryOp,
-    },
-    /// ARM run-time ABI style: 1 when `a cond b`, else 0 (0 when unordered).
-    CompareBool {
-        ty: Type,
-        cond: FCond,
-    },
-    /// libgcc style (`__ltsf2`, ...): an int ordering `a` against `b`: negative, zero, positive.
-    /// Unordered gives a value that makes `result cond' 0` false for the compare it is used for
-    /// (positive for Eq/Ne/Lt/Le, negative for Gt/Ge).
-    CompareOrder {
-        ty: Type,
-        cond: FCond,
-    },
     /// Integer (`from`, signed or not) -> float `to`, rounded to nearest even.
     FromInt {
         from: Type,

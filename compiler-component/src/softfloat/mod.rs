@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 
 use crate::error::{CompileError, Result};
 use crate::ir::{
-    BinaryOp, Cond, Conversion, FBinaryOp, FCond, FUnaryOp, Function, FunctionDecl, FunctionKind,
-    Inst, Module, Op, SoftOp, TrapCode, Type, Value,
+    BinaryOp, CompareAnswer, Cond, Conversion, FBinaryOp, FCond, FUnaryOp, Function, FunctionDecl,
+    FunctionKind, Inst, LibCall, Module, Op, SoftOp, TrapCode, Type, Value,
 };
 use crate::isa::Caps;
 use crate::options::Options;
@@ -95,22 +95,22 @@ impl Callees {
         }
     }
 
-    fn library(&mut self, op: SoftOp) -> (u32, crate::ir::LibOp) {
+    /// The helper for `op`: its function index, and the call (how a compare answers).
+    fn library(&mut self, op: SoftOp) -> (u32, LibCall) {
         let call = (self.caps.soft_float)(op);
-        let lib_op = call.op;
         if let Some(&index) = self.library.get(call.name) {
-            return (index, lib_op);
+            return (index, call);
         }
         let index = self.next;
         self.next += 1;
         self.library.insert(call.name, index);
         self.new_decls.push(FunctionDecl {
-            sig: library_signature(lib_op),
+            sig: library_signature(call.op),
             name: call.name.to_string(),
-            kind: FunctionKind::Library(call),
+            kind: FunctionKind::Library(call.clone()),
             exports: Vec::new(),
         });
-        (index, lib_op)
+        (index, call)
     }
 
     /// Index of the runtime function exported as `name`; its body is added by `append_runtime`.
@@ -195,17 +195,14 @@ impl Callees {
 }
 
 /// Signature of a library helper in integer types (the base calling convention).
-fn library_signature(op: crate::ir::LibOp) -> crate::ir::Signature {
-    use crate::ir::LibOp;
+fn library_signature(op: SoftOp) -> crate::ir::Signature {
     let (params, results) = match op {
-        LibOp::Arith { ty, .. } => (vec![ty.bits_type(); 2], vec![ty.bits_type()]),
-        LibOp::CompareBool { ty, .. } | LibOp::CompareOrder { ty, .. } => {
-            (vec![ty.bits_type(); 2], vec![Type::I32])
-        }
-        LibOp::FromInt { from, to, .. } => (vec![from], vec![to.bits_type()]),
-        LibOp::ToInt { from, to, .. } => (vec![from.bits_type()], vec![to]),
-        LibOp::Promote => (vec![Type::I32], vec![Type::I64]),
-        LibOp::Demote => (vec![Type::I64], vec![Type::I32]),
+        SoftOp::Arith(ty, _) => (vec![ty.bits_type(); 2], vec![ty.bits_type()]),
+        SoftOp::Compare(ty, _) => (vec![ty.bits_type(); 2], vec![Type::I32]),
+        SoftOp::FromInt { from, to, .. } => (vec![from], vec![to.bits_type()]),
+        SoftOp::ToInt { from, to, .. } => (vec![from.bits_type()], vec![to]),
+        SoftOp::Promote => (vec![Type::I32], vec![Type::I64]),
+        SoftOp::Demote => (vec![Type::I64], vec![Type::I32]),
     };
     crate::ir::Signature { params, results }
 }
@@ -424,7 +421,7 @@ impl Rewriter<'_> {
                 let raw = self.value(Op::Call(callee), inst.args, Type::I32);
                 let zero = self.constant(0, Type::I32);
                 self.push(
-                    Op::Compare(result_test(lib, cond)),
+                    Op::Compare(result_test(&lib, cond)),
                     vec![raw, zero],
                     vec![r],
                 );
@@ -542,13 +539,12 @@ fn trunc_bounds(from: Type, to: Type, signed: bool) -> (i64, bool, i64) {
 }
 
 /// How a library compare's result becomes wasm's 0/1: tested against zero.
-fn result_test(lib: crate::ir::LibOp, cond: FCond) -> Cond {
-    use crate::ir::LibOp;
-    match lib {
+fn result_test(lib: &LibCall, cond: FCond) -> Cond {
+    match (lib.answer, lib.op) {
         // `ne` calls `cmpeq` and inverts it.
-        LibOp::CompareBool { cond: lib_cond, .. } if lib_cond != cond => Cond::Eq,
-        LibOp::CompareBool { .. } => Cond::Ne,
-        _ => match cond {
+        (CompareAnswer::Bool, SoftOp::Compare(_, lib_cond)) if lib_cond != cond => Cond::Eq,
+        (CompareAnswer::Bool, _) => Cond::Ne,
+        (CompareAnswer::Order, _) => match cond {
             FCond::Eq => Cond::Eq,
             FCond::Ne => Cond::Ne,
             FCond::Lt => Cond::LtS,

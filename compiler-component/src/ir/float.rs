@@ -165,8 +165,8 @@ pub fn compare(cond: FCond, ty: Type, a: u64, b: u64) -> bool {
 }
 
 /// Integer bounds of a truncation target, as exact f64 limits: the truncated value fits when
-/// `lower < x < upper`.
-fn trunc_limits(to: Type, signed: bool) -> (f64, f64) {
+/// `lower < x < upper` (also what the float pass checks on the bit patterns).
+pub fn trunc_limits(to: Type, signed: bool) -> (f64, f64) {
     match (to, signed) {
         (Type::I32, true) => (-2147483649.0, 2147483648.0),
         (Type::I32, false) => (-1.0, 4294967296.0),

@@ -507,13 +507,7 @@ impl Rewriter<'_> {
 /// For a truncation `from` -> `to`: (bit pattern L, inclusive, bit pattern U) such that a
 /// non-NaN x fits exactly when `x >= L` (inclusive) or `x > L` (not), and `x < U`.
 fn trunc_bounds(from: Type, to: Type, signed: bool) -> (i64, bool, i64) {
-    // The exact limits: the truncated value fits when lower < x < upper.
-    let (lower, upper): (f64, f64) = match (to, signed) {
-        (Type::I32, true) => (-2147483649.0, 2147483648.0),
-        (Type::I32, false) => (-1.0, 4294967296.0),
-        (_, true) => (-9223372036854777856.0, 9223372036854775808.0),
-        (_, false) => (-1.0, 18446744073709551616.0),
-    };
+    let (lower, upper) = crate::ir::float::trunc_limits(to, signed);
     match from {
         Type::F32 => {
             let l = lower as f32;

@@ -26,6 +26,9 @@ pub struct Caps {
     /// f32 / f64 arithmetic in hardware; a float type without it is computed in software.
     pub hard_f32: bool,
     pub hard_f64: bool,
+    /// ceil/floor/trunc/nearest of the hardware float types are instructions (FPv5 `vrint*`);
+    /// without them those four are computed in software even where the type is in hardware.
+    pub hard_rounding: bool,
     /// The runtime-library helper for a soft-float operation (names differ per ISA).
     pub soft_float: fn(ir::SoftOp) -> ir::LibCall,
     /// Those helpers take floats in core registers here. Not so where the runtime library is

@@ -42,6 +42,8 @@ pub struct VCode<I> {
     num_vregs: usize,
     /// Per vreg, the constant it holds when one instruction recreates it (see `can_remat`).
     remat_values: Vec<Option<u32>>,
+    /// Register class per vreg (missing entries: class 0, the core registers).
+    classes: Vec<u8>,
 }
 
 impl<I> VCode<I> {
@@ -93,6 +95,11 @@ impl<I: MachInst> MachFunction for VCode<I> {
     fn can_remat(&self, vreg: VReg) -> bool {
         self.remat_value(vreg).is_some()
     }
+    fn vreg_class(&self, vreg: VReg) -> usize {
+        self.classes
+            .get(vreg.0 as usize)
+            .map_or(0, |&c| usize::from(c))
+    }
 }
 
 /// Where one machine block starts in the builder's instruction list, and its edges' values.
@@ -107,6 +114,7 @@ struct BlockStart {
 pub struct VCodeBuilder<I> {
     insts: Vec<(I, Option<u32>)>,
     blocks: Vec<BlockStart>,
+    classes: Vec<u8>,
 }
 
 impl<I> Default for VCodeBuilder<I> {
@@ -114,6 +122,7 @@ impl<I> Default for VCodeBuilder<I> {
         VCodeBuilder {
             insts: Vec::new(),
             blocks: Vec::new(),
+            classes: Vec::new(),
         }
     }
 }
@@ -121,6 +130,18 @@ impl<I> Default for VCodeBuilder<I> {
 impl<I: MachInst> VCodeBuilder<I> {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Put `vreg` in register class `class` (every vreg starts in class 0).
+    pub fn set_class(&mut self, vreg: VReg, class: u8) {
+        let index = vreg.0 as usize;
+        if class == 0 && index >= self.classes.len() {
+            return;
+        }
+        if index >= self.classes.len() {
+            self.classes.resize(index + 1, 0);
+        }
+        self.classes[index] = class;
     }
 
     /// Start the next machine block (the entry block has no parameters).
@@ -190,6 +211,7 @@ impl<I: MachInst> VCodeBuilder<I> {
             params: Vec::with_capacity(nblocks),
             num_vregs,
             remat_values: Vec::new(),
+            classes: self.classes,
         };
         // Blocks start in ascending order, so splitting from the back gives each its own.
         let mut rest = lowered;

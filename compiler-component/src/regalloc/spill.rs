@@ -509,13 +509,22 @@ impl Spiller<'_> {
         }
         if !moves.is_empty() {
             let named: Vec<Location> = moves.iter().flat_map(|(s, d)| [*s, *d]).collect();
+            // A register temporary must be of the parked value's class: with values of several
+            // classes in the move, a cycle parks its value in the temporary slot instead.
+            let one_class = named.iter().all(|loc| match loc {
+                Location::Reg(r) => self.env.class_of(*r) == 0,
+                _ => true,
+            });
+            let core = self.env.outside_class(0);
             let temp = self
                 .env
                 .allocatable
                 .iter()
                 .copied()
                 .find(|r| {
-                    self.holder(*r).is_none()
+                    one_class
+                        && !core.contains(*r)
+                        && self.holder(*r).is_none()
                         && !reserved.contains(*r)
                         && !named.contains(&Location::Reg(*r))
                 })

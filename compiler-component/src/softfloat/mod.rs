@@ -333,9 +333,29 @@ impl Rewriter<'_> {
             Op::Convert(Conversion::Promote | Conversion::Demote) => {
                 self.soft.is_soft(from) || self.soft.is_soft(to)
             }
+            // An FPU without round-to-integral instructions (FPv4, RV32F) rounds in software.
+            Op::FUnary(FUnaryOp::Ceil | FUnaryOp::Floor | FUnaryOp::Trunc | FUnaryOp::Nearest) => {
+                self.soft.is_soft(float_ty) || !self.callees.caps.hard_rounding
+            }
             _ => self.soft.is_soft(float_ty),
         };
         if !soft {
+            if let Op::Convert(conversion @ (Conversion::TruncS | Conversion::TruncU)) = inst.op {
+                // The FPU's conversion saturates; the traps come first, checked on the bits.
+                let signed = conversion == Conversion::TruncS;
+                let bits = self.bits_of(inst.args[0]);
+                self.trunc_checks(from, to, signed, bits);
+                let saturating = if signed {
+                    Conversion::TruncSatS
+                } else {
+                    Conversion::TruncSatU
+                };
+                self.out.push(Inst {
+                    op: Op::Convert(saturating),
+                    ..inst
+                });
+                return Ok(());
+            }
             self.out.push(inst);
             return Ok(());
         }

@@ -201,6 +201,7 @@ fn variants() -> Vec<(String, isa::Caps, Target)> {
     out.push(("hard f32".to_string(), hard_f32, Target::CortexM4F));
     let hard_both = isa::Caps {
         hard_f64: true,
+        hard_rounding: true,
         ..hard_f32
     };
     out.push((

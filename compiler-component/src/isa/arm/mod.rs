@@ -26,6 +26,7 @@ pub fn caps(_target: Target) -> Caps {
         has_rotate: true,
         hard_f32: false,
         hard_f64: false,
+        hard_rounding: false,
         soft_float: libcalls::soft_float,
         soft_float_calls: true,
     }

@@ -27,6 +27,7 @@ pub fn caps(target: Target) -> Caps {
         has_rotate: false,
         hard_f32: false,
         hard_f64: false,
+        hard_rounding: false,
         soft_float: libcalls::soft_float,
         soft_float_calls: target != Target::Rv32imafc,
     }

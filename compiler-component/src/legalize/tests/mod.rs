@@ -20,6 +20,7 @@ pub const NO_CAPS: Caps = Caps {
     has_rotate: false,
     hard_f32: false,
     hard_f64: false,
+    hard_rounding: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
     soft_float_calls: true,
 };
@@ -30,6 +31,7 @@ pub const ALL_CAPS: Caps = Caps {
     has_rotate: true,
     hard_f32: false,
     hard_f64: false,
+    hard_rounding: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
     soft_float_calls: true,
 };

@@ -214,10 +214,13 @@ fn allocator_time(wasm: &[u8], options: &Options) -> (Duration, u64) {
             start.elapsed()
         };
         total += match options.target.isa() {
-            synth_compiler::Isa::Rv32 => match isa::rv32::lower::lower(&module, body) {
-                Ok(lowered) => timed(&lowered.code, &isa::rv32::regs::reg_env()),
-                Err(_) => Duration::ZERO,
-            },
+            synth_compiler::Isa::Rv32 => {
+                let f = isa::rv32::has_f(options.target);
+                match isa::rv32::lower::lower(&module, body, f) {
+                    Ok(lowered) => timed(&lowered.code, &isa::rv32::regs::reg_env(options.target)),
+                    Err(_) => Duration::ZERO,
+                }
+            }
             synth_compiler::Isa::Arm => match isa::arm::lower::lower(&module, &module.bodies[body])
             {
                 Ok(lowered) => timed(&lowered.code, &isa::arm::regs::reg_env()),

@@ -31,10 +31,11 @@ pub struct Caps {
     pub hard_rounding: bool,
     /// The runtime-library helper for a soft-float operation (names differ per ISA).
     pub soft_float: fn(ir::SoftOp) -> ir::LibCall,
-    /// Those helpers take floats in core registers here. Not so where the runtime library is
-    /// built for a hard-float ABI (rv32imafc's ILP32F libgcc passes f32 in F registers): there
-    /// floats wait for the FPU back end and are rejected as unsupported.
-    pub soft_float_calls: bool,
+    /// The runtime library's float helpers take and return a hardware f32 as a float value
+    /// (in FPU registers), as an ILP32F libgcc does (`__fixsfdi`, `__floatdisf`,
+    /// `__extendsfdf2`, `__truncdfsf2`, ...); otherwise every float crosses as the integer of
+    /// its bits (the base convention, which ARM's RTABI helpers use even under hard float).
+    pub float_helpers_take_hard_f32: bool,
 }
 
 pub fn caps(target: Target) -> Caps {

@@ -35,9 +35,6 @@ pub fn run(module: &mut Module, caps: Caps) -> Result<()> {
     if !uses_floats {
         return Ok(());
     }
-    if !caps.soft_float_calls {
-        return Err(first_float_use(module));
-    }
     let mut bodies = std::mem::take(&mut module.bodies);
     let mut callees = Callees::new(module, caps);
     for body in &mut bodies {
@@ -95,6 +92,11 @@ impl Callees {
         }
     }
 
+    /// Do the library helpers take and return hardware f32 values as floats?
+    fn f32_in_fpu(&self) -> bool {
+        self.caps.hard_f32 && self.caps.float_helpers_take_hard_f32
+    }
+
     /// The helper for `op`: its function index, and the call (how a compare answers).
     fn library(&mut self, op: SoftOp) -> (u32, LibCall) {
         let call = (self.caps.soft_float)(op);
@@ -105,7 +107,7 @@ impl Callees {
         self.next += 1;
         self.library.insert(call.name, index);
         self.new_decls.push(FunctionDecl {
-            sig: library_signature(call.op),
+            sig: library_signature(call.op, self.f32_in_fpu()),
             name: call.name.to_string(),
             kind: FunctionKind::Library(call.clone()),
             exports: Vec::new(),
@@ -194,15 +196,23 @@ impl Callees {
     }
 }
 
-/// Signature of a library helper in integer types (the base calling convention).
-fn library_signature(op: SoftOp) -> crate::ir::Signature {
+/// Signature of a library helper: floats as the integers of their bits (the base calling
+/// convention), except a hardware f32 when `f32_in_fpu` (an ILP32F libgcc).
+fn library_signature(op: SoftOp, f32_in_fpu: bool) -> crate::ir::Signature {
+    let word = |ty: Type| {
+        if ty == Type::F32 && f32_in_fpu {
+            Type::F32
+        } else {
+            ty.bits_type()
+        }
+    };
     let (params, results) = match op {
-        SoftOp::Arith(ty, _) => (vec![ty.bits_type(); 2], vec![ty.bits_type()]),
-        SoftOp::Compare(ty, _) => (vec![ty.bits_type(); 2], vec![Type::I32]),
-        SoftOp::FromInt { from, to, .. } => (vec![from], vec![to.bits_type()]),
-        SoftOp::ToInt { from, to, .. } => (vec![from.bits_type()], vec![to]),
-        SoftOp::Promote => (vec![Type::I32], vec![Type::I64]),
-        SoftOp::Demote => (vec![Type::I64], vec![Type::I32]),
+        SoftOp::Arith(ty, _) => (vec![word(ty); 2], vec![word(ty)]),
+        SoftOp::Compare(ty, _) => (vec![word(ty); 2], vec![Type::I32]),
+        SoftOp::FromInt { from, to, .. } => (vec![from], vec![word(to)]),
+        SoftOp::ToInt { from, to, .. } => (vec![word(from)], vec![to]),
+        SoftOp::Promote => (vec![word(Type::F32)], vec![Type::I64]),
+        SoftOp::Demote => (vec![Type::I64], vec![word(Type::F32)]),
     };
     crate::ir::Signature { params, results }
 }
@@ -359,11 +369,21 @@ impl Rewriter<'_> {
             self.out.push(inst);
             return Ok(());
         }
-        // Operands and results that stay hardware floats cross over as their bit patterns.
-        let args: Vec<Value> = inst.args.iter().map(|a| self.bits_of(*a)).collect();
+        // Operands and results that stay hardware floats cross over as their bit patterns,
+        // except an f32 going to or coming from a library helper that takes it as a float.
+        let keeps_f32 = self.callees.f32_in_fpu() && calls_library(&inst.op);
+        let keep = |ty: Type| keeps_f32 && ty == Type::F32;
+        let args: Vec<Value> = inst
+            .args
+            .iter()
+            .map(|a| match self.func.value_types[a.0 as usize] {
+                ty if keep(ty) => *a,
+                _ => self.bits_of(*a),
+            })
+            .collect();
         let result = inst.results[0];
         let r = match self.func.value_types[result.0 as usize] {
-            ty if ty.is_float() => self.func.new_value(ty.bits_type()),
+            ty if ty.is_float() && !keep(ty) => self.func.new_value(ty.bits_type()),
             _ => result,
         };
         let inst = Inst {
@@ -480,7 +500,8 @@ impl Rewriter<'_> {
             }
             Conversion::TruncS | Conversion::TruncU => {
                 let signed = conversion == Conversion::TruncS;
-                self.trunc_checks(from, to, signed, a);
+                let bits = self.bits_of(a);
+                self.trunc_checks(from, to, signed, bits);
                 let (callee, _) = self.callees.library(SoftOp::ToInt { from, signed, to });
                 self.push(Op::Call(callee), vec![a], vec![r]);
             }
@@ -552,6 +573,24 @@ fn trunc_bounds(from: Type, to: Type, signed: bool) -> (i64, bool, i64) {
     }
 }
 
+/// Is a software `op` a call of the runtime library (rather than integer code or one of
+/// runtime.wat's helpers, which always take bit patterns)?
+fn calls_library(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::FBinary(FBinaryOp::Add | FBinaryOp::Sub | FBinaryOp::Mul | FBinaryOp::Div)
+            | Op::FCompare(_)
+            | Op::Convert(
+                Conversion::Promote
+                    | Conversion::Demote
+                    | Conversion::ConvertS
+                    | Conversion::ConvertU
+                    | Conversion::TruncS
+                    | Conversion::TruncU
+            )
+    )
+}
+
 /// How a library compare's result becomes wasm's 0/1: tested against zero.
 fn result_test(lib: &LibCall, cond: FCond) -> Cond {
     match (lib.answer, lib.op) {
@@ -574,53 +613,4 @@ fn unreachable_op(inst: &Inst) -> Result<()> {
         "soft float: unexpected {:?}",
         inst.op
     )))
-}
-
-/// "Floats are not supported on this target yet", at the first float operation or value.
-fn first_float_use(module: &Module) -> CompileError {
-    for body in &module.bodies {
-        for block in &body.blocks {
-            for inst in &block.insts {
-                let float_value = inst
-                    .args
-                    .iter()
-                    .chain(&inst.results)
-                    .any(|v| body.value_type(*v).is_float());
-                if float_value
-                    || matches!(
-                        inst.op,
-                        Op::FUnary(_) | Op::FBinary(_) | Op::FCompare(_) | Op::Convert(_)
-                    )
-                {
-                    return CompileError::unsupported(
-                        format!(
-                            "{:?}: floats on this target need its FPU back end, which is not \
-                             implemented yet (its runtime library passes floats in F registers)",
-                            inst.op
-                        ),
-                        inst.offset as u64,
-                    )
-                    .in_function(body.name.clone());
-                }
-            }
-        }
-        if body
-            .sig
-            .params
-            .iter()
-            .chain(&body.sig.results)
-            .any(|t| t.is_float())
-        {
-            return CompileError::unsupported(
-                "a float parameter or result: floats on this target need its FPU back end, \
-                 which is not implemented yet",
-                body.offset as u64,
-            )
-            .in_function(body.name.clone());
-        }
-    }
-    CompileError::unsupported(
-        "floats on this target need its FPU back end, which is not implemented yet",
-        0,
-    )
 }

@@ -188,10 +188,11 @@ fn run(module: &Module, func: u32, args: &[u64]) -> Result<Vec<u64>, InterpError
 }
 
 /// The float capabilities checked: all software (both helper sets), f32 in hardware with f64
-/// in software (cortex-m4f, rv32imafc), both in hardware (cortex-m7dp).
+/// in software (cortex-m4f's base-convention helpers; rv32imafc's, which take f32 as a float),
+/// both in hardware (cortex-m7dp).
 fn variants() -> Vec<(String, isa::Caps, Target)> {
     let mut out = Vec::new();
-    for target in [Target::CortexM3, Target::Rv32imac] {
+    for target in [Target::CortexM3, Target::Rv32imac, Target::Rv32imafc] {
         out.push((format!("{target:?}"), isa::caps(target), target));
     }
     let hard_f32 = isa::Caps {
@@ -280,4 +281,38 @@ fn only_the_helpers_used_are_added() {
         Target::CortexM4,
     );
     assert_eq!(module.functions.len(), 2);
+}
+
+#[test]
+fn ilp32f_helpers_take_and_return_f32_as_floats() {
+    let module = soft(
+        frontend(
+            r#"(module
+                (func (export "d") (param f32) (result f64) (f64.promote_f32 (local.get 0)))
+                (func (export "n") (param f64) (result f32) (f32.demote_f64 (local.get 0)))
+                (func (export "l") (param f32) (result i64) (i64.trunc_f32_s (local.get 0)))
+                (func (export "c") (param i64) (result f32) (f32.convert_i64_u (local.get 0))))"#,
+        ),
+        Target::Rv32imafc,
+    );
+    let sig = |name: &str| {
+        let decl = module.functions.iter().find(|f| f.name == name);
+        decl.map(|f| (f.sig.params.clone(), f.sig.results.clone()))
+    };
+    use Type::{F32, I64};
+    assert_eq!(sig("__extendsfdf2"), Some((vec![F32], vec![I64])));
+    assert_eq!(sig("__truncdfsf2"), Some((vec![I64], vec![F32])));
+    assert_eq!(sig("__fixsfdi"), Some((vec![F32], vec![I64])));
+    assert_eq!(sig("__floatundisf"), Some((vec![I64], vec![F32])));
+    // The ARM RTABI helpers keep the base convention under hard float.
+    let caps = isa::Caps {
+        hard_f32: true,
+        ..isa::caps(Target::CortexM4)
+    };
+    let mut arm = frontend(
+        r#"(module (func (export "d") (param f32) (result f64) (f64.promote_f32 (local.get 0))))"#,
+    );
+    crate::softfloat::run(&mut arm, caps).unwrap();
+    let f2d = arm.functions.iter().find(|f| f.name == "__aeabi_f2d").unwrap();
+    assert_eq!(f2d.sig.params, vec![Type::I32]);
 }

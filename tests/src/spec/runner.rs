@@ -694,8 +694,7 @@ mod tests {
 
     #[test]
     fn floats_run_in_the_emulator_on_every_target() {
-        // rv32imafc rejects floats until its FPU back end exists.
-        for target in Target::ALL.into_iter().filter(|t| *t != Target::Rv32imafc) {
+        for target in Target::ALL {
             check_float_script(Engine::Emulator(target));
         }
     }

@@ -28,7 +28,7 @@ pub fn caps(_target: Target) -> Caps {
         hard_f64: false,
         hard_rounding: false,
         soft_float: libcalls::soft_float,
-        soft_float_calls: true,
+        float_helpers_take_hard_f32: false,
     }
 }
 

@@ -1,9 +1,11 @@
-//! ILP32 calling convention (docs/ABI.md) and the frame layout.
+//! ILP32 / ILP32F calling convention (docs/ABI.md) and the frame layout.
 //!
 //! Argument and result locations are given per legalized 32-bit component: an i64 is two
-//! components, low word first, exactly as legalized IR passes it.
+//! components, low word first, exactly as legalized IR passes it. With hardware f32 (ILP32F)
+//! an f32 takes the next of fa0..fa7 and, once those are used up, travels like an i32; its
+//! result is in fa0. An f64 is always an integer pair (it is wider than FLEN).
 
-use super::regs::{self, ARG_REGS};
+use super::regs::{self, ARG_REGS, FARG_REGS};
 use crate::ir::{Signature, Type};
 use crate::regalloc::{PReg, PRegSet};
 
@@ -51,12 +53,14 @@ fn align_to(value: u32, align: u32) -> u32 {
     value.div_ceil(align) * align
 }
 
-/// Locations for a wasm signature. Every value fits in u32 arithmetic: a signature has at most
-/// a few thousand parameters after validation, far below overflow.
-pub fn call_abi(sig: &Signature) -> CallAbi {
+/// Locations for a wasm signature; `hard_f32` selects ILP32F for f32 values. Every value fits
+/// in u32 arithmetic: a signature has at most a few thousand parameters after validation, far
+/// below overflow.
+pub fn call_abi(sig: &Signature, hard_f32: bool) -> CallAbi {
     let results = if sig.results.len() <= 1 {
         let regs = match sig.results.first() {
             None => Vec::new(),
+            Some(Type::F32) if hard_f32 => vec![regs::FA0],
             Some(Type::I32 | Type::F32) => vec![regs::A0],
             Some(Type::I64 | Type::F64) => vec![regs::A0, regs::A1],
         };
@@ -90,10 +94,15 @@ pub fn call_abi(sig: &Signature) -> CallAbi {
     };
     // The hidden result pointer takes a0.
     let mut next_reg = usize::from(matches!(results, ResultLocs::Memory { .. }));
+    let mut next_float = 0usize;
     let mut stack = 0u32;
     let mut params = Vec::new();
     for ty in &sig.params {
         match ty {
+            Type::F32 if hard_f32 && next_float < FARG_REGS.len() => {
+                params.push(ArgLoc::Reg(FARG_REGS[next_float]));
+                next_float += 1;
+            }
             Type::I32 | Type::F32 => {
                 if let Some(&r) = ARG_REGS.get(next_reg) {
                     params.push(ArgLoc::Reg(r));
@@ -132,7 +141,7 @@ pub fn call_abi(sig: &Signature) -> CallAbi {
 
 /// The frame of one function, from sp upwards after the prologue:
 /// outgoing arguments, the result area for calls with several results, spill slots, then the
-/// saved registers (ra highest, then s0..s11 in register order below it).
+/// saved registers (ra highest, then s0..s11 and fs0..fs11 in register order below it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameLayout {
     /// Total bytes the prologue subtracts from sp (a multiple of 16; 0 = no frame).
@@ -161,7 +170,7 @@ impl FrameLayout {
         to_save.extend(
             used_callee_saved
                 .iter()
-                .filter(|r| regs::callee_saved().contains(*r)),
+                .filter(|r| regs::all_callee_saved().contains(*r)),
         );
         let body = spill_offset + 4 * num_slots;
         let size = align_to(body + 4 * to_save.len() as u32, STACK_ALIGN);
@@ -186,7 +195,7 @@ impl FrameLayout {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Type::{I32, I64};
+    use Type::{F32, F64, I32, I64};
 
     fn sig(params: &[Type], results: &[Type]) -> Signature {
         Signature {
@@ -204,7 +213,7 @@ mod tests {
     #[test]
     fn i64_takes_any_consecutive_pair() {
         // int f3(int a, long long b): b in a1 (lo), a2 (hi).
-        let abi = call_abi(&sig(&[I32, I64], &[I32]));
+        let abi = call_abi(&sig(&[I32, I64], &[I32]), false);
         assert_eq!(abi.params, vec![reg(10), reg(11), reg(12)]);
         assert_eq!(abi.results, ResultLocs::Regs(vec![PReg(10)]));
         assert_eq!(abi.stack_bytes, 0);
@@ -215,7 +224,7 @@ mod tests {
         // f1(7 x int, long long h): h lo in a7, hi at 0(sp).
         let mut params = vec![I32; 7];
         params.push(I64);
-        let abi = call_abi(&sig(&params, &[I64]));
+        let abi = call_abi(&sig(&params, &[I64]), false);
         assert_eq!(abi.params[7], reg(17));
         assert_eq!(abi.params[8], ArgLoc::Stack(0));
         assert_eq!(abi.stack_bytes, 4);
@@ -227,7 +236,7 @@ mod tests {
         // f2(9 x int, long long j): i at 0(sp), j at 8(sp).
         let mut params = vec![I32; 9];
         params.push(I64);
-        let abi = call_abi(&sig(&params, &[]));
+        let abi = call_abi(&sig(&params, &[]), false);
         assert_eq!(abi.params[8], ArgLoc::Stack(0));
         assert_eq!(abi.params[9], ArgLoc::Stack(8));
         assert_eq!(abi.params[10], ArgLoc::Stack(12));
@@ -235,7 +244,7 @@ mod tests {
         // f4(8 x int, long long j, int k, long long l): j 0, k 8, l 16.
         let mut params = vec![I32; 8];
         params.extend([I64, I32, I64]);
-        let abi = call_abi(&sig(&params, &[]));
+        let abi = call_abi(&sig(&params, &[]), false);
         assert_eq!(
             &abi.params[8..],
             &[
@@ -250,7 +259,7 @@ mod tests {
 
     #[test]
     fn several_results_use_a_struct_and_shift_params() {
-        let abi = call_abi(&sig(&[I32, I64], &[I32, I64, I32]));
+        let abi = call_abi(&sig(&[I32, I64], &[I32, I64, I32]), false);
         assert!(abi.has_result_pointer());
         assert_eq!(abi.params, vec![reg(11), reg(12), reg(13)]);
         assert_eq!(
@@ -261,6 +270,39 @@ mod tests {
                 align: 8
             }
         );
+    }
+
+    // clang 14, `--target=riscv32 -march=rv32imafc -mabi=ilp32f`:
+    // float g(int a, float b, double c, float d) puts b in fa0, c in a1:a2, d in fa1, the
+    // result in fa0; the ninth float goes to the next integer register, then the stack.
+    #[test]
+    fn ilp32f_puts_f32_in_fa_registers_then_integer_registers() {
+        let abi = call_abi(&sig(&[I32, F32, F64, F32], &[F32]), true);
+        let fa = |n: u8| ArgLoc::Reg(PReg(regs::F_BASE + 10 + n));
+        assert_eq!(abi.params, vec![reg(10), fa(0), reg(11), reg(12), fa(1)]);
+        assert_eq!(abi.results, ResultLocs::Regs(vec![regs::FA0]));
+        let mut params = vec![F32; 9];
+        params.extend([I32; 7]);
+        params.push(F32);
+        let abi = call_abi(&sig(&params, &[F64]), true);
+        assert_eq!(abi.params[7], fa(7));
+        assert_eq!(abi.params[8], reg(10));
+        assert_eq!(abi.params[15], reg(17));
+        assert_eq!(abi.params[16], ArgLoc::Stack(0));
+        assert_eq!(abi.results, ResultLocs::Regs(vec![PReg(10), PReg(11)]));
+        // Without F, an f32 is an i32.
+        let abi = call_abi(&sig(&[F32], &[F32]), false);
+        assert_eq!(abi.params, vec![reg(10)]);
+        assert_eq!(abi.results, ResultLocs::Regs(vec![PReg(10)]));
+    }
+
+    #[test]
+    fn frame_saves_fs_registers_below_the_core_ones() {
+        let fs0 = PReg(regs::F_BASE + 8);
+        let used = PRegSet::of(&[PReg(8), fs0, PReg(regs::F_BASE)]);
+        let frame = FrameLayout::new(0, (0, 4), 0, true, used);
+        assert_eq!(frame.saved, vec![(regs::RA, 12), (PReg(8), 8), (fs0, 4)]);
+        assert_eq!(frame.size, 16);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 use super::abi::FrameLayout;
 use super::encode::{self, Piece};
 use super::inst::{
-    AluImmOp, AluOp, BrCond, Label, LoadKind, MBlock, MInst, PInst, Reg, ShiftKind, SpRegion,
-    StoreKind, Test,
+    AluImmOp, AluOp, BrCond, FBinOp, FCmpOp, FFmt, FReg, Label, LoadKind, MBlock, MInst, PInst,
+    Reg, Rm, ShiftKind, SpRegion, StoreKind, Test,
 };
 use super::lower::Lowered;
 use super::regs::{self, SCRATCH, SP, ZERO};
@@ -41,6 +41,30 @@ fn frame_for(lowered: &Lowered, alloc: &Allocation) -> FrameLayout {
         lowered.has_calls,
         alloc.used_callee_saved,
     )
+}
+
+/// The F register an operand of class 1 was given.
+fn fr(p: PReg) -> Result<FReg> {
+    if regs::is_float(p) {
+        Ok(regs::freg(p))
+    } else {
+        Err(CompileError::internal(format!(
+            "rv32: {} where an F register belongs",
+            regs::name(p)
+        )))
+    }
+}
+
+/// An integer operand's register (never an F register).
+fn xr(p: PReg) -> Result<PReg> {
+    if regs::is_float(p) {
+        Err(CompileError::internal(format!(
+            "rv32: {} where an integer register belongs",
+            regs::name(p)
+        )))
+    } else {
+        Ok(p)
+    }
 }
 
 struct Item {
@@ -100,8 +124,23 @@ impl Emitter {
         self.frame.slot_offset(slot)
     }
 
-    /// `lw rd, offset(sp)`; beyond the 12-bit reach rd itself holds the address.
+    /// `lw rd, offset(sp)` (`flw` into an F register); beyond the 12-bit reach rd itself (t6
+    /// for an F register) holds the address.
     fn load_sp(&mut self, rd: PReg, offset: u32) {
+        if regs::is_float(rd) {
+            let (base, offset) = if offset <= MAX_IMM12 {
+                (SP, offset as i32)
+            } else {
+                (SCRATCH, self.upper_address(SCRATCH, offset))
+            };
+            self.push(PInst::FLoad {
+                fmt: FFmt::S,
+                rd: regs::freg(rd),
+                base,
+                offset,
+            });
+            return;
+        }
         if offset <= MAX_IMM12 {
             self.lw(rd, SP, offset as i32);
         } else {
@@ -113,6 +152,20 @@ impl Emitter {
     /// `sw src, offset(sp)`; beyond the 12-bit reach t6 (or, when `src` is t6, the spare
     /// scratch register of large frames) holds the address.
     fn store_sp(&mut self, src: PReg, offset: u32) -> Result<()> {
+        if regs::is_float(src) {
+            let (base, offset) = if offset <= MAX_IMM12 {
+                (SP, offset as i32)
+            } else {
+                (SCRATCH, self.upper_address(SCRATCH, offset))
+            };
+            self.push(PInst::FStore {
+                fmt: FFmt::S,
+                src: regs::freg(src),
+                base,
+                offset,
+            });
+            return Ok(());
+        }
         if offset <= MAX_IMM12 {
             self.sw(src, SP, offset as i32);
             return Ok(());
@@ -146,10 +199,32 @@ impl Emitter {
     fn alu_imm(&mut self, op: AluImmOp, rd: PReg, rs1: PReg, imm: i32) {
         self.push(PInst::AluImm { op, rd, rs1, imm });
     }
+    /// A register copy by class: `mv`, `fmv.s`, or across the files `fmv.w.x` / `fmv.x.w`.
     fn mv(&mut self, rd: PReg, rs: PReg) {
-        if rd != rs {
-            self.alu_imm(AluImmOp::Addi, rd, rs, 0);
+        if rd == rs {
+            return;
         }
+        match (regs::is_float(rd), regs::is_float(rs)) {
+            (false, false) => self.alu_imm(AluImmOp::Addi, rd, rs, 0),
+            (true, true) => self.fbin(FBinOp::Sgnj, regs::freg(rd), regs::freg(rs), regs::freg(rs)),
+            (true, false) => self.push(PInst::FMvFromInt {
+                rd: regs::freg(rd),
+                rs,
+            }),
+            (false, true) => self.push(PInst::FMvToInt {
+                rd,
+                rs: regs::freg(rs),
+            }),
+        }
+    }
+    fn fbin(&mut self, op: FBinOp, rd: FReg, rs1: FReg, rs2: FReg) {
+        self.push(PInst::FBin {
+            op,
+            fmt: FFmt::S,
+            rd,
+            rs1,
+            rs2,
+        });
     }
     fn lw(&mut self, rd: PReg, base: PReg, offset: i32) {
         self.push(PInst::Load {
@@ -269,6 +344,10 @@ impl Emitter {
                 })
         };
         match (edit.from, edit.to) {
+            (Location::Remat(v), Location::Reg(to)) if regs::is_float(to) => {
+                self.li(SCRATCH, constant(v)?);
+                self.mv(to, SCRATCH);
+            }
             (Location::Remat(v), Location::Reg(to)) => self.li(to, constant(v)?),
             (Location::Remat(v), Location::Stack(slot)) => {
                 self.li(SCRATCH, constant(v)?);
@@ -303,14 +382,36 @@ impl Emitter {
             MInst::Alu { op, rd, rs1, rs2 } => self.alu(*op, *rd, *rs1, *rs2),
             MInst::AluImm { op, rd, rs1, imm } => self.alu_imm(*op, *rd, *rs1, *imm),
             MInst::Load {
+                kind: LoadKind::W,
+                rd,
+                base,
+                offset,
+            } if regs::is_float(*rd) => self.push(PInst::FLoad {
+                fmt: FFmt::S,
+                rd: regs::freg(*rd),
+                base: xr(*base)?,
+                offset: *offset,
+            }),
+            MInst::Load {
                 kind,
                 rd,
                 base,
                 offset,
             } => self.push(PInst::Load {
                 kind: *kind,
-                rd: *rd,
-                base: *base,
+                rd: xr(*rd)?,
+                base: xr(*base)?,
+                offset: *offset,
+            }),
+            MInst::Store {
+                kind: StoreKind::W,
+                src,
+                base,
+                offset,
+            } if regs::is_float(*src) => self.push(PInst::FStore {
+                fmt: FFmt::S,
+                src: regs::freg(*src),
+                base: xr(*base)?,
                 offset: *offset,
             }),
             MInst::Store {
@@ -320,8 +421,8 @@ impl Emitter {
                 offset,
             } => self.push(PInst::Store {
                 kind: *kind,
-                src: *src,
-                base: *base,
+                src: xr(*src)?,
+                base: xr(*base)?,
                 offset: *offset,
             }),
             MInst::LoadSp { rd, region } => {
@@ -355,14 +456,36 @@ impl Emitter {
                 });
             }
             MInst::LoadSym { rd, symbol, offset } => {
+                // An f32 global goes through t6 (the word, then its bits into the F register).
+                let word = if regs::is_float(*rd) { SCRATCH } else { *rd };
                 self.push(PInst::LuiSym {
-                    rd: *rd,
+                    rd: word,
                     symbol: *symbol,
                     addend: *offset,
                 });
                 self.push(PInst::LoadSym {
-                    rd: *rd,
-                    base: *rd,
+                    rd: word,
+                    base: word,
+                    symbol: *symbol,
+                    addend: *offset,
+                });
+                self.mv(*rd, word);
+            }
+            MInst::StoreSym {
+                src,
+                tmp,
+                symbol,
+                offset,
+            } if regs::is_float(*src) => {
+                self.mv(SCRATCH, *src);
+                self.push(PInst::LuiSym {
+                    rd: xr(*tmp)?,
+                    symbol: *symbol,
+                    addend: *offset,
+                });
+                self.push(PInst::StoreSym {
+                    src: SCRATCH,
+                    base: *tmp,
                     symbol: *symbol,
                     addend: *offset,
                 });
@@ -438,6 +561,57 @@ impl Emitter {
                 self.branch(*test, trap);
             }
             MInst::BoundsCheck { addr, size, end } => self.bounds_check(*addr, *size, *end),
+            MInst::FBin { op, rd, rs1, rs2 } => self.fbin(*op, fr(*rd)?, fr(*rs1)?, fr(*rs2)?),
+            MInst::FMinMax { max, rd, rs1, rs2 } => {
+                self.min_max(*max, fr(*rd)?, fr(*rs1)?, fr(*rs2)?)
+            }
+            MInst::FSqrt { rd, rs } => self.push(PInst::FSqrt {
+                fmt: FFmt::S,
+                rd: fr(*rd)?,
+                rs: fr(*rs)?,
+            }),
+            MInst::FCmp { op, rd, rs1, rs2 } => self.push(PInst::FCmp {
+                op: *op,
+                fmt: FFmt::S,
+                rd: xr(*rd)?,
+                rs1: fr(*rs1)?,
+                rs2: fr(*rs2)?,
+            }),
+            MInst::FTruncSat { signed, rd, rs } => {
+                let (rd, rs) = (xr(*rd)?, fr(*rs)?);
+                // fcvt saturates out-of-range values as wasm does, but gives the largest
+                // result for NaN: clear it with the mask -(rs == rs).
+                self.push(PInst::FCvtToInt {
+                    fmt: FFmt::S,
+                    signed: *signed,
+                    rm: Rm::Rtz,
+                    rd,
+                    rs,
+                });
+                self.push(PInst::FCmp {
+                    op: FCmpOp::Eq,
+                    fmt: FFmt::S,
+                    rd: SCRATCH,
+                    rs1: rs,
+                    rs2: rs,
+                });
+                self.alu(AluOp::Sub, SCRATCH, ZERO, SCRATCH);
+                self.alu(AluOp::And, rd, rd, SCRATCH);
+            }
+            MInst::FCvtFromInt { signed, rd, rs } => self.push(PInst::FCvtFromInt {
+                fmt: FFmt::S,
+                signed: *signed,
+                rd: fr(*rd)?,
+                rs: xr(*rs)?,
+            }),
+            MInst::FMvToInt { rd, rs } => self.push(PInst::FMvToInt {
+                rd: xr(*rd)?,
+                rs: fr(*rs)?,
+            }),
+            MInst::FMvFromInt { rd, rs } => self.push(PInst::FMvFromInt {
+                rd: fr(*rd)?,
+                rs: xr(*rs)?,
+            }),
             MInst::Jump { target } => {
                 if next_block != Some(*target) {
                     self.push(PInst::Jump {
@@ -477,6 +651,37 @@ impl Emitter {
             }
         }
         Ok(())
+    }
+
+    /// Wasm min/max: `fmin`/`fmax` (which order -0 below +0) unless an operand is a NaN,
+    /// then `fadd`, whose result is the canonical NaN. Each path reads both operands before
+    /// writing rd, so rd may share a register with either.
+    fn min_max(&mut self, max: bool, rd: FReg, a: FReg, b: FReg) {
+        let nan = self.internal_label();
+        let done = self.internal_label();
+        for x in [a, b] {
+            self.push(PInst::FCmp {
+                op: FCmpOp::Eq,
+                fmt: FFmt::S,
+                rd: SCRATCH,
+                rs1: x,
+                rs2: x,
+            });
+            self.branch(
+                Test {
+                    cond: BrCond::Eq,
+                    a: SCRATCH,
+                    b: ZERO,
+                },
+                nan,
+            );
+        }
+        let op = if max { FBinOp::Max } else { FBinOp::Min };
+        self.fbin(op, rd, a, b);
+        self.push(PInst::Jump { target: done });
+        self.push(PInst::Label(nan));
+        self.fbin(FBinOp::Add, rd, a, b);
+        self.push(PInst::Label(done));
     }
 
     /// Trap unless addr + end <= size, computed without losing the carry.

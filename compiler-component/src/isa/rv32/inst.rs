@@ -323,6 +323,56 @@ pub enum MInst<R> {
         size: R,
         end: u64,
     },
+    // ---- single precision (F): `f` operands are vregs of class 1, the others of class 0 ----
+    /// `fadd`/`fsub`/`fmul`/`fdiv` (rne) and the sign injections rd.f = rs1.f op rs2.f.
+    FBin {
+        op: FBinOp,
+        rd: R,
+        rs1: R,
+        rs2: R,
+    },
+    /// Wasm `min`/`max`: a NaN operand gives a NaN (fmin/fmax would return the other operand);
+    /// the NaN test uses t6 and a short internal branch.
+    FMinMax {
+        max: bool,
+        rd: R,
+        rs1: R,
+        rs2: R,
+    },
+    FSqrt {
+        rd: R,
+        rs: R,
+    },
+    /// rd (integer) = rs1.f op rs2.f as 0/1.
+    FCmp {
+        op: FCmpOp,
+        rd: R,
+        rs1: R,
+        rs2: R,
+    },
+    /// Wasm `trunc_sat` to i32/u32: `fcvt.w[u].s rtz` (which saturates) with NaN forced to 0
+    /// through t6.
+    FTruncSat {
+        signed: bool,
+        rd: R,
+        rs: R,
+    },
+    /// rd.f = rs (integer) converted, rne.
+    FCvtFromInt {
+        signed: bool,
+        rd: R,
+        rs: R,
+    },
+    /// rd (integer) = the bits of rs.f.
+    FMvToInt {
+        rd: R,
+        rs: R,
+    },
+    /// rd.f = the bits of rs (integer).
+    FMvFromInt {
+        rd: R,
+        rs: R,
+    },
     // ---- terminators ----
     /// Block arguments are not operands: the allocator moves them (`jump_args`).
     Jump {
@@ -556,6 +606,61 @@ impl<R> MInst<R> {
                 size: f(size, Use),
                 end: *end,
             },
+            MInst::FBin { op, rd, rs1, rs2 } => {
+                let (rs1, rs2) = (f(rs1, Use), f(rs2, Use));
+                MInst::FBin {
+                    op: *op,
+                    rd: f(rd, Def),
+                    rs1,
+                    rs2,
+                }
+            }
+            MInst::FMinMax { max, rd, rs1, rs2 } => {
+                let (rs1, rs2) = (f(rs1, Use), f(rs2, Use));
+                MInst::FMinMax {
+                    max: *max,
+                    rd: f(rd, Def),
+                    rs1,
+                    rs2,
+                }
+            }
+            MInst::FSqrt { rd, rs } => {
+                let rs = f(rs, Use);
+                MInst::FSqrt { rd: f(rd, Def), rs }
+            }
+            MInst::FCmp { op, rd, rs1, rs2 } => {
+                let (rs1, rs2) = (f(rs1, Use), f(rs2, Use));
+                MInst::FCmp {
+                    op: *op,
+                    rd: f(rd, Def),
+                    rs1,
+                    rs2,
+                }
+            }
+            MInst::FTruncSat { signed, rd, rs } => {
+                let rs = f(rs, Use);
+                MInst::FTruncSat {
+                    signed: *signed,
+                    rd: f(rd, Def),
+                    rs,
+                }
+            }
+            MInst::FCvtFromInt { signed, rd, rs } => {
+                let rs = f(rs, Use);
+                MInst::FCvtFromInt {
+                    signed: *signed,
+                    rd: f(rd, Def),
+                    rs,
+                }
+            }
+            MInst::FMvToInt { rd, rs } => {
+                let rs = f(rs, Use);
+                MInst::FMvToInt { rd: f(rd, Def), rs }
+            }
+            MInst::FMvFromInt { rd, rs } => {
+                let rs = f(rs, Use);
+                MInst::FMvFromInt { rd: f(rd, Def), rs }
+            }
             MInst::Jump { target } => MInst::Jump { target: *target },
             MInst::Branch {
                 test: t,

@@ -11,9 +11,12 @@ use super::inst::{
 };
 use super::regs;
 use crate::error::{CompileError, Result};
-use crate::ir::{self, BinaryOp, Cond, Op, Terminator, UnaryOp, Value};
+use crate::ir::{self, BinaryOp, Cond, Op, Terminator, Type, UnaryOp, Value};
 use crate::isa::vcode::{VCode, VCodeBuilder};
 use crate::regalloc::{PReg, VReg};
+
+#[path = "lower_float.rs"]
+mod float;
 
 /// A lowered function: the shared machine code plus the frame facts the emitter needs.
 pub struct Lowered {
@@ -55,6 +58,8 @@ struct Ctx<'a> {
     outgoing_bytes: u32,
     result_area: (u32, u32),
     has_calls: bool,
+    /// f32 values live in F registers and travel in the ILP32F convention.
+    hard_f32: bool,
 }
 
 fn internal(func: &ir::Function, what: impl Into<String>) -> CompileError {
@@ -327,7 +332,7 @@ impl<'a> Ctx<'a> {
         for &(v, p) in values {
             let mut r = Reg::V(self.vreg(v)?);
             if out.iter().any(|(o, _)| *o == r) {
-                let copy = self.temp();
+                let copy = self.temp_like(self.value_type(v));
                 self.emit(MInst::Move { rd: copy, rs: r });
                 r = copy;
             }
@@ -342,7 +347,7 @@ impl<'a> Ctx<'a> {
             .functions
             .get(callee as usize)
             .ok_or_else(|| self.err(format!("call to unknown function {callee}")))?;
-        let abi = call_abi(&decl.sig);
+        let abi = call_abi(&decl.sig, self.hard_f32);
         if inst.args.len() != abi.params.len() {
             return Err(self.err(format!(
                 "call passes {} words, the callee takes {}",
@@ -442,10 +447,15 @@ impl<'a> Ctx<'a> {
         }
         match &inst.op {
             Op::FUnary(_) | Op::FBinary(_) | Op::FCompare(_) | Op::Convert(_) => {
-                return Err(CompileError::internal(format!(
-                    "{:?} reached lowering (the float pass computes it in software)",
-                    inst.op
-                )));
+                self.float_inst(inst)?
+            }
+            Op::Const(c)
+                if inst
+                    .results
+                    .first()
+                    .is_some_and(|r| self.value_type(*r) == Type::F32) =>
+            {
+                self.float_const(result(0)?, *c)
             }
             Op::Const(c) => self.emit(MInst::Li {
                 rd: result(0)?,
@@ -842,8 +852,9 @@ fn find_fusable(func: &ir::Function) -> Vec<Option<Fusable>> {
     fused
 }
 
-/// Lower `module.bodies[body]`.
-pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
+/// Lower `module.bodies[body]`; `hard_f32`: the target has F (its f32 values are hardware
+/// floats and travel in the ILP32F convention).
+pub fn lower(module: &ir::Module, body: usize, hard_f32: bool) -> Result<Lowered> {
     let func = module
         .bodies
         .get(body)
@@ -859,14 +870,16 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
     let mut consts = vec![None; func.value_types.len()];
     for b in &func.blocks {
         for inst in &b.insts {
+            // Float constants are not immediates: they are built in their F register.
             if let (Op::Const(c), [r]) = (&inst.op, inst.results.as_slice())
+                && func.value_types.get(r.0 as usize) == Some(&Type::I32)
                 && let Some(slot) = consts.get_mut(r.0 as usize)
             {
                 *slot = Some(*c as i32);
             }
         }
     }
-    let abi = call_abi(&func.sig);
+    let abi = call_abi(&func.sig, hard_f32);
     let mut ctx = Ctx {
         module,
         func,
@@ -881,7 +894,9 @@ pub fn lower(module: &ir::Module, body: usize) -> Result<Lowered> {
         outgoing_bytes: 0,
         result_area: (0, 4),
         has_calls: false,
+        hard_f32,
     };
+    ctx.assign_float_classes()?;
     if ctx.abi.has_result_pointer() {
         ctx.result_pointer = Some(ctx.new_vreg());
     }

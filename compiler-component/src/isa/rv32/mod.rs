@@ -1,4 +1,5 @@
-//! RISC-V RV32IMAC back end (ILP32 soft-float ABI, compressed encodings).
+//! RISC-V RV32 back end: RV32IMAC (ILP32, floats in software) and RV32IMAFC (ILP32F, f32 in
+//! the F extension, f64 in software), compressed encodings.
 //!
 //! `lower` turns legalized IR into machine instructions over virtual registers, the shared
 //! allocator assigns registers, and `emit` lays out the frame, expands pseudo-instructions,
@@ -18,19 +19,27 @@ use crate::isa::{Caps, CompiledFunction, ElfInfo};
 use crate::options::{Options, Target};
 use crate::regalloc;
 
-/// RV32IMAC has no Zbb: legalize expands clz/ctz/popcnt and rotates.
+/// RV32IMAC has no Zbb: legalize expands clz/ctz/popcnt and rotates. rv32imafc computes f32
+/// with F (no rounding to integral there: ceil/floor/trunc/nearest stay in software) and f64
+/// in software; its ILP32F libgcc passes f32 in F registers.
 pub fn caps(target: Target) -> Caps {
+    let f = has_f(target);
     Caps {
         has_clz: false,
         has_ctz: false,
         has_popcnt: false,
         has_rotate: false,
-        hard_f32: false,
+        hard_f32: f,
         hard_f64: false,
         hard_rounding: false,
         soft_float: libcalls::soft_float,
-        soft_float_calls: target != Target::Rv32imafc,
+        float_helpers_take_hard_f32: f,
     }
+}
+
+/// Does the target have the F extension (and so the ILP32F ABI)?
+pub fn has_f(target: Target) -> bool {
+    target == Target::Rv32imafc
 }
 
 const EM_RISCV: u16 = 243;
@@ -111,17 +120,18 @@ pub(crate) fn compile_with_labels(
     body: usize,
     options: &Options,
 ) -> Result<(CompiledFunction, Vec<(String, u32)>)> {
-    let lowered = lower::lower(module, body)?;
+    let target = options.target;
+    let lowered = lower::lower(module, body, has_f(target))?;
     let allocation = regalloc::allocate_with(
         &lowered.code,
-        &regs::reg_env(),
+        &regs::reg_env(target),
         regalloc::Policy::of(options),
     )?;
     if emit::needs_spare_scratch(&lowered, &allocation) {
         // Large frame: allocate again without t5 so it can address far stack slots.
         let allocation = regalloc::allocate_with(
             &lowered.code,
-            &regs::reg_env_large_frame(),
+            &regs::reg_env_large_frame(target),
             regalloc::Policy::of(options),
         )?;
         return emit::emit_with_labels(

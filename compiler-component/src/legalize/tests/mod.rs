@@ -22,7 +22,7 @@ pub const NO_CAPS: Caps = Caps {
     hard_f64: false,
     hard_rounding: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
-    soft_float_calls: true,
+    float_helpers_take_hard_f32: false,
 };
 pub const ALL_CAPS: Caps = Caps {
     has_clz: true,
@@ -33,7 +33,7 @@ pub const ALL_CAPS: Caps = Caps {
     hard_f64: false,
     hard_rounding: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
-    soft_float_calls: true,
+    float_helpers_take_hard_f32: false,
 };
 
 /// 64-bit edge values: zero, ones, word boundaries, sign boundaries, shift counts.

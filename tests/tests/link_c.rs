@@ -453,6 +453,68 @@ fn float_abi_imitation_agrees_with_wasmtime_soft_and_hard() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// synth's own object for `FLOAT_WAT` on every target, called from C compiled for the target's
+/// float convention through the generated header (rv32imafc: ILP32F C, f32 in fa registers,
+/// f64 in integer pairs), and run by the harness on `FLOAT_VECTORS`: both agree with wasmtime.
+#[test]
+fn c_calls_synth_float_exports_through_the_header() {
+    let info = ModuleInfo::parse(FLOAT_WAT.as_bytes()).unwrap();
+    let oracle = Oracle::new(FLOAT_WAT.as_bytes(), 1).unwrap();
+    let c_cases = vectors::parse(
+        "addf: 0.1 0.2; nan:0x200000 1\n\
+         lt: -0 0; 1 nan\n\
+         spread: -1e-40 1e300 -2147483648 inf 0.5 nan -1 1; 1.5 -0.25 7 3.5 2 0.125 -9 0.5\n\
+         many: 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1000000\n\
+         conv: -7 nan:0x200000; 0x7fffffffffffffff 0x1p-149\n\
+         call_mix: 1.5 2.25 -3 -0.0\n\
+         call_pair: 0.5 -2; -0 nan\n",
+        &info,
+    )
+    .unwrap();
+    let harness_cases = vectors::parse(FLOAT_VECTORS, &info).unwrap();
+    let mut failures = Vec::new();
+    for target in Target::ALL {
+        let platform = Platform::of(target);
+        let output = synth_compiler::compile(FLOAT_WAT.as_bytes(), &Options::new(target))
+            .unwrap_or_else(|e| panic!("{}: {e}", target.name()));
+        for case in &c_cases {
+            if let Err(e) = run_case(
+                &platform,
+                FLOAT_WAT.as_bytes(),
+                &oracle,
+                &output.object,
+                &output.header,
+                &case.function,
+                &case.args,
+            ) {
+                failures.push(format!("{} C entry {case}: {e}", target.name()));
+            }
+        }
+        let mut instance = SynthInstance::link_on(&platform, &[&output.object], &info).unwrap();
+        for vector in &harness_cases {
+            let (expected, wasmtime_memory) = observe_oracle(&oracle, vector).unwrap();
+            match observe_emulator(&mut instance, vector) {
+                Ok((actual, synth_memory, _)) => {
+                    if !observations_agree(&expected, &actual, &vector.args) {
+                        failures.push(format!(
+                            "{} {vector}: {}",
+                            target.name(),
+                            describe_difference(
+                                &expected,
+                                &actual,
+                                (&wasmtime_memory, &synth_memory),
+                                &vector.args
+                            )
+                        ));
+                    }
+                }
+                Err(e) => failures.push(format!("{} {vector}: {e}", target.name())),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Hard-float C run by a harness that passes floats soft (and the reverse) disagrees: the
 /// comparison sees where the floats travel.
 #[test]

@@ -313,6 +313,10 @@ fn ilp32f_helpers_take_and_return_f32_as_floats() {
         r#"(module (func (export "d") (param f32) (result f64) (f64.promote_f32 (local.get 0))))"#,
     );
     crate::softfloat::run(&mut arm, caps).unwrap();
-    let f2d = arm.functions.iter().find(|f| f.name == "__aeabi_f2d").unwrap();
+    let f2d = arm
+        .functions
+        .iter()
+        .find(|f| f.name == "__aeabi_f2d")
+        .unwrap();
     assert_eq!(f2d.sig.params, vec![Type::I32]);
 }

@@ -9,6 +9,9 @@ use crate::options::{Options, Target};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "tests_float.rs"]
+mod float;
+
 fn options() -> Options {
     Options::new(Target::Rv32imac)
 }
@@ -115,7 +118,7 @@ fn reassemble_all(functions: &[Placed], tag: &str) {
         tool("llvm-mc")
             .args([
                 "-triple=riscv32",
-                "-mattr=+m,+a,+c,-relax",
+                "-mattr=+m,+a,+f,+c,-relax",
                 "-filetype=obj",
                 "-o",
             ])
@@ -182,14 +185,23 @@ fn every_fixture_function_reassembles_from_its_listing() {
             .unwrap_or_default()
             .to_string_lossy()
             .to_string();
-        for stack_check in [true, false] {
-            let mut options = options();
+        let variants = [
+            (Target::Rv32imac, true),
+            (Target::Rv32imac, false),
+            (Target::Rv32imafc, true),
+        ];
+        for (target, stack_check) in variants {
+            // Integer-only modules compile alike on both targets.
+            if target == Target::Rv32imafc && !wat.contains("f32") {
+                continue;
+            }
+            let mut options = Options::new(target);
             options.stack_check = stack_check;
             let module = legalized(&wat, &options);
             for body in 0..module.bodies.len() {
                 let (compiled, labels) = compile_body(&module, body, &options);
                 functions.push((
-                    format!("{name}[{body}] stack_check={stack_check}"),
+                    format!("{name}[{body}] {} stack_check={stack_check}", target.name()),
                     compiled,
                     labels,
                 ));
@@ -200,11 +212,11 @@ fn every_fixture_function_reassembles_from_its_listing() {
     reassemble_all(&functions, "fixtures");
 }
 
-fn texts(compiled: &CompiledFunction) -> Vec<String> {
+pub(super) fn texts(compiled: &CompiledFunction) -> Vec<String> {
     compiled.listing.iter().map(|l| l.text.clone()).collect()
 }
 
-fn compile_single(wat: &str, options: &Options, tag: &str) -> CompiledFunction {
+pub(super) fn compile_single(wat: &str, options: &Options, tag: &str) -> CompiledFunction {
     let module = legalized(wat, options);
     let body = module
         .bodies
@@ -442,7 +454,7 @@ fn attributes_match_clang_14() {
 
 /// WAT for a function keeping `n` loaded values live across a loop (each needs a stack home
 /// with the baseline allocator), then summing them.
-fn many_live_values(n: usize) -> String {
+pub(super) fn many_live_values(n: usize) -> String {
     let mut locals = String::new();
     let mut loads = String::new();
     let mut sum = String::from("(local.get 0)");

@@ -357,8 +357,16 @@ impl<'a> Ctx<'a> {
         }
         self.has_calls = true;
         let mut reg_args: Vec<(Value, PReg)> = Vec::new();
+        let mut crossed: Vec<(Reg, PReg)> = Vec::new();
         for (&v, loc) in inst.args.iter().zip(&abi.params) {
             match *loc {
+                // An f32 beyond fa7 travels in an integer register (ILP32F): its bits.
+                ArgLoc::Reg(p) if self.value_type(v) == Type::F32 && !regs::is_float(p) => {
+                    let bits = self.temp();
+                    let rs = self.src(v)?;
+                    self.emit(MInst::FMvToInt { rd: bits, rs });
+                    crossed.push((bits, p));
+                }
                 ArgLoc::Reg(p) => reg_args.push((v, p)),
                 ArgLoc::Stack(off) => {
                     let src = self.src(v)?;
@@ -380,6 +388,7 @@ impl<'a> Ctx<'a> {
             args.push((ptr, regs::A0));
         }
         args.extend(self.fixed_uses(&reg_args)?);
+        args.extend(crossed);
         match &abi.results {
             ResultLocs::Regs(result_regs) => {
                 if inst.results.len() != result_regs.len() {
@@ -675,6 +684,12 @@ impl<'a> Ctx<'a> {
         for (&v, loc) in block.params.iter().zip(self.abi.params.clone()) {
             let r = Reg::V(self.vreg(v)?);
             match loc {
+                // An f32 beyond fa7 arrives in an integer register (ILP32F): its bits.
+                ArgLoc::Reg(p) if self.value_type(v) == Type::F32 && !regs::is_float(p) => {
+                    let bits = self.temp();
+                    params.push((bits, p));
+                    loads.push(MInst::FMvFromInt { rd: r, rs: bits });
+                }
                 ArgLoc::Reg(p) => params.push((r, p)),
                 ArgLoc::Stack(off) => loads.push(MInst::LoadSp {
                     rd: r,

@@ -1,4 +1,4 @@
-//! Frozen code goldens: for every fixture × {cortex-m4, cortex-m4f, rv32imac} × {default,
+//! Frozen code goldens: for every fixture × {cortex-m4, cortex-m4f, rv32imac, rv32imafc} × {default,
 //! spill-realloc off}, `fixtures/goldens.txt` pins the length and SHA-256 of the object's `.text`,
 //! meaning every `.text*` section's bytes concatenated in section-header order. Any change in
 //! generated code fails here and prints the new pins; a deliberate change is refrozen with
@@ -17,7 +17,12 @@ use std::process::Command;
 
 use synth_compiler::{Options, Target, compile};
 
-const TARGETS: [Target; 3] = [Target::CortexM4, Target::CortexM4F, Target::Rv32imac];
+const TARGETS: [Target; 4] = [
+    Target::CortexM4,
+    Target::CortexM4F,
+    Target::Rv32imac,
+    Target::Rv32imafc,
+];
 
 /// (name in the goldens file, spill-realloc on?)
 const VARIANTS: [(&str, bool); 2] = [("default", true), ("spill-realloc-off", false)];

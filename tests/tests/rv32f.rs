@@ -88,6 +88,7 @@ fn module() -> String {
     (local.set $i)
     (f32.sub (local.get $hi))
     (f32.add (f32.convert_i32_u (local.get $i))))
+  (func (export "same") (param f32) (result f32 i32 f32) (call $pair (local.get 0) (local.get 0)))
   (func (export "sel") (param i32 f32 f32) (result f32)
     (select (local.get 1) (local.get 2) (local.get 0)))
   (func (export "sel_cmp") (param f32 f32 f32) (result f32)
@@ -125,6 +126,7 @@ const VECTORS: &str = "wide: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19; \
     call_wide: 2.5 -3; nan:0x200000 7; -0 0\n\
     pair: edge\n\
     use_pair: edge\n\
+    same: edge\n\
     sel: 0 1.5 -2.5; 1 1.5 -2.5; -1 nan:0x123 -0\n\
     sel_cmp: 1 2 3; 2 1 3; nan 1 3\n\
     loop: 1.5 0; 1.5 10; -0.75 33; nan 2\n\

@@ -221,11 +221,13 @@ fn allocator_time(wasm: &[u8], options: &Options) -> (Duration, u64) {
                     Err(_) => Duration::ZERO,
                 }
             }
-            synth_compiler::Isa::Arm => match isa::arm::lower::lower(&module, &module.bodies[body])
-            {
-                Ok(lowered) => timed(&lowered.code, &isa::arm::regs::reg_env()),
-                Err(_) => Duration::ZERO,
-            },
+            synth_compiler::Isa::Arm => {
+                let vfp = isa::arm::regs::VfpFile::of(options.target);
+                match isa::arm::lower::lower(&module, &module.bodies[body], vfp) {
+                    Ok(lowered) => timed(&lowered.code, &isa::arm::regs::reg_env(vfp)),
+                    Err(_) => Duration::ZERO,
+                }
+            }
         };
     }
     (total, fallbacks)

@@ -1,4 +1,4 @@
-//! Frozen code goldens: for every fixture × {cortex-m4, cortex-m4f, rv32imac, rv32imafc} × {default,
+//! Frozen code goldens: for every fixture × {cortex-m4, cortex-m4f, cortex-m7dp, rv32imac, rv32imafc} × {default,
 //! spill-realloc off}, `fixtures/goldens.txt` pins the length and SHA-256 of the object's `.text`,
 //! meaning every `.text*` section's bytes concatenated in section-header order. Any change in
 //! generated code fails here and prints the new pins; a deliberate change is refrozen with
@@ -17,9 +17,10 @@ use std::process::Command;
 
 use synth_compiler::{Options, Target, compile};
 
-const TARGETS: [Target; 4] = [
+const TARGETS: [Target; 5] = [
     Target::CortexM4,
     Target::CortexM4F,
+    Target::CortexM7DP,
     Target::Rv32imac,
     Target::Rv32imafc,
 ];

@@ -113,12 +113,10 @@ pub struct ElfInfo {
     pub thumb: bool,
 }
 
-/// ELF identification for an object for `target`; `float_interface` says whether a function
-/// the object exports or imports passes a float (which decides the ARM float-ABI attributes
-/// while floats are computed in software, see `arm::attributes::vfp_args`).
-pub fn elf_info(target: Target, float_interface: bool) -> ElfInfo {
+/// ELF identification for an object for `target`.
+pub fn elf_info(target: Target) -> ElfInfo {
     match target.isa() {
-        Isa::Arm => arm::elf_info(target, float_interface),
+        Isa::Arm => arm::elf_info(target),
         Isa::Rv32 => rv32::elf_info(target),
     }
 }

@@ -33,20 +33,7 @@ pub fn write_elf(
     functions: &[CompiledFunction],
     options: &Options,
 ) -> Result<Vec<u8>> {
-    let float_interface = module.functions.iter().any(|f| {
-        let external = matches!(f.kind, FunctionKind::Imported(_)) || !f.exports.is_empty();
-        external
-            && f.sig
-                .params
-                .iter()
-                .chain(&f.sig.results)
-                .any(|t| t.is_float())
-    });
-    write_elf_for(
-        module,
-        functions,
-        &crate::isa::elf_info(options.target, float_interface),
-    )
+    write_elf_for(module, functions, &crate::isa::elf_info(options.target))
 }
 
 /// `write_elf` with an explicit ELF identification (the tests use hand-made ones).

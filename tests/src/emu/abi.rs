@@ -24,14 +24,13 @@ pub enum FloatAbi {
 /// harness reads (argument layout, results, mock imports, the libgcc multilib and the C flags
 /// all follow it).
 ///
-/// rv32imafc computes f32 with F and passes it in fa registers (ILP32F). The other targets
-/// compute floats in software and pass them in core registers; flip cortex-m4f / cortex-m7dp
-/// to `Hard` when their floats move into the FPU.
+/// The FPU targets compute floats in the FPU and pass them in its registers (AAPCS-VFP on
+/// cortex-m4f / cortex-m7dp, ILP32F on rv32imafc); the others compute floats in software and
+/// pass them in core registers.
 pub fn float_abi(target: Target) -> FloatAbi {
     match target {
         Target::CortexM3 | Target::CortexM4 | Target::CortexM7 | Target::Rv32imac => FloatAbi::Soft,
-        Target::CortexM4F | Target::CortexM7DP => FloatAbi::Soft,
-        Target::Rv32imafc => FloatAbi::Hard,
+        Target::CortexM4F | Target::CortexM7DP | Target::Rv32imafc => FloatAbi::Hard,
     }
 }
 

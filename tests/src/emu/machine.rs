@@ -213,10 +213,10 @@ fn open_cpu(platform: &Platform) -> Result<Unicorn<'static, RunState>, HarnessEr
         (Isa::Arm, Cpu::CortexM3) => arm_m(ArmCpuModel::CORTEX_M3),
         (Isa::Arm, Cpu::CortexM4) => arm_m(ArmCpuModel::CORTEX_M4),
         (Isa::Arm, Cpu::CortexM7) => arm_m(ArmCpuModel::CORTEX_M7),
-        (Isa::Arm, Cpu::CortexA15) => {
+        (Isa::Arm, Cpu::ArmMax) => {
             let mut uc = Unicorn::new_with_data(Arch::ARM, Mode::THUMB, RunState::default())
                 .map_err(uc_err("open"))?;
-            uc.ctl_set_cpu_model(ArmCpuModel::CORTEX_A15 as i32)
+            uc.ctl_set_cpu_model(ArmCpuModel::MAX as i32)
                 .map_err(uc_err("select CPU model"))?;
             let cpacr = uc
                 .reg_read(RegisterARM::C1_C0_2)
@@ -590,7 +590,7 @@ impl Machine {
     /// flush-to-zero, no default-NaN mode, no sticky flags).
     fn reset_status(&mut self) -> Result<(), HarnessError> {
         match (self.isa, self.platform.cpu) {
-            (Isa::Arm, Cpu::CortexA15) => {
+            (Isa::Arm, Cpu::ArmMax) => {
                 let cpsr = self.reg_read(RegisterARM::CPSR as i32)?;
                 self.reg_write(RegisterARM::CPSR as i32, (cpsr & CPSR_KEEP) | CPSR_THUMB)?;
             }

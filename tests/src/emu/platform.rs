@@ -18,11 +18,13 @@ pub enum Cpu {
     /// Has an FPv4-SP unit (enabled at reset in unicorn's M-profile models).
     CortexM4,
     CortexM7,
-    /// An A-profile core run in Thumb state, for double-precision VFP: unicorn's Cortex-M7
-    /// model refuses double-precision instructions (it undefines `vadd.f64`), the Cortex-A15
-    /// model executes them once CPACR grants cp10/cp11 and FPEXC.EN is set. It executes the
-    /// ARMv7-M Thumb-2 subset synth emits the same way (unaligned accesses included).
-    CortexA15,
+    /// unicorn's "max" A-profile core (a Cortex-A15 with the ARMv8 AArch32 additions) run in
+    /// Thumb state, for FPv5-D16: unicorn's Cortex-M7 model refuses double-precision
+    /// instructions (it undefines `vadd.f64`), and a plain Cortex-A15 lacks the ARMv8 `vrint*`
+    /// and `vmaxnm`/`vminnm`; "max" executes all of them once CPACR grants cp10/cp11 and
+    /// FPEXC.EN is set. It executes the ARMv7-M Thumb-2 subset synth emits the same way
+    /// (unaligned accesses included).
+    ArmMax,
     /// RV32IMAC, exactly the rv32imac target.
     SifiveE31,
     /// RV32GC (F and D): executes F/D instructions once mstatus.FS is set.
@@ -57,7 +59,7 @@ impl Platform {
             Target::CortexM4 => (Cpu::CortexM4, Fpu::None),
             Target::CortexM4F => (Cpu::CortexM4, Fpu::Single),
             Target::CortexM7 => (Cpu::CortexM7, Fpu::None),
-            Target::CortexM7DP => (Cpu::CortexA15, Fpu::Double),
+            Target::CortexM7DP => (Cpu::ArmMax, Fpu::Double),
             Target::Rv32imac => (Cpu::SifiveE31, Fpu::None),
             Target::Rv32imafc => (Cpu::SifiveU34, Fpu::Single),
         };

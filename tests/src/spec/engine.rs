@@ -43,18 +43,20 @@ pub enum Engine {
 
 impl Engine {
     /// The targets whose conformance the spec test asserts.
-    pub const TARGETS: [Engine; 4] = [
+    pub const TARGETS: [Engine; 5] = [
         Engine::Emulator(Target::CortexM3),
         Engine::Emulator(Target::CortexM4F),
+        Engine::Emulator(Target::CortexM7DP),
         Engine::Emulator(Target::Rv32imac),
         Engine::Emulator(Target::Rv32imafc),
     ];
 
     /// Diagnostic engines: the IR before and after legalize for the same targets.
-    pub const IR_STAGES: [Engine; 5] = [
+    pub const IR_STAGES: [Engine; 6] = [
         Engine::FrontendIr,
         Engine::LegalizedIr(Target::CortexM3),
         Engine::LegalizedIr(Target::CortexM4F),
+        Engine::LegalizedIr(Target::CortexM7DP),
         Engine::LegalizedIr(Target::Rv32imac),
         Engine::LegalizedIr(Target::Rv32imafc),
     ];

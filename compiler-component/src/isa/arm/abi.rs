@@ -1,6 +1,8 @@
-//! AAPCS (base variant) argument and result locations for a wasm signature (docs/ABI.md).
+//! AAPCS argument and result locations for a wasm signature (docs/ABI.md): the base variant on
+//! targets without an FPU, the VFP variant (floats in s0–s15 / d0–d7) on cortex-m4f and
+//! cortex-m7dp.
 
-use super::regs::{ARG_REGS, R0, R1};
+use super::regs::{ARG_REGS, R0, R1, VfpFile, s_reg};
 use crate::error::{CompileError, Result};
 use crate::ir::{Signature, Type};
 use crate::regalloc::PReg;
@@ -9,13 +11,15 @@ use crate::regalloc::PReg;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgLoc {
     Reg(PReg),
+    /// FPv5-D16: an f32 in the high half (s_2n+1) of the D register `PReg` names (s_2n).
+    HighHalf(PReg),
     /// Byte offset from sp at the call (the caller's outgoing area, the callee's incoming area).
     Stack(u32),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResultLocs {
-    /// Zero or one result: its 32-bit parts in r0 (r1).
+    /// Zero or one result: its parts in r0 (r1), or s0 (s1) / d0 for a float in the VFP variant.
     Regs(Vec<PReg>),
     /// Several results: the caller passes a pointer to a struct in r0; `offsets` has one entry per
     /// 32-bit part (an i64 is low then high), `size` is the struct size.
@@ -40,8 +44,49 @@ fn align_up(n: u32, to: u32) -> u32 {
     n.div_ceil(to) * to
 }
 
+/// How a float travels in the VFP variant: one part in a VFP register pair/single, or (f64 on
+/// FPv4-SP, computed in software) two 32-bit parts in the two halves of a D register.
+fn vfp_parts(ty: Type, vfp: VfpFile) -> usize {
+    match (ty, vfp) {
+        (Type::F64, VfpFile::Single) => 2,
+        _ => 1,
+    }
+}
+
+/// AAPCS-VFP register allocation for float arguments: back-filling of single registers, and
+/// once one float argument went to the stack, every later one does too.
+struct VfpArgs {
+    /// Which of s0–s15 are taken.
+    taken: u16,
+    exhausted: bool,
+}
+
+impl VfpArgs {
+    /// The first free S register for an f32, or the first free even pair for an f64.
+    fn take(&mut self, double: bool) -> Option<u8> {
+        if self.exhausted {
+            return None;
+        }
+        let (step, mask) = if double { (2, 0b11) } else { (1, 0b1) };
+        let found = (0..16u8)
+            .step_by(step)
+            .find(|&n| self.taken & (mask << n) == 0);
+        match found {
+            Some(n) => {
+                self.taken |= mask << n;
+                Some(n)
+            }
+            None => {
+                self.exhausted = true;
+                None
+            }
+        }
+    }
+}
+
 /// Lay out a call to (or the entry of) a function with this wasm signature.
-pub fn call_layout(sig: &Signature) -> Result<CallLayout> {
+pub fn call_layout(sig: &Signature, vfp: VfpFile) -> Result<CallLayout> {
+    let hard = vfp != VfpFile::None;
     let mut next_reg = 0usize;
     let mut stack = 0u32;
     let (result_ptr, results) = if sig.results.len() > 1 {
@@ -50,8 +95,15 @@ pub fn call_layout(sig: &Signature) -> Result<CallLayout> {
         let mut size = 0u32;
         let mut max_align = 4;
         for ty in &sig.results {
-            // Soft-float convention: a float travels as the integer of its bits.
+            // In memory a float is the integer of its bits; an f64 kept whole (FPv5-D16) is one
+            // part.
             match ty {
+                Type::F64 if vfp == VfpFile::Double => {
+                    size = align_up(size, 8);
+                    max_align = 8;
+                    offsets.push(size);
+                    size += 8;
+                }
                 Type::I32 | Type::F32 => {
                     offsets.push(size);
                     size += 4;
@@ -70,13 +122,47 @@ pub fn call_layout(sig: &Signature) -> Result<CallLayout> {
     } else {
         let regs = match sig.results.first() {
             None => vec![],
+            Some(Type::F32) if hard => vec![s_reg(0)],
+            Some(Type::F64) if vfp == VfpFile::Single => vec![s_reg(0), s_reg(1)],
+            Some(Type::F64) if hard => vec![s_reg(0)],
             Some(Type::I32 | Type::F32) => vec![R0],
             Some(Type::I64 | Type::F64) => vec![R0, R1],
         };
         (None, ResultLocs::Regs(regs))
     };
     let mut args = Vec::new();
+    let mut vfp_args = VfpArgs {
+        taken: 0,
+        exhausted: false,
+    };
     for ty in &sig.params {
+        if hard && ty.is_float() {
+            let double = *ty == Type::F64;
+            match vfp_args.take(double) {
+                Some(n) if double && vfp_parts(*ty, vfp) == 2 => {
+                    args.push(ArgLoc::Reg(s_reg(n)));
+                    args.push(ArgLoc::Reg(s_reg(n + 1)));
+                }
+                // FPv5-D16 names registers by their even half.
+                Some(n) if vfp == VfpFile::Double && n % 2 == 1 => {
+                    args.push(ArgLoc::HighHalf(s_reg(n - 1)))
+                }
+                Some(n) => args.push(ArgLoc::Reg(s_reg(n))),
+                None if double => {
+                    stack = align_up(stack, 8);
+                    args.push(ArgLoc::Stack(stack));
+                    if vfp_parts(*ty, vfp) == 2 {
+                        args.push(ArgLoc::Stack(stack + 4));
+                    }
+                    stack += 8;
+                }
+                None => {
+                    args.push(ArgLoc::Stack(stack));
+                    stack += 4;
+                }
+            }
+            continue;
+        }
         match ty {
             Type::I32 | Type::F32 => {
                 if next_reg < ARG_REGS.len() {
@@ -124,6 +210,46 @@ mod tests {
     use super::*;
     use crate::isa::arm::regs::{R2, R3};
 
+    fn call_layout_none(sig: &Signature) -> Result<CallLayout> {
+        call_layout(sig, VfpFile::None)
+    }
+
+    #[test]
+    fn vfp_arguments_back_fill_and_then_go_to_the_stack_for_good() {
+        use Type::*;
+        // f32 s0, f64 d1 (s2,s3), f32 back-fills s1, i32 in r0.
+        let l = call_layout(&sig(&[F32, F64, F32, I32], &[F32]), VfpFile::Single).unwrap();
+        assert_eq!(
+            l.args,
+            vec![
+                ArgLoc::Reg(s_reg(0)),
+                ArgLoc::Reg(s_reg(2)),
+                ArgLoc::Reg(s_reg(3)),
+                ArgLoc::Reg(s_reg(1)),
+                ArgLoc::Reg(R0)
+            ]
+        );
+        assert_eq!(l.results, ResultLocs::Regs(vec![s_reg(0)]));
+        let l = call_layout(&sig(&[F32, F64, F32], &[F64]), VfpFile::Double).unwrap();
+        assert_eq!(
+            l.args,
+            vec![
+                ArgLoc::Reg(s_reg(0)),
+                ArgLoc::Reg(s_reg(2)),
+                ArgLoc::HighHalf(s_reg(0))
+            ]
+        );
+        assert_eq!(l.results, ResultLocs::Regs(vec![s_reg(0)]));
+        // 15 f32 fill s0..s14; the f64 finds no pair and goes to the stack, and so does the
+        // f32 after it although s15 is free.
+        let mut params = vec![F32; 15];
+        params.extend([F64, F32]);
+        let l = call_layout(&sig(&params, &[]), VfpFile::Double).unwrap();
+        assert_eq!(l.args[15], ArgLoc::Stack(0));
+        assert_eq!(l.args[16], ArgLoc::Stack(8));
+        assert_eq!(l.stack_bytes, 16);
+    }
+
     fn sig(params: &[Type], results: &[Type]) -> Signature {
         Signature {
             params: params.to_vec(),
@@ -134,7 +260,7 @@ mod tests {
     #[test]
     fn i64_takes_even_pairs_and_then_the_stack_for_good() {
         use Type::*;
-        let l = call_layout(&sig(&[I32, I64, I32], &[I64])).unwrap();
+        let l = call_layout_none(&sig(&[I32, I64, I32], &[I64])).unwrap();
         assert_eq!(
             l.args,
             vec![
@@ -147,7 +273,7 @@ mod tests {
         assert_eq!(l.stack_bytes, 8);
         assert_eq!(l.results, ResultLocs::Regs(vec![R0, R1]));
 
-        let l = call_layout(&sig(&[I32, I32, I32, I64, I32], &[])).unwrap();
+        let l = call_layout_none(&sig(&[I32, I32, I32, I64, I32], &[])).unwrap();
         assert_eq!(
             l.args,
             vec![
@@ -161,7 +287,7 @@ mod tests {
         );
         assert_eq!(l.stack_bytes, 16);
 
-        let l = call_layout(&sig(&[I32, I32, I32, I32, I32, I64], &[])).unwrap();
+        let l = call_layout_none(&sig(&[I32, I32, I32, I32, I32, I64], &[])).unwrap();
         assert_eq!(l.args[4], ArgLoc::Stack(0));
         assert_eq!(l.args[5], ArgLoc::Stack(8));
         assert_eq!(l.args[6], ArgLoc::Stack(12));
@@ -170,7 +296,7 @@ mod tests {
     #[test]
     fn several_results_go_through_a_hidden_pointer_in_r0() {
         use Type::*;
-        let l = call_layout(&sig(&[I64], &[I32, I64, I32])).unwrap();
+        let l = call_layout_none(&sig(&[I64], &[I32, I64, I32])).unwrap();
         assert_eq!(l.result_ptr, Some(R0));
         assert_eq!(l.args, vec![ArgLoc::Reg(R2), ArgLoc::Reg(R3)]);
         assert_eq!(
@@ -185,7 +311,7 @@ mod tests {
     #[test]
     fn huge_stack_argument_lists_go_on_the_stack_in_order() {
         // r0..r3 take two i64, the other 298 take 8 bytes each: far beyond imm12 offsets.
-        let l = call_layout(&sig(&[Type::I64; 300], &[])).unwrap();
+        let l = call_layout_none(&sig(&[Type::I64; 300], &[])).unwrap();
         assert_eq!(l.args[4], ArgLoc::Stack(0));
         assert_eq!(l.args[599], ArgLoc::Stack(298 * 8 - 4));
         assert_eq!(l.stack_bytes, 298 * 8);

@@ -4,17 +4,11 @@
 
 use crate::options::Target;
 
+/// Does the target have an FPU, and so pass floats in VFP registers (AAPCS-VFP,
+/// `-mfloat-abi=hard`)? The attributes and e_flags say so, and linkers refuse to mix such an
+/// object with base-convention code.
 pub fn hard_float(target: Target) -> bool {
     matches!(target, Target::CortexM4F | Target::CortexM7DP)
-}
-
-/// Does the object use the VFP-register calling convention (AAPCS-VFP)? On the FPU targets
-/// every object without floats in its interface does (it is compatible with both). Floats are
-/// still computed in software and passed in core registers, so an object whose exports or
-/// imports pass floats says "base convention": a linker then refuses to mix it with
-/// hard-float code instead of the two disagreeing on where a float argument is.
-pub fn vfp_args(target: Target, float_interface: bool) -> bool {
-    hard_float(target) && !float_interface
 }
 
 enum Value {
@@ -34,7 +28,7 @@ fn uleb(out: &mut Vec<u8>, mut v: u32) {
     }
 }
 
-fn tags(target: Target, float_interface: bool) -> Vec<(u32, Value)> {
+fn tags(target: Target) -> Vec<(u32, Value)> {
     use Value::*;
     let (name, arch) = match target {
         Target::CortexM3 => ("cortex-m3", 10),
@@ -68,7 +62,7 @@ fn tags(target: Target, float_interface: bool) -> Vec<(u32, Value)> {
     if target == Target::CortexM4F {
         t.push((27, Int(1))); // Tag_ABI_HardFP_use: single precision
     }
-    if vfp_args(target, float_interface) {
+    if hard_float(target) {
         t.push((28, Int(1))); // Tag_ABI_VFP_args: VFP registers
     }
     t.push((34, Int(1))); // Tag_CPU_unaligned_access: v6-style
@@ -81,9 +75,9 @@ fn tags(target: Target, float_interface: bool) -> Vec<(u32, Value)> {
 }
 
 /// The section contents.
-pub fn build(target: Target, float_interface: bool) -> Vec<u8> {
+pub fn build(target: Target) -> Vec<u8> {
     let mut attrs = Vec::new();
-    for (tag, value) in tags(target, float_interface) {
+    for (tag, value) in tags(target) {
         uleb(&mut attrs, tag);
         match value {
             Value::Int(v) => uleb(&mut attrs, v),

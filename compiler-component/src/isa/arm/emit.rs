@@ -6,13 +6,17 @@ use super::encode::modimm;
 use super::inst::{Access, MInst, Src, StackRef, Test};
 use super::layout::{BranchKind, Item, Meta, drop_dead_jumps, finish, relax, thread_jumps};
 use super::lower::Lowered;
-use super::regs::{IP, LR, PC, R0, R3, SP, is_low};
+use super::regs::{IP, LR, PC, R0, R3, SP, VfpFile, is_low, is_vfp};
 use crate::error::{CompileError, Result};
 use crate::ir::{BinaryOp, Cond, Module, Symbol, TrapCode, UnaryOp};
 use crate::isa::{CompiledFunction, FunctionStats, LineKind};
 use crate::options::Options;
 use crate::regalloc::{Allocation, Edit, Location, MachFunction, PReg, PRegSet, VReg};
 use std::collections::BTreeMap;
+
+#[path = "emit_vfp.rs"]
+mod vfp;
+use vfp::{SlotLayout, vfp_save_bytes, vfp_saves};
 
 pub const R_ARM_THM_CALL: u32 = 10;
 pub const R_ARM_THM_MOVW_ABS_NC: u32 = 47;
@@ -48,16 +52,26 @@ enum PSrc {
 /// areas (`Lowered::local_area`), spill slots, padding, saved registers, incoming arguments.
 #[derive(Clone, Debug)]
 struct Frame {
+    /// Core registers pushed.
     saved: PRegSet,
+    /// VFP registers pushed after them (`vpush`): first and count.
+    vfp_saved: Option<(super::asm::FReg, u8)>,
     local_area: u32,
-    /// Bytes subtracted from sp after the push.
+    slots: SlotLayout,
+    /// Bytes subtracted from sp after the pushes.
     locals: u32,
 }
 
 impl Frame {
     /// `spare`: the large-frame scratch register, saved like a callee-saved one.
-    fn new(lowered: &Lowered, alloc: &Allocation, spare: Option<PReg>) -> Result<Frame> {
-        let mut saved = alloc.used_callee_saved;
+    fn new(
+        lowered: &Lowered,
+        alloc: &Allocation,
+        spare: Option<PReg>,
+        vfp: VfpFile,
+    ) -> Result<Frame> {
+        let vfp_saved = vfp_saves(alloc.used_callee_saved, vfp);
+        let mut saved = PRegSet(alloc.used_callee_saved.0 & 0xffff);
         if lowered.has_calls {
             saved = saved.with(LR);
         }
@@ -69,34 +83,40 @@ impl Frame {
         if saved.iter().count() % 2 == 1 {
             saved = saved.with(R3);
         }
-        let slots = alloc
-            .num_slots
-            .checked_mul(4)
-            .ok_or_else(|| CompileError::limit("too many spill slots"))?;
+        let slots = SlotLayout::new(alloc, vfp);
+        if slots.bytes >= u32::MAX / 2 {
+            return Err(CompileError::limit("too many spill slots"));
+        }
         let too_large = || CompileError::limit("stack frame too large");
         let locals = lowered
             .local_area
-            .checked_add(slots)
+            .checked_add(slots.bytes)
             .and_then(|n| n.checked_next_multiple_of(8))
             .ok_or_else(too_large)?;
         let frame = Frame {
             saved,
+            vfp_saved,
             local_area: lowered.local_area,
+            slots,
             locals,
         };
         // Every offset below (slots, incoming arguments) must fit in 32 bits.
         frame
             .locals
             .checked_add(4 * frame.saved.iter().count() as u32)
+            .and_then(|n| n.checked_add(vfp_save_bytes(frame.vfp_saved)))
             .and_then(|total| total.checked_add(lowered.incoming_stack_bytes))
             .ok_or_else(too_large)?;
         Ok(frame)
     }
     fn total(&self) -> u32 {
-        self.locals + 4 * self.saved.iter().count() as u32
+        self.locals + 4 * self.saved.iter().count() as u32 + vfp_save_bytes(self.vfp_saved)
     }
     fn slot(&self, n: u32) -> u32 {
-        self.local_area + 4 * n
+        self.local_area + self.slots.offsets.get(n as usize).copied().unwrap_or(0)
+    }
+    fn is_wide(&self, n: u32) -> bool {
+        self.slots.wide.get(n as usize).copied().unwrap_or(false)
     }
     fn stack_ref(&self, s: StackRef) -> u32 {
         match s {
@@ -583,6 +603,7 @@ impl Regs<'_> {
 struct Emitter<'a> {
     b: Builder<'a>,
     frame: Frame,
+    vfp_file: VfpFile,
     stack_check: bool,
     /// The large-frame scratch register (see `needs_spare_scratch`).
     spare_scratch: Option<PReg>,
@@ -601,6 +622,10 @@ impl Emitter<'_> {
             self.b.branch(BranchKind::Cond(Cc::Lo), label);
         }
         self.b.push_regs(self.frame.saved);
+        if let Some((first, count)) = self.frame.vfp_saved {
+            self.b
+                .inst(Asm::Vfp(super::asm::Vfp::Push { first, count }));
+        }
         if self.frame.locals > 0 {
             self.b.add_imm(SP, SP, self.frame.locals.wrapping_neg());
         }
@@ -610,6 +635,9 @@ impl Emitter<'_> {
     fn epilogue(&mut self) {
         if self.frame.locals > 0 {
             self.b.add_imm(SP, SP, self.frame.locals);
+        }
+        if let Some((first, count)) = self.frame.vfp_saved {
+            self.b.inst(Asm::Vfp(super::asm::Vfp::Pop { first, count }));
         }
         let saved = self.frame.saved;
         if saved.contains(LR) {
@@ -632,12 +660,18 @@ impl Emitter<'_> {
             (Location::Remat(v), Location::Stack(s)) => {
                 // ip carries the value, so a far destination needs the spare register.
                 self.b.mov_imm(IP, constant(v)?);
-                self.store_scratch(s.0)?;
+                self.store_scratch(s.0, 0)?;
             }
             (_, Location::Remat(_)) => {
                 return Err(CompileError::internal("an edit writes to a constant"));
             }
-            (Location::Reg(from), Location::Reg(to)) => self.b.mov(to, from),
+            (Location::Reg(from), Location::Reg(to)) => self.any_move(to, from)?,
+            (Location::Reg(from), Location::Stack(s)) if is_vfp(from) => {
+                self.vfp_slot(false, from, self.frame.slot(s.0))
+            }
+            (Location::Stack(s), Location::Reg(to)) if is_vfp(to) => {
+                self.vfp_slot(true, to, self.frame.slot(s.0))
+            }
             (Location::Reg(from), Location::Stack(s)) => {
                 self.b.stack_mem(Mem::Str, from, self.frame.slot(s.0), IP)?
             }
@@ -645,19 +679,24 @@ impl Emitter<'_> {
                 self.b.stack_mem(Mem::Ldr, to, self.frame.slot(s.0), IP)?
             }
             (Location::Stack(from), Location::Stack(to)) => {
-                // ip carries the value, so a far destination needs the spare register.
-                self.b
-                    .stack_mem(Mem::Ldr, IP, self.frame.slot(from.0), IP)?;
-                self.store_scratch(to.0)?;
+                // ip carries the value word by word, so a far destination needs the spare
+                // register.
+                let words = if self.frame.is_wide(from.0) { 2 } else { 1 };
+                for k in 0..words {
+                    self.b
+                        .stack_mem(Mem::Ldr, IP, self.frame.slot(from.0) + 4 * k, IP)?;
+                    self.store_scratch(to.0, 4 * k)?;
+                }
             }
         }
         self.b.meta.kind = LineKind::Code;
         Ok(())
     }
 
-    /// Stores ip into slot `slot` (a far slot addresses through the spare register).
-    fn store_scratch(&mut self, slot: u32) -> Result<()> {
-        let to = self.frame.slot(slot);
+    /// Stores ip into slot `slot` at byte `word` (a far slot addresses through the spare
+    /// register).
+    fn store_scratch(&mut self, slot: u32, word: u32) -> Result<()> {
+        let to = self.frame.slot(slot) + word;
         let addr = match self.spare_scratch {
             Some(spare) => spare,
             None if to <= MAX_IMM12 => IP,
@@ -938,19 +977,33 @@ impl Emitter<'_> {
     fn minst(&mut self, inst: &MInst, r: &Regs, next_block: usize) -> Result<()> {
         match inst {
             MInst::Entry { .. } => {}
-            MInst::LoadStack { rd, slot } => {
+            MInst::LoadStack { rd, slot, double } => {
                 let off = self.frame.stack_ref(*slot);
-                self.b.stack_mem(Mem::Ldr, r.get(*rd)?, off, IP)?;
+                let rd = r.get(*rd)?;
+                if is_vfp(rd) {
+                    self.vfp_stack(true, rd, *double, off);
+                } else {
+                    self.b.stack_mem(Mem::Ldr, rd, off, IP)?;
+                }
             }
-            MInst::StoreStack { value, slot } => {
+            MInst::StoreStack {
+                value,
+                slot,
+                double,
+            } => {
                 let off = self.frame.stack_ref(*slot);
-                self.b.stack_mem(Mem::Str, r.get(*value)?, off, IP)?;
+                let value = r.get(*value)?;
+                if is_vfp(value) {
+                    self.vfp_stack(false, value, *double, off);
+                } else {
+                    self.b.stack_mem(Mem::Str, value, off, IP)?;
+                }
             }
             MInst::StackAddr { rd, offset } => self.b.add_imm(r.get(*rd)?, SP, *offset),
             MInst::Const { rd, value } => self.b.mov_imm(r.get(*rd)?, *value),
             MInst::Move { rd, rm } => {
                 let (rd, rm) = (r.get(*rd)?, r.get(*rm)?);
-                self.b.mov(rd, rm);
+                self.any_move(rd, rm)?;
             }
             MInst::Alu { op, rd, rn, rm } => {
                 self.alu(*op, r.get(*rd)?, r.get(*rn)?, r.src(*rm)?)?;
@@ -1196,6 +1249,21 @@ impl Emitter<'_> {
                 }
             }
             MInst::Return { .. } => self.epilogue(),
+            MInst::FConst { .. }
+            | MInst::FBin { .. }
+            | MInst::FUn { .. }
+            | MInst::FCopysign { .. }
+            | MInst::FMinMax { .. }
+            | MInst::FCmp { .. }
+            | MInst::FSelect { .. }
+            | MInst::FCvt { .. }
+            | MInst::FToInt { .. }
+            | MInst::FFromInt { .. }
+            | MInst::FToCore { .. }
+            | MInst::FFromCore { .. }
+            | MInst::FFromCore2 { .. }
+            | MInst::FHighHalf { .. }
+            | MInst::FPack { .. } => self.float_minst(inst, r)?,
             MInst::Trap { code } => {
                 let label = self.b.trap_label(*code);
                 self.b.branch(BranchKind::Always, label);
@@ -1208,9 +1276,13 @@ impl Emitter<'_> {
 /// Does the allocation move a value between two stack slots with the destination beyond the
 /// imm12 reach? Then ip (which carries the value) cannot also hold the address, and the function
 /// is allocated again without `regs::SPARE_SCRATCH`.
-pub fn needs_spare_scratch(lowered: &Lowered, alloc: &Allocation) -> bool {
+pub fn needs_spare_scratch(lowered: &Lowered, alloc: &Allocation, vfp: VfpFile) -> bool {
+    let layout = SlotLayout::new(alloc, vfp);
     let far = |slot: u32| {
-        slot.checked_mul(4)
+        layout
+            .offsets
+            .get(slot as usize)
+            .and_then(|o| o.checked_add(4))
             .and_then(|o| o.checked_add(lowered.local_area))
             .is_none_or(|o| o > MAX_IMM12)
     };
@@ -1228,7 +1300,8 @@ pub fn emit(
     options: &Options,
     spare_scratch: Option<PReg>,
 ) -> Result<CompiledFunction> {
-    let frame = Frame::new(lowered, alloc, spare_scratch)?;
+    let vfp_file = VfpFile::of(options.target);
+    let frame = Frame::new(lowered, alloc, spare_scratch, vfp_file)?;
     let num_blocks = lowered.code.block_ranges().len();
     let mut em = Emitter {
         b: Builder {
@@ -1242,6 +1315,7 @@ pub fn emit(
             trap_labels: BTreeMap::new(),
         },
         frame,
+        vfp_file,
         stack_check: options.stack_check,
         spare_scratch,
     };

@@ -3,9 +3,10 @@
 //! no allocator edit in between, so flags set inside one never leak to another and ip (the
 //! scratch register) may be used inside one.
 
+use super::asm::{VBinOp, VUnOp};
 use super::encode::modimm;
 use super::regs::caller_saved;
-use crate::ir::{BinaryOp, Cond, Symbol, TrapCode, UnaryOp};
+use crate::ir::{BinaryOp, Cond, FCond, Symbol, TrapCode, UnaryOp};
 use crate::isa::vcode::MachInst;
 use crate::regalloc::{Operand, PReg, PRegSet, VReg};
 
@@ -47,13 +48,16 @@ pub enum MInst {
     Entry {
         defs: Vec<(VReg, PReg)>,
     },
+    /// `double`: an f64 in a D register (8 bytes); otherwise one word.
     LoadStack {
         rd: VReg,
         slot: StackRef,
+        double: bool,
     },
     StoreStack {
         value: VReg,
         slot: StackRef,
+        double: bool,
     },
     /// rd = sp + offset (address of a call result area).
     StackAddr {
@@ -167,6 +171,110 @@ pub enum MInst {
         func: u32,
         args: Vec<(VReg, PReg)>,
         results: Vec<(VReg, PReg)>,
+    },
+
+    // ---- VFP (float vregs are class 1; `double`: an f64 on FPv5-D16, else an f32) ----
+    FConst {
+        rd: VReg,
+        bits: u64,
+        double: bool,
+    },
+    /// vadd / vsub / vmul / vdiv.
+    FBin {
+        op: VBinOp,
+        double: bool,
+        rd: VReg,
+        rn: VReg,
+        rm: VReg,
+    },
+    /// vabs / vneg / vsqrt / vrint*.
+    FUn {
+        op: VUnOp,
+        double: bool,
+        rd: VReg,
+        rm: VReg,
+    },
+    /// rd = |rn| with the sign of rm.
+    FCopysign {
+        double: bool,
+        rd: VReg,
+        rn: VReg,
+        rm: VReg,
+    },
+    /// Wasm min/max. FPv5 (`tmp: None`): vmaxnm/vminnm with a NaN fix-up, `rd` written early.
+    /// FPv4 (`tmp`: a core scratch): selected by the compare, equal operands (±0) combined
+    /// bitwise.
+    FMinMax {
+        max: bool,
+        double: bool,
+        rd: VReg,
+        rn: VReg,
+        rm: VReg,
+        tmp: Option<VReg>,
+    },
+    /// rd (core) = rn cond rm ? 1 : 0.
+    FCmp {
+        cond: FCond,
+        double: bool,
+        rd: VReg,
+        rn: VReg,
+        rm: VReg,
+    },
+    FSelect {
+        double: bool,
+        rd: VReg,
+        test: Test,
+        if_true: VReg,
+        if_false: VReg,
+    },
+    /// vcvt.f64.f32 (`to_double`) / vcvt.f32.f64.
+    FCvt {
+        to_double: bool,
+        rd: VReg,
+        rm: VReg,
+    },
+    /// rd (core) = the saturating conversion of rm toward zero, through the float `tmp`.
+    FToInt {
+        signed: bool,
+        double: bool,
+        rd: VReg,
+        rm: VReg,
+        tmp: VReg,
+    },
+    /// rd (float) = rm (core) converted, rounded to nearest.
+    FFromInt {
+        signed: bool,
+        double: bool,
+        rd: VReg,
+        rm: VReg,
+    },
+    /// rd (core) = a word of rm: its S register, or on FPv5-D16 (`high`) the upper half.
+    FToCore {
+        rd: VReg,
+        rm: VReg,
+        high: bool,
+    },
+    /// rd (f32 or FPv4 S register) = rm (core).
+    FFromCore {
+        rd: VReg,
+        rm: VReg,
+    },
+    /// rd (an FPv5-D16 f64) = hi:lo.
+    FFromCore2 {
+        rd: VReg,
+        lo: VReg,
+        hi: VReg,
+    },
+    /// FPv5-D16: rd = the f32 in the high half of rm's D register (an argument in s_2n+1).
+    FHighHalf {
+        rd: VReg,
+        rm: VReg,
+    },
+    /// FPv5-D16: rd's D register = hi:lo, two f32 (arguments for s_2n and s_2n+1).
+    FPack {
+        rd: VReg,
+        lo: VReg,
+        hi: VReg,
     },
 
     // ---- terminators (block indices are machine blocks) ----
@@ -340,6 +448,63 @@ impl MachInst for MInst {
                 o.extend(results.iter().map(|(v, p)| Operand::def_fixed(*v, *p)));
             }
             MInst::Switch { index, .. } => o.push(Operand::use_reg(*index)),
+            MInst::FConst { rd, .. } => o.push(Operand::def_reg(*rd)),
+            MInst::FBin { rd, rn, rm, .. }
+            | MInst::FCmp { rd, rn, rm, .. }
+            | MInst::FCopysign { rd, rn, rm, .. } => {
+                o.push(Operand::use_reg(*rn));
+                o.push(Operand::use_reg(*rm));
+                o.push(Operand::def_reg(*rd));
+            }
+            MInst::FMinMax {
+                rd, rn, rm, tmp, ..
+            } => {
+                o.push(Operand::use_reg(*rn));
+                o.push(Operand::use_reg(*rm));
+                match tmp {
+                    Some(t) => {
+                        o.push(Operand::early_def_reg(*t));
+                        o.push(Operand::def_reg(*rd));
+                    }
+                    None => o.push(Operand::early_def_reg(*rd)),
+                }
+            }
+            MInst::FUn { rd, rm, .. }
+            | MInst::FCvt { rd, rm, .. }
+            | MInst::FFromInt { rd, rm, .. }
+            | MInst::FToCore { rd, rm, .. }
+            | MInst::FFromCore { rd, rm }
+            | MInst::FHighHalf { rd, rm } => {
+                o.push(Operand::use_reg(*rm));
+                o.push(Operand::def_reg(*rd));
+            }
+            MInst::FToInt { rd, rm, tmp, .. } => {
+                o.push(Operand::use_reg(*rm));
+                o.push(Operand::early_def_reg(*tmp));
+                o.push(Operand::def_reg(*rd));
+            }
+            MInst::FFromCore2 { rd, lo, hi } => {
+                o.push(Operand::use_reg(*lo));
+                o.push(Operand::use_reg(*hi));
+                o.push(Operand::def_reg(*rd));
+            }
+            MInst::FPack { rd, lo, hi } => {
+                o.push(Operand::use_reg(*lo));
+                o.push(Operand::use_reg(*hi));
+                o.push(Operand::early_def_reg(*rd));
+            }
+            MInst::FSelect {
+                rd,
+                test,
+                if_true,
+                if_false,
+                ..
+            } => {
+                use_test(o, test);
+                o.push(Operand::use_reg(*if_true));
+                o.push(Operand::use_reg(*if_false));
+                o.push(Operand::def_reg(*rd));
+            }
             MInst::Return { values } => {
                 o.extend(values.iter().map(|(v, p)| Operand::use_fixed(*v, *p)));
             }

@@ -8,10 +8,14 @@
 use super::abi::{ArgLoc, CallLayout, ResultLocs, call_layout};
 use super::encode::modimm;
 use super::inst::{Access, MInst, Src, StackRef, Test};
+use super::regs::{VfpFile, is_vfp};
 use crate::error::{CompileError, Result};
 use crate::ir::{self, BinaryOp, Cond, Function, Module, Op, Terminator, UnaryOp, Value};
 use crate::isa::vcode::{VCode, VCodeBuilder};
 use crate::regalloc::VReg;
+
+#[path = "lower_float.rs"]
+mod float;
 
 /// A lowered function: the shared machine code plus the frame facts the emitter needs.
 pub struct Lowered {
@@ -60,6 +64,7 @@ fn align8(n: u32) -> u32 {
 struct Lowerer<'a> {
     module: &'a Module,
     func: &'a Function,
+    vfp: VfpFile,
     /// Constant value of each IR value defined by `Const`.
     consts: Vec<Option<u32>>,
     /// Compare/eqz values fused into their single consumer.
@@ -185,11 +190,21 @@ impl<'a> Lowerer<'a> {
     fn lower_inst(&mut self, inst: &'a ir::Inst) -> Result<()> {
         self.offset = inst.offset;
         match &inst.op {
+            Op::FUnary(_) | Op::FBinary(_) | Op::FCompare(_) | Op::Convert(_)
+                if self.vfp != VfpFile::None =>
+            {
+                self.lower_float(inst)?
+            }
             Op::FUnary(_) | Op::FBinary(_) | Op::FCompare(_) | Op::Convert(_) => {
                 return Err(CompileError::internal(format!(
                     "{:?} reached lowering (the float pass computes it in software)",
                     inst.op
                 )));
+            }
+            Op::Const(k) if inst.results.len() == 1 && self.is_vfp_value(inst.results[0]) => {
+                let rd = self.result(inst)?;
+                let double = self.value_type(inst.results[0]) == ir::Type::F64;
+                self.lower_fconst(rd, *k as u64, double);
             }
             Op::Const(k) => {
                 let rd = self.result(inst)?;
@@ -248,18 +263,31 @@ impl<'a> Lowerer<'a> {
                 let test = self.test_of(c)?;
                 let if_true = self.reg(t)?;
                 let if_false = self.reg(f)?;
-                self.push(MInst::Select {
-                    rd,
-                    test,
-                    if_true,
-                    if_false,
-                });
+                if self.is_vfp_value(t) {
+                    self.push(MInst::FSelect {
+                        double: self.value_type(t) == ir::Type::F64,
+                        rd,
+                        test,
+                        if_true,
+                        if_false,
+                    });
+                } else {
+                    self.push(MInst::Select {
+                        rd,
+                        test,
+                        if_true,
+                        if_false,
+                    });
+                }
             }
             Op::Load(m) => {
                 let [base, addr] = self.args(inst)?;
                 let rd = self.result(inst)?;
                 let base = self.reg(base)?;
                 let (index, offset) = self.access_index(addr, m.offset)?;
+                if self.is_vfp_value(inst.results[0]) {
+                    return self.lower_fload(rd, m.width == 8, base, index, offset);
+                }
                 self.check_width(m.width)?;
                 self.push(MInst::Load {
                     access: Access {
@@ -274,9 +302,13 @@ impl<'a> Lowerer<'a> {
             }
             Op::Store(m) => {
                 let [base, addr, value] = self.args(inst)?;
+                let float = self.is_vfp_value(value);
                 let base = self.reg(base)?;
                 let value = self.reg(value)?;
                 let (index, offset) = self.access_index(addr, m.offset)?;
+                if float {
+                    return self.lower_fstore(value, m.width == 8, base, index, offset);
+                }
                 self.check_width(m.width)?;
                 self.push(MInst::Store {
                     access: Access {
@@ -314,20 +346,44 @@ impl<'a> Lowerer<'a> {
             }
             Op::LoadSymbol { symbol, offset } => {
                 let rd = self.result(inst)?;
-                self.push(MInst::LoadSymbol {
-                    rd,
-                    symbol: *symbol,
-                    offset: *offset,
-                });
+                if self.is_vfp_value(inst.results[0]) {
+                    // A float global: its words into core registers, then into the VFP.
+                    let double = self.value_type(inst.results[0]) == ir::Type::F64;
+                    let mut words = Vec::new();
+                    for k in 0..if double { 2 } else { 1 } {
+                        let w = self.temp();
+                        self.push(MInst::LoadSymbol {
+                            rd: w,
+                            symbol: *symbol,
+                            offset: offset + 4 * k,
+                        });
+                        words.push(w);
+                    }
+                    self.float_from_words(rd, &words)?;
+                } else {
+                    self.push(MInst::LoadSymbol {
+                        rd,
+                        symbol: *symbol,
+                        offset: *offset,
+                    });
+                }
             }
             Op::StoreSymbol { symbol, offset } => {
                 let [v] = self.args(inst)?;
                 let value = self.reg(v)?;
-                self.push(MInst::StoreSymbol {
-                    value,
-                    symbol: *symbol,
-                    offset: *offset,
-                });
+                let words = if self.is_vfp_value(v) {
+                    let double = self.value_type(v) == ir::Type::F64;
+                    self.float_words(value, double)
+                } else {
+                    vec![value]
+                };
+                for (k, w) in words.into_iter().enumerate() {
+                    self.push(MInst::StoreSymbol {
+                        value: w,
+                        symbol: *symbol,
+                        offset: offset + 4 * k as u32,
+                    });
+                }
             }
             Op::AddPair | Op::SubPair => {
                 let [a0, a1, b0, b1] = self.args(inst)?;
@@ -451,7 +507,7 @@ impl<'a> Lowerer<'a> {
             .functions
             .get(func as usize)
             .ok_or_else(|| self.err(format!("call to unknown function {func}")))?;
-        call_layout(&decl.sig)
+        call_layout(&decl.sig, self.vfp)
     }
 
     fn lower_call(&mut self, inst: &'a ir::Inst, func: u32) -> Result<()> {
@@ -471,10 +527,31 @@ impl<'a> Lowerer<'a> {
         for (v, loc) in inst.args.iter().zip(&layout.args) {
             let r = self.reg(*v)?;
             match loc {
+                // A word of a software f64 travelling in a VFP register (FPv4-SP).
+                ArgLoc::Reg(p) if is_vfp(*p) && !self.is_vfp_value(*v) => {
+                    let t = self.ftemp();
+                    self.push(MInst::FFromCore { rd: t, rm: r });
+                    args.push((t, *p));
+                }
                 ArgLoc::Reg(p) => args.push((r, *p)),
+                ArgLoc::HighHalf(p) => {
+                    // Joins the f32 already bound for the low half into one D register.
+                    let k = args
+                        .iter()
+                        .position(|(_, q)| q == p)
+                        .ok_or_else(|| self.err("high-half argument without its low half"))?;
+                    let t = self.ftemp();
+                    self.push(MInst::FPack {
+                        rd: t,
+                        lo: args[k].0,
+                        hi: r,
+                    });
+                    args[k].0 = t;
+                }
                 ArgLoc::Stack(off) => self.push(MInst::StoreStack {
                     value: r,
                     slot: StackRef::Local(*off),
+                    double: self.is_d_value(*v),
                 }),
             }
         }
@@ -486,7 +563,19 @@ impl<'a> Lowerer<'a> {
                     return Err(self.err("call results do not match the callee's signature"));
                 }
                 for (v, p) in inst.results.iter().zip(regs) {
-                    results.push((self.def(*v)?, *p));
+                    let rd = self.def(*v)?;
+                    if is_vfp(*p) && !self.is_vfp_value(*v) {
+                        // A word of a software f64 returned in s0/s1 (FPv4-SP).
+                        let t = self.ftemp();
+                        results.push((t, *p));
+                        loads.push(MInst::FToCore {
+                            rd,
+                            rm: t,
+                            high: false,
+                        });
+                    } else {
+                        results.push((rd, *p));
+                    }
                 }
             }
             ResultLocs::Memory { offsets, .. } => {
@@ -497,6 +586,7 @@ impl<'a> Lowerer<'a> {
                     loads.push(MInst::LoadStack {
                         rd: self.def(*v)?,
                         slot: StackRef::Local(self.result_area + off),
+                        double: self.is_d_value(*v),
                     });
                 }
             }
@@ -564,12 +654,18 @@ impl<'a> Lowerer<'a> {
                     if regs.len() != values.len() {
                         return Err(self.err("returned values do not match the signature"));
                     }
-                    let values = values
-                        .iter()
-                        .zip(regs)
-                        .map(|(v, p)| Ok((self.reg(*v)?, *p)))
-                        .collect::<Result<Vec<_>>>()?;
-                    self.push(MInst::Return { values });
+                    let mut out = Vec::new();
+                    for (v, p) in values.iter().zip(regs) {
+                        let r = self.reg(*v)?;
+                        if is_vfp(*p) && !self.is_vfp_value(*v) {
+                            let t = self.ftemp();
+                            self.push(MInst::FFromCore { rd: t, rm: r });
+                            out.push((t, *p));
+                        } else {
+                            out.push((r, *p));
+                        }
+                    }
+                    self.push(MInst::Return { values: out });
                 }
                 ResultLocs::Memory { offsets, .. } => {
                     let ptr = result_ptr.ok_or_else(|| self.err("missing result pointer"))?;
@@ -578,6 +674,11 @@ impl<'a> Lowerer<'a> {
                     }
                     for (v, off) in values.iter().zip(offsets) {
                         let value = self.reg(*v)?;
+                        if self.is_vfp_value(*v) {
+                            let double = self.value_type(*v) == ir::Type::F64;
+                            self.lower_fstore(value, double, ptr, Src::Imm(0), *off)?;
+                            continue;
+                        }
                         self.push(MInst::Store {
                             access: Access {
                                 width: 4,
@@ -642,7 +743,7 @@ fn find_fusable(func: &Function, order: &[ir::Block], uses: &[u32]) -> Vec<bool>
     fused
 }
 
-pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
+pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> {
     // `reverse_postorder` indexes blocks directly: make sure every edge is in range first.
     for (i, b) in func.blocks.iter().enumerate() {
         if let Some(bad) = b
@@ -684,7 +785,9 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
                 && (r.0 as usize) < nvals
             {
                 defs[r.0 as usize] = Some((&inst.op, inst.args.as_slice()));
-                if let Op::Const(k) = inst.op {
+                if let Op::Const(k) = inst.op
+                    && !func.value_types[r.0 as usize].is_float()
+                {
                     consts[r.0 as usize] = Some(k as u32);
                 }
             }
@@ -713,7 +816,7 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
                             .at(inst.offset as u64)
                     })?
                     .sig;
-                let l = call_layout(sig)?;
+                let l = call_layout(sig, vfp)?;
                 max_out = max_out.max(l.stack_bytes);
                 if let ResultLocs::Memory { size, .. } = l.results {
                     max_results = max_results.max(size);
@@ -727,6 +830,7 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
     let mut lw = Lowerer {
         module,
         func,
+        vfp,
         consts,
         fused,
         defs,
@@ -737,7 +841,14 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
         offset: func.offset,
     };
 
-    let layout = call_layout(&func.sig)?;
+    if vfp != VfpFile::None {
+        for (v, ty) in func.value_types.iter().enumerate() {
+            if ty.is_float() {
+                lw.code.set_class(VReg(v as u32), 1);
+            }
+        }
+    }
+    let layout = call_layout(&func.sig, vfp)?;
     let mut result_ptr = None;
     for (bi, b) in order.iter().enumerate() {
         let data = func.block(*b);
@@ -746,7 +857,7 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
             if data.params.len() != layout.args.len() {
                 return Err(lw.err("entry parameters do not match the signature"));
             }
-            let mut defs = Vec::new();
+            let mut defs: Vec<(VReg, crate::regalloc::PReg)> = Vec::new();
             let mut loads = Vec::new();
             if let Some(p) = layout.result_ptr {
                 let v = lw.temp();
@@ -756,10 +867,30 @@ pub fn lower(module: &Module, func: &Function) -> Result<Lowered> {
             for (v, loc) in data.params.iter().zip(&layout.args) {
                 let rd = lw.def(*v)?;
                 match loc {
+                    // A word of a software f64 arriving in a VFP register (FPv4-SP).
+                    ArgLoc::Reg(p) if is_vfp(*p) && !lw.is_vfp_value(*v) => {
+                        let t = lw.ftemp();
+                        defs.push((t, *p));
+                        loads.push(MInst::FToCore {
+                            rd,
+                            rm: t,
+                            high: false,
+                        });
+                    }
                     ArgLoc::Reg(p) => defs.push((rd, *p)),
+                    ArgLoc::HighHalf(p) => {
+                        // The D register arrived as the low-half argument's vreg.
+                        let container = defs
+                            .iter()
+                            .find(|(_, q)| q == p)
+                            .map(|(c, _)| *c)
+                            .ok_or_else(|| lw.err("high-half parameter without its low half"))?;
+                        loads.push(MInst::FHighHalf { rd, rm: container });
+                    }
                     ArgLoc::Stack(off) => loads.push(MInst::LoadStack {
                         rd,
                         slot: StackRef::Incoming(*off),
+                        double: lw.is_d_value(*v),
                     }),
                 }
             }

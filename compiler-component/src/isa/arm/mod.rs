@@ -17,16 +17,17 @@ use crate::isa::{Caps, CompiledFunction, ElfInfo};
 use crate::options::{Options, Target};
 use crate::regalloc;
 
-pub fn caps(_target: Target) -> Caps {
+pub fn caps(target: Target) -> Caps {
     // CLZ everywhere; ctz = rbit + clz; rotates via ror. No popcount instruction.
+    let vfp = regs::VfpFile::of(target);
     Caps {
         has_clz: true,
         has_ctz: true,
         has_popcnt: false,
         has_rotate: true,
-        hard_f32: false,
-        hard_f64: false,
-        hard_rounding: false,
+        hard_f32: vfp != regs::VfpFile::None,
+        hard_f64: vfp == regs::VfpFile::Double,
+        hard_rounding: vfp == regs::VfpFile::Double,
         soft_float: libcalls::soft_float,
         float_helpers_take_hard_f32: false,
     }
@@ -38,8 +39,8 @@ const EF_ARM_ABI_FLOAT_SOFT: u32 = 0x200;
 const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
 const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
 
-pub fn elf_info(target: Target, float_interface: bool) -> ElfInfo {
-    let float = if attributes::vfp_args(target, float_interface) {
+pub fn elf_info(target: Target) -> ElfInfo {
+    let float = if attributes::hard_float(target) {
         EF_ARM_ABI_FLOAT_HARD
     } else {
         EF_ARM_ABI_FLOAT_SOFT
@@ -50,7 +51,7 @@ pub fn elf_info(target: Target, float_interface: bool) -> ElfInfo {
         attributes: (
             ".ARM.attributes",
             SHT_ARM_ATTRIBUTES,
-            attributes::build(target, float_interface),
+            attributes::build(target),
         ),
         thumb: true,
     }
@@ -65,13 +66,15 @@ pub fn compile_function(
         .bodies
         .get(body)
         .ok_or_else(|| CompileError::internal(format!("no function body {body}")))?;
-    let lowered = lower::lower(module, func)?;
+    let vfp = regs::VfpFile::of(options.target);
+    let lowered = lower::lower(module, func, vfp)?;
     let policy = regalloc::Policy::of(options);
-    let alloc = regalloc::allocate_with(&lowered.code, &regs::reg_env(), policy)?;
-    if emit::needs_spare_scratch(&lowered, &alloc) {
+    let alloc = regalloc::allocate_with(&lowered.code, &regs::reg_env(vfp), policy)?;
+    if emit::needs_spare_scratch(&lowered, &alloc, vfp) {
         // A stack-to-stack move reaches a slot beyond imm12: allocate again without the spare
         // scratch register so it can hold that slot's address.
-        let alloc = regalloc::allocate_with(&lowered.code, &regs::reg_env_large_frame(), policy)?;
+        let env = regs::reg_env_large_frame(vfp);
+        let alloc = regalloc::allocate_with(&lowered.code, &env, policy)?;
         return emit::emit(module, &lowered, &alloc, options, Some(regs::SPARE_SCRATCH));
     }
     emit::emit(module, &lowered, &alloc, options, None)

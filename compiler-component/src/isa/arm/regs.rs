@@ -1,5 +1,10 @@
-//! The Thumb-2 register file as the allocator sees it.
+//! The Thumb-2 register file as the allocator sees it: core registers r0–r15 are PReg 0–15;
+//! the VFP registers s0–s31 are PReg 32–63 (class 1). FPv4-SP (cortex-m4f) allocates each S
+//! register; FPv5-D16 (cortex-m7dp) allocates D registers, d_n named by its low half s_2n, so
+//! an f32 lives in the low half of a D register and f32 code is the same on both FPUs.
 
+use super::asm::FReg;
+use crate::options::Target;
 use crate::regalloc::{PReg, PRegSet, RegEnv};
 
 pub const R0: PReg = PReg(0);
@@ -18,9 +23,63 @@ pub const PC: PReg = PReg(15);
 /// Argument registers in order (AAPCS).
 pub const ARG_REGS: [PReg; 4] = [R0, R1, R2, R3];
 
-/// Registers a call may overwrite: the argument registers, ip and lr (bl writes it).
+/// The first VFP register's number: s_n is PReg(VFP_BASE + n).
+pub const VFP_BASE: u8 = 32;
+
+/// The VFP register file a target allocates from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VfpFile {
+    /// No FPU: floats are integers in core registers.
+    None,
+    /// FPv4-SP: f32 in s0–s31.
+    Single,
+    /// FPv5-D16: f32 and f64 in d0–d15 (an f32 in the low half).
+    Double,
+}
+
+impl VfpFile {
+    pub fn of(target: Target) -> VfpFile {
+        match target {
+            Target::CortexM4F => VfpFile::Single,
+            Target::CortexM7DP => VfpFile::Double,
+            _ => VfpFile::None,
+        }
+    }
+}
+
+/// s_n as a register operand.
+pub fn s_reg(n: u8) -> PReg {
+    PReg(VFP_BASE + n)
+}
+
+pub fn is_vfp(r: PReg) -> bool {
+    r.0 >= VFP_BASE
+}
+
+/// The S register of a VFP PReg (on FPv5-D16: the low half of its D register).
+pub fn sreg(r: PReg) -> FReg {
+    FReg::S(r.0.saturating_sub(VFP_BASE))
+}
+
+/// The D register of an FPv5-D16 PReg (named by its low half s_2n).
+pub fn dreg(r: PReg) -> FReg {
+    FReg::D(r.0.saturating_sub(VFP_BASE) / 2)
+}
+
+/// s0–s15 (d0–d7): a call may overwrite them (AAPCS-VFP).
+pub fn vfp_caller_saved() -> PRegSet {
+    PRegSet((0xffffu64) << VFP_BASE)
+}
+
+/// s16–s31 (d8–d15): the callee preserves them.
+pub fn vfp_callee_saved() -> PRegSet {
+    PRegSet((0xffffu64) << (VFP_BASE + 16))
+}
+
+/// Registers a call may overwrite: the argument registers, ip and lr (bl writes it), and the
+/// caller-saved VFP registers (no vreg lives there on a target without an FPU).
 pub fn caller_saved() -> PRegSet {
-    PRegSet::of(&[R0, R1, R2, R3, IP, LR])
+    PRegSet::of(&[R0, R1, R2, R3, IP, LR]).union(vfp_caller_saved())
 }
 
 /// Callee-saved registers: r4-r11 and lr (holds the return address, so using it means saving
@@ -38,15 +97,32 @@ pub fn is_low(r: PReg) -> bool {
     r.0 < 8
 }
 
-pub fn reg_env() -> RegEnv {
+pub fn reg_env(vfp: VfpFile) -> RegEnv {
     // Low registers first so 16-bit encodings apply; caller-saved before callee-saved so leaf
     // functions need no saves; lr last because using it forces a frame.
     let mut allocatable: Vec<PReg> = (0..=11u8).map(PReg).collect();
     allocatable.push(LR);
+    let core = PRegSet::of(&allocatable);
+    // VFP registers: caller-saved s0–s15 first, like the core registers.
+    let vfp: Vec<PReg> = match vfp {
+        VfpFile::None => Vec::new(),
+        VfpFile::Single => (0..32).map(s_reg).collect(),
+        VfpFile::Double => (0..16).map(|d| s_reg(2 * d)).collect(),
+    };
+    let classes = if vfp.is_empty() {
+        Vec::new()
+    } else {
+        vec![core, PRegSet::of(&vfp)]
+    };
+    let mut callee = callee_saved();
+    if !vfp.is_empty() {
+        callee = callee.union(vfp_callee_saved());
+    }
+    allocatable.extend(vfp);
     RegEnv {
         allocatable,
-        classes: Vec::new(),
-        callee_saved: callee_saved(),
+        classes,
+        callee_saved: callee,
         scratch: IP,
         callee_saved_cost: 0,
     }
@@ -59,8 +135,8 @@ pub fn reg_env() -> RegEnv {
 pub const SPARE_SCRATCH: PReg = LR;
 
 /// `reg_env` without the spare scratch register, for frames beyond the imm12 reach.
-pub fn reg_env_large_frame() -> RegEnv {
-    let mut env = reg_env();
+pub fn reg_env_large_frame(vfp: VfpFile) -> RegEnv {
+    let mut env = reg_env(vfp);
     env.allocatable.retain(|&r| r != SPARE_SCRATCH);
     env
 }
@@ -71,6 +147,7 @@ pub fn name(r: PReg) -> String {
         13 => "sp".to_string(),
         14 => "lr".to_string(),
         15 => "pc".to_string(),
+        n if n >= VFP_BASE => format!("s{}", n - VFP_BASE),
         n => format!("r{n}"),
     }
 }
@@ -81,7 +158,7 @@ mod tests {
 
     #[test]
     fn environment_reserves_ip_sp_pc_and_saves_r4_to_r11_and_lr() {
-        let env = reg_env();
+        let env = reg_env(VfpFile::None);
         assert_eq!(env.allocatable.len(), 13);
         assert!(!env.allocatable.contains(&IP));
         assert!(!env.allocatable.contains(&SP));
@@ -92,14 +169,30 @@ mod tests {
         assert!(env.callee_saved.contains(LR));
         assert!(!env.callee_saved.contains(R3));
         assert!(caller_saved().contains(LR) && caller_saved().contains(IP));
+        assert!(caller_saved().contains(s_reg(15)) && !caller_saved().contains(s_reg(16)));
         assert_eq!(name(IP), "r12");
         assert_eq!(name(LR), "lr");
     }
 
     #[test]
+    fn vfp_files_are_a_second_class() {
+        let single = reg_env(VfpFile::Single);
+        assert_eq!(single.classes.len(), 2);
+        assert_eq!(single.class_size(1), 32);
+        assert!(single.callee_saved.contains(s_reg(16)));
+        let double = reg_env(VfpFile::Double);
+        assert_eq!(double.class_size(1), 16);
+        assert!(double.allocatable.contains(&s_reg(30)));
+        assert!(!double.allocatable.contains(&s_reg(31)));
+        assert_eq!(dreg(s_reg(6)), FReg::D(3));
+        assert_eq!(sreg(s_reg(6)), FReg::S(6));
+        assert_eq!(name(s_reg(3)), "s3");
+    }
+
+    #[test]
     fn large_frame_environment_gives_up_only_the_spare_scratch() {
-        let small = reg_env();
-        let large = reg_env_large_frame();
+        let small = reg_env(VfpFile::None);
+        let large = reg_env_large_frame(VfpFile::None);
         assert_eq!(large.allocatable.len(), small.allocatable.len() - 1);
         assert!(!large.allocatable.contains(&SPARE_SCRATCH));
         assert_ne!(SPARE_SCRATCH, large.scratch);

@@ -790,7 +790,7 @@ fn attributes_read_back_like_clangs() {
         ),
     ];
     for (target, needles) in expect {
-        let info = elf_info(target, false);
+        let info = elf_info(target);
         let mut obj = Object::new(
             object::BinaryFormat::Elf,
             object::Architecture::Arm,
@@ -963,8 +963,8 @@ fn functions_larger_than_the_short_branch_ranges_relax_and_allocate_cleanly() {
     );
     let m = module(sig(&[], &[]), vec![fb.f]);
 
-    let lowered = lower::lower(&m, &m.bodies[0]).unwrap();
-    let env = regs::reg_env();
+    let lowered = lower::lower(&m, &m.bodies[0], regs::VfpFile::None).unwrap();
+    let env = regs::reg_env(regs::VfpFile::None);
     let alloc = regalloc::allocate(&lowered.code, &env).unwrap();
     regalloc::check::verify(&lowered.code, &env, &alloc).unwrap();
 
@@ -1130,19 +1130,20 @@ fn branches_to_a_lone_jump_go_straight_to_its_target() {
     assert!(finish(&items, 5, &BTreeMap::new()).is_ok());
 }
 
-/// While floats are computed in software, an FPU target's object that passes floats through
-/// its interface declares the base calling convention (so a linker refuses hard-float peers);
-/// one that passes none keeps the VFP convention.
+/// FPU targets declare the VFP calling convention (Tag_ABI_VFP_args, EF_ARM_ABI_FLOAT_HARD);
+/// the others the base one.
 #[test]
-fn float_interfaces_declare_the_base_convention() {
+fn fpu_targets_declare_the_vfp_convention() {
     let tag28 = |info: &crate::isa::ElfInfo| {
         // Tag_ABI_VFP_args (28) = 1 appears as the byte pair [28, 1] in the attribute list.
         info.attributes.2.windows(2).any(|w| w == [28, 1])
     };
     for target in [Target::CortexM4F, Target::CortexM7DP] {
-        assert!(tag28(&elf_info(target, false)));
-        assert_eq!(elf_info(target, false).flags & 0x400, 0x400);
-        assert!(!tag28(&elf_info(target, true)));
-        assert_eq!(elf_info(target, true).flags & 0x600, 0x200);
+        assert!(tag28(&elf_info(target)));
+        assert_eq!(elf_info(target).flags & 0x600, 0x400);
+    }
+    for target in [Target::CortexM3, Target::CortexM4, Target::CortexM7] {
+        assert!(!tag28(&elf_info(target)));
+        assert_eq!(elf_info(target).flags & 0x600, 0x200);
     }
 }

@@ -188,32 +188,35 @@ impl<'m> Interp<'m> {
             .zip(args.iter().copied())
             .collect();
         let results = decl.sig.results.clone();
-        let split = split_pairs(&typed);
-        let raw = match &decl.kind {
-            FunctionKind::Imported(_) => return Ok(mock_import(&typed, &results)),
+        match &decl.kind {
+            FunctionKind::Imported(_) => Ok(mock_import(&typed, &results)),
             FunctionKind::Library(lib) => {
                 let values: Vec<u64> = typed.iter().map(|(_, v)| *v).collect();
-                return Ok(vec![float::library(lib, &values)]);
+                Ok(vec![float::library(lib, &values)])
             }
             FunctionKind::Defined(b) | FunctionKind::Runtime(b) => {
                 let Some(body) = self.module.bodies.get(*b as usize) else {
                     return invalid(format!("function {func} has no body {b}"));
                 };
-                let entry_params = body.blocks.first().map_or(0, |b| b.params.len());
-                let input: Vec<u64> = if entry_params == typed.len() {
-                    typed.iter().map(|(_, v)| *v).collect()
-                } else {
-                    split
+                let entry_types = match body.blocks.first() {
+                    Some(entry) => value_types(body, &entry.params)?,
+                    None => Vec::new(),
                 };
-                self.run(body, &input)?
+                let input = split_parts(&typed, &entry_types)?;
+                let (raw, raw_types) = self.run(body, &input)?;
+                let parts: Vec<(Type, u64)> = raw_types.into_iter().zip(raw).collect();
+                Ok(join_parts(&results, &parts)?
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect())
             }
-        };
-        join_results(&results, &raw)
+        }
     }
 
     /// Runs `func` to completion with an explicit call stack, so deep wasm recursion cannot
     /// overflow the host stack.
-    fn run(&mut self, func: &'m Function, args: &[u64]) -> Res<Vec<u64>> {
+    /// Returns the values of the outermost `return` with their IR types.
+    fn run(&mut self, func: &'m Function, args: &[u64]) -> Res<(Vec<u64>, Vec<Type>)> {
         let mut stack = vec![Frame::enter(func, args)?];
         loop {
             let Some(frame) = stack.last_mut() else {
@@ -266,13 +269,14 @@ impl<'m> Interp<'m> {
                     frame.goto(targets.get(i).copied().unwrap_or(*default), &[])?;
                 }
                 Terminator::Return { values } => {
+                    let types = value_types(func, values)?;
                     let values = values
                         .iter()
                         .map(|v| frame.get(*v))
                         .collect::<Res<Vec<_>>>()?;
                     stack.pop();
                     let Some(caller) = stack.last_mut() else {
-                        return Ok(values);
+                        return Ok((values, types));
                     };
                     caller.finish_call(values)?;
                 }
@@ -483,41 +487,20 @@ impl<'m> Interp<'m> {
             .map(|a| frame.get(*a))
             .collect::<Res<_>>()?;
         let results: Vec<u64> = match &decl.kind {
-            FunctionKind::Imported(_) => {
-                // Pair form when the call passes more values than the wasm signature has.
-                let paired = inst.args.len() != decl.sig.params.len();
-                let typed = if paired {
-                    join_typed(&decl.sig.params, &args)?
-                } else {
-                    decl.sig.params.iter().copied().zip(args).collect()
+            FunctionKind::Imported(_) | FunctionKind::Library(_) => {
+                // Legalized calls pass 64-bit values the back end cannot hold whole as pairs.
+                let arg_types = value_types(frame.func, &inst.args)?;
+                let parts: Vec<(Type, u64)> = arg_types.into_iter().zip(args).collect();
+                let typed = join_parts(&decl.sig.params, &parts)?;
+                let wasm = match &decl.kind {
+                    FunctionKind::Library(lib) => {
+                        let values: Vec<u64> = typed.iter().map(|(_, v)| *v).collect();
+                        vec![float::library(lib, &values)]
+                    }
+                    _ => mock_import(&typed, &decl.sig.results),
                 };
-                let wasm = mock_import(&typed, &decl.sig.results);
-                if inst.results.len() != decl.sig.results.len() {
-                    let pairs: Vec<(Type, u64)> =
-                        decl.sig.results.iter().copied().zip(wasm).collect();
-                    split_pairs(&pairs)
-                } else {
-                    wasm
-                }
-            }
-            FunctionKind::Library(lib) => {
-                let paired = inst.args.len() != decl.sig.params.len();
-                let values: Vec<u64> = if paired {
-                    join_typed(&decl.sig.params, &args)?
-                        .into_iter()
-                        .map(|(_, v)| v)
-                        .collect()
-                } else {
-                    args
-                };
-                let result = float::library(lib, &values);
-                if inst.results.len() != decl.sig.results.len() {
-                    let pairs: Vec<(Type, u64)> =
-                        decl.sig.results.iter().map(|t| (*t, result)).collect();
-                    split_pairs(&pairs)
-                } else {
-                    vec![result]
-                }
+                let pairs: Vec<(Type, u64)> = decl.sig.results.iter().copied().zip(wasm).collect();
+                split_parts(&pairs, &value_types(frame.func, &inst.results)?)?
             }
             FunctionKind::Defined(b) | FunctionKind::Runtime(b) => {
                 let Some(body) = module.bodies.get(*b as usize) else {
@@ -786,59 +769,75 @@ fn raw_addr(frame: &Frame, base: Value, addr: Value, m: &MemArg) -> Res<u64> {
     Ok(frame.get32(base)? as u64 + frame.get32(addr)? as u64 + m.offset)
 }
 
-/// Wasm-level (type, value) list -> pair form (i64 as low, high).
-fn split_pairs(values: &[(Type, u64)]) -> Vec<u64> {
-    let mut out = Vec::new();
-    for (ty, v) in values {
-        match ty {
-            Type::I32 | Type::F32 => out.push(v & 0xffff_ffff),
-            Type::I64 | Type::F64 => {
-                out.push(v & 0xffff_ffff);
-                out.push(v >> 32);
-            }
-        }
-    }
-    out
+/// The IR types of `values` in `func`.
+fn value_types(func: &Function, values: &[Value]) -> Res<Vec<Type>> {
+    values
+        .iter()
+        .map(|v| {
+            func.value_types
+                .get(v.0 as usize)
+                .copied()
+                .ok_or_else(|| InterpError::Invalid(format!("{}: no value {v}", func.name)))
+        })
+        .collect()
 }
 
-/// Pair form -> wasm-level values for `types`.
-fn join_typed(types: &[Type], raw: &[u64]) -> Res<Vec<(Type, u64)>> {
+fn is_wide(ty: Type) -> bool {
+    matches!(ty, Type::I64 | Type::F64)
+}
+
+/// Wasm-level values -> the parts a (possibly legalized) body takes: a 64-bit value whose part
+/// is 32 bits wide becomes two words (low first); any other value stays one part.
+fn split_parts(values: &[(Type, u64)], part_types: &[Type]) -> Res<Vec<u64>> {
     let mut out = Vec::new();
-    let mut it = raw.iter();
-    for ty in types {
-        let lo = it.next();
-        let v = match (ty, lo) {
-            (Type::I32 | Type::F32, Some(lo)) => lo & 0xffff_ffff,
-            (Type::I64 | Type::F64, Some(lo)) => match it.next() {
-                Some(hi) => pair(*lo as u32, *hi as u32),
-                None => return invalid("missing high word of an i64"),
-            },
-            (_, None) => return invalid("too few values for the signature"),
+    let mut parts = part_types.iter();
+    for (ty, v) in values {
+        let Some(part) = parts.next() else {
+            return invalid("more values than parts");
         };
-        out.push((*ty, v));
+        if is_wide(*ty) && !is_wide(*part) {
+            if parts.next().is_none() {
+                return invalid("missing the high part of a 64-bit value");
+            }
+            out.push(v & 0xffff_ffff);
+            out.push(v >> 32);
+        } else if is_wide(*part) {
+            out.push(*v);
+        } else {
+            out.push(v & 0xffff_ffff);
+        }
     }
-    if it.next().is_some() {
-        return invalid("too many values for the signature");
+    if parts.next().is_some() {
+        return invalid("fewer values than parts");
     }
     Ok(out)
 }
 
-/// Results of a body (either form) -> wasm-level results.
-fn join_results(types: &[Type], raw: &[u64]) -> Res<Vec<u64>> {
-    if raw.len() == types.len() {
-        return Ok(types
-            .iter()
-            .zip(raw)
-            .map(|(t, v)| match t {
-                Type::I32 | Type::F32 => v & 0xffff_ffff,
-                Type::I64 | Type::F64 => *v,
-            })
-            .collect());
+/// Parts -> wasm-level values for `types`: the inverse of `split_parts` (32-bit values
+/// zero-extended).
+fn join_parts(types: &[Type], parts: &[(Type, u64)]) -> Res<Vec<(Type, u64)>> {
+    let mut out = Vec::new();
+    let mut it = parts.iter();
+    for ty in types {
+        let Some((part, lo)) = it.next() else {
+            return invalid(format!("{} values for {} types", parts.len(), types.len()));
+        };
+        let v = if is_wide(*ty) && !is_wide(*part) {
+            match it.next() {
+                Some((_, hi)) => pair(*lo as u32, *hi as u32),
+                None => return invalid("missing the high part of a 64-bit value"),
+            }
+        } else if is_wide(*ty) {
+            *lo
+        } else {
+            lo & 0xffff_ffff
+        };
+        out.push((*ty, v));
     }
-    Ok(join_typed(types, raw)?
-        .into_iter()
-        .map(|(_, v)| v)
-        .collect())
+    if it.next().is_some() {
+        return invalid(format!("{} values for {} types", parts.len(), types.len()));
+    }
+    Ok(out)
 }
 
 /// The deterministic import mock shared with the execution tests. Float arguments take part

@@ -51,14 +51,15 @@ fn tags(target: Target) -> Vec<(u32, Value)> {
     t.extend([
         (14, Int(0)), // Tag_ABI_PCS_R9_use: normal register
         (17, Int(1)), // Tag_ABI_PCS_GOT_use: direct
-        (18, Int(4)), // Tag_ABI_PCS_wchar_t
         (20, Int(1)), // Tag_ABI_FP_denormal
         (21, Int(0)), // Tag_ABI_FP_exceptions
         (23, Int(3)), // Tag_ABI_FP_number_model: IEEE-754
         (24, Int(1)), // Tag_ABI_align_needed: 8-byte
         (25, Int(1)), // Tag_ABI_align_preserved: 8-byte
-        (26, Int(2)), // Tag_ABI_enum_size: int
     ]);
+    // No Tag_ABI_PCS_wchar_t / Tag_ABI_enum_size (0: not used): the interface has neither, and
+    // a value there makes GNU ld warn against C built with other choices (arm-none-eabi-gcc
+    // defaults to short enums), which breaks `--fatal-warnings` builds.
     if target == Target::CortexM4F {
         t.push((27, Int(1))); // Tag_ABI_HardFP_use: single precision
     }

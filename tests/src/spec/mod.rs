@@ -128,17 +128,28 @@ pub fn run_text(file: &str, text: &str, engines: &[Engine]) -> FileReport {
     }
 }
 
-/// Where the official testsuite lives: `/work/shared/spec-testsuite`, found relative to this
-/// crate (`tests/`) as `../../shared/spec-testsuite`.
+/// Where the official testsuite lives: `$SYNTH_SHARED_DIR/spec-testsuite`, by default the
+/// `shared/` folder next to the repository (`../shared` from its root). `./dev test` sets
+/// `SYNTH_SHARED_DIR` when it had to fetch the suite.
 pub fn suite_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/spec-testsuite")
+    shared_dir().join("spec-testsuite")
+}
+
+/// The test data folder outside the repository (`spec-testsuite/`, `bench-c/`).
+pub fn shared_dir() -> PathBuf {
+    match std::env::var_os("SYNTH_SHARED_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+    }
 }
 
 /// The suite's `.wast` files, sorted by name.
 pub fn suite_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         format!(
-            "the spec testsuite is missing at {} ({e}); it must hold the official *.wast files",
+            "the spec testsuite is missing at {} ({e}); it must hold the official *.wast files \
+             (set SYNTH_SHARED_DIR to the folder that holds spec-testsuite/, or let `./dev test` \
+             fetch it)",
             dir.display()
         )
     })?;

@@ -257,10 +257,12 @@ fn write_header(out: &mut String, module: &Module, options: &Options) -> std::fm
 
     writeln!(out, "/* Codes passed to synth_trap. */")?;
     writeln!(out, "enum synth_trap_code {{")?;
-    for code in TrapCode::ALL {
+    for (i, code) in TrapCode::ALL.into_iter().enumerate() {
+        // No comma after the last enumerator: C89 and C++98 reject it under -pedantic.
+        let comma = if i + 1 < TrapCode::ALL.len() { "," } else { "" };
         writeln!(
             out,
-            "    {} = {}, /* {} */",
+            "    {} = {}{comma} /* {} */",
             trap_constant(code),
             code.code(),
             code.message()

@@ -137,8 +137,12 @@ fn print_tables(
         |c| ratio(c.synth[0].text_bytes, c.native.text_bytes),
     );
     if raw {
-        println!("\nAbsolute counts: instructions clang / synth / synth unchecked, .text clang / synth\n");
-        println!("| program | target | clang | synth | synth, no bounds checks | .text clang | .text synth |");
+        println!(
+            "\nAbsolute counts: instructions clang / synth / synth unchecked, .text clang / synth\n"
+        );
+        println!(
+            "| program | target | clang | synth | synth, no bounds checks | .text clang | .text synth |"
+        );
         println!("|---|---|--:|--:|--:|--:|--:|");
         for (program, row) in programs.iter().zip(results) {
             for (target, c) in targets.iter().zip(row) {

@@ -70,7 +70,8 @@ fn clang(args: &[&str], extra: &[String]) -> Result<(), HarnessError> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, HarnessError> {
-    std::fs::read(path).map_err(|e| HarnessError::new(format!("cannot read {}: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| HarnessError::new(format!("cannot read {}: {e}", path.display())))
 }
 
 fn include_args(program: &CProgram) -> Vec<String> {
@@ -113,14 +114,16 @@ pub fn compile_native_object(
         .clang_flags()
         .iter()
         .chain(COMMON_CFLAGS)
-        .chain([
-            "-ffunction-sections",
-            "-fdata-sections",
-            "-fno-unwind-tables",
-            "-fno-asynchronous-unwind-tables",
-            "-c",
-        ]
-        .iter())
+        .chain(
+            [
+                "-ffunction-sections",
+                "-fdata-sections",
+                "-fno-unwind-tables",
+                "-fno-asynchronous-unwind-tables",
+                "-c",
+            ]
+            .iter(),
+        )
         .chain(extra_flags)
         .map(|s| s.to_string())
         .collect();
@@ -239,11 +242,20 @@ pub fn run_native(
         objects.push(object);
     }
     for source in &program.native_support {
-        objects.push(compile_native_object(platform, source, include, &["-fno-builtin"])?);
+        objects.push(compile_native_object(
+            platform,
+            source,
+            include,
+            &["-fno-builtin"],
+        )?);
     }
     let prototype = format!("uint32_t {}(uint32_t seed);", program.entry);
     let call = format!("{}(bench_seed)", program.entry);
-    objects.push(compile_native_text(platform, &driver(&prototype, &call), None)?);
+    objects.push(compile_native_text(
+        platform,
+        &driver(&prototype, &call),
+        None,
+    )?);
     let refs: Vec<&[u8]> = objects.iter().map(|o| o.as_slice()).collect();
     let image = link(platform, &refs, &[])?;
     let mut machine = Machine::on(platform, image, &[])?;
@@ -259,7 +271,11 @@ pub fn run_native(
 
 /// The programs of a directory: every `*.c` except the names in `support` (which become each
 /// program's `native_support`), sorted by name; the directory is the include directory.
-pub fn programs_in(dir: &Path, entry: &str, support: &[&str]) -> Result<Vec<CProgram>, HarnessError> {
+pub fn programs_in(
+    dir: &Path,
+    entry: &str,
+    support: &[&str],
+) -> Result<Vec<CProgram>, HarnessError> {
     let listing = std::fs::read_dir(dir)
         .map_err(|e| HarnessError::new(format!("cannot list {}: {e}", dir.display())))?;
     let mut sources: Vec<PathBuf> = listing

@@ -53,17 +53,21 @@ fn float_helper(name: &str) -> Option<Helper> {
         _ => None,
     };
     for prefix in ["add", "sub", "mul", "div", "neg"] {
-        if let Some(rest) = op.strip_prefix(prefix) {
-            if let Some((f32, f64)) = rest.strip_suffix('3').and_then(ty) {
-                return h(f32, f64, false);
-            }
+        if let Some((f32, f64)) = op
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix('3'))
+            .and_then(ty)
+        {
+            return h(f32, f64, false);
         }
     }
     for prefix in ["eq", "ne", "lt", "le", "ge", "gt", "unord", "cmp"] {
-        if let Some(rest) = op.strip_prefix(prefix) {
-            if let Some((f32, f64)) = rest.strip_suffix('2').and_then(ty) {
-                return h(f32, f64, false);
-            }
+        if let Some((f32, f64)) = op
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix('2'))
+            .and_then(ty)
+        {
+            return h(f32, f64, false);
         }
     }
     match op {
@@ -110,15 +114,14 @@ fn violations(target: Target, object: &[u8]) -> Vec<String> {
     for symbol in file.symbols() {
         let Ok(name) = symbol.name() else { continue };
         if symbol.is_undefined() {
-            if let Some(helper) = float_helper(name) {
-                if forbidden_helper(target, helper) {
-                    found.push(format!("{name} (library helper)"));
-                }
+            if float_helper(name).is_some_and(|helper| forbidden_helper(target, helper)) {
+                found.push(format!("{name} (library helper)"));
             }
-        } else if let Some(runtime) = name.strip_prefix("__synth_rt_") {
-            if forbidden_runtime(target, runtime) {
-                found.push(format!("{name} (synth runtime helper)"));
-            }
+        } else if name
+            .strip_prefix("__synth_rt_")
+            .is_some_and(|runtime| forbidden_runtime(target, runtime))
+        {
+            found.push(format!("{name} (synth runtime helper)"));
         }
     }
     found.sort();
@@ -203,18 +206,30 @@ fn the_check_catches_soft_float_helpers() {
         );
     }
     let helper = |name| float_helper(name).unwrap();
-    assert!(forbidden_helper(Target::CortexM4F, helper("__aeabi_fcmplt")));
+    assert!(forbidden_helper(
+        Target::CortexM4F,
+        helper("__aeabi_fcmplt")
+    ));
     assert!(!forbidden_helper(Target::CortexM4F, helper("__aeabi_dadd")));
     assert!(!forbidden_helper(Target::CortexM4F, helper("__aeabi_f2d")));
     assert!(!forbidden_helper(Target::CortexM4F, helper("__aeabi_l2f")));
     assert!(forbidden_helper(Target::CortexM7DP, helper("__aeabi_dadd")));
     assert!(forbidden_helper(Target::CortexM7DP, helper("__aeabi_d2f")));
-    assert!(!forbidden_helper(Target::CortexM7DP, helper("__aeabi_ul2d")));
-    assert!(!forbidden_helper(Target::CortexM7DP, helper("__aeabi_f2lz")));
+    assert!(!forbidden_helper(
+        Target::CortexM7DP,
+        helper("__aeabi_ul2d")
+    ));
+    assert!(!forbidden_helper(
+        Target::CortexM7DP,
+        helper("__aeabi_f2lz")
+    ));
     assert!(forbidden_helper(Target::Rv32imafc, helper("__ltsf2")));
     assert!(forbidden_helper(Target::Rv32imafc, helper("__fixsfsi")));
     assert!(!forbidden_helper(Target::Rv32imafc, helper("__muldf3")));
-    assert!(!forbidden_helper(Target::Rv32imafc, helper("__extendsfdf2")));
+    assert!(!forbidden_helper(
+        Target::Rv32imafc,
+        helper("__extendsfdf2")
+    ));
     assert!(!forbidden_helper(Target::Rv32imafc, helper("__floatdisf")));
     assert_eq!(float_helper("__aeabi_ldivmod"), None);
     assert_eq!(float_helper("__udivdi3"), None);

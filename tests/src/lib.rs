@@ -1,6 +1,7 @@
 //! Execution harness for synth: runs compiled objects in unicorn (`emu`), the same wasm in
 //! wasmtime (`oracle`), and reads the fixture vector files (`vectors`). Test-only (GPL).
 
+pub mod bench;
 pub mod compare;
 pub mod emu;
 pub mod oracle;

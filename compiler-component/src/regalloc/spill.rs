@@ -509,13 +509,16 @@ impl Spiller<'_> {
         }
         if !moves.is_empty() {
             let named: Vec<Location> = moves.iter().flat_map(|(s, d)| [*s, *d]).collect();
-            // A register temporary must be of the parked value's class: with values of several
-            // classes in the move, a cycle parks its value in the temporary slot instead.
-            let one_class = named.iter().all(|loc| match loc {
-                Location::Reg(r) => self.env.class_of(*r) == 0,
-                _ => true,
+            // A register temporary must be of the parked value's class: when the move names
+            // registers of one class, a free register of that class; with several classes, a
+            // cycle parks its value in the temporary slot instead.
+            let mut classes = named.iter().filter_map(|loc| match loc {
+                Location::Reg(r) => Some(self.env.class_of(*r)),
+                _ => None,
             });
-            let core = self.env.outside_class(0);
+            let first = classes.next().unwrap_or(0);
+            let one_class = classes.all(|c| c == first);
+            let outside = self.env.outside_class(first);
             let temp = self
                 .env
                 .allocatable
@@ -523,7 +526,7 @@ impl Spiller<'_> {
                 .copied()
                 .find(|r| {
                     one_class
-                        && !core.contains(*r)
+                        && !outside.contains(*r)
                         && self.holder(*r).is_none()
                         && !reserved.contains(*r)
                         && !named.contains(&Location::Reg(*r))

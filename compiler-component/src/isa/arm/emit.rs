@@ -1220,6 +1220,17 @@ impl Emitter<'_> {
                 let (cond, lhs, rhs) = self.test(r, test)?;
                 self.two_way(cond, lhs, rhs, *then_block, *else_block, next_block);
             }
+            MInst::FBranch {
+                cond,
+                double,
+                rn,
+                rm,
+                then_block,
+                else_block,
+            } => {
+                let (rn, rm) = (r.get(*rn)?, r.get(*rm)?);
+                self.float_branch(*cond, *double, rn, rm, *then_block, *else_block, next_block);
+            }
             MInst::Switch {
                 index,
                 targets,

@@ -5,7 +5,7 @@ use super::super::asm::{Asm, Cc, DataOp, FReg, VBinOp, VUnOp, Vfp};
 use super::super::encode::{vfp_imm8_f32, vfp_imm8_f64};
 use super::super::inst::MInst;
 use super::super::regs::{IP, SP, VfpFile, dreg, is_vfp, sreg, vfp_callee_saved};
-use super::{Emitter, PSrc, Regs, cc_of};
+use super::{BranchKind, Emitter, PSrc, Regs, cc_of};
 use crate::error::{CompileError, Result};
 use crate::ir::FCond;
 use crate::regalloc::{Allocation, Location, PReg, PRegSet};
@@ -155,6 +155,38 @@ impl Emitter<'_> {
             rm: Some(rm),
         });
         self.vfp(Vfp::MrsFlags);
+    }
+
+    /// `vcmp` + `vmrs`, then branch like `two_way`. The negation of a float condition is the
+    /// inverted flag condition (`!(a < b)` is `pl`, true when unordered), never the opposite
+    /// compare.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn float_branch(
+        &mut self,
+        cond: FCond,
+        double: bool,
+        rn: PReg,
+        rm: PReg,
+        then_b: usize,
+        else_b: usize,
+        next: usize,
+    ) {
+        if then_b == else_b {
+            if then_b != next {
+                self.b.branch(BranchKind::Always, then_b);
+            }
+            return;
+        }
+        self.compare(self.fp(rn, double), self.fp(rm, double));
+        let cc = fcc(cond);
+        if then_b == next {
+            self.b.branch(BranchKind::Cond(cc.invert()), else_b);
+        } else {
+            self.b.branch(BranchKind::Cond(cc), then_b);
+            if else_b != next {
+                self.b.branch(BranchKind::Always, else_b);
+            }
+        }
     }
 
     /// The upper word of a register as an S register (an f64's sign lives there).

@@ -287,6 +287,16 @@ pub enum MInst {
         then_block: usize,
         else_block: usize,
     },
+    /// Branch on a float compare (`vcmp` + `vmrs` + `b<cc>`); unordered operands make every
+    /// condition but `Ne` false.
+    FBranch {
+        cond: FCond,
+        double: bool,
+        rn: VReg,
+        rm: VReg,
+        then_block: usize,
+        else_block: usize,
+    },
     /// `targets[index]` if index < len, else `default`.
     Switch {
         index: VReg,
@@ -329,6 +339,7 @@ impl MachInst for MInst {
             self,
             MInst::Jump { .. }
                 | MInst::Branch { .. }
+                | MInst::FBranch { .. }
                 | MInst::Switch { .. }
                 | MInst::Return { .. }
                 | MInst::Trap { .. }
@@ -340,6 +351,11 @@ impl MachInst for MInst {
         match self {
             MInst::Jump { target } => vec![*target],
             MInst::Branch {
+                then_block,
+                else_block,
+                ..
+            }
+            | MInst::FBranch {
                 then_block,
                 else_block,
                 ..
@@ -448,6 +464,10 @@ impl MachInst for MInst {
                 o.extend(results.iter().map(|(v, p)| Operand::def_fixed(*v, *p)));
             }
             MInst::Switch { index, .. } => o.push(Operand::use_reg(*index)),
+            MInst::FBranch { rn, rm, .. } => {
+                o.push(Operand::use_reg(*rn));
+                o.push(Operand::use_reg(*rm));
+            }
             MInst::FConst { rd, .. } => o.push(Operand::def_reg(*rd)),
             MInst::FBin { rd, rn, rm, .. }
             | MInst::FCmp { rd, rn, rm, .. }

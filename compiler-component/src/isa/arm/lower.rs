@@ -10,7 +10,7 @@ use super::encode::modimm;
 use super::inst::{Access, MInst, Src, StackRef, Test};
 use super::regs::{VfpFile, is_vfp};
 use crate::error::{CompileError, Result};
-use crate::ir::{self, BinaryOp, Cond, Function, Module, Op, Terminator, UnaryOp, Value};
+use crate::ir::{self, BinaryOp, Cond, FCond, Function, Module, Op, Terminator, UnaryOp, Value};
 use crate::isa::vcode::{VCode, VCodeBuilder};
 use crate::regalloc::VReg;
 
@@ -138,6 +138,14 @@ impl<'a> Lowerer<'a> {
     }
 
     /// The test "v is true", through a fused compare when there is one.
+    /// The float compare a branch consumes directly (only branches fuse float compares).
+    fn fused_float_compare(&self, v: Value) -> Option<(FCond, Value, Value)> {
+        match self.defs.get(v.0 as usize)? {
+            Some((Op::FCompare(cond), [a, b])) if self.fused[v.0 as usize] => Some((*cond, *a, *b)),
+            _ => None,
+        }
+    }
+
     fn test_of(&mut self, v: Value) -> Result<Test> {
         self.check(v)?;
         if self.fused[v.0 as usize] {
@@ -623,14 +631,27 @@ impl<'a> Lowerer<'a> {
                 then_block,
                 else_block,
             } => {
-                let test = self.test_of(*cond)?;
                 let then_block = self.block(*then_block)?;
                 let else_block = self.block(*else_block)?;
-                self.push(MInst::Branch {
-                    test,
-                    then_block,
-                    else_block,
-                });
+                if let Some((cond, a, b)) = self.fused_float_compare(*cond) {
+                    let double = self.double(a);
+                    let (rn, rm) = (self.reg(a)?, self.reg(b)?);
+                    self.push(MInst::FBranch {
+                        cond,
+                        double,
+                        rn,
+                        rm,
+                        then_block,
+                        else_block,
+                    });
+                } else {
+                    let test = self.test_of(*cond)?;
+                    self.push(MInst::Branch {
+                        test,
+                        then_block,
+                        else_block,
+                    });
+                }
             }
             Terminator::Switch {
                 index,
@@ -705,6 +726,8 @@ fn find_fusable(func: &Function, order: &[ir::Block], uses: &[u32]) -> Vec<bool>
     let n = func.value_types.len();
     let mut def_block = vec![usize::MAX; n];
     let mut fusable_def = vec![false; n];
+    // A float compare fuses into a branch only (`FBranch`); selects and trap checks take a test.
+    let mut float_compare = vec![false; n];
     for (bi, b) in order.iter().enumerate() {
         for inst in &func.block(*b).insts {
             for r in &inst.results {
@@ -717,6 +740,15 @@ fn find_fusable(func: &Function, order: &[ir::Block], uses: &[u32]) -> Vec<bool>
                 && let Some(f) = fusable_def.get_mut(r.0 as usize)
             {
                 *f = true;
+            }
+            if let ([r], Op::FCompare(_)) = (inst.results.as_slice(), &inst.op)
+                && let (Some(f), Some(fc)) = (
+                    fusable_def.get_mut(r.0 as usize),
+                    float_compare.get_mut(r.0 as usize),
+                )
+            {
+                *f = true;
+                *fc = true;
             }
         }
     }
@@ -732,6 +764,7 @@ fn find_fusable(func: &Function, order: &[ir::Block], uses: &[u32]) -> Vec<bool>
         for inst in &data.insts {
             if matches!(inst.op, Op::Select | Op::TrapIf(_))
                 && let Some(c) = inst.args.first()
+                && !float_compare.get(c.0 as usize).copied().unwrap_or(false)
             {
                 consider(*c, bi);
             }

@@ -36,7 +36,7 @@ impl<'a> Lowerer<'a> {
         v
     }
 
-    fn double(&self, v: Value) -> bool {
+    pub(super) fn double(&self, v: Value) -> bool {
         self.value_type(v) == Type::F64
     }
 
@@ -205,6 +205,12 @@ impl<'a> Lowerer<'a> {
             }
             Op::FCompare(cond) => {
                 let [a, b] = self.args(inst)?;
+                // A compare only a branch consumes is emitted by that branch (`FBranch`).
+                if let [r] = inst.results.as_slice()
+                    && self.fused[r.0 as usize]
+                {
+                    return Ok(());
+                }
                 let rd = self.result(inst)?;
                 let double = self.double(a);
                 let (rn, rm) = (self.reg(a)?, self.reg(b)?);

@@ -131,6 +131,8 @@ pub fn mock_import_results(args: &[Value], results: &[ValType]) -> Vec<Value> {
                 ValType::I32 | ValType::I64 => Value::wrap(*ty, n),
                 ValType::F32 => Value::from_f32(n as f32),
                 ValType::F64 => Value::from_f64(n as f64),
+                // A host function returns a null reference.
+                ValType::FuncRef | ValType::ExternRef => Value::from_bits(*ty, 0),
             }
         })
         .collect()

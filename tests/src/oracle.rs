@@ -79,6 +79,9 @@ fn trap_of(error: &wasmtime::Error) -> Result<u32, HarnessError> {
         Some(Trap::IntegerOverflow) => Ok(trap_code::INTEGER_OVERFLOW),
         Some(Trap::BadConversionToInteger) => Ok(trap_code::INVALID_CONVERSION),
         Some(Trap::StackOverflow) => Ok(trap_code::STACK_EXHAUSTED),
+        Some(Trap::TableOutOfBounds) => Ok(trap_code::TABLE_OUT_OF_BOUNDS),
+        Some(Trap::IndirectCallToNull) => Ok(trap_code::UNINITIALIZED_ELEMENT),
+        Some(Trap::BadSignature) => Ok(trap_code::INDIRECT_CALL_TYPE_MISMATCH),
         Some(Trap::OutOfFuel) => Err(HarnessError::new(format!(
             "wasmtime ran out of fuel ({FUEL}): a runaway vector"
         ))),

@@ -203,7 +203,11 @@ impl<'a> Instance<'a> {
                     .get(index as usize)
                     .ok_or_else(|| format!("no function {index}"))?;
                 let params: Vec<ValType> = decl.sig.params.iter().map(|t| val_type(*t)).collect();
-                let given: Vec<ValType> = args.iter().map(|v| v.ty()).collect();
+                // The IR carries a reference as its i32 word.
+                let given: Vec<ValType> = args
+                    .iter()
+                    .map(|v| if v.ty().is_ref() { ValType::I32 } else { v.ty() })
+                    .collect();
                 if params != given {
                     return Err(format!(
                         "arguments of types {given:?} do not match the parameters {params:?} of `{export}`"

@@ -554,8 +554,13 @@ mod tests {
         let used = br#"(module (type (func (param v128))) (func (export "f") (type 0)))"#;
         let err = ModuleInfo::parse_allowing_unused_types(used).unwrap_err();
         assert!(err.to_string().contains("v128"), "{err}");
-        let reference = ModuleInfo::parse(br#"(module (func (export "f") (param externref)))"#);
-        assert!(reference.is_err());
+        let reference = ModuleInfo::parse(
+            br#"(module (func (export "f") (param externref) (result funcref) (ref.null func)))"#,
+        )
+        .unwrap();
+        let sig = &reference.export("f").unwrap().sig;
+        assert_eq!(sig.params, vec![ValType::ExternRef]);
+        assert_eq!(sig.results, vec![ValType::FuncRef]);
     }
 
     #[test]

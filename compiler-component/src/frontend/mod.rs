@@ -97,9 +97,12 @@ impl ModuleEnv {
             .types
             .get(index as usize)
             .and_then(Option::as_ref)
-            .ok_or_else(|| CompileError::internal(format!("type {index} is not a function type")))?;
-        let id = table::func_type_id(ty)
-            .map_err(|why| CompileError::unsupported(format!("type {index}: {why}"), offset as u64))?;
+            .ok_or_else(|| {
+                CompileError::internal(format!("type {index} is not a function type"))
+            })?;
+        let id = table::func_type_id(ty).map_err(|why| {
+            CompileError::unsupported(format!("type {index}: {why}"), offset as u64)
+        })?;
         Ok((sig, id))
     }
 
@@ -411,7 +414,9 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
             .types
             .get(type_index as usize)
             .and_then(Option::as_ref)
-            .ok_or_else(|| CompileError::internal(format!("type {type_index} is not a function")))?;
+            .ok_or_else(|| {
+                CompileError::internal(format!("type {type_index} is not a function"))
+            })?;
         table::func_type_id(ty).map_err(|why| {
             CompileError::new(
                 ErrorKind::Unsupported,
@@ -419,7 +424,12 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
             )
         })
     };
-    table::finish_tables(&mut module.tables, &module.bodies, exported_table, &type_id_of)?;
+    table::finish_tables(
+        &mut module.tables,
+        &module.bodies,
+        exported_table,
+        &type_id_of,
+    )?;
     Ok(module)
 }
 

@@ -238,8 +238,9 @@ pub(super) fn grown_tables(s: &Sections<'_>) -> Result<BTreeSet<u32>> {
             .get_operators_reader()
             .map_err(|e| reader_error(e, ErrorKind::Malformed))?;
         while !reader.eof() {
-            if let Operator::TableGrow { table } =
-                reader.read().map_err(|e| reader_error(e, ErrorKind::Malformed))?
+            if let Operator::TableGrow { table } = reader
+                .read()
+                .map_err(|e| reader_error(e, ErrorKind::Malformed))?
             {
                 grown.insert(table);
             }

@@ -563,9 +563,7 @@ impl<'m> Interp<'m> {
             | Symbol::StackLimit
             | Symbol::Table(_)
             | Symbol::FuncRef(_)
-            | Symbol::Elem(_) => {
-                invalid(format!("the interpreter has no address for {symbol:?}"))
-            }
+            | Symbol::Elem(_) => invalid(format!("the interpreter has no address for {symbol:?}")),
         }
     }
 

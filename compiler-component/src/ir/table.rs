@@ -73,9 +73,15 @@ pub enum TableOp {
     /// args = [index, value, count].
     Fill(u32),
     /// args = [dst index, src index, count].
-    Copy { dst: u32, src: u32 },
+    Copy {
+        dst: u32,
+        src: u32,
+    },
     /// args = [dst index, segment offset, count].
-    Init { table: u32, elem: u32 },
+    Init {
+        table: u32,
+        elem: u32,
+    },
     ElemDrop(u32),
     /// results[0] = the descriptor address of function N.
     RefFunc(u32),

@@ -2,13 +2,13 @@
 
 use super::builder::FnBuilder;
 use super::int64::Pair;
+use super::table_runtime::TableHelper;
 use crate::error::{CompileError, ErrorKind, Result};
 use crate::ir::{
     BinaryOp, Cond, Function, FunctionDecl, FunctionKind, MemArg, Module, Op, Signature, Symbol,
     Terminator, TrapCode, Type, UnaryOp, Value,
 };
 use crate::isa::Caps;
-use super::table_runtime::TableHelper;
 
 pub const INIT_NAME: &str = "synth_init";
 

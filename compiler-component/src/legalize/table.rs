@@ -91,7 +91,8 @@ impl BodyLegalizer<'_> {
             .map(|a| self.get32(*a))
             .collect::<Result<Vec<_>>>()?;
         let missing = self.error(format!("{op:?} lacks an argument"));
-        let arg = |i: usize| -> Result<Value> { args.get(i).copied().ok_or_else(|| missing.clone()) };
+        let arg =
+            |i: usize| -> Result<Value> { args.get(i).copied().ok_or_else(|| missing.clone()) };
         let result = match op {
             TableOp::Get(t) => {
                 let (base, addr) = self.checked_entry(t, arg(0)?, TrapCode::TableOutOfBounds)?;
@@ -179,8 +180,10 @@ impl BodyLegalizer<'_> {
         let type_id = self.b.one(Op::Load(word(0)), vec![entry, zero]);
         let expected = self.b.konst(call.type_id);
         let mismatch = self.b.cmp(Cond::Ne, type_id, expected);
-        self.b
-            .effect(Op::TrapIf(TrapCode::IndirectCallTypeMismatch), vec![mismatch]);
+        self.b.effect(
+            Op::TrapIf(TrapCode::IndirectCallTypeMismatch),
+            vec![mismatch],
+        );
         let code = self.b.one(Op::Load(word(4)), vec![entry, zero]);
         let mut args = vec![code];
         args.extend(self.flatten(call_args)?);
@@ -189,7 +192,10 @@ impl BodyLegalizer<'_> {
             types.extend(super::word_types(self.type_of(*r)?));
         }
         let sig = Box::new(call.sig.clone());
-        let mut words = self.b.inst_typed(Op::CallPtr(sig), args, &types).into_iter();
+        let mut words = self
+            .b
+            .inst_typed(Op::CallPtr(sig), args, &types)
+            .into_iter();
         for r in &inst.results {
             let n = super::words(self.type_of(*r)?);
             self.define(*r, words.by_ref().take(n).collect())?;

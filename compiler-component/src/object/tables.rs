@@ -81,8 +81,7 @@ impl ElfWriter<'_> {
                 return Err(CompileError::internal(format!("table {n} is inconsistent")));
             }
             let pad = (table.max - table.initial) as usize;
-            let offset =
-                self.append_refs(section, &[table.initial], &table.init, pad, &mut relocs);
+            let offset = self.append_refs(section, &[table.initial], &table.init, pad, &mut relocs);
             self.add_data_symbol(
                 Symbol::Table(n),
                 section,
@@ -117,7 +116,10 @@ impl ElfWriter<'_> {
         };
         for reloc in relocs {
             let symbol = self.symbols.get(&reloc.symbol).copied().ok_or_else(|| {
-                CompileError::internal(format!("data relocation against missing {:?}", reloc.symbol))
+                CompileError::internal(format!(
+                    "data relocation against missing {:?}",
+                    reloc.symbol
+                ))
             })?;
             self.object
                 .add_relocation(
@@ -126,9 +128,7 @@ impl ElfWriter<'_> {
                         offset: reloc.offset,
                         symbol,
                         addend: 0,
-                        flags: RelocationFlags::Elf {
-                            r_type,
-                        },
+                        flags: RelocationFlags::Elf { r_type },
                     },
                 )
                 .map_err(|e| CompileError::internal(format!("adding a data relocation: {e}")))?;

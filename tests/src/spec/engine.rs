@@ -206,7 +206,13 @@ impl<'a> Instance<'a> {
                 // The IR carries a reference as its i32 word.
                 let given: Vec<ValType> = args
                     .iter()
-                    .map(|v| if v.ty().is_ref() { ValType::I32 } else { v.ty() })
+                    .map(|v| {
+                        if v.ty().is_ref() {
+                            ValType::I32
+                        } else {
+                            v.ty()
+                        }
+                    })
                     .collect();
                 if params != given {
                     return Err(format!(

@@ -49,7 +49,12 @@ impl Translator<'_> {
             Operator::TableSet { table } => {
                 let value = self.pop()?;
                 let index = self.pop()?;
-                self.emit(Op::Table(TableOp::Set(table)), vec![index, value], &[], offset)?;
+                self.emit(
+                    Op::Table(TableOp::Set(table)),
+                    vec![index, value],
+                    &[],
+                    offset,
+                )?;
             }
             Operator::TableSize { table } => {
                 self.push1(Op::Table(TableOp::Size(table)), Vec::new(), I32, offset)?;
@@ -57,7 +62,12 @@ impl Translator<'_> {
             Operator::TableGrow { table } => {
                 let delta = self.pop()?;
                 let init = self.pop()?;
-                self.push1(Op::Table(TableOp::Grow(table)), vec![init, delta], I32, offset)?;
+                self.push1(
+                    Op::Table(TableOp::Grow(table)),
+                    vec![init, delta],
+                    I32,
+                    offset,
+                )?;
             }
             Operator::TableFill { table } => {
                 let args = self.pop_n(3)?;
@@ -83,7 +93,12 @@ impl Translator<'_> {
                 self.emit(Op::Table(op), args, &[], offset)?;
             }
             Operator::ElemDrop { elem_index } => {
-                self.emit(Op::Table(TableOp::ElemDrop(elem_index)), vec![], &[], offset)?;
+                self.emit(
+                    Op::Table(TableOp::ElemDrop(elem_index)),
+                    vec![],
+                    &[],
+                    offset,
+                )?;
             }
             other => {
                 return Err(CompileError::unsupported(

@@ -74,7 +74,7 @@ pub fn values_agree(expected: &[Value], actual: &[Value], args: &[Value]) -> boo
 pub fn outcome_agrees(expected: &Outcome, actual: &Outcome, args: &[Value]) -> bool {
     match (expected, actual) {
         (Outcome::Returned(e), Outcome::Returned(a)) => values_agree(e, a, args),
-        (Outcome::Trapped(e), Outcome::Trapped(a)) => e == a,
+        (Outcome::Trapped(e), Outcome::Trapped(a)) => crate::trap_code::same_trap(*e, *a),
         _ => false,
     }
 }

@@ -38,15 +38,21 @@ fn wasm_type(ty: ValType) -> wasmtime::ValType {
         ValType::I64 => wasmtime::ValType::I64,
         ValType::F32 => wasmtime::ValType::F32,
         ValType::F64 => wasmtime::ValType::F64,
+        ValType::FuncRef => wasmtime::ValType::FUNCREF,
+        ValType::ExternRef => wasmtime::ValType::EXTERNREF,
     }
 }
 
+/// Only null references travel into wasmtime here (a non-null funcref has no host form, and
+/// the vectors pass no non-null externref).
 fn to_val(value: Value) -> Val {
     match value {
         Value::I32(v) => Val::I32(v),
         Value::I64(v) => Val::I64(v),
         Value::F32(bits) => Val::F32(bits),
         Value::F64(bits) => Val::F64(bits),
+        Value::FuncRef(_) => Val::FuncRef(None),
+        Value::ExternRef(_) => Val::ExternRef(None),
     }
 }
 
@@ -56,6 +62,9 @@ fn from_val(val: &Val) -> Result<Value, HarnessError> {
         Val::I64(v) => Ok(Value::I64(*v)),
         Val::F32(bits) => Ok(Value::F32(*bits)),
         Val::F64(bits) => Ok(Value::F64(*bits)),
+        // Only null-ness of a funcref is comparable across engines.
+        Val::FuncRef(f) => Ok(Value::FuncRef(u32::from(f.is_some()))),
+        Val::ExternRef(None) => Ok(Value::ExternRef(0)),
         other => Err(HarnessError::new(format!("unsupported value {other:?}"))),
     }
 }
@@ -70,6 +79,9 @@ fn trap_of(error: &wasmtime::Error) -> Result<u32, HarnessError> {
         Some(Trap::IntegerOverflow) => Ok(trap_code::INTEGER_OVERFLOW),
         Some(Trap::BadConversionToInteger) => Ok(trap_code::INVALID_CONVERSION),
         Some(Trap::StackOverflow) => Ok(trap_code::STACK_EXHAUSTED),
+        Some(Trap::TableOutOfBounds) => Ok(trap_code::TABLE_OUT_OF_BOUNDS),
+        Some(Trap::IndirectCallToNull) => Ok(trap_code::UNINITIALIZED_ELEMENT),
+        Some(Trap::BadSignature) => Ok(trap_code::INDIRECT_CALL_TYPE_MISMATCH),
         Some(Trap::OutOfFuel) => Err(HarnessError::new(format!(
             "wasmtime ran out of fuel ({FUEL}): a runaway vector"
         ))),

@@ -212,6 +212,10 @@ fn parse_args(call: &str, params: &[ValType]) -> Result<Vec<Value>, HarnessError
 pub fn parse_value(word: &str, ty: ValType) -> Result<Value, HarnessError> {
     match ty {
         ValType::I32 | ValType::I64 => parse_integer(word, ty),
+        ValType::FuncRef | ValType::ExternRef if word == "null" => Ok(Value::from_bits(ty, 0)),
+        ValType::FuncRef | ValType::ExternRef => Err(HarnessError::new(format!(
+            "a {ty} argument can only be `null`, not `{word}`"
+        ))),
         ValType::F32 => {
             parse_wat_float::<wast::token::F32>(word, "f32").map(|f| Value::F32(f.bits))
         }
@@ -265,6 +269,7 @@ pub fn edge_values(ty: ValType) -> Vec<Value> {
         ValType::I64 => I64_EDGES.iter().map(|v| Value::wrap(ty, *v)).collect(),
         ValType::F32 => F32_EDGES.iter().map(|bits| Value::F32(*bits)).collect(),
         ValType::F64 => F64_EDGES.iter().map(|bits| Value::F64(*bits)).collect(),
+        ValType::FuncRef | ValType::ExternRef => vec![Value::from_bits(ty, 0)],
     }
 }
 

@@ -8,21 +8,28 @@ use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, TypeRef};
 
 use crate::HarnessError;
 
-/// The value types the harness can pass and return: wasm's numeric types (no v128, no references).
+/// The value types the harness can pass and return: wasm's numeric types and the two
+/// reference types (no v128). A reference is one word in synth's ABI (docs/ABI.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ValType {
     I32,
     I64,
     F32,
     F64,
+    FuncRef,
+    ExternRef,
 }
 
 impl ValType {
     pub fn size(self) -> u32 {
         match self {
-            ValType::I32 | ValType::F32 => 4,
+            ValType::I32 | ValType::F32 | ValType::FuncRef | ValType::ExternRef => 4,
             ValType::I64 | ValType::F64 => 8,
         }
+    }
+
+    pub fn is_ref(self) -> bool {
+        matches!(self, ValType::FuncRef | ValType::ExternRef)
     }
 
     pub fn is_float(self) -> bool {
@@ -32,7 +39,7 @@ impl ValType {
     /// The integer type of the same width (what a float is passed as in the base ABI).
     pub fn same_width_integer(self) -> ValType {
         match self {
-            ValType::I32 | ValType::F32 => ValType::I32,
+            ValType::I32 | ValType::F32 | ValType::FuncRef | ValType::ExternRef => ValType::I32,
             ValType::I64 | ValType::F64 => ValType::I64,
         }
     }
@@ -43,6 +50,8 @@ impl ValType {
             ValType::I64 => "i64",
             ValType::F32 => "f32",
             ValType::F64 => "f64",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
         }
     }
 }
@@ -61,6 +70,12 @@ pub enum Value {
     I64(i64),
     F32(u32),
     F64(u64),
+    /// A funcref as synth's word: 0 = null, else the function's descriptor address (only
+    /// null-ness is comparable across engines).
+    FuncRef(u32),
+    /// An externref as synth's word: 0 = null, `ref.extern N` = N + 1 (the harness's host
+    /// convention).
+    ExternRef(u32),
 }
 
 impl Value {
@@ -70,6 +85,8 @@ impl Value {
             Value::I64(_) => ValType::I64,
             Value::F32(_) => ValType::F32,
             Value::F64(_) => ValType::F64,
+            Value::FuncRef(_) => ValType::FuncRef,
+            Value::ExternRef(_) => ValType::ExternRef,
         }
     }
 
@@ -88,6 +105,7 @@ impl Value {
             Value::I64(v) => v as u64,
             Value::F32(bits) => u64::from(bits),
             Value::F64(bits) => bits,
+            Value::FuncRef(w) | Value::ExternRef(w) => u64::from(w),
         }
     }
 
@@ -98,6 +116,8 @@ impl Value {
             ValType::I64 => Value::I64(bits as i64),
             ValType::F32 => Value::F32(bits as u32),
             ValType::F64 => Value::F64(bits),
+            ValType::FuncRef => Value::FuncRef(bits as u32),
+            ValType::ExternRef => Value::ExternRef(bits as u32),
         }
     }
 
@@ -116,6 +136,7 @@ impl Value {
             Value::I64(v) => v,
             Value::F32(bits) => i64::from(bits as i32),
             Value::F64(bits) => bits as i64,
+            Value::FuncRef(w) | Value::ExternRef(w) => i64::from(w as i32),
         }
     }
 
@@ -187,6 +208,10 @@ fn float_text(
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Value::FuncRef(0) => write!(f, "ref.null func"),
+            Value::FuncRef(w) => write!(f, "funcref:0x{w:08x}"),
+            Value::ExternRef(0) => write!(f, "ref.null extern"),
+            Value::ExternRef(w) => write!(f, "ref.extern {}", w - 1),
             Value::I32(v) => write!(f, "i32:{v} (0x{:08x})", *v as u32),
             Value::I64(v) => write!(f, "i64:{v} (0x{:016x})", *v as u64),
             Value::F32(bits) => {
@@ -295,8 +320,13 @@ fn val_type(ty: wasmparser::ValType, what: &str) -> Result<ValType, HarnessError
         wasmparser::ValType::I64 => Ok(ValType::I64),
         wasmparser::ValType::F32 => Ok(ValType::F32),
         wasmparser::ValType::F64 => Ok(ValType::F64),
+        wasmparser::ValType::Ref(r) if r == wasmparser::RefType::FUNCREF => Ok(ValType::FuncRef),
+        wasmparser::ValType::Ref(r) if r == wasmparser::RefType::EXTERNREF => {
+            Ok(ValType::ExternRef)
+        }
         other => Err(HarnessError::new(format!(
-            "{what} has type {other}, the harness handles only i32, i64, f32 and f64"
+            "{what} has type {other}, the harness handles only i32, i64, f32, f64, funcref and \
+             externref"
         ))),
     }
 }
@@ -524,8 +554,13 @@ mod tests {
         let used = br#"(module (type (func (param v128))) (func (export "f") (type 0)))"#;
         let err = ModuleInfo::parse_allowing_unused_types(used).unwrap_err();
         assert!(err.to_string().contains("v128"), "{err}");
-        let reference = ModuleInfo::parse(br#"(module (func (export "f") (param externref)))"#);
-        assert!(reference.is_err());
+        let reference = ModuleInfo::parse(
+            br#"(module (func (export "f") (param externref) (result funcref) (ref.null func)))"#,
+        )
+        .unwrap();
+        let sig = &reference.export("f").unwrap().sig;
+        assert_eq!(sig.params, vec![ValType::ExternRef]);
+        assert_eq!(sig.results, vec![ValType::FuncRef]);
     }
 
     #[test]

@@ -46,6 +46,7 @@ fn c_literal(value: Value) -> String {
         Value::I64(v) => format!("(int64_t)0x{:016x}ull", v as u64),
         Value::F32(bits) => format!("f32_of(0x{bits:08x}u)"),
         Value::F64(bits) => format!("f64_of(0x{bits:016x}ull)"),
+        Value::FuncRef(w) | Value::ExternRef(w) => format!("(uint32_t)0x{w:08x}u"),
     }
 }
 
@@ -64,6 +65,7 @@ fn c_result_word(ty: ValType, expression: &str) -> String {
         ValType::I32 | ValType::I64 => format!("(uint64_t)(int64_t)({expression})"),
         ValType::F32 => format!("bits_f32({expression})"),
         ValType::F64 => format!("bits_f64({expression})"),
+        ValType::FuncRef | ValType::ExternRef => format!("(uint64_t)(uint32_t)({expression})"),
     }
 }
 

@@ -19,7 +19,8 @@ use crate::ir::{
 use super::limits::{
     MAX_BR_TABLE_ENTRIES, MAX_CONTROL_NESTING, MAX_LOCALS_PER_FUNCTION, MAX_OPERATORS_PER_FUNCTION,
 };
-use super::opname::operator_name;
+mod table_ops;
+
 use super::ssa::SsaBuilder;
 use super::{ModuleEnv, convert_type, offset32};
 
@@ -846,12 +847,7 @@ impl Translator<'_> {
             Operator::I64RemS => self.division(B::RemS, I64, offset)?,
             Operator::I64RemU => self.division(B::RemU, I64, offset)?,
 
-            other => {
-                return Err(CompileError::unsupported(
-                    format!("operator `{}` is not supported", operator_name(&other)),
-                    offset as u64,
-                ));
-            }
+            other => self.table_operator(other, offset)?,
         }
         Ok(())
     }

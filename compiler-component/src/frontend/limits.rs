@@ -15,3 +15,11 @@ pub const MAX_VALUES_PER_FUNCTION: usize = 4_000_000;
 pub const MAX_BLOCKS_PER_FUNCTION: usize = 1_000_000;
 /// Entries of one `br_table`.
 pub const MAX_BR_TABLE_ENTRIES: usize = 100_000;
+/// Entries a table may grow to beyond its initial size, when the module grows it at all (a
+/// table no `table.grow` names never grows, so it reserves exactly its initial entries). The
+/// declared maximum caps it further.
+pub const TABLE_GROW_BUDGET: u32 = 1024;
+/// Initial entries of one table (each is a word of RAM).
+pub const MAX_TABLE_ENTRIES: u64 = 1 << 20;
+/// Items of all element segments together.
+pub const MAX_ELEM_ITEMS: usize = 1 << 20;

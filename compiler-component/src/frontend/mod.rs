@@ -8,6 +8,7 @@ mod func;
 pub mod limits;
 mod opname;
 mod ssa;
+mod table;
 #[cfg(test)]
 mod tests;
 
@@ -63,6 +64,8 @@ pub(crate) fn convert_type(ty: ValType) -> Option<Type> {
         ValType::I64 => Some(Type::I64),
         ValType::F32 => Some(Type::F32),
         ValType::F64 => Some(Type::F64),
+        // A reference is one word (docs/ABI.md): null is 0.
+        ValType::Ref(r) if table::ref_kind(r).is_some() => Some(Type::I32),
         _ => None,
     }
 }
@@ -87,6 +90,22 @@ pub(crate) struct ModuleEnv {
 }
 
 impl ModuleEnv {
+    /// IR signature and type id of type `index` (for `call_indirect`).
+    pub(crate) fn indirect_type(&self, index: u32, offset: u32) -> Result<(Signature, u32)> {
+        let sig = self.signature_of_type(index, offset)?;
+        let ty = self
+            .types
+            .get(index as usize)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                CompileError::internal(format!("type {index} is not a function type"))
+            })?;
+        let id = table::func_type_id(ty).map_err(|why| {
+            CompileError::unsupported(format!("type {index}: {why}"), offset as u64)
+        })?;
+        Ok((sig, id))
+    }
+
     pub(crate) fn signature_of_type(&self, index: u32, offset: u32) -> Result<Signature> {
         let ty = self
             .types
@@ -126,9 +145,9 @@ struct Sections<'a> {
     /// Type index of every defined function.
     function_types: Vec<u32>,
     memories: Vec<(u64, wasmparser::MemoryType)>,
-    /// Offset of the first table, element segment and tag (all unsupported).
-    table_offset: Option<u64>,
-    element_offset: Option<u64>,
+    tables: Vec<(u64, wasmparser::Table<'a>)>,
+    elements: Vec<wasmparser::Element<'a>>,
+    /// Offset of the first tag (unsupported).
     tag_offset: Option<u64>,
     globals: Vec<(u64, wasmparser::Global<'a>)>,
     exports: Vec<wasmparser::Export<'a>>,
@@ -207,8 +226,10 @@ fn parse_and_validate_with(wasm: &[u8], features: WasmFeatures) -> Result<Sectio
                     .at(reader.range().start));
                 }
             }
-            Payload::TableSection(reader) if reader.count() > 0 => {
-                s.table_offset.get_or_insert(reader.range().start);
+            Payload::TableSection(reader) => {
+                for table in reader.clone().into_iter_with_offsets() {
+                    s.tables.push(table.map_err(malformed)?);
+                }
             }
             Payload::MemorySection(reader) => {
                 for memory in reader.clone().into_iter_with_offsets() {
@@ -229,8 +250,10 @@ fn parse_and_validate_with(wasm: &[u8], features: WasmFeatures) -> Result<Sectio
                 }
             }
             Payload::StartSection { func, .. } => s.start = Some(*func),
-            Payload::ElementSection(reader) if reader.count() > 0 => {
-                s.element_offset.get_or_insert(reader.range().start);
+            Payload::ElementSection(reader) => {
+                for element in reader.clone() {
+                    s.elements.push(element.map_err(malformed)?);
+                }
             }
             Payload::DataSection(reader) => {
                 for data in reader.clone() {
@@ -339,12 +362,6 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
             name: String::new(),
         });
     }
-    if let Some(offset) = s.table_offset.or(s.element_offset) {
-        return Err(CompileError::unsupported(
-            "tables and element segments are not supported",
-            offset,
-        ));
-    }
     if let Some(offset) = s.tag_offset {
         return Err(CompileError::unsupported(
             "exception tags are not supported",
@@ -354,6 +371,8 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
     let memory = build_memory(s, options)?;
     let globals = build_globals(s)?;
     let data = build_data(s, &globals)?;
+    let grown = table::grown_tables(s)?;
+    let tables = table::build_tables(s, &globals, &grown)?;
     let mut module = Module {
         functions,
         bodies: Vec::new(),
@@ -361,6 +380,7 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
         memory,
         data,
         start: s.start,
+        tables,
     };
     apply_exports(s, &mut module)?;
     for (index, decl) in module.functions.iter_mut().enumerate() {
@@ -386,7 +406,45 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
             .map_err(|e| e.in_function(name))?;
         module.bodies.push(function);
     }
+    let exported_table = s.exports.iter().any(|e| e.kind == ExternalKind::Table);
+    let type_id_of = |f: u32| -> Result<u32> {
+        let type_index = function_type_index(s, f)
+            .ok_or_else(|| CompileError::internal(format!("no type for function {f}")))?;
+        let ty = s
+            .types
+            .get(type_index as usize)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                CompileError::internal(format!("type {type_index} is not a function"))
+            })?;
+        table::func_type_id(ty).map_err(|why| {
+            CompileError::new(
+                ErrorKind::Unsupported,
+                format!("function {f} is referenced (element segment or ref.func), but {why}"),
+            )
+        })
+    };
+    table::finish_tables(
+        &mut module.tables,
+        &module.bodies,
+        exported_table,
+        &type_id_of,
+    )?;
     Ok(module)
+}
+
+/// The type index of function `f` (imports first).
+fn function_type_index(s: &Sections<'_>, f: u32) -> Option<u32> {
+    let mut imported = 0u32;
+    for (_, import) in &s.imports {
+        if let TypeRef::Func(t) | TypeRef::FuncExact(t) = import.ty {
+            if imported == f {
+                return Some(t);
+            }
+            imported += 1;
+        }
+    }
+    s.function_types.get((f - imported) as usize).copied()
 }
 
 fn signature(s: &Sections<'_>, type_index: u32) -> std::result::Result<Signature, ValType> {
@@ -459,6 +517,10 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>, globals: &[Global], what: &str) 
             Operator::I64Const { value: v } if value.is_none() => value = Some(v),
             Operator::F32Const { value: v } if value.is_none() => value = Some(v.bits() as i64),
             Operator::F64Const { value: v } if value.is_none() => value = Some(v.bits() as i64),
+            // A null reference is 0; a `ref.func` global gets its address in `synth_init`.
+            Operator::RefNull { .. } | Operator::RefFunc { .. } if value.is_none() => {
+                value = Some(0)
+            }
             Operator::GlobalGet { global_index } if value.is_none() => {
                 let global = globals.get(global_index as usize).ok_or_else(|| {
                     CompileError::unsupported(
@@ -569,9 +631,21 @@ fn apply_exports(s: &Sections<'_>, module: &mut Module) -> Result<()> {
                 .ok_or_else(missing)?
                 .exports
                 .push(name.clone()),
-            ExternalKind::Table | ExternalKind::Tag => {
+            ExternalKind::Table => module
+                .tables
+                .tables
+                .get_mut(export.index as usize)
+                .ok_or_else(|| {
+                    CompileError::new(
+                        ErrorKind::Unsupported,
+                        format!("export `{name}` is an imported table, which is not supported"),
+                    )
+                })?
+                .exports
+                .push(name.clone()),
+            ExternalKind::Tag => {
                 return Err(CompileError::unsupported(
-                    format!("export `{name}` is a table or tag, which is not supported"),
+                    format!("export `{name}` is a tag, which is not supported"),
                     0,
                 ));
             }

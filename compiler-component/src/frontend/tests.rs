@@ -349,11 +349,17 @@ fn unsupported_operators_name_function_operator_and_offset() {
     let offset = e.offset.expect("offset") as usize;
     assert_eq!(wasm[offset], 0xfd, "offset {offset:#x} of {e}");
 
+    // Bulk memory is not compiled: the operator, the function and the offset are named.
     let e = error(
-        br#"(module (type $t (func)) (table 1 funcref)
-              (func (export "h") (call_indirect (type $t) (i32.const 0))))"#,
+        br#"(module (memory 1)
+              (func (export "h") (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))"#,
     );
     assert_eq!(e.kind, ErrorKind::Unsupported);
+    assert_eq!(e.function.as_deref(), Some("h"));
+    assert!(
+        e.message.contains("memory.fill") && e.offset.is_some(),
+        "{e}"
+    );
     let e = error(br#"(module (import "env" "t" (table 1 funcref)))"#);
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert!(e.message.contains("env.t"), "{e}");
@@ -528,5 +534,64 @@ fn every_fixture_translates_verifies_and_keeps_its_results_under_opt() {
                 let _ = call_limited(&m, export_name, &args, 200_000);
             }
         }
+    }
+}
+
+#[test]
+fn tables_compile_and_bad_table_input_is_a_precise_error() {
+    let ok = |src: &[u8]| {
+        decode(src)
+            .and_then(|w| translate(&w, &Options::default()))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // A table nothing reads costs nothing: no tables, segments or descriptors survive.
+    let m = ok(br#"(module (table 4 funcref) (elem (i32.const 0) $f) (func $f))"#);
+    assert!(m.tables.tables.is_empty() && m.tables.funcrefs.is_empty());
+    assert!(!m.tables.init_trap);
+    // An active segment beyond the table: synth_init traps, even when nothing reads the table.
+    let m = ok(br#"(module (table 1 funcref) (elem (i32.const 1) $f) (func $f))"#);
+    assert!(m.tables.init_trap);
+    // Used tables keep their static contents and only referenced functions get descriptors.
+    let m = ok(
+        br#"(module (type $t (func)) (table 3 funcref) (elem (i32.const 1) $f)
+        (func $f) (func $g)
+        (func (export "h") (call_indirect (type $t) (i32.const 1))))"#,
+    );
+    assert_eq!(
+        m.tables.tables[0].init[1],
+        crate::ir::table::RefValue::Func(0)
+    );
+    assert_eq!(
+        m.tables.funcrefs.keys().copied().collect::<Vec<_>>(),
+        vec![0]
+    );
+    // A table that grows gets the budget beyond its initial size, capped by its maximum.
+    let m = ok(br#"(module (table 2 10 externref)
+        (func (export "g") (result i32) (table.grow 0 (ref.null extern) (i32.const 1))))"#);
+    assert_eq!(
+        (m.tables.tables[0].initial, m.tables.tables[0].max),
+        (2, 10)
+    );
+    // Signatures whose type id needs more than 32 bits are unsupported at the call.
+    let e = error(
+        br#"(module (type $t (func (param f64 f64 f64 f64 f64 f64 f64 f64)))
+        (table 1 funcref) (func (export "h") (call_indirect (type $t)
+          (f64.const 0) (f64.const 0) (f64.const 0) (f64.const 0)
+          (f64.const 0) (f64.const 0) (f64.const 0) (f64.const 0) (i32.const 0))))"#,
+    );
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+    assert_eq!(e.function.as_deref(), Some("h"));
+    assert!(e.message.contains("32 bits") && e.offset.is_some(), "{e}");
+    // Malformed element segments are the validator's error, never a panic.
+    for bad in [
+        &b"\0asm\x01\0\0\0\x09\x05\x01\x00\x41\x00"[..],
+        &b"\0asm\x01\0\0\0\x04\x04\x01\x70\x00\x01\x09\x07\x01\x00\x41\x05\x0b\x01\x07"[..],
+        &b"\0asm\x01\0\0\0\x04\x04\x01\x70\x00\x01\x09\x03\x01\x07\x00"[..],
+    ] {
+        let e = translate(bad, &Options::default()).unwrap_err();
+        assert!(
+            matches!(e.kind, ErrorKind::Malformed | ErrorKind::Invalid),
+            "{e}"
+        );
     }
 }

@@ -411,6 +411,12 @@ impl<'m> Interp<'m> {
                 self.write(addr, width, v)?;
             }
             Op::Call(n) => return self.exec_call(frame, inst, *n),
+            Op::Table(_) | Op::CallIndirect(_) | Op::CallPtr(_) => {
+                return invalid(format!(
+                    "the interpreter does not model tables ({:?})",
+                    inst.op
+                ));
+            }
             Op::TrapIf(code) => {
                 if frame.get32(arg(0)?)? != 0 {
                     return Err(InterpError::Trap(*code));
@@ -552,9 +558,12 @@ impl<'m> Interp<'m> {
                 Some(a) => Ok(*a),
                 None => invalid(format!("no data segment {n}")),
             },
-            Symbol::Function(_) | Symbol::TrapHandler | Symbol::StackLimit => {
-                invalid(format!("the interpreter has no address for {symbol:?}"))
-            }
+            Symbol::Function(_)
+            | Symbol::TrapHandler
+            | Symbol::StackLimit
+            | Symbol::Table(_)
+            | Symbol::FuncRef(_)
+            | Symbol::Elem(_) => invalid(format!("the interpreter has no address for {symbol:?}")),
         }
     }
 
@@ -992,6 +1001,7 @@ mod tests {
             memory: None,
             data: vec![],
             start: None,
+            tables: Default::default(),
         }
     }
 

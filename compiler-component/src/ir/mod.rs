@@ -13,7 +13,10 @@
 pub mod float;
 pub mod interp;
 pub mod names;
+pub mod table;
 pub mod verify;
+
+pub use table::{IndirectCall, TableOp, Tables};
 
 use std::fmt;
 
@@ -72,10 +75,20 @@ pub enum TrapCode {
     DataSegmentOutOfBounds = 6,
     /// A float-to-integer truncation of a NaN.
     InvalidConversion = 7,
+    /// `table.get/set/fill/copy/init` beyond a table's size or a segment's length.
+    TableOutOfBounds = 8,
+    /// `call_indirect` with an index beyond the table's size.
+    UndefinedElement = 9,
+    /// `call_indirect` of a null entry.
+    UninitializedElement = 10,
+    /// `call_indirect` of a function whose type is not the expected one.
+    IndirectCallTypeMismatch = 11,
+    /// An active element segment does not fit its table at instantiation (`synth_init`).
+    ElemSegmentOutOfBounds = 12,
 }
 
 impl TrapCode {
-    pub const ALL: [TrapCode; 7] = [
+    pub const ALL: [TrapCode; 12] = [
         TrapCode::Unreachable,
         TrapCode::MemoryOutOfBounds,
         TrapCode::IntegerDivideByZero,
@@ -83,6 +96,11 @@ impl TrapCode {
         TrapCode::StackOverflow,
         TrapCode::DataSegmentOutOfBounds,
         TrapCode::InvalidConversion,
+        TrapCode::TableOutOfBounds,
+        TrapCode::UndefinedElement,
+        TrapCode::UninitializedElement,
+        TrapCode::IndirectCallTypeMismatch,
+        TrapCode::ElemSegmentOutOfBounds,
     ];
     pub fn code(self) -> u32 {
         self as u32
@@ -100,6 +118,11 @@ impl TrapCode {
             TrapCode::StackOverflow => "call stack exhausted",
             TrapCode::DataSegmentOutOfBounds => "out of bounds memory access",
             TrapCode::InvalidConversion => "invalid conversion to integer",
+            TrapCode::TableOutOfBounds => "out of bounds table access",
+            TrapCode::UndefinedElement => "undefined element",
+            TrapCode::UninitializedElement => "uninitialized element",
+            TrapCode::IndirectCallTypeMismatch => "indirect call type mismatch",
+            TrapCode::ElemSegmentOutOfBounds => "out of bounds table access",
         }
     }
 }
@@ -121,6 +144,12 @@ pub enum Symbol {
     TrapHandler,
     /// Embedder-provided `uintptr_t __synth_stack_limit`: the lowest address sp may reach.
     StackLimit,
+    /// Table N: its size word, then its entries (`max` words).
+    Table(u32),
+    /// The descriptor `{type id, code address}` of function N (`.rodata`).
+    FuncRef(u32),
+    /// Element segment N: its length word (0 once dropped), then its items.
+    Elem(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -315,6 +344,10 @@ pub enum Op {
     Call(u32),
     /// Trap with the code when args[0] != 0.
     TrapIf(TrapCode),
+    /// Table operators (frontend form; removed by legalize).
+    Table(TableOp),
+    /// `call_indirect` (frontend form; legalize turns it into checks and a `CallPtr`).
+    CallIndirect(Box<IndirectCall>),
 
     // ---- introduced by legalize ----
     /// Trap `MemoryOutOfBounds` unless `args[0] + end <= args[1]` as unbounded integers
@@ -334,6 +367,8 @@ pub enum Op {
     MulWideU,
     /// i64 shift (count modulo 64): args = [lo, hi, count], results = [lo, hi].
     ShiftPair(BinaryOp),
+    /// Call the code address args[0] with args[1..] under the signature's ABI (like `Call`).
+    CallPtr(Box<Signature>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -586,6 +621,8 @@ pub struct Module {
     pub data: Vec<DataSegment>,
     /// Index in `functions` of the start function.
     pub start: Option<u32>,
+    /// Tables, element segments and function references.
+    pub tables: Tables,
 }
 
 // ---------------------------------------------------------------------------------------------

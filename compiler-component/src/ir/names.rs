@@ -51,6 +51,14 @@ impl Module {
             Symbol::DataSegment(n) => format!("__synth_data_{n}"),
             Symbol::TrapHandler => "synth_trap".to_string(),
             Symbol::StackLimit => "__synth_stack_limit".to_string(),
+            Symbol::Table(n) => match self.tables.tables.get(n as usize) {
+                Some(t) if !t.exports.is_empty() => {
+                    format!("synth_table_{}", mangle(&t.exports[0]))
+                }
+                _ => format!("synth_table_{n}"),
+            },
+            Symbol::FuncRef(n) => format!("__synth_funcref_{n}"),
+            Symbol::Elem(n) => format!("__synth_elem_{n}"),
         }
     }
 
@@ -66,7 +74,12 @@ impl Module {
                 .globals
                 .get(n as usize)
                 .is_some_and(|g| !g.exports.is_empty()),
-            Symbol::DataSegment(_) => false,
+            Symbol::Table(n) => self
+                .tables
+                .tables
+                .get(n as usize)
+                .is_some_and(|t| !t.exports.is_empty()),
+            Symbol::DataSegment(_) | Symbol::FuncRef(_) | Symbol::Elem(_) => false,
         }
     }
 }

@@ -454,6 +454,45 @@ impl Checker<'_> {
                 expect(&[arg_ty], &[result_ty])?
             }
             Op::TrapIf(_) => expect(&[I32], &[])?,
+            Op::Table(op) => {
+                removed_by_legalize("a table operator")?;
+                use crate::ir::TableOp as T;
+                match op {
+                    T::Get(_) => expect(&[I32], &[I32])?,
+                    T::Set(_) => expect(&[I32, I32], &[])?,
+                    T::Size(_) | T::RefFunc(_) => expect(&[], &[I32])?,
+                    T::Grow(_) => expect(&[I32, I32], &[I32])?,
+                    T::Fill(_) | T::Copy { .. } | T::Init { .. } => expect(&[I32; 3], &[])?,
+                    T::ElemDrop(_) => expect(&[], &[])?,
+                }
+            }
+            Op::CallIndirect(call) => {
+                removed_by_legalize("call_indirect")?;
+                let (index, call_args) = args.split_last().unwrap_or((&I32, &[]));
+                if *index != I32
+                    || !carries(call_args, &call.sig.params, false)
+                    || !carries(&results, &call.sig.results, false)
+                {
+                    return Err(CompileError::internal(format!(
+                        "call_indirect operands {args:?} -> {results:?} do not match {:?}",
+                        call.sig
+                    )));
+                }
+            }
+            Op::CallPtr(sig) => {
+                if !self.legalized {
+                    return Err(CompileError::internal("CallPtr before legalize"));
+                }
+                let (target, call_args) = args.split_first().unwrap_or((&Type::F32, &[]));
+                if *target != I32
+                    || !carries(call_args, &sig.params, true)
+                    || !carries(&results, &sig.results, true)
+                {
+                    return Err(CompileError::internal(format!(
+                        "indirect call operands {args:?} -> {results:?} do not match {sig:?}"
+                    )));
+                }
+            }
             Op::BoundsCheck { .. } => expect(&[I32, I32], &[])?,
             Op::SymbolAddr { .. } => expect(&[], &[I32])?,
             // A word, or a float computed in hardware (a global of its type).

@@ -10,6 +10,8 @@ mod builder;
 mod int64;
 mod memory;
 mod runtime;
+mod table;
+mod table_runtime;
 #[cfg(test)]
 mod tests;
 
@@ -367,6 +369,9 @@ impl BodyLegalizer<'_> {
                 let r = self.result(inst, 0)?;
                 self.define(r, new)
             }
+            Op::Table(op) => self.table_op(inst, *op),
+            Op::CallIndirect(call) => self.call_indirect(inst, call),
+            Op::CallPtr(_) => Err(self.error("CallPtr before legalize")),
             Op::TrapIf(code) => {
                 let c = self.get32(self.arg(inst, 0)?)?;
                 self.b.effect(Op::TrapIf(*code), vec![c]);

@@ -2,6 +2,7 @@
 
 use super::builder::FnBuilder;
 use super::int64::Pair;
+use super::table_runtime::TableHelper;
 use crate::error::{CompileError, ErrorKind, Result};
 use crate::ir::{
     BinaryOp, Cond, Function, FunctionDecl, FunctionKind, MemArg, Module, Op, Signature, Symbol,
@@ -43,11 +44,20 @@ pub(super) fn check_module(module: &Module) -> Result<()> {
     Ok(())
 }
 
-/// The i64 division helpers, numbered in order of first use after the existing functions.
+/// A helper legalize adds to the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Helper {
+    /// i64 DivS, DivU, RemS or RemU.
+    DivMod(BinaryOp),
+    Table(TableHelper),
+}
+
+/// The runtime helpers (i64 division, table loops), numbered in order of first use after the
+/// existing functions; only those used are added.
 pub(super) struct RuntimeHelpers {
     first_function: u32,
     first_body: u32,
-    used: Vec<BinaryOp>,
+    used: Vec<Helper>,
 }
 
 fn helper_name(op: BinaryOp) -> &'static str {
@@ -77,10 +87,14 @@ impl RuntimeHelpers {
 
     /// Function index of the helper for i64 `op` (DivS, DivU, RemS or RemU).
     pub fn index_of(&mut self, op: BinaryOp) -> u32 {
-        let pos = match self.used.iter().position(|u| *u == op) {
+        self.index_of_helper(Helper::DivMod(op))
+    }
+
+    pub fn index_of_helper(&mut self, helper: Helper) -> u32 {
+        let pos = match self.used.iter().position(|u| *u == helper) {
             Some(p) => p,
             None => {
-                self.used.push(op);
+                self.used.push(helper);
                 self.used.len() - 1
             }
         };
@@ -88,16 +102,22 @@ impl RuntimeHelpers {
     }
 
     pub fn append_to(&self, module: &mut Module, caps: Caps) {
-        for (k, op) in self.used.iter().enumerate() {
+        for (k, helper) in self.used.iter().enumerate() {
             let index = self.first_function + k as u32;
-            let name = helper_name(*op).to_string();
+            let (sig, body) = match helper {
+                Helper::DivMod(op) => {
+                    let name = helper_name(*op).to_string();
+                    (i64_binary_sig(), build_divmod(index, name, *op, caps))
+                }
+                Helper::Table(t) => (t.signature(), t.build(index, caps)),
+            };
             module.functions.push(FunctionDecl {
-                sig: i64_binary_sig(),
+                sig,
                 kind: FunctionKind::Runtime(self.first_body + k as u32),
                 exports: Vec::new(),
-                name: name.clone(),
+                name: body.name.clone(),
             });
-            module.bodies.push(build_divmod(index, name, *op, caps));
+            module.bodies.push(body);
         }
     }
 }
@@ -228,8 +248,30 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
     let mut b = FnBuilder::new(index, INIT_NAME.to_string(), Signature::default(), 0, caps);
     let entry = b.add_block(0);
     b.switch_to(entry);
-    let mut trapped = false;
-    if let Some(mem) = &module.memory {
+    let mut trapped = module.tables.init_trap;
+    if trapped {
+        // An active element segment does not fit: instantiation fails before anything else.
+        b.terminate(Terminator::Trap {
+            code: TrapCode::ElemSegmentOutOfBounds,
+        });
+    }
+    for &(global, function) in &module.tables.global_refs {
+        let addr = b.one(
+            Op::SymbolAddr {
+                symbol: Symbol::FuncRef(function),
+                offset: 0,
+            },
+            vec![],
+        );
+        b.effect(
+            Op::StoreSymbol {
+                symbol: Symbol::Global(global),
+                offset: 0,
+            },
+            vec![addr],
+        );
+    }
+    if let Some(mem) = module.memory.as_ref().filter(|_| !trapped) {
         let size = mem.initial_pages as u64 * 65536;
         let size_word = u32::try_from(size)
             .map_err(|_| CompileError::internal("initial memory size does not fit 32 bits"))?;

@@ -146,6 +146,11 @@ fn trap_constant(code: TrapCode) -> &'static str {
         TrapCode::StackOverflow => "SYNTH_TRAP_STACK_OVERFLOW",
         TrapCode::DataSegmentOutOfBounds => "SYNTH_TRAP_DATA_SEGMENT_OUT_OF_BOUNDS",
         TrapCode::InvalidConversion => "SYNTH_TRAP_INVALID_CONVERSION",
+        TrapCode::TableOutOfBounds => "SYNTH_TRAP_TABLE_OUT_OF_BOUNDS",
+        TrapCode::UndefinedElement => "SYNTH_TRAP_UNDEFINED_ELEMENT",
+        TrapCode::UninitializedElement => "SYNTH_TRAP_UNINITIALIZED_ELEMENT",
+        TrapCode::IndirectCallTypeMismatch => "SYNTH_TRAP_INDIRECT_CALL_TYPE_MISMATCH",
+        TrapCode::ElemSegmentOutOfBounds => "SYNTH_TRAP_ELEM_SEGMENT_OUT_OF_BOUNDS",
     }
 }
 

@@ -6,6 +6,7 @@
 //! in module order only, so the same module always gives the same bytes.
 
 pub mod header;
+mod tables;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
@@ -56,7 +57,10 @@ pub(crate) fn write_elf_for(
             .map_err(|e| e.in_function(body.name.clone()))?;
     }
     writer.add_data()?;
-    writer.add_undefined_symbols(functions)?;
+    let data_relocs = writer.add_tables()?;
+    let from_data: Vec<Symbol> = data_relocs.iter().map(|r| r.symbol).collect();
+    writer.add_undefined_symbols(functions, &from_data)?;
+    writer.add_data_relocations(&data_relocs)?;
     for (body, compiled) in module.bodies.iter().zip(functions) {
         writer
             .add_relocations(body.index, compiled)
@@ -392,10 +396,15 @@ impl<'m> ElfWriter<'m> {
 
     /// Undefined symbols for the imports and embedder hooks the code refers to, in symbol order
     /// (imports by index, then `synth_trap`, then `__synth_stack_limit`).
-    fn add_undefined_symbols(&mut self, functions: &[CompiledFunction]) -> Result<()> {
+    fn add_undefined_symbols(
+        &mut self,
+        functions: &[CompiledFunction],
+        from_data: &[Symbol],
+    ) -> Result<()> {
         let referenced: BTreeSet<Symbol> = functions
             .iter()
             .flat_map(|f| f.relocs.iter().map(|r| r.symbol))
+            .chain(from_data.iter().copied())
             .collect();
         // A module may import one name several times: those imports share one undefined
         // symbol. (An import named like an embedder hook is a collision, reported below.)
@@ -436,9 +445,13 @@ impl<'m> ElfWriter<'m> {
                 matches!(d.kind, FunctionKind::Imported(_) | FunctionKind::Library(_))
             }),
             Symbol::TrapHandler | Symbol::StackLimit => true,
-            Symbol::Memory | Symbol::MemoryBytes | Symbol::Global(_) | Symbol::DataSegment(_) => {
-                false
-            }
+            Symbol::Memory
+            | Symbol::MemoryBytes
+            | Symbol::Global(_)
+            | Symbol::DataSegment(_)
+            | Symbol::Table(_)
+            | Symbol::FuncRef(_)
+            | Symbol::Elem(_) => false,
         }
     }
 

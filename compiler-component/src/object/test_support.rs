@@ -184,6 +184,7 @@ pub fn sample_module() -> Module {
             bytes: b"hello".to_vec(),
         }],
         start: None,
+        tables: Default::default(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! effect, a branch condition or a return is deleted — including loop-carried values that only
 //! feed themselves.
 
-use crate::ir::{Block, Conversion, Function, Op, Terminator, Value};
+use crate::ir::{Block, Conversion, Function, Op, TableOp, Terminator, Value};
 
 pub fn run(func: &mut Function) {
     remove_unreachable_blocks(func);
@@ -16,11 +16,22 @@ pub fn has_effects(op: &Op) -> bool {
         Op::Load(_)
         | Op::Store(_)
         | Op::Call(_)
+        | Op::CallIndirect(_)
+        | Op::CallPtr(_)
         | Op::TrapIf(_)
         | Op::BoundsCheck { .. }
         | Op::StoreSymbol { .. }
         | Op::MemoryGrow
         | Op::GlobalSet(_)
+        | Op::Table(
+            TableOp::Get(_)
+            | TableOp::Set(_)
+            | TableOp::Grow(_)
+            | TableOp::Fill(_)
+            | TableOp::Copy { .. }
+            | TableOp::Init { .. }
+            | TableOp::ElemDrop(_),
+        )
         | Op::Convert(Conversion::TruncS | Conversion::TruncU) => true,
         // Reads of state (MemorySize, GlobalGet, LoadSymbol) are only deleted, never moved, so
         // dropping an unused one is safe. Division never traps in the IR (TrapIf precedes it).
@@ -36,6 +47,7 @@ pub fn has_effects(op: &Op) -> bool {
         | Op::Select
         | Op::MemorySize
         | Op::GlobalGet(_)
+        | Op::Table(TableOp::Size(_) | TableOp::RefFunc(_))
         | Op::SymbolAddr { .. }
         | Op::LoadSymbol { .. }
         | Op::AddPair

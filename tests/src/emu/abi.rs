@@ -206,7 +206,9 @@ pub fn argument_layout(
     let words = types
         .map(|ty| match (ty, float_abi) {
             (ValType::F32 | ValType::F64, FloatAbi::Hard) => allocator.hard_float(ty),
-            (ValType::I32 | ValType::F32, _) => allocator.word(),
+            (ValType::I32 | ValType::F32 | ValType::FuncRef | ValType::ExternRef, _) => {
+                allocator.word()
+            }
             (ValType::I64 | ValType::F64, _) => allocator.pair(),
         })
         .collect();
@@ -222,7 +224,9 @@ pub fn result_slots(isa: Isa, float_abi: FloatAbi, ty: ValType) -> Vec<Slot> {
     match (ty, float_abi, isa) {
         (ValType::F32, FloatAbi::Hard, _) => vec![F(0)],
         (ValType::F64, FloatAbi::Hard, Isa::Arm) => vec![F(0), F(1)],
-        (ValType::I32 | ValType::F32, _, _) => vec![R(0)],
+        (ValType::I32 | ValType::F32 | ValType::FuncRef | ValType::ExternRef, _, _) => {
+            vec![R(0)]
+        }
         (ValType::I64 | ValType::F64, _, _) => vec![R(0), R(1)],
     }
 }

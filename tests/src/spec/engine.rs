@@ -73,7 +73,7 @@ impl Engine {
 /// One module compiled for one engine.
 pub enum Artifact {
     Object { object: Vec<u8>, target: Target },
-    Ir(ir::Module),
+    Ir(Box<ir::Module>),
 }
 
 /// Why compiling failed: synth's own error, or a panic (always a bug).
@@ -120,7 +120,7 @@ fn compile_unguarded(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileErr
             let options = spec_options(Target::CortexM3, wasm);
             let module = frontend::translate(&frontend::decode(wasm)?, &options)?;
             ir::verify::module(&module, false)?;
-            Ok(Artifact::Ir(module))
+            Ok(Artifact::Ir(Box::new(module)))
         }
         Engine::LegalizedIr(target) => {
             // The first half of `synth_compiler::compile`, stopping where the back end starts.
@@ -131,7 +131,7 @@ fn compile_unguarded(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileErr
             legalize::run(&mut module, isa::caps(target), &options)?;
             opt::run(&mut module);
             ir::verify::module(&module, true)?;
-            Ok(Artifact::Ir(module))
+            Ok(Artifact::Ir(Box::new(module)))
         }
     }
 }
@@ -203,7 +203,17 @@ impl<'a> Instance<'a> {
                     .get(index as usize)
                     .ok_or_else(|| format!("no function {index}"))?;
                 let params: Vec<ValType> = decl.sig.params.iter().map(|t| val_type(*t)).collect();
-                let given: Vec<ValType> = args.iter().map(|v| v.ty()).collect();
+                // The IR carries a reference as its i32 word.
+                let given: Vec<ValType> = args
+                    .iter()
+                    .map(|v| {
+                        if v.ty().is_ref() {
+                            ValType::I32
+                        } else {
+                            v.ty()
+                        }
+                    })
+                    .collect();
                 if params != given {
                     return Err(format!(
                         "arguments of types {given:?} do not match the parameters {params:?} of `{export}`"

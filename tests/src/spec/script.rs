@@ -93,15 +93,24 @@ pub enum ExpectedValue {
     ArithmeticNan(ValType),
     /// `(either ...)`: any one of these.
     OneOf(Vec<ExpectedValue>),
+    /// `(ref.func)` / `(ref.extern)`: any non-null reference of this type.
+    NonNull(ValType),
 }
 
 impl ExpectedValue {
     pub fn matches(&self, actual: Value) -> bool {
         match self {
+            // The IR interpreter returns a reference as its i32 word.
+            ExpectedValue::Exact(v) if v.ty().is_ref() && actual.ty() == ValType::I32 => {
+                v.bits() == actual.bits()
+            }
             ExpectedValue::Exact(v) => *v == actual,
             ExpectedValue::CanonicalNan(ty) => actual.ty() == *ty && actual.is_canonical_nan(),
             ExpectedValue::ArithmeticNan(ty) => actual.ty() == *ty && actual.is_arithmetic_nan(),
             ExpectedValue::OneOf(options) => options.iter().any(|o| o.matches(actual)),
+            ExpectedValue::NonNull(ty) => {
+                (actual.ty() == *ty || actual.ty() == ValType::I32) && actual.bits() != 0
+            }
         }
     }
 }
@@ -112,6 +121,7 @@ impl std::fmt::Display for ExpectedValue {
             ExpectedValue::Exact(v) => write!(f, "{v}"),
             ExpectedValue::CanonicalNan(ty) => write!(f, "{ty}:nan:canonical"),
             ExpectedValue::ArithmeticNan(ty) => write!(f, "{ty}:nan:arithmetic"),
+            ExpectedValue::NonNull(ty) => write!(f, "non-null {ty}"),
             ExpectedValue::OneOf(options) => {
                 let shown: Vec<String> = options.iter().map(|v| v.to_string()).collect();
                 write!(f, "either({})", shown.join(" | "))
@@ -291,6 +301,11 @@ fn argument(arg: &WastArg<'_>) -> Result<Value, String> {
         WastArg::Core(WastArgCore::F32(v)) => Ok(Value::F32(v.bits)),
         WastArg::Core(WastArgCore::F64(v)) => Ok(Value::F64(v.bits)),
         WastArg::Core(WastArgCore::V128(_)) => Err("v128".into()),
+        WastArg::Core(WastArgCore::RefNull(heap)) => match null_type(Some(heap)) {
+            Some(ty) => Ok(Value::from_bits(ty, 0)),
+            None => Err("ref".into()),
+        },
+        WastArg::Core(WastArgCore::RefExtern(n)) => Ok(Value::ExternRef(n.wrapping_add(1))),
         WastArg::Core(_) => Err("ref".into()),
         _ => Err("component value".into()),
     }
@@ -314,6 +329,19 @@ fn expected_core(ret: &WastRetCore<'_>) -> Result<ExpectedValue, String> {
             Ok(float_pattern(pattern, ValType::F64, |v| Value::F64(v.bits)))
         }
         WastRetCore::V128(_) => Err("v128".into()),
+        WastRetCore::RefNull(heap) => match (heap, null_type(heap.as_ref())) {
+            (None, _) => Ok(ExpectedValue::OneOf(vec![
+                ExpectedValue::Exact(Value::FuncRef(0)),
+                ExpectedValue::Exact(Value::ExternRef(0)),
+            ])),
+            (_, Some(ty)) => Ok(ExpectedValue::Exact(Value::from_bits(ty, 0))),
+            _ => Err("ref".into()),
+        },
+        WastRetCore::RefExtern(Some(n)) => {
+            Ok(ExpectedValue::Exact(Value::ExternRef(n.wrapping_add(1))))
+        }
+        WastRetCore::RefExtern(None) => Ok(ExpectedValue::NonNull(ValType::ExternRef)),
+        WastRetCore::RefFunc(_) => Ok(ExpectedValue::NonNull(ValType::FuncRef)),
         WastRetCore::Either(options) => {
             let mut values = Vec::with_capacity(options.len());
             for option in options {
@@ -325,6 +353,22 @@ fn expected_core(ret: &WastRetCore<'_>) -> Result<ExpectedValue, String> {
             Ok(ExpectedValue::OneOf(values))
         }
         _ => Err("ref".into()),
+    }
+}
+
+/// The reference type of `ref.null HEAP` (func or extern; others are out of scope).
+fn null_type(heap: Option<&wast::core::HeapType<'_>>) -> Option<ValType> {
+    use wast::core::{AbstractHeapType, HeapType};
+    match heap {
+        Some(HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+        }) => Some(ValType::FuncRef),
+        Some(HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+        }) => Some(ValType::ExternRef),
+        _ => None,
     }
 }
 

@@ -847,6 +847,10 @@ pub enum Asm {
     Bl {
         symbol: String,
     },
+    /// `blx rm`: call the (Thumb) code address in rm.
+    Blx {
+        rm: PReg,
+    },
     /// A VFP instruction (32-bit; see `Vfp`).
     Vfp(Vfp),
     /// Inside an IT block: executes on `cc` (printing adds the suffix; encoding is unchanged).
@@ -1083,6 +1087,7 @@ impl Asm {
             Asm::B32 { target } => format!("b{c}.w {}", target_text(target)),
             Asm::Bcc32 { cc, target } => format!("b{}.w {}", cc.suffix(), target_text(target)),
             Asm::Bl { symbol } => format!("bl {symbol}"),
+            Asm::Blx { rm } => format!("blx {}", name(*rm)),
             Asm::Vfp(v) => v.print_cond(c),
             Asm::Cond { cc, inst } => inst.print_cond(Some(*cc)),
         }

@@ -1206,6 +1206,13 @@ impl Emitter<'_> {
                     self.b.shift_imm(high_shift, hi, a_hi, n);
                 }
             }
+            MInst::Call {
+                target: Some(target),
+                ..
+            } => {
+                let rm = r.get(*target)?;
+                self.b.inst(Asm::Blx { rm });
+            }
             MInst::Call { func, .. } => self.b.call(Symbol::Function(*func)),
             MInst::Jump { target, .. } => {
                 if *target != next_block {

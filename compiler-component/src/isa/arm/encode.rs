@@ -2,7 +2,7 @@
 //! Field values out of range are internal errors: `emit.rs` only builds encodable forms.
 
 use super::asm::{Asm, Extend, Mem, Shift, Target};
-use super::regs::{LR, PC, is_low};
+use super::regs::{LR, PC, SP, is_low};
 use crate::error::{CompileError, Result};
 use crate::regalloc::{PReg, PRegSet};
 
@@ -144,6 +144,7 @@ pub fn size(asm: &Asm) -> u32 {
         | Asm::Push16 { .. }
         | Asm::Pop16 { .. }
         | Asm::BxLr
+        | Asm::Blx { .. }
         | Asm::It { .. }
         | Asm::Udf { .. }
         | Asm::B16 { .. }
@@ -163,6 +164,10 @@ pub fn encode(asm: &Asm) -> Result<Vec<u8>> {
         Asm::Vfp(v) => {
             let (first, second) = vfp::encode(v).ok_or_else(|| bad(asm))?;
             hw32(first, second)
+        }
+        Asm::Blx { rm } => {
+            ok(*rm != PC && *rm != LR && *rm != SP)?;
+            hw16(0x4780 | (r(*rm) << 3))
         }
         Asm::MovReg { rd, rm } => hw16(0x4600 | ((r(*rd) & 8) << 4) | (r(*rm) << 3) | (r(*rd) & 7)),
         Asm::MovsImm { rd, imm } => {

@@ -167,8 +167,11 @@ pub enum MInst {
         a: [VReg; 2],
         amount: u8,
     },
+    /// `bl` to function `func`, or `blx target` when `target` is set (an indirect call; `func`
+    /// is then unused).
     Call {
         func: u32,
+        target: Option<VReg>,
         args: Vec<(VReg, PReg)>,
         results: Vec<(VReg, PReg)>,
     },
@@ -459,8 +462,14 @@ impl MachInst for MInst {
                 o.extend(a.iter().map(|v| Operand::use_reg(*v)));
                 o.extend(shift_pair_defs(*op, *lo, *hi));
             }
-            MInst::Call { args, results, .. } => {
+            MInst::Call {
+                args,
+                results,
+                target,
+                ..
+            } => {
                 o.extend(args.iter().map(|(v, p)| Operand::use_fixed(*v, *p)));
+                o.extend(target.iter().map(|v| Operand::use_reg(*v)));
                 o.extend(results.iter().map(|(v, p)| Operand::def_fixed(*v, *p)));
             }
             MInst::Switch { index, .. } => o.push(Operand::use_reg(*index)),
@@ -600,6 +609,7 @@ mod tests {
     fn calls_clobber_the_caller_saved_registers_and_switch_successors_are_unique() {
         let call = MInst::Call {
             func: 0,
+            target: None,
             args: vec![],
             results: vec![],
         };

@@ -436,6 +436,18 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Op::Call(n) => self.lower_call(inst, *n)?,
+            Op::CallPtr(sig) => {
+                let layout = call_layout(sig, self.vfp)?;
+                let (target, args) = inst
+                    .args
+                    .split_first()
+                    .ok_or_else(|| self.err("indirect call without a target"))?;
+                let target = self.reg(*target)?;
+                self.lower_call_with(inst, 0, Some(target), layout, args)?
+            }
+            Op::Table(_) | Op::CallIndirect(_) => {
+                return Err(self.err(format!("{:?} was not legalized", inst.op)));
+            }
             Op::MemorySize | Op::MemoryGrow | Op::GlobalGet(_) | Op::GlobalSet(_) => {
                 return Err(self.err(format!("{:?} was not legalized", inst.op)));
             }
@@ -520,7 +532,19 @@ impl<'a> Lowerer<'a> {
 
     fn lower_call(&mut self, inst: &'a ir::Inst, func: u32) -> Result<()> {
         let layout = self.layout_of(func)?;
-        if inst.args.len() != layout.args.len() {
+        self.lower_call_with(inst, func, None, layout, &inst.args)
+    }
+
+    /// A call of `func`, or through the code address in `target`, passing `call_args`.
+    fn lower_call_with(
+        &mut self,
+        inst: &'a ir::Inst,
+        func: u32,
+        target: Option<VReg>,
+        layout: CallLayout,
+        call_args: &[Value],
+    ) -> Result<()> {
+        if call_args.len() != layout.args.len() {
             return Err(self.err("call arguments do not match the callee's signature"));
         }
         let mut args = Vec::new();
@@ -532,7 +556,7 @@ impl<'a> Lowerer<'a> {
             });
             args.push((rd, ptr_reg));
         }
-        for (v, loc) in inst.args.iter().zip(&layout.args) {
+        for (v, loc) in call_args.iter().zip(&layout.args) {
             let r = self.reg(*v)?;
             match loc {
                 // A word of a software f64 travelling in a VFP register (FPv4-SP).
@@ -601,6 +625,7 @@ impl<'a> Lowerer<'a> {
         }
         self.push(MInst::Call {
             func,
+            target,
             args,
             results,
         });
@@ -839,16 +864,22 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
     let mut has_calls = false;
     for b in &order {
         for inst in &func.block(*b).insts {
-            if let Op::Call(n) = inst.op {
+            let sig = match &inst.op {
+                Op::Call(n) => Some(
+                    &module
+                        .functions
+                        .get(*n as usize)
+                        .ok_or_else(|| {
+                            CompileError::internal(format!("call to unknown function {n}"))
+                                .at(inst.offset as u64)
+                        })?
+                        .sig,
+                ),
+                Op::CallPtr(sig) => Some(&**sig),
+                _ => None,
+            };
+            if let Some(sig) = sig {
                 has_calls = true;
-                let sig = &module
-                    .functions
-                    .get(n as usize)
-                    .ok_or_else(|| {
-                        CompileError::internal(format!("call to unknown function {n}"))
-                            .at(inst.offset as u64)
-                    })?
-                    .sig;
                 let l = call_layout(sig, vfp)?;
                 max_out = max_out.max(l.stack_bytes);
                 if let ResultLocs::Memory { size, .. } = l.results {

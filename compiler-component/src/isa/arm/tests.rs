@@ -111,6 +111,7 @@ pub(super) fn module(import_sig: Signature, bodies: Vec<Function>) -> Module {
         memory: None,
         data: vec![],
         start: None,
+        tables: Default::default(),
     }
 }
 

@@ -553,6 +553,14 @@ impl Emitter {
                 a_hi,
                 count,
             } => self.shift_pair(*op, *lo, *hi, *a_lo, *a_hi, *count),
+            MInst::Call {
+                target: Some(target),
+                ..
+            } => self.push(PInst::Jalr {
+                rd: regs::RA,
+                rs1: *target,
+                offset: 0,
+            }),
             MInst::Call { callee, .. } => self.push(PInst::Call {
                 symbol: Symbol::Function(*callee),
             }),

@@ -308,8 +308,11 @@ pub enum MInst<R> {
         a_hi: R,
         count: R,
     },
+    /// `call` function `callee`, or `jalr ra, 0(target)` when `target` is set (an indirect
+    /// call; `callee` is then unused).
     Call {
         callee: u32,
+        target: Option<R>,
         args: Vec<(R, PReg)>,
         rets: Vec<(R, PReg)>,
     },
@@ -582,7 +585,13 @@ impl<R> MInst<R> {
                     count,
                 }
             }
-            MInst::Call { callee, args, rets } => {
+            MInst::Call {
+                callee,
+                target,
+                args,
+                rets,
+            } => {
+                let target = target.as_ref().map(|t| f(t, Use));
                 let args = args
                     .iter()
                     .map(|(r, p)| (f(r, Role::FixedUse(*p)), *p))
@@ -593,6 +602,7 @@ impl<R> MInst<R> {
                     .collect();
                 MInst::Call {
                     callee: *callee,
+                    target,
                     args,
                     rets,
                 }

@@ -348,17 +348,29 @@ impl<'a> Ctx<'a> {
             .get(callee as usize)
             .ok_or_else(|| self.err(format!("call to unknown function {callee}")))?;
         let abi = call_abi(&decl.sig, self.hard_f32);
-        if inst.args.len() != abi.params.len() {
+        self.call_with(callee, None, abi, inst, &inst.args)
+    }
+
+    /// A call of `callee`, or through the code address in `target`, passing `call_args`.
+    fn call_with(
+        &mut self,
+        callee: u32,
+        target: Option<Reg>,
+        abi: CallAbi,
+        inst: &ir::Inst,
+        call_args: &[Value],
+    ) -> Result<()> {
+        if call_args.len() != abi.params.len() {
             return Err(self.err(format!(
                 "call passes {} words, the callee takes {}",
-                inst.args.len(),
+                call_args.len(),
                 abi.params.len()
             )));
         }
         self.has_calls = true;
         let mut reg_args: Vec<(Value, PReg)> = Vec::new();
         let mut crossed: Vec<(Reg, PReg)> = Vec::new();
-        for (&v, loc) in inst.args.iter().zip(&abi.params) {
+        for (&v, loc) in call_args.iter().zip(&abi.params) {
             match *loc {
                 // An f32 beyond fa7 travels in an integer register (ILP32F): its bits.
                 ArgLoc::Reg(p) if self.value_type(v) == Type::F32 && !regs::is_float(p) => {
@@ -400,7 +412,12 @@ impl<'a> Ctx<'a> {
                     .zip(result_regs)
                     .map(|(&v, &p)| Ok((Reg::V(self.vreg(v)?), p)))
                     .collect::<Result<Vec<_>>>()?;
-                self.emit(MInst::Call { callee, args, rets });
+                self.emit(MInst::Call {
+                    callee,
+                    target,
+                    args,
+                    rets,
+                });
             }
             ResultLocs::Memory {
                 offsets,
@@ -416,6 +433,7 @@ impl<'a> Ctx<'a> {
                 );
                 self.emit(MInst::Call {
                     callee,
+                    target,
                     args,
                     rets: Vec::new(),
                 });
@@ -557,6 +575,15 @@ impl<'a> Ctx<'a> {
                 });
             }
             Op::Call(callee) => self.call(*callee, inst)?,
+            Op::CallPtr(sig) => {
+                let abi = call_abi(sig, self.hard_f32);
+                let (target, args) = inst
+                    .args
+                    .split_first()
+                    .ok_or_else(|| self.err("indirect call without a target"))?;
+                let target = self.src(*target)?;
+                self.call_with(0, Some(target), abi, inst, args)?
+            }
             Op::AddPair | Op::SubPair => {
                 let (lo, hi) = (result(0)?, result(1)?);
                 let (a_lo, a_hi) = (self.src(arg(0)?)?, self.src(arg(1)?)?);

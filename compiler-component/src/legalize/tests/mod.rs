@@ -209,6 +209,7 @@ pub fn module(
         memory,
         data: Vec::new(),
         start: None,
+        tables: Default::default(),
     }
 }
 

@@ -1,0 +1,295 @@
+//! Tables, element segments and type ids (reference types): the module-level part.
+//!
+//! Element segment offsets are constants (synth rejects imported globals), so the frontend
+//! applies the active segments itself, in order, into each table's initial entries; the first
+//! one that does not fit stops that and makes `synth_init` trap (`ElemSegmentOutOfBounds`)
+//! before it writes anything else, as instantiation fails there in wasm.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use wasmparser::{ElementItems, ElementKind, FuncType, Operator, RefType, TableInit, ValType};
+
+use super::limits::{MAX_ELEM_ITEMS, MAX_TABLE_ENTRIES, TABLE_GROW_BUDGET};
+use super::{Sections, opname, reader_error};
+use crate::error::{CompileError, ErrorKind, Result};
+use crate::ir::table::{ElemSegment, IdType, RefKind, RefValue, Table, Tables, type_id};
+use crate::ir::{Function, Global, Op, TableOp};
+
+/// The type id of a wasm function type (see `ir::table::type_id`), or why it has none.
+pub(crate) fn func_type_id(ty: &FuncType) -> std::result::Result<u32, String> {
+    let convert = |types: &[ValType]| -> std::result::Result<Vec<IdType>, String> {
+        types
+            .iter()
+            .map(|t| match t {
+                ValType::I32 => Ok(IdType::I32),
+                ValType::I64 => Ok(IdType::I64),
+                ValType::F32 => Ok(IdType::F32),
+                ValType::F64 => Ok(IdType::F64),
+                ValType::Ref(r) if *r == RefType::FUNCREF => Ok(IdType::FuncRef),
+                ValType::Ref(r) if *r == RefType::EXTERNREF => Ok(IdType::ExternRef),
+                other => Err(format!("`{other}`")),
+            })
+            .collect()
+    };
+    let params = convert(ty.params())?;
+    let results = convert(ty.results())?;
+    type_id(&params, &results).ok_or_else(|| {
+        format!(
+            "the type id of a function type with {} parameters and {} results needs more than \
+             32 bits (call_indirect and ref.func support shorter signatures)",
+            params.len(),
+            results.len()
+        )
+    })
+}
+
+pub(crate) fn ref_kind(ty: RefType) -> Option<RefKind> {
+    if ty == RefType::FUNCREF {
+        Some(RefKind::Func)
+    } else if ty == RefType::EXTERNREF {
+        Some(RefKind::Extern)
+    } else {
+        None
+    }
+}
+
+/// A constant reference expression: `ref.null`, `ref.func F` or `global.get` of a defined
+/// global initialized with one (`global_refs`).
+fn ref_expr(
+    expr: &wasmparser::ConstExpr<'_>,
+    global_refs: &BTreeMap<u32, RefValue>,
+    what: &str,
+) -> Result<RefValue> {
+    let mut reader = expr.get_operators_reader();
+    let mut value = None;
+    loop {
+        let (op, offset) = reader
+            .read_with_offset()
+            .map_err(|e| reader_error(e, ErrorKind::Malformed))?;
+        match op {
+            Operator::End => break,
+            Operator::RefNull { .. } if value.is_none() => value = Some(RefValue::Null),
+            Operator::RefFunc { function_index } if value.is_none() => {
+                value = Some(RefValue::Func(function_index))
+            }
+            Operator::GlobalGet { global_index } if value.is_none() => {
+                let v = global_refs.get(&global_index).ok_or_else(|| {
+                    CompileError::unsupported(
+                        format!("{what}: `global.get {global_index}` of an imported global"),
+                        offset,
+                    )
+                })?;
+                value = Some(*v);
+            }
+            other => {
+                return Err(CompileError::unsupported(
+                    format!(
+                        "{what}: constant expression with `{}` is not supported",
+                        opname::operator_name(&other)
+                    ),
+                    offset,
+                ));
+            }
+        }
+    }
+    value.ok_or_else(|| CompileError::internal(format!("{what}: empty constant expression")))
+}
+
+/// The initial value of every reference-typed global (by global index).
+pub(super) fn global_ref_inits(s: &Sections<'_>) -> Result<BTreeMap<u32, RefValue>> {
+    let mut refs = BTreeMap::new();
+    for (index, (_, global)) in s.globals.iter().enumerate() {
+        if matches!(global.ty.content_type, ValType::Ref(_)) {
+            let what = format!("global {index}");
+            let v = ref_expr(&global.init_expr, &refs, &what)?;
+            refs.insert(index as u32, v);
+        }
+    }
+    Ok(refs)
+}
+
+/// Tables, element segments (active ones applied) and the `ref.func` globals.
+pub(super) fn build_tables(
+    s: &Sections<'_>,
+    globals: &[Global],
+    grown: &BTreeSet<u32>,
+) -> Result<Tables> {
+    let global_refs = global_ref_inits(s)?;
+    let mut tables = Vec::with_capacity(s.tables.len());
+    for (index, (offset, table)) in s.tables.iter().enumerate() {
+        let what = format!("table {index}");
+        let ty = &table.ty;
+        let kind = ref_kind(ty.element_type).ok_or_else(|| {
+            CompileError::unsupported(
+                format!("{what} holds `{}`, which is not supported", ty.element_type),
+                *offset,
+            )
+        })?;
+        if ty.table64 || ty.shared {
+            return Err(CompileError::unsupported(
+                format!("{what} is a 64-bit or shared table, which is not supported"),
+                *offset,
+            ));
+        }
+        if let TableInit::Expr(_) = table.init {
+            return Err(CompileError::unsupported(
+                format!("{what} has an initializer expression, which is not supported"),
+                *offset,
+            ));
+        }
+        if ty.initial > MAX_TABLE_ENTRIES {
+            return Err(CompileError::limit(format!(
+                "{what} starts with {} entries; at most {MAX_TABLE_ENTRIES} are supported",
+                ty.initial
+            ))
+            .at(*offset));
+        }
+        let initial = ty.initial as u32;
+        let declared = ty.maximum.unwrap_or(u32::MAX as u64);
+        let max = if grown.contains(&(index as u32)) {
+            declared.min(initial as u64 + TABLE_GROW_BUDGET as u64) as u32
+        } else {
+            initial
+        };
+        tables.push(Table {
+            kind,
+            initial,
+            max: max.max(initial),
+            init: vec![RefValue::Null; initial as usize],
+            exports: Vec::new(),
+        });
+    }
+    let mut elems = Vec::with_capacity(s.elements.len());
+    let mut init_trap = false;
+    let mut total_items = 0usize;
+    for (index, element) in s.elements.iter().enumerate() {
+        let what = format!("element segment {index}");
+        let mut items = Vec::new();
+        match &element.items {
+            ElementItems::Functions(reader) => {
+                for f in reader.clone() {
+                    items.push(RefValue::Func(
+                        f.map_err(|e| reader_error(e, ErrorKind::Malformed))?,
+                    ));
+                }
+            }
+            ElementItems::Expressions(_, reader) => {
+                for expr in reader.clone() {
+                    let expr = expr.map_err(|e| reader_error(e, ErrorKind::Malformed))?;
+                    items.push(ref_expr(&expr, &global_refs, &what)?);
+                }
+            }
+        }
+        total_items += items.len();
+        if total_items > MAX_ELEM_ITEMS {
+            return Err(CompileError::limit(format!(
+                "more than {MAX_ELEM_ITEMS} element segment items"
+            ))
+            .at(element.range.start));
+        }
+        match &element.kind {
+            ElementKind::Passive => elems.push(ElemSegment { items }),
+            ElementKind::Declared => elems.push(ElemSegment { items: Vec::new() }),
+            ElementKind::Active {
+                table_index,
+                offset_expr,
+            } => {
+                let table_index = table_index.unwrap_or(0);
+                let start = super::const_expr(offset_expr, globals, &what)? as u32;
+                if !init_trap {
+                    let table = tables.get_mut(table_index as usize).ok_or_else(|| {
+                        CompileError::unsupported(
+                            format!("{what} initializes imported table {table_index}"),
+                            element.range.start,
+                        )
+                    })?;
+                    let end = start as u64 + items.len() as u64;
+                    if end > table.initial as u64 {
+                        init_trap = true;
+                    } else {
+                        table.init[start as usize..end as usize].copy_from_slice(&items);
+                    }
+                }
+                // Dropped once instantiation applied it.
+                elems.push(ElemSegment { items: Vec::new() });
+            }
+        }
+    }
+    let mut global_inits = Vec::new();
+    for (g, v) in &global_refs {
+        if let RefValue::Func(f) = v {
+            global_inits.push((*g, *f));
+        }
+    }
+    Ok(Tables {
+        tables,
+        elems,
+        funcrefs: BTreeMap::new(),
+        global_refs: global_inits,
+        init_trap,
+    })
+}
+
+/// Tables some `table.grow` names (they get room to grow).
+pub(super) fn grown_tables(s: &Sections<'_>) -> Result<BTreeSet<u32>> {
+    let mut grown = BTreeSet::new();
+    for body in &s.bodies {
+        let mut reader = body
+            .get_operators_reader()
+            .map_err(|e| reader_error(e, ErrorKind::Malformed))?;
+        while !reader.eof() {
+            if let Operator::TableGrow { table } = reader
+                .read()
+                .map_err(|e| reader_error(e, ErrorKind::Malformed))?
+            {
+                grown.insert(table);
+            }
+        }
+    }
+    Ok(grown)
+}
+
+/// Finish the tables once the bodies are translated: a module that never reads a table
+/// (no table operator, no `call_indirect`, no exported table) keeps none of them, nor their
+/// segments; the functions whose descriptor something can reach get one, with their type id.
+pub(super) fn finish_tables(
+    tables: &mut Tables,
+    bodies: &[Function],
+    exported_table: bool,
+    type_id_of_function: &dyn Fn(u32) -> Result<u32>,
+) -> Result<()> {
+    let mut uses_tables = exported_table;
+    let mut referenced = BTreeSet::new();
+    for body in bodies {
+        for block in &body.blocks {
+            for inst in &block.insts {
+                match &inst.op {
+                    Op::Table(TableOp::RefFunc(f)) => {
+                        referenced.insert(*f);
+                    }
+                    Op::Table(_) | Op::CallIndirect(_) => uses_tables = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+    for (_, f) in &tables.global_refs {
+        referenced.insert(*f);
+    }
+    if uses_tables {
+        let items = tables.tables.iter().flat_map(|t| t.init.iter());
+        for item in items.chain(tables.elems.iter().flat_map(|e| e.items.iter())) {
+            if let RefValue::Func(f) = item {
+                referenced.insert(*f);
+            }
+        }
+    } else {
+        // Nothing can observe them: no descriptors, no data, no code.
+        tables.tables.clear();
+        tables.elems.clear();
+    }
+    for f in referenced {
+        tables.funcrefs.insert(f, type_id_of_function(f)?);
+    }
+    Ok(())
+}

@@ -12,6 +12,9 @@ use crate::ir::{
 };
 use std::fmt;
 
+mod tables;
+use tables::RefLayout;
+
 /// Why a call did not return normally.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InterpError {
@@ -55,6 +58,8 @@ enum Place {
     MemoryBytes(usize),
     Global(usize, usize),
     Data(usize, usize),
+    /// A table, element segment or function descriptor.
+    Ref(usize, usize),
     Linear(usize),
 }
 
@@ -67,6 +72,7 @@ pub struct Interp<'m> {
     linear_max: u64,
     /// Touched part of linear memory; bytes past its end read as zero (the `.bss` model).
     linear: Vec<u8>,
+    refs: RefLayout,
     step_limit: u64,
     steps: u64,
 }
@@ -79,6 +85,10 @@ impl<'m> Interp<'m> {
             data_addrs.push(next);
             next = (next + seg.bytes.len() as u64 + 7) & !7;
         }
+        let (mut refs, next) = RefLayout::new(module, next);
+        // Code addresses: an unmapped gap, so reading one faults.
+        refs.place_code(next);
+        let next = next + 4 * module.functions.len() as u64;
         let linear_base = next.div_ceil(PAGE) * PAGE;
         let linear_max = module
             .memory
@@ -100,6 +110,7 @@ impl<'m> Interp<'m> {
             linear_base,
             linear_max,
             linear: Vec::new(),
+            refs,
             step_limit: DEFAULT_STEP_LIMIT,
             steps: 0,
         })
@@ -116,6 +127,7 @@ impl<'m> Interp<'m> {
             self.call(index, &[])?;
             return Ok(());
         }
+        self.instantiate_refs()?;
         if let Some(mem) = &self.module.memory {
             self.memory_bytes = (mem.initial_pages as u64 * PAGE) as u32;
         }
@@ -410,13 +422,10 @@ impl<'m> Interp<'m> {
                 };
                 self.write(addr, width, v)?;
             }
-            Op::Call(n) => return self.exec_call(frame, inst, *n),
-            Op::Table(_) | Op::CallIndirect(_) | Op::CallPtr(_) => {
-                return invalid(format!(
-                    "the interpreter does not model tables ({:?})",
-                    inst.op
-                ));
-            }
+            Op::Call(n) => return self.exec_call(frame, *n, &inst.args, &inst.results),
+            Op::Table(op) => self.table_op(frame, inst, *op)?,
+            Op::CallIndirect(call) => return self.call_indirect(frame, inst, call),
+            Op::CallPtr(_) => return self.call_ptr(frame, inst),
             Op::TrapIf(code) => {
                 if frame.get32(arg(0)?)? != 0 {
                     return Err(InterpError::Trap(*code));
@@ -477,26 +486,24 @@ impl<'m> Interp<'m> {
         Ok(None)
     }
 
+    /// Calls function `n` with the frame's values `args`, defining `results`.
     fn exec_call(
         &mut self,
         frame: &mut Frame<'m>,
-        inst: &Inst,
         n: u32,
+        args: &[Value],
+        results: &[Value],
     ) -> Res<Option<PendingCall<'m>>> {
         let module = self.module;
         let Some(decl) = module.functions.get(n as usize) else {
             return invalid(format!("call of missing function {n}"));
         };
-        let args: Vec<u64> = inst
-            .args
-            .iter()
-            .map(|a| frame.get(*a))
-            .collect::<Res<_>>()?;
-        let results: Vec<u64> = match &decl.kind {
+        let arg_values: Vec<u64> = args.iter().map(|a| frame.get(*a)).collect::<Res<_>>()?;
+        let values: Vec<u64> = match &decl.kind {
             FunctionKind::Imported(_) | FunctionKind::Library(_) => {
                 // Legalized calls pass 64-bit values the back end cannot hold whole as pairs.
-                let arg_types = value_types(frame.func, &inst.args)?;
-                let parts: Vec<(Type, u64)> = arg_types.into_iter().zip(args).collect();
+                let arg_types = value_types(frame.func, args)?;
+                let parts: Vec<(Type, u64)> = arg_types.into_iter().zip(arg_values).collect();
                 let typed = join_parts(&decl.sig.params, &parts)?;
                 let wasm = match &decl.kind {
                     FunctionKind::Library(lib) => {
@@ -506,18 +513,18 @@ impl<'m> Interp<'m> {
                     _ => mock_import(&typed, &decl.sig.results),
                 };
                 let pairs: Vec<(Type, u64)> = decl.sig.results.iter().copied().zip(wasm).collect();
-                split_parts(&pairs, &value_types(frame.func, &inst.results)?)?
+                split_parts(&pairs, &value_types(frame.func, results)?)?
             }
             FunctionKind::Defined(b) | FunctionKind::Runtime(b) => {
                 let Some(body) = module.bodies.get(*b as usize) else {
                     return invalid(format!("function {n} has no body {b}"));
                 };
-                frame.awaiting = inst.results.clone();
-                return Ok(Some((body, args)));
+                frame.awaiting = results.to_vec();
+                return Ok(Some((body, arg_values)));
             }
         };
-        frame.awaiting = inst.results.clone();
-        frame.finish_call(results)?;
+        frame.awaiting = results.to_vec();
+        frame.finish_call(values)?;
         Ok(None)
     }
 
@@ -558,12 +565,23 @@ impl<'m> Interp<'m> {
                 Some(a) => Ok(*a),
                 None => invalid(format!("no data segment {n}")),
             },
-            Symbol::Function(_)
-            | Symbol::TrapHandler
-            | Symbol::StackLimit
-            | Symbol::Table(_)
-            | Symbol::FuncRef(_)
-            | Symbol::Elem(_) => invalid(format!("the interpreter has no address for {symbol:?}")),
+            Symbol::Table(t) => self.ref_region_start(self.refs.tables.get(t as usize), symbol),
+            Symbol::Elem(e) => self.ref_region_start(self.refs.elems.get(e as usize), symbol),
+            Symbol::FuncRef(f) => match self.refs.funcrefs.get(&f) {
+                Some(a) => Ok(*a),
+                None => invalid(format!("no descriptor for function {f}")),
+            },
+            Symbol::Function(f) => Ok(self.refs.code_addr(f)),
+            Symbol::TrapHandler | Symbol::StackLimit => {
+                invalid(format!("the interpreter has no address for {symbol:?}"))
+            }
+        }
+    }
+
+    fn ref_region_start(&self, region: Option<&usize>, symbol: Symbol) -> Res<u64> {
+        match region {
+            Some(r) => Ok(self.refs.regions[*r].start),
+            None => invalid(format!("no {symbol:?}")),
         }
     }
 
@@ -584,6 +602,9 @@ impl<'m> Interp<'m> {
                 return Some(Place::Data(n, (addr - start) as usize));
             }
         }
+        if let Some((r, off)) = self.refs.place(addr) {
+            return Some(Place::Ref(r, off));
+        }
         if (self.linear_base..self.linear_base + self.linear_max).contains(&addr) {
             return Some(Place::Linear((addr - self.linear_base) as usize));
         }
@@ -595,6 +616,7 @@ impl<'m> Interp<'m> {
             Some(Place::MemoryBytes(i)) => self.memory_bytes.to_le_bytes()[i],
             Some(Place::Global(n, i)) => self.globals[n][i],
             Some(Place::Data(n, i)) => self.module.data[n].bytes[i],
+            Some(Place::Ref(r, i)) => self.refs.regions[r].bytes[i],
             Some(Place::Linear(i)) => self.linear.get(i).copied().unwrap_or(0),
             // An unmapped address is what an MPU would fault on.
             None => return Err(InterpError::Trap(TrapCode::MemoryOutOfBounds)),
@@ -612,6 +634,7 @@ impl<'m> Interp<'m> {
             Some(Place::Data(n, _)) => {
                 return invalid(format!("write to read-only data segment {n}"));
             }
+            Some(Place::Ref(r, i)) => self.refs.regions[r].bytes[i] = v,
             Some(Place::Linear(i)) => {
                 if i >= self.linear.len() {
                     self.linear.resize(i + 1, 0);

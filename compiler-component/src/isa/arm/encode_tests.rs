@@ -710,7 +710,11 @@ fn out_of_range_fields_are_errors_not_panics() {
 fn blx_register_matches_llvm_mc_and_rejects_sp_lr_pc() {
     for n in [0u8, 3, 4, 7, 8, 12] {
         let want = llvm_mc_bytes(&format!("blx r{n}\n"));
-        assert_eq!(encode(&Asm::Blx { rm: PReg(n) }).unwrap(), want[0], "blx r{n}");
+        assert_eq!(
+            encode(&Asm::Blx { rm: PReg(n) }).unwrap(),
+            want[0],
+            "blx r{n}"
+        );
     }
     for bad in [13u8, 14, 15] {
         assert!(encode(&Asm::Blx { rm: PReg(bad) }).is_err());

@@ -117,11 +117,6 @@ fn fixtures_behave_the_same_before_and_after_legalize() {
             Err(e) if e.kind == ErrorKind::Unsupported => continue,
             Err(e) => panic!("{name}: {e}"),
         };
-        // The reference interpreter does not model tables yet; those fixtures are proven by
-        // execution (tests/tests/differential.rs) only.
-        if !m.tables.tables.is_empty() {
-            continue;
-        }
         check_module(&name, &m, NO_CAPS, true);
         check_module(&name, &m, ALL_CAPS, false);
         checked += 1;

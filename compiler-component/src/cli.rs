@@ -27,7 +27,9 @@ Compile options:
   -O, -O1                  run them (the default)
   --no-spill-realloc       use the baseline register allocator (home slots for values live
                            across blocks) instead of Belady spilling with slot sharing and
-                           forwarding; SYNTH_SPILL_REALLOC=0 in the environment does the same
+                           forwarding; SYNTH_SPILL_REALLOC=0 (or false/off/no) in the
+                           environment does the same; other values than those and
+                           1/true/on/yes are an error
 ";
 
 /// What the command line asks for.
@@ -210,13 +212,18 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
 /// The environment variable that can turn the shipping register allocator off.
 pub const SPILL_REALLOC_VARIABLE: &str = "SYNTH_SPILL_REALLOC";
 
-/// Applies `SYNTH_SPILL_REALLOC`: `0` turns spill-realloc off; any other value leaves the
-/// options as the command line set them (on unless `--no-spill-realloc`).
+/// Applies `SYNTH_SPILL_REALLOC`: `0`, `false`, `off` or `no` turn spill-realloc off; `1`,
+/// `true`, `on` or `yes` leave the options as the command line set them (on unless
+/// `--no-spill-realloc`); anything else is an error rather than silently ignored.
 pub fn apply_spill_realloc_variable(options: &mut Options, value: &str) -> Result<(), String> {
-    if value.trim() == "0" {
-        options.spill_realloc = false;
+    match value.trim().to_ascii_lowercase().as_str() {
+        "0" | "false" | "off" | "no" => {
+            options.spill_realloc = false;
+            Ok(())
+        }
+        "1" | "true" | "on" | "yes" => Ok(()),
+        _ => Err("expected 0/1, false/true, off/on or no/yes".to_string()),
     }
-    Ok(())
 }
 
 fn set_once(slot: &mut Option<String>, value: String, what: &str) -> Result<(), UsageError> {
@@ -326,8 +333,19 @@ mod tests {
         .unwrap();
         assert!(!off.options.spill_realloc);
         let mut options = on.options.clone();
-        apply_spill_realloc_variable(&mut options, "1").unwrap();
-        assert!(options.spill_realloc, "any value but 0 keeps it on");
+        for on in ["1", "true", "ON", " yes "] {
+            apply_spill_realloc_variable(&mut options, on).unwrap();
+            assert!(options.spill_realloc, "{on} keeps it on");
+        }
+        for off in ["0", "False", "off", "no"] {
+            let mut options = on.options.clone();
+            apply_spill_realloc_variable(&mut options, off).unwrap();
+            assert!(!options.spill_realloc, "{off} turns it off");
+        }
+        for bad in ["", "2", "disable", "nope"] {
+            let err = apply_spill_realloc_variable(&mut options, bad).unwrap_err();
+            assert!(err.contains("off/on"), "{bad}: {err}");
+        }
         apply_spill_realloc_variable(&mut options, "0").unwrap();
         assert!(!options.spill_realloc);
         let mut options = off.options.clone();

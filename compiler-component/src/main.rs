@@ -72,6 +72,11 @@ fn compile(args: &CompileArgs) -> Result<(), String> {
     let mut options = args.options.clone();
     apply_environment(&mut options)?;
     let input = read_input(&args.input)?;
-    let output = synth_compiler::compile(&input, &options).map_err(|e| e.to_string())?;
+    let name = if args.input == "-" {
+        "<stdin>"
+    } else {
+        &args.input
+    };
+    let output = synth_compiler::compile(&input, &options).map_err(|e| format!("{name}: {e}"))?;
     cli_output::write_outputs(args, output)
 }

@@ -32,14 +32,33 @@ pub fn decode(input: &[u8]) -> Result<Vec<u8>> {
     if input.starts_with(b"\0asm") {
         return Ok(input.to_vec());
     }
-    let Ok(text) = std::str::from_utf8(input) else {
-        return Err(CompileError::new(
-            ErrorKind::Malformed,
-            "input is neither a wasm binary nor UTF-8 WAT text",
-        ));
-    };
-    // wat's message already carries the line and column.
-    wat::parse_str(text).map_err(|e| CompileError::new(ErrorKind::Malformed, e.to_string()))
+    let parsed = std::str::from_utf8(input).ok().map(wat::parse_str);
+    match parsed {
+        Some(Ok(wasm)) => Ok(wasm),
+        // wat's message already carries the line and column.
+        Some(Err(e)) if !looks_binary(input) => {
+            Err(CompileError::new(ErrorKind::Malformed, e.to_string()))
+        }
+        _ => {
+            let start: Vec<String> = input.iter().take(4).map(|b| format!("{b:02x}")).collect();
+            Err(CompileError::new(
+                ErrorKind::Malformed,
+                format!(
+                    "not a WebAssembly module: a wasm binary starts with `00 61 73 6d` \
+                     (`\\0asm`), this input starts with `{}` and is not WAT text either",
+                    start.join(" ")
+                ),
+            ))
+        }
+    }
+}
+
+/// Text never holds a NUL or most other control bytes outside comments; a file that does and
+/// fails to parse as WAT is a binary, and the WAT parser's complaint about it would mislead.
+fn looks_binary(input: &[u8]) -> bool {
+    input
+        .iter()
+        .any(|b| *b == 0x7f || (*b < 0x20 && !b"\t\n\r\x0c".contains(b)))
 }
 
 /// Validate the module and build SSA for every defined function.

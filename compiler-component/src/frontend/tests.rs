@@ -411,7 +411,15 @@ fn dead_code_after_branches_is_skipped_even_when_unsupported() {
 fn malformed_and_invalid_inputs_are_clean_errors() {
     let e = error(b"\xff\xfe not text");
     assert_eq!(e.kind, ErrorKind::Malformed);
-    assert!(e.message.contains("neither a wasm binary nor UTF-8"), "{e}");
+    assert!(e.message.contains("not a WebAssembly module"), "{e}");
+    assert!(e.message.contains("starts with `ff fe 20 6e`"), "{e}");
+    // An ELF file is ASCII at the start and full of NULs: not a WAT parse error about `\u{0}`.
+    let e = error(b"\x7fELF\x01\x01\x01\0\0\0\0\0\0\0\0\0\x01\0(\0");
+    assert!(e.message.contains("starts with `7f 45 4c 46`"), "{e}");
+    // Control bytes inside a WAT comment are still text.
+    let wasm =
+        decode(b"(module (; \x01\x02 ;) (func))").expect("text with control bytes in a comment");
+    assert!(wasm.starts_with(b"\0asm"));
     let e = error(b"(module (func (result i32) (i32.add)))");
     assert_eq!(e.kind, ErrorKind::Invalid, "{e}");
     assert!(e.offset.is_some());

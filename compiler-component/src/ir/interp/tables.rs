@@ -128,6 +128,19 @@ impl RefLayout {
         u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
     }
 
+    /// `table.copy` / `table.init`: entries `s..s + n` of region `src` to `d..` of `dst`, as
+    /// through a buffer (overlap-safe); traps when either range passes its region's length word.
+    fn copy_entries(&mut self, dst: usize, d: u64, src: usize, s: u64, n: u64) -> Res<()> {
+        if s + n > self.word(src, 0) as u64 || d + n > self.word(dst, 0) as u64 {
+            return Err(InterpError::Trap(TrapCode::TableOutOfBounds));
+        }
+        let items: Vec<u32> = (s..s + n).map(|i| self.word(src, 1 + i)).collect();
+        for (i, v) in items.into_iter().enumerate() {
+            self.set_word(dst, 1 + d + i as u64, v);
+        }
+        Ok(())
+    }
+
     fn set_word(&mut self, region: usize, index: u64, v: u32) {
         let at = 4 * index as usize;
         self.regions[region].bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
@@ -210,25 +223,13 @@ impl<'m> Interp<'m> {
             TableOp::Copy { dst, src } => {
                 let (rd, rs) = (self.table_region(dst)?, self.table_region(src)?);
                 let (d, s, n) = (arg(0)? as u64, arg(1)? as u64, arg(2)? as u64);
-                if s + n > self.refs.word(rs, 0) as u64 || d + n > self.refs.word(rd, 0) as u64 {
-                    return out_of_bounds;
-                }
-                let items: Vec<u32> = (s..s + n).map(|i| self.refs.word(rs, 1 + i)).collect();
-                for (i, v) in items.into_iter().enumerate() {
-                    self.refs.set_word(rd, 1 + d + i as u64, v);
-                }
+                self.refs.copy_entries(rd, d, rs, s, n)?;
                 None
             }
             TableOp::Init { table, elem } => {
                 let (rt, re) = (self.table_region(table)?, self.elem_region(elem)?);
                 let (d, s, n) = (arg(0)? as u64, arg(1)? as u64, arg(2)? as u64);
-                if s + n > self.refs.word(re, 0) as u64 || d + n > self.refs.word(rt, 0) as u64 {
-                    return out_of_bounds;
-                }
-                for i in 0..n {
-                    let v = self.refs.word(re, 1 + s + i);
-                    self.refs.set_word(rt, 1 + d + i, v);
-                }
+                self.refs.copy_entries(rt, d, re, s, n)?;
                 None
             }
             TableOp::ElemDrop(e) => {

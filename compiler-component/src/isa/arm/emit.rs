@@ -960,14 +960,31 @@ impl Emitter<'_> {
         else_b: usize,
         next: usize,
     ) {
+        self.branch_two_way(then_b, else_b, next, |e, negated, target| {
+            let cond = if negated { cond.inverse() } else { cond };
+            e.b.test_branch(cond, lhs, rhs, target);
+        });
+    }
+
+    /// Control flow to `then_b` when a condition holds and to `else_b` otherwise, falling
+    /// through to `next` where possible. `branch_if(self, negated, target)` emits the test and
+    /// the conditional branch (of the negated condition when `negated`); it is not called when
+    /// both targets are the same block.
+    pub(super) fn branch_two_way(
+        &mut self,
+        then_b: usize,
+        else_b: usize,
+        next: usize,
+        branch_if: impl FnOnce(&mut Self, bool, usize),
+    ) {
         if then_b == else_b {
             if then_b != next {
                 self.b.branch(BranchKind::Always, then_b);
             }
         } else if then_b == next {
-            self.b.test_branch(cond.inverse(), lhs, rhs, else_b);
+            branch_if(self, true, else_b);
         } else {
-            self.b.test_branch(cond, lhs, rhs, then_b);
+            branch_if(self, false, then_b);
             if else_b != next {
                 self.b.branch(BranchKind::Always, else_b);
             }

@@ -171,22 +171,12 @@ impl Emitter<'_> {
         else_b: usize,
         next: usize,
     ) {
-        if then_b == else_b {
-            if then_b != next {
-                self.b.branch(BranchKind::Always, then_b);
-            }
-            return;
-        }
-        self.compare(self.fp(rn, double), self.fp(rm, double));
-        let cc = fcc(cond);
-        if then_b == next {
-            self.b.branch(BranchKind::Cond(cc.invert()), else_b);
-        } else {
-            self.b.branch(BranchKind::Cond(cc), then_b);
-            if else_b != next {
-                self.b.branch(BranchKind::Always, else_b);
-            }
-        }
+        self.branch_two_way(then_b, else_b, next, |e, negated, target| {
+            e.compare(e.fp(rn, double), e.fp(rm, double));
+            let cc = fcc(cond);
+            let cc = if negated { cc.invert() } else { cc };
+            e.b.branch(BranchKind::Cond(cc), target);
+        });
     }
 
     /// The upper word of a register as an S register (an f64's sign lives there).

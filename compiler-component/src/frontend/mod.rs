@@ -21,7 +21,8 @@ use wasmparser::{
 
 use crate::error::{CompileError, ErrorKind, Result};
 use crate::ir::{
-    DataSegment, FunctionDecl, FunctionKind, Global, Import, Memory, Module, Signature, Type,
+    BulkOp, DataSegment, FunctionDecl, FunctionKind, Global, Import, Memory, Module, Op, Signature,
+    Type,
 };
 use crate::options::Options;
 
@@ -406,6 +407,7 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
             .map_err(|e| e.in_function(name))?;
         module.bodies.push(function);
     }
+    drop_unread_passive_data(&mut module);
     let exported_table = s.exports.iter().any(|e| e.kind == ExternalKind::Table);
     let type_id_of = |f: u32| -> Result<u32> {
         let type_index = function_type_index(s, f)
@@ -431,6 +433,29 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
         &type_id_of,
     )?;
     Ok(module)
+}
+
+/// A passive data segment no `memory.init` names can never be read: it keeps no bytes (and so
+/// costs nothing in the object).
+fn drop_unread_passive_data(module: &mut Module) {
+    let mut read = vec![false; module.data.len()];
+    for inst in module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.blocks)
+        .flat_map(|b| &b.insts)
+    {
+        if let Op::Bulk(BulkOp::Init(n)) = inst.op
+            && let Some(r) = read.get_mut(n as usize)
+        {
+            *r = true;
+        }
+    }
+    for (segment, read) in module.data.iter_mut().zip(read) {
+        if segment.offset.is_none() && !read {
+            segment.bytes = Vec::new();
+        }
+    }
 }
 
 /// The type index of function `f` (imports first).
@@ -580,12 +605,10 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
     for (index, data) in s.data.iter().enumerate() {
         let what = format!("data segment {index}");
         match &data.kind {
-            DataKind::Passive => {
-                return Err(CompileError::unsupported(
-                    format!("{what} is passive; only active segments are supported"),
-                    data.range.start,
-                ));
-            }
+            DataKind::Passive => segments.push(DataSegment {
+                offset: None,
+                bytes: data.data.to_vec(),
+            }),
             DataKind::Active {
                 memory_index,
                 offset_expr,
@@ -599,7 +622,7 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
                 let offset = const_expr(offset_expr, globals, &what)?;
                 segments.push(DataSegment {
                     // An i32 offset: its 32 bits are the unsigned address.
-                    offset: offset as u32,
+                    offset: Some(offset as u32),
                     bytes: data.data.to_vec(),
                 });
             }

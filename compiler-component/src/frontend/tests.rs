@@ -273,7 +273,7 @@ fn memory_globals_imports_and_data() {
         Some((1, 4))
     );
     assert_eq!(m.data.len(), 1);
-    assert_eq!(m.data[0].offset, 16);
+    assert_eq!(m.data[0].offset, Some(16));
     assert_eq!(m.globals[0].init, 40);
     assert!(m.globals[0].mutable && !m.globals[1].mutable);
     assert_eq!(m.globals[1].ty, Type::I64);

@@ -23,6 +23,7 @@ pub const NO_CAPS: Caps = Caps {
     hard_rounding: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
     float_helpers_take_hard_f32: false,
+    unaligned_words: false,
 };
 pub const ALL_CAPS: Caps = Caps {
     has_clz: true,
@@ -34,6 +35,7 @@ pub const ALL_CAPS: Caps = Caps {
     hard_rounding: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
     float_helpers_take_hard_f32: false,
+    unaligned_words: false,
 };
 
 /// 64-bit edge values: zero, ones, word boundaries, sign boundaries, shift counts.

@@ -54,30 +54,46 @@ fn store(b: &mut FnBuilder, m: MemArg, ptr: Value, v: Value) {
 }
 
 /// `while cond(state) { state = body(state) }`; the builder continues after the loop, and the
-/// final state is returned.
+/// final state is returned. The loop is rotated (tested once before and then at the bottom of
+/// the body), so an iteration ends in one conditional branch back to its top.
 fn while_loop(
     b: &mut FnBuilder,
     state: Vec<Value>,
-    cond: impl FnOnce(&mut FnBuilder, &[Value]) -> Value,
+    cond: impl Fn(&mut FnBuilder, &[Value]) -> Value,
     body: impl FnOnce(&mut FnBuilder, &[Value]) -> Vec<Value>,
 ) -> Vec<Value> {
-    let header = b.add_block(state.len());
-    let inside = b.add_block(0);
-    let after = b.add_block(0);
-    b.jump(header, state);
-    b.switch_to(header);
-    let p = b.params(header);
-    let c = cond(b, &p);
+    let n = state.len();
+    let enter = b.add_block(0);
+    let skip = b.add_block(0);
+    let top = b.add_block(n);
+    let again = b.add_block(0);
+    let leave = b.add_block(0);
+    let join = b.add_block(n);
+    let c = cond(b, &state);
     b.terminate(Terminator::Branch {
         cond: c,
-        then_block: inside,
-        else_block: after,
+        then_block: enter,
+        else_block: skip,
     });
-    b.switch_to(inside);
+    b.switch_to(skip);
+    b.jump(join, state.clone());
+    b.switch_to(enter);
+    b.jump(top, state);
+    b.switch_to(top);
+    let p = b.params(top);
     let next = body(b, &p);
-    b.jump(header, next);
-    b.switch_to(after);
-    p
+    let c = cond(b, &next);
+    b.terminate(Terminator::Branch {
+        cond: c,
+        then_block: again,
+        else_block: leave,
+    });
+    b.switch_to(again);
+    b.jump(top, next.clone());
+    b.switch_to(leave);
+    b.jump(join, next);
+    b.switch_to(join);
+    b.params(join)
 }
 
 fn at_least(b: &mut FnBuilder, n: Value, k: u32) -> Value {
@@ -106,7 +122,20 @@ fn split(b: &mut FnBuilder, cond: Value) -> (crate::ir::Block, crate::ir::Block)
     (then_block, else_block)
 }
 
-/// Copy forward from the low addresses; ends in a return.
+fn not_at(b: &mut FnBuilder, p: Value, end: Value) -> Value {
+    b.cmp(Cond::Ne, p, end)
+}
+
+/// `n` rounded down to a multiple of `k` (a power of two), and the rest.
+fn split_len(b: &mut FnBuilder, n: Value, k: u32) -> (Value, Value) {
+    let whole = b.bin_k(BinaryOp::And, n, !(k - 1));
+    let rest = b.bin_k(BinaryOp::And, n, k - 1);
+    (whole, rest)
+}
+
+/// Loops over words and bytes count with the destination pointer against an end pointer, so
+/// an iteration carries only the two pointers (and, merging, the last source word).
+/// Forward copy from the low addresses; ends in a return.
 fn copy_forward(b: &mut FnBuilder, d: Value, s: Value, n: Value) {
     let tail = b.add_block(3);
     let big = at_least(b, n, SMALL);
@@ -123,43 +152,51 @@ fn copy_forward(b: &mut FnBuilder, d: Value, s: Value, n: Value) {
             let m = misaligned(b, p[0]);
             nonzero(b, m)
         },
-        |b, p| copy_byte_forward(b, p),
+        |b, p| {
+            let (d, s) = copy_byte_forward(b, p[0], p[1]);
+            let n = b.bin_k(BinaryOp::Sub, p[2], 1);
+            vec![d, s, n]
+        },
     );
-    let words = |b: &mut FnBuilder, st: Vec<Value>| -> Vec<Value> {
+    let words = |b: &mut FnBuilder, d: Value, s: Value, n: Value| -> Vec<Value> {
+        let (whole, rest) = split_len(b, n, 4 * UNROLL);
+        let end = b.bin(BinaryOp::Add, d, whole);
         let st = while_loop(
             b,
-            st,
-            |b, p| at_least(b, p[2], 4 * UNROLL),
+            vec![d, s],
+            |b, p| not_at(b, p[0], end),
             |b, p| {
-                let (d, s, n) = (p[0], p[1], p[2]);
+                let (d, s) = (p[0], p[1]);
                 let v: Vec<Value> = (0..UNROLL).map(|i| load(b, word(4 * i), s)).collect();
                 for (i, v) in v.into_iter().enumerate() {
                     store(b, word(4 * i as u32), d, v);
                 }
-                advance(b, d, s, n, 4 * UNROLL)
+                advance(b, d, s, 4 * UNROLL)
             },
         );
-        while_loop(
+        let (whole, rest) = split_len(b, rest, 4);
+        let end = b.bin(BinaryOp::Add, st[0], whole);
+        let st = while_loop(
             b,
             st,
-            |b, p| at_least(b, p[2], 4),
+            |b, p| not_at(b, p[0], end),
             |b, p| {
-                let (d, s, n) = (p[0], p[1], p[2]);
-                let v = load(b, word(0), s);
-                store(b, word(0), d, v);
-                advance(b, d, s, n, 4)
+                let v = load(b, word(0), p[1]);
+                store(b, word(0), p[0], v);
+                advance(b, p[0], p[1], 4)
             },
-        )
+        );
+        vec![st[0], st[1], rest]
     };
     if b.caps.unaligned_words {
-        let st = words(b, st);
+        let st = words(b, st[0], st[1], st[2]);
         b.jump(tail, st);
     } else {
         let m = misaligned(b, st[1]);
         let odd = nonzero(b, m);
         let (merge_block, aligned_block) = split(b, odd);
         b.switch_to(aligned_block);
-        let aligned = words(b, st.clone());
+        let aligned = words(b, st[0], st[1], st[2]);
         b.jump(tail, aligned);
         b.switch_to(merge_block);
         let merged = merge_forward(b, st[0], st[1], st[2]);
@@ -168,34 +205,36 @@ fn copy_forward(b: &mut FnBuilder, d: Value, s: Value, n: Value) {
 
     b.switch_to(tail);
     let p = b.params(tail);
+    let end = b.bin(BinaryOp::Add, p[0], p[2]);
     while_loop(
         b,
-        p,
-        |b, p| nonzero(b, p[2]),
-        |b, p| copy_byte_forward(b, p),
+        vec![p[0], p[1]],
+        |b, p| not_at(b, p[0], end),
+        |b, p| {
+            let (d, s) = copy_byte_forward(b, p[0], p[1]);
+            vec![d, s]
+        },
     );
     b.terminate(Terminator::Return { values: vec![] });
 }
 
-fn advance(b: &mut FnBuilder, d: Value, s: Value, n: Value, k: u32) -> Vec<Value> {
+fn advance(b: &mut FnBuilder, d: Value, s: Value, k: u32) -> Vec<Value> {
     let d = b.bin_k(BinaryOp::Add, d, k);
     let s = b.bin_k(BinaryOp::Add, s, k);
-    let n = b.bin_k(BinaryOp::Sub, n, k);
-    vec![d, s, n]
+    vec![d, s]
 }
 
-fn retreat(b: &mut FnBuilder, d: Value, s: Value, n: Value, k: u32) -> Vec<Value> {
+fn retreat(b: &mut FnBuilder, d: Value, s: Value, k: u32) -> Vec<Value> {
     let d = b.bin_k(BinaryOp::Sub, d, k);
     let s = b.bin_k(BinaryOp::Sub, s, k);
-    let n = b.bin_k(BinaryOp::Sub, n, k);
-    vec![d, s, n]
+    vec![d, s]
 }
 
-fn copy_byte_forward(b: &mut FnBuilder, p: &[Value]) -> Vec<Value> {
-    let (d, s, n) = (p[0], p[1], p[2]);
+fn copy_byte_forward(b: &mut FnBuilder, d: Value, s: Value) -> (Value, Value) {
     let v = load(b, byte(0), s);
     store(b, byte(0), d, v);
-    advance(b, d, s, n, 1)
+    let next = advance(b, d, s, 1);
+    (next[0], next[1])
 }
 
 /// `d` is aligned, `s` is not: aligned source words, each output word merged from two
@@ -208,24 +247,26 @@ fn merge_forward(b: &mut FnBuilder, d: Value, s: Value, n: Value) -> Vec<Value> 
     let rsh = b.bin(BinaryOp::Sub, thirty_two, sh);
     let sa = b.bin(BinaryOp::Sub, s, k);
     let first = load(b, word(0), sa);
+    let (whole, rest) = split_len(b, n, 4);
+    let end = b.bin(BinaryOp::Add, d, whole);
     let st = while_loop(
         b,
-        vec![d, sa, n, first],
-        |b, p| at_least(b, p[2], 4),
+        vec![d, sa, first],
+        |b, p| not_at(b, p[0], end),
         |b, p| {
-            let (d, sa, n, w) = (p[0], p[1], p[2], p[3]);
+            let (d, sa, w) = (p[0], p[1], p[2]);
             let next = load(b, word(4), sa);
             let lo = b.bin(BinaryOp::ShrU, w, sh);
             let hi = b.bin(BinaryOp::Shl, next, rsh);
             let v = b.bin(BinaryOp::Or, lo, hi);
             store(b, word(0), d, v);
-            let mut st = advance(b, d, sa, n, 4);
+            let mut st = advance(b, d, sa, 4);
             st.push(next);
             st
         },
     );
     let s = b.bin(BinaryOp::Add, st[1], k);
-    vec![st[0], s, st[2]]
+    vec![st[0], s, rest]
 }
 
 /// Copy backward from the high addresses (`de`, `se` one past the ends); ends in a return.
@@ -244,15 +285,21 @@ fn copy_backward(b: &mut FnBuilder, de: Value, se: Value, n: Value) {
             let m = misaligned(b, p[0]);
             nonzero(b, m)
         },
-        |b, p| copy_byte_backward(b, p),
+        |b, p| {
+            let (d, s) = copy_byte_backward(b, p[0], p[1]);
+            let n = b.bin_k(BinaryOp::Sub, p[2], 1);
+            vec![d, s, n]
+        },
     );
-    let words = |b: &mut FnBuilder, st: Vec<Value>| -> Vec<Value> {
+    let words = |b: &mut FnBuilder, de: Value, se: Value, n: Value| -> Vec<Value> {
+        let (whole, rest) = split_len(b, n, 4 * UNROLL);
+        let end = b.bin(BinaryOp::Sub, de, whole);
         let st = while_loop(
             b,
-            st,
-            |b, p| at_least(b, p[2], 4 * UNROLL),
+            vec![de, se],
+            |b, p| not_at(b, p[0], end),
             |b, p| {
-                let next = retreat(b, p[0], p[1], p[2], 4 * UNROLL);
+                let next = retreat(b, p[0], p[1], 4 * UNROLL);
                 let (d, s) = (next[0], next[1]);
                 let v: Vec<Value> = (0..UNROLL).map(|i| load(b, word(4 * i), s)).collect();
                 for (i, v) in v.into_iter().enumerate().rev() {
@@ -261,27 +308,30 @@ fn copy_backward(b: &mut FnBuilder, de: Value, se: Value, n: Value) {
                 next
             },
         );
-        while_loop(
+        let (whole, rest) = split_len(b, rest, 4);
+        let end = b.bin(BinaryOp::Sub, st[0], whole);
+        let st = while_loop(
             b,
             st,
-            |b, p| at_least(b, p[2], 4),
+            |b, p| not_at(b, p[0], end),
             |b, p| {
-                let next = retreat(b, p[0], p[1], p[2], 4);
+                let next = retreat(b, p[0], p[1], 4);
                 let v = load(b, word(0), next[1]);
                 store(b, word(0), next[0], v);
                 next
             },
-        )
+        );
+        vec![st[0], st[1], rest]
     };
     if b.caps.unaligned_words {
-        let st = words(b, st);
+        let st = words(b, st[0], st[1], st[2]);
         b.jump(tail, st);
     } else {
         let m = misaligned(b, st[1]);
         let odd = nonzero(b, m);
         let (merge_block, aligned_block) = split(b, odd);
         b.switch_to(aligned_block);
-        let aligned = words(b, st.clone());
+        let aligned = words(b, st[0], st[1], st[2]);
         b.jump(tail, aligned);
         b.switch_to(merge_block);
         let merged = merge_backward(b, st[0], st[1], st[2]);
@@ -290,20 +340,24 @@ fn copy_backward(b: &mut FnBuilder, de: Value, se: Value, n: Value) {
 
     b.switch_to(tail);
     let p = b.params(tail);
+    let end = b.bin(BinaryOp::Sub, p[0], p[2]);
     while_loop(
         b,
-        p,
-        |b, p| nonzero(b, p[2]),
-        |b, p| copy_byte_backward(b, p),
+        vec![p[0], p[1]],
+        |b, p| not_at(b, p[0], end),
+        |b, p| {
+            let (d, s) = copy_byte_backward(b, p[0], p[1]);
+            vec![d, s]
+        },
     );
     b.terminate(Terminator::Return { values: vec![] });
 }
 
-fn copy_byte_backward(b: &mut FnBuilder, p: &[Value]) -> Vec<Value> {
-    let next = retreat(b, p[0], p[1], p[2], 1);
+fn copy_byte_backward(b: &mut FnBuilder, de: Value, se: Value) -> (Value, Value) {
+    let next = retreat(b, de, se, 1);
     let v = load(b, byte(0), next[1]);
     store(b, byte(0), next[0], v);
-    next
+    (next[0], next[1])
 }
 
 /// Backward twin of `merge_forward`: `de` aligned, `se` not. Each source word is read before
@@ -315,13 +369,15 @@ fn merge_backward(b: &mut FnBuilder, de: Value, se: Value, n: Value) -> Vec<Valu
     let rsh = b.bin(BinaryOp::Sub, thirty_two, sh);
     let sa = b.bin(BinaryOp::Sub, se, k);
     let first = load(b, word(0), sa);
+    let (whole, rest) = split_len(b, n, 4);
+    let end = b.bin(BinaryOp::Sub, de, whole);
     let st = while_loop(
         b,
-        vec![de, sa, n, first],
-        |b, p| at_least(b, p[2], 4),
+        vec![de, sa, first],
+        |b, p| not_at(b, p[0], end),
         |b, p| {
-            let (de, sa, n, high) = (p[0], p[1], p[2], p[3]);
-            let mut st = retreat(b, de, sa, n, 4);
+            let (de, sa, high) = (p[0], p[1], p[2]);
+            let mut st = retreat(b, de, sa, 4);
             let low = load(b, word(0), st[1]);
             let lo = b.bin(BinaryOp::ShrU, low, sh);
             let hi = b.bin(BinaryOp::Shl, high, rsh);
@@ -332,10 +388,13 @@ fn merge_backward(b: &mut FnBuilder, de: Value, se: Value, n: Value) -> Vec<Valu
         },
     );
     let se = b.bin(BinaryOp::Add, st[1], k);
-    vec![st[0], se, st[2]]
+    vec![st[0], se, rest]
 }
 
 fn build_fill(b: &mut FnBuilder, d: Value, value: Value, n: Value) {
+    // The byte in every lane: the byte loops store its low byte too (one value live, not two).
+    let low = b.bin_k(BinaryOp::And, value, 0xff);
+    let w = b.bin_k(BinaryOp::Mul, low, 0x0101_0101);
     let tail = b.add_block(2);
     let big = at_least(b, n, SMALL);
     let (big_block, small_block) = split(b, big);
@@ -343,14 +402,6 @@ fn build_fill(b: &mut FnBuilder, d: Value, value: Value, n: Value) {
     b.jump(tail, vec![d, n]);
 
     b.switch_to(big_block);
-    let low = b.bin_k(BinaryOp::And, value, 0xff);
-    let w = b.bin_k(BinaryOp::Mul, low, 0x0101_0101);
-    let fill_byte = |b: &mut FnBuilder, p: &[Value]| -> Vec<Value> {
-        store(b, byte(0), p[0], value);
-        let d = b.bin_k(BinaryOp::Add, p[0], 1);
-        let n = b.bin_k(BinaryOp::Sub, p[1], 1);
-        vec![d, n]
-    };
     let st = while_loop(
         b,
         vec![d, n],
@@ -358,37 +409,51 @@ fn build_fill(b: &mut FnBuilder, d: Value, value: Value, n: Value) {
             let m = misaligned(b, p[0]);
             nonzero(b, m)
         },
-        fill_byte,
+        |b, p| {
+            store(b, byte(0), p[0], w);
+            let d = b.bin_k(BinaryOp::Add, p[0], 1);
+            let n = b.bin_k(BinaryOp::Sub, p[1], 1);
+            vec![d, n]
+        },
     );
+    let (whole, rest) = split_len(b, st[1], 4 * UNROLL);
+    let end = b.bin(BinaryOp::Add, st[0], whole);
     let st = while_loop(
         b,
-        st,
-        |b, p| at_least(b, p[1], 4 * UNROLL),
+        vec![st[0]],
+        |b, p| not_at(b, p[0], end),
         |b, p| {
             for i in 0..UNROLL {
                 store(b, word(4 * i), p[0], w);
             }
-            let d = b.bin_k(BinaryOp::Add, p[0], 4 * UNROLL);
-            let n = b.bin_k(BinaryOp::Sub, p[1], 4 * UNROLL);
-            vec![d, n]
+            vec![b.bin_k(BinaryOp::Add, p[0], 4 * UNROLL)]
         },
     );
+    let (whole, rest) = split_len(b, rest, 4);
+    let end = b.bin(BinaryOp::Add, st[0], whole);
     let st = while_loop(
         b,
         st,
-        |b, p| at_least(b, p[1], 4),
+        |b, p| not_at(b, p[0], end),
         |b, p| {
             store(b, word(0), p[0], w);
-            let d = b.bin_k(BinaryOp::Add, p[0], 4);
-            let n = b.bin_k(BinaryOp::Sub, p[1], 4);
-            vec![d, n]
+            vec![b.bin_k(BinaryOp::Add, p[0], 4)]
         },
     );
-    b.jump(tail, st);
+    b.jump(tail, vec![st[0], rest]);
 
     b.switch_to(tail);
     let p = b.params(tail);
-    while_loop(b, p, |b, p| nonzero(b, p[1]), fill_byte);
+    let end = b.bin(BinaryOp::Add, p[0], p[1]);
+    while_loop(
+        b,
+        vec![p[0]],
+        |b, p| not_at(b, p[0], end),
+        |b, p| {
+            store(b, byte(0), p[0], w);
+            vec![b.bin_k(BinaryOp::Add, p[0], 1)]
+        },
+    );
     b.terminate(Terminator::Return { values: vec![] });
 }
 

@@ -1,6 +1,7 @@
 //! Legalize tests: each builds frontend-form IR by hand, legalizes it, and runs both forms in
 //! the reference interpreter over edge values; the results (and traps) must agree.
 
+mod bulk;
 mod fixtures;
 mod memory;
 mod ops;

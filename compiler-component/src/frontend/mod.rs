@@ -288,7 +288,11 @@ fn parse_and_validate_with(wasm: &[u8], features: WasmFeatures) -> Result<Sectio
                 func::check_local_limit(param_count, &body)
                     .map_err(|e| e.in_function(early_name(&s, function_index as u32)))?;
                 let mut func_validator = to_validate.into_validator(allocations);
-                func_validator.validate(&body).map_err(invalid)?;
+                func_validator.validate(&body).map_err(|e| {
+                    let error = invalid(e);
+                    let name = early_name(&s, function_index as u32);
+                    with_operator(error, &body).in_function(name)
+                })?;
                 allocations = func_validator.into_allocations();
                 s.bodies.push(body);
             }
@@ -302,6 +306,29 @@ fn parse_and_validate_with(wasm: &[u8], features: WasmFeatures) -> Result<Sectio
         }
     }
     Ok(s)
+}
+
+/// Name the operator at the error's offset in a function body (e.g. `memory.init` with an
+/// unknown segment): "... (in `memory.init`)".
+fn with_operator(mut error: CompileError, body: &FunctionBody<'_>) -> CompileError {
+    let Some(at) = error.offset else {
+        return error;
+    };
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return error;
+    };
+    while !reader.eof() {
+        match reader.read_with_offset() {
+            Ok((op, offset)) if offset as u64 == at => {
+                error.message = format!("{} (in `{}`)", error.message, opname::operator_name(&op));
+                break;
+            }
+            Ok((_, offset)) if offset as u64 > at => break,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    error
 }
 
 fn payload_offset(payload: &Payload<'_>) -> u64 {

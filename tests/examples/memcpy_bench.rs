@@ -52,7 +52,9 @@ fn c_source(dst: u32, src: u32, fill: bool) -> String {
         format!("memcpy(buf_dst + {dst}, buf_src + {src}, {N});")
     };
     format!(
-        "#include <stdint.h>\n#include <string.h>\n\
+        "#include <stddef.h>\n#include <stdint.h>\n\
+         void *memcpy(void *, const void *, size_t);\n\
+         void *memset(void *, int, size_t);\n\
          static uint8_t buf_dst[{N} + 8] __attribute__((aligned(8)));\n\
          uint8_t buf_src[{N} + 8] __attribute__((aligned(8)));\n\
          uint32_t bench(uint32_t seed) {{ {op} return buf_dst[{dst} + (seed & 1023)]; }}\n"

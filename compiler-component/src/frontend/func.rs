@@ -19,6 +19,7 @@ use crate::ir::{
 use super::limits::{
     MAX_BR_TABLE_ENTRIES, MAX_CONTROL_NESTING, MAX_LOCALS_PER_FUNCTION, MAX_OPERATORS_PER_FUNCTION,
 };
+mod bulk_ops;
 mod table_ops;
 
 use super::ssa::SsaBuilder;

@@ -21,7 +21,8 @@ use wasmparser::{
 
 use crate::error::{CompileError, ErrorKind, Result};
 use crate::ir::{
-    DataSegment, FunctionDecl, FunctionKind, Global, Import, Memory, Module, Signature, Type,
+    BulkOp, DataSegment, FunctionDecl, FunctionKind, Global, Import, Memory, Module, Op, Signature,
+    Type,
 };
 use crate::options::Options;
 
@@ -306,7 +307,11 @@ fn parse_and_validate_with(wasm: &[u8], features: WasmFeatures) -> Result<Sectio
                 func::check_local_limit(param_count, &body)
                     .map_err(|e| e.in_function(early_name(&s, function_index as u32)))?;
                 let mut func_validator = to_validate.into_validator(allocations);
-                func_validator.validate(&body).map_err(invalid)?;
+                func_validator.validate(&body).map_err(|e| {
+                    let error = invalid(e);
+                    let name = early_name(&s, function_index as u32);
+                    with_operator(error, &body).in_function(name)
+                })?;
                 allocations = func_validator.into_allocations();
                 s.bodies.push(body);
             }
@@ -320,6 +325,29 @@ fn parse_and_validate_with(wasm: &[u8], features: WasmFeatures) -> Result<Sectio
         }
     }
     Ok(s)
+}
+
+/// Name the operator at the error's offset in a function body (e.g. `memory.init` with an
+/// unknown segment): "... (in `memory.init`)".
+fn with_operator(mut error: CompileError, body: &FunctionBody<'_>) -> CompileError {
+    let Some(at) = error.offset else {
+        return error;
+    };
+    let Ok(mut reader) = body.get_operators_reader() else {
+        return error;
+    };
+    while !reader.eof() {
+        match reader.read_with_offset() {
+            Ok((op, offset)) if offset as u64 == at => {
+                error.message = format!("{} (in `{}`)", error.message, opname::operator_name(&op));
+                break;
+            }
+            Ok((_, offset)) if offset as u64 > at => break,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    error
 }
 
 fn payload_offset(payload: &Payload<'_>) -> u64 {
@@ -425,6 +453,7 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
             .map_err(|e| e.in_function(name))?;
         module.bodies.push(function);
     }
+    drop_unread_passive_data(&mut module);
     let exported_table = s.exports.iter().any(|e| e.kind == ExternalKind::Table);
     let type_id_of = |f: u32| -> Result<u32> {
         let type_index = function_type_index(s, f)
@@ -450,6 +479,29 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
         &type_id_of,
     )?;
     Ok(module)
+}
+
+/// A passive data segment no `memory.init` names can never be read: it keeps no bytes (and so
+/// costs nothing in the object).
+fn drop_unread_passive_data(module: &mut Module) {
+    let mut read = vec![false; module.data.len()];
+    for inst in module
+        .bodies
+        .iter()
+        .flat_map(|b| &b.blocks)
+        .flat_map(|b| &b.insts)
+    {
+        if let Op::Bulk(BulkOp::Init(n)) = inst.op
+            && let Some(r) = read.get_mut(n as usize)
+        {
+            *r = true;
+        }
+    }
+    for (segment, read) in module.data.iter_mut().zip(read) {
+        if segment.offset.is_none() && !read {
+            segment.bytes = Vec::new();
+        }
+    }
 }
 
 /// The type index of function `f` (imports first).
@@ -599,12 +651,10 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
     for (index, data) in s.data.iter().enumerate() {
         let what = format!("data segment {index}");
         match &data.kind {
-            DataKind::Passive => {
-                return Err(CompileError::unsupported(
-                    format!("{what} is passive; only active segments are supported"),
-                    data.range.start,
-                ));
-            }
+            DataKind::Passive => segments.push(DataSegment {
+                offset: None,
+                bytes: data.data.to_vec(),
+            }),
             DataKind::Active {
                 memory_index,
                 offset_expr,
@@ -618,7 +668,7 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
                 let offset = const_expr(offset_expr, globals, &what)?;
                 segments.push(DataSegment {
                     // An i32 offset: its 32 bits are the unsigned address.
-                    offset: offset as u32,
+                    offset: Some(offset as u32),
                     bytes: data.data.to_vec(),
                 });
             }

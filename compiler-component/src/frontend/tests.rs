@@ -273,7 +273,7 @@ fn memory_globals_imports_and_data() {
         Some((1, 4))
     );
     assert_eq!(m.data.len(), 1);
-    assert_eq!(m.data[0].offset, 16);
+    assert_eq!(m.data[0].offset, Some(16));
     assert_eq!(m.globals[0].init, 40);
     assert!(m.globals[0].mutable && !m.globals[1].mutable);
     assert_eq!(m.globals[1].ty, Type::I64);
@@ -349,28 +349,12 @@ fn unsupported_operators_name_function_operator_and_offset() {
     let offset = e.offset.expect("offset") as usize;
     assert_eq!(wasm[offset], 0xfd, "offset {offset:#x} of {e}");
 
-    // Bulk memory is not compiled: the operator, the function and the offset are named.
-    let e = error(
-        br#"(module (memory 1)
-              (func (export "h") (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))"#,
-    );
-    assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert_eq!(e.function.as_deref(), Some("h"));
-    assert!(
-        e.message.contains("memory.fill") && e.offset.is_some(),
-        "{e}"
-    );
     let e = error(br#"(module (import "env" "t" (table 1 funcref)))"#);
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert!(e.message.contains("env.t"), "{e}");
     let e = error(br#"(module (import "env" "g" (global i32)))"#);
     assert!(
         e.kind == ErrorKind::Unsupported && e.message.contains("env.g"),
-        "{e}"
-    );
-    let e = error(br#"(module (memory 1) (data "x"))"#);
-    assert!(
-        e.kind == ErrorKind::Unsupported && e.message.contains("passive"),
         "{e}"
     );
     let e = error(br#"(module (memory 1) (memory 1))"#);
@@ -382,15 +366,68 @@ fn unsupported_operators_name_function_operator_and_offset() {
         e.kind == ErrorKind::Unsupported && e.message.contains("v128.const"),
         "{e}"
     );
-    let e = error(
-        br#"(module (memory 1) (func (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))"#,
-    );
-    assert!(
-        e.kind == ErrorKind::Unsupported && e.message.contains("memory.fill"),
-        "{e}"
-    );
     let e = error(br#"(module (global v128 (v128.const i64x2 1 2)))"#);
     assert_eq!(e.kind, ErrorKind::Unsupported);
+}
+
+#[test]
+fn bulk_memory_bad_input_names_function_operator_and_offset() {
+    // memory.init of a segment that does not exist: the validator's message, the function,
+    // the operator and its offset.
+    let wasm = decode(
+        br#"(module (memory 1) (data "ab")
+              (func (export "h") (memory.init 3 (i32.const 0) (i32.const 0) (i32.const 0))))"#,
+    )
+    .unwrap();
+    let e = translate(&wasm, &Options::default()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert_eq!(e.function.as_deref(), Some("h"));
+    assert!(
+        e.message.contains("unknown data segment 3") && e.message.contains("`memory.init`"),
+        "{e}"
+    );
+    let offset = e.offset.expect("offset") as usize;
+    assert_eq!(wasm[offset], 0xfc, "the prefix byte of memory.init, {e}");
+    // A data count section that disagrees with the data section: malformed, with an offset.
+    let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+    wasm.extend([5, 3, 1, 0, 1]); // memory section: one memory of 1 page
+    wasm.extend([12, 1, 2]); // data count: 2
+    wasm.extend([11, 5, 1, 1, 1, b'x', 0]); // data section: one passive segment "x"
+    let e = translate(&wasm, &Options::default()).unwrap_err();
+    assert!(
+        matches!(e.kind, ErrorKind::Malformed | ErrorKind::Invalid) && e.offset.is_some(),
+        "{e}"
+    );
+    // data.drop without a data count section.
+    let e = error(br#"(module (memory 1) (func (data.drop 0)))"#);
+    assert!(
+        matches!(e.kind, ErrorKind::Malformed | ErrorKind::Invalid),
+        "{e}"
+    );
+    // Another memory than 0 is multi-memory: unsupported, not invalid.
+    let e = error(
+        br#"(module (memory 1) (memory 1)
+              (func (memory.copy 1 0 (i32.const 0) (i32.const 0) (i32.const 0))))"#,
+    );
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+}
+
+#[test]
+fn passive_data_no_memory_init_reads_keeps_no_bytes() {
+    let m = module(
+        r#"(module (memory 1)
+          (data $read "abc") (data $unread "xyz") (data (i32.const 8) "act")
+          (func (export "f") (memory.init $read (i32.const 0) (i32.const 0) (i32.const 3))
+            (data.drop $unread)))"#,
+    );
+    assert_eq!(m.data.len(), 3);
+    assert_eq!(
+        (m.data[0].offset, m.data[0].bytes.as_slice()),
+        (None, &b"abc"[..])
+    );
+    assert_eq!((m.data[1].offset, m.data[1].bytes.len()), (None, 0));
+    assert_eq!(m.data[2].offset, Some(8));
+    assert_eq!(call(&m, "f", &[]), Ok(vec![]));
 }
 
 #[test]

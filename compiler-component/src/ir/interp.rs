@@ -12,6 +12,7 @@ use crate::ir::{
 };
 use std::fmt;
 
+mod bulk;
 mod tables;
 use tables::RefLayout;
 
@@ -58,6 +59,8 @@ enum Place {
     MemoryBytes(usize),
     Global(usize, usize),
     Data(usize, usize),
+    /// Byte of the length word of data segment N.
+    DataLength(usize, usize),
     /// A table, element segment or function descriptor.
     Ref(usize, usize),
     Linear(usize),
@@ -68,6 +71,9 @@ pub struct Interp<'m> {
     memory_bytes: u32,
     globals: Vec<[u8; 8]>,
     data_addrs: Vec<u64>,
+    /// Length words of the data segments (`Symbol::DataLength`): what `memory.init` may read.
+    data_lens: Vec<u32>,
+    data_lens_addr: u64,
     linear_base: u64,
     linear_max: u64,
     /// Touched part of linear memory; bytes past its end read as zero (the `.bss` model).
@@ -85,6 +91,17 @@ impl<'m> Interp<'m> {
             data_addrs.push(next);
             next = (next + seg.bytes.len() as u64 + 7) & !7;
         }
+        let data_lens_addr = next;
+        next = (next + 4 * module.data.len() as u64 + 7) & !7;
+        // Before instantiation as after it: an active segment has been dropped.
+        let data_lens = module
+            .data
+            .iter()
+            .map(|d| match d.offset {
+                Some(_) => 0,
+                None => d.bytes.len() as u32,
+            })
+            .collect();
         let (mut refs, next) = RefLayout::new(module, next);
         // Code addresses: an unmapped gap, so reading one faults.
         refs.place_code(next);
@@ -107,6 +124,8 @@ impl<'m> Interp<'m> {
             memory_bytes: 0,
             globals,
             data_addrs,
+            data_lens,
+            data_lens_addr,
             linear_base,
             linear_max,
             linear: Vec::new(),
@@ -132,12 +151,13 @@ impl<'m> Interp<'m> {
             self.memory_bytes = (mem.initial_pages as u64 * PAGE) as u32;
         }
         for seg in &self.module.data {
-            let end = seg.offset as u64 + seg.bytes.len() as u64;
+            let Some(offset) = seg.offset else { continue };
+            let end = offset as u64 + seg.bytes.len() as u64;
             if end > self.memory_bytes as u64 {
                 return Err(InterpError::Trap(TrapCode::DataSegmentOutOfBounds));
             }
             for (i, b) in seg.bytes.iter().enumerate() {
-                self.write_byte(self.linear_base + seg.offset as u64 + i as u64, *b)?;
+                self.write_byte(self.linear_base + offset as u64 + i as u64, *b)?;
             }
         }
         if let Some(start) = self.module.start {
@@ -424,6 +444,7 @@ impl<'m> Interp<'m> {
             }
             Op::Call(n) => return self.exec_call(frame, *n, &inst.args, &inst.results),
             Op::Table(op) => self.table_op(frame, inst, *op)?,
+            Op::Bulk(op) => self.bulk_op(frame, inst, *op)?,
             Op::CallIndirect(call) => return self.call_indirect(frame, inst, call),
             Op::CallPtr(_) => return self.call_ptr(frame, inst),
             Op::TrapIf(code) => {
@@ -565,6 +586,10 @@ impl<'m> Interp<'m> {
                 Some(a) => Ok(*a),
                 None => invalid(format!("no data segment {n}")),
             },
+            Symbol::DataLength(n) if (n as usize) < self.data_lens.len() => {
+                Ok(self.data_lens_addr + 4 * n as u64)
+            }
+            Symbol::DataLength(n) => invalid(format!("no data segment {n}")),
             Symbol::Table(t) => self.ref_region_start(self.refs.tables.get(t as usize), symbol),
             Symbol::Elem(e) => self.ref_region_start(self.refs.elems.get(e as usize), symbol),
             Symbol::FuncRef(f) => match self.refs.funcrefs.get(&f) {
@@ -602,6 +627,11 @@ impl<'m> Interp<'m> {
                 return Some(Place::Data(n, (addr - start) as usize));
             }
         }
+        let lens_end = self.data_lens_addr + 4 * self.data_lens.len() as u64;
+        if (self.data_lens_addr..lens_end).contains(&addr) {
+            let off = addr - self.data_lens_addr;
+            return Some(Place::DataLength((off / 4) as usize, (off % 4) as usize));
+        }
         if let Some((r, off)) = self.refs.place(addr) {
             return Some(Place::Ref(r, off));
         }
@@ -616,6 +646,7 @@ impl<'m> Interp<'m> {
             Some(Place::MemoryBytes(i)) => self.memory_bytes.to_le_bytes()[i],
             Some(Place::Global(n, i)) => self.globals[n][i],
             Some(Place::Data(n, i)) => self.module.data[n].bytes[i],
+            Some(Place::DataLength(n, i)) => self.data_lens[n].to_le_bytes()[i],
             Some(Place::Ref(r, i)) => self.refs.regions[r].bytes[i],
             Some(Place::Linear(i)) => self.linear.get(i).copied().unwrap_or(0),
             // An unmapped address is what an MPU would fault on.
@@ -633,6 +664,11 @@ impl<'m> Interp<'m> {
             Some(Place::Global(n, i)) => self.globals[n][i] = v,
             Some(Place::Data(n, _)) => {
                 return invalid(format!("write to read-only data segment {n}"));
+            }
+            Some(Place::DataLength(n, i)) => {
+                let mut b = self.data_lens[n].to_le_bytes();
+                b[i] = v;
+                self.data_lens[n] = u32::from_le_bytes(b);
             }
             Some(Place::Ref(r, i)) => self.refs.regions[r].bytes[i] = v,
             Some(Place::Linear(i)) => {

@@ -150,6 +150,8 @@ pub enum Symbol {
     FuncRef(u32),
     /// Element segment N: its length word (0 once dropped), then its items.
     Elem(u32),
+    /// The length word of passive data segment N (0 once dropped).
+    DataLength(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -348,6 +350,8 @@ pub enum Op {
     Table(TableOp),
     /// `call_indirect` (frontend form; legalize turns it into checks and a `CallPtr`).
     CallIndirect(Box<IndirectCall>),
+    /// Bulk memory operators (frontend form; removed by legalize).
+    Bulk(BulkOp),
 
     // ---- introduced by legalize ----
     /// Trap `MemoryOutOfBounds` unless `args[0] + end <= args[1]` as unbounded integers
@@ -369,6 +373,21 @@ pub enum Op {
     ShiftPair(BinaryOp),
     /// Call the code address args[0] with args[1..] under the signature's ABI (like `Call`).
     CallPtr(Box<Signature>),
+}
+
+/// The bulk memory operators in frontend form. Every range is checked before any byte is
+/// written: the operator traps `MemoryOutOfBounds` when `dst + len` (or `src + len`) exceeds
+/// the memory size, or the segment's length, as unbounded integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BulkOp {
+    /// `memory.copy`: args = [dst, src, len]; overlapping ranges like memmove.
+    Copy,
+    /// `memory.fill`: args = [dst, value (low byte used), len].
+    Fill,
+    /// `memory.init` of data segment N: args = [dst, offset in the segment, len].
+    Init(u32),
+    /// `data.drop` of data segment N: its length becomes 0.
+    DataDrop(u32),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -604,8 +623,10 @@ pub struct Memory {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataSegment {
-    /// Constant offset in linear memory.
-    pub offset: u32,
+    /// Active: copied to this constant offset of linear memory at instantiation (and dropped
+    /// then). Passive (`None`): only `memory.init` reads it, until `data.drop`.
+    pub offset: Option<u32>,
+    /// The bytes (empty for a passive segment no `memory.init` names: nothing can read it).
     pub bytes: Vec<u8>,
 }
 
@@ -617,7 +638,8 @@ pub struct Module {
     pub bodies: Vec<Function>,
     pub globals: Vec<Global>,
     pub memory: Option<Memory>,
-    /// Active data segments in module order (later segments overwrite earlier ones).
+    /// Every data segment by segment index; the active ones are applied in this order (later
+    /// segments overwrite earlier ones).
     pub data: Vec<DataSegment>,
     /// Index in `functions` of the start function.
     pub start: Option<u32>,

@@ -59,6 +59,7 @@ impl Module {
             },
             Symbol::FuncRef(n) => format!("__synth_funcref_{n}"),
             Symbol::Elem(n) => format!("__synth_elem_{n}"),
+            Symbol::DataLength(n) => format!("__synth_data_len_{n}"),
         }
     }
 
@@ -79,7 +80,10 @@ impl Module {
                 .tables
                 .get(n as usize)
                 .is_some_and(|t| !t.exports.is_empty()),
-            Symbol::DataSegment(_) | Symbol::FuncRef(_) | Symbol::Elem(_) => false,
+            Symbol::DataSegment(_)
+            | Symbol::DataLength(_)
+            | Symbol::FuncRef(_)
+            | Symbol::Elem(_) => false,
         }
     }
 }

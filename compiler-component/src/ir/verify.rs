@@ -466,6 +466,13 @@ impl Checker<'_> {
                     T::ElemDrop(_) => expect(&[], &[])?,
                 }
             }
+            Op::Bulk(op) => {
+                removed_by_legalize("a bulk memory operator")?;
+                match op {
+                    crate::ir::BulkOp::DataDrop(_) => expect(&[], &[])?,
+                    _ => expect(&[I32; 3], &[])?,
+                }
+            }
             Op::CallIndirect(call) => {
                 removed_by_legalize("call_indirect")?;
                 let (index, call_args) = args.split_last().unwrap_or((&I32, &[]));

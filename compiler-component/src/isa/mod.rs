@@ -36,6 +36,10 @@ pub struct Caps {
     /// `__extendsfdf2`, `__truncdfsf2`, ...); otherwise every float crosses as the integer of
     /// its bits (the base convention, which ARM's RTABI helpers use even under hard float).
     pub float_helpers_take_hard_f32: bool,
+    /// A word load or store at any byte address is one instruction that works (the bulk
+    /// memory helpers then copy between mutually misaligned buffers word by word); without it
+    /// they only access aligned words and merge misaligned source words with shifts.
+    pub unaligned_words: bool,
 }
 
 pub fn caps(target: Target) -> Caps {

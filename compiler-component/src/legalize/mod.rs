@@ -7,6 +7,8 @@
 //! built from scratch, have loops.
 
 mod builder;
+mod bulk;
+mod bulk_runtime;
 mod int64;
 mod memory;
 mod runtime;
@@ -370,6 +372,7 @@ impl BodyLegalizer<'_> {
                 self.define(r, new)
             }
             Op::Table(op) => self.table_op(inst, *op),
+            Op::Bulk(op) => self.bulk_op(inst, *op),
             Op::CallIndirect(call) => self.call_indirect(inst, call),
             Op::CallPtr(_) => Err(self.error("CallPtr before legalize")),
             Op::TrapIf(code) => {

@@ -1,6 +1,7 @@
 //! Functions legalize adds: i64 division helpers (only those used) and `synth_init`.
 
 use super::builder::FnBuilder;
+use super::bulk_runtime::BulkHelper;
 use super::int64::Pair;
 use super::table_runtime::TableHelper;
 use crate::error::{CompileError, ErrorKind, Result};
@@ -38,8 +39,10 @@ pub(super) fn check_module(module: &Module) -> Result<()> {
                 mem.initial_pages, mem.max_pages
             )));
         }
-    } else if !module.data.is_empty() {
-        return Err(CompileError::internal("data segments without a memory"));
+    } else if module.data.iter().any(|d| d.offset.is_some()) {
+        return Err(CompileError::internal(
+            "active data segments without a memory",
+        ));
     }
     Ok(())
 }
@@ -50,6 +53,7 @@ pub(super) enum Helper {
     /// i64 DivS, DivU, RemS or RemU.
     DivMod(BinaryOp),
     Table(TableHelper),
+    Bulk(BulkHelper),
 }
 
 /// The runtime helpers (i64 division, table loops), numbered in order of first use after the
@@ -110,6 +114,7 @@ impl RuntimeHelpers {
                     (i64_binary_sig(), build_divmod(index, name, *op, caps))
                 }
                 Helper::Table(t) => (t.signature(), t.build(index, caps)),
+                Helper::Bulk(h) => (h.signature(), h.build(index, caps)),
             };
             module.functions.push(FunctionDecl {
                 sig,
@@ -284,14 +289,15 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
             vec![k],
         );
         for (n, seg) in module.data.iter().enumerate() {
-            if seg.offset as u64 + seg.bytes.len() as u64 > size {
+            let Some(offset) = seg.offset else { continue };
+            if offset as u64 + seg.bytes.len() as u64 > size {
                 b.terminate(Terminator::Trap {
                     code: TrapCode::DataSegmentOutOfBounds,
                 });
                 trapped = true;
                 break;
             }
-            copy_segment(&mut b, n as u32, seg.offset, seg.bytes.len() as u32);
+            copy_segment(&mut b, n as u32, offset, seg.bytes.len() as u32);
         }
     }
     if !trapped {

@@ -375,11 +375,14 @@ impl<'m> ElfWriter<'m> {
                 )?;
             }
         }
-        if !module.data.is_empty() {
+        if module.data.iter().any(|d| !d.bytes.is_empty()) {
             let section =
                 self.add_section(".rodata.synth_data".to_string(), SectionKind::ReadOnlyData);
             for (n, segment) in module.data.iter().enumerate() {
                 let n = n as u32;
+                if segment.bytes.is_empty() {
+                    continue;
+                }
                 // Word alignment lets the initializer copy whole words.
                 let offset = self.object.append_section_data(section, &segment.bytes, 4);
                 self.add_data_symbol(
@@ -388,6 +391,31 @@ impl<'m> ElfWriter<'m> {
                     offset,
                     segment.bytes.len() as u64,
                     format!("data segment {n}"),
+                )?;
+            }
+        }
+        // Passive segments `memory.init` reads: their length word, 0 once dropped.
+        if module
+            .data
+            .iter()
+            .any(|d| d.offset.is_none() && !d.bytes.is_empty())
+        {
+            let section = self.add_section(".data.synth_data_lens".to_string(), SectionKind::Data);
+            for (n, segment) in module.data.iter().enumerate() {
+                if segment.offset.is_some() || segment.bytes.is_empty() {
+                    continue;
+                }
+                let n = n as u32;
+                let len = segment.bytes.len() as u32;
+                let offset = self
+                    .object
+                    .append_section_data(section, &len.to_le_bytes(), 4);
+                self.add_data_symbol(
+                    Symbol::DataLength(n),
+                    section,
+                    offset,
+                    4,
+                    format!("the length of data segment {n}"),
                 )?;
             }
         }
@@ -449,6 +477,7 @@ impl<'m> ElfWriter<'m> {
             | Symbol::MemoryBytes
             | Symbol::Global(_)
             | Symbol::DataSegment(_)
+            | Symbol::DataLength(_)
             | Symbol::Table(_)
             | Symbol::FuncRef(_)
             | Symbol::Elem(_) => false,

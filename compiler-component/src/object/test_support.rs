@@ -180,7 +180,7 @@ pub fn sample_module() -> Module {
             exports: vec!["memory".into()],
         }),
         data: vec![DataSegment {
-            offset: 16,
+            offset: Some(16),
             bytes: b"hello".to_vec(),
         }],
         start: None,

@@ -17,6 +17,7 @@ pub fn has_effects(op: &Op) -> bool {
         | Op::Store(_)
         | Op::Call(_)
         | Op::CallIndirect(_)
+        | Op::Bulk(_)
         | Op::CallPtr(_)
         | Op::TrapIf(_)
         | Op::BoundsCheck { .. }

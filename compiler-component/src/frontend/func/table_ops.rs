@@ -3,8 +3,7 @@
 use wasmparser::Operator;
 
 use super::Translator;
-use crate::error::{CompileError, Result};
-use crate::frontend::opname::operator_name;
+use crate::error::Result;
 use crate::ir::{IndirectCall, Op, TableOp, Type, UnaryOp};
 
 impl Translator<'_> {
@@ -100,12 +99,7 @@ impl Translator<'_> {
                     offset,
                 )?;
             }
-            other => {
-                return Err(CompileError::unsupported(
-                    format!("operator `{}` is not supported", operator_name(&other)),
-                    offset as u64,
-                ));
-            }
+            other => return self.bulk_operator(other, offset),
         }
         Ok(())
     }

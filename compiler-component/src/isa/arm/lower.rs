@@ -445,7 +445,7 @@ impl<'a> Lowerer<'a> {
                 let target = self.reg(*target)?;
                 self.lower_call_with(inst, 0, Some(target), layout, args)?
             }
-            Op::Table(_) | Op::CallIndirect(_) => {
+            Op::Table(_) | Op::CallIndirect(_) | Op::Bulk(_) => {
                 return Err(self.err(format!("{:?} was not legalized", inst.op)));
             }
             Op::MemorySize | Op::MemoryGrow | Op::GlobalGet(_) | Op::GlobalSet(_) => {

@@ -30,6 +30,8 @@ pub fn caps(target: Target) -> Caps {
         hard_rounding: vfp == regs::VfpFile::Double,
         soft_float: libcalls::soft_float,
         float_helpers_take_hard_f32: false,
+        // ldr/str (not ldm/ldrd) take any address on ARMv7-M (CCR.UNALIGN_TRP clear).
+        unaligned_words: true,
     }
 }
 

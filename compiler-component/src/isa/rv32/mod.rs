@@ -34,6 +34,8 @@ pub fn caps(target: Target) -> Caps {
         hard_rounding: false,
         soft_float: libcalls::soft_float,
         float_helpers_take_hard_f32: f,
+        // Misaligned accesses may trap into a slow emulation (or not work at all).
+        unaligned_words: false,
     }
 }
 

@@ -267,7 +267,7 @@ fn globals_of_both_widths() {
 
 fn data(offset: u32, bytes: &[u8]) -> DataSegment {
     DataSegment {
-        offset,
+        offset: Some(offset),
         bytes: bytes.to_vec(),
     }
 }

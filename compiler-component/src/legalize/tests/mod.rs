@@ -1,6 +1,7 @@
 //! Legalize tests: each builds frontend-form IR by hand, legalizes it, and runs both forms in
 //! the reference interpreter over edge values; the results (and traps) must agree.
 
+mod bulk;
 mod fixtures;
 mod memory;
 mod ops;
@@ -23,6 +24,7 @@ pub const NO_CAPS: Caps = Caps {
     hard_rounding: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
     float_helpers_take_hard_f32: false,
+    unaligned_words: false,
 };
 pub const ALL_CAPS: Caps = Caps {
     has_clz: true,
@@ -34,6 +36,7 @@ pub const ALL_CAPS: Caps = Caps {
     hard_rounding: false,
     soft_float: crate::isa::arm::libcalls::soft_float,
     float_helpers_take_hard_f32: false,
+    unaligned_words: false,
 };
 
 /// 64-bit edge values: zero, ones, word boundaries, sign boundaries, shift counts.

@@ -1025,6 +1025,7 @@ mod tests {
             data: vec![],
             start: None,
             tables: Default::default(),
+            namespace: None,
         }
     }
 

@@ -210,6 +210,7 @@ pub fn module(
         data: Vec::new(),
         start: None,
         tables: Default::default(),
+        namespace: None,
     }
 }
 
@@ -218,6 +219,7 @@ pub fn memory(initial_pages: u32, max_pages: u32) -> Option<Memory> {
         initial_pages,
         max_pages,
         exports: Vec::new(),
+        import: None,
     })
 }
 

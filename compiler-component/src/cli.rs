@@ -23,6 +23,11 @@ Compile options:
   --no-bounds-checks       do not check linear-memory accesses (use an MPU/PMP instead)
   --no-stack-check         do not compare sp with __synth_stack_limit in prologues
   --max-memory-pages N     cap linear memory at N 64 KiB pages (default 16)
+  --module-name NAME       namespace of the module's symbols (NAME_init, NAME_memory, exports as
+                           NAME_EXPORT), header guard and types; a C identifier. Default: the
+                           input file name without extension, made a C identifier
+  --no-module-name         legacy unprefixed names (synth_init, synth_memory, exports by name):
+                           one such module per program; the default for standard input
   -O0                      skip the machine-independent optimizations
   -O, -O1                  run them (the default)
   --no-spill-realloc       use the baseline register allocator (home slots for values live
@@ -120,6 +125,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     let mut max_memory_pages = Options::DEFAULT_MAX_MEMORY_PAGES;
     let mut optimize = true;
     let mut spill_realloc = true;
+    let mut module_name: Option<Option<String>> = None;
 
     while let Some(arg) = args.next() {
         // `--flag=value` is the same as `--flag value`.
@@ -142,6 +148,13 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
             "--report-json" => {
                 set_once(&mut report_json, value("--report-json")?, "--report-json")?
             }
+            "--module-name" => {
+                let name = value("--module-name")?;
+                if module_name.is_some() {
+                    return Err(UsageError("the module name is given twice".into()));
+                }
+                module_name = Some(Some(name));
+            }
             "--max-memory-pages" => {
                 let text = value("--max-memory-pages")?;
                 max_memory_pages = text
@@ -163,6 +176,12 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
             "--no-stack-check" => stack_check = false,
             "-O0" => optimize = false,
             "--no-spill-realloc" => spill_realloc = false,
+            "--no-module-name" => {
+                if module_name.is_some() {
+                    return Err(UsageError("the module name is given twice".into()));
+                }
+                module_name = Some(None);
+            }
             "-O" | "-O1" => optimize = true,
             "-" => set_once(&mut input, arg, "INPUT")?,
             _ if flag.starts_with('-') => {
@@ -198,6 +217,10 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     options.max_memory_pages = max_memory_pages;
     options.optimize = optimize;
     options.spill_realloc = spill_realloc;
+    options.module_name = module_name.unwrap_or_else(|| default_module_name(&input));
+    options
+        .check_module_name()
+        .map_err(|e| UsageError(format!("--module-name: {}", e.message)))?;
     Ok(CompileArgs {
         input,
         output,
@@ -207,6 +230,17 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
         report_json,
         options,
     })
+}
+
+/// The namespace a file gets without `--module-name`: its name without directory and
+/// extension, made a C identifier (`fixtures/crc-32.wat` -> `crc_32`); none for stdin.
+pub fn default_module_name(input: &str) -> Option<String> {
+    if input == "-" {
+        return None;
+    }
+    let file = input.rsplit(['/', '\\']).next().unwrap_or(input);
+    let stem = file.split_once('.').map_or(file, |(stem, _)| stem);
+    Some(crate::ir::names::sanitize_namespace(stem))
 }
 
 /// The environment variable that can turn the shipping register allocator off.
@@ -354,6 +388,39 @@ mod tests {
             !options.spill_realloc,
             "the variable never overrides the flag's off"
         );
+    }
+
+    #[test]
+    fn module_name_defaults_to_the_file_name() {
+        let parsed = |args: &[&str]| match parse_args(
+            ["compile", "--target", "rv32imac", "-o", "x.o"]
+                .into_iter()
+                .chain(args.iter().copied())
+                .map(String::from),
+        ) {
+            Ok(Command::Compile(c)) => c.options.module_name,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(parsed(&["dir/crc-32.wat"]), Some("crc_32".into()));
+        assert_eq!(parsed(&["9lives.wasm"]), Some("_9lives".into()));
+        assert_eq!(parsed(&["-"]), None);
+        assert_eq!(
+            parsed(&["a.wat", "--module-name", "app"]),
+            Some("app".into())
+        );
+        assert_eq!(parsed(&["a.wat", "--no-module-name"]), None);
+        let err = |args: &[&str]| {
+            parse_args(
+                ["compile", "--target", "rv32imac", "-o", "x.o"]
+                    .into_iter()
+                    .chain(args.iter().copied())
+                    .map(String::from),
+            )
+            .unwrap_err()
+            .0
+        };
+        assert!(err(&["a.wat", "--module-name", "a-b"]).contains("not a C identifier"));
+        assert!(err(&["a.wat", "--module-name", "a", "--no-module-name"]).contains("twice"));
     }
 
     #[test]

@@ -82,7 +82,8 @@ fn library_options(options: &Options) -> synth_compiler::Options {
         max_memory_pages,
         optimize,
         spill_realloc,
-    } = *options;
+        module_name,
+    } = options.clone();
     synth_compiler::Options {
         target: library_target(target),
         bounds_checks,
@@ -90,6 +91,7 @@ fn library_options(options: &Options) -> synth_compiler::Options {
         max_memory_pages,
         optimize,
         spill_realloc,
+        module_name,
     }
 }
 
@@ -101,7 +103,8 @@ fn wit_options(options: &synth_compiler::Options) -> Options {
         max_memory_pages,
         optimize,
         spill_realloc,
-    } = *options;
+        module_name,
+    } = options.clone();
     Options {
         target: wit_target(target),
         bounds_checks,
@@ -109,6 +112,7 @@ fn wit_options(options: &synth_compiler::Options) -> Options {
         max_memory_pages,
         optimize,
         spill_realloc,
+        module_name,
     }
 }
 

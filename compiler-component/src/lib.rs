@@ -39,6 +39,7 @@ pub struct Output {
 
 /// Compile a wasm binary or WAT text for `options.target`.
 pub fn compile(input: &[u8], options: &Options) -> Result<Output, CompileError> {
+    options.check_module_name()?;
     let wasm = frontend::decode(input)?;
     let mut module = frontend::translate(&wasm, options)?;
     if options.optimize {

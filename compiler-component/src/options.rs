@@ -102,6 +102,11 @@ pub struct Options {
     /// baseline allocator (`regalloc::Policy::Baseline`), kept for comparison and as an escape
     /// hatch.
     pub spill_realloc: bool,
+    /// The module's namespace: prefix of every global symbol the object defines (`NAME_init`,
+    /// `NAME_memory`, exports as `NAME_EXPORT`), of the header guard and the header's types.
+    /// Must be a C identifier. `None` keeps the unprefixed legacy naming (`synth_init`, exports
+    /// by their own name), for one module per program. See docs/ABI.md.
+    pub module_name: Option<String>,
 }
 
 impl Options {
@@ -115,6 +120,28 @@ impl Options {
             max_memory_pages: Self::DEFAULT_MAX_MEMORY_PAGES,
             optimize: true,
             spill_realloc: true,
+            module_name: None,
+        }
+    }
+
+    /// Reject a module name that is not a C identifier (letters, digits, `_`, no leading digit).
+    pub fn check_module_name(&self) -> Result<(), CompileError> {
+        let Some(name) = &self.module_name else {
+            return Ok(());
+        };
+        let valid = !name.is_empty()
+            && !name.as_bytes()[0].is_ascii_digit()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if valid {
+            Ok(())
+        } else {
+            Err(CompileError::new(
+                ErrorKind::Options,
+                format!(
+                    "module name `{name}` is not a C identifier (letters, digits and `_`, not \
+                     starting with a digit)"
+                ),
+            ))
         }
     }
 }

@@ -43,7 +43,8 @@ pub(crate) fn wit_options(options: &Options) -> wit::Options {
         max_memory_pages,
         optimize,
         spill_realloc,
-    } = *options;
+        module_name,
+    } = options.clone();
     wit::Options {
         target: wit_target(target),
         bounds_checks,
@@ -51,6 +52,7 @@ pub(crate) fn wit_options(options: &Options) -> wit::Options {
         max_memory_pages,
         optimize,
         spill_realloc,
+        module_name,
     }
 }
 
@@ -62,7 +64,8 @@ pub(crate) fn library_options(options: &wit::Options) -> Options {
         max_memory_pages,
         optimize,
         spill_realloc,
-    } = *options;
+        module_name,
+    } = options.clone();
     Options {
         target: library_target(target),
         bounds_checks,
@@ -70,6 +73,7 @@ pub(crate) fn library_options(options: &wit::Options) -> Options {
         max_memory_pages,
         optimize,
         spill_realloc,
+        module_name,
     }
 }
 

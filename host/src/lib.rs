@@ -256,7 +256,7 @@ impl Host {
             synth.synth_compiler_compile().call_compile(
                 &mut store,
                 input,
-                convert::wit_options(options),
+                &convert::wit_options(options),
             )
         });
         match result {

@@ -149,8 +149,13 @@ fn compile_one(
     output_stem: &str,
 ) -> Result<usize, String> {
     let bytes = read_input(host, &input.to_string_lossy())?;
+    // Each input gets its own namespace (its file name), so the objects link together.
+    let mut options = batch.options.clone();
+    if options.module_name.is_none() {
+        options.module_name = synth_compiler::cli::default_module_name(&input.to_string_lossy());
+    }
     let output = host
-        .compile(&bytes, &batch.options)
+        .compile(&bytes, &options)
         .map_err(|e: RequestError| e.to_string())?;
     let object = batch.out_dir.join(format!("{output_stem}.o"));
     let header = batch.out_dir.join(format!("{output_stem}.h"));

@@ -9,6 +9,14 @@ use std::process::Command;
 
 use synth_compiler::{Options, Output, Target};
 
+/// The options the CLI compiles `fixtures/NAME.wat` with by default (namespace from the file
+/// name).
+fn cli_default_options(target: Target, name: &str) -> Options {
+    let mut options = Options::new(target);
+    options.module_name = synth_compiler::cli::default_module_name(&format!("{name}.wat"));
+    options
+}
+
 fn native(input: &[u8], options: &Options, what: &str) -> Output {
     synth_compiler::compile(input, options).unwrap_or_else(|e| panic!("{what}: native: {e}"))
 }
@@ -201,7 +209,7 @@ fn wasmtime_run_gives_the_native_bytes_for_every_fixture_and_target() {
                     jobs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
                 {
                     let what = format!("{name} for {}", target.name());
-                    let expected = native(text, &Options::new(*target), &what);
+                    let expected = native(text, &cli_default_options(*target, name), &what);
                     let (object, header, report) =
                         compile_with_wasmtime_run(&component, &scratch, name, *target, &[]);
                     assert!(
@@ -230,10 +238,10 @@ fn wasmtime_run_passes_environment_variables_to_the_cli() {
     let text = std::fs::read(common::workspace_root().join(format!("fixtures/{fixture}.wat")))
         .expect("fixture");
     let target = Target::CortexM4;
-    let mut baseline = Options::new(target);
+    let mut baseline = cli_default_options(target, fixture);
     baseline.spill_realloc = false;
     let expected_baseline = native(&text, &baseline, "baseline");
-    let expected_default = native(&text, &Options::new(target), "default");
+    let expected_default = native(&text, &cli_default_options(target, fixture), "default");
     assert_ne!(
         expected_baseline.object, expected_default.object,
         "the fixture must tell the allocators apart"

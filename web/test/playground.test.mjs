@@ -49,7 +49,7 @@ function compileNatively(fixture, target, extraFlags = []) {
   const run = spawnSync(
     nativeSynth,
     ['compile', join(fixturesDir, fixture), '--target', target, '-o', objectPath,
-      '--report-json', '-', ...extraFlags],
+      '--report-json', '-', '--no-module-name', ...extraFlags],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   assert.equal(run.status, 0, `native synth failed on ${fixture} for ${target}: ${run.stderr}`);
@@ -158,7 +158,7 @@ test('compiling through the UI matches the native object, and the downloads are 
   const [headerDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-header')]);
   const headerPath = join(workDir, 'ui.h');
   spawnSync(nativeSynth, ['compile', join(fixturesDir, UI_FIXTURE), '--target', UI_TARGET,
-    '-o', join(workDir, 'ui.o'), '--header', headerPath]);
+    '-o', join(workDir, 'ui.o'), '--header', headerPath, '--no-module-name']);
   assert.equal(readFileSync(await headerDownload.path(), 'utf8'), readFileSync(headerPath, 'utf8'));
 
   await page.screenshot({ path: join(webDir, 'test/screenshot.png'), fullPage: false });

@@ -366,13 +366,31 @@ fn early_name(s: &Sections<'_>, index: u32) -> String {
 
 fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
     let mut functions = Vec::new();
+    let mut imported_globals = Vec::new();
+    let mut imported_memory = None;
     for (offset, import) in &s.imports {
         let what = format!("{}.{}", import.module, import.name);
+        let link = Import {
+            module: import.module.to_string(),
+            name: import.name.to_string(),
+        };
         let type_index = match import.ty {
             TypeRef::Func(t) | TypeRef::FuncExact(t) => t,
             TypeRef::Table(_) => return Err(unsupported_import(&what, "a table", *offset)),
-            TypeRef::Memory(_) => return Err(unsupported_import(&what, "a memory", *offset)),
-            TypeRef::Global(_) => return Err(unsupported_import(&what, "a global", *offset)),
+            TypeRef::Memory(ty) => {
+                if imported_memory.is_some() {
+                    return Err(CompileError::unsupported(
+                        format!("import `{what}` is a second memory; only one memory is supported"),
+                        *offset,
+                    ));
+                }
+                imported_memory = Some(memory_of_type(*offset, &ty, options, Some(link))?);
+                continue;
+            }
+            TypeRef::Global(ty) => {
+                imported_globals.push(imported_global(*offset, &what, &ty, link)?);
+                continue;
+            }
             TypeRef::Tag(_) => return Err(unsupported_import(&what, "a tag", *offset)),
         };
         let sig = signature(s, type_index).map_err(|t| {
@@ -383,10 +401,7 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
         })?;
         functions.push(FunctionDecl {
             sig,
-            kind: FunctionKind::Imported(Import {
-                module: import.module.to_string(),
-                name: import.name.to_string(),
-            }),
+            kind: FunctionKind::Imported(link),
             exports: Vec::new(),
             name: String::new(),
         });
@@ -415,8 +430,17 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
             offset,
         ));
     }
-    let memory = build_memory(s, options)?;
-    let globals = build_globals(s)?;
+    let memory = match (imported_memory, build_memory(s, options)?) {
+        (Some(_), Some(_)) => {
+            let offset = s.memories.first().map_or(0, |m| m.0);
+            return Err(CompileError::unsupported(
+                "a module with an imported memory defines a second one; only one memory is supported",
+                offset,
+            ));
+        }
+        (imported, defined) => imported.or(defined),
+    };
+    let globals = build_globals(s, imported_globals)?;
     let data = build_data(s, &globals)?;
     let grown = table::grown_tables(s)?;
     let tables = table::build_tables(s, &globals, &grown)?;
@@ -428,6 +452,7 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
         data,
         start: s.start,
         tables,
+        namespace: options.module_name.clone(),
     };
     apply_exports(s, &mut module)?;
     for (index, decl) in module.functions.iter_mut().enumerate() {
@@ -543,6 +568,18 @@ fn build_memory(s: &Sections<'_>, options: &Options) -> Result<Option<Memory>> {
             *second,
         ));
     }
+    memory_of_type(*offset, ty, options, None).map(Some)
+}
+
+/// A defined (`import` None) or imported memory. An imported memory's maximum is the import's
+/// (capped like a defined one): the exporter's buffer must hold that many pages.
+fn memory_of_type(
+    offset: u64,
+    ty: &wasmparser::MemoryType,
+    options: &Options,
+    import: Option<Import>,
+) -> Result<Memory> {
+    let offset = &offset;
     if ty.memory64 {
         return Err(CompileError::unsupported(
             "64-bit memory is not supported",
@@ -567,11 +604,12 @@ fn build_memory(s: &Sections<'_>, options: &Options) -> Result<Option<Memory>> {
     let max = declared_max
         .min(options.max_memory_pages as u64)
         .max(initial as u64);
-    Ok(Some(Memory {
+    Ok(Memory {
         initial_pages: initial,
         max_pages: u32::try_from(max).unwrap_or(u32::MAX),
         exports: Vec::new(),
-    }))
+        import,
+    })
 }
 
 /// Evaluate a constant expression: `i32.const`, `i64.const` or `global.get` of an earlier global.
@@ -593,12 +631,18 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>, globals: &[Global], what: &str) 
                 value = Some(0)
             }
             Operator::GlobalGet { global_index } if value.is_none() => {
-                let global = globals.get(global_index as usize).ok_or_else(|| {
-                    CompileError::unsupported(
-                        format!("{what}: `global.get {global_index}` of an imported global"),
-                        offset,
-                    )
-                })?;
+                let global = globals
+                    .get(global_index as usize)
+                    .filter(|g| g.import.is_none())
+                    .ok_or_else(|| {
+                        CompileError::unsupported(
+                            format!(
+                                "{what}: `global.get {global_index}` of an imported global in a \
+                                 constant expression is not supported"
+                            ),
+                            offset,
+                        )
+                    })?;
                 value = Some(global.init);
             }
             other => {
@@ -615,9 +659,43 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>, globals: &[Global], what: &str) 
     value.ok_or_else(|| CompileError::internal(format!("{what}: empty constant expression")))
 }
 
-fn build_globals(s: &Sections<'_>) -> Result<Vec<Global>> {
-    let mut globals: Vec<Global> = Vec::with_capacity(s.globals.len());
-    for (index, (offset, global)) in s.globals.iter().enumerate() {
+/// An imported global: its storage is the import's undefined symbol.
+fn imported_global(
+    offset: u64,
+    what: &str,
+    ty: &wasmparser::GlobalType,
+    import: Import,
+) -> Result<Global> {
+    let value_type = convert_type(ty.content_type).ok_or_else(|| {
+        CompileError::unsupported(
+            format!(
+                "import `{what}` is a global of type `{}`, which is not supported",
+                ty.content_type
+            ),
+            offset,
+        )
+    })?;
+    if ty.shared {
+        return Err(CompileError::unsupported(
+            format!("import `{what}` is a shared global, which is not supported"),
+            offset,
+        ));
+    }
+    Ok(Global {
+        ty: value_type,
+        mutable: ty.mutable,
+        init: 0,
+        exports: Vec::new(),
+        import: Some(import),
+    })
+}
+
+/// The imported globals, then the defined ones (the wasm global index space).
+fn build_globals(s: &Sections<'_>, imported: Vec<Global>) -> Result<Vec<Global>> {
+    let first_defined = imported.len();
+    let mut globals: Vec<Global> = imported;
+    for (defined, (offset, global)) in s.globals.iter().enumerate() {
+        let index = first_defined + defined;
         let what = format!("global {index}");
         let ty = convert_type(global.ty.content_type).ok_or_else(|| {
             CompileError::unsupported(
@@ -640,6 +718,7 @@ fn build_globals(s: &Sections<'_>) -> Result<Vec<Global>> {
             mutable: global.ty.mutable,
             init,
             exports: Vec::new(),
+            import: None,
         });
     }
     Ok(globals)
@@ -677,6 +756,20 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
     Ok(segments)
 }
 
+/// An export of an import would need an alias of an undefined symbol, which ELF cannot express.
+fn reject_reexport(name: &str, import: Option<&Import>) -> Result<()> {
+    match import {
+        Some(import) => Err(CompileError::new(
+            ErrorKind::Unsupported,
+            format!(
+                "export `{name}` re-exports the import `{}.{}`, which is not supported",
+                import.module, import.name
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn apply_exports(s: &Sections<'_>, module: &mut Module) -> Result<()> {
     for export in &s.exports {
         let name = export.name.to_string();
@@ -688,18 +781,19 @@ fn apply_exports(s: &Sections<'_>, module: &mut Module) -> Result<()> {
                 .ok_or_else(missing)?
                 .exports
                 .push(name.clone()),
-            ExternalKind::Global => module
-                .globals
-                .get_mut(export.index as usize)
-                .ok_or_else(missing)?
-                .exports
-                .push(name.clone()),
-            ExternalKind::Memory => module
-                .memory
-                .as_mut()
-                .ok_or_else(missing)?
-                .exports
-                .push(name.clone()),
+            ExternalKind::Global => {
+                let global = module
+                    .globals
+                    .get_mut(export.index as usize)
+                    .ok_or_else(missing)?;
+                reject_reexport(&name, global.import.as_ref())?;
+                global.exports.push(name.clone())
+            }
+            ExternalKind::Memory => {
+                let memory = module.memory.as_mut().ok_or_else(missing)?;
+                reject_reexport(&name, memory.import.as_ref())?;
+                memory.exports.push(name.clone())
+            }
             ExternalKind::Table => module
                 .tables
                 .tables

@@ -352,9 +352,19 @@ fn unsupported_operators_name_function_operator_and_offset() {
     let e = error(br#"(module (import "env" "t" (table 1 funcref)))"#);
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert!(e.message.contains("env.t"), "{e}");
-    let e = error(br#"(module (import "env" "g" (global i32)))"#);
+    let e = error(br#"(module (import "env" "g" (global i32)) (global i32 (global.get 0)))"#);
     assert!(
-        e.kind == ErrorKind::Unsupported && e.message.contains("env.g"),
+        e.kind == ErrorKind::Unsupported && e.message.contains("imported global"),
+        "{e}"
+    );
+    let e = error(br#"(module (import "env" "g" (global i32)) (export "h" (global 0)))"#);
+    assert!(
+        e.kind == ErrorKind::Unsupported && e.message.contains("re-exports the import `env.g`"),
+        "{e}"
+    );
+    let e = error(br#"(module (import "env" "m" (memory 1)) (memory 1))"#);
+    assert!(
+        e.kind == ErrorKind::Unsupported && e.message.contains("memories"),
         "{e}"
     );
     let e = error(br#"(module (memory 1) (memory 1))"#);

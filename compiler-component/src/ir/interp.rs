@@ -1061,6 +1061,7 @@ mod tests {
             data: vec![],
             start: None,
             tables: Default::default(),
+            namespace: None,
         }
     }
 

@@ -611,6 +611,9 @@ pub struct Global {
     /// Initial value (i32/f32 globals use the low 32 bits; floats are bit patterns).
     pub init: i64,
     pub exports: Vec<String>,
+    /// Imported: an undefined data symbol the firmware or another module defines (`init` is
+    /// unused).
+    pub import: Option<Import>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -619,6 +622,9 @@ pub struct Memory {
     /// Effective maximum (already combined with `Options::max_memory_pages`).
     pub max_pages: u32,
     pub exports: Vec<String>,
+    /// Imported: the buffer and its size word are undefined symbols (docs/ABI.md) that the
+    /// embedder or the exporting module defines and initializes.
+    pub import: Option<Import>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -645,6 +651,9 @@ pub struct Module {
     pub start: Option<u32>,
     /// Tables, element segments and function references.
     pub tables: Tables,
+    /// Prefix of every global symbol the object defines (`Options::module_name`); `None` is the
+    /// unprefixed legacy naming (`synth_init`, exports by their own name).
+    pub namespace: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------

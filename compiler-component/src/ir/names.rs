@@ -1,7 +1,8 @@
 //! Link-time names of `Symbol`s (see docs/ABI.md). Used by the object writer, the header and
 //! the listings, so every stage spells a symbol the same way.
 
-use crate::ir::{FunctionKind, Module, Symbol};
+use crate::ir::{FunctionKind, Global, Import, Memory, Module, Symbol};
+use crate::legalize::INIT_NAME;
 
 /// Make `name` a valid C identifier, injectively (two different names never meet): letters,
 /// digits and `_` stay; any other byte, a leading digit, and the `_` of a literal `_x` become
@@ -24,42 +25,134 @@ pub fn mangle(name: &str) -> String {
     out
 }
 
+/// The symbol of an import of any kind: `MODULE_NAME`, both parts mangled. A module compiled
+/// with `module_name` M defines its export E as `M_E`, so an import ("M", "E") links to it.
+pub fn import_symbol(import: &Import) -> String {
+    format!("{}_{}", mangle(&import.module), mangle(&import.name))
+}
+
+/// Turn a file name or user text into a namespace: a C identifier (letters, digits, `_`; any
+/// other byte becomes `_`; a leading digit gets a leading `_`). Empty input gives `module`.
+pub fn sanitize_namespace(text: &str) -> String {
+    let mut out: String = text
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                b as char
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.is_empty() {
+        out = "module".to_string();
+    }
+    if out.as_bytes()[0].is_ascii_digit() {
+        out.insert(0, '_');
+    }
+    out
+}
+
 impl Module {
+    /// `PREFIX_rest` for a symbol the module owns: `synth_rest` in the legacy naming.
+    pub fn owned_symbol(&self, rest: &str) -> String {
+        format!("{}_{rest}", self.namespace.as_deref().unwrap_or("synth"))
+    }
+
+    /// The symbol of export `name` of a function: `NS_name` with a namespace, `name` without.
+    pub fn function_export_symbol(&self, name: &str) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}_{}", mangle(name)),
+            None => mangle(name),
+        }
+    }
+
+    /// The symbol of export `name` of a memory, global or table: `NS_name` with a namespace,
+    /// `synth_KIND_name` (the legacy naming) without.
+    pub fn data_export_symbol(&self, kind: &str, name: &str) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}_{}", mangle(name)),
+            None => format!("synth_{kind}_{}", mangle(name)),
+        }
+    }
+
+    /// Alias symbols of the second and later exports of a memory, global or table.
+    pub fn data_export_aliases(&self, sym: Symbol) -> Vec<String> {
+        let (kind, exports) = match sym {
+            Symbol::Global(n) => match self.globals.get(n as usize) {
+                Some(g) if g.import.is_none() => ("global", &g.exports),
+                _ => return Vec::new(),
+            },
+            Symbol::Table(n) => match self.tables.tables.get(n as usize) {
+                Some(t) => ("table", &t.exports),
+                None => return Vec::new(),
+            },
+            Symbol::Memory => match &self.memory {
+                Some(m) if m.import.is_none() && self.namespace.is_some() => ("memory", &m.exports),
+                _ => return Vec::new(),
+            },
+            _ => return Vec::new(),
+        };
+        exports
+            .iter()
+            .skip(1)
+            .map(|e| self.data_export_symbol(kind, e))
+            .collect()
+    }
+
     /// The ELF symbol name of `sym`.
     pub fn symbol_name(&self, sym: Symbol) -> String {
         match sym {
             Symbol::Function(n) => match self.functions.get(n as usize) {
                 Some(decl) => match &decl.kind {
-                    FunctionKind::Imported(imp) => {
-                        format!("{}_{}", mangle(&imp.module), mangle(&imp.name))
-                    }
+                    FunctionKind::Imported(imp) => import_symbol(imp),
                     FunctionKind::Library(call) => call.name.to_string(),
-                    _ if !decl.exports.is_empty() => mangle(&decl.exports[0]),
+                    FunctionKind::Runtime(_)
+                        if decl.exports.first().map(String::as_str) == Some(INIT_NAME) =>
+                    {
+                        self.owned_symbol("init")
+                    }
+                    _ if !decl.exports.is_empty() => self.function_export_symbol(&decl.exports[0]),
                     FunctionKind::Runtime(_) => format!("__synth_rt_{}", mangle(&decl.name)),
                     FunctionKind::Defined(_) => format!("__synth_func_{n}"),
                 },
                 None => format!("__synth_func_{n}"),
             },
-            Symbol::Memory => "synth_memory".to_string(),
-            Symbol::MemoryBytes => "synth_memory_bytes".to_string(),
+            Symbol::Memory => self.memory_symbol(),
+            Symbol::MemoryBytes => format!("{}_bytes", self.memory_symbol()),
             Symbol::Global(n) => match self.globals.get(n as usize) {
+                Some(Global {
+                    import: Some(imp), ..
+                }) => import_symbol(imp),
                 Some(g) if !g.exports.is_empty() => {
-                    format!("synth_global_{}", mangle(&g.exports[0]))
+                    self.data_export_symbol("global", &g.exports[0])
                 }
-                _ => format!("synth_global_{n}"),
+                _ => self.owned_symbol(&format!("global_{n}")),
             },
             Symbol::DataSegment(n) => format!("__synth_data_{n}"),
             Symbol::TrapHandler => "synth_trap".to_string(),
             Symbol::StackLimit => "__synth_stack_limit".to_string(),
             Symbol::Table(n) => match self.tables.tables.get(n as usize) {
-                Some(t) if !t.exports.is_empty() => {
-                    format!("synth_table_{}", mangle(&t.exports[0]))
-                }
-                _ => format!("synth_table_{n}"),
+                Some(t) if !t.exports.is_empty() => self.data_export_symbol("table", &t.exports[0]),
+                _ => self.owned_symbol(&format!("table_{n}")),
             },
             Symbol::FuncRef(n) => format!("__synth_funcref_{n}"),
             Symbol::Elem(n) => format!("__synth_elem_{n}"),
             Symbol::DataLength(n) => format!("__synth_data_len_{n}"),
+        }
+    }
+
+    /// The linear memory's symbol: the import's, the first export's (with a namespace), or
+    /// `PREFIX_memory`.
+    fn memory_symbol(&self) -> String {
+        match &self.memory {
+            Some(Memory {
+                import: Some(imp), ..
+            }) => import_symbol(imp),
+            Some(m) if self.namespace.is_some() && !m.exports.is_empty() => {
+                self.data_export_symbol("memory", &m.exports[0])
+            }
+            _ => self.owned_symbol("memory"),
         }
     }
 
@@ -74,7 +167,7 @@ impl Module {
             Symbol::Global(n) => self
                 .globals
                 .get(n as usize)
-                .is_some_and(|g| !g.exports.is_empty()),
+                .is_some_and(|g| !g.exports.is_empty() || g.import.is_some()),
             Symbol::Table(n) => self
                 .tables
                 .tables
@@ -82,6 +175,28 @@ impl Module {
                 .is_some_and(|t| !t.exports.is_empty()),
             Symbol::DataSegment(_)
             | Symbol::DataLength(_)
+            | Symbol::FuncRef(_)
+            | Symbol::Elem(_) => false,
+        }
+    }
+
+    /// Is `sym` defined outside the object (imports, embedder hooks, library helpers)?
+    pub fn symbol_is_external(&self, sym: Symbol) -> bool {
+        match sym {
+            Symbol::Function(n) => self.functions.get(n as usize).is_some_and(|d| {
+                matches!(d.kind, FunctionKind::Imported(_) | FunctionKind::Library(_))
+            }),
+            Symbol::TrapHandler | Symbol::StackLimit => true,
+            Symbol::Memory | Symbol::MemoryBytes => {
+                self.memory.as_ref().is_some_and(|m| m.import.is_some())
+            }
+            Symbol::Global(n) => self
+                .globals
+                .get(n as usize)
+                .is_some_and(|g| g.import.is_some()),
+            Symbol::DataSegment(_)
+            | Symbol::DataLength(_)
+            | Symbol::Table(_)
             | Symbol::FuncRef(_)
             | Symbol::Elem(_) => false,
         }

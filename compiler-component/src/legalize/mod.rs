@@ -25,6 +25,7 @@ use crate::isa::Caps;
 use crate::options::Options;
 use builder::FnBuilder;
 use int64::Pair;
+pub use runtime::INIT_NAME;
 use runtime::RuntimeHelpers;
 
 pub fn run(module: &mut Module, caps: Caps, options: &Options) -> Result<()> {

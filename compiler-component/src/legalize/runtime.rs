@@ -276,7 +276,48 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
             vec![addr],
         );
     }
-    if let Some(mem) = module.memory.as_ref().filter(|_| !trapped) {
+    if !trapped && module.memory.as_ref().is_some_and(|m| m.import.is_some()) {
+        // The exporter (or embedder) owns the size word: check each segment against it.
+        let bytes = b.one(
+            Op::LoadSymbol {
+                symbol: Symbol::MemoryBytes,
+                offset: 0,
+            },
+            vec![],
+        );
+        for (n, seg) in module.data.iter().enumerate() {
+            // Passive segments are copied by `memory.init`, not here.
+            let Some(offset) = seg.offset else { continue };
+            let end = offset as u64 + seg.bytes.len() as u64;
+            let Ok(end) = u32::try_from(end) else {
+                b.terminate(Terminator::Trap {
+                    code: TrapCode::DataSegmentOutOfBounds,
+                });
+                trapped = true;
+                break;
+            };
+            let end = b.konst(end);
+            let fits = b.cmp(Cond::LeU, end, bytes);
+            let copy = b.add_block(0);
+            let out_of_bounds = b.add_block(0);
+            b.terminate(Terminator::Branch {
+                cond: fits,
+                then_block: copy,
+                else_block: out_of_bounds,
+            });
+            b.switch_to(out_of_bounds);
+            b.terminate(Terminator::Trap {
+                code: TrapCode::DataSegmentOutOfBounds,
+            });
+            b.switch_to(copy);
+            copy_segment(&mut b, n as u32, offset, seg.bytes.len() as u32);
+        }
+    }
+    if let Some(mem) = module
+        .memory
+        .as_ref()
+        .filter(|m| !trapped && m.import.is_none())
+    {
         let size = mem.initial_pages as u64 * 65536;
         let size_word = u32::try_from(size)
             .map_err(|_| CompileError::internal("initial memory size does not fit 32 bits"))?;

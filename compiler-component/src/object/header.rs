@@ -3,13 +3,31 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use crate::ir::names::mangle;
 use crate::ir::{FunctionDecl, FunctionKind, Module, Signature, Symbol, TrapCode, Type};
 use crate::options::Options;
 
-/// Every synth object defines `synth_init`, `synth_memory`, ... so one program links one
-/// module: a fixed include guard is enough and lets the header be renamed freely.
-const GUARD: &str = "SYNTH_MODULE_H";
+/// The include guard of a module without a namespace (`Options::module_name`): such a module
+/// defines `synth_init`, `synth_memory`, ... so one program links one of them.
+const LEGACY_GUARD: &str = "SYNTH_MODULE_H";
+
+/// Guards what every header declares alike (trap codes, the embedder hooks), so the headers of
+/// several modules can be included together.
+const COMMON_GUARD: &str = "SYNTH_COMMON_DECLS_H";
+
+/// The macro prefix of a module: `SYNTH` without a namespace, the namespace in upper case.
+fn macro_prefix(module: &Module) -> String {
+    module
+        .namespace
+        .as_deref()
+        .map_or_else(|| "SYNTH".to_string(), str::to_ascii_uppercase)
+}
+
+fn include_guard(module: &Module) -> String {
+    match &module.namespace {
+        Some(_) => format!("{}_SYNTH_H", macro_prefix(module)),
+        None => LEGACY_GUARD.to_string(),
+    }
+}
 
 /// Identifiers a C or C++ compiler rejects as function or variable names (keywords and the
 /// `<stdint.h>` types the header uses). Symbols with these names are declared under another C
@@ -227,12 +245,15 @@ fn write_function(
     let tag = format!("{symbol}_results");
     writeln!(out, "/* {} */", describe(decl))?;
     if let Some(s) = results_struct(&tag, &decl.sig) {
-        writeln!(out, "{s}")?;
+        // An exporter's and an importer's header both declare the struct: once per program.
+        let guard = format!("SYNTH_STRUCT_{tag}");
+        writeln!(out, "#ifndef {guard}\n#define {guard}\n{s}\n#endif")?;
     }
     writeln!(out, "{}", prototype(&symbol, &tag, &decl.sig))?;
     // Further export names are aliases of the same code (same struct type).
     for alias in decl.exports.iter().skip(1) {
-        writeln!(out, "{}", prototype(&mangle(alias), &tag, &decl.sig))?;
+        let alias = module.function_export_symbol(alias);
+        writeln!(out, "{}", prototype(&alias, &tag, &decl.sig))?;
     }
     Ok(())
 }
@@ -244,22 +265,26 @@ fn write_header(out: &mut String, module: &Module, options: &Options) -> std::fm
         env!("CARGO_PKG_VERSION"),
         options.target.name()
     )?;
-    writeln!(out, "#ifndef {GUARD}\n#define {GUARD}\n")?;
+    let guard = include_guard(module);
+    let m = macro_prefix(module);
+    writeln!(out, "#ifndef {guard}\n#define {guard}\n")?;
     writeln!(out, "#include <stdint.h>\n")?;
     writeln!(out, "#ifdef __cplusplus\nextern \"C\" {{\n#endif\n")?;
 
-    writeln!(out, "#define SYNTH_TARGET \"{}\"", options.target.name())?;
+    writeln!(out, "#define {m}_TARGET \"{}\"", options.target.name())?;
     writeln!(
         out,
-        "#define SYNTH_BOUNDS_CHECKS {}",
+        "#define {m}_BOUNDS_CHECKS {}",
         u32::from(options.bounds_checks)
     )?;
     writeln!(
         out,
-        "#define SYNTH_STACK_CHECK {}\n",
+        "#define {m}_STACK_CHECK {}\n",
         u32::from(options.stack_check)
     )?;
 
+    writeln!(out, "#ifndef {COMMON_GUARD}\n#define {COMMON_GUARD}")?;
+    writeln!(out, "#define SYNTH_PAGE_SIZE 65536u\n")?;
     writeln!(out, "/* Codes passed to synth_trap. */")?;
     writeln!(out, "enum synth_trap_code {{")?;
     for (i, code) in TrapCode::ALL.into_iter().enumerate() {
@@ -283,52 +308,89 @@ fn write_header(out: &mut String, module: &Module, options: &Options) -> std::fm
         out,
         "void synth_trap(uint32_t code) __attribute__((noreturn));"
     )?;
-    if options.stack_check {
-        writeln!(
-            out,
-            "/* Lowest address the stack pointer may reach. */\nextern uintptr_t __synth_stack_limit;"
-        )?;
-    }
-    writeln!(out)?;
+    writeln!(
+        out,
+        "/* Lowest address the stack pointer may reach (objects with stack checks). */\nextern uintptr_t __synth_stack_limit;"
+    )?;
+    writeln!(out, "#endif /* {COMMON_GUARD} */\n")?;
 
+    let init = module.owned_symbol("init");
     writeln!(
         out,
         "/* Call once before any export: sets the memory size, copies data segments, runs the start function. */"
     )?;
-    writeln!(out, "void synth_init(void);\n")?;
+    writeln!(out, "void {init}(void);\n")?;
 
     if let Some(memory) = &module.memory {
+        let symbol = module.symbol_name(Symbol::Memory);
+        let bytes = module.symbol_name(Symbol::MemoryBytes);
+        match &memory.import {
+            Some(import) => writeln!(
+                out,
+                "/* Imported linear memory (import \"{}\" \"{}\"): defined by the embedder or the \
+                 exporting module, at least {m}_MEMORY_MAX_PAGES pages; its size word is set before {init} runs. */",
+                comment_text(&import.module),
+                comment_text(&import.name)
+            )?,
+            None => writeln!(out, "/* Linear memory: wasm address 0 is {symbol}[0]. */")?,
+        }
         writeln!(
             out,
-            "/* Linear memory: wasm address 0 is synth_memory[0]. */"
-        )?;
-        writeln!(out, "#define SYNTH_PAGE_SIZE 65536u")?;
-        writeln!(
-            out,
-            "#define SYNTH_MEMORY_INITIAL_PAGES {}u",
+            "#define {m}_MEMORY_INITIAL_PAGES {}u",
             memory.initial_pages
         )?;
-        writeln!(out, "#define SYNTH_MEMORY_MAX_PAGES {}u", memory.max_pages)?;
-        if memory.max_pages > 0 {
+        writeln!(out, "#define {m}_MEMORY_MAX_PAGES {}u", memory.max_pages)?;
+        if memory.max_pages > 0 && memory.import.is_none() {
             writeln!(
                 out,
-                "extern uint8_t synth_memory[SYNTH_MEMORY_MAX_PAGES * SYNTH_PAGE_SIZE];"
+                "extern uint8_t {symbol}[{m}_MEMORY_MAX_PAGES * SYNTH_PAGE_SIZE];"
             )?;
         } else {
-            writeln!(out, "extern uint8_t synth_memory[];")?;
+            writeln!(out, "extern uint8_t {symbol}[];")?;
         }
         writeln!(
             out,
             "/* Current size in bytes (memory.size * SYNTH_PAGE_SIZE). */"
         )?;
-        writeln!(out, "extern uint32_t synth_memory_bytes;\n")?;
+        writeln!(out, "extern uint32_t {bytes};\n")?;
+    }
+
+    let imported_globals: Vec<(usize, &crate::ir::Global)> = module
+        .globals
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.import.is_some())
+        .collect();
+    if !imported_globals.is_empty() {
+        writeln!(
+            out,
+            "/* Imported globals: the embedder or the exporting module defines these. */"
+        )?;
+        let mut declared = BTreeSet::new();
+        for (n, global) in imported_globals {
+            let symbol = module.symbol_name(Symbol::Global(n as u32));
+            if !declared.insert(symbol.clone()) {
+                continue;
+            }
+            let (name, label) = c_name(&symbol);
+            let constness = if global.mutable { "" } else { "const " };
+            let import = global.import.as_ref().map_or_else(String::new, |i| {
+                comment_text(&format!("import \"{}\" \"{}\"", i.module, i.name))
+            });
+            writeln!(
+                out,
+                "extern {constness}{} {name}{label}; /* {import} */",
+                c_type(global.ty),
+            )?;
+        }
+        writeln!(out)?;
     }
 
     let exported_globals: Vec<(usize, &crate::ir::Global)> = module
         .globals
         .iter()
         .enumerate()
-        .filter(|(_, g)| !g.exports.is_empty())
+        .filter(|(_, g)| !g.exports.is_empty() && g.import.is_none())
         .collect();
     if !exported_globals.is_empty() {
         writeln!(out, "/* Exported globals. */")?;
@@ -382,7 +444,7 @@ fn write_header(out: &mut String, module: &Module, options: &Options) -> std::fm
     }
 
     writeln!(out, "#ifdef __cplusplus\n}}\n#endif\n")?;
-    writeln!(out, "#endif /* {GUARD} */")?;
+    writeln!(out, "#endif /* {guard} */")?;
     Ok(())
 }
 
@@ -445,6 +507,7 @@ mod tests {
             mutable: false,
             init: 7,
             exports: vec!["version".into()],
+            import: None,
         });
         module
     }
@@ -491,7 +554,7 @@ mod tests {
         expect("extern const int32_t synth_global_version;");
         expect("int32_t env_ext(int32_t p0);");
         expect(
-            "struct env_pair_x2a_x2f_results {\n    int64_t r0;\n    int32_t r1;\n};\n\
+            "struct env_pair_x2a_x2f_results {\n    int64_t r0;\n    int32_t r1;\n};\n#endif\n\
              void env_pair_x2a_x2f(struct env_pair_x2a_x2f_results *results, int32_t p0, int32_t p1);",
         );
         expect("/* import \"env\" \"pair*\\/\" */");
@@ -499,7 +562,7 @@ mod tests {
             "int32_t run(int32_t p0, int64_t p1);\nint32_t run_x2ealias(int32_t p0, int64_t p1);",
         );
         expect(
-            "struct divmod_results {\n    int32_t r0;\n    int64_t r1;\n};\n\
+            "struct divmod_results {\n    int32_t r0;\n    int64_t r1;\n};\n#endif\n\
              void divmod(struct divmod_results *results, int64_t p0);",
         );
         expect("int64_t synth_symbol_int(void) __asm__(\"int\");\nint64_t i32_x2eadd(void);");
@@ -510,13 +573,55 @@ mod tests {
     }
 
     #[test]
+    fn namespaced_headers_of_an_exporter_and_an_importer_compile_together() {
+        let compile = |wat: &str, name: &str| {
+            let mut options = Options::new(Target::CortexM4);
+            options.module_name = Some(name.to_string());
+            crate::compile(wat.as_bytes(), &options)
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .header
+        };
+        let lib = compile(
+            r#"(module (memory (export "mem") 1 2) (global (export "g") (mut i64) (i64.const 1))
+                 (func (export "pair") (result i32 i64) (i32.const 1) (i64.const 2)))"#,
+            "lib",
+        );
+        let app = compile(
+            r#"(module (import "lib" "mem" (memory 1 2)) (import "lib" "g" (global (mut i64)))
+                 (import "lib" "pair" (func (result i32 i64)))
+                 (func (export "run") (result i32) (i32.load (i32.const 0))))"#,
+            "app",
+        );
+        for needle in [
+            "#ifndef LIB_SYNTH_H",
+            "void lib_init(void);",
+            "extern uint8_t lib_mem[LIB_MEMORY_MAX_PAGES * SYNTH_PAGE_SIZE];",
+            "extern uint32_t lib_mem_bytes;",
+            "extern int64_t lib_g; /* export \"g\" */",
+            "void lib_pair(struct lib_pair_results *results);",
+        ] {
+            assert!(lib.contains(needle), "no `{needle}` in\n{lib}");
+        }
+        for needle in [
+            "#ifndef APP_SYNTH_H",
+            "void app_init(void);",
+            "extern uint8_t lib_mem[];",
+            "extern uint32_t lib_mem_bytes;",
+            "extern int64_t lib_g; /* import \"lib\" \"g\" */",
+            "int32_t app_run(void);",
+        ] {
+            assert!(app.contains(needle), "no `{needle}` in\n{app}");
+        }
+        check_with_clang(&format!("{lib}\n{app}"), ARM_FLAGS, "two-headers");
+    }
+
+    #[test]
     fn header_follows_options_and_module_shape() {
         let mut module = rich_module();
         module.memory = None;
         let mut options = Options::new(Target::Rv32imac);
         options.stack_check = false;
         let header = generate(&module, &options);
-        assert!(!header.contains("__synth_stack_limit"), "{header}");
         assert!(!header.contains("synth_memory"), "{header}");
         assert!(header.contains("#define SYNTH_STACK_CHECK 0"), "{header}");
         assert!(

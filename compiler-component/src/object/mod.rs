@@ -21,7 +21,6 @@ use object::{
 };
 
 use crate::error::{CompileError, ErrorKind, Result};
-use crate::ir::names::mangle;
 use crate::ir::{FunctionKind, Module, Symbol, Type};
 use crate::isa::{CompiledFunction, ElfInfo, LineKind};
 use crate::options::Options;
@@ -234,7 +233,7 @@ impl<'m> ElfWriter<'m> {
         self.symbols.insert(sym, id);
         // The first export name is the symbol itself; the others are aliases.
         for export in decl.exports.iter().skip(1) {
-            let alias = mangle(export);
+            let alias = self.module.function_export_symbol(export);
             self.claim_name(&alias, format!("export `{export}`"))?;
             self.object.add_symbol(ObjSymbol {
                 name: alias.into_bytes(),
@@ -319,12 +318,25 @@ impl<'m> ElfWriter<'m> {
             flags: SymbolFlags::None,
         });
         self.symbols.insert(sym, id);
+        for alias in self.module.data_export_aliases(sym) {
+            self.claim_name(&alias, format!("an export of {:?}", sym))?;
+            self.object.add_symbol(ObjSymbol {
+                name: alias.into_bytes(),
+                value: offset,
+                size,
+                kind: SymbolKind::Data,
+                scope: SymbolScope::Dynamic,
+                weak: false,
+                section: SymbolSection::Section(section),
+                flags: SymbolFlags::None,
+            });
+        }
         Ok(())
     }
 
     fn add_data(&mut self) -> Result<()> {
         let module = self.module;
-        if let Some(memory) = &module.memory {
+        if let Some(memory) = module.memory.as_ref().filter(|m| m.import.is_none()) {
             let bytes = u64::from(memory.max_pages) * WASM_PAGE_BYTES;
             if bytes > u64::from(u32::MAX) {
                 return Err(CompileError::limit(format!(
@@ -357,10 +369,13 @@ impl<'m> ElfWriter<'m> {
                 "the memory size".into(),
             )?;
         }
-        if !module.globals.is_empty() {
+        if module.globals.iter().any(|g| g.import.is_none()) {
             let section = self.add_section(".data.synth_globals".to_string(), SectionKind::Data);
             for (n, global) in module.globals.iter().enumerate() {
                 let n = n as u32;
+                if global.import.is_some() {
+                    continue;
+                }
                 let (bytes, align): (Vec<u8>, u64) = match global.ty {
                     Type::I32 | Type::F32 => ((global.init as u32).to_le_bytes().to_vec(), 4),
                     Type::I64 | Type::F64 => (global.init.to_le_bytes().to_vec(), 8),
@@ -442,7 +457,7 @@ impl<'m> ElfWriter<'m> {
                 continue;
             }
             let name = self.module.symbol_name(sym);
-            let is_import = matches!(sym, Symbol::Function(_));
+            let is_import = matches!(sym, Symbol::Function(_) | Symbol::Global(_));
             if let Some(&id) = imports.get(&name).filter(|_| is_import) {
                 self.symbols.insert(sym, id);
                 continue;
@@ -468,20 +483,7 @@ impl<'m> ElfWriter<'m> {
 
     /// Is `sym` provided from outside the object (imports and embedder hooks)?
     fn is_external(&self, sym: Symbol) -> bool {
-        match sym {
-            Symbol::Function(n) => self.module.functions.get(n as usize).is_some_and(|d| {
-                matches!(d.kind, FunctionKind::Imported(_) | FunctionKind::Library(_))
-            }),
-            Symbol::TrapHandler | Symbol::StackLimit => true,
-            Symbol::Memory
-            | Symbol::MemoryBytes
-            | Symbol::Global(_)
-            | Symbol::DataSegment(_)
-            | Symbol::DataLength(_)
-            | Symbol::Table(_)
-            | Symbol::FuncRef(_)
-            | Symbol::Elem(_) => false,
-        }
+        self.module.symbol_is_external(sym)
     }
 
     fn add_relocations(&mut self, index: u32, compiled: &CompiledFunction) -> Result<()> {

@@ -166,18 +166,21 @@ pub fn sample_module() -> Module {
                 mutable: true,
                 init: -5,
                 exports: Vec::new(),
+                import: None,
             },
             Global {
                 ty: Type::I64,
                 mutable: true,
                 init: 0x1122_3344_5566_7788,
                 exports: vec!["counter".into()],
+                import: None,
             },
         ],
         memory: Some(Memory {
             initial_pages: 1,
             max_pages: 2,
             exports: vec!["memory".into()],
+            import: None,
         }),
         data: vec![DataSegment {
             offset: Some(16),
@@ -185,6 +188,7 @@ pub fn sample_module() -> Module {
         }],
         start: None,
         tables: Default::default(),
+        namespace: None,
     }
 }
 

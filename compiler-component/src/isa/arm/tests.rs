@@ -112,6 +112,7 @@ pub(super) fn module(import_sig: Signature, bodies: Vec<Function>) -> Module {
         data: vec![],
         start: None,
         tables: Default::default(),
+        namespace: None,
     }
 }
 

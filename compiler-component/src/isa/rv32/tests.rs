@@ -417,6 +417,7 @@ fn hand_built_ir_with_multi_results_shifts_and_select() {
         data: Vec::new(),
         start: None,
         tables: Default::default(),
+        namespace: None,
     };
     crate::ir::verify::module(&module, true).expect("valid legalized IR");
     let (compiled, labels) = compile_body(&module, 0, &options());

@@ -209,12 +209,14 @@ fn globals_of_both_widths() {
             mutable: true,
             init: 0x1234_5678,
             exports: Vec::new(),
+            import: None,
         },
         Global {
             ty: Type::I64,
             mutable: true,
             init: -2,
             exports: Vec::new(),
+            import: None,
         },
     ];
     // f0(x: i64) -> i64: g0 += wrap(x); g1 = g1 * x; return g1 + extend_u(g0).
@@ -342,6 +344,7 @@ fn synth_init_exists_without_memory_and_calls_start() {
         mutable: true,
         init: 0,
         exports: Vec::new(),
+        import: None,
     };
     let mut m = module(&[], vec![start.func], None, vec![g]);
     m.start = Some(0);

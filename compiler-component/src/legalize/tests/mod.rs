@@ -213,6 +213,7 @@ pub fn module(
         data: Vec::new(),
         start: None,
         tables: Default::default(),
+        namespace: None,
     }
 }
 
@@ -221,6 +222,7 @@ pub fn memory(initial_pages: u32, max_pages: u32) -> Option<Memory> {
         initial_pages,
         max_pages,
         exports: Vec::new(),
+        import: None,
     })
 }
 

@@ -105,7 +105,7 @@ pub struct Measurement {
     pub instructions: u64,
     /// Bytes of the program's own code (see the module documentation).
     pub text_bytes: u64,
-    /// synth's compile time of the module (zero for native builds).
+    /// synth's compile time of the module, the fastest of three (zero for native builds).
     pub compile_time: Duration,
 }
 
@@ -391,10 +391,17 @@ pub fn run_synth(
     let run = |e: HarnessError| SynthFailure::Run(e.message);
     let info = ModuleInfo::parse(&build.wasm).map_err(run)?;
     let function = info.export(entry).map_err(run)?.clone();
-    let start = Instant::now();
-    let output = synth_compiler::compile(&build.wasm, options)
-        .map_err(|e| SynthFailure::Compile(e.to_string()))?;
-    let compile_time = start.elapsed();
+    // The fastest of three compiles: the machine may be busy with other work.
+    let mut compile_time = Duration::MAX;
+    let mut compiled = None;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let output = synth_compiler::compile(&build.wasm, options)
+            .map_err(|e| SynthFailure::Compile(e.to_string()))?;
+        compile_time = compile_time.min(start.elapsed());
+        compiled = Some(output);
+    }
+    let output = compiled.expect("compiled three times");
     let support: u64 = output
         .report
         .functions

@@ -118,10 +118,7 @@ fn ratios(r: &TargetResult) -> Option<Ratios> {
 
 const TARGET_ORDER: [Target; 3] = [Target::CortexM4, Target::Rv32imac, Target::CortexM4F];
 
-fn measured<'a>(
-    results: &'a [ProgramResult],
-    target: Target,
-) -> Vec<(&'a ProgramResult, &'a TargetResult)> {
+fn measured(results: &[ProgramResult], target: Target) -> Vec<(&ProgramResult, &TargetResult)> {
     results
         .iter()
         .flat_map(|p| {
@@ -298,7 +295,7 @@ fn compile_speed(out: &mut String, results: &[ProgramResult], targets: &[Target]
             .iter()
             .filter_map(|(p, r)| r.checked.as_ref().map(|m| (p.wasm_bytes, m.compile_time)))
             .collect();
-        compiled.sort_by(|a, b| b.0.cmp(&a.0));
+        compiled.sort_by_key(|c| std::cmp::Reverse(c.0));
         let sum = |list: &[(usize, Duration)]| {
             let bytes: usize = list.iter().map(|x| x.0).sum();
             let time: Duration = list.iter().map(|x| x.1).sum();

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use synth_compiler::{Options, Target};
-use synth_tests::bench::{self, CProgram, Comparison};
+use synth_tests::bench::{self, CProgram, Comparison, OptLevel};
 
 const INSTRUCTION_LIMIT: u64 = 2_000_000_000;
 
@@ -56,7 +56,15 @@ fn main() {
         let mut row = Vec::new();
         for target in targets {
             eprintln!("{} {}", program.name, target.name());
-            match bench::compare(program, &wasm, target, &variants(target), INSTRUCTION_LIMIT) {
+            let compared = bench::compare(
+                program,
+                &wasm,
+                target,
+                &[OptLevel::O2],
+                &variants(target),
+                INSTRUCTION_LIMIT,
+            );
+            match compared {
                 Ok(c) => row.push(Some(c)),
                 Err(e) => {
                     failures.push(format!("{} {}: {e}", program.name, target.name()));
@@ -120,21 +128,21 @@ fn print_tables(
         programs,
         targets,
         results,
-        |c| ratio(c.synth[0].instructions, c.native.instructions),
+        |c| ratio(c.synth[0].instructions, c.native[0].instructions),
     );
     table(
         "Executed instructions, synth / clang -O2, synth with bounds checks off",
         programs,
         targets,
         results,
-        |c| ratio(c.synth[1].instructions, c.native.instructions),
+        |c| ratio(c.synth[1].instructions, c.native[0].instructions),
     );
     table(
         ".text bytes, synth / clang -O2 (default options)",
         programs,
         targets,
         results,
-        |c| ratio(c.synth[0].text_bytes, c.native.text_bytes),
+        |c| ratio(c.synth[0].text_bytes, c.native[0].text_bytes),
     );
     if raw {
         println!(
@@ -151,10 +159,10 @@ fn print_tables(
                         "| {} | {} | {} | {} | {} | {} | {} |",
                         program.name,
                         target.name(),
-                        c.native.instructions,
+                        c.native[0].instructions,
                         c.synth[0].instructions,
                         c.synth[1].instructions,
-                        c.native.text_bytes,
+                        c.native[0].text_bytes,
                         c.synth[0].text_bytes
                     );
                 }

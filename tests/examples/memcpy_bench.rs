@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use synth_compiler::{Isa, Options, Target};
-use synth_tests::bench::{self, Measurement};
+use synth_tests::bench::{self, Measurement, WasmBuild};
 use synth_tests::emu::link::link;
 use synth_tests::emu::{Machine, Platform};
 use synth_tests::wasm_info::{Signature, ValType, Value};
@@ -75,11 +75,9 @@ fn gcc_file(platform: &Platform, name: &str) -> Result<String, HarnessError> {
 fn libc_objects(platform: &Platform) -> Result<Vec<Vec<u8>>, HarnessError> {
     if platform.isa == Isa::Rv32 {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/memcpy/memcpy_generic.c");
+        let flags = ["-O2".to_string(), "-fno-builtin".to_string()];
         return Ok(vec![bench::compile_native_object(
-            platform,
-            &source,
-            None,
-            &["-fno-builtin"],
+            platform, &source, &flags,
         )?]);
     }
     let libc = gcc_file(platform, "libc.a")?;
@@ -131,9 +129,12 @@ fn native(platform: &Platform, dst: u32, src: u32, fill: bool) -> Result<u64, Ha
 }
 
 fn synth(platform: &Platform, options: &Options, dst: u32, src: u32, fill: bool) -> u64 {
-    let wasm = wat::parse_str(wat(dst, src, fill)).expect("wat");
+    let build = WasmBuild {
+        wasm: wat::parse_str(wat(dst, src, fill)).expect("wat"),
+        support_functions: Default::default(),
+    };
     let m: Measurement =
-        bench::run_synth(platform, options, &wasm, "bench", LIMIT).unwrap_or_else(|e| {
+        bench::run_synth(platform, options, &build, "bench", LIMIT).unwrap_or_else(|e| {
             eprintln!("synth: {e}");
             std::process::exit(1)
         });

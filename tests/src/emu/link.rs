@@ -146,20 +146,70 @@ pub fn link(
     objects: &[&[u8]],
     import_symbols: &[String],
 ) -> Result<LinkedImage, HarnessError> {
+    link_with(platform, objects, import_symbols, &LinkOptions::default()).map(|(image, _)| image)
+}
+
+/// Which linker makes the image.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Linker {
+    #[default]
+    Lld,
+    /// The GNU ld of the platform's GCC cross toolchain (`arm-none-eabi-ld`,
+    /// `riscv64-unknown-elf-ld`): on RV32 it relaxes calls and branches (`call` -> `jal`,
+    /// `c.j`), which ld.lld 14 does not.
+    Gnu,
+}
+
+/// How `link_with` links.
+#[derive(Clone, Debug, Default)]
+pub struct LinkOptions {
+    pub linker: Linker,
+    /// With `--gc-sections`, the symbols kept (and everything they reach); empty: no gc.
+    pub gc_roots: Vec<String>,
+}
+
+/// Link like `link`, with `options`; also returns the linker map (`text_by_input` reads it).
+pub fn link_with(
+    platform: &Platform,
+    objects: &[&[u8]],
+    import_symbols: &[String],
+    options: &LinkOptions,
+) -> Result<(LinkedImage, String), HarnessError> {
     let isa = platform.isa;
     let libgcc = platform.libgcc()?;
     let dir = crate::ScratchDir::new()?;
     let script_path = dir.path().join("image.ld");
     write(&script_path, linker_script(isa, import_symbols).as_bytes())?;
     let output_path = dir.path().join("image.elf");
-    let mut command = Command::new("ld.lld");
+    let map_path = dir.path().join("image.map");
+    let mut command = match options.linker {
+        Linker::Lld => Command::new("ld.lld"),
+        Linker::Gnu => {
+            let mut command = Command::new(match isa {
+                Isa::Arm => "arm-none-eabi-ld",
+                Isa::Rv32 => "riscv64-unknown-elf-ld",
+            });
+            if isa == Isa::Rv32 {
+                command.arg("-m").arg("elf32lriscv");
+            }
+            command
+        }
+    };
     command
         .arg("-static")
         .arg("--fatal-warnings")
         .arg("-T")
         .arg(&script_path)
+        .arg("-Map")
+        .arg(&map_path)
         .arg("-o")
         .arg(&output_path);
+    if !options.gc_roots.is_empty() {
+        command.arg("--gc-sections");
+        for root in &options.gc_roots {
+            command.arg("-u").arg(root);
+        }
+    }
     for (index, bytes) in objects.iter().enumerate() {
         let path = dir.path().join(format!("input{index}.o"));
         write(&path, bytes)?;
@@ -169,7 +219,81 @@ pub fn link(
     run_tool(&mut command)?;
     let elf = std::fs::read(&output_path)
         .map_err(|e| HarnessError::new(format!("cannot read the linked image: {e}")))?;
-    parse_image(isa, &elf, 2 + import_symbols.len() as u32)
+    let map = std::fs::read_to_string(&map_path)
+        .map_err(|e| HarnessError::new(format!("cannot read the linker map: {e}")))?;
+    Ok((
+        parse_image(isa, &elf, 2 + import_symbols.len() as u32)?,
+        map,
+    ))
+}
+
+/// Bytes of `.text*` input sections each input object (`objects[i]` of `link_with`) put in
+/// the image, read from the linker map of ld.lld or GNU ld (sections removed by `--gc-sections`
+/// are not in it; alignment padding between sections is not counted).
+pub fn text_by_input(map: &str) -> BTreeMap<usize, u64> {
+    let mut sizes = BTreeMap::new();
+    let input_index = |text: &str| -> Option<usize> {
+        let file = text.rsplit('/').next()?;
+        let rest = file.strip_prefix("input")?;
+        let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if !rest[digits.len()..].starts_with(".o") {
+            return None;
+        }
+        digits.parse().ok()
+    };
+    let hex = |t: &str| u64::from_str_radix(t.trim_start_matches("0x"), 16).ok();
+    if map.contains("Linker script and memory map") {
+        // GNU ld: ` .text.name  0xADDR  0xSIZE  file`, the name alone on its line when long.
+        let body = &map[map.find("Linker script and memory map").unwrap_or(0)..];
+        let mut pending: Option<String> = None;
+        for line in body.lines() {
+            let tokens: Vec<&str> = line.split_whitespace().collect();
+            let (name, rest) = match (tokens.as_slice(), &pending) {
+                ([name], _) if line.starts_with(' ') && name.starts_with(".text") => {
+                    pending = Some(name.to_string());
+                    continue;
+                }
+                ([address, size, file], Some(name)) if address.starts_with("0x") => {
+                    (name.clone(), [*size, *file])
+                }
+                ([name, address, size, file], _)
+                    if line.starts_with(' ') && address.starts_with("0x") =>
+                {
+                    (name.to_string(), [*size, *file])
+                }
+                _ => {
+                    pending = None;
+                    continue;
+                }
+            };
+            pending = None;
+            if !(name == ".text" || name.starts_with(".text.")) {
+                continue;
+            }
+            if let (Some(size), Some(index)) = (hex(rest[0]), input_index(rest[1])) {
+                *sizes.entry(index).or_insert(0) += size;
+            }
+        }
+    } else {
+        // ld.lld: `VMA LMA SIZE ALIGN  path:(.text.name)`.
+        for line in map.lines() {
+            let tokens: Vec<&str> = line.split_whitespace().collect();
+            let [_, _, size, _, input] = tokens.as_slice() else {
+                continue;
+            };
+            let Some((file, section)) = input.split_once(":(") else {
+                continue;
+            };
+            let section = section.trim_end_matches(')');
+            if !(section == ".text" || section.starts_with(".text.")) {
+                continue;
+            }
+            if let (Some(size), Some(index)) = (hex(size), input_index(file)) {
+                *sizes.entry(index).or_insert(0) += size;
+            }
+        }
+    }
+    sizes
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), HarnessError> {

@@ -7,7 +7,7 @@ pub mod machine;
 pub mod platform;
 
 pub use abi::{FloatAbi, float_abi};
-pub use link::{LinkedImage, link};
+pub use link::{LinkOptions, LinkedImage, Linker, link, link_with, text_by_input};
 pub use machine::{CallResult, DEFAULT_INSTRUCTION_LIMIT, Machine};
 pub use platform::{Cpu, Fpu, Platform};
 

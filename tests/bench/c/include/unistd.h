@@ -1,0 +1,1 @@
+/* Freestanding stand-in for <unistd.h> (tests/bench/c): nothing the benchmarks use. */

@@ -457,6 +457,9 @@ impl Machine {
         for (name, start, stop) in &isolation.zones {
             let now = self.read_bytes(*start, stop - start)?;
             let before = &self.initial_ram[(start - RAM_BASE) as usize..(stop - RAM_BASE) as usize];
+            if now == before {
+                continue;
+            }
             let changed: Vec<usize> = (0..now.len()).filter(|&k| now[k] != before[k]).collect();
             if let (Some(first), Some(last)) = (changed.first(), changed.last()) {
                 return Ok(Some(format!(

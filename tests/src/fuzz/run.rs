@@ -315,7 +315,7 @@ pub fn run_vectors(
             let (max_frame, frames) = frame_summary(&output.report);
             let slot = outcome.max_frame.entry(target.name()).or_default();
             *slot = (*slot).max(max_frame);
-            let mut instance = match SynthInstance::new(target, &output.object, &info) {
+            let mut instance = match SynthInstance::new(target, &output.object, info) {
                 Ok(instance) => instance,
                 Err(e) => {
                     outcome.findings.push(bug("link or load error", e.message));

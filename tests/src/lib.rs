@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod compare;
 pub mod emu;
+pub mod fuzz;
 pub mod oracle;
 pub mod spec;
 pub mod toolchain;

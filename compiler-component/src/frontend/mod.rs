@@ -188,22 +188,92 @@ impl Sections<'_> {
 }
 
 /// Validate as WebAssembly 2.0, the language synth compiles. A module that is only valid with
-/// later proposals (tail calls, memory64, GC, ...) is reported as unsupported, not invalid.
+/// later proposals (tail calls, memory64, GC, ...) is reported as unsupported, naming the
+/// proposals it needs, not as invalid.
 fn parse_and_validate(wasm: &[u8]) -> Result<Sections<'_>> {
     parse_and_validate_with(wasm, WasmFeatures::WASM2).map_err(|e| {
         let validation_error = matches!(e.kind, ErrorKind::Malformed | ErrorKind::Invalid);
-        if validation_error && Validator::new().validate_all(wasm).is_ok() {
-            CompileError {
+        match validation_error.then(|| proposals_needed(wasm)).flatten() {
+            Some(names) => CompileError {
                 kind: ErrorKind::Unsupported,
                 message: format!(
-                    "{} (the module needs a WebAssembly feature beyond 2.0, which synth does not compile)",
+                    "the module uses {names}, beyond WebAssembly 2.0, which synth does not \
+                     compile ({})",
                     e.message
                 ),
                 ..e
-            }
-        } else {
-            e
+            },
+            None => e,
         }
+    })
+}
+
+/// Post-2.0 proposals, named when a module needs them.
+const PROPOSALS: [(WasmFeatures, &str); 18] = [
+    (WasmFeatures::MULTI_MEMORY, "multi-memory"),
+    (WasmFeatures::MEMORY64, "memory64"),
+    (WasmFeatures::TAIL_CALL, "tail calls"),
+    (WasmFeatures::THREADS, "threads (shared memory, atomics)"),
+    (
+        WasmFeatures::SHARED_EVERYTHING_THREADS,
+        "shared-everything threads",
+    ),
+    (WasmFeatures::EXCEPTIONS, "exception handling"),
+    (WasmFeatures::LEGACY_EXCEPTIONS, "legacy exception handling"),
+    (WasmFeatures::GC, "garbage collection (GC)"),
+    (
+        WasmFeatures::FUNCTION_REFERENCES,
+        "typed function references",
+    ),
+    (WasmFeatures::CUSTOM_PAGE_SIZES, "custom page sizes"),
+    (
+        WasmFeatures::EXTENDED_CONST,
+        "extended constant expressions",
+    ),
+    (WasmFeatures::RELAXED_SIMD, "relaxed SIMD"),
+    (WasmFeatures::WIDE_ARITHMETIC, "wide arithmetic"),
+    (WasmFeatures::COMPACT_IMPORTS, "compact imports"),
+    (WasmFeatures::STACK_SWITCHING, "stack switching"),
+    (WasmFeatures::MEMORY_CONTROL, "memory control"),
+    (WasmFeatures::CUSTOM_DESCRIPTORS, "custom descriptors"),
+    (
+        WasmFeatures::ACQUIRE_RELEASE_ATOMICS,
+        "acquire-release atomics",
+    ),
+];
+
+/// The proposals a module that fails WebAssembly 2.0 validation needs: `None` when it is not
+/// valid with every proposal either (then it is simply invalid). A proposal is needed when the
+/// module stops validating without it; when no single one is (either of two would do), the
+/// proposals it validates with alone are named.
+fn proposals_needed(wasm: &[u8]) -> Option<String> {
+    let all = PROPOSALS
+        .iter()
+        .fold(WasmFeatures::all(), |all, (feature, _)| all | *feature);
+    let valid = |features: WasmFeatures| {
+        Validator::new_with_features(features)
+            .validate_all(wasm)
+            .is_ok()
+    };
+    if !valid(all) {
+        return None;
+    }
+    let mut names: Vec<&str> = PROPOSALS
+        .iter()
+        .filter(|(feature, _)| !valid(all.difference(*feature)))
+        .map(|(_, name)| *name)
+        .collect();
+    if names.is_empty() {
+        names = PROPOSALS
+            .iter()
+            .filter(|(feature, _)| valid(WasmFeatures::WASM2 | *feature))
+            .map(|(_, name)| *name)
+            .collect();
+    }
+    Some(match names.as_slice() {
+        [] => "a WebAssembly proposal".to_string(),
+        [one] => format!("the {one} proposal"),
+        several => format!("the proposals {}", several.join(", ")),
     })
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use object::read::elf::{ElfFile32, FileHeader, ProgramHeader};
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use synth_compiler::Isa;
 
 use super::platform::Platform;
@@ -45,6 +45,8 @@ pub struct LinkedImage {
     pub segments: Vec<Segment>,
     /// Every named symbol: defined globals first, so a local cannot hide a global of the same name.
     pub symbols: BTreeMap<String, u32>,
+    /// `st_size` of the named symbols that have one.
+    pub symbol_sizes: BTreeMap<String, u32>,
     /// Address of the return stub; `synth_trap` is the next stub, then one per import in the order
     /// given to `link`.
     pub stub_base: u32,
@@ -52,6 +54,18 @@ pub struct LinkedImage {
     /// End of the RAM segments (bss included).
     pub ram_end: u32,
     pub code_end: u32,
+    /// Allocated output sections in RAM (`.rodata`, `.data`, `.bss`, ...), by address.
+    pub ram_sections: Vec<SectionExtent>,
+}
+
+/// Where an allocated output section of the image lies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionExtent {
+    pub name: String,
+    pub address: u32,
+    pub size: u32,
+    /// `SHF_WRITE`: the program may write it (`.data`, `.bss`); otherwise it is read-only data.
+    pub writable: bool,
 }
 
 impl LinkedImage {
@@ -340,7 +354,26 @@ fn parse_image(isa: Isa, elf: &[u8], stub_count: u32) -> Result<LinkedImage, Har
             bytes,
         });
     }
+    let mut ram_sections = Vec::new();
+    for section in file.sections() {
+        // Sections that are not allocated have address 0.
+        let address = section.address() as u32;
+        if address < RAM_BASE || section.size() == 0 {
+            continue;
+        }
+        ram_sections.push(SectionExtent {
+            name: section.name().unwrap_or("").to_string(),
+            address,
+            size: section.size() as u32,
+            writable: matches!(
+                section.kind(),
+                object::SectionKind::Data | object::SectionKind::UninitializedData
+            ),
+        });
+    }
+    ram_sections.sort_by_key(|s| s.address);
     let mut symbols = BTreeMap::new();
+    let mut symbol_sizes = BTreeMap::new();
     let mut locals = Vec::new();
     for symbol in file.symbols() {
         let Ok(name) = symbol.name() else { continue };
@@ -348,6 +381,11 @@ fn parse_image(isa: Isa, elf: &[u8], stub_count: u32) -> Result<LinkedImage, Har
             continue;
         }
         let address = symbol.address() as u32;
+        if symbol.size() > 0 {
+            symbol_sizes
+                .entry(name.to_string())
+                .or_insert(symbol.size() as u32);
+        }
         if symbol.is_global() {
             symbols.insert(name.to_string(), address);
         } else {
@@ -370,9 +408,11 @@ fn parse_image(isa: Isa, elf: &[u8], stub_count: u32) -> Result<LinkedImage, Har
         isa,
         segments,
         symbols,
+        symbol_sizes,
         stub_base,
         stub_count,
         ram_end,
         code_end,
+        ram_sections,
     })
 }

@@ -46,6 +46,24 @@ pub struct Machine {
     imports: Vec<ImportedFunction>,
     initial_ram: Vec<u8>,
     pub instruction_limit: u64,
+    /// Canary zones and read-only ranges checked after calls (`enable_isolation_check`).
+    isolation: Option<Isolation>,
+}
+
+/// RAM the module must never change: canary zones (everything outside the stack, the limit word
+/// and the image's sections, plus a guard region after RAM) and the read-only ranges
+/// (`.rodata`, the stack-limit word), each as `(name, start, end)`.
+#[derive(Clone, Debug, Default)]
+struct Isolation {
+    zones: Vec<(String, u32, u32)>,
+}
+
+/// Size of the guard region mapped after RAM when the isolation check is on.
+pub const GUARD_SIZE: u32 = REGION_ALIGN;
+
+/// The canary byte at `address` (varies with the address, so a copied block shows up too).
+pub fn canary_byte(address: u32) -> u8 {
+    (address as u8).wrapping_mul(0x1d) ^ 0xa5
 }
 
 /// Registers r0–r3 / a0–a7.
@@ -353,6 +371,7 @@ impl Machine {
             imports: imports.to_vec(),
             initial_ram,
             instruction_limit: DEFAULT_INSTRUCTION_LIMIT,
+            isolation: None,
         };
         machine.reset()?;
         Ok(machine)
@@ -371,6 +390,88 @@ impl Machine {
         self.uc
             .mem_write(RAM_BASE as u64, &self.initial_ram)
             .map_err(uc_err("reset RAM"))
+    }
+
+    /// Turn on the isolation check: map a guard region after RAM, fill every byte of RAM the
+    /// module has no business writing (below `__synth_stack_limit`, gaps between sections, the
+    /// rest of the last RAM page, the guard) with a canary, and let `check_isolation` verify
+    /// after a call that none of it, nor `.rodata` and the stack-limit word, changed. Off by
+    /// default: it costs a reset of the larger RAM image and a read-back per call.
+    pub fn enable_isolation_check(&mut self) -> Result<(), HarnessError> {
+        if self.isolation.is_some() {
+            return Ok(());
+        }
+        let ram_size = self.initial_ram.len() as u32;
+        self.uc
+            .mem_map(
+                u64::from(RAM_BASE + ram_size),
+                u64::from(GUARD_SIZE),
+                Prot::READ | Prot::WRITE,
+            )
+            .map_err(uc_err("map the guard region"))?;
+        let end = RAM_BASE + ram_size + GUARD_SIZE;
+        self.initial_ram.resize((ram_size + GUARD_SIZE) as usize, 0);
+        // What the module may write: the stack above the limit and the image's sections.
+        let mut owned: Vec<(u32, u32)> = vec![(STACK_LIMIT, RAM_BASE + STACK_SIZE)];
+        let mut zones = vec![("stack-limit word".to_string(), RAM_BASE, RAM_BASE + 4)];
+        for section in &self.image.ram_sections {
+            let range = (section.address, section.address + section.size);
+            owned.push(range);
+            if !section.writable {
+                zones.push((section.name.clone(), range.0, range.1));
+            }
+        }
+        owned.push((RAM_BASE, RAM_BASE + 4));
+        owned.sort();
+        let mut at = RAM_BASE;
+        let mut canaries = Vec::new();
+        for (start, stop) in owned.into_iter().chain([(end, end)]) {
+            if start > at {
+                canaries.push((at, start));
+            }
+            at = at.max(stop);
+        }
+        for (start, stop) in canaries {
+            for address in start..stop {
+                self.initial_ram[(address - RAM_BASE) as usize] = canary_byte(address);
+            }
+            let name = if stop <= STACK_LIMIT {
+                "below the stack limit".to_string()
+            } else if start >= RAM_BASE + ram_size {
+                "guard region after RAM".to_string()
+            } else {
+                "outside every section".to_string()
+            };
+            zones.push((name, start, stop));
+        }
+        self.isolation = Some(Isolation { zones });
+        self.reset()
+    }
+
+    /// With the isolation check on: the first zone whose bytes differ from the loaded image,
+    /// as a readable message (`None` when nothing changed or the check is off).
+    pub fn check_isolation(&self) -> Result<Option<String>, HarnessError> {
+        let Some(isolation) = &self.isolation else {
+            return Ok(None);
+        };
+        for (name, start, stop) in &isolation.zones {
+            let now = self.read_bytes(*start, stop - start)?;
+            let before = &self.initial_ram[(start - RAM_BASE) as usize..(stop - RAM_BASE) as usize];
+            if now == before {
+                continue;
+            }
+            let changed: Vec<usize> = (0..now.len()).filter(|&k| now[k] != before[k]).collect();
+            if let (Some(first), Some(last)) = (changed.first(), changed.last()) {
+                return Ok(Some(format!(
+                    "{} bytes changed in {name} (0x{start:08x}..0x{stop:08x}), from 0x{:08x} to \
+                     0x{:08x}",
+                    changed.len(),
+                    *start + *first as u32,
+                    *start + *last as u32
+                )));
+            }
+        }
+        Ok(None)
     }
 
     pub fn read_bytes(&self, address: u32, length: u32) -> Result<Vec<u8>, HarnessError> {

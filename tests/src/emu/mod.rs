@@ -79,6 +79,40 @@ impl SynthInstance {
         self.machine.read_bytes(image.symbol("synth_memory")?, size)
     }
 
+    /// Turn on the emulator's isolation check (`Machine::enable_isolation_check`).
+    pub fn enable_isolation_check(&mut self) -> Result<(), HarnessError> {
+        self.machine.enable_isolation_check()
+    }
+
+    /// After a call with the isolation check on: RAM outside the module's memory, globals,
+    /// tables and stack is unchanged, and the linear memory beyond its current size (which a
+    /// later `memory.grow` exposes) is still zero. `Some(what changed)` otherwise.
+    pub fn check_isolation(&self) -> Result<Option<String>, HarnessError> {
+        if let Some(problem) = self.machine.check_isolation()? {
+            return Ok(Some(problem));
+        }
+        if !self.info.has_memory {
+            return Ok(None);
+        }
+        let image = self.machine.image();
+        let base = image.symbol("synth_memory")?;
+        let Some(&capacity) = image.symbol_sizes.get("synth_memory") else {
+            return Ok(None);
+        };
+        let size = self.machine.read_u32(image.symbol("synth_memory_bytes")?)?;
+        if size >= capacity {
+            return Ok(None);
+        }
+        let rest = self.machine.read_bytes(base + size, capacity - size)?;
+        Ok(rest.iter().position(|b| *b != 0).map(|at| {
+            format!(
+                "linear memory beyond its size {size} written: byte 0x{:x} is 0x{:02x}",
+                size as usize + at,
+                rest[at]
+            )
+        }))
+    }
+
     /// The defined globals' current values, by global index.
     pub fn globals(&self) -> Result<Vec<Value>, HarnessError> {
         self.info

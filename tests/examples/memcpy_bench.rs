@@ -133,8 +133,8 @@ fn synth(platform: &Platform, options: &Options, dst: u32, src: u32, fill: bool)
         wasm: wat::parse_str(wat(dst, src, fill)).expect("wat"),
         support_functions: Default::default(),
     };
-    let m: Measurement =
-        bench::run_synth(platform, options, &build, "bench", LIMIT).unwrap_or_else(|e| {
+    let m: Measurement = bench::run_synth(platform, options, &build, "bench", LIMIT)
+        .unwrap_or_else(|e| {
             eprintln!("synth: {e}");
             std::process::exit(1)
         });

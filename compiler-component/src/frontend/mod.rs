@@ -408,11 +408,11 @@ fn with_operator(mut error: CompileError, body: &FunctionBody<'_>) -> CompileErr
     };
     while !reader.eof() {
         match reader.read_with_offset() {
-            Ok((op, offset)) if offset as u64 == at => {
+            Ok((op, offset)) if offset == at => {
                 error.message = format!("{} (in `{}`)", error.message, opname::operator_name(&op));
                 break;
             }
-            Ok((_, offset)) if offset as u64 > at => break,
+            Ok((_, offset)) if offset > at => break,
             Ok(_) => {}
             Err(_) => break,
         }

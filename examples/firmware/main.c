@@ -59,7 +59,8 @@ static void put_f64(double d)
     put_hex(u.bits, 16);
 }
 
-/* One line: the call as text, then its result. */
+/* One line: the call as text, then its result. The module's namespace is `app` (from app.wat),
+ * so its export `fib` is the C function `app_fib` (docs/ABI.md, "Symbols"). */
 static int first_arg;
 static void call(const char *name) { put_str(name); uart_putc('('); first_arg = 1; }
 static void sep(void) { if (!first_arg) put_str(", "); first_arg = 0; }
@@ -71,13 +72,13 @@ static void result_int(int64_t v) { put_i64(v); uart_putc('\n'); }
 static void result_f32(float v) { put_f32(v); uart_putc('\n'); }
 static void result_f64(double v) { put_f64(v); uart_putc('\n'); }
 
-#define INT1(f, a) (call(#f), arg_int(a), equals(), result_int(f(a)))
-#define INT2(f, a, b) (call(#f), arg_int(a), arg_int(b), equals(), result_int(f(a, b)))
-#define F32_1(f, a) (call(#f), arg_f32(a), equals(), result_int(f(a)))
-#define F32_2(f, a, b) (call(#f), arg_f32(a), arg_f32(b), equals(), result_f32(f(a, b)))
+#define INT1(f, a) (call(#f), arg_int(a), equals(), result_int(app_##f(a)))
+#define INT2(f, a, b) (call(#f), arg_int(a), arg_int(b), equals(), result_int(app_##f(a, b)))
+#define F32_1(f, a) (call(#f), arg_f32(a), equals(), result_int(app_##f(a)))
+#define F32_2(f, a, b) (call(#f), arg_f32(a), arg_f32(b), equals(), result_f32(app_##f(a, b)))
 #define F32_3(f, a, b, c) \
-    (call(#f), arg_f32(a), arg_f32(b), arg_f32(c), equals(), result_f32(f(a, b, c)))
-#define F64_2(f, a, b) (call(#f), arg_f64(a), arg_f64(b), equals(), result_f64(f(a, b)))
+    (call(#f), arg_f32(a), arg_f32(b), arg_f32(c), equals(), result_f32(app_##f(a, b, c)))
+#define F64_2(f, a, b) (call(#f), arg_f64(a), arg_f64(b), equals(), result_f64(app_##f(a, b)))
 
 /* The stack the module may use: checked in every prologue that calls (docs/ABI.md). */
 extern char __stack_bottom[];
@@ -94,8 +95,8 @@ void synth_trap(uint32_t code)
 int main(void)
 {
     uart_init();
-    put_str("synth firmware on " BOARD_NAME " (" SYNTH_TARGET ")\n");
-    synth_init();
+    put_str("synth firmware on " BOARD_NAME " (" APP_TARGET ")\n");
+    app_init();
     INT1(fib, 10);
     INT1(fib, 47);
     INT2(gcd, 1071, 462);
@@ -112,7 +113,7 @@ int main(void)
     F32_1(to_fixed, -40000.0f);
     F64_2(mean, 1.0, 2.0);
     F64_2(mean, 1e308, 1e308);
-    call("calls"), equals(), result_int(calls());
+    call("calls"), equals(), result_int(app_calls());
     INT2(safe_div, -7, 2);
     INT2(safe_div, 1, 0);
     put_str("the division by zero returned\n");

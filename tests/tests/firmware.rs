@@ -41,7 +41,12 @@ fn firmware_runs_on_qemu_board_models_as_in_wasmtime() {
 fn run_board(dir: &Path, wat: &[u8], board: &str, target: Target) -> String {
     let scratch = ScratchDir::new().expect("scratch directory");
     let build = scratch.path();
-    let out = compile(wat, &Options::new(target)).unwrap_or_else(|e| panic!("{board}: {e}"));
+    // The namespace the CLI derives from app.wat, as the Makefile would compile it.
+    let options = Options {
+        module_name: Some("app".into()),
+        ..Options::new(target)
+    };
+    let out = compile(wat, &options).unwrap_or_else(|e| panic!("{board}: {e}"));
     std::fs::write(build.join("app.o"), &out.object).expect("write app.o");
     std::fs::write(build.join("app.h"), &out.header).expect("write app.h");
     let make = |goal: &str| {

@@ -20,6 +20,9 @@ Compile options:
   --report                 print a per-function summary (size, spills, frame) to stdout
   --listing                print the summary and the annotated machine code
   --report-json FILE       write the report (with listings) as JSON (- for stdout)
+  --ram-limit SIZE         warn when the module's RAM (.data and .bss, the linear memory
+                           included; the stack is not) exceeds SIZE bytes (suffix K or M
+                           for KiB or MiB, e.g. 64K)
   --no-bounds-checks       do not check linear-memory accesses (use an MPU/PMP instead)
   --no-stack-check         do not compare sp with __synth_stack_limit in prologues
   --max-memory-pages N     cap linear memory at N 64 KiB pages (default 16)
@@ -58,6 +61,8 @@ pub struct CompileArgs {
     pub listing: bool,
     /// Where to write the JSON report, `-` for stdout.
     pub report_json: Option<String>,
+    /// Warn when the module needs more RAM than this many bytes.
+    pub ram_limit: Option<u64>,
     pub options: Options,
 }
 
@@ -120,6 +125,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     let mut report = false;
     let mut listing = false;
     let mut report_json = None;
+    let mut ram_limit = None;
     let mut bounds_checks = true;
     let mut stack_check = true;
     let mut max_memory_pages = Options::DEFAULT_MAX_MEMORY_PAGES;
@@ -147,6 +153,15 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
             "--header" => set_once(&mut header, value("--header")?, "--header")?,
             "--report-json" => {
                 set_once(&mut report_json, value("--report-json")?, "--report-json")?
+            }
+            "--ram-limit" => {
+                let text = value("--ram-limit")?;
+                let bytes = parse_size(&text).ok_or_else(|| {
+                    UsageError(format!(
+                        "--ram-limit wants a size in bytes (or with K or M), not `{text}`"
+                    ))
+                })?;
+                ram_limit = Some(bytes);
             }
             "--module-name" => {
                 let name = value("--module-name")?;
@@ -228,8 +243,25 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
         report,
         listing,
         report_json,
+        ram_limit,
         options,
     })
+}
+
+/// `4096`, `64K`/`64KiB`, `1M`/`1MiB`.
+fn parse_size(text: &str) -> Option<u64> {
+    let (digits, scale) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => {
+            let scale = match &text[at..] {
+                "K" | "k" | "KiB" => 1 << 10,
+                "M" | "MiB" => 1 << 20,
+                _ => return None,
+            };
+            (&text[..at], scale)
+        }
+        None => (text, 1),
+    };
+    digits.parse::<u64>().ok()?.checked_mul(scale)
 }
 
 /// The namespace a file gets without `--module-name`: its name without directory and
@@ -299,8 +331,10 @@ mod tests {
             "--max-memory-pages",
             "4",
             "-O0",
+            "--ram-limit=64K",
         ])
         .unwrap();
+        assert_eq!(c.ram_limit, Some(65536));
         assert_eq!(c.input, "in.wat");
         assert_eq!(c.output, "out.o");
         assert_eq!(c.header.as_deref(), Some("out.h"));
@@ -317,6 +351,29 @@ mod tests {
         assert_eq!(c.input, "-");
         assert_eq!(c.options, Options::new(Target::CortexM3));
         assert!(!c.report && !c.listing && c.header.is_none() && c.report_json.is_none());
+    }
+
+    #[test]
+    fn sizes_take_k_and_m_suffixes() {
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("20K"), Some(20 << 10));
+        assert_eq!(parse_size("20KiB"), Some(20 << 10));
+        assert_eq!(parse_size("2M"), Some(2 << 20));
+        for bad in ["", "K", "1.5K", "1G", "-1", "99999999999999999999M"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+        let err = compile_args(&[
+            "a.wat",
+            "--target",
+            "rv32imac",
+            "-o",
+            "x.o",
+            "--ram-limit",
+            "lots",
+        ])
+        .unwrap_err()
+        .0;
+        assert!(err.contains("--ram-limit wants"), "{err}");
     }
 
     #[test]

@@ -25,7 +25,11 @@ pub fn write_outputs(args: &CompileArgs, output: Output) -> Result<(), String> {
     {
         files.push((path, json.clone().into_bytes()));
     }
+    let warning = ram_warning(args, &output.report);
     write_all_or_nothing(&files)?;
+    if let Some(warning) = warning {
+        eprintln!("synth: warning: {warning}");
+    }
 
     if args.report || args.listing {
         print(&output.report.to_text(args.listing))?;
@@ -36,6 +40,22 @@ pub fn write_outputs(args: &CompileArgs, output: Output) -> Result<(), String> {
         print(json)?;
     }
     Ok(())
+}
+
+/// The warning `--ram-limit` asks for, when the module's RAM exceeds it.
+pub fn ram_warning(args: &CompileArgs, report: &crate::Report) -> Option<String> {
+    let limit = args.ram_limit?;
+    let f = &report.footprint;
+    (f.ram() > limit).then(|| {
+        format!(
+            "`{}` needs {} bytes of RAM (.data {}, .bss {}: the linear memory), more than \
+             --ram-limit {limit}; lower --max-memory-pages or declare a smaller memory maximum",
+            args.input,
+            f.ram(),
+            f.data,
+            f.bss
+        )
+    })
 }
 
 /// Writes `text` to standard output.

@@ -13,8 +13,8 @@ wit_bindgen::generate!({
 });
 
 use exports::synth::compiler::compile::{
-    CompileError, ErrorKind, FunctionReport, Guest, LineKind as WitLineKind, ListingLine, Options,
-    Output, Report, Target, TargetInfo,
+    CompileError, ErrorKind, Footprint, FunctionReport, Guest, LineKind as WitLineKind,
+    ListingLine, Options, Output, Report, Target, TargetInfo,
 };
 
 struct SynthComponent;
@@ -141,6 +141,12 @@ fn wit_report(report: LibReport) -> Report {
             .into_iter()
             .map(wit_function_report)
             .collect(),
+        footprint: Footprint {
+            text: report.footprint.text,
+            rodata: report.footprint.rodata,
+            data: report.footprint.data,
+            bss: report.footprint.bss,
+        },
     }
 }
 

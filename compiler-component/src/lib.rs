@@ -58,9 +58,9 @@ pub fn compile(input: &[u8], options: &Options) -> Result<Output, CompileError> 
                 .map_err(|e| e.in_function(module.bodies[body].name.clone()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let object = object::write_elf(&module, &compiled, options)?;
+    let (object, footprint) = object::write_elf(&module, &compiled, options)?;
     let header = object::header::generate(&module, options);
-    let report = report::build(&module, &compiled, options);
+    let report = report::build(&module, &compiled, footprint, options);
     Ok(Output {
         object,
         header,

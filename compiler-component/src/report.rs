@@ -16,6 +16,29 @@ pub struct Report {
     pub target: String,
     /// One record per compiled body, in module order.
     pub functions: Vec<FunctionReport>,
+    /// What the object takes of flash and RAM.
+    pub footprint: Footprint,
+}
+
+/// Bytes of the object's sections by kind, before the linker's `--gc-sections` drops
+/// unreferenced functions. Flash holds `.text`, `.rodata` and the initial `.data`; RAM holds
+/// `.data` and `.bss` (the linear memory). The stack is the embedder's and not counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Footprint {
+    pub text: u32,
+    pub rodata: u32,
+    pub data: u32,
+    pub bss: u32,
+}
+
+impl Footprint {
+    pub fn flash(&self) -> u64 {
+        u64::from(self.text) + u64::from(self.rodata) + u64::from(self.data)
+    }
+
+    pub fn ram(&self) -> u64 {
+        u64::from(self.data) + u64::from(self.bss)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,7 +60,12 @@ pub struct FunctionReport {
 }
 
 /// Collect the report of a compiled module (`functions[i]` is the code of `module.bodies[i]`).
-pub fn build(module: &Module, functions: &[CompiledFunction], options: &Options) -> Report {
+pub fn build(
+    module: &Module,
+    functions: &[CompiledFunction],
+    footprint: Footprint,
+    options: &Options,
+) -> Report {
     let functions = module
         .bodies
         .iter()
@@ -58,6 +86,7 @@ pub fn build(module: &Module, functions: &[CompiledFunction], options: &Options)
     Report {
         target: options.target.name().to_string(),
         functions,
+        footprint,
     }
 }
 
@@ -152,6 +181,19 @@ impl Report {
         for row in &rows {
             table_row(row);
         }
+        let f = &self.footprint;
+        let _ = writeln!(
+            out,
+            "flash {} B (.text {}, .rodata {}, .data {}), RAM {} B (.data {}, .bss {}) \
+             before --gc-sections, stack not included",
+            f.flash(),
+            f.text,
+            f.rodata,
+            f.data,
+            f.ram(),
+            f.data,
+            f.bss
+        );
 
         if with_listings {
             for f in &self.functions {
@@ -197,6 +239,12 @@ impl Report {
         out.push_str("{\"target\":");
         json_string(&mut out, &self.target);
         let _ = write!(out, ",\"total_code_size\":{}", self.total_code_size());
+        let f = &self.footprint;
+        let _ = write!(
+            out,
+            ",\"footprint\":{{\"text\":{},\"rodata\":{},\"data\":{},\"bss\":{}}}",
+            f.text, f.rodata, f.data, f.bss
+        );
         out.push_str(",\"functions\":[");
         for (i, f) in self.functions.iter().enumerate() {
             if i > 0 {
@@ -320,6 +368,12 @@ mod tests {
                     listing: vec![line(0, &[0x70, 0x47], "bx lr", None, LineKind::Code)],
                 },
             ],
+            footprint: Footprint {
+                text: 8,
+                rodata: 4,
+                data: 12,
+                bss: 65536,
+            },
         }
     }
 
@@ -327,7 +381,8 @@ mod tests {
     fn json_is_exact_and_escaped() {
         let json = sample().to_json();
         let expected = concat!(
-            "{\"target\":\"cortex-m4\",\"total_code_size\":8,\"functions\":[",
+            "{\"target\":\"cortex-m4\",\"total_code_size\":8,",
+            "\"footprint\":{\"text\":8,\"rodata\":4,\"data\":12,\"bss\":65536},\"functions\":[",
             "{\"name\":\"add \\\"two\\\"\\n\",\"symbol\":\"add_x20_x22two_x22_x0a\",",
             "\"code_size\":6,\"spills\":1,\"reloads\":2,\"moves\":3,\"remats\":4,",
             "\"max_pressure\":5,\"frame_size\":8,\"listing\":[",
@@ -357,9 +412,14 @@ mod tests {
         assert!(lines[1].starts_with("function"), "{summary}");
         // Every numeric column ends at the same place in every row.
         let header_end = lines[1].len();
-        for row in &lines[2..] {
+        for row in &lines[2..5] {
             assert_eq!(row.len(), header_end, "{summary}");
         }
+        assert_eq!(
+            lines[5],
+            "flash 24 B (.text 8, .rodata 4, .data 12), RAM 65548 B (.data 12, .bss 65536) \
+             before --gc-sections, stack not included"
+        );
         assert!(lines[2].starts_with("add \"two\"\\n  "), "{summary}");
         let total: Vec<&str> = lines[4].split_whitespace().collect();
         assert_eq!(total, ["total", "8", "1", "2", "4", "4", "8"]);
@@ -388,7 +448,12 @@ mod tests {
         let mut functions = crate::object::test_support::arm_functions();
         functions[1].stats.spills = 7;
         functions[1].stats.frame_size = 16;
-        let report = build(&module, &functions, &Options::new(crate::Target::CortexM3));
+        let report = build(
+            &module,
+            &functions,
+            Footprint::default(),
+            &Options::new(crate::Target::CortexM3),
+        );
         assert_eq!(report.target, "cortex-m3");
         let names: Vec<(&str, &str, u32)> = report
             .functions

@@ -19,10 +19,25 @@ Usage:
   synth-host --help | --version
 
 compile takes every option of `synth compile` (see `synth --help`). batch compiles every .wat
-and .wasm file of each DIR (and each FILE) to OUT/NAME.o and OUT/NAME.h, N at a time (default:
-one per core), with a progress line on stderr and a per-input summary with times on stdout;
-it takes synth's code-generation options (--no-bounds-checks, --no-stack-check,
---max-memory-pages N, -O0, -O).
+and .wasm file of each DIR (and each FILE) to OUT/NAME.o and OUT/NAME.h (and OUT/NAME.json,
+the report, with --report-json), N at a time (default: one per core), with a progress line on
+stderr and a per-input summary with times on stdout; it writes the same summary as JSON to
+OUT/synth-batch.json. It takes synth's code-generation options (--no-bounds-checks,
+--no-stack-check, --max-memory-pages N, -O0, -O); each input's module name is its file name.
+
+Output:
+  --json                 print one JSON document on stdout instead of text: for compile the
+                         result, for batch the summary (results, errors with kind, message,
+                         wasm offset and function, and per-request time, queue time, fuel used
+                         and peak guest memory; whether the component came from the cache)
+
+Exit status (a batch exits with the most severe status of its inputs):
+  0  success                 3  a limit set here was hit (input size, memory, time, fuel)
+  1  the module was rejected 4  a bug in synth (the component trapped or reported an
+     (not wasm, invalid,        internal error)
+     unsupported)            5  host error (the component does not load, a file cannot be
+  2  usage (command line,       read or written, wasmtime failed)
+     option values)
 
 Host options (limits apply to each request):
   --component FILE       the compiler component (default target/wasm32-wasip2/release/synth.wasm)
@@ -32,12 +47,14 @@ Host options (limits apply to each request):
   --max-memory-mib N     linear memory a request may use, in MiB (default 1024)
   --timeout-ms N         wall-clock deadline of a request, 0 for none (default 60000)
   --fuel N               instruction budget of a request (default: unmetered)
+  --max-concurrent N     requests in the component at once, others wait (default: one per
+                         core, or --jobs)
   --no-pooling           allocate instances on demand instead of from a pool
 ";
 
 pub enum Command {
-    Compile(HostConfig, CompileArgs),
-    Batch(HostConfig, BatchArgs),
+    Compile(HostConfig, CompileArgs, OutputMode),
+    Batch(HostConfig, BatchArgs, OutputMode),
     Targets(HostConfig),
     Help,
     Version,
@@ -48,6 +65,22 @@ pub struct BatchArgs {
     pub out_dir: PathBuf,
     pub jobs: u32,
     pub options: Options,
+    /// Write OUT/NAME.json, the report of each input, too.
+    pub report_json: bool,
+}
+
+/// How results are shown: text for people, or one JSON document on standard output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutputMode {
+    pub json: bool,
+}
+
+/// The host options that are not part of `HostConfig`.
+#[derive(Default)]
+struct HostFlags {
+    jobs: Option<u32>,
+    max_concurrent: Option<u32>,
+    json: bool,
 }
 
 pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String> {
@@ -56,23 +89,33 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         return Err("no command given".into());
     };
     let mut config = HostConfig::new(DEFAULT_COMPONENT_PATH);
-    let mut jobs = None;
-    let rest = take_host_options(args, &mut config, &mut jobs)?;
-    if jobs.is_some() && command != "batch" {
+    let mut flags = HostFlags::default();
+    let rest = take_host_options(args, &mut config, &mut flags)?;
+    if flags.jobs.is_some() && command != "batch" {
         return Err("--jobs is a batch option".into());
     }
+    // --jobs sets how many requests are in flight unless --max-concurrent caps them.
+    if let Some(cap) = flags.max_concurrent.or(flags.jobs) {
+        config.max_concurrent_requests = cap;
+    }
+    let mode = OutputMode { json: flags.json };
     match command.as_str() {
         "compile" => {
             let mut line = vec!["compile".to_string()];
             line.extend(rest);
             match cli::parse_args(line).map_err(|e| e.0)? {
-                cli::Command::Compile(compile) => Ok(Command::Compile(config, compile)),
+                cli::Command::Compile(compile) => {
+                    if mode.json {
+                        check_stdout_free_for_json(&compile)?;
+                    }
+                    Ok(Command::Compile(config, compile, mode))
+                }
                 _ => Err("compile needs an INPUT".into()),
             }
         }
         "batch" => {
-            let batch = parse_batch(rest, jobs.unwrap_or_else(default_concurrency))?;
-            Ok(Command::Batch(config, batch))
+            let batch = parse_batch(rest, flags.jobs.unwrap_or_else(default_concurrency))?;
+            Ok(Command::Batch(config, batch, mode))
         }
         "targets" => match rest.first() {
             None => Ok(Command::Targets(config)),
@@ -84,11 +127,32 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
     }
 }
 
+/// With `--json`, standard output carries the JSON result and nothing else.
+fn check_stdout_free_for_json(compile: &CompileArgs) -> Result<(), String> {
+    let to_stdout = [
+        (compile.output == "-", "-o -"),
+        (compile.header.as_deref() == Some("-"), "--header -"),
+        (
+            compile.report_json.as_deref() == Some("-"),
+            "--report-json -",
+        ),
+        (compile.report, "--report"),
+        (compile.listing, "--listing"),
+    ];
+    match to_stdout.iter().find(|(clash, _)| *clash) {
+        Some((_, flag)) => Err(format!(
+            "`{flag}` writes to standard output, which --json uses for its result: \
+             write it to a file"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Remove the host options (which the compiler's grammar does not know) and apply them.
 fn take_host_options(
     args: impl Iterator<Item = String>,
     config: &mut HostConfig,
-    jobs: &mut Option<u32>,
+    flags: &mut HostFlags,
 ) -> Result<Vec<String>, String> {
     let mut args = args;
     let mut rest = Vec::new();
@@ -108,8 +172,9 @@ fn take_host_options(
                 | "--timeout-ms"
                 | "--fuel"
                 | "--jobs"
+                | "--max-concurrent"
         );
-        let is_switch = matches!(flag.as_str(), "--no-cache" | "--no-pooling");
+        let is_switch = matches!(flag.as_str(), "--no-cache" | "--no-pooling" | "--json");
         if !takes_value && !is_switch {
             rest.push(arg);
             continue;
@@ -120,6 +185,7 @@ fn take_host_options(
             }
             match flag.as_str() {
                 "--no-cache" => config.cache_dir = None,
+                "--json" => flags.json = true,
                 _ => config.pooling_allocator = false,
             }
             continue;
@@ -154,13 +220,16 @@ fn take_host_options(
             }
             "--fuel" => config.limits.fuel = Some(number("a fuel amount")?),
             _ => {
-                let count = number("a job count")?;
+                let count = number("a count")?;
                 if count == 0 || count > 1024 {
                     return Err(format!("{flag} wants 1 to 1024, not `{value}`"));
                 }
                 let count = u32::try_from(count).unwrap_or(1);
-                *jobs = Some(count);
-                config.max_concurrent_requests = count;
+                if flag == "--jobs" {
+                    flags.jobs = Some(count);
+                } else {
+                    flags.max_concurrent = Some(count);
+                }
             }
         }
     }
@@ -170,6 +239,7 @@ fn take_host_options(
 fn parse_batch(rest: Vec<String>, jobs: u32) -> Result<BatchArgs, String> {
     let mut inputs = Vec::new();
     let mut out_dir = None;
+    let mut report_json = false;
     let mut flags = Vec::new();
     let mut rest = rest.into_iter();
     while let Some(arg) = rest.next() {
@@ -186,7 +256,15 @@ fn parse_batch(rest: Vec<String>, jobs: u32) -> Result<BatchArgs, String> {
                     return Err("--out given twice".into());
                 }
             }
-            "-o" | "--output" | "--header" | "--report" | "--listing" | "--report-json" => {
+            "--report-json" => {
+                if has_inline_value {
+                    return Err(
+                        "batch's --report-json takes no value: it writes OUT/NAME.json".into(),
+                    );
+                }
+                report_json = true;
+            }
+            "-o" | "--output" | "--header" | "--report" | "--listing" => {
                 return Err(format!(
                     "`{flag}` is not a batch option: batch writes OUT/NAME.o and OUT/NAME.h \
                      for each input under --out DIR"
@@ -218,6 +296,7 @@ fn parse_batch(rest: Vec<String>, jobs: u32) -> Result<BatchArgs, String> {
         out_dir,
         jobs,
         options,
+        report_json,
     })
 }
 
@@ -279,7 +358,7 @@ mod tests {
 
     #[test]
     fn compile_takes_synth_flags_and_host_options() {
-        let Ok(Command::Compile(config, compile)) = parse_strs(&[
+        let Ok(Command::Compile(config, compile, mode)) = parse_strs(&[
             "compile",
             "x.wat",
             "--target",
@@ -297,9 +376,14 @@ mod tests {
             "--no-cache",
             "--no-pooling",
             "--max-input-bytes=10",
+            "--json",
+            "--max-concurrent",
+            "7",
         ]) else {
             panic!("expected compile");
         };
+        assert!(mode.json);
+        assert_eq!(config.max_concurrent_requests, 7);
         assert_eq!(compile.input, "x.wat");
         assert_eq!(compile.output, "x.o");
         assert_eq!(compile.options.target, Target::Rv32imac);
@@ -314,7 +398,7 @@ mod tests {
 
     #[test]
     fn batch_collects_inputs_out_dir_jobs_and_options() {
-        let Ok(Command::Batch(config, batch)) = parse_strs(&[
+        let Ok(Command::Batch(config, batch, mode)) = parse_strs(&[
             "batch",
             "fixtures",
             "a.wat",
@@ -326,9 +410,11 @@ mod tests {
             "-O0",
             "--max-memory-pages",
             "2",
+            "--report-json",
         ]) else {
             panic!("expected batch");
         };
+        assert!(batch.report_json && !mode.json);
         assert_eq!(
             batch.inputs,
             [PathBuf::from("fixtures"), PathBuf::from("a.wat")]
@@ -339,12 +425,22 @@ mod tests {
         assert_eq!(batch.options.target, Target::CortexM3);
         assert!(!batch.options.optimize);
         assert_eq!(batch.options.max_memory_pages, 2);
-        let Ok(Command::Batch(_, batch)) =
-            parse_strs(&["batch", "d", "--target", "rv32imafc", "--out", "o"])
-        else {
+        let Ok(Command::Batch(config, batch, _)) = parse_strs(&[
+            "batch",
+            "d",
+            "--target",
+            "rv32imafc",
+            "--out",
+            "o",
+            "--max-concurrent=2",
+            "--jobs=8",
+        ]) else {
             panic!("expected batch");
         };
         assert_eq!(batch.options.target, Target::Rv32imafc);
+        assert!(!batch.report_json);
+        // Eight workers, at most two requests in the component at once.
+        assert_eq!((batch.jobs, config.max_concurrent_requests), (8, 2));
     }
 
     #[test]
@@ -369,6 +465,22 @@ mod tests {
         assert!(err(&["compile", "x", "--no-cache=yes"]).contains("takes no value"));
         assert!(err(&["compile", "x", "--component"]).contains("needs a value"));
         assert!(err(&["frob"]).contains("unknown command"));
+        let json_clash = ["compile", "x", "--target", "rv32imac", "--json", "-o"];
+        assert!(err(&[&json_clash[..], &["-"]].concat()).contains("--json uses"));
+        assert!(err(&[&json_clash[..], &["x.o", "--report"]].concat()).contains("--json uses"));
+        assert!(
+            err(&[
+                "batch",
+                "d",
+                "--out",
+                "o",
+                "--target",
+                "rv32imac",
+                "--report-json=r"
+            ])
+            .contains("takes no value")
+        );
+        assert!(err(&["compile", "x", "--max-concurrent", "0"]).contains("1 to 1024"));
     }
 
     #[test]

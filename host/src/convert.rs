@@ -4,7 +4,7 @@
 
 use synth_compiler::isa::{LineKind, ListingLine};
 use synth_compiler::regalloc::EditKind;
-use synth_compiler::report::{FunctionReport, Report};
+use synth_compiler::report::{Footprint, FunctionReport, Report};
 use synth_compiler::{CompileError, ErrorKind, Options, Output, Target};
 
 use crate::bindings::exports::synth::compiler::compile as wit;
@@ -106,6 +106,12 @@ pub(crate) fn library_output(output: wit::Output) -> Output {
                 .into_iter()
                 .map(library_function_report)
                 .collect(),
+            footprint: Footprint {
+                text: output.report.footprint.text,
+                rodata: output.report.footprint.rodata,
+                data: output.report.footprint.data,
+                bss: output.report.footprint.bss,
+            },
         },
     }
 }
@@ -209,8 +215,16 @@ mod tests {
                     .map(line)
                     .collect(),
                 }],
+                footprint: wit::Footprint {
+                    text: 7,
+                    rodata: 8,
+                    data: 9,
+                    bss: 10,
+                },
             },
         });
+        let f = output.report.footprint;
+        assert_eq!((f.text, f.rodata, f.data, f.bss), (7, 8, 9, 10));
         let function = &output.report.functions[0];
         let kinds: Vec<LineKind> = function.listing.iter().map(|l| l.kind).collect();
         assert_eq!(

@@ -19,7 +19,7 @@ mod sandbox;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use synth_compiler::{CompileError, Options, Output, Target};
 use wasmtime::component::Linker;
@@ -179,6 +179,19 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
+/// What one request cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestMetrics {
+    /// From the call to its result, waiting for a slot included.
+    pub elapsed: Duration,
+    /// Waiting for a free slot (`HostConfig::max_concurrent_requests`).
+    pub queued: Duration,
+    /// Fuel the request used, when fuel is metered (`Limits::fuel`).
+    pub fuel_used: Option<u64>,
+    /// Linear memory the component's instance reserved, all memories together.
+    pub peak_memory_bytes: usize,
+}
+
 /// A loaded compiler component, ready to serve requests from any number of threads.
 pub struct Host {
     engine: Engine,
@@ -186,6 +199,7 @@ pub struct Host {
     limits: Limits,
     source: ComponentSource,
     slots: RequestSlots,
+    concurrency: u32,
     // Dropped (and joined) with the host; only present when there is a deadline to enforce.
     _ticker: Option<EpochTicker>,
 }
@@ -221,6 +235,7 @@ impl Host {
             limits,
             source,
             slots: RequestSlots::new(concurrency),
+            concurrency,
             _ticker: ticker,
         })
     }
@@ -228,6 +243,11 @@ impl Host {
     /// Whether the native code came from the cache or was compiled by this `Host::new`.
     pub fn component_source(&self) -> &ComponentSource {
         &self.source
+    }
+
+    /// Requests that run at once (`HostConfig::max_concurrent_requests`).
+    pub fn max_concurrent_requests(&self) -> u32 {
+        self.concurrency
     }
 
     pub fn limits(&self) -> &Limits {
@@ -249,9 +269,26 @@ impl Host {
 
     /// Compile `input` (wasm binary or WAT text) in a fresh, limited instance of the component.
     pub fn compile(&self, input: &[u8], options: &Options) -> Result<Output, RequestError> {
-        self.check_input_size(u64::try_from(input.len()).unwrap_or(u64::MAX))?;
-        let _slot = self.slots.acquire();
-        let mut store = self.new_store()?;
+        self.compile_measured(input, options).0
+    }
+
+    /// `compile`, with what the request cost.
+    pub fn compile_measured(
+        &self,
+        input: &[u8],
+        options: &Options,
+    ) -> (Result<Output, RequestError>, RequestMetrics) {
+        let started = Instant::now();
+        let mut metrics = RequestMetrics::default();
+        if let Err(e) = self.check_input_size(u64::try_from(input.len()).unwrap_or(u64::MAX)) {
+            return (Err(e), metrics);
+        }
+        let slot = self.slots.acquire();
+        metrics.queued = started.elapsed();
+        let mut store = match self.new_store() {
+            Ok(store) => store,
+            Err(e) => return (Err(e), metrics),
+        };
         let result = self.pre.instantiate(&mut store).and_then(|synth| {
             synth.synth_compiler_compile().call_compile(
                 &mut store,
@@ -259,11 +296,19 @@ impl Host {
                 &convert::wit_options(options),
             )
         });
-        match result {
+        drop(slot);
+        metrics.elapsed = started.elapsed();
+        metrics.peak_memory_bytes = store.data().limiter.peak_memory_bytes();
+        metrics.fuel_used = self
+            .limits
+            .fuel
+            .and_then(|budget| Some(budget.saturating_sub(store.get_fuel().ok()?)));
+        let result = match result {
             Ok(Ok(output)) => Ok(convert::library_output(output)),
             Ok(Err(error)) => Err(RequestError::Compile(convert::library_error(error))),
             Err(error) => Err(self.classify_failure(store.data(), &error)),
-        }
+        };
+        (result, metrics)
     }
 
     /// The component's own default options for `target` (a round trip through the guest).

@@ -2,6 +2,7 @@
 //! (many inputs at once on all cores), both running the compiler inside `synth.wasm`.
 
 mod args;
+mod outcome;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -10,51 +11,56 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use synth_compiler::cli::{self, CompileArgs};
 use synth_compiler::cli_output::{self, print};
-use synth_host::{Host, HostConfig, RequestError};
+use synth_host::{Host, HostConfig, RequestMetrics};
 
-use args::{BatchArgs, Command};
+use args::{BatchArgs, Command, OutputMode};
+use outcome::{Failure, Status};
 
 fn main() -> ExitCode {
     let command = match args::parse(std::env::args().skip(1)) {
         Ok(command) => command,
         Err(message) => {
             eprintln!("synth-host: error: {message}\n(run `synth-host --help` for usage)");
-            return ExitCode::from(2);
+            return ExitCode::from(Status::Usage.code());
         }
     };
     let result = match command {
-        Command::Help => print(args::USAGE),
-        Command::Version => print(&format!("synth-host {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::Help => print(args::USAGE).map_err(Failure::io),
+        Command::Version => {
+            print(&format!("synth-host {}\n", env!("CARGO_PKG_VERSION"))).map_err(Failure::io)
+        }
         Command::Targets(config) => targets(&config),
-        Command::Compile(config, compile_args) => compile(&config, &compile_args),
-        Command::Batch(config, batch) => run_batch(&config, &batch),
+        Command::Compile(config, compile_args, mode) => compile(&config, &compile_args, mode),
+        Command::Batch(config, batch, mode) => run_batch(&config, &batch, mode),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("synth-host: error: {message}");
-            ExitCode::from(1)
+        Err(failure) => {
+            eprintln!("synth-host: error: {}", failure.message);
+            ExitCode::from(failure.status.code())
         }
     }
 }
 
-fn start_host(config: &HostConfig) -> Result<Host, String> {
-    Host::new(config).map_err(|e| e.to_string())
+fn start_host(config: &HostConfig) -> Result<Host, Failure> {
+    Host::new(config).map_err(|e| Failure::new(Status::HostError, "setup", e.to_string()))
 }
 
-fn targets(config: &HostConfig) -> Result<(), String> {
+fn targets(config: &HostConfig) -> Result<(), Failure> {
     let host = start_host(config)?;
-    let targets = host.targets().map_err(|e| e.to_string())?;
+    let targets = host.targets().map_err(Failure::from)?;
     print(&cli::targets_table(targets.iter().map(
         |(_, name, description)| (name.as_str(), description.as_str()),
     )))
+    .map_err(Failure::io)
 }
 
 /// Read a file (or stdin for `-`), refusing one larger than the host's input limit before
 /// reading it.
-fn read_input(host: &Host, input: &str) -> Result<Vec<u8>, String> {
+fn read_input(host: &Host, input: &str) -> Result<Vec<u8>, Failure> {
     use std::io::Read;
     if input == "-" {
         let limit = u64::try_from(host.limits().max_input_bytes).unwrap_or(u64::MAX);
@@ -63,37 +69,57 @@ fn read_input(host: &Host, input: &str) -> Result<Vec<u8>, String> {
         std::io::stdin()
             .take(limit.saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
+            .map_err(|e| Failure::io(format!("cannot read standard input: {e}")))?;
         return Ok(bytes);
     }
     let size = std::fs::metadata(input)
-        .map_err(|e| format!("cannot read `{input}`: {e}"))?
+        .map_err(|e| Failure::io(format!("cannot read `{input}`: {e}")))?
         .len();
     host.check_input_size(size)
-        .map_err(|e| format!("`{input}`: {e}"))?;
-    std::fs::read(input).map_err(|e| format!("cannot read `{input}`: {e}"))
+        .map_err(|e| Failure::from(e).in_input(input))?;
+    std::fs::read(input).map_err(|e| Failure::io(format!("cannot read `{input}`: {e}")))
 }
 
-fn compile(config: &HostConfig, args: &CompileArgs) -> Result<(), String> {
+fn compile(config: &HostConfig, args: &CompileArgs, mode: OutputMode) -> Result<(), Failure> {
     let host = start_host(config)?;
-    let input = read_input(&host, &args.input)?;
-    let output = host
-        .compile(&input, &args.options)
-        .map_err(|e| e.to_string())?;
-    cli_output::write_outputs(args, output)
+    let mut metrics = RequestMetrics::default();
+    let result = read_input(&host, &args.input).and_then(|input| {
+        let (output, cost) = host.compile_measured(&input, &args.options);
+        metrics = cost;
+        let output = output.map_err(|e| Failure::from(e).in_input(&args.input))?;
+        let object_bytes = output.object.len();
+        cli_output::write_outputs(args, output).map_err(Failure::io)?;
+        Ok(object_bytes)
+    });
+    if mode.json {
+        let mut files = vec![args.output.clone()];
+        files.extend(args.header.iter().cloned());
+        files.extend(args.report_json.iter().cloned());
+        let outcome = result.as_ref().map(|_| files).map_err(Clone::clone);
+        let mut record = outcome::request_json(
+            Path::new(&args.input),
+            &outcome,
+            result.as_ref().ok().copied(),
+            &metrics,
+        );
+        record["component_cache"] = outcome::cache_json(host.component_source());
+        print(&format!("{record:#}\n")).map_err(Failure::io)?;
+    }
+    result.map(|_| ())
 }
 
 /// The outcome of one batch input.
 struct BatchResult {
     input: PathBuf,
-    elapsed: Duration,
-    outcome: Result<usize, String>,
+    metrics: RequestMetrics,
+    /// The files written and the object's size.
+    outcome: Result<(Vec<String>, usize), Failure>,
 }
 
-fn run_batch(config: &HostConfig, batch: &BatchArgs) -> Result<(), String> {
-    let inputs = args::batch_inputs(&batch.inputs)?;
+fn run_batch(config: &HostConfig, batch: &BatchArgs, mode: OutputMode) -> Result<(), Failure> {
+    let inputs = args::batch_inputs(&batch.inputs).map_err(Failure::usage)?;
     std::fs::create_dir_all(&batch.out_dir)
-        .map_err(|e| format!("cannot create `{}`: {e}", batch.out_dir.display()))?;
+        .map_err(|e| Failure::io(format!("cannot create `{}`: {e}", batch.out_dir.display())))?;
     let started = Instant::now();
     let host = start_host(config)?;
     let startup = started.elapsed();
@@ -113,13 +139,7 @@ fn run_batch(config: &HostConfig, batch: &BatchArgs) -> Result<(), String> {
                     let Some((input, output_stem)) = inputs.get(index) else {
                         break;
                     };
-                    let request_started = Instant::now();
-                    let outcome = compile_one(&host, batch, input, output_stem);
-                    let result = BatchResult {
-                        input: input.clone(),
-                        elapsed: request_started.elapsed(),
-                        outcome,
-                    };
+                    let result = compile_one(&host, batch, input, output_stem);
                     let done = finished.fetch_add(1, Ordering::Relaxed) + 1;
                     progress.update(done, &result);
                     results
@@ -133,38 +153,83 @@ fn run_batch(config: &HostConfig, batch: &BatchArgs) -> Result<(), String> {
     progress.finish();
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by(|a, b| a.input.cmp(&b.input));
-    print(&batch_summary(&results, startup, started.elapsed(), jobs))?;
-    let failed = results.iter().filter(|r| r.outcome.is_err()).count();
-    if failed > 0 {
-        return Err(format!("{failed} of {} inputs failed", results.len()));
+    let times = BatchTimes {
+        startup,
+        wall: started.elapsed(),
+        jobs,
+    };
+    let summary = batch_json(&results, &times, &host);
+    let summary_text = format!("{summary:#}\n");
+    let summary_path = batch.out_dir.join("synth-batch.json");
+    cli_output::write_all_or_nothing(&[(
+        &summary_path.to_string_lossy(),
+        summary_text.clone().into_bytes(),
+    )])
+    .map_err(Failure::io)?;
+    if mode.json {
+        print(&summary_text).map_err(Failure::io)?;
+    } else {
+        print(&batch_summary(&results, &times)).map_err(Failure::io)?;
     }
-    Ok(())
+    let failed: Vec<&Failure> = results
+        .iter()
+        .filter_map(|r| r.outcome.as_ref().err())
+        .collect();
+    match failed.iter().map(|f| f.status).max() {
+        None => Ok(()),
+        Some(worst) => Err(Failure::new(
+            worst,
+            worst.name(),
+            format!(
+                "{} of {} inputs failed (the most severe: {})",
+                failed.len(),
+                results.len(),
+                worst.name()
+            ),
+        )),
+    }
 }
 
-/// Compile one batch input to `OUT/STEM.o` and `OUT/STEM.h`; the object's size on success.
-fn compile_one(
-    host: &Host,
-    batch: &BatchArgs,
-    input: &Path,
-    output_stem: &str,
-) -> Result<usize, String> {
-    let bytes = read_input(host, &input.to_string_lossy())?;
-    // Each input gets its own namespace (its file name), so the objects link together.
-    let mut options = batch.options.clone();
-    if options.module_name.is_none() {
-        options.module_name = synth_compiler::cli::default_module_name(&input.to_string_lossy());
+/// Compile one batch input to `OUT/STEM.o` and `OUT/STEM.h` (and `OUT/STEM.json`).
+fn compile_one(host: &Host, batch: &BatchArgs, input: &Path, output_stem: &str) -> BatchResult {
+    let mut metrics = RequestMetrics::default();
+    let name = input.to_string_lossy();
+    let outcome = read_input(host, &name).and_then(|bytes| {
+        // Each input gets its own namespace (its file name), so the objects link together.
+        let mut options = batch.options.clone();
+        if options.module_name.is_none() {
+            options.module_name = synth_compiler::cli::default_module_name(&name);
+        }
+        let (output, cost) = host.compile_measured(&bytes, &options);
+        metrics = cost;
+        let output = output.map_err(|e| Failure::from(e).in_input(&name))?;
+        let path = |extension: &str| {
+            batch
+                .out_dir
+                .join(format!("{output_stem}.{extension}"))
+                .to_string_lossy()
+                .into_owned()
+        };
+        let size = output.object.len();
+        let mut files = vec![
+            (path("o"), output.object),
+            (path("h"), output.header.into_bytes()),
+        ];
+        if batch.report_json {
+            files.push((path("json"), (output.report.to_json() + "\n").into_bytes()));
+        }
+        let refs: Vec<(&str, Vec<u8>)> = files
+            .iter()
+            .map(|(path, bytes)| (path.as_str(), bytes.clone()))
+            .collect();
+        cli_output::write_all_or_nothing(&refs).map_err(Failure::io)?;
+        Ok((files.into_iter().map(|(path, _)| path).collect(), size))
+    });
+    BatchResult {
+        input: input.to_path_buf(),
+        metrics,
+        outcome,
     }
-    let output = host
-        .compile(&bytes, &options)
-        .map_err(|e: RequestError| e.to_string())?;
-    let object = batch.out_dir.join(format!("{output_stem}.o"));
-    let header = batch.out_dir.join(format!("{output_stem}.h"));
-    let size = output.object.len();
-    cli_output::write_all_or_nothing(&[
-        (&object.to_string_lossy(), output.object),
-        (&header.to_string_lossy(), output.header.into_bytes()),
-    ])?;
-    Ok(size)
 }
 
 /// One line on stderr, rewritten in place on a terminal.
@@ -208,12 +273,58 @@ impl Progress {
     }
 }
 
-fn batch_summary(
-    results: &[BatchResult],
+/// The batch as a whole.
+struct BatchTimes {
     startup: Duration,
     wall: Duration,
     jobs: usize,
-) -> String {
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The machine-readable summary: every input's record, counts by status, times.
+fn batch_json(results: &[BatchResult], times: &BatchTimes, host: &Host) -> serde_json::Value {
+    let records: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let files = r.outcome.as_ref().map(|(files, _)| files.clone());
+            let size = r.outcome.as_ref().ok().map(|(_, size)| *size);
+            outcome::request_json(&r.input, &files.map_err(Clone::clone), size, &r.metrics)
+        })
+        .collect();
+    let mut by_status = serde_json::Map::new();
+    for status in [
+        Status::Ok,
+        Status::BadInput,
+        Status::Usage,
+        Status::Limit,
+        Status::CompilerBug,
+        Status::HostError,
+    ] {
+        let count = results
+            .iter()
+            .filter(|r| r.outcome.as_ref().map_or_else(|f| f.status, |_| Status::Ok) == status)
+            .count();
+        by_status.insert(status.name().to_string(), json!(count));
+    }
+    json!({
+        "results": records,
+        "summary": {
+            "inputs": results.len(),
+            "by_status": by_status,
+            "jobs": times.jobs,
+            "max_concurrent_requests": host.max_concurrent_requests(),
+            "host_start_ms": millis(times.startup),
+            "wall_ms": millis(times.wall),
+            "request_time_total_ms": millis(results.iter().map(|r| r.metrics.elapsed).sum()),
+            "component_cache": outcome::cache_json(host.component_source()),
+        },
+    })
+}
+
+fn batch_summary(results: &[BatchResult], times: &BatchTimes) -> String {
     let name_width = results
         .iter()
         .map(|r| r.input.display().to_string().len())
@@ -226,25 +337,29 @@ fn batch_summary(
     );
     for result in results {
         let (size, status) = match &result.outcome {
-            Ok(size) => (size.to_string(), "ok".to_string()),
-            Err(message) => (String::new(), format!("error: {message}")),
+            Ok((_, size)) => (size.to_string(), "ok".to_string()),
+            Err(failure) => (
+                String::new(),
+                format!("{}: {}", failure.status.name(), failure.message),
+            ),
         };
         text.push_str(&format!(
             "{:<name_width$}  {:>10.2}  {:>10}  {status}\n",
             result.input.display(),
-            result.elapsed.as_secs_f64() * 1000.0,
+            millis(result.metrics.elapsed),
             size
         ));
     }
     let ok = results.iter().filter(|r| r.outcome.is_ok()).count();
-    let busy: Duration = results.iter().map(|r| r.elapsed).sum();
+    let busy: Duration = results.iter().map(|r| r.metrics.elapsed).sum();
     text.push_str(&format!(
-        "{ok} compiled, {} failed, {jobs} jobs; host start {:.1} ms, wall {:.1} ms, \
+        "{ok} compiled, {} failed, {} jobs; host start {:.1} ms, wall {:.1} ms, \
          request time total {:.1} ms\n",
         results.len() - ok,
-        startup.as_secs_f64() * 1000.0,
-        wall.as_secs_f64() * 1000.0,
-        busy.as_secs_f64() * 1000.0
+        times.jobs,
+        millis(times.startup),
+        millis(times.wall),
+        millis(busy)
     ));
     text
 }

@@ -40,6 +40,7 @@ impl RequestState {
             limiter: MemoryLimiter {
                 max_memory_bytes: limits.max_memory_bytes,
                 denied_bytes: None,
+                granted_bytes: 0,
             },
         }
     }
@@ -59,18 +60,25 @@ impl WasiView for RequestState {
 pub(crate) struct MemoryLimiter {
     max_memory_bytes: usize,
     denied_bytes: Option<usize>,
+    /// Bytes of linear memory granted so far, over all of the request's memories. Memories
+    /// never shrink, so this is also the request's peak.
+    granted_bytes: usize,
 }
 
 impl MemoryLimiter {
     pub(crate) fn denied_memory_bytes(&self) -> Option<usize> {
         self.denied_bytes
     }
+
+    pub(crate) fn peak_memory_bytes(&self) -> usize {
+        self.granted_bytes
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -78,6 +86,10 @@ impl ResourceLimiter for MemoryLimiter {
             self.denied_bytes = Some(desired);
             return Ok(false);
         }
+        // Creating a memory is a growth from 0, so its initial size is counted too.
+        self.granted_bytes = self
+            .granted_bytes
+            .saturating_add(desired.saturating_sub(current));
         Ok(true)
     }
 
@@ -190,11 +202,16 @@ mod tests {
         let mut limiter = MemoryLimiter {
             max_memory_bytes: 1 << 20,
             denied_bytes: None,
+            granted_bytes: 0,
         };
-        assert!(limiter.memory_growing(0, 1 << 20, None).unwrap());
+        assert!(limiter.memory_growing(0, 1 << 19, None).unwrap());
+        assert!(limiter.memory_growing(1 << 19, 1 << 20, None).unwrap());
         assert_eq!(limiter.denied_memory_bytes(), None);
         assert!(!limiter.memory_growing(1 << 20, 2 << 20, None).unwrap());
         assert_eq!(limiter.denied_memory_bytes(), Some(2 << 20));
+        // A second memory adds to the peak; the refused growth does not.
+        assert!(limiter.memory_growing(0, 4096, None).unwrap());
+        assert_eq!(limiter.peak_memory_bytes(), (1 << 20) + 4096);
     }
 
     #[test]

@@ -24,24 +24,35 @@ use crate::error::{CompileError, ErrorKind, Result};
 use crate::ir::{FunctionKind, Module, Symbol, Type};
 use crate::isa::{CompiledFunction, ElfInfo, LineKind};
 use crate::options::Options;
+use crate::report::Footprint;
 
 const WASM_PAGE_BYTES: u64 = 65536;
 
-/// Write the ELF object for `module`, whose bodies compiled to `functions` (same order).
+/// Write the ELF object for `module`, whose bodies compiled to `functions` (same order), and
+/// measure what it takes of flash and RAM.
 pub fn write_elf(
     module: &Module,
     functions: &[CompiledFunction],
     options: &Options,
-) -> Result<Vec<u8>> {
-    write_elf_for(module, functions, &crate::isa::elf_info(options.target))
+) -> Result<(Vec<u8>, Footprint)> {
+    build_elf(module, functions, &crate::isa::elf_info(options.target))
 }
 
 /// `write_elf` with an explicit ELF identification (the tests use hand-made ones).
+#[cfg(test)]
 pub(crate) fn write_elf_for(
     module: &Module,
     functions: &[CompiledFunction],
     elf: &ElfInfo,
 ) -> Result<Vec<u8>> {
+    build_elf(module, functions, elf).map(|(bytes, _)| bytes)
+}
+
+fn build_elf(
+    module: &Module,
+    functions: &[CompiledFunction],
+    elf: &ElfInfo,
+) -> Result<(Vec<u8>, Footprint)> {
     if functions.len() != module.bodies.len() {
         return Err(CompileError::internal(format!(
             "object writer got {} compiled functions for {} bodies",
@@ -66,10 +77,12 @@ pub(crate) fn write_elf_for(
             .map_err(|e| e.in_function(body.name.clone()))?;
     }
     writer.add_attributes();
-    writer
+    let footprint = writer.footprint();
+    let bytes = writer
         .object
         .write()
-        .map_err(|e| CompileError::internal(format!("writing the ELF object: {e}")))
+        .map_err(|e| CompileError::internal(format!("writing the ELF object: {e}")))?;
+    Ok((bytes, footprint))
 }
 
 /// ELF relocation conventions of the two supported machines.
@@ -143,6 +156,10 @@ struct ElfWriter<'m> {
     symbols: BTreeMap<Symbol, SymbolId>,
     /// Every non-mapping symbol name, with what it names (to report collisions).
     names: BTreeMap<String, String>,
+    /// Every section added, with its kind: what the footprint sums.
+    section_kinds: Vec<(SectionId, SectionKind)>,
+    /// Size of the zero-initialized sections (their data is not stored).
+    bss_bytes: u64,
 }
 
 impl<'m> ElfWriter<'m> {
@@ -167,6 +184,8 @@ impl<'m> ElfWriter<'m> {
             sections: BTreeMap::new(),
             symbols: BTreeMap::new(),
             names: BTreeMap::new(),
+            section_kinds: Vec::new(),
+            bss_bytes: 0,
         })
     }
 
@@ -184,7 +203,28 @@ impl<'m> ElfWriter<'m> {
     }
 
     fn add_section(&mut self, name: String, kind: SectionKind) -> SectionId {
-        self.object.add_section(Vec::new(), name.into_bytes(), kind)
+        let id = self.object.add_section(Vec::new(), name.into_bytes(), kind);
+        self.section_kinds.push((id, kind));
+        id
+    }
+
+    /// Bytes of each kind of memory the object's sections take (before the linker drops
+    /// unreferenced ones with `--gc-sections`).
+    fn footprint(&self) -> Footprint {
+        let mut footprint = Footprint::default();
+        for &(id, kind) in &self.section_kinds {
+            // Zero-initialized sections store no data (and `data()` refuses them).
+            let slot = match kind {
+                SectionKind::Text => &mut footprint.text,
+                SectionKind::ReadOnlyData => &mut footprint.rodata,
+                SectionKind::Data => &mut footprint.data,
+                _ => continue,
+            };
+            let size = u32::try_from(self.object.section(id).data().len()).unwrap_or(u32::MAX);
+            *slot = slot.saturating_add(size);
+        }
+        footprint.bss = u32::try_from(self.bss_bytes).unwrap_or(u32::MAX);
+        footprint
     }
 
     fn scope(global: bool) -> SymbolScope {
@@ -349,6 +389,7 @@ impl<'m> ElfWriter<'m> {
                 SectionKind::UninitializedData,
             );
             let offset = self.object.append_section_bss(section, bytes, 8);
+            self.bss_bytes += bytes;
             self.add_data_symbol(
                 Symbol::Memory,
                 section,

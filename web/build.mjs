@@ -49,8 +49,8 @@ if (transpile.status !== 0) {
 
 cpSync(shimBrowserDir, join(distDir, 'shim'), { recursive: true });
 
-// The editor: one ES module with CodeMirror inside, minified (about 400 KB before this, the
-// only download beyond the compiler).
+// The editor: one ES module with CodeMirror inside, minified (about 340 KB, 110 KB gzipped;
+// the only download beyond the compiler).
 const { build } = await import('esbuild');
 await build({
   entryPoints: [join(webDir, 'editor/editor.js')],

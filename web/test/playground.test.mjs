@@ -325,11 +325,15 @@ test('the URL and localStorage keep source, target and options; a target change 
     await other.waitForSelector('#status[data-state=done]');
     assert.equal((await other.textContent('#sha256')).trim(),
       compileNatively('fib.wat', 'rv32imafc', ['-O0', '--no-bounds-checks']).sha256);
-    // Without a link, a reload shows the last session (localStorage).
+    // Without a link, a reload shows the last session (localStorage, shared by both pages).
+    await other.evaluate(() => window.synthPlayground.setSource('(module $last)'));
+    await other.selectOption('#target', 'cortex-m7dp');
+    await other.waitForFunction(() => localStorage.getItem('synth-playground-state')?.includes('$last'));
     await other.goto(serverUrl);
     await other.evaluate(() => window.synthPlayground.ready);
-    assert.equal(await other.evaluate(() => window.synthPlayground.getSource()), '(module)');
-    assert.equal(await other.inputValue('#target'), 'cortex-m4');
+    assert.equal(await other.evaluate(() => window.synthPlayground.getSource()), '(module $last)');
+    assert.equal(await other.inputValue('#target'), 'cortex-m7dp');
+    assert.equal(await other.isChecked('#optimize'), false);
   } finally {
     await other.close();
   }

@@ -227,6 +227,7 @@ async function inflateBase64Url(encoded) {
 }
 
 const STORAGE_KEY = 'synth-playground-state';
+const MAX_HASH_LENGTH = 1_500_000;
 
 /** Write the view into the URL fragment (`#z=`, deflated JSON) and localStorage. */
 async function saveViewState() {
@@ -238,6 +239,13 @@ async function saveViewState() {
     // Storage full or disabled: the URL still carries the state.
   }
   const hash = `#z=${await base64UrlDeflate(json)}`;
+  // Chromium takes addresses up to 2 MB; past that the link would not open, so keep the
+  // state only in localStorage and say so.
+  if (hash.length > MAX_HASH_LENGTH) {
+    $('link-info').textContent = `the input is too large for a link (${hash.length} characters ` +
+      'compressed); it is kept in this browser only';
+    return null;
+  }
   if (location.hash !== hash) history.replaceState(null, '', hash);
   return hash;
 }
@@ -633,6 +641,7 @@ async function main() {
       if (state.suppressEditEvent) return;
       state.uploadedBytes = null;
       $('upload-info').textContent = '';
+      $('upload').value = '';
       scheduleSave();
     },
     onCompile: () => $('compile').click(),
@@ -681,6 +690,7 @@ async function main() {
   });
   $('copy-link').addEventListener('click', async () => {
     const hash = await saveViewState();
+    if (hash === null) return;
     const url = `${location.origin}${location.pathname}${hash}`;
     try {
       await navigator.clipboard.writeText(url);

@@ -527,7 +527,9 @@ async function compileFromForm() {
     const input = state.uploadedBytes ?? text;
     const options = optionsFromForm();
     const result = await compileInput(input, options);
+    const mapStarted = performance.now();
     const map = buildSourceMap(input, text);
+    const mapMillis = performance.now() - mapStarted;
     if (!result.ok) {
       const line = errorLine(result.error, map);
       renderError(result.error, line);
@@ -567,6 +569,9 @@ async function compileFromForm() {
       ? renderListing(alignedRows(result.output.report, other.output.report, map), ['A', 'B'])
       : renderListing([listingRows(result.output.report, map)]);
     state.renderMillis = performance.now() - started;
+    $('compile-time').textContent = `compiled in ${result.millis.toFixed(1)} ms` +
+      (other ? ` (B in ${other.millis.toFixed(1)} ms)` : '') +
+      ` · WAT lines in ${mapMillis.toFixed(1)} ms · listing in ${state.renderMillis.toFixed(1)} ms`;
     setStatus(`Compiled for ${result.output.report.target}.`, 'done');
   } finally {
     button.disabled = false;

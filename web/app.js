@@ -430,6 +430,8 @@ function renderRow(row) {
   if (row.watLine !== null) {
     div.dataset.watLine = String(row.watLine);
     div.addEventListener('click', () => state.editor.revealLine(row.watLine));
+    div.addEventListener('mouseenter', () => state.editor.markLine(row.watLine));
+    div.addEventListener('mouseleave', () => state.editor.markLine(null));
   }
   return div;
 }

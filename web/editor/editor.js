@@ -1,9 +1,9 @@
 // The playground's WAT editor: CodeMirror 6 with the WAT/WAST legacy mode for highlighting,
 // line numbers, and compile errors as lint diagnostics. build.mjs bundles this file with esbuild
 // into dist/editor.js, so the page loads the editor from the local server like everything else.
-import { EditorState } from '@codemirror/state';
+import { EditorState, StateEffect, StateField } from '@codemirror/state';
 import {
-  EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter,
+  Decoration, EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter,
   drawSelection, highlightSpecialChars,
 } from '@codemirror/view';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
@@ -12,6 +12,26 @@ import {
 } from '@codemirror/language';
 import { linter, lintGutter, setDiagnostics } from '@codemirror/lint';
 import { wast } from '@codemirror/legacy-modes/mode/wast';
+
+// The WAT line of the listing row under the mouse: a line decoration set by an effect.
+const setMarkedLine = StateEffect.define();
+const markedLineDecoration = Decoration.line({ class: 'cm-wat-marked' });
+const markedLine = StateField.define({
+  create: () => Decoration.none,
+  update(decorations, transaction) {
+    let result = decorations.map(transaction.changes);
+    for (const effect of transaction.effects) {
+      if (!effect.is(setMarkedLine)) continue;
+      const line = effect.value;
+      const doc = transaction.state.doc;
+      result = line === null || line < 1 || line > doc.lines
+        ? Decoration.none
+        : Decoration.set([markedLineDecoration.range(doc.line(line).from)]);
+    }
+    return result;
+  },
+  provide: (field) => EditorView.decorations.from(field),
+});
 
 /**
  * Create the editor in `parent` holding `doc`. `onChange(text)` runs after each edit (debounce
@@ -31,6 +51,7 @@ export function createEditor(parent, doc, { onChange, onCompile }) {
         bracketMatching(),
         highlightActiveLine(),
         StreamLanguage.define(wast),
+        markedLine,
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         // The diagnostics come from compiling (setDiagnostics); the linter itself adds none.
         linter(null),
@@ -72,6 +93,10 @@ export function createEditor(parent, doc, { onChange, onCompile }) {
     revealLine(line) {
       const target = view.state.doc.line(Math.min(Math.max(1, line), view.state.doc.lines));
       view.dispatch({ selection: { anchor: target.from }, scrollIntoView: true });
+    },
+    /** Mark `line` (1-based) as the one the pointer's listing row came from; null unmarks. */
+    markLine(line) {
+      view.dispatch({ effects: setMarkedLine.of(line) });
     },
     focus: () => view.focus(),
   };

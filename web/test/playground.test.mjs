@@ -217,6 +217,11 @@ test('typing WAT in the editor and pressing Ctrl+Enter compiles it; the listing 
   // The add's machine instruction points at the WAT line of i32.add (line 5).
   const lines = await page.$$eval('#listing .lrow[data-wat-line]', (rows) => rows.map((r) => [r.dataset.watLine, r.querySelector('.text').textContent]));
   assert.ok(lines.some(([line, asm]) => line === '5' && /^add/.test(asm)), JSON.stringify(lines));
+  // Hovering that row marks WAT line 5 in the editor; clicking puts the cursor there.
+  await page.hover('#listing .lrow[data-wat-line="5"]');
+  const marked = await page.$$eval('#editor .cm-content > .cm-line', (ls) =>
+    ls.map((l, i) => (l.classList.contains('cm-wat-marked') ? i + 1 : 0)).filter((n) => n > 0));
+  assert.deepEqual(marked, [5]);
   // Highlighting: the wast mode marks keywords.
   assert.ok(await page.$$eval('#editor .cm-content span', (spans) => spans.length) > 3);
 });

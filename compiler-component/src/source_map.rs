@@ -20,7 +20,8 @@ pub struct SourcePoint {
 
 /// The offset-to-line map of WAT `text`, sorted by offset: each function body's first byte maps
 /// to the line of its `(func`, every operator to the line of its instruction, each body's last
-/// `end` to the line where the function ends. Empty when the text does not parse (the compile
+/// `end` to the line where the function ends, each import, global, export, element and data
+/// entry to the line of its field (for an inline `(export ...)`, the item's line). Empty when the text does not parse (the compile
 /// error then carries the line itself) or is not a text module; a function whose operator count
 /// does not match its instruction count keeps only its body-start point.
 pub fn wat_source_map(text: &str) -> Vec<SourcePoint> {
@@ -38,22 +39,82 @@ fn try_wat_source_map(text: &str) -> Option<Vec<SourcePoint>> {
     let wast::core::ModuleKind::Text(fields) = &module.kind else {
         return None;
     };
-    // Text offsets of each defined function, in module order (the code section's order).
+    // Text offsets of each defined function, in module order (the code section's order), and
+    // of the items of the other sections an error can point into, each in its section's order.
     let mut functions: Vec<(usize, &[wast::token::Span])> = Vec::new();
+    let mut items: [Vec<usize>; 5] = Default::default();
     for field in fields {
-        if let wast::core::ModuleField::Func(func) = field
-            && let wast::core::FuncKind::Inline { expression, .. } = &func.kind
-        {
-            let spans = expression.instr_spans.as_deref().unwrap_or(&[]);
-            functions.push((func.span.offset(), spans));
+        match field {
+            wast::core::ModuleField::Func(func) => {
+                if let wast::core::FuncKind::Inline { expression, .. } = &func.kind {
+                    let spans = expression.instr_spans.as_deref().unwrap_or(&[]);
+                    functions.push((func.span.offset(), spans));
+                }
+            }
+            wast::core::ModuleField::Import(import) => items[IMPORTS].push(import.span.offset()),
+            wast::core::ModuleField::Global(global) => {
+                if let wast::core::GlobalKind::Inline(_) = global.kind {
+                    items[GLOBALS].push(global.span.offset());
+                }
+            }
+            wast::core::ModuleField::Export(export) => items[EXPORTS].push(export.span.offset()),
+            wast::core::ModuleField::Elem(elem) => items[ELEMS].push(elem.span.offset()),
+            wast::core::ModuleField::Data(data) => items[DATA].push(data.span.offset()),
+            _ => {}
         }
     }
     let lines = LineIndex::new(text);
     let mut points = Vec::new();
     let mut index = 0;
     for payload in Parser::new(0).parse_all(&wasm) {
-        let Ok(Payload::CodeSectionEntry(body)) = payload else {
-            continue;
+        let body = match payload {
+            Ok(Payload::CodeSectionEntry(body)) => body,
+            Ok(Payload::ImportSection(reader)) => {
+                section_points(
+                    reader.into_iter_with_offsets(),
+                    &items[IMPORTS],
+                    &lines,
+                    &mut points,
+                );
+                continue;
+            }
+            Ok(Payload::GlobalSection(reader)) => {
+                section_points(
+                    reader.into_iter_with_offsets(),
+                    &items[GLOBALS],
+                    &lines,
+                    &mut points,
+                );
+                continue;
+            }
+            Ok(Payload::ExportSection(reader)) => {
+                section_points(
+                    reader.into_iter_with_offsets(),
+                    &items[EXPORTS],
+                    &lines,
+                    &mut points,
+                );
+                continue;
+            }
+            Ok(Payload::ElementSection(reader)) => {
+                section_points(
+                    reader.into_iter_with_offsets(),
+                    &items[ELEMS],
+                    &lines,
+                    &mut points,
+                );
+                continue;
+            }
+            Ok(Payload::DataSection(reader)) => {
+                section_points(
+                    reader.into_iter_with_offsets(),
+                    &items[DATA],
+                    &lines,
+                    &mut points,
+                );
+                continue;
+            }
+            _ => continue,
         };
         let &(func_offset, spans) = functions.get(index)?;
         index += 1;
@@ -89,6 +150,40 @@ fn try_wat_source_map(text: &str) -> Option<Vec<SourcePoint>> {
     }
     points.sort_by_key(|p| p.offset);
     Some(points)
+}
+
+const IMPORTS: usize = 0;
+const GLOBALS: usize = 1;
+const EXPORTS: usize = 2;
+const ELEMS: usize = 3;
+const DATA: usize = 4;
+
+/// Points for the items of one section (import, global, export, element or data): the n-th
+/// item's offset to the line of the n-th such field of the text. Nothing when the counts differ
+/// (an encoding that groups or splits items), rather than a wrong line.
+fn section_points<T>(
+    entries: impl Iterator<Item = wasmparser::Result<(u64, T)>>,
+    text_offsets: &[usize],
+    lines: &LineIndex,
+    points: &mut Vec<SourcePoint>,
+) {
+    let Ok(offsets) = entries
+        .map(|entry| entry.map(|(offset, _)| offset))
+        .collect::<wasmparser::Result<Vec<u64>>>()
+    else {
+        return;
+    };
+    if offsets.len() != text_offsets.len() {
+        return;
+    }
+    for (offset, text_offset) in offsets.into_iter().zip(text_offsets) {
+        if let Ok(offset) = u32::try_from(offset) {
+            points.push(SourcePoint {
+                offset,
+                line: lines.line(*text_offset),
+            });
+        }
+    }
 }
 
 /// WAT printed from a wasm binary, each line that starts an item or instruction prefixed with
@@ -132,11 +227,34 @@ mod tests {
         let points = wat_source_map(text);
         let wasm = wat::parse_str(text).unwrap();
         let lines: Vec<u32> = points.iter().map(|p| p.line).collect();
-        // body start (func line), local.get, i32.const, i32.add, end
-        assert_eq!(lines, [2, 3, 4, 5, 5]);
+        // the inline export, body start (func line), local.get, i32.const, i32.add, end
+        assert_eq!(lines, [2, 2, 3, 4, 5, 5]);
         assert!(points.iter().all(|p| (p.offset as usize) < wasm.len()));
-        assert_eq!(wasm[points[1].offset as usize], 0x20, "local.get opcode");
-        assert_eq!(wasm[points[3].offset as usize], 0x6a, "i32.add opcode");
+        assert_eq!(wasm[points[2].offset as usize], 0x20, "local.get opcode");
+        assert_eq!(wasm[points[4].offset as usize], 0x6a, "i32.add opcode");
+    }
+
+    #[test]
+    fn section_items_map_to_their_lines() {
+        let text = "(module\n  (memory 1)\n  (global $g i32 (i32.const 1))\n  \
+                    (func $f nop)\n  (export \"f\" (func $f))\n  (data (i32.const 0) \"x\"))\n";
+        let wasm = wat::parse_str(text).unwrap();
+        let points = wat_source_map(text);
+        let line_of = |offset: usize| {
+            points
+                .iter()
+                .rev()
+                .find(|p| p.offset as usize <= offset)
+                .map(|p| p.line)
+        };
+        // The global's entry starts with its type byte (i32 = 0x7f); the export's with its
+        // name's length and `f`; the data segment's with its flags.
+        let global = points.iter().find(|p| p.line == 3).unwrap();
+        assert_eq!(wasm[global.offset as usize], 0x7f);
+        let export = points.iter().find(|p| p.line == 5).unwrap();
+        assert_eq!(&wasm[export.offset as usize..][..2], &[1, b'f']);
+        assert!(points.iter().any(|p| p.line == 6));
+        assert_eq!(line_of(export.offset as usize + 2), Some(5));
     }
 
     #[test]

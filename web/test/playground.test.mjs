@@ -280,6 +280,13 @@ test('a bad input shows a typed error and a squiggle on its WAT line', async () 
   assert.deepEqual(await squiggleLines(), [4]);
   await screenshot('error-squiggle');
 
+  // An error outside any function: the line of the global whose initialiser is wrong.
+  await setSource('(module\n  (func (export "f") nop)\n  (global $g i32\n    (i64.const 1)))\n');
+  await compileInUi('error');
+  assert.match(await page.textContent('#error'), /^invalid: [\s\S]*WAT line: 3/);
+  await page.waitForSelector('#editor .cm-lintRange-error');
+  assert.deepEqual(await squiggleLines(), [3]);
+
   // Malformed text: wat's own line.
   await setSource('(module\n  (func\n    i32.bogus))\n');
   await compileInUi('error');

@@ -168,6 +168,9 @@ const OPTION_IDS = {
   spillRealloc: 'spill-realloc',
 };
 
+/** Whether `select` offers `value` (a link from another version may name an unknown target). */
+const hasOption = (select, value) => Array.from(select.options).some((o) => o.value === value);
+
 function optionsFromForm() {
   const pages = Number.parseInt($('max-memory-pages').value, 10);
   const options = {
@@ -179,7 +182,7 @@ function optionsFromForm() {
 }
 
 function applyOptionsToForm(options) {
-  if (options.target) $('target').value = options.target;
+  if (hasOption($('target'), options.target)) $('target').value = options.target;
   for (const [key, id] of Object.entries(OPTION_IDS)) {
     if (typeof options[key] === 'boolean') $(id).checked = options[key];
   }
@@ -195,7 +198,7 @@ function diffOptionsFromForm(a) {
 
 function applyDiffOptionsToForm(diff) {
   $('diff-enable').checked = Boolean(diff.enabled);
-  if (diff.target) $('diff-target').value = diff.target;
+  if (hasOption($('diff-target'), diff.target)) $('diff-target').value = diff.target;
   for (const [key, id] of Object.entries(OPTION_IDS)) {
     if (typeof diff[key] === 'boolean') $(`diff-${id}`).checked = diff[key];
   }
@@ -642,7 +645,7 @@ async function main() {
   };
 
   const saved = await loadViewState();
-  const initialText = saved?.source ?? DEFAULT_SOURCE;
+  const initialText = typeof saved?.source === 'string' ? saved.source : DEFAULT_SOURCE;
   state.editor = editorModule.createEditor($('editor'), initialText, {
     onChange: () => {
       if (state.suppressEditEvent) return;

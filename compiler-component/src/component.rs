@@ -14,7 +14,7 @@ wit_bindgen::generate!({
 
 use exports::synth::compiler::compile::{
     CompileError, ErrorKind, Footprint, FunctionReport, Guest, LineKind as WitLineKind,
-    ListingLine, Options, Output, Report, Target, TargetInfo,
+    ListingLine, Options, Output, Report, SourcePoint, Target, TargetInfo,
 };
 
 struct SynthComponent;
@@ -45,6 +45,26 @@ impl Guest for SynthComponent {
                 description: target.description().to_string(),
             })
             .collect()
+    }
+
+    fn source_map(input: Vec<u8>) -> Vec<SourcePoint> {
+        if input.starts_with(b"\0asm") {
+            return Vec::new();
+        }
+        let Ok(text) = std::str::from_utf8(&input) else {
+            return Vec::new();
+        };
+        synth_compiler::source_map::wat_source_map(text)
+            .into_iter()
+            .map(|p| SourcePoint {
+                wasm_offset: p.offset,
+                line: p.line,
+            })
+            .collect()
+    }
+
+    fn print_wat(wasm: Vec<u8>) -> Result<String, String> {
+        synth_compiler::source_map::print_wat(&wasm)
     }
 }
 

@@ -22,6 +22,7 @@ pub mod options;
 pub mod regalloc;
 pub mod report;
 pub mod softfloat;
+pub mod source_map;
 
 pub use error::{CompileError, ErrorKind};
 pub use options::{Isa, Options, Target};

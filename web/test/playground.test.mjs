@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +14,10 @@ import { startServer } from '../serve.mjs';
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoRoot = resolve(webDir, '..');
 const fixturesDir = join(repoRoot, 'fixtures');
-const componentPath = join(repoRoot, 'target/wasm32-wasip2/release/synth.wasm');
-const nativeSynth = join(repoRoot, 'target/release/synth');
+// cargo's output directory: $CARGO_TARGET_DIR when set (as cargo itself does), else target/.
+const targetDir = resolve(repoRoot, process.env.CARGO_TARGET_DIR ?? 'target');
+const componentPath = join(targetDir, 'wasm32-wasip2/release/synth.wasm');
+const nativeSynth = join(targetDir, 'release/synth');
 const chromiumPath = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
@@ -45,10 +47,11 @@ const fixtures = readdirSync(fixturesDir)
 
 /** Native CLI compile: { sha256, object, report } (report parsed from --report-json). */
 function compileNatively(fixture, target, extraFlags = []) {
-  const objectPath = join(workDir, `${basename(fixture, '.wat')}.${target}.o`);
+  const inputPath = fixture.startsWith('/') ? fixture : join(fixturesDir, fixture);
+  const objectPath = join(workDir, `${basename(fixture).replace(/\.(wat|wasm)$/, '')}.${target}.${extraFlags.join('')}.o`);
   const run = spawnSync(
     nativeSynth,
-    ['compile', join(fixturesDir, fixture), '--target', target, '-o', objectPath,
+    ['compile', inputPath, '--target', target, '-o', objectPath,
       '--report-json', '-', '--no-module-name', ...extraFlags],
     { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
@@ -65,6 +68,35 @@ function compileInPage(source, options) {
       ? { ok: true, sha256: result.sha256, report: result.reportJson, header: result.output.header }
       : { ok: false, error: result.error };
   }, { source, options });
+}
+
+/** Replace the editor's text (as an edit: the text becomes the input). */
+function setSource(text) {
+  return page.evaluate((t) => window.synthPlayground.setSource(t), text);
+}
+
+/** Turn the diff on or off (the checkbox is kept across tests in localStorage). */
+async function setDiff(on) {
+  if ((await page.isChecked('#diff-enable')) !== on) await page.click('#diff-enable');
+}
+
+/** Click Compile and wait for the status to become `outcome` (done or error). */
+async function compileInUi(outcome) {
+  await page.click('#compile');
+  await page.waitForSelector(`#status[data-state=${outcome}]`, { timeout: 120_000 });
+}
+
+/** 1-based editor lines that carry an error squiggle. */
+function squiggleLines() {
+  return page.$$eval('#editor .cm-content > .cm-line', (lines) => lines
+    .map((line, index) => (line.querySelector('.cm-lintRange-error') ? index + 1 : 0))
+    .filter((n) => n > 0));
+}
+
+const screenshotDir = join(webDir, 'test/screenshots');
+async function screenshot(name, fullPage = false) {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage });
 }
 
 before(async () => {
@@ -138,10 +170,10 @@ test('the page lists every target the native CLI has', () => {
 
 test('compiling through the UI matches the native object, and the downloads are that object and header', async () => {
   const source = readFileSync(join(fixturesDir, UI_FIXTURE), 'utf8');
-  await page.fill('#source', source);
+  await setSource(source);
   await page.selectOption('#target', UI_TARGET);
-  await page.click('#compile');
-  await page.waitForSelector('#status[data-state=done]');
+  await setDiff(false);
+  await compileInUi('done');
   const native = compileNatively(UI_FIXTURE, UI_TARGET);
   assert.equal((await page.textContent('#sha256')).trim(), native.sha256);
 
@@ -150,8 +182,14 @@ test('compiling through the UI matches the native object, and the downloads are 
     (trs) => trs.map((tr) => Array.from(tr.cells, (td) => td.textContent)));
   assert.deepEqual(rows.map((r) => [r[1], Number(r[2])]),
     native.report.functions.map((f) => [f.symbol, f.code_size]));
-  const listingLines = await page.$$eval('#listing tbody tr:not(.function-name)', (trs) => trs.length);
-  assert.equal(listingLines, native.report.functions.reduce((n, f) => n + f.listing.length, 0));
+  // The virtual listing holds one row per function and per line, and draws only those in view.
+  const totalRows = Number(await page.getAttribute('#listing .listing-viewport', 'data-total-rows'));
+  assert.equal(totalRows, native.report.functions.reduce((n, f) => n + 1 + f.listing.length, 0));
+  const drawn = await page.$$eval('#listing .listing-window .lrow', (rows) => rows.map((r) => r.textContent));
+  assert.ok(drawn.length > 10 && drawn.length < 200, `${drawn.length} rows drawn`);
+  const first = native.report.functions[0];
+  assert.equal(drawn[0], `${first.symbol}  (${first.name})`);
+  assert.ok(drawn[1].includes(first.listing[0].text), drawn[1]);
 
   const [objectDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-object')]);
   assert.equal(sha256(readFileSync(await objectDownload.path())), native.sha256);
@@ -161,28 +199,233 @@ test('compiling through the UI matches the native object, and the downloads are 
     '-o', join(workDir, 'ui.o'), '--header', headerPath, '--no-module-name']);
   assert.equal(readFileSync(await headerDownload.path(), 'utf8'), readFileSync(headerPath, 'utf8'));
 
-  await page.screenshot({ path: join(webDir, 'test/screenshot.png'), fullPage: false });
+  await screenshot('compile');
+});
+
+test('typing WAT in the editor and pressing Ctrl+Enter compiles it; the listing names WAT lines', async () => {
+  await setSource('');
+  await page.click('#editor .cm-content');
+  await page.keyboard.type('(module\n(func (export "twice") (param i32) (result i32)\nlocal.get 0\nlocal.get 0\ni32.add))');
+  await page.selectOption('#target', 'cortex-m4');
+  await setDiff(false);
+  await page.keyboard.press('Control+Enter');
+  await page.waitForSelector('#status[data-state=done]');
+  const text = await page.evaluate(() => window.synthPlayground.getSource());
+  assert.match(text, /i32\.add\)\)$/);
+  const listingText = await page.textContent('#listing');
+  assert.match(listingText, /twice/);
+  // The add's machine instruction points at the WAT line of i32.add (line 5).
+  const lines = await page.$$eval('#listing .lrow[data-wat-line]', (rows) => rows.map((r) => [r.dataset.watLine, r.querySelector('.text').textContent]));
+  assert.ok(lines.some(([line, asm]) => line === '5' && /^add/.test(asm)), JSON.stringify(lines));
+  // Hovering that row marks WAT line 5 in the editor; clicking puts the cursor there.
+  await page.hover('#listing .lrow[data-wat-line="5"]');
+  const marked = await page.$$eval('#editor .cm-content > .cm-line', (ls) =>
+    ls.map((l, i) => (l.classList.contains('cm-wat-marked') ? i + 1 : 0)).filter((n) => n > 0));
+  assert.deepEqual(marked, [5]);
+  // Highlighting: the wast mode marks keywords.
+  assert.ok(await page.$$eval('#editor .cm-content span', (spans) => spans.length) > 3);
 });
 
 test('an uploaded file is the input', async () => {
   await page.setInputFiles('#upload', join(fixturesDir, 'fib.wat'));
   await page.waitForFunction(() => document.getElementById('upload-info').textContent.includes('fib.wat'));
+  assert.equal(await page.evaluate(() => window.synthPlayground.getSource()),
+    readFileSync(join(fixturesDir, 'fib.wat'), 'utf8'));
   await page.selectOption('#target', 'rv32imac');
-  await page.click('#compile');
-  await page.waitForSelector('#status[data-state=done]');
+  await compileInUi('done');
   assert.equal((await page.textContent('#sha256')).trim(), compileNatively('fib.wat', 'rv32imac').sha256);
 });
 
-test('a bad input shows a typed error in the page', async () => {
-  await page.fill('#source', '(module (func (export "f") (result i32) i64.const 1))');
-  await page.click('#compile');
-  await page.waitForSelector('#status[data-state=error]');
+// (module (func (export "seven") (result i32) i32.const 7)) as a binary.
+const SEVEN_WASM = Uint8Array.from([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,
+  0x03, 0x02, 0x01, 0x00,
+  0x07, 0x09, 0x01, 0x05, 0x73, 0x65, 0x76, 0x65, 0x6e, 0x00, 0x00,
+  0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x07, 0x0b,
+]);
+
+test('a dropped .wasm binary is shown as printed WAT and compiled as it is', async () => {
+  const wasmPath = join(workDir, 'seven.wasm');
+  writeFileSync(wasmPath, SEVEN_WASM);
+  await page.evaluate((bytes) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([new Uint8Array(bytes)], 'seven.wasm', { type: 'application/wasm' }));
+    document.getElementById('editor').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, Array.from(SEVEN_WASM));
+  await page.waitForFunction(() => document.getElementById('upload-info').textContent.includes('seven.wasm'));
+  const shown = await page.evaluate(() => window.synthPlayground.getSource());
+  assert.match(shown, /\(func/);
+  assert.match(shown, /i32\.const 7/);
+  assert.match(shown, /\(;@[0-9a-f]+ *;\)/, 'printed with offsets');
+  await page.selectOption('#target', 'cortex-m3');
+  await compileInUi('done');
+  assert.equal((await page.textContent('#sha256')).trim(), compileNatively(wasmPath, 'cortex-m3').sha256);
+  // The binary's listing points at the printed WAT's lines.
+  const watLines = await page.$$eval('#listing .lrow[data-wat-line]', (rows) => rows.map((r) => Number(r.dataset.watLine)));
+  const constLine = shown.split('\n').findIndex((l) => l.includes('i32.const 7')) + 1;
+  assert.ok(watLines.includes(constLine), `${watLines} should include ${constLine}`);
+});
+
+test('a bad input shows a typed error and a squiggle on its WAT line', async () => {
+  // Invalid (type mismatch): the error's wasm offset maps to the line of `i64.const 1`.
+  await setSource('(module\n  (func (export "f") (result i32)\n    nop\n    i64.const 1))\n');
+  await compileInUi('error');
   const shown = await page.textContent('#error');
   assert.match(shown, /^invalid: /, `error panel: ${shown}`);
   assert.match(shown, /wasm offset: 0x/, `error panel: ${shown}`);
+  assert.match(shown, /WAT line: 4/, `error panel: ${shown}`);
   assert.equal(await page.isHidden('#result'), true);
+  await page.waitForSelector('#editor .cm-lintRange-error');
+  assert.deepEqual(await squiggleLines(), [4]);
+  await screenshot('error-squiggle');
+
+  // An error outside any function: the line of the global whose initialiser is wrong.
+  await setSource('(module\n  (func (export "f") nop)\n  (global $g i32\n    (i64.const 1)))\n');
+  await compileInUi('error');
+  assert.match(await page.textContent('#error'), /^invalid: [\s\S]*WAT line: 3/);
+  await page.waitForSelector('#editor .cm-lintRange-error');
+  assert.deepEqual(await squiggleLines(), [3]);
+
+  // Malformed text: wat's own line.
+  await setSource('(module\n  (func\n    i32.bogus))\n');
+  await compileInUi('error');
+  assert.match(await page.textContent('#error'), /^malformed: [\s\S]*WAT line: 3/);
+  await page.waitForSelector('#editor .cm-lintRange-error');
+  assert.deepEqual(await squiggleLines(), [3]);
+  // Garbage keeps the page usable and the editor's text.
+  await setSource('\u0001\u0002 garbage');
+  await compileInUi('error');
+  assert.equal(await page.evaluate(() => window.synthPlayground.getSource()), '\u0001\u0002 garbage');
 });
 
+test('the URL and localStorage keep source, target and options; a target change keeps the options', async () => {
+  const source = readFileSync(join(fixturesDir, 'fib.wat'), 'utf8');
+  await setSource(source);
+  await page.selectOption('#target', 'cortex-m7');
+  await page.uncheck('#optimize');
+  await page.uncheck('#bounds-checks');
+  await page.selectOption('#target', 'rv32imafc');
+  assert.equal(await page.isChecked('#optimize'), false, 'a target change must keep optimize off');
+  assert.equal(await page.isChecked('#bounds-checks'), false, 'a target change must keep bounds checks off');
+  await setDiff(true);
+  await page.selectOption('#diff-target', 'cortex-m3');
+  await compileInUi('done');
+  await page.waitForFunction(() => location.hash.startsWith('#z='));
+  const shared = page.url();
+
+  // Change everything afterwards (localStorage now holds other state), then open the link.
+  await setSource('(module)');
+  await page.selectOption('#target', 'cortex-m4');
+  await page.check('#optimize');
+  await setDiff(false);
+  await page.waitForFunction(() => localStorage.getItem('synth-playground-state')?.includes('(module)'));
+  const other = await context.newPage();
+  try {
+    await other.route('**/*', (route) =>
+      route.request().url().startsWith(serverUrl) ? route.continue() : route.abort());
+    await other.goto(shared);
+    await other.evaluate(() => window.synthPlayground.ready);
+    assert.equal(await other.evaluate(() => window.synthPlayground.getSource()), source);
+    assert.equal(await other.inputValue('#target'), 'rv32imafc');
+    assert.equal(await other.isChecked('#optimize'), false);
+    assert.equal(await other.isChecked('#bounds-checks'), false);
+    assert.equal(await other.isChecked('#diff-enable'), true);
+    assert.equal(await other.inputValue('#diff-target'), 'cortex-m3');
+    // The shared view compiles to what the CLI makes of it.
+    await other.click('#compile');
+    await other.waitForSelector('#status[data-state=done]');
+    assert.equal((await other.textContent('#sha256')).trim(),
+      compileNatively('fib.wat', 'rv32imafc', ['-O0', '--no-bounds-checks']).sha256);
+    // Without a link, a reload shows the last session (localStorage, shared by both pages).
+    await other.evaluate(() => window.synthPlayground.setSource('(module $last)'));
+    await other.selectOption('#target', 'cortex-m7dp');
+    await other.waitForFunction(() => localStorage.getItem('synth-playground-state')?.includes('$last'));
+    await other.goto(serverUrl);
+    await other.evaluate(() => window.synthPlayground.ready);
+    assert.equal(await other.evaluate(() => window.synthPlayground.getSource()), '(module $last)');
+    assert.equal(await other.inputValue('#target'), 'cortex-m7dp');
+    assert.equal(await other.isChecked('#optimize'), false);
+  } finally {
+    await other.close();
+  }
+});
+
+test('the diff aligns functions and shows per-function deltas equal to the native reports', async () => {
+  const fixture = 'register_pressure.wat';
+  await setSource(readFileSync(join(fixturesDir, fixture), 'utf8'));
+  await page.selectOption('#target', 'cortex-m4');
+  const defaults = await page.evaluate(() => window.synthPlayground.defaultOptions('cortex-m4'));
+  for (const [id, key] of [['bounds-checks', 'boundsChecks'], ['stack-check', 'stackCheck'],
+    ['optimize', 'optimize'], ['spill-realloc', 'spillRealloc']]) {
+    await page.setChecked(`#${id}`, defaults[key]);
+    await page.setChecked(`#diff-${id}`, key === 'spillRealloc' ? false : defaults[key]);
+  }
+  await page.fill('#max-memory-pages', String(defaults.maxMemoryPages));
+  await setDiff(true);
+  await page.selectOption('#diff-target', 'cortex-m4');
+  await compileInUi('done');
+  const a = compileNatively(fixture, 'cortex-m4').report;
+  const b = compileNatively(fixture, 'cortex-m4', ['--no-spill-realloc']).report;
+  const instructions = (f) => f.listing.filter((l) => l.kind !== 'data').length;
+  const expected = a.functions.map((fa) => {
+    const fb = b.functions.find((f) => f.symbol === fa.symbol);
+    return [fa.symbol, String(fa.code_size), String(fb.code_size),
+      ...['code_size', 'spills', 'reloads', 'moves', 'remats'].map((k) => fb[k] - fa[k]),
+      instructions(fb) - instructions(fa)].map((v) => (typeof v === 'number' && v > 0 ? `+${v}` : String(v)));
+  });
+  const shown = await page.$$eval('#diff tbody tr', (trs) => trs.map((tr) => Array.from(tr.cells, (td) => td.textContent)));
+  assert.deepEqual(shown, expected);
+  const total = await page.$$eval('#diff tfoot td', (tds) => tds.map((td) => td.textContent));
+  const sum = (r, k) => r.functions.reduce((n, f) => n + f[k], 0);
+  assert.equal(total[3], `+${sum(b, 'code_size') - sum(a, 'code_size')}`);
+  assert.ok(sum(b, 'spills') > sum(a, 'spills'), 'the baseline allocator spills more on this fixture');
+  // Side by side: two panes with the same number of rows, each function on the same row.
+  const panes = await page.$$eval('#listing .listing-pane', (ps) => ps.map((p) => ({
+    rows: p.querySelector('.listing-viewport').dataset.totalRows,
+    headers: Array.from(p.querySelectorAll('.lrow.function-name'), (r) => r.offsetTop),
+  })));
+  assert.equal(panes.length, 2);
+  assert.equal(panes[0].rows, panes[1].rows);
+  assert.deepEqual(panes[0].headers, panes[1].headers);
+  await screenshot('diff', true);
+  await setDiff(false);
+});
+
+test('huge_frame: the listing renders quickly and the page stays responsive', { skip: !fixtures.includes('huge_frame.wat') }, async () => {
+  const source = readFileSync(join(fixturesDir, 'huge_frame.wat'), 'utf8');
+  // Putting 711 KiB into the editor (as a paste would) returns at once: CodeMirror draws only
+  // the lines in view.
+  const setMillis = await page.evaluate((text) => {
+    const started = performance.now();
+    window.synthPlayground.setSource(text);
+    return performance.now() - started;
+  }, source);
+  await page.selectOption('#target', 'cortex-m4');
+  await setDiff(false);
+  const clicked = Date.now();
+  await compileInUi('done');
+  const total = Date.now() - clicked;
+  const render = await page.evaluate(() => window.synthPlayground.lastRender());
+  const domRows = await page.$$eval('#listing .lrow', (rows) => rows.length);
+  console.log(`huge_frame: ${source.length} bytes into the editor in ${setMillis.toFixed(1)} ms; ` +
+    `click to listing ${total} ms; ${render.rows} listing rows rendered in ${render.millis.toFixed(1)} ms, ` +
+    `${domRows} in the DOM`);
+  assert.ok(setMillis < 1000, `setting the editor's text took ${setMillis} ms`);
+  assert.ok(render.rows > 10000, `${render.rows} rows`);
+  assert.ok(domRows < 300, `${domRows} rows in the DOM`);
+  assert.ok(render.millis < 1000, `rendering took ${render.millis} ms`);
+  // Scrolling to the end draws the last rows; the editor still takes input at once.
+  await page.$eval('#listing .listing-viewport', (v) => { v.scrollTop = v.scrollHeight; });
+  await page.waitForFunction(() => document.querySelectorAll('#listing .lrow').length > 0);
+  const started = Date.now();
+  await page.click('#editor .cm-content');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(';; still responsive');
+  assert.ok(Date.now() - started < 2000, `typing took ${Date.now() - started} ms`);
+  assert.match(await page.evaluate(() => window.synthPlayground.getSource()), /;; still responsive$/);
+  await screenshot('huge-frame');
+});
 test('every fixture for every target: page objects and reports equal the native build', async () => {
   assert.ok(fixtures.length > 0, 'no fixtures found');
   const mismatches = [];

@@ -182,6 +182,11 @@ test('compiling through the UI matches the native object, and the downloads are 
     (trs) => trs.map((tr) => Array.from(tr.cells, (td) => td.textContent)));
   assert.deepEqual(rows.map((r) => [r[1], Number(r[2])]),
     native.report.functions.map((f) => [f.symbol, f.code_size]));
+  // The footprint line shows the native report's section sizes.
+  const fp = native.report.footprint;
+  const footprint = await page.textContent('#footprint');
+  assert.ok(footprint.includes(`.text ${fp.text},`) && footprint.includes(`.bss ${fp.bss}:`)
+    && footprint.startsWith(`Flash ${fp.text + fp.rodata + fp.data} B`), footprint);
   // The virtual listing holds one row per function and per line, and draws only those in view.
   const totalRows = Number(await page.getAttribute('#listing .listing-viewport', 'data-total-rows'));
   assert.equal(totalRows, native.report.functions.reduce((n, f) => n + 1 + f.listing.length, 0));

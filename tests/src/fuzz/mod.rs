@@ -9,6 +9,7 @@
 //! `cargo test`.
 
 pub mod generate;
+pub mod malformed;
 pub mod reduce;
 pub mod run;
 pub mod summary;

@@ -302,6 +302,18 @@ impl ModuleInfo {
         parse_binary(&wasm, false)
     }
 
+    /// Parse a binary compiled with namespace `ns` (docs/ABI.md "Symbols"): every export name
+    /// is its own symbol `ns_NAME`; imports of memories, globals and tables are allowed (the
+    /// program links their definitions), `imports` lists only the functions.
+    pub fn parse_namespaced(wasm: &[u8], ns: &str) -> Result<ModuleInfo, HarnessError> {
+        let mut info = parse_binary_with(wasm, false, true)?;
+        for export in &mut info.exports {
+            let symbol = format!("{ns}_{}", mangle(&export.name));
+            export.symbol = symbol;
+        }
+        Ok(info)
+    }
+
     pub fn export(&self, name: &str) -> Result<&ExportedFunction, HarnessError> {
         self.exports
             .iter()
@@ -348,6 +360,15 @@ fn func_signature(ft: &wasmparser::FuncType) -> Result<Signature, HarnessError> 
 
 /// `strict_types`: reject every function type with other than numeric values, used or not.
 fn parse_binary(wasm: &[u8], strict_types: bool) -> Result<ModuleInfo, HarnessError> {
+    parse_binary_with(wasm, strict_types, false)
+}
+
+/// `data_imports`: accept imported memories, globals and tables (linked, not mocked).
+fn parse_binary_with(
+    wasm: &[u8],
+    strict_types: bool,
+    data_imports: bool,
+) -> Result<ModuleInfo, HarnessError> {
     let mut types: Vec<Option<Result<Signature, HarnessError>>> = Vec::new();
     let mut function_types: Vec<u32> = Vec::new();
     let mut info = ModuleInfo::default();
@@ -401,6 +422,7 @@ fn parse_binary(wasm: &[u8], strict_types: bool) -> Result<ModuleInfo, HarnessEr
                             });
                         }
                         TypeRef::Global(_) => imported_globals += 1,
+                        TypeRef::Memory(_) | TypeRef::Table(_) if data_imports => {}
                         _ => {
                             return Err(HarnessError::new(format!(
                                 "import {}.{} is not a function; the harness mocks only functions",
@@ -453,7 +475,7 @@ fn parse_binary(wasm: &[u8], strict_types: bool) -> Result<ModuleInfo, HarnessEr
             _ => {}
         }
     }
-    if imported_globals > 0 {
+    if imported_globals > 0 && !data_imports {
         return Err(HarnessError::new(
             "the module imports globals; the harness provides only function imports",
         ));

@@ -307,9 +307,12 @@ impl ModuleInfo {
     /// program links their definitions), `imports` lists only the functions.
     pub fn parse_namespaced(wasm: &[u8], ns: &str) -> Result<ModuleInfo, HarnessError> {
         let mut info = parse_binary_with(wasm, false, true)?;
+        // A re-exported import keeps the import's symbol: the object defines none for it.
+        let import_count = info.imports.len() as u32;
         for export in &mut info.exports {
-            let symbol = format!("{ns}_{}", mangle(&export.name));
-            export.symbol = symbol;
+            if export.function_index >= import_count {
+                export.symbol = format!("{ns}_{}", mangle(&export.name));
+            }
         }
         Ok(info)
     }

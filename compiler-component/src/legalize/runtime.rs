@@ -276,6 +276,28 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
             vec![addr],
         );
     }
+    for &(global, source) in &module.tables.global_copies {
+        let words = match module.globals.get(global as usize).map(|g| g.ty) {
+            Some(Type::I64 | Type::F64) => 2,
+            _ => 1,
+        };
+        for word in 0..words {
+            let value = b.one(
+                Op::LoadSymbol {
+                    symbol: Symbol::Global(source),
+                    offset: 4 * word,
+                },
+                vec![],
+            );
+            b.effect(
+                Op::StoreSymbol {
+                    symbol: Symbol::Global(global),
+                    offset: 4 * word,
+                },
+                vec![value],
+            );
+        }
+    }
     if !trapped && module.memory.as_ref().is_some_and(|m| m.import.is_some()) {
         // The exporter (or embedder) owns the size word: check each segment against it.
         let bytes = b.one(

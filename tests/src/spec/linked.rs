@@ -87,6 +87,13 @@ impl World {
         }
     }
 
+    /// Every member linked in one program with `key` (itself included).
+    pub fn group_members(&self, key: MemberKey) -> Vec<MemberKey> {
+        self.group(key)
+            .map(|g| g.members.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
     pub fn contains(&self, key: MemberKey) -> bool {
         self.group_of.contains_key(&key)
     }

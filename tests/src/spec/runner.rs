@@ -292,16 +292,39 @@ impl<'a> Run<'a> {
                     import.name
                 ));
             }
+            let reason = format!(
+                "import: shares state with a module skipped for its imports (`{}`)",
+                import.module
+            );
+            // In the emulator, every instance linked with the exporter sees its state.
+            let exporter = match import.module.as_str() {
+                "spectest" => Some(MemberKey::Spectest),
+                module => self
+                    .registered_slots
+                    .get(module)
+                    .and_then(|slot| match self.slots.get(*slot).map(|s| &s.state) {
+                        Some(SlotState::Live(Instance::Linked(key))) => Some(*key),
+                        _ => None,
+                    }),
+            };
+            if let (Some(world), Some(exporter)) = (&self.world, exporter) {
+                let group = world.group_members(exporter);
+                for slot in &mut self.slots {
+                    if let SlotState::Live(Instance::Linked(key)) = slot.state
+                        && group.contains(&key)
+                    {
+                        slot.state = SlotState::Skipped(reason.clone());
+                    }
+                }
+                continue;
+            }
             let Some(slot) = self.registered_slots.get(&import.module).copied() else {
                 continue;
             };
             if let Some(exporter) = self.slots.get_mut(slot)
                 && matches!(exporter.state, SlotState::Live(_))
             {
-                exporter.state = SlotState::Skipped(format!(
-                    "import: shares state with a module skipped for its imports (`{}`)",
-                    import.module
-                ));
+                exporter.state = SlotState::Skipped(reason);
             }
         }
     }

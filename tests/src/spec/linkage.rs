@@ -1,7 +1,9 @@
-//! The host side of instantiation: what a module imports and exports, and whether this runner
-//! can provide its imports. The runner plays the spec's `spectest` host module for its `print*`
-//! functions (the emulator's import stubs return nothing for them); everything else a module can
-//! import is either out of scope (skipped) or missing (the module is unlinkable).
+//! The host side of instantiation: what a module imports and exports, and what satisfies each
+//! import. The spectest host module's `print*` functions are the emulator's import stubs (they
+//! return nothing); its globals, table and memory are a synth-compiled module (`SPECTEST_WAT`);
+//! a registered instance provides its exports. Import matching follows the spec (exact function
+//! and global types, memory and table limits against the current size). The IR interpreter runs
+//! each module alone, so there every import but print is skipped.
 
 use std::collections::BTreeSet;
 
@@ -434,7 +436,7 @@ mod tests {
     }
 
     #[test]
-    fn registered_functions_and_non_function_imports_are_out_of_scope() {
+    fn the_ir_interpreter_skips_every_import_but_print() {
         let registered: BTreeSet<String> = ["M".to_string()].into_iter().collect();
         let cross = facts(r#"(module (import "M" "f" (func)))"#);
         assert!(matches!(cross.linkage(&registered), Linkage::OutOfScope(_)));
@@ -452,6 +454,53 @@ mod tests {
             memory.linkage(&registered),
             Linkage::OutOfScope(m) if m.contains("a memory")
         ));
+    }
+
+    #[test]
+    fn imports_match_exports_by_the_spec_rules() {
+        let exporter = facts(
+            r#"(module (memory (export "m") 1 4) (global (export "g") (mut i32) (i32.const 0))
+                       (func (export "f") (param i32)))"#,
+        );
+        let registered = |name: &str| (name == "M").then(|| (7, exporter.clone()));
+        let grown_to_two = |_: &Provider, _: &str| Some(2);
+        let resolve = |wat: &str| facts(wat).resolve(&registered, &grown_to_two);
+        assert_eq!(
+            resolve(
+                r#"(module (import "M" "m" (memory 2 4)) (import "M" "g" (global (mut i32)))
+                           (import "M" "f" (func (param i32)))
+                           (import "spectest" "print_i32" (func (param i32)))
+                           (import "spectest" "global_f64" (global f64)))"#
+            ),
+            Ok(vec![
+                Provider::Instance(7),
+                Provider::Instance(7),
+                Provider::Instance(7),
+                Provider::HostFunction,
+                Provider::Spectest
+            ])
+        );
+        for wrong in [
+            r#"(module (import "M" "m" (memory 3)))"#,
+            r#"(module (import "M" "m" (memory 1 3)))"#,
+            r#"(module (import "M" "g" (global i32)))"#,
+            r#"(module (import "M" "f" (func)))"#,
+            r#"(module (import "M" "g" (func)))"#,
+            r#"(module (import "spectest" "table" (table 10 15 funcref)))"#,
+        ] {
+            assert!(
+                matches!(resolve(wrong), Err(m) if m.starts_with("incompatible import type")),
+                "{wrong}"
+            );
+        }
+        assert_eq!(
+            resolve(r#"(module (import "N" "f" (func)))"#),
+            Err("unknown import N.f".into())
+        );
+        assert_eq!(
+            resolve(r#"(module (import "M" "h" (func)))"#),
+            Err("unknown import M.h".into())
+        );
     }
 
     #[test]

@@ -830,6 +830,7 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
         match &data.kind {
             DataKind::Passive => segments.push(DataSegment {
                 offset: None,
+                offset_global: None,
                 bytes: data.data.to_vec(),
             }),
             DataKind::Active {
@@ -842,10 +843,15 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
                         data.range.start,
                     ));
                 }
-                let offset = const_expr(offset_expr, globals, &what)?;
+                let offset_global = imported_global_get(offset_expr, globals);
+                let offset = match offset_global {
+                    Some(_) => 0,
+                    None => const_expr(offset_expr, globals, &what)?,
+                };
                 segments.push(DataSegment {
                     // An i32 offset: its 32 bits are the unsigned address.
                     offset: Some(offset as u32),
+                    offset_global,
                     bytes: data.data.to_vec(),
                 });
             }

@@ -136,16 +136,16 @@ fn compile_unguarded(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileErr
     }
 }
 
-/// Compile `wasm` for the emulator on `target` with namespace `namespace`, after `adjust` has
+/// Compile `wasm` for the emulator on `target` with namespace `namespace` (`None`: legacy), with
 /// `max_memory_pages` overriding the spec budget (an imported memory's exporter's maximum).
 pub fn compile_namespaced(
     target: Target,
     wasm: &[u8],
-    namespace: &str,
+    namespace: Option<&str>,
     max_memory_pages: Option<u32>,
 ) -> Result<Vec<u8>, CompileFailure> {
     let mut options = spec_options(target, wasm);
-    options.module_name = Some(namespace.to_string());
+    options.module_name = namespace.map(str::to_string);
     if let Some(pages) = max_memory_pages {
         options.max_memory_pages = pages;
     }
@@ -215,7 +215,9 @@ impl<'a> Instance<'a> {
             Instance::Emulator(instance) => {
                 Ok(instance.invoke(export, args).map_err(harness)?.outcome)
             }
-            Instance::Linked(_) => Err("internal: a linked instance is called through its world".into()),
+            Instance::Linked(_) => {
+                Err("internal: a linked instance is called through its world".into())
+            }
             Instance::Interp { interp, module } => {
                 let index = interp
                     .export(export)
@@ -277,7 +279,9 @@ impl<'a> Instance<'a> {
                     .read_value(address, global.ty)
                     .map_err(harness)
             }
-            Instance::Linked(_) => Err("internal: a linked instance is read through its world".into()),
+            Instance::Linked(_) => {
+                Err("internal: a linked instance is read through its world".into())
+            }
             Instance::Interp { interp, module } => {
                 let position = module
                     .globals

@@ -71,14 +71,15 @@ impl ExternType {
     /// Does an export of type `self` (with `current_min` its current size in pages or elements,
     /// for memories and tables) satisfy an import of type `wanted`? The spec's import matching.
     pub fn satisfies(&self, wanted: &ExternType, current_min: Option<u64>) -> bool {
-        let limits_match = |min: u64, max: Option<u64>, wanted_min: u64, wanted_max: Option<u64>| {
-            current_min.unwrap_or(min) >= wanted_min
-                && match (max, wanted_max) {
-                    (_, None) => true,
-                    (Some(max), Some(wanted_max)) => max <= wanted_max,
-                    (None, Some(_)) => false,
-                }
-        };
+        let limits_match =
+            |min: u64, max: Option<u64>, wanted_min: u64, wanted_max: Option<u64>| {
+                current_min.unwrap_or(min) >= wanted_min
+                    && match (max, wanted_max) {
+                        (_, None) => true,
+                        (Some(max), Some(wanted_max)) => max <= wanted_max,
+                        (None, Some(_)) => false,
+                    }
+            };
         match (self, wanted) {
             (ExternType::Memory { min, max }, ExternType::Memory { min: wm, max: wx }) => {
                 limits_match(*min, *max, *wm, *wx)

@@ -33,7 +33,10 @@ pub enum MemberKey {
 /// A compiled module ready to link.
 #[derive(Clone, Debug)]
 pub struct Member {
-    pub namespace: String,
+    /// `None`: the legacy naming (`synth_init`, exports by their own name), for a module whose
+    /// export names collide with its namespaced symbols (an export `init` next to `NS_init`).
+    /// At most one such member links into a program.
+    pub namespace: Option<String>,
     pub object: Vec<u8>,
     pub info: ModuleInfo,
     /// Linker-script aliases this member's imports need: `(import symbol, export symbol)`.
@@ -45,10 +48,16 @@ pub fn slot_namespace(index: usize) -> String {
     format!("wast_m{index}")
 }
 
-/// `NS_E`: the symbol of export `name` of a module compiled with namespace `ns` (every export
-/// name has its own symbol).
-pub fn export_symbol(ns: &str, name: &str) -> String {
-    format!("{ns}_{}", mangle(name))
+/// The symbol of export `name` (a function, global, memory or table: `kind`) of a module
+/// compiled with namespace `ns`: `NS_E` (every export name has its own symbol), or in the legacy
+/// naming `E` for a function, `synth_global_E`, `synth_table_E`, and `synth_memory`.
+pub fn export_symbol(ns: Option<&str>, kind: &str, name: &str) -> String {
+    match (ns, kind) {
+        (Some(ns), _) => format!("{ns}_{}", mangle(name)),
+        (None, "function") => mangle(name),
+        (None, "memory") => "synth_memory".to_string(),
+        (None, kind) => format!("synth_{kind}_{}", mangle(name)),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -92,6 +101,12 @@ impl World {
         self.group(key)
             .map(|g| g.members.keys().copied().collect())
             .unwrap_or_default()
+    }
+
+    /// The namespace `key` was compiled with (`None` inside: the legacy naming).
+    pub fn namespace(&self, key: MemberKey) -> Option<Option<String>> {
+        let group = self.group(key).ok()?;
+        Some(group.members.get(&key)?.namespace.clone())
     }
 
     pub fn contains(&self, key: MemberKey) -> bool {
@@ -202,12 +217,9 @@ impl World {
         let address = group
             .machine
             .image()
-            .symbol(&export_symbol(&member.namespace, name))
+            .symbol(&export_symbol(member.namespace.as_deref(), "global", name))
             .map_err(|e| e.message)?;
-        group
-            .machine
-            .read_value(address, ty)
-            .map_err(|e| e.message)
+        group.machine.read_value(address, ty).map_err(|e| e.message)
     }
 
     /// The first word at the export `name` of `key` (a table's size) or, with `bytes_word`, at
@@ -215,7 +227,8 @@ impl World {
     pub fn size_word(&self, key: MemberKey, name: &str, bytes_word: bool) -> Option<u32> {
         let group = self.group(key).ok()?;
         let member = group.members.get(&key)?;
-        let mut symbol = export_symbol(&member.namespace, name);
+        let kind = if bytes_word { "memory" } else { "table" };
+        let mut symbol = export_symbol(member.namespace.as_deref(), kind, name);
         if bytes_word {
             symbol.push_str("_bytes");
         }
@@ -268,7 +281,10 @@ fn run_init(group: &mut Group, key: MemberKey) -> Result<Outcome, String> {
         .members
         .get(&key)
         .ok_or_else(|| format!("internal: no member {key:?}"))?;
-    let init = format!("{}_init", member.namespace);
+    let init = match &member.namespace {
+        Some(ns) => format!("{ns}_init"),
+        None => "synth_init".to_string(),
+    };
     group
         .machine
         .call(&init, &Signature::default(), &[])

@@ -299,13 +299,12 @@ impl<'a> Run<'a> {
             // In the emulator, every instance linked with the exporter sees its state.
             let exporter = match import.module.as_str() {
                 "spectest" => Some(MemberKey::Spectest),
-                module => self
-                    .registered_slots
-                    .get(module)
-                    .and_then(|slot| match self.slots.get(*slot).map(|s| &s.state) {
+                module => self.registered_slots.get(module).and_then(|slot| {
+                    match self.slots.get(*slot).map(|s| &s.state) {
                         Some(SlotState::Live(Instance::Linked(key))) => Some(*key),
                         _ => None,
-                    }),
+                    }
+                }),
             };
             if let (Some(world), Some(exporter)) = (&self.world, exporter) {
                 let group = world.group_members(exporter);
@@ -350,7 +349,9 @@ impl<'a> Run<'a> {
                     "instantiation trapped: {} (code {code})",
                     engine::trap_message(code)
                 )),
-                Linked::Skipped(reason) => (SlotState::Skipped(reason.clone()), Verdict::Skip(reason)),
+                Linked::Skipped(reason) => {
+                    (SlotState::Skipped(reason.clone()), Verdict::Skip(reason))
+                }
                 Linked::Unlinkable(reason) => broken(format!("the module does not link: {reason}")),
                 Linked::Rejected(e) => broken(format!("a valid module was rejected: {e}")),
                 Linked::Broken(message) => broken(message),
@@ -493,7 +494,9 @@ impl<'a> Run<'a> {
                 Linked::Unlinkable(_) => Verdict::Pass,
                 // A rejected module cannot be instantiated either.
                 Linked::Rejected(_) if !expects_trap => Verdict::Pass,
-                Linked::Rejected(e) | Linked::Broken(e) => Verdict::Fail(format!("{directive}: {e}")),
+                Linked::Rejected(e) | Linked::Broken(e) => {
+                    Verdict::Fail(format!("{directive}: {e}"))
+                }
             };
         }
         match facts.linkage(&self.registered) {
@@ -664,16 +667,24 @@ impl Run<'_> {
                         Ok(key) => key,
                         Err(linked) => return linked,
                     };
-                    let MemberKey::Slot(command) = key else {
-                        return Linked::Broken("internal: spectest registered by name".into());
+                    let Some(exporter_namespace) =
+                        self.world.as_ref().and_then(|w| w.namespace(key))
+                    else {
+                        return Linked::Broken("internal: the exporter is not linked".into());
                     };
                     let symbol = format!(
                         "{}_{}",
                         synth_compiler::ir::names::mangle(&import.module),
                         synth_compiler::ir::names::mangle(&import.name)
                     );
+                    let kind = match import.kind {
+                        ExternType::Function { .. } => "function",
+                        ExternType::Global { .. } => "global",
+                        ExternType::Memory { .. } => "memory",
+                        _ => "table",
+                    };
                     let target_symbol =
-                        linked::export_symbol(&linked::slot_namespace(command), &import.name);
+                        linked::export_symbol(exporter_namespace.as_deref(), kind, &import.name);
                     if matches!(import.kind, ExternType::Memory { .. }) {
                         aliases.push((format!("{symbol}_bytes"), format!("{target_symbol}_bytes")));
                     }
@@ -686,23 +697,35 @@ impl Run<'_> {
                 max_memory_pages = exporter_max;
             }
         }
-        let namespace = linked::slot_namespace(self.command_index);
-        let object =
-            match engine::compile_namespaced(target, wasm, &namespace, max_memory_pages) {
-                Ok(object) => object,
-                Err(failure) => {
-                    if let Some(reason) = unsupported_reason(&failure) {
-                        self.taint_exporters(facts);
-                        return Linked::Skipped(reason);
-                    }
-                    return if is_bug(&failure) {
-                        Linked::Broken(format!("rejected by a bug: {failure}"))
-                    } else {
-                        Linked::Rejected(failure.to_string())
-                    };
+        let mut namespace = Some(linked::slot_namespace(self.command_index));
+        let mut compiled =
+            engine::compile_namespaced(target, wasm, namespace.as_deref(), max_memory_pages);
+        // An export named like one of the namespace's own symbols (`init`): the legacy naming.
+        if let Err(CompileFailure::Error(e)) = &compiled
+            && e.message.contains("would name both")
+        {
+            namespace = None;
+            compiled = engine::compile_namespaced(target, wasm, None, max_memory_pages);
+        }
+        let object = match compiled {
+            Ok(object) => object,
+            Err(failure) => {
+                if let Some(reason) = unsupported_reason(&failure) {
+                    self.taint_exporters(facts);
+                    return Linked::Skipped(reason);
                 }
-            };
-        let info = match crate::wasm_info::ModuleInfo::parse_namespaced(wasm, &namespace) {
+                return if is_bug(&failure) {
+                    Linked::Broken(format!("rejected by a bug: {failure}"))
+                } else {
+                    Linked::Rejected(failure.to_string())
+                };
+            }
+        };
+        let info = match &namespace {
+            Some(ns) => crate::wasm_info::ModuleInfo::parse_namespaced(wasm, ns),
+            None => crate::wasm_info::ModuleInfo::parse_allowing_unused_types(wasm),
+        };
+        let info = match info {
             Ok(info) => info,
             Err(e) => return Linked::Broken(format!("cannot read the module: {}", e.message)),
         };
@@ -713,7 +736,7 @@ impl Run<'_> {
             let spectest = match engine::compile_namespaced(
                 target,
                 SPECTEST_WAT.as_bytes(),
-                "spectest",
+                Some("spectest"),
                 None,
             )
             .map_err(|e| e.to_string())
@@ -724,7 +747,7 @@ impl Run<'_> {
                 )
                 .map_err(|e| e.message)?;
                 Ok(Member {
-                    namespace: "spectest".into(),
+                    namespace: Some("spectest".into()),
                     object,
                     info,
                     aliases: Vec::new(),

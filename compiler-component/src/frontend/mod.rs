@@ -761,13 +761,13 @@ fn imported_global(
     })
 }
 
+/// (defined global, imported global it starts as).
+type GlobalCopies = Vec<(u32, u32)>;
+
 /// The imported globals, then the defined ones (the wasm global index space), and the defined
 /// globals initialized by `global.get` of an imported one: (global, imported global), copied by
 /// `synth_init` (the imported value is only known when the program runs).
-fn build_globals(
-    s: &Sections<'_>,
-    imported: Vec<Global>,
-) -> Result<(Vec<Global>, Vec<(u32, u32)>)> {
+fn build_globals(s: &Sections<'_>, imported: Vec<Global>) -> Result<(Vec<Global>, GlobalCopies)> {
     let mut copies = Vec::new();
     let first_defined = imported.len();
     let mut globals: Vec<Global> = imported;

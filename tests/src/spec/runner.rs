@@ -1011,8 +1011,9 @@ mod tests {
 
     /// Linking in the emulator: a registered instance whose function, global and memory another
     /// module imports (state shared both ways, the exporter relinked and replayed), the
-    /// spectest globals (also in a global initializer), print and memory (grown by one module,
-    /// seen by the next), and import matching (`assert_unlinkable`).
+    /// spectest globals (also in a global initializer and a data offset, in and out of bounds),
+    /// print and memory (grown by one module, seen by the next), and import matching
+    /// (`assert_unlinkable`).
     const LINK_SCRIPT: &str = r#"
 (module $counter
   (global $n (export "n") (mut i32) (i32.const 0))
@@ -1028,12 +1029,15 @@ mod tests {
   (import "counter" "mem" (memory 1))
   (import "spectest" "global_i64" (global $g i64))
   (import "spectest" "print_i32" (func $print (param i32)))
+  (import "spectest" "global_i32" (global $at i32))
   (global $copy i64 (global.get $g))
   (data (i32.const 3) "\2a")
+  (data (global.get $at) "\2b")
   (func (export "twice") (result i32) (drop (call $bump)) (call $bump))
   (func (export "set") (param i32) (global.set $n (local.get 0)) (call $print (local.get 0)))
   (func (export "copy") (result i64) (global.get $copy)))
 (assert_return (invoke $counter "peek" (i32.const 3)) (i32.const 42))
+(assert_return (invoke $counter "peek" (i32.const 666)) (i32.const 43))
 (assert_return (invoke $user "twice") (i32.const 3))
 (invoke $user "set" (i32.const 10))
 (assert_return (get $counter "n") (i32.const 10))
@@ -1050,6 +1054,8 @@ mod tests {
 (assert_unlinkable (module (import "counter" "mem" (memory 3))) "incompatible import type")
 (assert_unlinkable (module (import "spectest" "table" (table 10 15 funcref))) "incompatible import type")
 (assert_unlinkable (module (import "counter" "nope" (func))) "unknown import")
+(assert_trap (module (import "spectest" "global_i32" (global i32)) (memory 0)
+  (data (global.get 0) "a")) "out of bounds memory access")
 "#;
 
     #[test]
@@ -1059,7 +1065,7 @@ mod tests {
             let report = run_script(&script, Engine::Emulator(target));
             assert_eq!(
                 (report.passed, report.failed(), report.skipped_total()),
-                (18, 0, 0),
+                (20, 0, 0),
                 "{}: {report:#?}",
                 target.name()
             );

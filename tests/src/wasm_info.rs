@@ -302,6 +302,21 @@ impl ModuleInfo {
         parse_binary(&wasm, false)
     }
 
+    /// Parse a binary compiled with namespace `ns` (docs/ABI.md "Symbols"): every export name
+    /// is its own symbol `ns_NAME`; imports of memories, globals and tables are allowed (the
+    /// program links their definitions), `imports` lists only the functions.
+    pub fn parse_namespaced(wasm: &[u8], ns: &str) -> Result<ModuleInfo, HarnessError> {
+        let mut info = parse_binary_with(wasm, false, true)?;
+        // A re-exported import keeps the import's symbol: the object defines none for it.
+        let import_count = info.imports.len() as u32;
+        for export in &mut info.exports {
+            if export.function_index >= import_count {
+                export.symbol = format!("{ns}_{}", mangle(&export.name));
+            }
+        }
+        Ok(info)
+    }
+
     pub fn export(&self, name: &str) -> Result<&ExportedFunction, HarnessError> {
         self.exports
             .iter()
@@ -348,6 +363,15 @@ fn func_signature(ft: &wasmparser::FuncType) -> Result<Signature, HarnessError> 
 
 /// `strict_types`: reject every function type with other than numeric values, used or not.
 fn parse_binary(wasm: &[u8], strict_types: bool) -> Result<ModuleInfo, HarnessError> {
+    parse_binary_with(wasm, strict_types, false)
+}
+
+/// `data_imports`: accept imported memories, globals and tables (linked, not mocked).
+fn parse_binary_with(
+    wasm: &[u8],
+    strict_types: bool,
+    data_imports: bool,
+) -> Result<ModuleInfo, HarnessError> {
     let mut types: Vec<Option<Result<Signature, HarnessError>>> = Vec::new();
     let mut function_types: Vec<u32> = Vec::new();
     let mut info = ModuleInfo::default();
@@ -401,6 +425,7 @@ fn parse_binary(wasm: &[u8], strict_types: bool) -> Result<ModuleInfo, HarnessEr
                             });
                         }
                         TypeRef::Global(_) => imported_globals += 1,
+                        TypeRef::Memory(_) | TypeRef::Table(_) if data_imports => {}
                         _ => {
                             return Err(HarnessError::new(format!(
                                 "import {}.{} is not a function; the harness mocks only functions",
@@ -453,7 +478,7 @@ fn parse_binary(wasm: &[u8], strict_types: bool) -> Result<ModuleInfo, HarnessEr
             _ => {}
         }
     }
-    if imported_globals > 0 {
+    if imported_globals > 0 && !data_imports {
         return Err(HarnessError::new(
             "the module imports globals; the harness provides only function imports",
         ));

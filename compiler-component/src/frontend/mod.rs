@@ -510,10 +510,11 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
         }
         (imported, defined) => imported.or(defined),
     };
-    let globals = build_globals(s, imported_globals)?;
+    let (globals, global_copies) = build_globals(s, imported_globals)?;
     let data = build_data(s, &globals)?;
     let grown = table::grown_tables(s)?;
-    let tables = table::build_tables(s, &globals, &grown)?;
+    let mut tables = table::build_tables(s, &globals, &grown)?;
+    tables.global_copies = global_copies;
     let mut module = Module {
         functions,
         bodies: Vec::new(),
@@ -760,8 +761,14 @@ fn imported_global(
     })
 }
 
-/// The imported globals, then the defined ones (the wasm global index space).
-fn build_globals(s: &Sections<'_>, imported: Vec<Global>) -> Result<Vec<Global>> {
+/// (defined global, imported global it starts as).
+type GlobalCopies = Vec<(u32, u32)>;
+
+/// The imported globals, then the defined ones (the wasm global index space), and the defined
+/// globals initialized by `global.get` of an imported one: (global, imported global), copied by
+/// `synth_init` (the imported value is only known when the program runs).
+fn build_globals(s: &Sections<'_>, imported: Vec<Global>) -> Result<(Vec<Global>, GlobalCopies)> {
+    let mut copies = Vec::new();
     let first_defined = imported.len();
     let mut globals: Vec<Global> = imported;
     for (defined, (offset, global)) in s.globals.iter().enumerate() {
@@ -782,7 +789,13 @@ fn build_globals(s: &Sections<'_>, imported: Vec<Global>) -> Result<Vec<Global>>
                 *offset,
             ));
         }
-        let init = const_expr(&global.init_expr, &globals, &what)?;
+        let init = match imported_global_get(&global.init_expr, &globals) {
+            Some(source) => {
+                copies.push((index as u32, source));
+                0
+            }
+            None => const_expr(&global.init_expr, &globals, &what)?,
+        };
         globals.push(Global {
             ty,
             mutable: global.ty.mutable,
@@ -791,7 +804,22 @@ fn build_globals(s: &Sections<'_>, imported: Vec<Global>) -> Result<Vec<Global>>
             import: None,
         });
     }
-    Ok(globals)
+    Ok((globals, copies))
+}
+
+/// `Some(N)` when `expr` is exactly `global.get N` of an imported global.
+fn imported_global_get(expr: &wasmparser::ConstExpr<'_>, globals: &[Global]) -> Option<u32> {
+    let mut reader = expr.get_operators_reader();
+    let Ok(Operator::GlobalGet { global_index }) = reader.read() else {
+        return None;
+    };
+    let Ok(Operator::End) = reader.read() else {
+        return None;
+    };
+    globals
+        .get(global_index as usize)
+        .is_some_and(|g| g.import.is_some())
+        .then_some(global_index)
 }
 
 /// Offsets may read (defined, immutable) globals: they see the globals' initial values.
@@ -802,6 +830,7 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
         match &data.kind {
             DataKind::Passive => segments.push(DataSegment {
                 offset: None,
+                offset_global: None,
                 bytes: data.data.to_vec(),
             }),
             DataKind::Active {
@@ -814,10 +843,15 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
                         data.range.start,
                     ));
                 }
-                let offset = const_expr(offset_expr, globals, &what)?;
+                let offset_global = imported_global_get(offset_expr, globals);
+                let offset = match offset_global {
+                    Some(_) => 0,
+                    None => const_expr(offset_expr, globals, &what)?,
+                };
                 segments.push(DataSegment {
                     // An i32 offset: its 32 bits are the unsigned address.
                     offset: Some(offset as u32),
+                    offset_global,
                     bytes: data.data.to_vec(),
                 });
             }

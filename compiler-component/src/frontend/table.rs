@@ -226,6 +226,7 @@ pub(super) fn build_tables(
         elems,
         funcrefs: BTreeMap::new(),
         global_refs: global_inits,
+        global_copies: Vec::new(),
         init_trap,
     })
 }

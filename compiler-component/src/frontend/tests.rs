@@ -352,10 +352,28 @@ fn unsupported_operators_name_function_operator_and_offset() {
     let e = error(br#"(module (import "env" "t" (table 1 funcref)))"#);
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert!(e.message.contains("env.t"), "{e}");
-    let e = error(br#"(module (import "env" "g" (global i32)) (global i32 (global.get 0)))"#);
+    let e = error(
+        br#"(module (import "env" "g" (global i32)) (table 2 funcref) (func)
+              (elem (global.get 0) 0) (func (call_indirect (i32.const 0))))"#,
+    );
     assert!(
         e.kind == ErrorKind::Unsupported && e.message.contains("imported global"),
         "{e}"
+    );
+    // A global initializer and a data offset may read an imported global: `synth_init` does.
+    let wasm = decode(
+        br#"(module (import "env" "g" (global i32)) (global i32 (global.get 0)) (memory 1)
+              (data (global.get 0) "x") (data (i32.const 4) "y"))"#,
+    )
+    .unwrap();
+    let m = translate(&wasm, &Options::default()).unwrap();
+    assert_eq!(m.tables.global_copies, vec![(1, 0)]);
+    assert_eq!(
+        m.data
+            .iter()
+            .map(|d| (d.offset, d.offset_global))
+            .collect::<Vec<_>>(),
+        vec![(Some(0), Some(0)), (Some(4), None)]
     );
     let e = error(br#"(module (import "env" "g" (global i32)) (export "h" (global 0)))"#);
     assert!(

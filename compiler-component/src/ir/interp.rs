@@ -151,7 +151,12 @@ impl<'m> Interp<'m> {
             self.memory_bytes = (mem.initial_pages as u64 * PAGE) as u32;
         }
         for seg in &self.module.data {
-            let Some(offset) = seg.offset else { continue };
+            let Some(mut offset) = seg.offset else {
+                continue;
+            };
+            if let Some(global) = seg.offset_global {
+                offset = self.read(self.global_addr(global)?, 4)? as u32;
+            }
             let end = offset as u64 + seg.bytes.len() as u64;
             if end > self.memory_bytes as u64 {
                 return Err(InterpError::Trap(TrapCode::DataSegmentOutOfBounds));

@@ -632,6 +632,9 @@ pub struct DataSegment {
     /// Active: copied to this constant offset of linear memory at instantiation (and dropped
     /// then). Passive (`None`): only `memory.init` reads it, until `data.drop`.
     pub offset: Option<u32>,
+    /// `Some(G)`: the active offset is `global.get G` of an imported global, known only at
+    /// instantiation (`offset` is then `Some(0)`).
+    pub offset_global: Option<u32>,
     /// The bytes (empty for a passive segment no `memory.init` names: nothing can read it).
     pub bytes: Vec<u8>,
 }

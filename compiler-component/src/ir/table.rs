@@ -54,6 +54,9 @@ pub struct Tables {
     pub funcrefs: BTreeMap<u32, u32>,
     /// Globals whose initial value is `ref.func F`: (global, F). `synth_init` stores them.
     pub global_refs: Vec<(u32, u32)>,
+    /// Globals whose initial value is `global.get` of an imported global: (global, import).
+    /// `synth_init` copies them.
+    pub global_copies: Vec<(u32, u32)>,
     /// An active element segment does not fit its table: `synth_init` traps
     /// (`ElemSegmentOutOfBounds`) before anything else.
     pub init_trap: bool,

@@ -276,6 +276,28 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
             vec![addr],
         );
     }
+    for &(global, source) in &module.tables.global_copies {
+        let words = match module.globals.get(global as usize).map(|g| g.ty) {
+            Some(Type::I64 | Type::F64) => 2,
+            _ => 1,
+        };
+        for word in 0..words {
+            let value = b.one(
+                Op::LoadSymbol {
+                    symbol: Symbol::Global(source),
+                    offset: 4 * word,
+                },
+                vec![],
+            );
+            b.effect(
+                Op::StoreSymbol {
+                    symbol: Symbol::Global(global),
+                    offset: 4 * word,
+                },
+                vec![value],
+            );
+        }
+    }
     if !trapped && module.memory.as_ref().is_some_and(|m| m.import.is_some()) {
         // The exporter (or embedder) owns the size word: check each segment against it.
         let bytes = b.one(
@@ -288,6 +310,13 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
         for (n, seg) in module.data.iter().enumerate() {
             // Passive segments are copied by `memory.init`, not here.
             let Some(offset) = seg.offset else { continue };
+            if let Some(global) = seg.offset_global {
+                let len = seg.bytes.len() as u32;
+                let fits = dynamic_segment_fits(&mut b, global, len, bytes);
+                let base = trap_unless(&mut b, fits, global);
+                copy_segment(&mut b, n as u32, 0, len, Some(base));
+                continue;
+            }
             let end = offset as u64 + seg.bytes.len() as u64;
             let Ok(end) = u32::try_from(end) else {
                 b.terminate(Terminator::Trap {
@@ -310,7 +339,7 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
                 code: TrapCode::DataSegmentOutOfBounds,
             });
             b.switch_to(copy);
-            copy_segment(&mut b, n as u32, offset, seg.bytes.len() as u32);
+            copy_segment(&mut b, n as u32, offset, seg.bytes.len() as u32, None);
         }
     }
     if let Some(mem) = module
@@ -331,6 +360,12 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
         );
         for (n, seg) in module.data.iter().enumerate() {
             let Some(offset) = seg.offset else { continue };
+            if let (Some(global), Ok(len)) = (seg.offset_global, u32::try_from(seg.bytes.len())) {
+                let fits = dynamic_segment_fits(&mut b, global, len, k);
+                let base = trap_unless(&mut b, fits, global);
+                copy_segment(&mut b, n as u32, 0, len, Some(base));
+                continue;
+            }
             if offset as u64 + seg.bytes.len() as u64 > size {
                 b.terminate(Terminator::Trap {
                     code: TrapCode::DataSegmentOutOfBounds,
@@ -338,7 +373,7 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
                 trapped = true;
                 break;
             }
-            copy_segment(&mut b, n as u32, offset, seg.bytes.len() as u32);
+            copy_segment(&mut b, n as u32, offset, seg.bytes.len() as u32, None);
         }
     }
     if !trapped {
@@ -366,8 +401,47 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
     Ok(())
 }
 
-/// A byte loop (destinations may be unaligned); leaves the builder in the block after it.
-fn copy_segment(b: &mut FnBuilder, segment: u32, offset: u32, len: u32) {
+/// 1 when a segment of `len` bytes at the offset held by imported global `global` fits in
+/// `bytes` (the memory size): `len <= bytes && offset <= bytes - len`, without overflow.
+fn dynamic_segment_fits(b: &mut FnBuilder, global: u32, len: u32, bytes: Value) -> Value {
+    let len = b.konst(len);
+    let len_fits = b.cmp(Cond::LeU, len, bytes);
+    let room = b.bin(BinaryOp::Sub, bytes, len);
+    let base = load_global_word(b, global);
+    let base_fits = b.cmp(Cond::LeU, base, room);
+    b.bin(BinaryOp::And, len_fits, base_fits)
+}
+
+fn load_global_word(b: &mut FnBuilder, global: u32) -> Value {
+    b.one(
+        Op::LoadSymbol {
+            symbol: Symbol::Global(global),
+            offset: 0,
+        },
+        vec![],
+    )
+}
+
+/// Trap (`DataSegmentOutOfBounds`) unless `fits`; then the offset held by `global`.
+fn trap_unless(b: &mut FnBuilder, fits: Value, global: u32) -> Value {
+    let copy = b.add_block(0);
+    let out_of_bounds = b.add_block(0);
+    b.terminate(Terminator::Branch {
+        cond: fits,
+        then_block: copy,
+        else_block: out_of_bounds,
+    });
+    b.switch_to(out_of_bounds);
+    b.terminate(Terminator::Trap {
+        code: TrapCode::DataSegmentOutOfBounds,
+    });
+    b.switch_to(copy);
+    load_global_word(b, global)
+}
+
+/// A byte loop (destinations may be unaligned) to `offset` (plus `base` when the offset is
+/// only known at run time); leaves the builder in the block after it.
+fn copy_segment(b: &mut FnBuilder, segment: u32, offset: u32, len: u32, base: Option<Value>) {
     if len == 0 {
         return;
     }
@@ -385,6 +459,10 @@ fn copy_segment(b: &mut FnBuilder, segment: u32, offset: u32, len: u32) {
         },
         vec![],
     );
+    let dst = match base {
+        Some(base) => b.bin(BinaryOp::Add, dst, base),
+        None => dst,
+    };
     let zero = b.konst(0);
     let copy = b.add_block(1);
     let again = b.add_block(0);

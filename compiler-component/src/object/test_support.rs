@@ -183,6 +183,7 @@ pub fn sample_module() -> Module {
             import: None,
         }),
         data: vec![DataSegment {
+            offset_global: None,
             offset: Some(16),
             bytes: b"hello".to_vec(),
         }],

@@ -476,6 +476,7 @@ pub fn run_native(
     let options = LinkOptions {
         linker: native_linker(platform),
         gc_roots: vec!["harness_main".into()],
+        ..LinkOptions::default()
     };
     let (image, map) = link_with(platform, &refs, &[], &options)?;
     let by_input = text_by_input(&map);

@@ -180,6 +180,9 @@ pub struct LinkOptions {
     pub linker: Linker,
     /// With `--gc-sections`, the symbols kept (and everything they reach); empty: no gc.
     pub gc_roots: Vec<String>,
+    /// `(alias, target)`: the linker script defines `alias = target;` (one module's import
+    /// symbol naming another module's export).
+    pub aliases: Vec<(String, String)>,
 }
 
 /// Link like `link`, with `options`; also returns the linker map (`text_by_input` reads it).
@@ -193,7 +196,11 @@ pub fn link_with(
     let libgcc = platform.libgcc()?;
     let dir = crate::ScratchDir::new()?;
     let script_path = dir.path().join("image.ld");
-    write(&script_path, linker_script(isa, import_symbols).as_bytes())?;
+    let mut script = linker_script(isa, import_symbols);
+    for (alias, target) in &options.aliases {
+        script.push_str(&format!("{alias} = {target};\n"));
+    }
+    write(&script_path, script.as_bytes())?;
     let output_path = dir.path().join("image.elf");
     let map_path = dir.path().join("image.map");
     let mut command = match options.linker {

@@ -136,9 +136,30 @@ fn compile_unguarded(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileErr
     }
 }
 
+/// Compile `wasm` for the emulator on `target` with namespace `namespace` (`None`: legacy), with
+/// `max_memory_pages` overriding the spec budget (an imported memory's exporter's maximum).
+pub fn compile_namespaced(
+    target: Target,
+    wasm: &[u8],
+    namespace: Option<&str>,
+    max_memory_pages: Option<u32>,
+) -> Result<Vec<u8>, CompileFailure> {
+    let mut options = spec_options(target, wasm);
+    options.module_name = namespace.map(str::to_string);
+    if let Some(pages) = max_memory_pages {
+        options.max_memory_pages = pages;
+    }
+    catch_unwind(AssertUnwindSafe(|| synth_compiler::compile(wasm, &options)))
+        .map_err(|payload| CompileFailure::Panic(panic_message(payload.as_ref())))?
+        .map(|output| output.object)
+        .map_err(CompileFailure::Error)
+}
+
 /// A live module instance; state persists across calls, as wast requires.
 pub enum Instance<'a> {
     Emulator(Box<SynthInstance>),
+    /// A member of the script's linked program (`linked::World`), which the runner calls.
+    Linked(super::linked::MemberKey),
     Interp {
         interp: Box<Interp<'a>>,
         module: &'a ir::Module,
@@ -193,6 +214,9 @@ impl<'a> Instance<'a> {
         match self {
             Instance::Emulator(instance) => {
                 Ok(instance.invoke(export, args).map_err(harness)?.outcome)
+            }
+            Instance::Linked(_) => {
+                Err("internal: a linked instance is called through its world".into())
             }
             Instance::Interp { interp, module } => {
                 let index = interp
@@ -254,6 +278,9 @@ impl<'a> Instance<'a> {
                     .machine
                     .read_value(address, global.ty)
                     .map_err(harness)
+            }
+            Instance::Linked(_) => {
+                Err("internal: a linked instance is read through its world".into())
             }
             Instance::Interp { interp, module } => {
                 let position = module

@@ -1,16 +1,22 @@
-//! The host side of instantiation: what a module imports and exports, and whether this runner
-//! can provide its imports. The runner plays the spec's `spectest` host module for its `print*`
-//! functions (the emulator's import stubs return nothing for them); everything else a module can
-//! import is either out of scope (skipped) or missing (the module is unlinkable).
+//! The host side of instantiation: what a module imports and exports, and what satisfies each
+//! import. The spectest host module's `print*` functions are the emulator's import stubs (they
+//! return nothing); its globals, table and memory are a synth-compiled module (`SPECTEST_WAT`);
+//! a registered instance provides its exports. Import matching follows the spec (exact function
+//! and global types, memory and table limits against the current size). The IR interpreter runs
+//! each module alone, so there every import but print is skipped.
 
 use std::collections::BTreeSet;
 
-use wasmparser::{CompositeInnerType, ExternalKind, Operator, Parser, Payload, TypeRef, ValType};
+use wasmparser::{
+    CompositeInnerType, ExternalKind, Operator, Parser, Payload, RefType, TypeRef, ValType,
+};
 
 /// What the runner needs to know about a module's imports and exports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModuleFacts {
     pub imports: Vec<Import>,
+    /// Every export with the type of what it exports, in export-section order.
+    pub exports: Vec<(String, ExternType)>,
     /// Exported globals: (export name, global index).
     pub global_exports: Vec<(String, u32)>,
     /// The module has a start function (which runs at instantiation).
@@ -21,17 +27,75 @@ pub struct ModuleFacts {
 pub struct Import {
     pub module: String,
     pub name: String,
-    pub kind: ImportKind,
+    pub kind: ExternType,
 }
 
+/// The type of an import or export, as wasm's import matching compares them.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ImportKind {
+pub enum ExternType {
     Function {
         params: Vec<ValType>,
         results: Vec<ValType>,
     },
-    /// A global, memory, table or tag (the word names which).
-    Other(&'static str),
+    Global {
+        ty: ValType,
+        mutable: bool,
+    },
+    Memory {
+        min: u64,
+        max: Option<u64>,
+    },
+    Table {
+        element: RefType,
+        min: u64,
+        max: Option<u64>,
+    },
+    Tag,
+}
+
+/// The old name: what an import is.
+pub type ImportKind = ExternType;
+
+impl ExternType {
+    /// "a function", "a global", ...: for messages.
+    pub fn what(&self) -> &'static str {
+        match self {
+            ExternType::Function { .. } => "a function",
+            ExternType::Global { .. } => "a global",
+            ExternType::Memory { .. } => "a memory",
+            ExternType::Table { .. } => "a table",
+            ExternType::Tag => "a tag",
+        }
+    }
+
+    /// Does an export of type `self` (with `current_min` its current size in pages or elements,
+    /// for memories and tables) satisfy an import of type `wanted`? The spec's import matching.
+    pub fn satisfies(&self, wanted: &ExternType, current_min: Option<u64>) -> bool {
+        let limits_match =
+            |min: u64, max: Option<u64>, wanted_min: u64, wanted_max: Option<u64>| {
+                current_min.unwrap_or(min) >= wanted_min
+                    && match (max, wanted_max) {
+                        (_, None) => true,
+                        (Some(max), Some(wanted_max)) => max <= wanted_max,
+                        (None, Some(_)) => false,
+                    }
+            };
+        match (self, wanted) {
+            (ExternType::Memory { min, max }, ExternType::Memory { min: wm, max: wx }) => {
+                limits_match(*min, *max, *wm, *wx)
+            }
+            (
+                ExternType::Table { element, min, max },
+                ExternType::Table {
+                    element: we,
+                    min: wm,
+                    max: wx,
+                },
+            ) => element == we && limits_match(*min, *max, *wm, *wx),
+            (ExternType::Tag, _) => false,
+            (actual, wanted) => actual == wanted,
+        }
+    }
 }
 
 /// Can the runner satisfy a module's imports?
@@ -44,11 +108,78 @@ pub enum Linkage {
     Unlinkable(String),
 }
 
+/// Where one import comes from, once matched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Provider {
+    /// A `spectest` print function: the emulator's import stub (returns nothing).
+    HostFunction,
+    /// The spectest host module's global, memory or table.
+    Spectest,
+    /// The instance registered under the import's module name (runner slot).
+    Instance(usize),
+}
+
+/// The spectest host module (wasm's `spectest`): print functions that do nothing, four
+/// constant globals of value 666 / 666.6, a table of 10..20 funcrefs, a memory of 1..2 pages.
+pub const SPECTEST_WAT: &str = r#"(module
+  (global (export "global_i32") i32 (i32.const 666))
+  (global (export "global_i64") i64 (i64.const 666))
+  (global (export "global_f32") f32 (f32.const 666.6))
+  (global (export "global_f64") f64 (f64.const 666.6))
+  (table (export "table") 10 20 funcref)
+  (memory (export "memory") 1 2))"#;
+
+/// The type of spectest's export `name`.
+pub fn spectest_export(name: &str) -> Option<ExternType> {
+    let global = |ty| ExternType::Global { ty, mutable: false };
+    Some(match name {
+        "global_i32" => global(ValType::I32),
+        "global_i64" => global(ValType::I64),
+        "global_f32" => global(ValType::F32),
+        "global_f64" => global(ValType::F64),
+        "table" => ExternType::Table {
+            element: RefType::FUNCREF,
+            min: 10,
+            max: Some(20),
+        },
+        "memory" => ExternType::Memory {
+            min: 1,
+            max: Some(2),
+        },
+        _ => ExternType::Function {
+            params: spectest_function(name)?.to_vec(),
+            results: Vec::new(),
+        },
+    })
+}
+
 impl ModuleFacts {
     pub fn parse(wasm: &[u8]) -> Result<ModuleFacts, String> {
         let bad = |e: wasmparser::BinaryReaderError| format!("malformed wasm: {e}");
         let mut types: Vec<Option<(Vec<ValType>, Vec<ValType>)>> = Vec::new();
         let mut facts = ModuleFacts::default();
+        // The index spaces, imports first: what an export refers to.
+        let mut functions: Vec<ExternType> = Vec::new();
+        let mut globals: Vec<ExternType> = Vec::new();
+        let mut memories: Vec<ExternType> = Vec::new();
+        let mut tables: Vec<ExternType> = Vec::new();
+        let function_type = |types: &[Option<(Vec<ValType>, Vec<ValType>)>], ty: u32| {
+            let (params, results) = types
+                .get(ty as usize)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| format!("type {ty} is not a function type"))?;
+            Ok::<_, String>(ExternType::Function { params, results })
+        };
+        let memory_type = |m: wasmparser::MemoryType| ExternType::Memory {
+            min: m.initial,
+            max: m.maximum,
+        };
+        let table_type = |t: wasmparser::TableType| ExternType::Table {
+            element: t.element_type,
+            min: t.initial,
+            max: t.maximum,
+        };
         for payload in Parser::new(0).parse_all(wasm) {
             match payload.map_err(bad)? {
                 Payload::TypeSection(reader) => {
@@ -68,16 +199,27 @@ impl ModuleFacts {
                         let import = import.map_err(bad)?;
                         let kind = match import.ty {
                             TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
-                                let (params, results) =
-                                    types.get(ty as usize).cloned().flatten().ok_or_else(|| {
-                                        format!("type {ty} is not a function type")
-                                    })?;
-                                ImportKind::Function { params, results }
+                                let kind = function_type(&types, ty)?;
+                                functions.push(kind.clone());
+                                kind
                             }
-                            TypeRef::Global(_) => ImportKind::Other("a global"),
-                            TypeRef::Memory(_) => ImportKind::Other("a memory"),
-                            TypeRef::Table(_) => ImportKind::Other("a table"),
-                            TypeRef::Tag(_) => ImportKind::Other("a tag"),
+                            TypeRef::Global(g) => {
+                                let kind = ExternType::Global {
+                                    ty: g.content_type,
+                                    mutable: g.mutable,
+                                };
+                                globals.push(kind.clone());
+                                kind
+                            }
+                            TypeRef::Memory(m) => {
+                                memories.push(memory_type(m));
+                                memory_type(m)
+                            }
+                            TypeRef::Table(t) => {
+                                tables.push(table_type(t));
+                                table_type(t)
+                            }
+                            TypeRef::Tag(_) => ExternType::Tag,
                         };
                         facts.imports.push(Import {
                             module: import.module.to_string(),
@@ -86,9 +228,43 @@ impl ModuleFacts {
                         });
                     }
                 }
+                Payload::FunctionSection(reader) => {
+                    for ty in reader {
+                        functions.push(function_type(&types, ty.map_err(bad)?)?);
+                    }
+                }
+                Payload::GlobalSection(reader) => {
+                    for global in reader {
+                        let ty = global.map_err(bad)?.ty;
+                        globals.push(ExternType::Global {
+                            ty: ty.content_type,
+                            mutable: ty.mutable,
+                        });
+                    }
+                }
+                Payload::MemorySection(reader) => {
+                    for memory in reader {
+                        memories.push(memory_type(memory.map_err(bad)?));
+                    }
+                }
+                Payload::TableSection(reader) => {
+                    for table in reader {
+                        tables.push(table_type(table.map_err(bad)?.ty));
+                    }
+                }
                 Payload::ExportSection(reader) => {
                     for export in reader {
                         let export = export.map_err(bad)?;
+                        let space = match export.kind {
+                            ExternalKind::Func | ExternalKind::FuncExact => &functions,
+                            ExternalKind::Global => &globals,
+                            ExternalKind::Memory => &memories,
+                            ExternalKind::Table => &tables,
+                            ExternalKind::Tag => continue,
+                        };
+                        if let Some(kind) = space.get(export.index as usize) {
+                            facts.exports.push((export.name.to_string(), kind.clone()));
+                        }
                         if export.kind == ExternalKind::Global {
                             facts
                                 .global_exports
@@ -111,37 +287,84 @@ impl ModuleFacts {
             .map(|(_, index)| *index)
     }
 
-    /// Check every import against the spectest host functions and the registered instances.
+    /// The type of export `name`.
+    pub fn export(&self, name: &str) -> Option<&ExternType> {
+        self.exports
+            .iter()
+            .find(|(export, _)| export == name)
+            .map(|(_, kind)| kind)
+    }
+
+    /// Linkage for the IR interpreter, which runs each module alone: only the spectest print
+    /// functions can be provided.
     pub fn linkage(&self, registered: &BTreeSet<String>) -> Linkage {
         for import in &self.imports {
             let what = format!("{}.{}", import.module, import.name);
             match &import.kind {
-                ImportKind::Other(kind) => {
-                    return Linkage::OutOfScope(format!("imports {kind} ({what})"));
-                }
-                ImportKind::Function { params, results } => {
-                    if import.module == "spectest" {
-                        match spectest_function(&import.name) {
-                            Some(expected)
-                                if expected == params.as_slice() && results.is_empty() => {}
-                            Some(_) => {
-                                return Linkage::Unlinkable(format!(
-                                    "incompatible import type for {what}"
-                                ));
-                            }
-                            None => return Linkage::Unlinkable(format!("unknown import {what}")),
+                ExternType::Function { params, results } if import.module == "spectest" => {
+                    match spectest_function(&import.name) {
+                        Some(expected) if expected == params.as_slice() && results.is_empty() => {}
+                        Some(_) => {
+                            return Linkage::Unlinkable(format!(
+                                "incompatible import type for {what}"
+                            ));
                         }
-                    } else if registered.contains(&import.module) {
-                        return Linkage::OutOfScope(format!(
-                            "imports a function from another module ({what})"
-                        ));
-                    } else {
-                        return Linkage::Unlinkable(format!("unknown import {what}"));
+                        None => return Linkage::Unlinkable(format!("unknown import {what}")),
                     }
                 }
+                kind if import.module == "spectest" || registered.contains(&import.module) => {
+                    return Linkage::OutOfScope(format!(
+                        "the IR interpreter runs each module alone, without imported globals, \
+                         memories, tables or other modules' functions: imports {} ({what})",
+                        kind.what()
+                    ));
+                }
+                _ => return Linkage::Unlinkable(format!("unknown import {what}")),
             }
         }
         Linkage::Linkable
+    }
+
+    /// Match every import against the spectest host module and the registered instances
+    /// (`registered` finds the instance and its facts by name; `current_size` gives the current
+    /// pages or elements of an instance's memory or table export). `Err(message)`: unlinkable.
+    pub fn resolve(
+        &self,
+        registered: &dyn Fn(&str) -> Option<(usize, ModuleFacts)>,
+        current_size: &dyn Fn(&Provider, &str) -> Option<u64>,
+    ) -> Result<Vec<Provider>, String> {
+        let mut providers = Vec::with_capacity(self.imports.len());
+        for import in &self.imports {
+            let what = format!("{}.{}", import.module, import.name);
+            let (provider, export) = if import.module == "spectest" {
+                let export = spectest_export(&import.name)
+                    .ok_or_else(|| format!("unknown import {what}"))?;
+                let provider = match export {
+                    ExternType::Function { .. } => Provider::HostFunction,
+                    _ => Provider::Spectest,
+                };
+                (provider, export)
+            } else {
+                let (slot, facts) =
+                    registered(&import.module).ok_or_else(|| format!("unknown import {what}"))?;
+                let export = facts
+                    .export(&import.name)
+                    .cloned()
+                    .ok_or_else(|| format!("unknown import {what}"))?;
+                (Provider::Instance(slot), export)
+            };
+            let size = match export {
+                ExternType::Memory { .. } | ExternType::Table { .. } => {
+                    current_size(&provider, &import.name)
+                }
+                _ => None,
+            };
+            if !export.satisfies(&import.kind, size) {
+                return Err(format!("incompatible import type for {what}"));
+            }
+            providers.push(provider);
+        }
+        Ok(providers)
     }
 }
 
@@ -214,7 +437,7 @@ mod tests {
     }
 
     #[test]
-    fn registered_functions_and_non_function_imports_are_out_of_scope() {
+    fn the_ir_interpreter_skips_every_import_but_print() {
         let registered: BTreeSet<String> = ["M".to_string()].into_iter().collect();
         let cross = facts(r#"(module (import "M" "f" (func)))"#);
         assert!(matches!(cross.linkage(&registered), Linkage::OutOfScope(_)));
@@ -232,6 +455,53 @@ mod tests {
             memory.linkage(&registered),
             Linkage::OutOfScope(m) if m.contains("a memory")
         ));
+    }
+
+    #[test]
+    fn imports_match_exports_by_the_spec_rules() {
+        let exporter = facts(
+            r#"(module (memory (export "m") 1 4) (global (export "g") (mut i32) (i32.const 0))
+                       (func (export "f") (param i32)))"#,
+        );
+        let registered = |name: &str| (name == "M").then(|| (7, exporter.clone()));
+        let grown_to_two = |_: &Provider, _: &str| Some(2);
+        let resolve = |wat: &str| facts(wat).resolve(&registered, &grown_to_two);
+        assert_eq!(
+            resolve(
+                r#"(module (import "M" "m" (memory 2 4)) (import "M" "g" (global (mut i32)))
+                           (import "M" "f" (func (param i32)))
+                           (import "spectest" "print_i32" (func (param i32)))
+                           (import "spectest" "global_f64" (global f64)))"#
+            ),
+            Ok(vec![
+                Provider::Instance(7),
+                Provider::Instance(7),
+                Provider::Instance(7),
+                Provider::HostFunction,
+                Provider::Spectest
+            ])
+        );
+        for wrong in [
+            r#"(module (import "M" "m" (memory 3)))"#,
+            r#"(module (import "M" "m" (memory 1 3)))"#,
+            r#"(module (import "M" "g" (global i32)))"#,
+            r#"(module (import "M" "f" (func)))"#,
+            r#"(module (import "M" "g" (func)))"#,
+            r#"(module (import "spectest" "table" (table 10 15 funcref)))"#,
+        ] {
+            assert!(
+                matches!(resolve(wrong), Err(m) if m.starts_with("incompatible import type")),
+                "{wrong}"
+            );
+        }
+        assert_eq!(
+            resolve(r#"(module (import "N" "f" (func)))"#),
+            Err("unknown import N.f".into())
+        );
+        assert_eq!(
+            resolve(r#"(module (import "M" "h" (func)))"#),
+            Err("unknown import M.h".into())
+        );
     }
 
     #[test]

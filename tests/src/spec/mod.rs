@@ -7,6 +7,7 @@
 
 pub mod engine;
 pub mod linkage;
+pub mod linked;
 pub mod report;
 pub mod runner;
 pub mod script;

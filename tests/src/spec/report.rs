@@ -226,9 +226,15 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
     );
     let _ = write!(
         out,
-        "Host configuration: the runner provides the `spectest` print functions (they return \
-         nothing); each `module` is compiled and linked once per engine and its instance \
-         persists across the assertions; a call may execute {} instructions; modules that \
+        "Host configuration: the `spectest` print functions are harness stubs that return \
+         nothing; its globals (666, 666.6), table (10..20 funcref) and memory (1..2 pages) are a \
+         synth-compiled module. On the targets every module is compiled with its own namespace \
+         and `register` links modules to each other by docs/ABI.md's symbol names: the instances \
+         that share state are one program in one emulator, linked again (and their history \
+         replayed) when a module joins; an imported memory may grow to its exporter's maximum. \
+         The IR interpreter runs each module alone, so its columns skip modules that import \
+         anything but the print functions. Each `module` is compiled once per engine and its \
+         instance persists across the assertions; a call may execute {} instructions; modules that \
          contain `memory.grow` get a {}-page memory budget (synth's `max_memory_pages`), the \
          others keep the default; trap messages match when synth's message starts with the \
          expected one.\n\n",

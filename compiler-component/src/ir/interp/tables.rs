@@ -306,6 +306,10 @@ impl<'m> Interp<'m> {
             let slot = self.global_addr(global)?;
             self.write(slot, 4, addr)?;
         }
+        for &(global, source) in &self.module.tables.global_copies {
+            let value = self.read(self.global_addr(source)?, 8)?;
+            self.write(self.global_addr(global)?, 8, value)?;
+        }
         Ok(())
     }
 }

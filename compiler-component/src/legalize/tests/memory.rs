@@ -269,6 +269,7 @@ fn globals_of_both_widths() {
 
 fn data(offset: u32, bytes: &[u8]) -> DataSegment {
     DataSegment {
+        offset_global: None,
         offset: Some(offset),
         bytes: bytes.to_vec(),
     }

@@ -42,7 +42,7 @@ pub(super) fn bytes_fixed(module: &Module, func: &Function) -> bool {
         .functions
         .iter()
         .any(|f| matches!(f.kind, FunctionKind::Imported(_)));
-    !grows_in_module && !(shared && imports_code)
+    !(grows_in_module || shared && imports_code)
 }
 
 /// Operators after which the memory may have grown.

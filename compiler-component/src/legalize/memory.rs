@@ -4,7 +4,63 @@
 
 use super::BodyLegalizer;
 use crate::error::Result;
-use crate::ir::{BinaryOp, Cond, Inst, MemArg, Op, Symbol, Type, Value};
+use crate::ir::{
+    BinaryOp, Cond, Function, FunctionKind, Inst, MemArg, Module, Op, Symbol, TrapCode, Type, Value,
+};
+
+/// Whether the memory size word can change during any call of this function: only by a
+/// `memory.grow`, here or (through a call) elsewhere in the module, or in another module that
+/// shares the memory and that a call may reach through an import.
+pub(super) fn bytes_fixed(module: &Module, func: &Function) -> bool {
+    let grows_here = func
+        .blocks
+        .iter()
+        .flat_map(|b| &b.insts)
+        .any(|i| matches!(i.op, Op::MemoryGrow));
+    if grows_here {
+        return false;
+    }
+    let calls = func
+        .blocks
+        .iter()
+        .flat_map(|b| &b.insts)
+        .any(|i| may_grow(&i.op));
+    if !calls {
+        return true;
+    }
+    let grows_in_module = module
+        .bodies
+        .iter()
+        .flat_map(|f| &f.blocks)
+        .flat_map(|b| &b.insts)
+        .any(|i| matches!(i.op, Op::MemoryGrow));
+    let shared = module
+        .memory
+        .as_ref()
+        .is_some_and(|m| m.import.is_some() || !m.exports.is_empty());
+    let imports_code = module
+        .functions
+        .iter()
+        .any(|f| matches!(f.kind, FunctionKind::Imported(_)));
+    !(grows_in_module || shared && imports_code)
+}
+
+/// Operators after which the memory may have grown.
+pub(super) fn may_grow(op: &Op) -> bool {
+    matches!(op, Op::MemoryGrow | Op::Call(_) | Op::CallIndirect(_))
+}
+
+pub(super) fn old_consts(func: &Function) -> Vec<Option<i64>> {
+    let mut consts = vec![None; func.value_types.len()];
+    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
+        if let (Op::Const(k), [r]) = (&inst.op, inst.results.as_slice())
+            && let Some(slot) = consts.get_mut(r.0 as usize)
+        {
+            *slot = Some(*k);
+        }
+    }
+    consts
+}
 
 impl BodyLegalizer<'_> {
     fn max_pages(&self) -> Result<u32> {
@@ -14,36 +70,58 @@ impl BodyLegalizer<'_> {
         }
     }
 
-    /// Base of linear memory, materialized once per block.
-    fn base(&mut self) -> Result<Value> {
-        self.max_pages()?;
-        if let Some(base) = self.memory_base {
-            return Ok(base);
+    /// The memory base (and, when it cannot change, the size word) defined once at the top of
+    /// the entry block, so the register allocator keeps them for the whole function (or spills
+    /// them like any value) instead of rebuilding them at every access. DCE drops them unused.
+    pub(super) fn hoist_memory_values(&mut self) -> Result<()> {
+        let accesses = self
+            .old
+            .blocks
+            .iter()
+            .flat_map(|b| &b.insts)
+            .any(|i| matches!(i.op, Op::Load(_) | Op::Store(_)));
+        if !accesses || self.module.memory.is_none() {
+            return Ok(());
         }
-        let base = self.b.one(
+        self.b.offset = self.old.offset;
+        self.memory_base = Some(self.b.one(
             Op::SymbolAddr {
                 symbol: Symbol::Memory,
                 offset: 0,
             },
             vec![],
-        );
-        self.memory_base = Some(base);
-        Ok(base)
+        ));
+        if self.bytes_fixed && self.options.bounds_checks {
+            self.memory_bytes();
+        }
+        Ok(())
     }
 
+    fn base(&mut self) -> Result<Value> {
+        self.max_pages()?;
+        self.memory_base
+            .ok_or_else(|| self.error("memory access without a hoisted base"))
+    }
+
+    /// The size word, reloaded only when a call or `memory.grow` may have changed it.
     fn memory_bytes(&mut self) -> Value {
-        self.b.one(
+        if let Some(bytes) = self.memory_bytes {
+            return bytes;
+        }
+        let bytes = self.b.one(
             Op::LoadSymbol {
                 symbol: Symbol::MemoryBytes,
                 offset: 0,
             },
             vec![],
-        )
+        );
+        self.memory_bytes = Some(bytes);
+        bytes
     }
 
     /// The bounds check (when enabled) for the whole access, then the memory base. The access
     /// fits u32 offsets: longer ones were cut off as always trapping.
-    fn prepare_access(&mut self, addr: Value, m: &MemArg) -> Result<(Value, u32)> {
+    fn prepare_access(&mut self, old_addr: Value, addr: Value, m: &MemArg) -> Result<(Value, u32)> {
         let base = self.base()?;
         let end = m.offset + m.width as u64;
         let offset = u32::try_from(m.offset)
@@ -51,10 +129,42 @@ impl BodyLegalizer<'_> {
             .filter(|_| end <= u32::MAX as u64)
             .ok_or_else(|| self.error("access offset beyond 32 bits was not cut"))?;
         if self.options.bounds_checks {
-            let bytes = self.memory_bytes();
-            self.b.effect(Op::BoundsCheck { end }, vec![addr, bytes]);
+            self.bounds_check(old_addr, addr, end);
         }
         Ok((base, offset))
+    }
+
+    /// Memory never shrinks below its declared minimum, so a check is needed only where that
+    /// does not already cover the access; where it remains, one compare against
+    /// `bytes - end` (which cannot wrap when `end` is within the minimum) and a trap branch.
+    fn bounds_check(&mut self, old_addr: Value, addr: Value, end: u64) {
+        let min_bytes = self
+            .module
+            .memory
+            .as_ref()
+            .map_or(0, |m| m.initial_pages as u64 * 65536);
+        let konst = self.old_consts.get(old_addr.0 as usize).copied().flatten();
+        if let Some(k) = konst
+            && (k as u32 as u64) + end <= min_bytes
+        {
+            return;
+        }
+        if self.checked.iter().any(|&(a, e)| a == addr && e >= end) {
+            return;
+        }
+        let bytes = self.memory_bytes();
+        if end <= min_bytes {
+            let limit = self.b.bin_k(BinaryOp::Sub, bytes, end as u32);
+            let beyond = self.b.cmp(Cond::GtU, addr, limit);
+            self.b
+                .effect(Op::TrapIf(TrapCode::MemoryOutOfBounds), vec![beyond]);
+        } else {
+            self.b.effect(Op::BoundsCheck { end }, vec![addr, bytes]);
+        }
+        match self.checked.iter_mut().find(|(a, _)| *a == addr) {
+            Some(entry) => entry.1 = end,
+            None => self.checked.push((addr, end)),
+        }
     }
 
     fn raw(width: u8, signed: bool, offset: u32) -> MemArg {
@@ -66,9 +176,10 @@ impl BodyLegalizer<'_> {
     }
 
     pub(super) fn load(&mut self, inst: &Inst, m: &MemArg) -> Result<()> {
-        let addr = self.get32(self.arg(inst, 0)?)?;
+        let old_addr = self.arg(inst, 0)?;
+        let addr = self.get32(old_addr)?;
         let r = self.result(inst, 0)?;
-        let (base, offset) = self.prepare_access(addr, m)?;
+        let (base, offset) = self.prepare_access(old_addr, addr, m)?;
         match (self.type_of(r)?, m.width) {
             // A hardware float: one access of its width into a float value.
             (ty @ Type::F32, 4) | (ty @ Type::F64, 8) => {
@@ -109,9 +220,10 @@ impl BodyLegalizer<'_> {
     }
 
     pub(super) fn store(&mut self, inst: &Inst, m: &MemArg) -> Result<()> {
-        let addr = self.get32(self.arg(inst, 0)?)?;
+        let old_addr = self.arg(inst, 0)?;
+        let addr = self.get32(old_addr)?;
         let value = self.arg(inst, 1)?;
-        let (base, offset) = self.prepare_access(addr, m)?;
+        let (base, offset) = self.prepare_access(old_addr, addr, m)?;
         match (self.type_of(value)?, m.width) {
             (Type::F32, 4) | (Type::F64, 8) => {
                 let v = self.get32(value)?;

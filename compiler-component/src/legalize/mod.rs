@@ -51,8 +51,17 @@ struct BodyLegalizer<'a> {
     helpers: &'a mut RuntimeHelpers,
     /// New values of each old value: one (I32) or two (I64 as low, high); empty = not yet.
     map: Vec<Vec<Value>>,
-    /// `SymbolAddr(Memory)` already materialized in the current block.
+    /// `SymbolAddr(Memory)`, materialized once in the entry block for the whole function.
     memory_base: Option<Value>,
+    /// The memory size word as loaded last; `None` once a call or `memory.grow` may have
+    /// changed it (never, when `bytes_fixed`: then it is loaded once in the entry block).
+    memory_bytes: Option<Value>,
+    bytes_fixed: bool,
+    /// Accesses already checked in the current block: new address value and the largest end.
+    /// Memory never shrinks, so a passed check stays valid across calls and grows.
+    checked: Vec<(Value, u64)>,
+    /// The constant of each old value defined by `Const`, for checks on constant addresses.
+    old_consts: Vec<Option<i64>>,
 }
 
 fn legalize_body(
@@ -85,6 +94,10 @@ fn legalize_body(
         helpers,
         map: vec![Vec::new(); old.value_types.len()],
         memory_base: None,
+        memory_bytes: None,
+        bytes_fixed: memory::bytes_fixed(module, &old),
+        checked: Vec::new(),
+        old_consts: memory::old_consts(&old),
     };
     // Block parameters first: a jump may reach a block before it is rewritten.
     for block in &old.blocks {
@@ -224,10 +237,18 @@ impl BodyLegalizer<'_> {
         let old = self.old;
         let data = &old.blocks[block.0 as usize];
         self.b.switch_to(block);
-        self.memory_base = None;
+        self.checked.clear();
+        if block.0 == 0 {
+            self.hoist_memory_values()?;
+        } else if !self.bytes_fixed {
+            self.memory_bytes = None;
+        }
         for inst in &data.insts {
             self.b.offset = inst.offset;
             self.inst(inst)?;
+            if memory::may_grow(&inst.op) && !self.bytes_fixed {
+                self.memory_bytes = None;
+            }
         }
         self.b.offset = data.term_offset;
         let term = match &data.term {

@@ -465,9 +465,11 @@ mod tests {
         assert!(err(&["compile", "x", "--no-cache=yes"]).contains("takes no value"));
         assert!(err(&["compile", "x", "--component"]).contains("needs a value"));
         assert!(err(&["frob"]).contains("unknown command"));
-        let json_clash = ["compile", "x", "--target", "rv32imac", "--json", "-o"];
-        assert!(err(&[&json_clash[..], &["-"]].concat()).contains("--json uses"));
-        assert!(err(&[&json_clash[..], &["x.o", "--report"]].concat()).contains("--json uses"));
+        let json_clash = [
+            "compile", "x", "--target", "rv32imac", "--json", "-o", "x.o",
+        ];
+        assert!(err(&[&json_clash[..], &["--header", "-"]].concat()).contains("--json uses"));
+        assert!(err(&[&json_clash[..], &["--report"]].concat()).contains("--json uses"));
         assert!(
             err(&[
                 "batch",

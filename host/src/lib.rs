@@ -283,7 +283,9 @@ impl Host {
         if let Err(e) = self.check_input_size(u64::try_from(input.len()).unwrap_or(u64::MAX)) {
             return (Err(e), metrics);
         }
-        let slot = self.slots.acquire();
+        // Released after the store (declared later, dropped first): the pooling allocator's
+        // instance slot is only free once the store is gone.
+        let _slot = self.slots.acquire();
         metrics.queued = started.elapsed();
         let mut store = match self.new_store() {
             Ok(store) => store,
@@ -296,7 +298,6 @@ impl Host {
                 &convert::wit_options(options),
             )
         });
-        drop(slot);
         metrics.elapsed = started.elapsed();
         metrics.peak_memory_bytes = store.data().limiter.peak_memory_bytes();
         metrics.fuel_used = self

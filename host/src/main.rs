@@ -17,7 +17,7 @@ use synth_compiler::cli_output::{self, print};
 use synth_host::{Host, HostConfig, RequestMetrics};
 
 use args::{BatchArgs, Command, OutputMode};
-use outcome::{Failure, Status};
+use outcome::{Failure, Status, millis};
 
 fn main() -> ExitCode {
     let command = match args::parse(std::env::args().skip(1)) {
@@ -280,10 +280,6 @@ struct BatchTimes {
     jobs: usize,
 }
 
-fn millis(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 /// The machine-readable summary: every input's record, counts by status, times.
 fn batch_json(results: &[BatchResult], times: &BatchTimes, host: &Host) -> serde_json::Value {
     let records: Vec<serde_json::Value> = results
@@ -295,14 +291,7 @@ fn batch_json(results: &[BatchResult], times: &BatchTimes, host: &Host) -> serde
         })
         .collect();
     let mut by_status = serde_json::Map::new();
-    for status in [
-        Status::Ok,
-        Status::BadInput,
-        Status::Usage,
-        Status::Limit,
-        Status::CompilerBug,
-        Status::HostError,
-    ] {
+    for status in Status::ALL {
         let count = results
             .iter()
             .filter(|r| r.outcome.as_ref().map_or_else(|f| f.status, |_| Status::Ok) == status)

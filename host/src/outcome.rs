@@ -28,6 +28,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in code order.
+    pub const ALL: [Status; 6] = [
+        Status::Ok,
+        Status::BadInput,
+        Status::Usage,
+        Status::Limit,
+        Status::CompilerBug,
+        Status::HostError,
+    ];
+
     pub fn code(self) -> u8 {
         self as u8
     }
@@ -125,7 +135,7 @@ impl From<RequestError> for Failure {
     }
 }
 
-fn millis(d: Duration) -> f64 {
+pub fn millis(d: Duration) -> f64 {
     // Microsecond resolution keeps the JSON short and is finer than anything measured here.
     (d.as_micros() as f64) / 1000.0
 }
@@ -180,15 +190,7 @@ mod tests {
 
     #[test]
     fn every_class_has_its_own_exit_code() {
-        let all = [
-            Status::Ok,
-            Status::BadInput,
-            Status::Usage,
-            Status::Limit,
-            Status::CompilerBug,
-            Status::HostError,
-        ];
-        let mut codes: Vec<u8> = all.iter().map(|s| s.code()).collect();
+        let mut codes: Vec<u8> = Status::ALL.iter().map(|s| s.code()).collect();
         codes.dedup();
         assert_eq!(codes, vec![0, 1, 2, 3, 4, 5]);
         // A batch reports the most severe: the codes are ordered by severity.

@@ -45,6 +45,7 @@ function reportToNativeJson(report) {
     remats: f.remats,
     max_pressure: f.maxPressure,
     frame_size: f.frameSize,
+    indirect: f.indirect,
     listing: f.listing.map((line) => ({
       offset: line.offset,
       bytes: hex(line.bytes),
@@ -59,6 +60,15 @@ function reportToNativeJson(report) {
     total_code_size: functions.reduce((sum, f) => sum + f.code_size, 0),
     footprint: { text, rodata, data, bss },
     functions,
+    tables: report.tables.map((t) => ({
+      name: t.name,
+      symbol: t.symbol,
+      element_type: t.elementType,
+      size: t.size,
+      capacity: t.capacity,
+      null_entries: t.nullEntries,
+      functions: t.functions,
+    })),
   };
 }
 
@@ -304,13 +314,16 @@ function renderReport(report) {
       f.maxPressure, f.frameSize]) {
       row.append(element('td', {}, String(cell)));
     }
+    // Reachable through a table or a funcref: call_indirect can call it.
+    row.append(element('td', { title: f.indirect ? 'call_indirect can call it' : '' },
+      f.indirect ? 'yes' : ''));
     row.addEventListener('click', () => state.listing?.scrollToFunction(f.symbol));
     body.append(row);
     for (const key of STAT_KEYS) totals[key] += f[key];
   });
   const total = element('tr');
   for (const cell of ['total', '', totals.codeSize, totals.spills, totals.reloads, totals.moves,
-    totals.remats, '', '']) {
+    totals.remats, '', '', '']) {
     total.append(element('td', {}, String(cell)));
   }
   foot.replaceChildren(total);
@@ -318,6 +331,40 @@ function renderReport(report) {
   $('footprint').textContent = `Flash ${fp.text + fp.rodata + fp.data} B (.text ${fp.text}, `
     + `.rodata ${fp.rodata}, .data ${fp.data}); RAM ${fp.data + fp.bss} B (.data ${fp.data}, `
     + `.bss ${fp.bss}: the linear memory). Before --gc-sections; the stack is not counted.`;
+  renderTables(report);
+}
+
+/** Each table the object holds, with the functions call_indirect through it can reach. */
+function renderTables(report) {
+  const list = $('tables');
+  list.replaceChildren();
+  const bySymbolName = new Map(report.functions.map((f) => [f.name, f.symbol]));
+  for (const t of report.tables) {
+    const item = element('li', { 'data-table': t.symbol });
+    const nulls = t.nullEntries > 0 ? `, ${t.nullEntries} null` : '';
+    item.append(element('strong', {}, t.name),
+      element('span', { class: 'muted' },
+        ` ${t.symbol}: ${t.elementType}, ${t.size} entries (room for ${t.capacity})${nulls}`));
+    if (t.functions.length > 0) {
+      item.append(document.createTextNode('; call_indirect reaches '));
+      t.functions.forEach((name, i) => {
+        if (i > 0) item.append(document.createTextNode(', '));
+        const symbol = bySymbolName.get(name);
+        if (symbol === undefined) {
+          item.append(element('span', { title: 'imported' }, name));
+        } else {
+          const link = element('a', { href: '#', 'data-symbol': symbol }, name);
+          link.addEventListener('click', (event) => {
+            event.preventDefault();
+            state.listing?.scrollToFunction(symbol);
+          });
+          item.append(link);
+        }
+      });
+    }
+    list.append(item);
+  }
+  $('tables-section').hidden = report.tables.length === 0;
 }
 
 /** Machine instructions of a function: listing lines that are not data. */

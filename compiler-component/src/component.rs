@@ -4,7 +4,9 @@
 
 use synth_compiler::isa::LineKind;
 use synth_compiler::regalloc::EditKind;
-use synth_compiler::report::{FunctionReport as LibFunctionReport, Report as LibReport};
+use synth_compiler::report::{
+    FunctionReport as LibFunctionReport, Report as LibReport, TableReport as LibTableReport,
+};
 use synth_compiler::{CompileError as LibCompileError, ErrorKind as LibErrorKind};
 
 wit_bindgen::generate!({
@@ -14,7 +16,7 @@ wit_bindgen::generate!({
 
 use exports::synth::compiler::compile::{
     CompileError, ErrorKind, Footprint, FunctionReport, Guest, LineKind as WitLineKind,
-    ListingLine, Options, Output, Report, SourcePoint, Target, TargetInfo,
+    ListingLine, Options, Output, Report, SourcePoint, TableReport, Target, TargetInfo,
 };
 
 struct SynthComponent;
@@ -167,6 +169,19 @@ fn wit_report(report: LibReport) -> Report {
             data: report.footprint.data,
             bss: report.footprint.bss,
         },
+        tables: report.tables.into_iter().map(wit_table_report).collect(),
+    }
+}
+
+fn wit_table_report(table: LibTableReport) -> TableReport {
+    TableReport {
+        name: table.name,
+        symbol: table.symbol,
+        element_type: table.element_type,
+        size: table.size,
+        capacity: table.capacity,
+        functions: table.functions,
+        null_entries: table.null_entries,
     }
 }
 
@@ -181,6 +196,7 @@ fn wit_function_report(function: LibFunctionReport) -> FunctionReport {
         remats: function.remats,
         max_pressure: function.max_pressure,
         frame_size: function.frame_size,
+        indirect: function.indirect,
         listing: function
             .listing
             .into_iter()

@@ -3,8 +3,10 @@
 //! Two renderings: `to_text` for people (a summary table, optionally the listings) and `to_json`
 //! for tools (deterministic, hand-written so the compiler core stays free of serde).
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 
+use crate::ir::table::{RefKind, RefValue};
 use crate::ir::{Module, Symbol};
 use crate::isa::{CompiledFunction, LineKind, ListingLine};
 use crate::options::Options;
@@ -18,6 +20,28 @@ pub struct Report {
     pub functions: Vec<FunctionReport>,
     /// What the object takes of flash and RAM.
     pub footprint: Footprint,
+    /// The tables the object holds, in table index order (none when nothing reads a table:
+    /// they are dropped with their element segments).
+    pub tables: Vec<TableReport>,
+}
+
+/// A table as the object holds it: what `call_indirect` through it can reach.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableReport {
+    /// Export name, or `table[N]`.
+    pub name: String,
+    /// ELF symbol of the table (size word, then the entries).
+    pub symbol: String,
+    /// `funcref` or `externref`.
+    pub element_type: String,
+    /// Entries at instantiation.
+    pub size: u32,
+    /// Entries the storage has room for (`table.grow` answers -1 beyond it).
+    pub capacity: u32,
+    /// The functions the entries at instantiation refer to, each once, in entry order.
+    pub functions: Vec<String>,
+    /// Entries at instantiation that are null.
+    pub null_entries: u32,
 }
 
 /// Bytes of the object's sections by kind, before the linker's `--gc-sections` drops
@@ -56,6 +80,9 @@ pub struct FunctionReport {
     pub max_pressure: u32,
     /// Bytes of stack frame below the saved registers.
     pub frame_size: u32,
+    /// Has a descriptor: reachable through a table or a `ref.func` value, so `call_indirect`
+    /// can call it.
+    pub indirect: bool,
     pub listing: Vec<ListingLine>,
 }
 
@@ -80,6 +107,7 @@ pub fn build(
             remats: compiled.stats.remats,
             max_pressure: compiled.stats.max_pressure,
             frame_size: compiled.stats.frame_size,
+            indirect: module.tables.funcrefs.contains_key(&body.index),
             listing: compiled.listing.clone(),
         })
         .collect();
@@ -87,7 +115,50 @@ pub fn build(
         target: options.target.name().to_string(),
         functions,
         footprint,
+        tables: table_reports(module),
     }
+}
+
+fn table_reports(module: &Module) -> Vec<TableReport> {
+    let function_name = |f: u32| match module.functions.get(f as usize) {
+        Some(decl) => decl.name.clone(),
+        None => format!("func[{f}]"),
+    };
+    module
+        .tables
+        .tables
+        .iter()
+        .enumerate()
+        .map(|(n, table)| {
+            let mut seen = BTreeSet::new();
+            let mut functions: Vec<u32> = Vec::new();
+            for entry in &table.init {
+                if let RefValue::Func(f) = entry
+                    && seen.insert(*f)
+                {
+                    functions.push(*f);
+                }
+            }
+            let null_entries = table.init.iter().filter(|e| **e == RefValue::Null).count();
+            TableReport {
+                name: table
+                    .exports
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| format!("table[{n}]")),
+                symbol: module.symbol_name(Symbol::Table(n as u32)),
+                element_type: match table.kind {
+                    RefKind::Func => "funcref",
+                    RefKind::Extern => "externref",
+                }
+                .to_string(),
+                size: table.initial,
+                capacity: table.max,
+                functions: functions.into_iter().map(function_name).collect(),
+                null_entries: u32::try_from(null_entries).unwrap_or(u32::MAX),
+            }
+        })
+        .collect()
 }
 
 /// Short lowercase name of a listing line's kind (the same word in text and JSON).
@@ -194,6 +265,25 @@ impl Report {
             f.data,
             f.bss
         );
+        for t in &self.tables {
+            let _ = write!(
+                out,
+                "table {} ({}): {}, {} entries (room for {})",
+                printable(&t.name),
+                t.symbol,
+                t.element_type,
+                t.size,
+                t.capacity
+            );
+            if t.null_entries > 0 {
+                let _ = write!(out, ", {} null", t.null_entries);
+            }
+            if !t.functions.is_empty() {
+                let names: Vec<String> = t.functions.iter().map(|n| printable(n)).collect();
+                let _ = write!(out, "; call_indirect reaches {}", names.join(", "));
+            }
+            out.push('\n');
+        }
 
         if with_listings {
             for f in &self.functions {
@@ -257,8 +347,15 @@ impl Report {
             let _ = write!(
                 out,
                 ",\"code_size\":{},\"spills\":{},\"reloads\":{},\"moves\":{},\"remats\":{},\
-                 \"max_pressure\":{},\"frame_size\":{},\"listing\":[",
-                f.code_size, f.spills, f.reloads, f.moves, f.remats, f.max_pressure, f.frame_size
+                 \"max_pressure\":{},\"frame_size\":{},\"indirect\":{},\"listing\":[",
+                f.code_size,
+                f.spills,
+                f.reloads,
+                f.moves,
+                f.remats,
+                f.max_pressure,
+                f.frame_size,
+                f.indirect
             );
             for (j, line) in f.listing.iter().enumerate() {
                 if j > 0 {
@@ -278,6 +375,29 @@ impl Report {
                     None => out.push_str(",\"wasm_offset\":null"),
                 }
                 let _ = write!(out, ",\"kind\":\"{}\"}}", kind_name(line.kind));
+            }
+            out.push_str("]}");
+        }
+        out.push_str("],\"tables\":[");
+        for (i, t) in self.tables.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"name\":");
+            json_string(&mut out, &t.name);
+            out.push_str(",\"symbol\":");
+            json_string(&mut out, &t.symbol);
+            let _ = write!(
+                out,
+                ",\"element_type\":\"{}\",\"size\":{},\"capacity\":{},\"null_entries\":{},\
+                 \"functions\":[",
+                t.element_type, t.size, t.capacity, t.null_entries
+            );
+            for (j, name) in t.functions.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                json_string(&mut out, name);
             }
             out.push_str("]}");
         }
@@ -343,6 +463,7 @@ mod tests {
                     remats: 4,
                     max_pressure: 5,
                     frame_size: 8,
+                    indirect: true,
                     listing: vec![
                         line(0, &[0x08, 0x44], "add r0, r1", Some(0x2a), LineKind::Code),
                         line(
@@ -365,6 +486,7 @@ mod tests {
                     remats: 0,
                     max_pressure: 1,
                     frame_size: 0,
+                    indirect: false,
                     listing: vec![line(0, &[0x70, 0x47], "bx lr", None, LineKind::Code)],
                 },
             ],
@@ -374,6 +496,15 @@ mod tests {
                 data: 12,
                 bss: 65536,
             },
+            tables: vec![TableReport {
+                name: "dispatch".into(),
+                symbol: "synth_table_dispatch".into(),
+                element_type: "funcref".into(),
+                size: 3,
+                capacity: 3,
+                functions: vec!["add \"two\"\n".into()],
+                null_entries: 2,
+            }],
         }
     }
 
@@ -385,13 +516,17 @@ mod tests {
             "\"footprint\":{\"text\":8,\"rodata\":4,\"data\":12,\"bss\":65536},\"functions\":[",
             "{\"name\":\"add \\\"two\\\"\\n\",\"symbol\":\"add_x20_x22two_x22_x0a\",",
             "\"code_size\":6,\"spills\":1,\"reloads\":2,\"moves\":3,\"remats\":4,",
-            "\"max_pressure\":5,\"frame_size\":8,\"listing\":[",
+            "\"max_pressure\":5,\"frame_size\":8,\"indirect\":true,\"listing\":[",
             "{\"offset\":0,\"bytes\":\"0844\",\"text\":\"add r0, r1\",\"wasm_offset\":42,\"kind\":\"code\"},",
             "{\"offset\":2,\"bytes\":\"0091\",\"text\":\"str r1, [sp]\",\"wasm_offset\":null,\"kind\":\"spill\"},",
             "{\"offset\":4,\"bytes\":\"7047\",\"text\":\"bx lr\",\"wasm_offset\":null,\"kind\":\"code\"}]},",
             "{\"name\":\"synth_init\",\"symbol\":\"synth_init\",\"code_size\":2,\"spills\":0,",
-            "\"reloads\":0,\"moves\":1,\"remats\":0,\"max_pressure\":1,\"frame_size\":0,\"listing\":[",
-            "{\"offset\":0,\"bytes\":\"7047\",\"text\":\"bx lr\",\"wasm_offset\":null,\"kind\":\"code\"}]}]}"
+            "\"reloads\":0,\"moves\":1,\"remats\":0,\"max_pressure\":1,\"frame_size\":0,",
+            "\"indirect\":false,\"listing\":[",
+            "{\"offset\":0,\"bytes\":\"7047\",\"text\":\"bx lr\",\"wasm_offset\":null,\"kind\":\"code\"}]}],",
+            "\"tables\":[{\"name\":\"dispatch\",\"symbol\":\"synth_table_dispatch\",",
+            "\"element_type\":\"funcref\",\"size\":3,\"capacity\":3,\"null_entries\":2,",
+            "\"functions\":[\"add \\\"two\\\"\\n\"]}]}"
         );
         assert_eq!(json, expected);
     }
@@ -419,6 +554,11 @@ mod tests {
             lines[5],
             "flash 24 B (.text 8, .rodata 4, .data 12), RAM 65548 B (.data 12, .bss 65536) \
              before --gc-sections, stack not included"
+        );
+        assert_eq!(
+            lines[6],
+            "table dispatch (synth_table_dispatch): funcref, 3 entries (room for 3), 2 null; \
+             call_indirect reaches add \"two\"\\n"
         );
         assert!(lines[2].starts_with("add \"two\"\\n  "), "{summary}");
         let total: Vec<&str> = lines[4].split_whitespace().collect();

@@ -4,7 +4,7 @@
 
 use synth_compiler::isa::{LineKind, ListingLine};
 use synth_compiler::regalloc::EditKind;
-use synth_compiler::report::{Footprint, FunctionReport, Report};
+use synth_compiler::report::{Footprint, FunctionReport, Report, TableReport};
 use synth_compiler::{CompileError, ErrorKind, Options, Output, Target};
 
 use crate::bindings::exports::synth::compiler::compile as wit;
@@ -112,6 +112,20 @@ pub(crate) fn library_output(output: wit::Output) -> Output {
                 data: output.report.footprint.data,
                 bss: output.report.footprint.bss,
             },
+            tables: output
+                .report
+                .tables
+                .into_iter()
+                .map(|t| TableReport {
+                    name: t.name,
+                    symbol: t.symbol,
+                    element_type: t.element_type,
+                    size: t.size,
+                    capacity: t.capacity,
+                    functions: t.functions,
+                    null_entries: t.null_entries,
+                })
+                .collect(),
         },
     }
 }
@@ -127,6 +141,7 @@ fn library_function_report(function: wit::FunctionReport) -> FunctionReport {
         remats: function.remats,
         max_pressure: function.max_pressure,
         frame_size: function.frame_size,
+        indirect: function.indirect,
         listing: function
             .listing
             .into_iter()
@@ -203,6 +218,7 @@ mod tests {
                     remats: 4,
                     max_pressure: 5,
                     frame_size: 6,
+                    indirect: true,
                     listing: [
                         wit::LineKind::Code,
                         wit::LineKind::Spill,
@@ -221,8 +237,24 @@ mod tests {
                     data: 9,
                     bss: 10,
                 },
+                tables: vec![wit::TableReport {
+                    name: "t".into(),
+                    symbol: "synth_table_t".into(),
+                    element_type: "funcref".into(),
+                    size: 2,
+                    capacity: 3,
+                    functions: vec!["f".into()],
+                    null_entries: 1,
+                }],
             },
         });
+        let t = &output.report.tables[0];
+        assert_eq!(
+            (t.name.as_str(), t.size, t.capacity, t.null_entries),
+            ("t", 2, 3, 1)
+        );
+        assert_eq!(t.functions, ["f"]);
+        assert!(output.report.functions[0].indirect);
         let f = output.report.footprint;
         assert_eq!((f.text, f.rodata, f.data, f.bss), (7, 8, 9, 10));
         let function = &output.report.functions[0];

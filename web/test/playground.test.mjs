@@ -272,6 +272,31 @@ test('a dropped .wasm binary is shown as printed WAT and compiled as it is', asy
   assert.ok(watLines.includes(constLine), `${watLines} should include ${constLine}`);
 });
 
+test('the tables section lists each table and the functions call_indirect reaches through it', async () => {
+  await setSource(readFileSync(join(fixturesDir, 'vtable_dispatch.wat'), 'utf8'));
+  await page.selectOption('#target', 'cortex-m4');
+  await setDiff(false);
+  await compileInUi('done');
+  const native = compileNatively('vtable_dispatch.wat', 'cortex-m4').report;
+  assert.ok(native.tables.length > 0 && native.tables[0].functions.length > 0, 'the fixture fills a table');
+  const items = await page.$$eval('#tables li', (lis) => lis.map((li) => ({
+    symbol: li.dataset.table,
+    text: li.textContent,
+    links: Array.from(li.querySelectorAll('a'), (a) => a.textContent),
+  })));
+  assert.deepEqual(items.map((i) => i.symbol), native.tables.map((t) => t.symbol));
+  native.tables.forEach((t, k) => {
+    assert.ok(items[k].text.includes(`${t.size} entries (room for ${t.capacity})`), items[k].text);
+    for (const name of t.functions) assert.ok(items[k].text.includes(name), `${name} in ${items[k].text}`);
+  });
+  // A reached function's name jumps to its listing.
+  assert.ok(items[0].links.length > 0, JSON.stringify(items[0]));
+  // The indirect column marks exactly the functions the native report marks.
+  const marked = await page.$$eval('#report tbody tr', (trs) => trs.map((tr) => tr.cells[9].textContent === 'yes'));
+  assert.deepEqual(marked, native.functions.map((f) => f.indirect));
+  assert.ok(marked.some(Boolean));
+});
+
 test('a bad input shows a typed error and a squiggle on its WAT line', async () => {
   // Invalid (type mismatch): the error's wasm offset maps to the line of `i64.const 1`.
   await setSource('(module\n  (func (export "f") (result i32)\n    nop\n    i64.const 1))\n');

@@ -22,6 +22,8 @@ pub struct Oracle {
     engine: Engine,
     module: Module,
     linker: Linker<StoreLimits>,
+    /// Modules instantiated first, in each store, whose exports the module imports by name.
+    providers: Vec<(String, Module)>,
     pub info: ModuleInfo,
     memory_limit_bytes: usize,
 }
@@ -93,9 +95,24 @@ impl Oracle {
     /// Compile `input` (wasm or WAT). Memory may grow to `max_memory_pages` (synth's
     /// `--max-memory-pages`), or the module's declared maximum if that is smaller.
     pub fn new(input: &[u8], max_memory_pages: u32) -> Result<Oracle, HarnessError> {
+        Self::linked(input, max_memory_pages, &[])
+    }
+
+    /// Like `new`, for a module that imports from `providers` (`(module name, wasm or WAT)`):
+    /// every instance instantiates them first, in order, and links their exports to the
+    /// module's imports of that module name; the other function imports are mocked.
+    pub fn linked(
+        input: &[u8],
+        max_memory_pages: u32,
+        providers: &[(String, Vec<u8>)],
+    ) -> Result<Oracle, HarnessError> {
         let wasm = wat::parse_bytes(input)
             .map_err(|e| HarnessError::new(format!("cannot parse module text: {e}")))?;
-        let info = ModuleInfo::parse(&wasm)?;
+        let info = if providers.is_empty() {
+            ModuleInfo::parse(&wasm)?
+        } else {
+            ModuleInfo::parse_linked(&wasm)?
+        };
         let rewritten = export_internals(&wasm, &info)?;
         let mut config = Config::new();
         config.consume_fuel(true);
@@ -104,7 +121,8 @@ impl Oracle {
         let module = Module::new(&engine, &rewritten)
             .map_err(|e| HarnessError::new(format!("wasmtime rejects the module: {e:?}")))?;
         let mut linker = Linker::new(&engine);
-        for import in &info.imports {
+        let provided = |module: &str| providers.iter().any(|(name, _)| name == module);
+        for import in info.imports.iter().filter(|i| !provided(&i.module)) {
             let ty = FuncType::new(
                 &engine,
                 import.sig.params.iter().map(|t| wasm_type(*t)),
@@ -134,10 +152,23 @@ impl Oracle {
                 .map_err(|e| HarnessError::new(format!("cannot define an import: {e}")))?;
         }
         let pages = u64::from(max_memory_pages).max(info.memory_initial_pages);
+        let providers = providers
+            .iter()
+            .map(|(name, input)| {
+                let wasm = wat::parse_bytes(input).map_err(|e| {
+                    HarnessError::new(format!("cannot parse provider `{name}`: {e}"))
+                })?;
+                let module = Module::new(&engine, &wasm).map_err(|e| {
+                    HarnessError::new(format!("wasmtime rejects provider `{name}`: {e:?}"))
+                })?;
+                Ok((name.clone(), module))
+            })
+            .collect::<Result<Vec<_>, HarnessError>>()?;
         Ok(Oracle {
             engine,
             module,
             linker,
+            providers,
             info,
             memory_limit_bytes: (pages * 65536) as usize,
         })
@@ -158,7 +189,17 @@ impl Oracle {
         store
             .set_fuel(FUEL)
             .map_err(|e| HarnessError::new(format!("cannot set fuel: {e}")))?;
-        match self.linker.instantiate(&mut store, &self.module) {
+        let mut linker = self.linker.clone();
+        for (name, provider) in &self.providers {
+            let instance = match linker.instantiate(&mut store, provider) {
+                Ok(instance) => instance,
+                Err(error) => return Ok(Err(trap_of(&error)?)),
+            };
+            linker
+                .instance(&mut store, name, instance)
+                .map_err(|e| HarnessError::new(format!("cannot link provider `{name}`: {e}")))?;
+        }
+        match linker.instantiate(&mut store, &self.module) {
             Ok(instance) => Ok(Ok(OracleInstance {
                 oracle: self,
                 store,
@@ -208,10 +249,12 @@ impl OracleInstance<'_> {
 
     /// The defined globals' current values, by global index.
     pub fn globals(&mut self) -> Result<Vec<Value>, HarnessError> {
-        let count = self.oracle.info.globals.len();
-        (0..count)
-            .map(|index| {
-                let name = format!("{GLOBAL_EXPORT_PREFIX}{index}");
+        self.oracle
+            .info
+            .globals
+            .iter()
+            .map(|global| {
+                let name = format!("{GLOBAL_EXPORT_PREFIX}{}", global.index);
                 match self.instance.get_export(&mut self.store, &name) {
                     Some(Extern::Global(global)) => from_val(&global.get(&mut self.store)),
                     _ => Err(HarnessError::new(format!("missing export `{name}`"))),

@@ -302,6 +302,15 @@ impl ModuleInfo {
         parse_binary(&wasm, false)
     }
 
+    /// Like `parse`, for a module linked with the modules it imports from: imports of
+    /// memories, globals and tables are allowed (another object defines them), `imports` lists
+    /// only the functions.
+    pub fn parse_linked(input: &[u8]) -> Result<ModuleInfo, HarnessError> {
+        let wasm = wat::parse_bytes(input)
+            .map_err(|e| HarnessError::new(format!("cannot parse module text: {e}")))?;
+        parse_binary_with(&wasm, true, true)
+    }
+
     /// Parse a binary compiled with namespace `ns` (docs/ABI.md "Symbols"): every export name
     /// is its own symbol `ns_NAME`; imports of memories, globals and tables are allowed (the
     /// program links their definitions), `imports` lists only the functions.
@@ -522,8 +531,9 @@ fn parse_binary_with(
             symbol,
         });
     }
-    for (index, ty) in global_types.into_iter().enumerate() {
-        let index = index as u32;
+    // Defined globals follow the imported ones in the global index space.
+    for (position, ty) in global_types.into_iter().enumerate() {
+        let index = imported_globals + position as u32;
         let symbol = match first_global_export.get(&index) {
             Some(name) => format!("synth_global_{}", mangle(name)),
             None => format!("synth_global_{index}"),

@@ -40,6 +40,34 @@ struct FixtureReport {
     failures: Vec<String>,
 }
 
+/// The modules `wasm` imports from that `fixtures/lib/NAME.wat` provides, as (NAME, its text),
+/// in first-import order: they are linked with the fixture (docs/ABI.md module namespaces).
+fn providers(wasm: &[u8]) -> Result<Vec<(String, Vec<u8>)>, HarnessError> {
+    let mut names: Vec<String> = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| HarnessError::new(format!("malformed wasm: {e}")))?;
+        if let wasmparser::Payload::ImportSection(reader) = payload {
+            for import in reader.into_imports() {
+                let import =
+                    import.map_err(|e| HarnessError::new(format!("malformed import: {e}")))?;
+                if !names.iter().any(|n| n == import.module) {
+                    names.push(import.module.to_string());
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for name in names {
+        let path = fixtures_dir().join("lib").join(format!("{name}.wat"));
+        if path.exists() {
+            let text = std::fs::read(&path)
+                .map_err(|e| HarnessError::new(format!("cannot read {}: {e}", path.display())))?;
+            found.push((name, text));
+        }
+    }
+    Ok(found)
+}
+
 fn options(target: Target, bounds_checks: bool, spill_realloc: bool) -> Options {
     let mut options = Options::new(target);
     options.bounds_checks = bounds_checks;
@@ -65,21 +93,29 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
         let text = std::fs::read_to_string(&vectors_path).map_err(|e| {
             HarnessError::new(format!("cannot read {}: {e}", vectors_path.display()))
         })?;
-        let info = ModuleInfo::parse(&wat)?;
+        let wasm = wat::parse_bytes(&wat)
+            .map_err(|e| HarnessError::new(format!("cannot parse module text: {e}")))?
+            .into_owned();
+        let providers = providers(&wasm)?;
+        let info = if providers.is_empty() {
+            ModuleInfo::parse(&wat)?
+        } else {
+            ModuleInfo::parse_linked(&wat)?
+        };
         let vectors = vectors::parse(&text, &info)
             .map_err(|e| HarnessError::new(format!("{}: {e}", vectors_path.display())))?;
         if vectors.is_empty() {
             return Err(HarnessError::new("the vector file lists no calls"));
         }
-        let oracle = Oracle::new(&wat, Options::DEFAULT_MAX_MEMORY_PAGES)?;
+        let oracle = Oracle::linked(&wat, Options::DEFAULT_MAX_MEMORY_PAGES, &providers)?;
         let expected = vectors
             .iter()
             .map(|v| observe_oracle(&oracle, v).map(|(e, _)| e))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| HarnessError::new(format!("wasmtime: {e}")))?;
-        Ok((wat, info, vectors, oracle, expected))
+        Ok((wat, info, vectors, oracle, expected, providers))
     };
-    let (wat, info, vectors, oracle, expected) = match setup() {
+    let (wat, info, vectors, oracle, expected, providers) = match setup() {
         Ok(setup) => setup,
         Err(e) => {
             fail(e.message);
@@ -116,7 +152,30 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
                     Err(e) => fail(format!("{label}: second compile failed: {e}")),
                 }
             }
-            let mut instance = match SynthInstance::new(target, &object, &info) {
+            // The providers compiled with the same options, each under its module name.
+            let provider_objects = providers
+                .iter()
+                .map(|(name, text)| {
+                    let mut options = options.clone();
+                    options.module_name = Some(name.clone());
+                    synth_compiler::compile(text, &options)
+                        .map(|output| (name.clone(), output.object))
+                        .map_err(|e| format!("{label}: compile error in provider `{name}`: {e}"))
+                })
+                .collect::<Result<Vec<_>, _>>();
+            let provider_objects = match provider_objects {
+                Ok(objects) => objects,
+                Err(e) => {
+                    fail(e);
+                    continue;
+                }
+            };
+            let linked = if provider_objects.is_empty() {
+                SynthInstance::new(target, &object, &info)
+            } else {
+                SynthInstance::link_providers(target, &object, &info, &provider_objects)
+            };
+            let mut instance = match linked {
                 Ok(instance) => instance,
                 Err(e) => {
                     fail(format!("{label}: {e}"));

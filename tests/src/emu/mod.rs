@@ -21,6 +21,8 @@ use crate::{HarnessError, Outcome};
 pub struct SynthInstance {
     pub machine: Machine,
     pub info: ModuleInfo,
+    /// Run in this order by `instantiate`: the linked providers' `NS_init`, then the module's.
+    inits: Vec<String>,
 }
 
 impl SynthInstance {
@@ -50,18 +52,50 @@ impl SynthInstance {
         Ok(SynthInstance {
             machine,
             info: info.clone(),
+            inits: vec!["synth_init".to_string()],
         })
     }
 
-    /// Start a fresh instance: restore RAM and run `synth_init`. A trap there is an
-    /// instantiation failure, returned as `Outcome::Trapped`.
+    /// Link `object` (legacy names) with the modules it imports from: `providers` are
+    /// `(module name, object compiled with that module name)`. Their exports satisfy the
+    /// module's imports from them by the docs/ABI.md naming (`NAME_EXPORT`); the other function
+    /// imports get the harness's mock stubs. `instantiate` runs each provider's `NAME_init`
+    /// first, in the order given.
+    pub fn link_providers(
+        target: Target,
+        object: &[u8],
+        info: &ModuleInfo,
+        providers: &[(String, Vec<u8>)],
+    ) -> Result<Self, HarnessError> {
+        let mut info = info.clone();
+        info.imports
+            .retain(|i| !providers.iter().any(|(name, _)| *name == i.module));
+        let mut objects: Vec<&[u8]> = vec![object];
+        objects.extend(providers.iter().map(|(_, o)| o.as_slice()));
+        let mut instance = Self::link_with(target, &objects, &info)?;
+        instance.inits = providers
+            .iter()
+            .map(|(name, _)| format!("{name}_init"))
+            .chain(["synth_init".to_string()])
+            .collect();
+        Ok(instance)
+    }
+
+    /// Start a fresh instance: restore RAM and run `synth_init` (after the linked providers'
+    /// inits). A trap there is an instantiation failure, returned as `Outcome::Trapped`.
     pub fn instantiate(&mut self) -> Result<Outcome, HarnessError> {
         self.machine.reset()?;
-        let init = self
-            .machine
-            .call("synth_init", &Default::default(), &[])
-            .map_err(|e| HarnessError::new(format!("synth_init: {e}")))?;
-        Ok(init.outcome)
+        for init in &self.inits {
+            let outcome = self
+                .machine
+                .call(init, &Default::default(), &[])
+                .map_err(|e| HarnessError::new(format!("{init}: {e}")))?
+                .outcome;
+            if matches!(outcome, Outcome::Trapped(_)) {
+                return Ok(outcome);
+            }
+        }
+        Ok(Outcome::Returned(Vec::new()))
     }
 
     pub fn invoke(&mut self, export: &str, args: &[Value]) -> Result<CallResult, HarnessError> {

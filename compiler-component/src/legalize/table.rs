@@ -49,21 +49,17 @@ impl BodyLegalizer<'_> {
         ))
     }
 
-    /// Trap with `code` unless `index < size of table t`; the address of the entries and the
-    /// entry's byte offset.
+    /// Trap with `code` unless `index < size of table t`; the table's address and the entry's
+    /// byte offset from its entries (which start at word 1: `Load(word(4))` reads the entry).
+    /// One address for the size and the entry, so the symbol is materialized once.
     fn checked_entry(&mut self, t: u32, index: Value, code: TrapCode) -> Result<(Value, Value)> {
-        let size = self.table_size(t)?;
+        let table = self.table_addr(t)?;
+        let zero = self.b.konst(0);
+        let size = self.b.one(Op::Load(word(0)), vec![table, zero]);
         let outside = self.b.cmp(Cond::GeU, index, size);
         self.b.effect(Op::TrapIf(code), vec![outside]);
-        let entries = self.b.one(
-            Op::SymbolAddr {
-                symbol: Symbol::Table(t),
-                offset: 4,
-            },
-            vec![],
-        );
         let addr = self.b.bin_k(BinaryOp::Shl, index, 2);
-        Ok((entries, addr))
+        Ok((table, addr))
     }
 
     fn helper_call(&mut self, helper: TableHelper, args: Vec<Value>, results: usize) -> Vec<Value> {
@@ -96,12 +92,12 @@ impl BodyLegalizer<'_> {
         let result = match op {
             TableOp::Get(t) => {
                 let (base, addr) = self.checked_entry(t, arg(0)?, TrapCode::TableOutOfBounds)?;
-                Some(self.b.one(Op::Load(word(0)), vec![base, addr]))
+                Some(self.b.one(Op::Load(word(4)), vec![base, addr]))
             }
             TableOp::Set(t) => {
                 let (index, value) = (arg(0)?, arg(1)?);
                 let (base, addr) = self.checked_entry(t, index, TrapCode::TableOutOfBounds)?;
-                self.b.effect(Op::Store(word(0)), vec![base, addr, value]);
+                self.b.effect(Op::Store(word(4)), vec![base, addr, value]);
                 None
             }
             TableOp::Size(t) => Some(self.table_size(t)?),
@@ -172,7 +168,7 @@ impl BodyLegalizer<'_> {
             .ok_or_else(|| self.error("call_indirect without an index"))?;
         let index = self.get32(*index)?;
         let (base, addr) = self.checked_entry(call.table, index, TrapCode::UndefinedElement)?;
-        let entry = self.b.one(Op::Load(word(0)), vec![base, addr]);
+        let entry = self.b.one(Op::Load(word(4)), vec![base, addr]);
         let null = self.b.un(UnaryOp::Eqz, entry);
         self.b
             .effect(Op::TrapIf(TrapCode::UninitializedElement), vec![null]);

@@ -1025,6 +1025,50 @@ impl Emitter<'_> {
             MInst::Alu { op, rd, rn, rm } => {
                 self.alu(*op, r.get(*rd)?, r.get(*rn)?, r.src(*rm)?)?;
             }
+            MInst::AluShifted {
+                op,
+                rd,
+                rn,
+                rm,
+                shift,
+                amount,
+            } => {
+                let op = match op {
+                    BinaryOp::Add => DataOp::Add,
+                    BinaryOp::Sub => DataOp::Sub,
+                    BinaryOp::And => DataOp::And,
+                    BinaryOp::Or => DataOp::Orr,
+                    BinaryOp::Xor => DataOp::Eor,
+                    other => {
+                        return Err(CompileError::internal(format!(
+                            "{other:?} has no shifted-register form"
+                        )));
+                    }
+                };
+                let shift = match shift {
+                    BinaryOp::Shl => Shift::Lsl,
+                    BinaryOp::ShrU => Shift::Lsr,
+                    BinaryOp::ShrS => Shift::Asr,
+                    other => {
+                        return Err(CompileError::internal(format!(
+                            "{other:?} is not a shift of a register operand"
+                        )));
+                    }
+                };
+                if !(1..=31).contains(amount) {
+                    return Err(CompileError::internal(format!(
+                        "shift amount {amount} out of range"
+                    )));
+                }
+                self.b.inst(Asm::DataRegShifted {
+                    op,
+                    rd: r.get(*rd)?,
+                    rn: r.get(*rn)?,
+                    rm: r.get(*rm)?,
+                    shift,
+                    amount: *amount,
+                });
+            }
             MInst::Unary { op, rd, rm } => self.unary(*op, r.get(*rd)?, r.get(*rm)?)?,
             MInst::SetCond { rd, test } => {
                 let (cond, lhs, rhs) = self.test(r, test)?;

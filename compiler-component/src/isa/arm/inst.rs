@@ -79,6 +79,16 @@ pub enum MInst {
         rn: VReg,
         rm: Src,
     },
+    /// rd = rn op (rm shift amount): Add, Sub, And, Or or Xor with a second operand shifted
+    /// by a constant (`shift` is Shl, ShrU or ShrS; amount 1..=31), one `<op>.w` instruction.
+    AluShifted {
+        op: BinaryOp,
+        rd: VReg,
+        rn: VReg,
+        rm: VReg,
+        shift: BinaryOp,
+        amount: u8,
+    },
     /// Clz, Ctz, Eqz, Extend8S, Extend16S.
     Unary {
         op: UnaryOp,
@@ -398,6 +408,11 @@ impl MachInst for MInst {
             MInst::Alu { rd, rn, rm, .. } => {
                 o.push(Operand::use_reg(*rn));
                 use_src(o, *rm);
+                o.push(Operand::def_reg(*rd));
+            }
+            MInst::AluShifted { rd, rn, rm, .. } => {
+                o.push(Operand::use_reg(*rn));
+                o.push(Operand::use_reg(*rm));
                 o.push(Operand::def_reg(*rd));
             }
             MInst::SetCond { rd, test } => {

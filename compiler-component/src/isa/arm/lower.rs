@@ -69,6 +69,8 @@ struct Lowerer<'a> {
     consts: Vec<Option<u32>>,
     /// Compare/eqz values fused into their single consumer.
     fused: Vec<bool>,
+    /// Shifts by a constant folded into their single consumer's shifted-register operand.
+    folded_shift: Vec<bool>,
     /// Defining op and args of each value defined by an instruction.
     defs: Vec<Option<(&'a Op, &'a [Value])>>,
     next_vreg: u32,
@@ -135,6 +137,28 @@ impl<'a> Lowerer<'a> {
             _ => Src::Reg(self.reg(b)?),
         };
         Ok(Test { cond, lhs, rhs })
+    }
+
+    /// `(other, shift)` when `inst` (an `op`) takes a folded shift as its second operand (or,
+    /// commutative, its first): the operands in the order `rn, shifted rm`.
+    fn shifted_operand(&self, op: BinaryOp, inst: &ir::Inst) -> Option<(Value, Value)> {
+        let [a, b] = <[Value; 2]>::try_from(inst.args.as_slice()).ok()?;
+        let folded = |v: Value| {
+            self.folded_shift
+                .get(v.0 as usize)
+                .copied()
+                .unwrap_or(false)
+        };
+        if !shift_consumer(op) {
+            return None;
+        }
+        if folded(b) {
+            Some((a, b))
+        } else if is_commutative(op) && folded(a) {
+            Some((b, a))
+        } else {
+            None
+        }
     }
 
     /// The test "v is true", through a fused compare when there is one.
@@ -242,6 +266,26 @@ impl<'a> Lowerer<'a> {
                     }
                     _ => return Err(self.err(format!("{op:?} was not legalized"))),
                 }
+            }
+            Op::Binary(_) if self.folded_shift[self.result(inst)?.0 as usize] => {}
+            Op::Binary(op) if let Some((a, b)) = self.shifted_operand(*op, inst) => {
+                let rd = self.result(inst)?;
+                let Some((Op::Binary(shift), [x, n])) = self.defs[b.0 as usize] else {
+                    return Err(self.err("folded shift lost its definition"));
+                };
+                let amount = self
+                    .konst(*n)
+                    .ok_or_else(|| self.err("folded shift lost its amount"))?;
+                let rn = self.reg(a)?;
+                let rm = self.reg(*x)?;
+                self.push(MInst::AluShifted {
+                    op: *op,
+                    rd,
+                    rn,
+                    rm,
+                    shift: *shift,
+                    amount: (amount & 31) as u8,
+                });
             }
             Op::Binary(op) => {
                 let [a, b] = self.args(inst)?;
@@ -801,6 +845,57 @@ fn find_fusable(func: &Function, order: &[ir::Block], uses: &[u32]) -> Vec<bool>
     fused
 }
 
+/// Can `op` take a shifted register as its second operand (`add.w rd, rn, rm, lsl #k`)?
+fn shift_consumer(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor
+    )
+}
+
+/// Shifts by a constant (1..=31 after wasm's masking) whose only use is an add, sub, and, or
+/// or xor in the same block, as its second operand (or either, when commutative) next to an
+/// operand that is not an immediate: folded into that instruction's shifted-register operand,
+/// one instruction instead of two. At most one shift per consumer.
+fn find_shift_folds(
+    func: &Function,
+    order: &[ir::Block],
+    uses: &[u32],
+    consts: &[Option<u32>],
+) -> Vec<bool> {
+    let n = func.value_types.len();
+    let mut folded = vec![false; n];
+    let konst = |v: Value| consts.get(v.0 as usize).copied().flatten();
+    for b in order {
+        let insts = &func.block(*b).insts;
+        // Shifts defined in this block so far: value -> foldable.
+        let mut shifts_here = std::collections::BTreeSet::new();
+        for inst in insts {
+            if let (Op::Binary(op), [a, b]) = (&inst.op, inst.args.as_slice()) {
+                let eligible =
+                    |v: &Value| shifts_here.contains(&v.0) && uses.get(v.0 as usize) == Some(&1);
+                if shift_consumer(*op) {
+                    let imm_other =
+                        |other: &Value| konst(*other).is_some_and(|c| alu_imm_ok(*op, c));
+                    if eligible(b) && !imm_other(a) {
+                        folded[b.0 as usize] = true;
+                    } else if is_commutative(*op) && eligible(a) && !imm_other(b) {
+                        folded[a.0 as usize] = true;
+                    }
+                }
+                if matches!(op, BinaryOp::Shl | BinaryOp::ShrU | BinaryOp::ShrS)
+                    && konst(*b).is_some_and(|c| c & 31 != 0)
+                    && konst(*a).is_none()
+                    && let [r] = inst.results.as_slice()
+                {
+                    shifts_here.insert(r.0);
+                }
+            }
+        }
+    }
+    folded
+}
+
 pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> {
     // `reverse_postorder` indexes blocks directly: make sure every edge is in range first.
     for (i, b) in func.blocks.iter().enumerate() {
@@ -857,6 +952,7 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
         }
     }
     let fused = find_fusable(func, &order, &uses);
+    let folded_shift = find_shift_folds(func, &order, &uses, &consts);
 
     // The bottom of the frame: outgoing stack arguments, then one shared result area.
     let mut max_out = 0;
@@ -897,6 +993,7 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
         vfp,
         consts,
         fused,
+        folded_shift,
         defs,
         next_vreg: nvals as u32,
         code: VCodeBuilder::new(),

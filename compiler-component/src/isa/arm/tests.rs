@@ -227,6 +227,37 @@ fn a_leaf_add_is_two_instructions_without_frame() {
 }
 
 #[test]
+fn a_shift_by_a_constant_folds_into_its_single_consumer() {
+    // a + (b << 2), a ^ (b >>u 8), a - (b >>s 3): one instruction each.
+    for (shift, amount, op, text) in [
+        (BinaryOp::Shl, 2, BinaryOp::Add, "add.w r0, r0, r1, lsl #2"),
+        (BinaryOp::ShrU, 8, BinaryOp::Xor, "eor.w r0, r0, r1, lsr #8"),
+        (BinaryOp::ShrS, 3, BinaryOp::Sub, "sub.w r0, r0, r1, asr #3"),
+        (BinaryOp::Shl, 33, BinaryOp::Or, "orr.w r0, r0, r1, lsl #1"),
+    ] {
+        let (mut fb, p) = Fb::new(1, &[Type::I32, Type::I32], &[Type::I32]);
+        let k = fb.op(Block(0), Op::Const(amount), &[]);
+        let sh = fb.op(Block(0), Op::Binary(shift), &[p[1], k]);
+        let r = fb.op(Block(0), Op::Binary(op), &[p[0], sh]);
+        fb.term(Block(0), Terminator::Return { values: vec![r] });
+        let m = module(sig(&[], &[]), vec![fb.f]);
+        let c = compile(&m, 0, Target::CortexM4);
+        assert_eq!(texts(&c), vec![text, "bx lr"]);
+    }
+    // A shift with a second use stays: the consumer cannot take it over.
+    let (mut fb, p) = Fb::new(1, &[Type::I32, Type::I32], &[Type::I32]);
+    let k = fb.op(Block(0), Op::Const(2), &[]);
+    let sh = fb.op(Block(0), Op::Binary(BinaryOp::Shl), &[p[1], k]);
+    let sum = fb.op(Block(0), Op::Binary(BinaryOp::Add), &[p[0], sh]);
+    let r = fb.op(Block(0), Op::Binary(BinaryOp::Mul), &[sum, sh]);
+    fb.term(Block(0), Terminator::Return { values: vec![r] });
+    let m = module(sig(&[], &[]), vec![fb.f]);
+    let listing = texts(&compile(&m, 0, Target::CortexM4));
+    assert!(listing.iter().any(|t| t.starts_with("lsls")), "{listing:?}");
+    assert!(!listing.iter().any(|t| t.contains(", lsl #")), "{listing:?}");
+}
+
+#[test]
 fn constants_become_immediates_and_compares_fuse_into_branches() {
     // if (a < 1000) return a + 4095 else return a ^ 0xff00
     let (mut fb, p) = Fb::new(1, &[Type::I32], &[Type::I32]);

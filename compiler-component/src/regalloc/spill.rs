@@ -314,6 +314,20 @@ impl Spiller<'_> {
             .filter(|r| self.allocatable.contains(*r))
     }
 
+    /// The register `v`'s next read in this block pins it to (a return value, a call
+    /// argument): defining it there saves the move before that read.
+    fn next_read_wants(&self, v: VReg) -> Option<PReg> {
+        let at = self.reads.next(v)?;
+        self.func
+            .operands(at)
+            .iter()
+            .find_map(|op| match (op.kind, op.constraint) {
+                (OperandKind::Use, Constraint::Fixed(r)) if op.vreg == v => Some(r),
+                _ => None,
+            })
+            .filter(|r| self.allocatable.contains(*r))
+    }
+
     /// Registers some instruction after `inst` overwrites before `v` is read again in this block
     /// (or before the block ends, when `v` lives on past it). A value placed outside them
     /// survives the calls on its way instead of being spilled and reloaded around each.
@@ -912,14 +926,14 @@ impl<'a> RegState<'a> for Spiller<'a> {
     /// Outside the registers lost before the next read, and where a successor expects it.
     fn def_reg(&mut self, v: VReg, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
         let avoid = avoid.union(self.clobbered_before_next_use(v, inst));
-        match self.successor_wants(v) {
-            Some(h)
-                if !busy.union(avoid).union(self.reserved).contains(h)
-                    && self.holder(h).is_none() =>
-            {
-                Ok(h)
-            }
-            _ => self.pick_reg(inst, busy, avoid),
+        let unusable = busy.union(avoid).union(self.reserved);
+        let hint = [self.successor_wants(v), self.next_read_wants(v)]
+            .into_iter()
+            .flatten()
+            .find(|h| !unusable.contains(*h) && self.holder(*h).is_none());
+        match hint {
+            Some(h) => Ok(h),
+            None => self.pick_reg(inst, busy, avoid),
         }
     }
 }

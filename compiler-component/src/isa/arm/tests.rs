@@ -254,7 +254,10 @@ fn a_shift_by_a_constant_folds_into_its_single_consumer() {
     let m = module(sig(&[], &[]), vec![fb.f]);
     let listing = texts(&compile(&m, 0, Target::CortexM4));
     assert!(listing.iter().any(|t| t.starts_with("lsls")), "{listing:?}");
-    assert!(!listing.iter().any(|t| t.contains(", lsl #")), "{listing:?}");
+    assert!(
+        !listing.iter().any(|t| t.contains(", lsl #")),
+        "{listing:?}"
+    );
 }
 
 #[test]

@@ -438,6 +438,7 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
     let mut functions = Vec::new();
     let mut imported_globals = Vec::new();
     let mut imported_memory = None;
+    let mut imported_tables = Vec::new();
     for (offset, import) in &s.imports {
         let what = format!("{}.{}", import.module, import.name);
         let link = Import {
@@ -446,7 +447,10 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
         };
         let type_index = match import.ty {
             TypeRef::Func(t) | TypeRef::FuncExact(t) => t,
-            TypeRef::Table(_) => return Err(unsupported_import(&what, "a table", *offset)),
+            TypeRef::Table(ty) => {
+                imported_tables.push(table::imported_table(*offset, &what, &ty, link)?);
+                continue;
+            }
             TypeRef::Memory(ty) => {
                 if imported_memory.is_some() {
                     return Err(CompileError::unsupported(
@@ -513,7 +517,7 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
     let (globals, global_copies) = build_globals(s, imported_globals)?;
     let data = build_data(s, &globals)?;
     let grown = table::grown_tables(s)?;
-    let mut tables = table::build_tables(s, &globals, &grown)?;
+    let mut tables = table::build_tables(s, &globals, &grown, imported_tables)?;
     tables.global_copies = global_copies;
     let mut module = Module {
         functions,
@@ -860,20 +864,9 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
     Ok(segments)
 }
 
-/// An export of an import would need an alias of an undefined symbol, which ELF cannot express.
-fn reject_reexport(name: &str, import: Option<&Import>) -> Result<()> {
-    match import {
-        Some(import) => Err(CompileError::new(
-            ErrorKind::Unsupported,
-            format!(
-                "export `{name}` re-exports the import `{}.{}`, which is not supported",
-                import.module, import.name
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
+/// An export of an import (a re-export) is recorded like any other; the object defines no
+/// symbol for it: the program links it as an alias of the import's symbol
+/// (`Module::reexport_aliases`).
 fn apply_exports(s: &Sections<'_>, module: &mut Module) -> Result<()> {
     for export in &s.exports {
         let name = export.name.to_string();
@@ -890,26 +883,20 @@ fn apply_exports(s: &Sections<'_>, module: &mut Module) -> Result<()> {
                     .globals
                     .get_mut(export.index as usize)
                     .ok_or_else(missing)?;
-                reject_reexport(&name, global.import.as_ref())?;
                 global.exports.push(name.clone())
             }
             ExternalKind::Memory => {
                 let memory = module.memory.as_mut().ok_or_else(missing)?;
-                reject_reexport(&name, memory.import.as_ref())?;
                 memory.exports.push(name.clone())
             }
-            ExternalKind::Table => module
-                .tables
-                .tables
-                .get_mut(export.index as usize)
-                .ok_or_else(|| {
-                    CompileError::new(
-                        ErrorKind::Unsupported,
-                        format!("export `{name}` is an imported table, which is not supported"),
-                    )
-                })?
-                .exports
-                .push(name.clone()),
+            ExternalKind::Table => {
+                let table = module
+                    .tables
+                    .tables
+                    .get_mut(export.index as usize)
+                    .ok_or_else(missing)?;
+                table.exports.push(name.clone())
+            }
             ExternalKind::Tag => {
                 return Err(CompileError::unsupported(
                     format!("export `{name}` is a tag, which is not supported"),

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Signature;
+use super::{Import, Signature};
 
 /// What a table holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,9 +32,12 @@ pub struct Table {
     /// Effective maximum: the declared one, capped by `Options::max_table_entries` (but never
     /// below `initial`). `table.grow` beyond it answers -1.
     pub max: u32,
-    /// The entries after the active element segments that fit (length `initial`).
+    /// The entries after the active element segments that fit (length `initial`; empty for
+    /// an imported table, whose entries the exporter owns).
     pub init: Vec<RefValue>,
     pub exports: Vec<String>,
+    /// An imported table is the import's undefined symbol (same layout as a defined one).
+    pub import: Option<Import>,
 }
 
 /// An element segment as `table.init` sees it. Active and declarative segments are dropped at
@@ -60,6 +63,21 @@ pub struct Tables {
     /// An active element segment does not fit its table: `synth_init` traps
     /// (`ElemSegmentOutOfBounds`) before anything else.
     pub init_trap: bool,
+    /// Active element segments `synth_init` applies at run time, in order (after the
+    /// statically applied ones): it traps (`ElemSegmentOutOfBounds`) at the first that does not
+    /// fit its table's current size, then drops each (its items stay in `elems` until then).
+    pub runtime_elems: Vec<ActiveElem>,
+}
+
+/// An active element segment applied by `synth_init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveElem {
+    pub elem: u32,
+    pub table: u32,
+    /// The constant offset, or 0 when `offset_global` holds it.
+    pub offset: u32,
+    /// The imported global whose (i32) value is the offset.
+    pub offset_global: Option<u32>,
 }
 
 /// The frontend form of the table operators (removed by legalize). References are I32 words.

@@ -498,7 +498,10 @@ impl<'m> ElfWriter<'m> {
                 continue;
             }
             let name = self.module.symbol_name(sym);
-            let is_import = matches!(sym, Symbol::Function(_) | Symbol::Global(_));
+            let is_import = matches!(
+                sym,
+                Symbol::Function(_) | Symbol::Global(_) | Symbol::Table(_)
+            );
             if let Some(&id) = imports.get(&name).filter(|_| is_import) {
                 self.symbols.insert(sym, id);
                 continue;

@@ -75,6 +75,10 @@ impl ElfWriter<'_> {
         }
         for (n, table) in tables.tables.iter().enumerate() {
             let n = n as u32;
+            if table.import.is_some() {
+                // The exporter (or the embedder) defines it.
+                continue;
+            }
             let name = self.module.symbol_name(Symbol::Table(n));
             let section = self.add_section(format!(".data.{name}"), SectionKind::Data);
             if table.init.len() != table.initial as usize || table.max < table.initial {

@@ -310,6 +310,30 @@ impl<'m> Interp<'m> {
             let value = self.read(self.global_addr(source)?, 8)?;
             self.write(self.global_addr(global)?, 8, value)?;
         }
+        for active in self.module.tables.runtime_elems.clone() {
+            let (Some(&t), Some(&e)) = (
+                self.refs.tables.get(active.table as usize),
+                self.refs.elems.get(active.elem as usize),
+            ) else {
+                return invalid(format!("element segment {} has no table", active.elem));
+            };
+            let size = self.refs.word(t, 0) as u64;
+            let offset = match active.offset_global {
+                Some(g) => self.read(self.global_addr(g)?, 4)?,
+                None => active.offset as u64,
+            };
+            let len = self.refs.word(e, 0) as u64;
+            if offset + len > size {
+                return Err(InterpError::Trap(TrapCode::ElemSegmentOutOfBounds));
+            }
+            let items: Vec<u32> = (0..len).map(|i| self.refs.word(e, 1 + i)).collect();
+            let at = 4 * (1 + offset as usize);
+            let bytes = &mut self.refs.regions[t].bytes;
+            for (i, w) in items.iter().enumerate() {
+                bytes[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+            }
+            self.refs.regions[e].bytes[..4].copy_from_slice(&0u32.to_le_bytes());
+        }
         Ok(())
     }
 }

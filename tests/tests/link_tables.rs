@@ -308,3 +308,91 @@ int32_t probe(int32_t x) {
         probe.outcome
     );
 }
+
+/// A signature whose type id needs more than 32 bits: its id is the address of the weak symbol
+/// `__synth_type_<HEX>` both objects define; the linker keeps one, so `call_indirect` in `lc`
+/// accepts `lp`'s function (and a function of another long signature traps with code 11).
+#[test]
+fn long_type_ids_agree_across_modules_with_lld_and_gnu_ld() {
+    const LP: &str = r#"(module
+      (type $l (func (param f64 f64 f64 f64 f64 f64 f64 f64) (result f64)))
+      (type $m (func (param f64 f64 f64 f64 f64 f64 f64 f64) (result f32)))
+      (table (export "tab") 2 funcref)
+      (elem (i32.const 0) $f $g)
+      (func $f (type $l) (f64.add (local.get 0) (local.get 7)))
+      (func $g (type $m) (f32.const 1)))"#;
+    const LC: &str = r#"(module
+      (type $l (func (param f64 f64 f64 f64 f64 f64 f64 f64) (result f64)))
+      (import "lp" "tab" (table 2 funcref))
+      (func (export "go") (param i32) (result i32)
+        (i32.trunc_f64_s
+          (call_indirect (type $l) (f64.const 1) (f64.const 2) (f64.const 3) (f64.const 4)
+            (f64.const 5) (f64.const 6) (f64.const 7) (f64.const 8) (local.get 0)))))"#;
+    const MAIN: &str = r#"#include "lp.h"
+#include "lc.h"
+int32_t entry(int32_t x) {
+    lp_init();
+    lc_init();
+    return lc_go(x);
+}
+"#;
+    let mut failures = Vec::new();
+    for target in [Target::CortexM4, Target::Rv32imac] {
+        for linker in [Linker::Lld, Linker::Gnu] {
+            let dir = ScratchDir::new().unwrap();
+            let mut objects = Vec::new();
+            for (name, wat) in [("lp", LP), ("lc", LC)] {
+                let mut options = Options::new(target);
+                options.module_name = Some(name.to_string());
+                let output = compile(wat.as_bytes(), &options).unwrap();
+                std::fs::write(dir.path().join(format!("{name}.h")), &output.header).unwrap();
+                objects.push(output.object);
+            }
+            let platform = Platform::of(target);
+            let main = match linker {
+                Linker::Gnu => {
+                    std::fs::write(dir.path().join("m.c"), MAIN).unwrap();
+                    let (driver, flags) = platform.libgcc_flags();
+                    let mut gcc = std::process::Command::new(driver);
+                    gcc.args(&flags)
+                        .args(["-O2", "-ffreestanding", "-c", "-I"])
+                        .arg(dir.path())
+                        .arg(dir.path().join("m.c"))
+                        .arg("-o")
+                        .arg(dir.path().join("m.o"));
+                    synth_tests::emu::link::run_tool(&mut gcc).unwrap();
+                    std::fs::read(dir.path().join("m.o")).unwrap()
+                }
+                Linker::Lld => compile_c_for(&platform, MAIN, Some(dir.path())).unwrap(),
+            };
+            let mut all: Vec<&[u8]> = vec![&main];
+            all.extend(objects.iter().map(|o| o.as_slice()));
+            let options = LinkOptions {
+                linker,
+                ..LinkOptions::default()
+            };
+            let (image, _) = link_with(&platform, &all, &[], &options).unwrap();
+            let mut machine = Machine::on(&platform, image, &[]).unwrap();
+            let sig = Signature {
+                params: vec![ValType::I32],
+                results: vec![ValType::I32],
+            };
+            for (x, expected) in [
+                (0, Outcome::Returned(vec![Value::I32(9)])),
+                (1, Outcome::Trapped(11)),
+                (2, Outcome::Trapped(9)),
+            ] {
+                machine.reset().unwrap();
+                let run = machine.call("entry", &sig, &[Value::I32(x)]).unwrap();
+                if run.outcome != expected {
+                    failures.push(format!(
+                        "{} {linker:?} entry({x}): {}, want {expected}",
+                        target.name(),
+                        run.outcome
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

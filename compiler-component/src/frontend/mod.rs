@@ -104,6 +104,8 @@ fn convert_signature(ty: &wasmparser::FuncType) -> std::result::Result<Signature
 pub(crate) struct ModuleEnv {
     /// Function types by type index (`None`: not a function type).
     types: Vec<Option<wasmparser::FuncType>>,
+    /// The IR type id of each type (`table::type_ids`), or why it has none.
+    type_ids: Vec<std::result::Result<u32, String>>,
     /// Signature of every function (imports first), all integer-typed.
     function_sigs: Vec<Signature>,
     global_types: Vec<Type>,
@@ -113,16 +115,20 @@ impl ModuleEnv {
     /// IR signature and type id of type `index` (for `call_indirect`).
     pub(crate) fn indirect_type(&self, index: u32, offset: u32) -> Result<(Signature, u32)> {
         let sig = self.signature_of_type(index, offset)?;
-        let ty = self
-            .types
-            .get(index as usize)
-            .and_then(Option::as_ref)
-            .ok_or_else(|| {
-                CompileError::internal(format!("type {index} is not a function type"))
-            })?;
-        let id = table::func_type_id(ty).map_err(|why| {
-            CompileError::unsupported(format!("type {index}: {why}"), offset as u64)
-        })?;
+        let id = match self.type_ids.get(index as usize) {
+            Some(Ok(id)) => *id,
+            Some(Err(why)) => {
+                return Err(CompileError::unsupported(
+                    format!("type {index}: {why}"),
+                    offset as u64,
+                ));
+            }
+            None => {
+                return Err(CompileError::internal(format!(
+                    "type {index} is not a function type"
+                )));
+            }
+        };
         Ok((sig, id))
     }
 
@@ -537,8 +543,10 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
             (None, None) => format!("func[{index}]"),
         };
     }
+    let type_ids = table::type_ids(&s.types, &mut module.tables.long_type_ids);
     let env = ModuleEnv {
         types: s.types.clone(),
+        type_ids: type_ids.clone(),
         function_sigs: module.functions.iter().map(|f| f.sig.clone()).collect(),
         global_types: module.globals.iter().map(|g| g.ty).collect(),
     };
@@ -558,19 +566,16 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
     let type_id_of = |f: u32| -> Result<u32> {
         let type_index = function_type_index(s, f)
             .ok_or_else(|| CompileError::internal(format!("no type for function {f}")))?;
-        let ty = s
-            .types
-            .get(type_index as usize)
-            .and_then(Option::as_ref)
-            .ok_or_else(|| {
-                CompileError::internal(format!("type {type_index} is not a function"))
-            })?;
-        table::func_type_id(ty).map_err(|why| {
-            CompileError::new(
+        match type_ids.get(type_index as usize) {
+            Some(Ok(id)) => Ok(*id),
+            Some(Err(why)) => Err(CompileError::new(
                 ErrorKind::Unsupported,
                 format!("function {f} is referenced (element segment or ref.func), but {why}"),
-            )
-        })
+            )),
+            None => Err(CompileError::internal(format!(
+                "type {type_index} is not a function"
+            ))),
+        }
     };
     table::finish_tables(
         &mut module.tables,

@@ -17,12 +17,21 @@ use super::limits::{MAX_ELEM_ITEMS, MAX_TABLE_ENTRIES, TABLE_GROW_BUDGET};
 use super::{Sections, opname, reader_error};
 use crate::error::{CompileError, ErrorKind, Result};
 use crate::ir::table::{
-    ActiveElem, ElemSegment, IdType, RefKind, RefValue, Table, Tables, type_id,
+    ActiveElem, ElemSegment, IdType, RefKind, RefValue, Table, Tables, long_type_id,
+    long_type_name, type_id,
 };
 use crate::ir::{Function, Global, Import, Op, TableOp};
 
+/// A function type's id: `Short(id)`, or `Long(name)` when its bit string exceeds 32 bits
+/// (see `ir::table::long_type_name`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TypeIdent {
+    Short(u32),
+    Long(String),
+}
+
 /// The type id of a wasm function type (see `ir::table::type_id`), or why it has none.
-pub(crate) fn func_type_id(ty: &FuncType) -> std::result::Result<u32, String> {
+pub(crate) fn func_type_id(ty: &FuncType) -> std::result::Result<TypeIdent, String> {
     let convert = |types: &[ValType]| -> std::result::Result<Vec<IdType>, String> {
         types
             .iter()
@@ -39,14 +48,39 @@ pub(crate) fn func_type_id(ty: &FuncType) -> std::result::Result<u32, String> {
     };
     let params = convert(ty.params())?;
     let results = convert(ty.results())?;
-    type_id(&params, &results).ok_or_else(|| {
-        format!(
-            "the type id of a function type with {} parameters and {} results needs more than \
-             32 bits (call_indirect and ref.func support shorter signatures)",
-            params.len(),
-            results.len()
-        )
+    Ok(match type_id(&params, &results) {
+        Some(id) => TypeIdent::Short(id),
+        None => TypeIdent::Long(long_type_name(&params, &results)),
     })
+}
+
+/// The IR type id of every function type, by type index (`Err`: why it has none); long ids
+/// are registered in `long_type_ids` (one per canonical signature).
+pub(super) fn type_ids(
+    types: &[Option<FuncType>],
+    long_type_ids: &mut Vec<String>,
+) -> Vec<std::result::Result<u32, String>> {
+    types
+        .iter()
+        .map(|ty| {
+            let ty = ty
+                .as_ref()
+                .ok_or_else(|| "not a function type".to_string())?;
+            Ok(match func_type_id(ty)? {
+                TypeIdent::Short(id) => id,
+                TypeIdent::Long(name) => {
+                    let k = match long_type_ids.iter().position(|n| *n == name) {
+                        Some(k) => k,
+                        None => {
+                            long_type_ids.push(name);
+                            long_type_ids.len() - 1
+                        }
+                    };
+                    long_type_id(k as u32)
+                }
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn ref_kind(ty: RefType) -> Option<RefKind> {
@@ -303,6 +337,7 @@ pub(super) fn build_tables(
         global_copies: Vec::new(),
         init_trap,
         runtime_elems: runtime,
+        long_type_ids: Vec::new(),
     })
 }
 

@@ -696,16 +696,29 @@ fn tables_compile_and_bad_table_input_is_a_precise_error() {
         (m.tables.tables[0].initial, m.tables.tables[0].max),
         (2, 10)
     );
-    // Signatures whose type id needs more than 32 bits are unsupported at the call.
-    let e = error(
+    // A signature whose type id needs more than 32 bits has a long id: the address of a weak
+    // symbol per canonical signature (an even IR id indexing `long_type_ids`).
+    let wasm = decode(
         br#"(module (type $t (func (param f64 f64 f64 f64 f64 f64 f64 f64)))
-        (table 1 funcref) (func (export "h") (call_indirect (type $t)
+        (type $u (func (param f64 f64 f64 f64 f64 f64 f64 f64)))
+        (table 1 funcref) (func (export "h") (call_indirect (type $u)
           (f64.const 0) (f64.const 0) (f64.const 0) (f64.const 0)
           (f64.const 0) (f64.const 0) (f64.const 0) (f64.const 0) (i32.const 0))))"#,
-    );
-    assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert_eq!(e.function.as_deref(), Some("h"));
-    assert!(e.message.contains("32 bits") && e.offset.is_some(), "{e}");
+    )
+    .unwrap();
+    let m = translate(&wasm, &Options::default()).unwrap();
+    assert_eq!(m.tables.long_type_ids.len(), 1, "one canonical signature");
+    let ids: Vec<u32> = m
+        .bodies
+        .iter()
+        .flat_map(|b| &b.blocks)
+        .flat_map(|b| &b.insts)
+        .filter_map(|i| match &i.op {
+            Op::CallIndirect(call) => Some(call.type_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, vec![crate::ir::table::long_type_id(0)]);
     // Malformed element segments are the validator's error, never a panic.
     for bad in [
         &b"\0asm\x01\0\0\0\x09\x05\x01\x00\x41\x00"[..],

@@ -187,6 +187,10 @@ impl Module {
             Symbol::FuncRef(n) => format!("__synth_funcref_{n}"),
             Symbol::Elem(n) => format!("__synth_elem_{n}"),
             Symbol::DataLength(n) => format!("__synth_data_len_{n}"),
+            Symbol::TypeId(k) => match self.tables.long_type_ids.get(k as usize) {
+                Some(hex) => format!("__synth_type_{hex}"),
+                None => format!("__synth_type_missing_{k}"),
+            },
         }
     }
 
@@ -211,7 +215,11 @@ impl Module {
                 matches!(d.kind, FunctionKind::Imported(_) | FunctionKind::Library(_))
                     || !d.exports.is_empty()
             }),
-            Symbol::Memory | Symbol::MemoryBytes | Symbol::TrapHandler | Symbol::StackLimit => true,
+            Symbol::Memory
+            | Symbol::MemoryBytes
+            | Symbol::TrapHandler
+            | Symbol::StackLimit
+            | Symbol::TypeId(_) => true,
             Symbol::Global(n) => self
                 .globals
                 .get(n as usize)
@@ -250,7 +258,8 @@ impl Module {
             Symbol::DataSegment(_)
             | Symbol::DataLength(_)
             | Symbol::FuncRef(_)
-            | Symbol::Elem(_) => false,
+            | Symbol::Elem(_)
+            | Symbol::TypeId(_) => false,
         }
     }
 }

@@ -69,6 +69,12 @@ fn build_elf(
     writer.add_data()?;
     let data_relocs = writer.add_tables()?;
     let from_data: Vec<Symbol> = data_relocs.iter().map(|r| r.symbol).collect();
+    let referenced: BTreeSet<Symbol> = functions
+        .iter()
+        .flat_map(|f| f.relocs.iter().map(|r| r.symbol))
+        .chain(from_data.iter().copied())
+        .collect();
+    writer.add_type_ids(&referenced)?;
     writer.add_undefined_symbols(functions, &from_data)?;
     writer.add_data_relocations(&data_relocs)?;
     for (body, compiled) in module.bodies.iter().zip(functions) {

@@ -104,6 +104,8 @@ fn convert_signature(ty: &wasmparser::FuncType) -> std::result::Result<Signature
 pub(crate) struct ModuleEnv {
     /// Function types by type index (`None`: not a function type).
     types: Vec<Option<wasmparser::FuncType>>,
+    /// The IR type id of each type (`table::type_ids`), or why it has none.
+    type_ids: Vec<std::result::Result<u32, String>>,
     /// Signature of every function (imports first), all integer-typed.
     function_sigs: Vec<Signature>,
     global_types: Vec<Type>,
@@ -113,16 +115,20 @@ impl ModuleEnv {
     /// IR signature and type id of type `index` (for `call_indirect`).
     pub(crate) fn indirect_type(&self, index: u32, offset: u32) -> Result<(Signature, u32)> {
         let sig = self.signature_of_type(index, offset)?;
-        let ty = self
-            .types
-            .get(index as usize)
-            .and_then(Option::as_ref)
-            .ok_or_else(|| {
-                CompileError::internal(format!("type {index} is not a function type"))
-            })?;
-        let id = table::func_type_id(ty).map_err(|why| {
-            CompileError::unsupported(format!("type {index}: {why}"), offset as u64)
-        })?;
+        let id = match self.type_ids.get(index as usize) {
+            Some(Ok(id)) => *id,
+            Some(Err(why)) => {
+                return Err(CompileError::unsupported(
+                    format!("type {index}: {why}"),
+                    offset as u64,
+                ));
+            }
+            None => {
+                return Err(CompileError::internal(format!(
+                    "type {index} is not a function type"
+                )));
+            }
+        };
         Ok((sig, id))
     }
 
@@ -438,6 +444,7 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
     let mut functions = Vec::new();
     let mut imported_globals = Vec::new();
     let mut imported_memory = None;
+    let mut imported_tables = Vec::new();
     for (offset, import) in &s.imports {
         let what = format!("{}.{}", import.module, import.name);
         let link = Import {
@@ -446,7 +453,10 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
         };
         let type_index = match import.ty {
             TypeRef::Func(t) | TypeRef::FuncExact(t) => t,
-            TypeRef::Table(_) => return Err(unsupported_import(&what, "a table", *offset)),
+            TypeRef::Table(ty) => {
+                imported_tables.push(table::imported_table(*offset, &what, &ty, link)?);
+                continue;
+            }
             TypeRef::Memory(ty) => {
                 if imported_memory.is_some() {
                     return Err(CompileError::unsupported(
@@ -513,7 +523,7 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
     let (globals, global_copies) = build_globals(s, imported_globals)?;
     let data = build_data(s, &globals)?;
     let grown = table::grown_tables(s)?;
-    let mut tables = table::build_tables(s, &globals, &grown)?;
+    let mut tables = table::build_tables(s, &globals, &grown, imported_tables)?;
     tables.global_copies = global_copies;
     let mut module = Module {
         functions,
@@ -533,8 +543,10 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
             (None, None) => format!("func[{index}]"),
         };
     }
+    let type_ids = table::type_ids(&s.types, &mut module.tables.long_type_ids);
     let env = ModuleEnv {
         types: s.types.clone(),
+        type_ids: type_ids.clone(),
         function_sigs: module.functions.iter().map(|f| f.sig.clone()).collect(),
         global_types: module.globals.iter().map(|g| g.ty).collect(),
     };
@@ -554,19 +566,16 @@ fn build_module(s: &Sections<'_>, options: &Options) -> Result<Module> {
     let type_id_of = |f: u32| -> Result<u32> {
         let type_index = function_type_index(s, f)
             .ok_or_else(|| CompileError::internal(format!("no type for function {f}")))?;
-        let ty = s
-            .types
-            .get(type_index as usize)
-            .and_then(Option::as_ref)
-            .ok_or_else(|| {
-                CompileError::internal(format!("type {type_index} is not a function"))
-            })?;
-        table::func_type_id(ty).map_err(|why| {
-            CompileError::new(
+        match type_ids.get(type_index as usize) {
+            Some(Ok(id)) => Ok(*id),
+            Some(Err(why)) => Err(CompileError::new(
                 ErrorKind::Unsupported,
                 format!("function {f} is referenced (element segment or ref.func), but {why}"),
-            )
-        })
+            )),
+            None => Err(CompileError::internal(format!(
+                "type {type_index} is not a function"
+            ))),
+        }
     };
     table::finish_tables(
         &mut module.tables,
@@ -860,20 +869,9 @@ fn build_data(s: &Sections<'_>, globals: &[Global]) -> Result<Vec<DataSegment>> 
     Ok(segments)
 }
 
-/// An export of an import would need an alias of an undefined symbol, which ELF cannot express.
-fn reject_reexport(name: &str, import: Option<&Import>) -> Result<()> {
-    match import {
-        Some(import) => Err(CompileError::new(
-            ErrorKind::Unsupported,
-            format!(
-                "export `{name}` re-exports the import `{}.{}`, which is not supported",
-                import.module, import.name
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
+/// An export of an import (a re-export) is recorded like any other; the object defines no
+/// symbol for it: the program links it as an alias of the import's symbol
+/// (`Module::reexport_aliases`).
 fn apply_exports(s: &Sections<'_>, module: &mut Module) -> Result<()> {
     for export in &s.exports {
         let name = export.name.to_string();
@@ -890,26 +888,20 @@ fn apply_exports(s: &Sections<'_>, module: &mut Module) -> Result<()> {
                     .globals
                     .get_mut(export.index as usize)
                     .ok_or_else(missing)?;
-                reject_reexport(&name, global.import.as_ref())?;
                 global.exports.push(name.clone())
             }
             ExternalKind::Memory => {
                 let memory = module.memory.as_mut().ok_or_else(missing)?;
-                reject_reexport(&name, memory.import.as_ref())?;
                 memory.exports.push(name.clone())
             }
-            ExternalKind::Table => module
-                .tables
-                .tables
-                .get_mut(export.index as usize)
-                .ok_or_else(|| {
-                    CompileError::new(
-                        ErrorKind::Unsupported,
-                        format!("export `{name}` is an imported table, which is not supported"),
-                    )
-                })?
-                .exports
-                .push(name.clone()),
+            ExternalKind::Table => {
+                let table = module
+                    .tables
+                    .tables
+                    .get_mut(export.index as usize)
+                    .ok_or_else(missing)?;
+                table.exports.push(name.clone())
+            }
             ExternalKind::Tag => {
                 return Err(CompileError::unsupported(
                     format!("export `{name}` is a tag, which is not supported"),

@@ -1,22 +1,37 @@
 //! Tables, element segments and type ids (reference types): the module-level part.
 //!
-//! Element segment offsets are constants (synth rejects imported globals), so the frontend
-//! applies the active segments itself, in order, into each table's initial entries; the first
-//! one that does not fit stops that and makes `synth_init` trap (`ElemSegmentOutOfBounds`)
-//! before it writes anything else, as instantiation fails there in wasm.
+//! The frontend applies the active segments into defined tables at constant offsets itself, in
+//! order, into each table's initial entries; the first one that does not fit stops that and
+//! makes `synth_init` trap (`ElemSegmentOutOfBounds`) before it writes anything else, as
+//! instantiation fails there in wasm. A segment into an imported table, or at an offset read
+//! from an imported global, and every active segment after it, are applied by `synth_init` at
+//! run time (`Tables::runtime_elems`), in order, each checked against the table's current size.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use wasmparser::{ElementItems, ElementKind, FuncType, Operator, RefType, TableInit, ValType};
+use wasmparser::{
+    ElementItems, ElementKind, FuncType, Operator, RefType, TableInit, TableType, ValType,
+};
 
 use super::limits::{MAX_ELEM_ITEMS, MAX_TABLE_ENTRIES, TABLE_GROW_BUDGET};
 use super::{Sections, opname, reader_error};
 use crate::error::{CompileError, ErrorKind, Result};
-use crate::ir::table::{ElemSegment, IdType, RefKind, RefValue, Table, Tables, type_id};
-use crate::ir::{Function, Global, Op, TableOp};
+use crate::ir::table::{
+    ActiveElem, ElemSegment, IdType, RefKind, RefValue, Table, Tables, long_type_id,
+    long_type_name, type_id,
+};
+use crate::ir::{Function, Global, Import, Op, TableOp};
+
+/// A function type's id: `Short(id)`, or `Long(name)` when its bit string exceeds 32 bits
+/// (see `ir::table::long_type_name`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum TypeIdent {
+    Short(u32),
+    Long(String),
+}
 
 /// The type id of a wasm function type (see `ir::table::type_id`), or why it has none.
-pub(crate) fn func_type_id(ty: &FuncType) -> std::result::Result<u32, String> {
+pub(crate) fn func_type_id(ty: &FuncType) -> std::result::Result<TypeIdent, String> {
     let convert = |types: &[ValType]| -> std::result::Result<Vec<IdType>, String> {
         types
             .iter()
@@ -33,14 +48,39 @@ pub(crate) fn func_type_id(ty: &FuncType) -> std::result::Result<u32, String> {
     };
     let params = convert(ty.params())?;
     let results = convert(ty.results())?;
-    type_id(&params, &results).ok_or_else(|| {
-        format!(
-            "the type id of a function type with {} parameters and {} results needs more than \
-             32 bits (call_indirect and ref.func support shorter signatures)",
-            params.len(),
-            results.len()
-        )
+    Ok(match type_id(&params, &results) {
+        Some(id) => TypeIdent::Short(id),
+        None => TypeIdent::Long(long_type_name(&params, &results)),
     })
+}
+
+/// The IR type id of every function type, by type index (`Err`: why it has none); long ids
+/// are registered in `long_type_ids` (one per canonical signature).
+pub(super) fn type_ids(
+    types: &[Option<FuncType>],
+    long_type_ids: &mut Vec<String>,
+) -> Vec<std::result::Result<u32, String>> {
+    types
+        .iter()
+        .map(|ty| {
+            let ty = ty
+                .as_ref()
+                .ok_or_else(|| "not a function type".to_string())?;
+            Ok(match func_type_id(ty)? {
+                TypeIdent::Short(id) => id,
+                TypeIdent::Long(name) => {
+                    let k = match long_type_ids.iter().position(|n| *n == name) {
+                        Some(k) => k,
+                        None => {
+                            long_type_ids.push(name);
+                            long_type_ids.len() - 1
+                        }
+                    };
+                    long_type_id(k as u32)
+                }
+            })
+        })
+        .collect()
 }
 
 pub(crate) fn ref_kind(ty: RefType) -> Option<RefKind> {
@@ -95,11 +135,16 @@ fn ref_expr(
     value.ok_or_else(|| CompileError::internal(format!("{what}: empty constant expression")))
 }
 
-/// The initial value of every reference-typed global (by global index).
-pub(super) fn global_ref_inits(s: &Sections<'_>) -> Result<BTreeMap<u32, RefValue>> {
+/// The initial value of every reference-typed defined global (by global index: the imported
+/// globals, `first_defined` of them, come first).
+/// A global initialized by `global.get` of an imported one is copied by `synth_init` instead.
+fn global_ref_inits(s: &Sections<'_>, globals: &[Global]) -> Result<BTreeMap<u32, RefValue>> {
+    let first_defined = globals.len().saturating_sub(s.globals.len());
     let mut refs = BTreeMap::new();
-    for (index, (_, global)) in s.globals.iter().enumerate() {
-        if matches!(global.ty.content_type, ValType::Ref(_)) {
+    for (defined, (_, global)) in s.globals.iter().enumerate() {
+        let index = first_defined + defined;
+        let copied = super::imported_global_get(&global.init_expr, globals).is_some();
+        if matches!(global.ty.content_type, ValType::Ref(_)) && !copied {
             let what = format!("global {index}");
             let v = ref_expr(&global.init_expr, &refs, &what)?;
             refs.insert(index as u32, v);
@@ -108,46 +153,90 @@ pub(super) fn global_ref_inits(s: &Sections<'_>) -> Result<BTreeMap<u32, RefValu
     Ok(refs)
 }
 
-/// Tables, element segments (active ones applied) and the `ref.func` globals.
+/// The element kind of a table type, or why synth does not support it.
+fn table_kind(ty: &TableType, what: &str, offset: u64) -> Result<RefKind> {
+    let kind = ref_kind(ty.element_type).ok_or_else(|| {
+        CompileError::unsupported(
+            format!("{what} holds `{}`, which is not supported", ty.element_type),
+            offset,
+        )
+    })?;
+    if ty.table64 || ty.shared {
+        return Err(CompileError::unsupported(
+            format!("{what} is a 64-bit or shared table, which is not supported"),
+            offset,
+        ));
+    }
+    if ty.initial > MAX_TABLE_ENTRIES {
+        return Err(CompileError::limit(format!(
+            "{what} starts with {} entries; at most {MAX_TABLE_ENTRIES} are supported",
+            ty.initial
+        ))
+        .at(offset));
+    }
+    Ok(kind)
+}
+
+/// The effective maximum of a table that may grow: the declared maximum, capped at the initial
+/// size plus `TABLE_GROW_BUDGET`.
+fn growable_max(ty: &TableType) -> u32 {
+    let declared = ty.maximum.unwrap_or(u32::MAX as u64);
+    declared.min(ty.initial + TABLE_GROW_BUDGET as u64) as u32
+}
+
+/// An imported table: its storage is the import's undefined symbol, laid out like a defined
+/// table. The exporter (or another module) may grow it, so its effective maximum always has
+/// the growth budget: the exporter's buffer must hold that many entries.
+pub(super) fn imported_table(
+    offset: u64,
+    what: &str,
+    ty: &TableType,
+    import: Import,
+) -> Result<Table> {
+    let kind = table_kind(ty, &format!("import `{what}`"), offset)?;
+    let initial = ty.initial as u32;
+    Ok(Table {
+        kind,
+        initial,
+        max: growable_max(ty).max(initial),
+        init: Vec::new(),
+        exports: Vec::new(),
+        import: Some(import),
+    })
+}
+
+/// Tables (the imported ones first), element segments (active ones applied) and the
+/// `ref.func` globals.
 pub(super) fn build_tables(
     s: &Sections<'_>,
     globals: &[Global],
     grown: &BTreeSet<u32>,
+    imported: Vec<Table>,
 ) -> Result<Tables> {
-    let global_refs = global_ref_inits(s)?;
-    let mut tables = Vec::with_capacity(s.tables.len());
-    for (index, (offset, table)) in s.tables.iter().enumerate() {
+    let global_refs = global_ref_inits(s, globals)?;
+    let first_defined = imported.len();
+    let mut tables = imported;
+    let exported: BTreeSet<u32> = s
+        .exports
+        .iter()
+        .filter(|e| e.kind == wasmparser::ExternalKind::Table)
+        .map(|e| e.index)
+        .collect();
+    for (defined, (offset, table)) in s.tables.iter().enumerate() {
+        let index = first_defined + defined;
         let what = format!("table {index}");
         let ty = &table.ty;
-        let kind = ref_kind(ty.element_type).ok_or_else(|| {
-            CompileError::unsupported(
-                format!("{what} holds `{}`, which is not supported", ty.element_type),
-                *offset,
-            )
-        })?;
-        if ty.table64 || ty.shared {
-            return Err(CompileError::unsupported(
-                format!("{what} is a 64-bit or shared table, which is not supported"),
-                *offset,
-            ));
-        }
+        let kind = table_kind(ty, &what, *offset)?;
         if let TableInit::Expr(_) = table.init {
             return Err(CompileError::unsupported(
                 format!("{what} has an initializer expression, which is not supported"),
                 *offset,
             ));
         }
-        if ty.initial > MAX_TABLE_ENTRIES {
-            return Err(CompileError::limit(format!(
-                "{what} starts with {} entries; at most {MAX_TABLE_ENTRIES} are supported",
-                ty.initial
-            ))
-            .at(*offset));
-        }
         let initial = ty.initial as u32;
-        let declared = ty.maximum.unwrap_or(u32::MAX as u64);
-        let max = if grown.contains(&(index as u32)) {
-            declared.min(initial as u64 + TABLE_GROW_BUDGET as u64) as u32
+        // An exported table may be grown by an importer, so it reserves the budget too.
+        let max = if grown.contains(&(index as u32)) || exported.contains(&(index as u32)) {
+            growable_max(ty)
         } else {
             initial
         };
@@ -157,9 +246,11 @@ pub(super) fn build_tables(
             max: max.max(initial),
             init: vec![RefValue::Null; initial as usize],
             exports: Vec::new(),
+            import: None,
         });
     }
     let mut elems = Vec::with_capacity(s.elements.len());
+    let mut runtime = Vec::new();
     let mut init_trap = false;
     let mut total_items = 0usize;
     for (index, element) in s.elements.iter().enumerate() {
@@ -195,14 +286,31 @@ pub(super) fn build_tables(
                 offset_expr,
             } => {
                 let table_index = table_index.unwrap_or(0);
+                let table = tables.get_mut(table_index as usize).ok_or_else(|| {
+                    CompileError::internal(format!("{what} initializes a missing table"))
+                })?;
+                let offset_global = super::imported_global_get(offset_expr, globals);
+                // From the first segment `synth_init` applies on, it applies every later one
+                // too, so the segments take effect in order.
+                if table.import.is_some() || offset_global.is_some() || !runtime.is_empty() {
+                    let offset = match offset_global {
+                        Some(_) => 0,
+                        None => super::const_expr(offset_expr, globals, &what)? as u32,
+                    };
+                    if !init_trap {
+                        runtime.push(ActiveElem {
+                            elem: index as u32,
+                            table: table_index,
+                            offset,
+                            offset_global,
+                        });
+                    }
+                    // `synth_init` applies it, then drops it.
+                    elems.push(ElemSegment { items });
+                    continue;
+                }
                 let start = super::const_expr(offset_expr, globals, &what)? as u32;
                 if !init_trap {
-                    let table = tables.get_mut(table_index as usize).ok_or_else(|| {
-                        CompileError::unsupported(
-                            format!("{what} initializes imported table {table_index}"),
-                            element.range.start,
-                        )
-                    })?;
                     let end = start as u64 + items.len() as u64;
                     if end > table.initial as u64 {
                         init_trap = true;
@@ -228,6 +336,8 @@ pub(super) fn build_tables(
         global_refs: global_inits,
         global_copies: Vec::new(),
         init_trap,
+        runtime_elems: runtime,
+        long_type_ids: Vec::new(),
     })
 }
 
@@ -259,7 +369,8 @@ pub(super) fn finish_tables(
     exported_table: bool,
     type_id_of_function: &dyn Fn(u32) -> Result<u32>,
 ) -> Result<()> {
-    let mut uses_tables = exported_table;
+    // A segment `synth_init` applies writes a table someone else may read.
+    let mut uses_tables = exported_table || !tables.runtime_elems.is_empty();
     let mut referenced = BTreeSet::new();
     for body in bodies {
         for block in &body.blocks {

@@ -3,6 +3,7 @@
 
 use crate::error::ErrorKind;
 use crate::ir::interp::{Interp, InterpError};
+use crate::ir::table::RefValue;
 use crate::ir::{Module, Op, Terminator, TrapCode, Type};
 use crate::options::Options;
 
@@ -349,12 +350,39 @@ fn unsupported_operators_name_function_operator_and_offset() {
     let offset = e.offset.expect("offset") as usize;
     assert_eq!(wasm[offset], 0xfd, "offset {offset:#x} of {e}");
 
-    let e = error(br#"(module (import "env" "t" (table 1 funcref)))"#);
-    assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert!(e.message.contains("env.t"), "{e}");
+    // An imported table is its import's symbol; segments into it, and segments at an offset
+    // read from an imported global (and every active segment after one), `synth_init` applies.
+    let wasm = decode(
+        br#"(module (import "env" "t" (table 1 5 funcref)) (import "env" "g" (global i32))
+              (table 2 funcref) (func)
+              (elem (table 1) (i32.const 0) func 0) (elem (table 0) (i32.const 0) func 0)
+              (elem (table 1) (global.get 0) func 0) (elem (table 1) (i32.const 1) func 0)
+              (func (call_indirect (i32.const 0))))"#,
+    )
+    .unwrap();
+    let m = translate(&wasm, &Options::default()).unwrap();
+    let imported = &m.tables.tables[0];
+    assert_eq!(
+        (imported.initial, imported.max, imported.init.len()),
+        (1, 5, 0)
+    );
+    assert_eq!(imported.import.as_ref().map(|i| i.name.as_str()), Some("t"));
+    assert_eq!(m.tables.tables[1].init[0], RefValue::Func(0));
+    let runtime: Vec<(u32, u32, u32, Option<u32>)> = m
+        .tables
+        .runtime_elems
+        .iter()
+        .map(|a| (a.elem, a.table, a.offset, a.offset_global))
+        .collect();
+    assert_eq!(
+        runtime,
+        vec![(1, 0, 0, None), (2, 1, 0, Some(0)), (3, 1, 1, None)]
+    );
+    assert!(m.tables.elems[1].items == vec![RefValue::Func(0)]);
+    // An element item read from an imported global is not supported.
     let e = error(
-        br#"(module (import "env" "g" (global i32)) (table 2 funcref) (func)
-              (elem (global.get 0) 0) (func (call_indirect (i32.const 0))))"#,
+        br#"(module (import "env" "r" (global funcref)) (table 2 funcref)
+              (elem (i32.const 0) funcref (global.get 0)) (func (call_indirect (i32.const 0))))"#,
     );
     assert!(
         e.kind == ErrorKind::Unsupported && e.message.contains("imported global"),
@@ -375,10 +403,33 @@ fn unsupported_operators_name_function_operator_and_offset() {
             .collect::<Vec<_>>(),
         vec![(Some(0), Some(0)), (Some(4), None)]
     );
-    let e = error(br#"(module (import "env" "g" (global i32)) (export "h" (global 0)))"#);
-    assert!(
-        e.kind == ErrorKind::Unsupported && e.message.contains("re-exports the import `env.g`"),
-        "{e}"
+    // A re-export is an alias of the import's symbol, defined when linking.
+    let wasm = decode(
+        br#"(module (import "env" "g" (global i32)) (export "h" (global 0))
+              (import "env" "t" (table 1 funcref)) (export "t2" (table 0))
+              (import "env" "m" (memory 1)) (export "m2" (memory 0))
+              (import "env" "f" (func)) (export "f2" (func 0)))"#,
+    )
+    .unwrap();
+    let options = Options {
+        module_name: Some("ns".into()),
+        ..Options::default()
+    };
+    let m = translate(&wasm, &options).unwrap();
+    let aliases = m.reexport_aliases();
+    let pairs: Vec<(&str, &str)> = aliases
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("ns_f2", "env_f"),
+            ("ns_h", "env_g"),
+            ("ns_m2_bytes", "env_m_bytes"),
+            ("ns_m2", "env_m"),
+            ("ns_t2", "env_t"),
+        ]
     );
     let e = error(br#"(module (import "env" "m" (memory 1)) (memory 1))"#);
     assert!(
@@ -645,16 +696,29 @@ fn tables_compile_and_bad_table_input_is_a_precise_error() {
         (m.tables.tables[0].initial, m.tables.tables[0].max),
         (2, 10)
     );
-    // Signatures whose type id needs more than 32 bits are unsupported at the call.
-    let e = error(
+    // A signature whose type id needs more than 32 bits has a long id: the address of a weak
+    // symbol per canonical signature (an even IR id indexing `long_type_ids`).
+    let wasm = decode(
         br#"(module (type $t (func (param f64 f64 f64 f64 f64 f64 f64 f64)))
-        (table 1 funcref) (func (export "h") (call_indirect (type $t)
+        (type $u (func (param f64 f64 f64 f64 f64 f64 f64 f64)))
+        (table 1 funcref) (func (export "h") (call_indirect (type $u)
           (f64.const 0) (f64.const 0) (f64.const 0) (f64.const 0)
           (f64.const 0) (f64.const 0) (f64.const 0) (f64.const 0) (i32.const 0))))"#,
-    );
-    assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert_eq!(e.function.as_deref(), Some("h"));
-    assert!(e.message.contains("32 bits") && e.offset.is_some(), "{e}");
+    )
+    .unwrap();
+    let m = translate(&wasm, &Options::default()).unwrap();
+    assert_eq!(m.tables.long_type_ids.len(), 1, "one canonical signature");
+    let ids: Vec<u32> = m
+        .bodies
+        .iter()
+        .flat_map(|b| &b.blocks)
+        .flat_map(|b| &b.insts)
+        .filter_map(|i| match &i.op {
+            Op::CallIndirect(call) => Some(call.type_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, vec![crate::ir::table::long_type_id(0)]);
     // Malformed element segments are the validator's error, never a panic.
     for bad in [
         &b"\0asm\x01\0\0\0\x09\x05\x01\x00\x41\x00"[..],

@@ -597,6 +597,7 @@ impl<'m> Interp<'m> {
             Symbol::DataLength(n) => invalid(format!("no data segment {n}")),
             Symbol::Table(t) => self.ref_region_start(self.refs.tables.get(t as usize), symbol),
             Symbol::Elem(e) => self.ref_region_start(self.refs.elems.get(e as usize), symbol),
+            Symbol::TypeId(k) => self.ref_region_start(self.refs.type_ids.get(k as usize), symbol),
             Symbol::FuncRef(f) => match self.refs.funcrefs.get(&f) {
                 Some(a) => Ok(*a),
                 None => invalid(format!("no descriptor for function {f}")),

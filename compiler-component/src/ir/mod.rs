@@ -152,6 +152,9 @@ pub enum Symbol {
     Elem(u32),
     /// The length word of passive data segment N (0 once dropped).
     DataLength(u32),
+    /// Long type id K (`Tables::long_type_ids`): its address is the id (a weak 4-byte symbol
+    /// `__synth_type_<HEX>` every object that needs it defines, so the linker keeps one).
+    TypeId(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

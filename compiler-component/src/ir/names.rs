@@ -1,6 +1,7 @@
 //! Link-time names of `Symbol`s (see docs/ABI.md). Used by the object writer, the header and
 //! the listings, so every stage spells a symbol the same way.
 
+use crate::ir::table::Table;
 use crate::ir::{FunctionKind, Global, Import, Memory, Module, Symbol};
 use crate::legalize::INIT_NAME;
 
@@ -84,8 +85,8 @@ impl Module {
                 _ => return Vec::new(),
             },
             Symbol::Table(n) => match self.tables.tables.get(n as usize) {
-                Some(t) => ("table", &t.exports),
-                None => return Vec::new(),
+                Some(t) if t.import.is_none() => ("table", &t.exports),
+                _ => return Vec::new(),
             },
             Symbol::Memory => match &self.memory {
                 Some(m) if m.import.is_none() && self.namespace.is_some() => ("memory", &m.exports),
@@ -98,6 +99,50 @@ impl Module {
             .skip(1)
             .map(|e| self.data_export_symbol(kind, e))
             .collect()
+    }
+
+    /// The re-exports: `(export symbol, import symbol)` for every export of an imported
+    /// function, global, memory or table (and the size words of a memory), which the object
+    /// does not define: the program defines each as an alias at link time (`NS_E = M_N;` in a
+    /// linker script, or `--defsym=NS_E=M_N`).
+    pub fn reexport_aliases(&self) -> Vec<(String, String)> {
+        let mut aliases = Vec::new();
+        for decl in &self.functions {
+            if let FunctionKind::Imported(imp) = &decl.kind {
+                for e in &decl.exports {
+                    aliases.push((self.function_export_symbol(e), import_symbol(imp)));
+                }
+            }
+        }
+        for g in &self.globals {
+            if let Some(imp) = &g.import {
+                for e in &g.exports {
+                    aliases.push((self.data_export_symbol("global", e), import_symbol(imp)));
+                }
+            }
+        }
+        if let Some(Memory {
+            import: Some(imp),
+            exports,
+            ..
+        }) = &self.memory
+        {
+            for e in exports {
+                let export = self.data_export_symbol("memory", e);
+                let import = import_symbol(imp);
+                aliases.push((format!("{export}_bytes"), format!("{import}_bytes")));
+                aliases.push((export, import));
+            }
+        }
+        for t in &self.tables.tables {
+            if let Some(imp) = &t.import {
+                for e in &t.exports {
+                    aliases.push((self.data_export_symbol("table", e), import_symbol(imp)));
+                }
+            }
+        }
+        aliases.retain(|(export, import)| export != import);
+        aliases
     }
 
     /// The ELF symbol name of `sym`.
@@ -133,12 +178,19 @@ impl Module {
             Symbol::TrapHandler => "synth_trap".to_string(),
             Symbol::StackLimit => "__synth_stack_limit".to_string(),
             Symbol::Table(n) => match self.tables.tables.get(n as usize) {
+                Some(Table {
+                    import: Some(imp), ..
+                }) => import_symbol(imp),
                 Some(t) if !t.exports.is_empty() => self.data_export_symbol("table", &t.exports[0]),
                 _ => self.owned_symbol(&format!("table_{n}")),
             },
             Symbol::FuncRef(n) => format!("__synth_funcref_{n}"),
             Symbol::Elem(n) => format!("__synth_elem_{n}"),
             Symbol::DataLength(n) => format!("__synth_data_len_{n}"),
+            Symbol::TypeId(k) => match self.tables.long_type_ids.get(k as usize) {
+                Some(hex) => format!("__synth_type_{hex}"),
+                None => format!("__synth_type_missing_{k}"),
+            },
         }
     }
 
@@ -163,7 +215,11 @@ impl Module {
                 matches!(d.kind, FunctionKind::Imported(_) | FunctionKind::Library(_))
                     || !d.exports.is_empty()
             }),
-            Symbol::Memory | Symbol::MemoryBytes | Symbol::TrapHandler | Symbol::StackLimit => true,
+            Symbol::Memory
+            | Symbol::MemoryBytes
+            | Symbol::TrapHandler
+            | Symbol::StackLimit
+            | Symbol::TypeId(_) => true,
             Symbol::Global(n) => self
                 .globals
                 .get(n as usize)
@@ -172,7 +228,7 @@ impl Module {
                 .tables
                 .tables
                 .get(n as usize)
-                .is_some_and(|t| !t.exports.is_empty()),
+                .is_some_and(|t| !t.exports.is_empty() || t.import.is_some()),
             Symbol::DataSegment(_)
             | Symbol::DataLength(_)
             | Symbol::FuncRef(_)
@@ -194,11 +250,16 @@ impl Module {
                 .globals
                 .get(n as usize)
                 .is_some_and(|g| g.import.is_some()),
+            Symbol::Table(n) => self
+                .tables
+                .tables
+                .get(n as usize)
+                .is_some_and(|t| t.import.is_some()),
             Symbol::DataSegment(_)
             | Symbol::DataLength(_)
-            | Symbol::Table(_)
             | Symbol::FuncRef(_)
-            | Symbol::Elem(_) => false,
+            | Symbol::Elem(_)
+            | Symbol::TypeId(_) => false,
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::Signature;
+use super::{Import, Signature};
 
 /// What a table holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,9 +32,12 @@ pub struct Table {
     /// Effective maximum: the declared one, capped by `Options::max_table_entries` (but never
     /// below `initial`). `table.grow` beyond it answers -1.
     pub max: u32,
-    /// The entries after the active element segments that fit (length `initial`).
+    /// The entries after the active element segments that fit (length `initial`; empty for
+    /// an imported table, whose entries the exporter owns).
     pub init: Vec<RefValue>,
     pub exports: Vec<String>,
+    /// An imported table is the import's undefined symbol (same layout as a defined one).
+    pub import: Option<Import>,
 }
 
 /// An element segment as `table.init` sees it. Active and declarative segments are dropped at
@@ -60,6 +63,36 @@ pub struct Tables {
     /// An active element segment does not fit its table: `synth_init` traps
     /// (`ElemSegmentOutOfBounds`) before anything else.
     pub init_trap: bool,
+    /// Active element segments `synth_init` applies at run time, in order (after the
+    /// statically applied ones): it traps (`ElemSegmentOutOfBounds`) at the first that does not
+    /// fit its table's current size, then drops each (its items stay in `elems` until then).
+    pub runtime_elems: Vec<ActiveElem>,
+    /// The long type ids (bit strings of more than 32 bits, as lowercase hex, see
+    /// `long_type_name`): long type K has the IR id `long_type_id(K)` (even, so never a short
+    /// id) and, in the object, the address of the weak symbol `__synth_type_<HEX>`
+    /// (`Symbol::TypeId(K)`).
+    pub long_type_ids: Vec<String>,
+}
+
+/// The IR id of long type `k`: even (short ids are odd) and nonzero.
+pub fn long_type_id(k: u32) -> u32 {
+    2 * (k + 1)
+}
+
+/// The long type index of IR id `id`, when it is one.
+pub fn long_type_index(id: u32) -> Option<u32> {
+    (id != 0 && id.is_multiple_of(2)).then(|| id / 2 - 1)
+}
+
+/// An active element segment applied by `synth_init`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveElem {
+    pub elem: u32,
+    pub table: u32,
+    /// The constant offset, or 0 when `offset_global` holds it.
+    pub offset: u32,
+    /// The imported global whose (i32) value is the offset.
+    pub offset_global: Option<u32>,
 }
 
 /// The frontend form of the table operators (removed by legalize). References are I32 words.
@@ -120,8 +153,11 @@ pub fn type_id(params: &[IdType], results: &[IdType]) -> Option<u32> {
     let mut bits: u64 = 1;
     let mut len = 1u32;
     let mut put = |code: (u64, u32)| {
-        bits |= code.0 << len;
-        len += code.1;
+        // Past 32 bits the id is long anyway (`None`): the bits no longer matter.
+        if len <= 32 {
+            bits |= code.0 << len;
+        }
+        len = len.saturating_add(code.1);
     };
     const END: (u64, u32) = (0b1011, 4);
     for t in params {
@@ -133,6 +169,35 @@ pub fn type_id(params: &[IdType], results: &[IdType]) -> Option<u32> {
     }
     put(END);
     (len <= 32).then_some(bits as u32)
+}
+
+/// The type-id bit string of any signature (as `type_id` writes it), packed from bit 0 up
+/// into bytes and spelled as lowercase hex, byte by byte: the name of a long type id.
+pub fn long_type_name(params: &[IdType], results: &[IdType]) -> String {
+    let mut bits: Vec<bool> = vec![true];
+    let mut put = |code: (u64, u32)| {
+        for i in 0..code.1 {
+            bits.push(code.0 >> i & 1 == 1);
+        }
+    };
+    const END: (u64, u32) = (0b1011, 4);
+    for t in params {
+        put(code(*t));
+    }
+    put(END);
+    for t in results {
+        put(code(*t));
+    }
+    put(END);
+    bits.chunks(8)
+        .map(|byte| {
+            let b = byte
+                .iter()
+                .enumerate()
+                .fold(0u8, |acc, (i, bit)| acc | (u8::from(*bit) << i));
+            format!("{b:02x}")
+        })
+        .collect()
 }
 
 /// (bits, length) of a type's code, the first bit in bit 0. The codes form a prefix-free set:
@@ -213,5 +278,18 @@ mod tests {
     fn long_signatures_do_not_fit() {
         assert!(type_id(&[I32; 20], &[I32]).is_some());
         assert!(type_id(&[F64; 8], &[F64]).is_none());
+    }
+
+    #[test]
+    fn long_type_names_spell_the_same_bits_and_are_injective() {
+        // A short id's bits, as bytes: 0x5ad for (i32) -> (i32).
+        assert_eq!(type_id(&[I32], &[I32]), Some(0x5ad));
+        assert_eq!(long_type_name(&[I32], &[I32]), "ad05");
+        let a = long_type_name(&[F64; 8], &[F64]);
+        let b = long_type_name(&[F64; 8], &[F32]);
+        let c = long_type_name(&[F64; 9], &[]);
+        assert!(a != b && b != c && a != c);
+        assert_eq!(long_type_index(long_type_id(3)), Some(3));
+        assert_eq!(long_type_index(0x5ad), None);
     }
 }

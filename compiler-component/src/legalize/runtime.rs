@@ -5,6 +5,7 @@ use super::bulk_runtime::BulkHelper;
 use super::int64::Pair;
 use super::table_runtime::TableHelper;
 use crate::error::{CompileError, ErrorKind, Result};
+use crate::ir::table::ActiveElem;
 use crate::ir::{
     BinaryOp, Cond, Function, FunctionDecl, FunctionKind, MemArg, Module, Op, Signature, Symbol,
     Terminator, TrapCode, Type, UnaryOp, Value,
@@ -298,6 +299,19 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
             );
         }
     }
+    if !trapped {
+        for active in &module.tables.runtime_elems {
+            let len = module
+                .tables
+                .elems
+                .get(active.elem as usize)
+                .map(|e| e.items.len() as u32)
+                .ok_or_else(|| {
+                    CompileError::internal(format!("no element segment {}", active.elem))
+                })?;
+            apply_elem(&mut b, *active, len);
+        }
+    }
     if !trapped && module.memory.as_ref().is_some_and(|m| m.import.is_some()) {
         // The exporter (or embedder) owns the size word: check each segment against it.
         let bytes = b.one(
@@ -399,6 +413,94 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
     });
     module.bodies.push(b.func);
     Ok(())
+}
+
+/// Apply an active element segment of `len` items at run time: trap
+/// (`ElemSegmentOutOfBounds`) unless `offset + len <= size` (the table's current size), copy
+/// the items word by word, then drop the segment (its length word becomes 0).
+fn apply_elem(b: &mut FnBuilder, active: ActiveElem, len: u32) {
+    let size = b.one(
+        Op::LoadSymbol {
+            symbol: Symbol::Table(active.table),
+            offset: 0,
+        },
+        vec![],
+    );
+    let base = match active.offset_global {
+        Some(global) => load_global_word(b, global),
+        None => b.konst(active.offset),
+    };
+    let n = b.konst(len);
+    let len_fits = b.cmp(Cond::LeU, n, size);
+    let room = b.bin(BinaryOp::Sub, size, n);
+    let base_fits = b.cmp(Cond::LeU, base, room);
+    let fits = b.bin(BinaryOp::And, len_fits, base_fits);
+    let apply = b.add_block(0);
+    let out_of_bounds = b.add_block(0);
+    b.terminate(Terminator::Branch {
+        cond: fits,
+        then_block: apply,
+        else_block: out_of_bounds,
+    });
+    b.switch_to(out_of_bounds);
+    b.terminate(Terminator::Trap {
+        code: TrapCode::ElemSegmentOutOfBounds,
+    });
+    b.switch_to(apply);
+    if len == 0 {
+        return;
+    }
+    let src = b.one(
+        Op::SymbolAddr {
+            symbol: Symbol::Elem(active.elem),
+            offset: 4,
+        },
+        vec![],
+    );
+    let entries = b.one(
+        Op::SymbolAddr {
+            symbol: Symbol::Table(active.table),
+            offset: 4,
+        },
+        vec![],
+    );
+    let first = b.bin_k(BinaryOp::Shl, base, 2);
+    let dst = b.bin(BinaryOp::Add, entries, first);
+    let zero = b.konst(0);
+    let copy = b.add_block(1);
+    let again = b.add_block(0);
+    let after = b.add_block(0);
+    b.jump(copy, vec![zero]);
+
+    b.switch_to(copy);
+    let i = b.params(copy)[0];
+    let word = MemArg {
+        width: 4,
+        signed: false,
+        offset: 0,
+    };
+    let item = b.one(Op::Load(word), vec![src, i]);
+    b.effect(Op::Store(word), vec![dst, i, item]);
+    let next = b.bin_k(BinaryOp::Add, i, 4);
+    let end = b.konst(4 * len);
+    let more = b.cmp(Cond::LtU, next, end);
+    b.terminate(Terminator::Branch {
+        cond: more,
+        then_block: again,
+        else_block: after,
+    });
+
+    b.switch_to(again);
+    b.jump(copy, vec![next]);
+    b.switch_to(after);
+    let zero = b.konst(0);
+    b.effect(
+        Op::StoreSymbol {
+            symbol: Symbol::Elem(active.elem),
+            offset: 0,
+        },
+        vec![zero],
+    );
 }
 
 /// 1 when a segment of `len` bytes at the offset held by imported global `global` fits in

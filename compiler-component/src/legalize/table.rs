@@ -6,6 +6,7 @@ use super::BodyLegalizer;
 use super::runtime::Helper;
 use super::table_runtime::TableHelper;
 use crate::error::Result;
+use crate::ir::table::long_type_index;
 use crate::ir::{
     BinaryOp, Cond, IndirectCall, Inst, MemArg, Op, Symbol, TableOp, TrapCode, UnaryOp, Value,
 };
@@ -174,7 +175,17 @@ impl BodyLegalizer<'_> {
             .effect(Op::TrapIf(TrapCode::UninitializedElement), vec![null]);
         let zero = self.b.konst(0);
         let type_id = self.b.one(Op::Load(word(0)), vec![entry, zero]);
-        let expected = self.b.konst(call.type_id);
+        let expected = match long_type_index(call.type_id) {
+            // A long id is the address of its symbol.
+            Some(k) => self.b.one(
+                Op::SymbolAddr {
+                    symbol: Symbol::TypeId(k),
+                    offset: 0,
+                },
+                vec![],
+            ),
+            None => self.b.konst(call.type_id),
+        };
         let mismatch = self.b.cmp(Cond::Ne, type_id, expected);
         self.b.effect(
             Op::TrapIf(TrapCode::IndirectCallTypeMismatch),

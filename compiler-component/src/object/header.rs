@@ -386,6 +386,60 @@ fn write_header(out: &mut String, module: &Module, options: &Options) -> std::fm
         writeln!(out)?;
     }
 
+    let tables: Vec<(usize, &crate::ir::table::Table)> = module
+        .tables
+        .tables
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.import.is_some() || !t.exports.is_empty())
+        .collect();
+    if !tables.is_empty() {
+        writeln!(
+            out,
+            "/* Tables: {{uint32_t size; uint32_t entries[MAX_ENTRIES];}}; a funcref entry is 0 or a descriptor address. */"
+        )?;
+        let mut declared = BTreeSet::new();
+        for (n, table) in tables {
+            let symbol = module.symbol_name(Symbol::Table(n as u32));
+            writeln!(
+                out,
+                "#define {m}_TABLE_{n}_INITIAL_ENTRIES {}u",
+                table.initial
+            )?;
+            writeln!(out, "#define {m}_TABLE_{n}_MAX_ENTRIES {}u", table.max)?;
+            if !declared.insert(symbol.clone()) {
+                continue;
+            }
+            match &table.import {
+                Some(i) => writeln!(
+                    out,
+                    "extern uint32_t {symbol}[]; /* {}: defined by the embedder or the exporting \
+                     module, room for 1 + {m}_TABLE_{n}_MAX_ENTRIES words */",
+                    comment_text(&format!("import \"{}\" \"{}\"", i.module, i.name))
+                )?,
+                None => writeln!(
+                    out,
+                    "extern uint32_t {symbol}[1 + {m}_TABLE_{n}_MAX_ENTRIES]; /* export \"{}\" */",
+                    comment_text(&table.exports.join("\", \""))
+                )?,
+            }
+        }
+        writeln!(out)?;
+    }
+
+    let reexports = module.reexport_aliases();
+    if !reexports.is_empty() {
+        writeln!(
+            out,
+            "/* Re-exported imports: the object defines no symbol for these exports. Define each\n   \
+             as an alias of the import when linking: a linker-script line (or --defsym=EXPORT=IMPORT). */"
+        )?;
+        for (export, import) in &reexports {
+            writeln!(out, "/* {export} = {import}; */")?;
+        }
+        writeln!(out)?;
+    }
+
     let exported_globals: Vec<(usize, &crate::ir::Global)> = module
         .globals
         .iter()

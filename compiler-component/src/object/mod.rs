@@ -69,6 +69,12 @@ fn build_elf(
     writer.add_data()?;
     let data_relocs = writer.add_tables()?;
     let from_data: Vec<Symbol> = data_relocs.iter().map(|r| r.symbol).collect();
+    let referenced: BTreeSet<Symbol> = functions
+        .iter()
+        .flat_map(|f| f.relocs.iter().map(|r| r.symbol))
+        .chain(from_data.iter().copied())
+        .collect();
+    writer.add_type_ids(&referenced)?;
     writer.add_undefined_symbols(functions, &from_data)?;
     writer.add_data_relocations(&data_relocs)?;
     for (body, compiled) in module.bodies.iter().zip(functions) {
@@ -498,7 +504,10 @@ impl<'m> ElfWriter<'m> {
                 continue;
             }
             let name = self.module.symbol_name(sym);
-            let is_import = matches!(sym, Symbol::Function(_) | Symbol::Global(_));
+            let is_import = matches!(
+                sym,
+                Symbol::Function(_) | Symbol::Global(_) | Symbol::Table(_)
+            );
             if let Some(&id) = imports.get(&name).filter(|_| is_import) {
                 self.symbols.insert(sym, id);
                 continue;

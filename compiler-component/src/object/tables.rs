@@ -2,13 +2,16 @@
 //! and element segments (`.data.synth_elems`), with the data relocations that put descriptor
 //! and code addresses into them (see docs/ABI.md, "Tables and references").
 
-use object::write::Relocation;
+use std::collections::BTreeSet;
+
+use object::write::{Relocation, Symbol as ObjSymbol, SymbolSection};
 use object::{RelocationFlags, SectionKind};
+use object::{SymbolFlags, SymbolKind, SymbolScope};
 
 use super::{ElfWriter, Machine};
 use crate::error::{CompileError, Result};
 use crate::ir::Symbol;
-use crate::ir::table::RefValue;
+use crate::ir::table::{RefValue, long_type_index};
 
 /// A word of data that holds the address of `symbol` (applied once every symbol exists).
 pub(super) struct DataReloc {
@@ -56,9 +59,19 @@ impl ElfWriter<'_> {
                 SectionKind::ReadOnlyData,
             );
             for (&f, &type_id) in &tables.funcrefs {
-                let mut bytes = type_id.to_le_bytes().to_vec();
+                let long = long_type_index(type_id);
+                let word = if long.is_some() { 0 } else { type_id };
+                let mut bytes = word.to_le_bytes().to_vec();
                 bytes.extend_from_slice(&[0; 4]);
                 let offset = self.object.append_section_data(section, &bytes, 4);
+                if let Some(k) = long {
+                    // A long type id is the address of its symbol.
+                    relocs.push(DataReloc {
+                        section,
+                        offset,
+                        symbol: Symbol::TypeId(k),
+                    });
+                }
                 relocs.push(DataReloc {
                     section,
                     offset: offset + 4,
@@ -75,6 +88,10 @@ impl ElfWriter<'_> {
         }
         for (n, table) in tables.tables.iter().enumerate() {
             let n = n as u32;
+            if table.import.is_some() {
+                // The exporter (or the embedder) defines it.
+                continue;
+            }
             let name = self.module.symbol_name(Symbol::Table(n));
             let section = self.add_section(format!(".data.{name}"), SectionKind::Data);
             if table.init.len() != table.initial as usize || table.max < table.initial {
@@ -106,6 +123,34 @@ impl ElfWriter<'_> {
             }
         }
         Ok(relocs)
+    }
+
+    /// The long type ids `referenced` (by code or data): each a weak, global 4-byte symbol
+    /// `__synth_type_<HEX>` in its own section, defined by every object that needs it, so the
+    /// linker keeps one and its address is the same id in every module.
+    pub(super) fn add_type_ids(&mut self, referenced: &BTreeSet<Symbol>) -> Result<()> {
+        for &sym in referenced {
+            let Symbol::TypeId(_) = sym else { continue };
+            if self.symbols.contains_key(&sym) {
+                continue;
+            }
+            let name = self.module.symbol_name(sym);
+            let section = self.add_section(format!(".rodata.{name}"), SectionKind::ReadOnlyData);
+            let offset = self.object.append_section_data(section, &[0; 4], 4);
+            self.claim_name(&name, format!("the type id `{name}`"))?;
+            let id = self.object.add_symbol(ObjSymbol {
+                name: name.into_bytes(),
+                value: offset,
+                size: 4,
+                kind: SymbolKind::Data,
+                scope: SymbolScope::Dynamic,
+                weak: true,
+                section: SymbolSection::Section(section),
+                flags: SymbolFlags::None,
+            });
+            self.symbols.insert(sym, id);
+        }
+        Ok(())
     }
 
     /// The 32-bit absolute relocations of the table data.

@@ -21,6 +21,8 @@ pub struct ModuleFacts {
     pub global_exports: Vec<(String, u32)>,
     /// The module has a start function (which runs at instantiation).
     pub has_start: bool,
+    /// Exports of imports: (export name, what it exports, import module, import name).
+    pub reexports: Vec<(String, ExternType, String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,6 +165,8 @@ impl ModuleFacts {
         let mut globals: Vec<ExternType> = Vec::new();
         let mut memories: Vec<ExternType> = Vec::new();
         let mut tables: Vec<ExternType> = Vec::new();
+        // The imports of each index space (the first entries), by kind.
+        let mut imported: [Vec<(String, String)>; 4] = Default::default();
         let function_type = |types: &[Option<(Vec<ValType>, Vec<ValType>)>], ty: u32| {
             let (params, results) = types
                 .get(ty as usize)
@@ -197,6 +201,17 @@ impl ModuleFacts {
                 Payload::ImportSection(reader) => {
                     for import in reader.into_imports() {
                         let import = import.map_err(bad)?;
+                        let space = match import.ty {
+                            TypeRef::Func(_) | TypeRef::FuncExact(_) => Some(0),
+                            TypeRef::Global(_) => Some(1),
+                            TypeRef::Memory(_) => Some(2),
+                            TypeRef::Table(_) => Some(3),
+                            TypeRef::Tag(_) => None,
+                        };
+                        if let Some(space) = space {
+                            imported[space]
+                                .push((import.module.to_string(), import.name.to_string()));
+                        }
                         let kind = match import.ty {
                             TypeRef::Func(ty) | TypeRef::FuncExact(ty) => {
                                 let kind = function_type(&types, ty)?;
@@ -255,15 +270,25 @@ impl ModuleFacts {
                 Payload::ExportSection(reader) => {
                     for export in reader {
                         let export = export.map_err(bad)?;
-                        let space = match export.kind {
-                            ExternalKind::Func | ExternalKind::FuncExact => &functions,
-                            ExternalKind::Global => &globals,
-                            ExternalKind::Memory => &memories,
-                            ExternalKind::Table => &tables,
+                        let (space, imports) = match export.kind {
+                            ExternalKind::Func | ExternalKind::FuncExact => {
+                                (&functions, &imported[0])
+                            }
+                            ExternalKind::Global => (&globals, &imported[1]),
+                            ExternalKind::Memory => (&memories, &imported[2]),
+                            ExternalKind::Table => (&tables, &imported[3]),
                             ExternalKind::Tag => continue,
                         };
                         if let Some(kind) = space.get(export.index as usize) {
                             facts.exports.push((export.name.to_string(), kind.clone()));
+                            if let Some((module, name)) = imports.get(export.index as usize) {
+                                facts.reexports.push((
+                                    export.name.to_string(),
+                                    kind.clone(),
+                                    module.clone(),
+                                    name.clone(),
+                                ));
+                            }
                         }
                         if export.kind == ExternalKind::Global {
                             facts
@@ -366,6 +391,36 @@ impl ModuleFacts {
         }
         Ok(providers)
     }
+}
+
+/// The linker-script assignments that define a module's re-exported imports (docs/ABI.md
+/// "Re-exports"): `(export symbol, import symbol)` for a module compiled with namespace `ns`;
+/// a memory also aliases its size word.
+pub fn reexport_aliases(facts: &ModuleFacts, ns: Option<&str>) -> Vec<(String, String)> {
+    use synth_compiler::ir::names::mangle;
+    let mut aliases = Vec::new();
+    for (export, kind, module, name) in &facts.reexports {
+        let what = match kind {
+            ExternType::Function { .. } => "function",
+            ExternType::Global { .. } => "global",
+            ExternType::Memory { .. } => "memory",
+            ExternType::Table { .. } => "table",
+            ExternType::Tag => continue,
+        };
+        let export_symbol = super::linked::export_symbol(ns, what, export);
+        let import_symbol = format!("{}_{}", mangle(module), mangle(name));
+        if export_symbol == import_symbol {
+            continue;
+        }
+        if what == "memory" {
+            aliases.push((
+                format!("{export_symbol}_bytes"),
+                format!("{import_symbol}_bytes"),
+            ));
+        }
+        aliases.push((export_symbol, import_symbol));
+    }
+    aliases
 }
 
 /// Does any function body contain `memory.grow`? (Unreadable input: no; compiling rejects it.)
@@ -501,6 +556,26 @@ mod tests {
         assert_eq!(
             resolve(r#"(module (import "M" "h" (func)))"#),
             Err("unknown import M.h".into())
+        );
+    }
+
+    #[test]
+    fn reexported_imports_become_linker_script_aliases() {
+        let f = facts(
+            r#"(module (import "M" "g" (global i32)) (import "M" "m" (memory 1))
+                       (import "M" "t" (table 1 funcref)) (import "M" "f" (func))
+                       (func $own) (export "g2" (global 0)) (export "m" (memory 0))
+                       (export "t.2" (table 0)) (export "f" (func 0)) (export "own" (func $own)))"#,
+        );
+        assert_eq!(
+            reexport_aliases(&f, Some("ns")),
+            vec![
+                ("ns_g2".to_string(), "M_g".to_string()),
+                ("ns_m_bytes".to_string(), "M_m_bytes".to_string()),
+                ("ns_m".to_string(), "M_m".to_string()),
+                ("ns_t_x2e2".to_string(), "M_t".to_string()),
+                ("ns_f".to_string(), "M_f".to_string()),
+            ]
         );
     }
 

@@ -19,65 +19,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub use engine::Engine;
 pub use runner::{EngineReport, Failure};
 
-/// The files whose conformance is asserted: integer, float, control-flow, memory and module
-/// features synth implements. Every other file runs and is reported, without assertion.
-pub const IN_SCOPE_FILES: [&str; 50] = [
-    "address",
-    "block",
-    "br",
-    "br_if",
-    "br_table",
-    "call",
-    "const",
-    "conversions",
-    "data",
-    "endianness",
-    "f32",
-    "f32_bitwise",
-    "f32_cmp",
-    "f64",
-    "f64_bitwise",
-    "f64_cmp",
-    "fac",
-    "float_exprs",
-    "float_literals",
-    "float_memory",
-    "float_misc",
-    "forward",
-    "func",
-    "global",
-    "i32",
-    "i64",
-    "if",
-    "int_exprs",
-    "int_literals",
-    "labels",
-    "left-to-right",
-    "load",
-    "local_get",
-    "local_set",
-    "local_tee",
-    "loop",
-    "memory_grow",
-    "memory_size",
-    "memory_trap",
-    "nop",
-    "return",
-    "select",
-    "stack",
-    "start",
-    "store",
-    "switch",
-    "traps",
-    "type",
-    "unreachable",
-    "unwind",
-];
-
-pub fn is_in_scope(file_stem: &str) -> bool {
-    IN_SCOPE_FILES.contains(&file_stem)
-}
-
 /// One `.wast` file on every engine it ran on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileReport {
@@ -216,24 +157,6 @@ pub fn run_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn in_scope_files_exist_in_the_suite_and_are_sorted() {
-        let mut sorted = IN_SCOPE_FILES;
-        sorted.sort();
-        assert_eq!(sorted, IN_SCOPE_FILES);
-        // Only checked where the suite is present; the spec test itself fails without it.
-        if let Ok(files) = suite_files(&suite_dir()) {
-            for stem in IN_SCOPE_FILES {
-                assert!(
-                    files
-                        .iter()
-                        .any(|f| f.file_stem().is_some_and(|s| s == stem)),
-                    "{stem}.wast is not in the suite"
-                );
-            }
-        }
-    }
 
     #[test]
     fn an_unparsable_script_fails_on_every_engine() {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Engine, EngineReport, FileReport, is_in_scope};
+use super::{Engine, EngineReport, FileReport};
 
 /// Words in an `unsupported: ...` message that name a feature synth leaves out on purpose:
 /// SIMD, reference types and tables, exceptions, bulk memory, threads, multi-memory, memory64,
@@ -72,18 +72,16 @@ pub fn unexpected_skips(report: &EngineReport) -> Vec<(&str, u32)> {
         .collect()
 }
 
-/// Everything that breaks conformance on the asserted engines: a failure in any file, a skip
-/// for a reason that is not out of scope in an in-scope file.
+/// Everything that breaks conformance on the asserted engines: a failure or a skip for a reason
+/// that is not out of scope, in any file.
 pub fn conformance_problems(files: &[FileReport], asserted: &[Engine]) -> Vec<String> {
     let mut problems = Vec::new();
     for file in files {
-        let in_scope = is_in_scope(&file.file);
         for engine in asserted {
             let Some(report) = file.engine(*engine) else {
                 problems.push(format!("{}: no result for {}", file.file, engine.name()));
                 continue;
             };
-            // A wrong result is a problem in every file; skips only in the in-scope ones.
             for failure in &report.failures {
                 problems.push(format!(
                     "{}.wast:{} [{}] {}",
@@ -92,9 +90,6 @@ pub fn conformance_problems(files: &[FileReport], asserted: &[Engine]) -> Vec<St
                     engine.name(),
                     failure.message
                 ));
-            }
-            if !in_scope {
-                continue;
             }
             for (reason, count) in unexpected_skips(report) {
                 problems.push(format!(
@@ -204,8 +199,7 @@ fn failure_list(out: &mut String, files: &[&FileReport]) {
 
 /// The whole `docs/CONFORMANCE.md`: deterministic for the same results.
 pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]) -> String {
-    let in_scope: Vec<&FileReport> = files.iter().filter(|f| is_in_scope(&f.file)).collect();
-    let others: Vec<&FileReport> = files.iter().filter(|f| !is_in_scope(&f.file)).collect();
+    let all: Vec<&FileReport> = files.iter().collect();
     let mut out = String::new();
     out.push_str("# Spec testsuite conformance\n\n");
     out.push_str(
@@ -242,15 +236,11 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
         super::engine::SPEC_GROWABLE_MEMORY_PAGES
     );
     let all_engines: Vec<Engine> = asserted.iter().chain(diagnostic).copied().collect();
-    out.push_str(
-        "## In-scope files (100 % asserted: no failure, no skip but the allowed ones)\n\n",
-    );
-    out.push_str(&table(&in_scope, &all_engines));
-    out.push_str("\n## Other files (asserted: no failure; skips reported)\n\n");
-    out.push_str(&table(&others, &all_engines));
-    out.push_str("\n## Skip reasons, in-scope files, summed over the targets\n\n");
+    out.push_str("## Every file (100 % asserted: no failure, no skip but the allowed ones)\n\n");
+    out.push_str(&table(&all, &all_engines));
+    out.push_str("\n## Skip reasons, summed over the targets\n\n");
     out.push_str("| reason | assertions | out of scope |\n|---|---:|---|\n");
-    for (reason, count) in skip_histogram(&in_scope, asserted) {
+    for (reason, count) in skip_histogram(&all, asserted) {
         let verdict = if super::report::skip_is_out_of_scope(&reason) {
             "yes"
         } else {
@@ -258,7 +248,7 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
         };
         let _ = writeln!(out, "| {} | {count} | {verdict} |", shorten(&reason, 160));
     }
-    out.push_str("\n## Skips that are not out of scope, all files\n\n");
+    out.push_str("\n## Skips that are not out of scope\n\n");
     let mut any = false;
     for file in files {
         for report in &file.engines {
@@ -277,10 +267,8 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
     if !any {
         out.push_str("None.\n");
     }
-    out.push_str("\n## Failures in in-scope files (first 3 per file and engine)\n\n");
-    failure_list(&mut out, &in_scope);
-    out.push_str("\n## Failures in other files (first 3 per file and engine)\n\n");
-    failure_list(&mut out, &others);
+    out.push_str("\n## Failures (first 3 per file and engine)\n\n");
+    failure_list(&mut out, &all);
     out
 }
 
@@ -334,7 +322,7 @@ mod tests {
     }
 
     #[test]
-    fn problems_cover_every_failure_and_the_in_scope_skips_of_in_scope_files() {
+    fn problems_cover_every_failure_and_every_in_scope_skip_of_every_file() {
         let asserted = [Engine::Emulator(Target::CortexM3)];
         let files = vec![
             file("i32", true, "type: v128 value in the assertion"),
@@ -350,16 +338,17 @@ mod tests {
             ),
         ];
         let problems = conformance_problems(&files, &asserted);
-        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert_eq!(problems.len(), 4, "{problems:#?}");
         assert!(problems[0].starts_with("i32.wast:7 [cortex-m3]"));
         assert!(problems[1].contains("i64.wast") && problems[1].contains("i64.eq"));
         assert!(problems[2].starts_with("simd_lane.wast:7 [cortex-m3]"));
+        assert!(problems[3].contains("simd_lane.wast") && problems[3].contains("select"));
 
         let doc = markdown(&files, &asserted, &[]);
         assert!(doc.contains("| i32 | 5/1/2 ✗ |"), "{doc}");
         assert!(doc.contains("| i64 | 5/0/2 ✗ |"), "{doc}");
         assert!(doc.contains("| simd_lane | 5/1/2 ✗ |"), "{doc}");
-        assert!(doc.contains("| **total** | **10/1/4** |"), "{doc}");
+        assert!(doc.contains("| **total** | **15/2/6** |"), "{doc}");
         assert!(doc.contains("line 7: expected [i32:1]"), "{doc}");
         assert_eq!(doc, markdown(&files, &asserted, &[]));
     }

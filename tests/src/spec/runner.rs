@@ -762,6 +762,10 @@ impl Run<'_> {
                 Err(e) => return Linked::Broken(format!("the spectest module: {e}")),
             }
         }
+        aliases.extend(super::linkage::reexport_aliases(
+            facts,
+            namespace.as_deref(),
+        ));
         let member = Member {
             namespace,
             object,

@@ -8,7 +8,7 @@
 //! calling through one finds the function, reading it faults.
 
 use super::{Frame, Interp, InterpError, PendingCall, Res, invalid};
-use crate::ir::table::RefValue;
+use crate::ir::table::{RefValue, long_type_index};
 use crate::ir::{IndirectCall, Inst, Module, TableOp, TrapCode};
 use std::collections::BTreeMap;
 
@@ -25,6 +25,8 @@ pub(super) struct RefLayout {
     /// Region index of each table and each element segment.
     pub tables: Vec<usize>,
     pub elems: Vec<usize>,
+    /// Region of each long type id (its address is the id, as in the object).
+    pub type_ids: Vec<usize>,
     /// Descriptor address of each function that has one.
     pub funcrefs: BTreeMap<u32, u64>,
     /// Code address of function 0; function n is at `code_base + 4 * n`.
@@ -46,6 +48,10 @@ impl RefLayout {
             next = (next + len + 7) & !7;
             layout.regions.len() - 1
         };
+        for _ in &module.tables.long_type_ids {
+            let r = alloc(&mut layout, 4);
+            layout.type_ids.push(r);
+        }
         let mut descriptors = Vec::new();
         for (&f, &type_id) in &module.tables.funcrefs {
             let r = alloc(&mut layout, 8);
@@ -82,7 +88,17 @@ impl RefLayout {
         self.code_base = code_base;
         for (r, f, type_id) in std::mem::take(&mut self.descriptors) {
             let code = self.code_addr(f) as u32;
-            self.fill(r, &[type_id, code]);
+            let type_word = self.type_word(type_id);
+            self.fill(r, &[type_word, code]);
+        }
+    }
+
+    /// The word a descriptor holds for IR type id `id`: the id itself, or for a long one the
+    /// address of its region.
+    pub fn type_word(&self, id: u32) -> u32 {
+        match long_type_index(id).and_then(|k| self.type_ids.get(k as usize)) {
+            Some(&r) => self.regions[r].start as u32,
+            None => id,
         }
     }
 
@@ -264,7 +280,7 @@ impl<'m> Interp<'m> {
         if descriptor == 0 {
             return Err(InterpError::Trap(TrapCode::UninitializedElement));
         }
-        if self.read(descriptor as u64, 4)? as u32 != call.type_id {
+        if self.read(descriptor as u64, 4)? as u32 != self.refs.type_word(call.type_id) {
             return Err(InterpError::Trap(TrapCode::IndirectCallTypeMismatch));
         }
         let code = self.read(descriptor as u64 + 4, 4)? as u32;
@@ -309,6 +325,30 @@ impl<'m> Interp<'m> {
         for &(global, source) in &self.module.tables.global_copies {
             let value = self.read(self.global_addr(source)?, 8)?;
             self.write(self.global_addr(global)?, 8, value)?;
+        }
+        for active in self.module.tables.runtime_elems.clone() {
+            let (Some(&t), Some(&e)) = (
+                self.refs.tables.get(active.table as usize),
+                self.refs.elems.get(active.elem as usize),
+            ) else {
+                return invalid(format!("element segment {} has no table", active.elem));
+            };
+            let size = self.refs.word(t, 0) as u64;
+            let offset = match active.offset_global {
+                Some(g) => self.read(self.global_addr(g)?, 4)?,
+                None => active.offset as u64,
+            };
+            let len = self.refs.word(e, 0) as u64;
+            if offset + len > size {
+                return Err(InterpError::Trap(TrapCode::ElemSegmentOutOfBounds));
+            }
+            let items: Vec<u32> = (0..len).map(|i| self.refs.word(e, 1 + i)).collect();
+            let at = 4 * (1 + offset as usize);
+            let bytes = &mut self.refs.regions[t].bytes;
+            for (i, w) in items.iter().enumerate() {
+                bytes[at + 4 * i..at + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+            }
+            self.refs.regions[e].bytes[..4].copy_from_slice(&0u32.to_le_bytes());
         }
         Ok(())
     }

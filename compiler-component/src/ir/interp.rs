@@ -168,12 +168,12 @@ impl<'m> Interp<'m> {
     /// exporter's. Call before `instantiate`. An import the exporter does not export (as that
     /// kind) is an error: import matching is the embedder's job and comes first.
     pub fn link(&mut self, module: &str, exporter: &SharedInterp<'m>) -> Res<()> {
-        let from = |import: &Option<Import>| -> Option<String> {
-            import
-                .as_ref()
-                .filter(|i| i.module == module)
-                .map(|i| i.name.clone())
-        };
+        self.link_functions(module, exporter)?;
+        self.link_storage(module, exporter)
+    }
+
+    /// `link` for the imported functions only.
+    pub fn link_functions(&mut self, module: &str, exporter: &SharedInterp<'m>) -> Res<()> {
         let source = exporter.borrow();
         for (n, decl) in self.module.functions.iter().enumerate() {
             let FunctionKind::Imported(import) = &decl.kind else {
@@ -187,6 +187,18 @@ impl<'m> Interp<'m> {
             };
             self.linked.insert(n as u32, (Rc::clone(exporter), f));
         }
+        Ok(())
+    }
+
+    /// `link` for the imported globals and memory only (imported functions stay host stubs).
+    pub fn link_storage(&mut self, module: &str, exporter: &SharedInterp<'m>) -> Res<()> {
+        let from = |import: &Option<Import>| -> Option<String> {
+            import
+                .as_ref()
+                .filter(|i| i.module == module)
+                .map(|i| i.name.clone())
+        };
+        let source = exporter.borrow();
         for (n, global) in self.module.globals.iter().enumerate() {
             let Some(name) = from(&global.import) else {
                 continue;

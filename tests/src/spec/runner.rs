@@ -160,7 +160,6 @@ pub fn run_script(script: &Script, engine: Engine) -> EngineReport {
         slots: Vec::new(),
         by_name: BTreeMap::new(),
         current: None,
-        registered: BTreeSet::new(),
         registered_slots: BTreeMap::new(),
         world: match engine {
             Engine::Emulator(target) => Some(World::new(target)),
@@ -194,7 +193,6 @@ struct Run<'a> {
     slots: Vec<ModuleSlot<'a>>,
     by_name: BTreeMap<String, usize>,
     current: Option<usize>,
-    registered: BTreeSet<String>,
     /// Registered name -> the instance it names.
     registered_slots: BTreeMap<String, usize>,
     /// The emulator's linked program (`None` on the IR engines).
@@ -266,7 +264,6 @@ impl<'a> Run<'a> {
                 Some(verdict)
             }
             Command::Register { as_name, module } => {
-                self.registered.insert(as_name.clone());
                 let slot = match module {
                     Some(name) => self.by_name.get(name).copied(),
                     None => self.current,

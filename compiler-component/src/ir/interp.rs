@@ -3,16 +3,27 @@
 //! It is the oracle for the IR-to-IR passes: run a function before and after a pass and compare.
 //! Symbols live in one flat 32-bit address space (the `MemoryBytes` word, globals, data segments,
 //! linear memory of `max_pages`), so raw post-legalize accesses through `SymbolAddr` and the
-//! checked frontend accesses see the same state. Imports follow the test mock semantics:
-//! result k = (wrapping sum of the arguments, i32 ones sign-extended) + 0x1234 * (k + 1).
+//! checked frontend accesses see the same state.
+//!
+//! Instances link like the objects they model: `link` binds a module's imports from one module
+//! name to another interpreter's exports. A linked function call runs in the exporter (its
+//! state, its step limit); a linked global or memory is the exporter's storage itself (shared
+//! handles), so a write on either side is seen by both. Imports left unlinked follow the test
+//! mock semantics: result k = (wrapping sum of the arguments, i32 ones sign-extended) +
+//! 0x1234 * (k + 1).
 
 use crate::ir::{
-    BinaryOp, Block, Cond, Function, FunctionKind, Inst, MemArg, Module, Op, Symbol, Terminator,
-    TrapCode, Type, UnaryOp, Value, float,
+    BinaryOp, Block, Cond, Function, FunctionKind, Import, Inst, MemArg, Module, Op, Symbol,
+    Terminator, TrapCode, Type, UnaryOp, Value, float,
 };
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::rc::Rc;
 
 mod bulk;
+#[cfg(test)]
+mod link_tests;
 mod tables;
 use tables::RefLayout;
 
@@ -66,18 +77,31 @@ enum Place {
     Linear(usize),
 }
 
+/// A linear memory: its size word (`MemoryBytes`) and its touched bytes; bytes past the end of
+/// `data` read as zero (the `.bss` model).
+#[derive(Default)]
+struct LinearMemory {
+    bytes: u32,
+    data: Vec<u8>,
+}
+
+/// An interpreter another instance can link to (`Interp::link`).
+pub type SharedInterp<'m> = Rc<RefCell<Interp<'m>>>;
+
 pub struct Interp<'m> {
     module: &'m Module,
-    memory_bytes: u32,
-    globals: Vec<[u8; 8]>,
+    /// The module's memory, or its exporter's when imported and linked.
+    memory: Rc<RefCell<LinearMemory>>,
+    /// One slot per global; an imported and linked global is the exporter's slot.
+    globals: Vec<Rc<Cell<[u8; 8]>>>,
+    /// Imported functions bound to an exporter: function index -> (exporter, its function).
+    linked: BTreeMap<u32, (SharedInterp<'m>, u32)>,
     data_addrs: Vec<u64>,
     /// Length words of the data segments (`Symbol::DataLength`): what `memory.init` may read.
     data_lens: Vec<u32>,
     data_lens_addr: u64,
     linear_base: u64,
     linear_max: u64,
-    /// Touched part of linear memory; bytes past its end read as zero (the `.bss` model).
-    linear: Vec<u8>,
     refs: RefLayout,
     step_limit: u64,
     steps: u64,
@@ -117,18 +141,18 @@ impl<'m> Interp<'m> {
         let globals = module
             .globals
             .iter()
-            .map(|g| (g.init as u64).to_le_bytes())
+            .map(|g| Rc::new(Cell::new((g.init as u64).to_le_bytes())))
             .collect();
         Ok(Interp {
             module,
-            memory_bytes: 0,
+            memory: Rc::default(),
             globals,
+            linked: BTreeMap::new(),
             data_addrs,
             data_lens,
             data_lens_addr,
             linear_base,
             linear_max,
-            linear: Vec::new(),
             refs,
             step_limit: DEFAULT_STEP_LIMIT,
             steps: 0,
@@ -139,6 +163,70 @@ impl<'m> Interp<'m> {
         self.step_limit = limit;
     }
 
+    /// Bind every import of this module from module name `module` to `exporter`'s export of the
+    /// same name: functions call into the exporter, globals and the memory become the
+    /// exporter's. Call before `instantiate`. An import the exporter does not export (as that
+    /// kind) is an error: import matching is the embedder's job and comes first.
+    pub fn link(&mut self, module: &str, exporter: &SharedInterp<'m>) -> Res<()> {
+        self.link_functions(module, exporter)?;
+        self.link_storage(module, exporter)
+    }
+
+    /// `link` for the imported functions only.
+    pub fn link_functions(&mut self, module: &str, exporter: &SharedInterp<'m>) -> Res<()> {
+        let source = exporter.borrow();
+        for (n, decl) in self.module.functions.iter().enumerate() {
+            let FunctionKind::Imported(import) = &decl.kind else {
+                continue;
+            };
+            if import.module != module {
+                continue;
+            }
+            let Some(f) = source.export(&import.name) else {
+                return invalid(format!("{module} exports no function `{}`", import.name));
+            };
+            self.linked.insert(n as u32, (Rc::clone(exporter), f));
+        }
+        Ok(())
+    }
+
+    /// `link` for the imported globals and memory only (imported functions stay host stubs).
+    pub fn link_storage(&mut self, module: &str, exporter: &SharedInterp<'m>) -> Res<()> {
+        let from = |import: &Option<Import>| -> Option<String> {
+            import
+                .as_ref()
+                .filter(|i| i.module == module)
+                .map(|i| i.name.clone())
+        };
+        let source = exporter.borrow();
+        for (n, global) in self.module.globals.iter().enumerate() {
+            let Some(name) = from(&global.import) else {
+                continue;
+            };
+            let found = source
+                .module
+                .globals
+                .iter()
+                .position(|g| g.exports.contains(&name));
+            let Some(g) = found else {
+                return invalid(format!("{module} exports no global `{name}`"));
+            };
+            self.globals[n] = Rc::clone(&source.globals[g]);
+        }
+        if let Some(name) = self.module.memory.as_ref().and_then(|m| from(&m.import)) {
+            if !source
+                .module
+                .memory
+                .as_ref()
+                .is_some_and(|m| m.exports.contains(&name))
+            {
+                return invalid(format!("{module} exports no memory `{name}`"));
+            }
+            self.memory = Rc::clone(&source.memory);
+        }
+        Ok(())
+    }
+
     /// Instantiate: run the module's `synth_init` when it has one (legalized form), otherwise do
     /// what it would do: set the memory size, copy the data segments, run the start function.
     pub fn instantiate(&mut self) -> Res<()> {
@@ -147,8 +235,9 @@ impl<'m> Interp<'m> {
             return Ok(());
         }
         self.instantiate_refs()?;
-        if let Some(mem) = &self.module.memory {
-            self.memory_bytes = (mem.initial_pages as u64 * PAGE) as u32;
+        // An imported memory's size word is its exporter's.
+        if let Some(mem) = self.module.memory.as_ref().filter(|m| m.import.is_none()) {
+            self.memory.borrow_mut().bytes = (mem.initial_pages as u64 * PAGE) as u32;
         }
         for seg in &self.module.data {
             let Some(mut offset) = seg.offset else {
@@ -158,7 +247,7 @@ impl<'m> Interp<'m> {
                 offset = self.read(self.global_addr(global)?, 4)? as u32;
             }
             let end = offset as u64 + seg.bytes.len() as u64;
-            if end > self.memory_bytes as u64 {
+            if end > self.memory_bytes() as u64 {
                 return Err(InterpError::Trap(TrapCode::DataSegmentOutOfBounds));
             }
             for (i, b) in seg.bytes.iter().enumerate() {
@@ -183,20 +272,25 @@ impl<'m> Interp<'m> {
 
     /// Current memory size in bytes (the `MemoryBytes` word).
     pub fn memory_bytes(&self) -> u32 {
-        self.memory_bytes
+        self.memory.borrow().bytes
+    }
+
+    fn set_memory_bytes(&self, bytes: u32) {
+        self.memory.borrow_mut().bytes = bytes;
     }
 
     /// Linear memory up to its current size.
     pub fn memory(&self) -> Vec<u8> {
-        let mut out = self.linear.clone();
-        out.resize(self.memory_bytes as usize, 0);
+        let memory = self.memory.borrow();
+        let mut out = memory.data.clone();
+        out.resize(memory.bytes as usize, 0);
         out
     }
 
     /// Value of global `n` (i32 globals zero-extended), if it exists.
     pub fn global(&self, n: u32) -> Option<u64> {
         let g = self.module.globals.get(n as usize)?;
-        let raw = u64::from_le_bytes(*self.globals.get(n as usize)?);
+        let raw = u64::from_le_bytes(self.globals.get(n as usize)?.get());
         Some(match g.ty {
             Type::I32 | Type::F32 => raw & 0xffff_ffff,
             Type::I64 | Type::F64 => raw,
@@ -226,7 +320,7 @@ impl<'m> Interp<'m> {
             .collect();
         let results = decl.sig.results.clone();
         match &decl.kind {
-            FunctionKind::Imported(_) => Ok(mock_import(&typed, &results)),
+            FunctionKind::Imported(_) => self.call_import(func, &typed, &results),
             FunctionKind::Library(lib) => {
                 let values: Vec<u64> = typed.iter().map(|(_, v)| *v).collect();
                 Ok(vec![float::library(lib, &values)])
@@ -420,14 +514,14 @@ impl<'m> Interp<'m> {
             }
             Op::MemorySize => {
                 self.need_memory()?;
-                frame.set(result(0)?, (self.memory_bytes >> 16) as u64)?;
+                frame.set(result(0)?, (self.memory_bytes() >> 16) as u64)?;
             }
             Op::MemoryGrow => {
                 let max = self.need_memory()?;
                 let delta = frame.get32(arg(0)?)? as u64;
-                let old = (self.memory_bytes >> 16) as u64;
+                let old = (self.memory_bytes() >> 16) as u64;
                 let v = if old + delta <= max as u64 {
-                    self.memory_bytes = ((old + delta) * PAGE) as u32;
+                    self.set_memory_bytes(((old + delta) * PAGE) as u32);
                     old
                 } else {
                     0xffff_ffff
@@ -536,7 +630,7 @@ impl<'m> Interp<'m> {
                         let values: Vec<u64> = typed.iter().map(|(_, v)| *v).collect();
                         vec![float::library(lib, &values)]
                     }
-                    _ => mock_import(&typed, &decl.sig.results),
+                    _ => self.call_import(n, &typed, &decl.sig.results)?,
                 };
                 let pairs: Vec<(Type, u64)> = decl.sig.results.iter().copied().zip(wasm).collect();
                 split_parts(&pairs, &value_types(frame.func, results)?)?
@@ -554,6 +648,21 @@ impl<'m> Interp<'m> {
         Ok(None)
     }
 
+    /// An imported function: the exporter's when linked (wasm-level values both ways), else the
+    /// mock.
+    fn call_import(&self, func: u32, args: &[(Type, u64)], results: &[Type]) -> Res<Vec<u64>> {
+        match self.linked.get(&func) {
+            Some((exporter, f)) => {
+                let values: Vec<u64> = args.iter().map(|(_, v)| *v).collect();
+                let mut exporter = exporter.try_borrow_mut().map_err(|_| {
+                    InterpError::Invalid("a linked call re-enters its caller".into())
+                })?;
+                exporter.call(*f, &values)
+            }
+            None => Ok(mock_import(args, results)),
+        }
+    }
+
     fn need_memory(&self) -> Res<u32> {
         match &self.module.memory {
             Some(m) => Ok(m.max_pages),
@@ -565,7 +674,7 @@ impl<'m> Interp<'m> {
     fn checked_linear(&self, addr: u32, m: &MemArg) -> Res<u64> {
         self.need_memory()?;
         let end = addr as u64 + m.offset + m.width as u64;
-        if end > self.memory_bytes as u64 {
+        if end > self.memory_bytes() as u64 {
             return Err(InterpError::Trap(TrapCode::MemoryOutOfBounds));
         }
         Ok(self.linear_base + addr as u64 + m.offset)
@@ -649,12 +758,12 @@ impl<'m> Interp<'m> {
 
     fn read_byte(&self, addr: u64) -> Res<u8> {
         Ok(match self.place(addr) {
-            Some(Place::MemoryBytes(i)) => self.memory_bytes.to_le_bytes()[i],
-            Some(Place::Global(n, i)) => self.globals[n][i],
+            Some(Place::MemoryBytes(i)) => self.memory_bytes().to_le_bytes()[i],
+            Some(Place::Global(n, i)) => self.globals[n].get()[i],
             Some(Place::Data(n, i)) => self.module.data[n].bytes[i],
             Some(Place::DataLength(n, i)) => self.data_lens[n].to_le_bytes()[i],
             Some(Place::Ref(r, i)) => self.refs.regions[r].bytes[i],
-            Some(Place::Linear(i)) => self.linear.get(i).copied().unwrap_or(0),
+            Some(Place::Linear(i)) => self.memory.borrow().data.get(i).copied().unwrap_or(0),
             // An unmapped address is what an MPU would fault on.
             None => return Err(InterpError::Trap(TrapCode::MemoryOutOfBounds)),
         })
@@ -663,11 +772,15 @@ impl<'m> Interp<'m> {
     fn write_byte(&mut self, addr: u64, v: u8) -> Res<()> {
         match self.place(addr) {
             Some(Place::MemoryBytes(i)) => {
-                let mut b = self.memory_bytes.to_le_bytes();
+                let mut b = self.memory_bytes().to_le_bytes();
                 b[i] = v;
-                self.memory_bytes = u32::from_le_bytes(b);
+                self.set_memory_bytes(u32::from_le_bytes(b));
             }
-            Some(Place::Global(n, i)) => self.globals[n][i] = v,
+            Some(Place::Global(n, i)) => {
+                let mut b = self.globals[n].get();
+                b[i] = v;
+                self.globals[n].set(b);
+            }
             Some(Place::Data(n, _)) => {
                 return invalid(format!("write to read-only data segment {n}"));
             }
@@ -678,10 +791,11 @@ impl<'m> Interp<'m> {
             }
             Some(Place::Ref(r, i)) => self.refs.regions[r].bytes[i] = v,
             Some(Place::Linear(i)) => {
-                if i >= self.linear.len() {
-                    self.linear.resize(i + 1, 0);
+                let data = &mut self.memory.borrow_mut().data;
+                if i >= data.len() {
+                    data.resize(i + 1, 0);
                 }
-                self.linear[i] = v;
+                data[i] = v;
             }
             None => return Err(InterpError::Trap(TrapCode::MemoryOutOfBounds)),
         }
@@ -699,8 +813,9 @@ impl<'m> Interp<'m> {
         check_width(width)?;
         if let Some(at) = self.linear_span(addr, width) {
             let mut bytes = [0u8; 8];
+            let data = &self.memory.borrow().data;
             for (i, b) in bytes.iter_mut().take(width as usize).enumerate() {
-                *b = self.linear.get(at + i).copied().unwrap_or(0);
+                *b = data.get(at + i).copied().unwrap_or(0);
             }
             return Ok(u64::from_le_bytes(bytes));
         }
@@ -715,11 +830,12 @@ impl<'m> Interp<'m> {
         check_width(width)?;
         if let Some(at) = self.linear_span(addr, width) {
             let end = at + width as usize;
-            if end > self.linear.len() {
-                self.linear.resize(end, 0);
+            let data = &mut self.memory.borrow_mut().data;
+            if end > data.len() {
+                data.resize(end, 0);
             }
             let bytes = v.to_le_bytes();
-            self.linear[at..end].copy_from_slice(&bytes[..width as usize]);
+            data[at..end].copy_from_slice(&bytes[..width as usize]);
             return Ok(());
         }
         for i in 0..width as u64 {

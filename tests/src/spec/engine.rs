@@ -5,7 +5,10 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use synth_compiler::ir::interp::{Interp, InterpError};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use synth_compiler::ir::interp::{Interp, InterpError, SharedInterp};
 use synth_compiler::ir::{self, TrapCode};
 use synth_compiler::{CompileError, Options, Target};
 
@@ -104,13 +107,36 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Compile `wasm` for `engine`, turning a panic into a `CompileFailure`.
 pub fn compile(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileFailure> {
-    catch_unwind(AssertUnwindSafe(|| compile_unguarded(engine, wasm)))
-        .map_err(|payload| CompileFailure::Panic(panic_message(payload.as_ref())))?
-        .map_err(CompileFailure::Error)
+    compile_with_max_pages(engine, wasm, None)
 }
 
-fn compile_unguarded(engine: Engine, wasm: &[u8]) -> Result<Artifact, CompileError> {
+/// `compile` with `max_memory_pages` overriding the spec budget (an imported memory's
+/// exporter's maximum; the emulator's objects get it from `compile_namespaced`).
+pub fn compile_with_max_pages(
+    engine: Engine,
+    wasm: &[u8],
+    max_memory_pages: Option<u32>,
+) -> Result<Artifact, CompileFailure> {
+    catch_unwind(AssertUnwindSafe(|| {
+        compile_unguarded(engine, wasm, max_memory_pages)
+    }))
+    .map_err(|payload| CompileFailure::Panic(panic_message(payload.as_ref())))?
+    .map_err(CompileFailure::Error)
+}
+
+fn compile_unguarded(
+    engine: Engine,
+    wasm: &[u8],
+    max_memory_pages: Option<u32>,
+) -> Result<Artifact, CompileError> {
     use synth_compiler::{frontend, isa, legalize, opt, softfloat};
+    let spec_options = |target, wasm| {
+        let mut options = spec_options(target, wasm);
+        if let Some(pages) = max_memory_pages {
+            options.max_memory_pages = pages;
+        }
+        options
+    };
     match engine {
         Engine::Emulator(target) => Ok(Artifact::Object {
             object: synth_compiler::compile(wasm, &spec_options(target, wasm))?.object,
@@ -160,10 +186,18 @@ pub enum Instance<'a> {
     Emulator(Box<SynthInstance>),
     /// A member of the script's linked program (`linked::World`), which the runner calls.
     Linked(super::linked::MemberKey),
+    /// The reference interpreter; shared, because the instances that import from it link to it.
     Interp {
-        interp: Box<Interp<'a>>,
+        interp: SharedInterp<'a>,
         module: &'a ir::Module,
     },
+}
+
+/// What an IR instance's imports from one module name link to (`Instance::new_linked`).
+pub struct IrLink<'a> {
+    pub module: String,
+    pub exporter: SharedInterp<'a>,
+    pub host_functions: bool,
 }
 
 /// A harness-level problem (link error, emulator fault, instruction limit, invalid IR): never a
@@ -194,19 +228,46 @@ impl<'a> Instance<'a> {
                 let outcome = instance.instantiate().map_err(harness)?;
                 Ok((Instance::Emulator(Box::new(instance)), outcome))
             }
-            Artifact::Ir(module) => {
-                let mut interp = Interp::new(module).map_err(|e| format!("interpreter: {e}"))?;
-                interp.set_step_limit(SPEC_INSTRUCTION_LIMIT);
-                let outcome = match interp_outcome(interp.instantiate())? {
-                    Ok(()) => Outcome::Returned(Vec::new()),
-                    Err(code) => Outcome::Trapped(code),
-                };
-                let instance = Instance::Interp {
-                    interp: Box::new(interp),
-                    module,
-                };
-                Ok((instance, outcome))
-            }
+            Artifact::Ir(_) => Instance::new_linked(artifact, &[]),
+        }
+    }
+
+    /// Instantiate an IR artifact with its imports from each module name in `links` bound to
+    /// that interpreter (`Interp::link`); `host_functions`: only its globals and memory, its
+    /// functions are the host's stubs (spectest's print functions).
+    pub fn new_linked(
+        artifact: &'a Artifact,
+        links: &[IrLink<'a>],
+    ) -> Result<(Instance<'a>, Outcome), RunError> {
+        let Artifact::Ir(module) = artifact else {
+            return Err("internal: linking an object outside its world".into());
+        };
+        let mut interp = Interp::new(module).map_err(|e| format!("interpreter: {e}"))?;
+        interp.set_step_limit(SPEC_INSTRUCTION_LIMIT);
+        for link in links {
+            let linked = if link.host_functions {
+                interp.link_storage(&link.module, &link.exporter)
+            } else {
+                interp.link(&link.module, &link.exporter)
+            };
+            linked.map_err(|e| format!("interpreter: linking `{}`: {e}", link.module))?;
+        }
+        let outcome = match interp_outcome(interp.instantiate())? {
+            Ok(()) => Outcome::Returned(Vec::new()),
+            Err(code) => Outcome::Trapped(code),
+        };
+        let instance = Instance::Interp {
+            interp: Rc::new(RefCell::new(interp)),
+            module,
+        };
+        Ok((instance, outcome))
+    }
+
+    /// The interpreter other instances link to (`None` for the emulator's instances).
+    pub fn shared_interp(&self) -> Option<SharedInterp<'a>> {
+        match self {
+            Instance::Interp { interp, .. } => Some(Rc::clone(interp)),
+            _ => None,
         }
     }
 
@@ -220,6 +281,7 @@ impl<'a> Instance<'a> {
             }
             Instance::Interp { interp, module } => {
                 let index = interp
+                    .borrow()
                     .export(export)
                     .ok_or_else(|| format!("the module exports no function `{export}`"))?;
                 let decl = module
@@ -244,7 +306,8 @@ impl<'a> Instance<'a> {
                     ));
                 }
                 let raw: Vec<u64> = args.iter().map(|v| v.bits()).collect();
-                Ok(match interp_outcome(interp.call(index, &raw))? {
+                let result = interp.borrow_mut().call(index, &raw);
+                Ok(match interp_outcome(result)? {
                     Ok(results) => Outcome::Returned(
                         decl.sig
                             .results
@@ -290,6 +353,7 @@ impl<'a> Instance<'a> {
                     .ok_or_else(|| format!("the IR exports no global `{name}`"))?;
                 let ty = module.globals[position].ty;
                 let bits = interp
+                    .borrow()
                     .global(position as u32)
                     .ok_or_else(|| format!("the interpreter has no global {position}"))?;
                 Ok(ir_value(ty, bits))

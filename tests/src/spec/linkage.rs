@@ -2,10 +2,8 @@
 //! import. The spectest host module's `print*` functions are the emulator's import stubs (they
 //! return nothing); its globals, table and memory are a synth-compiled module (`SPECTEST_WAT`);
 //! a registered instance provides its exports. Import matching follows the spec (exact function
-//! and global types, memory and table limits against the current size). The IR interpreter runs
-//! each module alone, so there every import but print is skipped.
-
-use std::collections::BTreeSet;
+//! and global types, memory and table limits against the current size). The emulator and the IR
+//! interpreter resolve imports the same way (`ModuleFacts::resolve`).
 
 use wasmparser::{
     CompositeInnerType, ExternalKind, Operator, Parser, Payload, RefType, TypeRef, ValType,
@@ -98,16 +96,6 @@ impl ExternType {
             (actual, wanted) => actual == wanted,
         }
     }
-}
-
-/// Can the runner satisfy a module's imports?
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Linkage {
-    Linkable,
-    /// An import the runner does not provide by design: the module's assertions are skipped.
-    OutOfScope(String),
-    /// An import nobody provides: instantiation fails.
-    Unlinkable(String),
 }
 
 /// Where one import comes from, once matched.
@@ -320,36 +308,6 @@ impl ModuleFacts {
             .map(|(_, kind)| kind)
     }
 
-    /// Linkage for the IR interpreter, which runs each module alone: only the spectest print
-    /// functions can be provided.
-    pub fn linkage(&self, registered: &BTreeSet<String>) -> Linkage {
-        for import in &self.imports {
-            let what = format!("{}.{}", import.module, import.name);
-            match &import.kind {
-                ExternType::Function { params, results } if import.module == "spectest" => {
-                    match spectest_function(&import.name) {
-                        Some(expected) if expected == params.as_slice() && results.is_empty() => {}
-                        Some(_) => {
-                            return Linkage::Unlinkable(format!(
-                                "incompatible import type for {what}"
-                            ));
-                        }
-                        None => return Linkage::Unlinkable(format!("unknown import {what}")),
-                    }
-                }
-                kind if import.module == "spectest" || registered.contains(&import.module) => {
-                    return Linkage::OutOfScope(format!(
-                        "the IR interpreter runs each module alone, without imported globals, \
-                         memories, tables or other modules' functions: imports {} ({what})",
-                        kind.what()
-                    ));
-                }
-                _ => return Linkage::Unlinkable(format!("unknown import {what}")),
-            }
-        }
-        Linkage::Linkable
-    }
-
     /// Match every import against the spectest host module and the registered instances
     /// (`registered` finds the instance and its facts by name; `current_size` gives the current
     /// pages or elements of an instance's memory or table export). `Err(message)`: unlinkable.
@@ -468,48 +426,25 @@ mod tests {
 
     #[test]
     fn spectest_print_functions_link_with_their_own_types_only() {
-        let registered = BTreeSet::new();
-        let good = facts(
-            r#"(module (import "spectest" "print_i32" (func (param i32)))
-                       (import "spectest" "print" (func)))"#,
-        );
-        assert_eq!(good.linkage(&registered), Linkage::Linkable);
-        let wrong_type = facts(r#"(module (import "spectest" "print_i32" (func (param i64))))"#);
-        assert!(matches!(
-            wrong_type.linkage(&registered),
-            Linkage::Unlinkable(m) if m.contains("incompatible")
-        ));
-        let with_result = facts(r#"(module (import "spectest" "print" (func (result i32))))"#);
-        assert!(matches!(
-            with_result.linkage(&registered),
-            Linkage::Unlinkable(_)
-        ));
-        let unknown = facts(r#"(module (import "spectest" "nope" (func)))"#);
+        let resolve =
+            |wat: &str| facts(wat).resolve(&|_: &str| None, &|_: &Provider, _: &str| None);
+        let good = r#"(module (import "spectest" "print_i32" (func (param i32)))
+                              (import "spectest" "print" (func)))"#;
         assert_eq!(
-            unknown.linkage(&registered),
-            Linkage::Unlinkable("unknown import spectest.nope".into())
+            resolve(good),
+            Ok(vec![Provider::HostFunction, Provider::HostFunction])
         );
-    }
-
-    #[test]
-    fn the_ir_interpreter_skips_every_import_but_print() {
-        let registered: BTreeSet<String> = ["M".to_string()].into_iter().collect();
-        let cross = facts(r#"(module (import "M" "f" (func)))"#);
-        assert!(matches!(cross.linkage(&registered), Linkage::OutOfScope(_)));
-        assert!(matches!(
-            cross.linkage(&BTreeSet::new()),
-            Linkage::Unlinkable(_)
-        ));
-        let global = facts(r#"(module (import "spectest" "global_i32" (global i32)))"#);
-        assert!(matches!(
-            global.linkage(&registered),
-            Linkage::OutOfScope(m) if m.contains("a global")
-        ));
-        let memory = facts(r#"(module (import "spectest" "memory" (memory 1)))"#);
-        assert!(matches!(
-            memory.linkage(&registered),
-            Linkage::OutOfScope(m) if m.contains("a memory")
-        ));
+        let wrong_type = r#"(module (import "spectest" "print_i32" (func (param i64))))"#;
+        assert!(matches!(resolve(wrong_type), Err(m) if m.contains("incompatible")));
+        let with_result = r#"(module (import "spectest" "print" (func (result i32))))"#;
+        assert!(resolve(with_result).is_err());
+        let unknown = r#"(module (import "spectest" "nope" (func)))"#;
+        assert_eq!(
+            resolve(unknown),
+            Err("unknown import spectest.nope".to_string())
+        );
+        let global = r#"(module (import "spectest" "global_i32" (global i32)))"#;
+        assert_eq!(resolve(global), Ok(vec![Provider::Spectest]));
     }
 
     #[test]

@@ -226,8 +226,11 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
          and `register` links modules to each other by docs/ABI.md's symbol names: the instances \
          that share state are one program in one emulator, linked again (and their history \
          replayed) when a module joins; an imported memory may grow to its exporter's maximum. \
-         The IR interpreter runs each module alone, so its columns skip modules that import \
-         anything but the print functions. Each `module` is compiled once per engine and its \
+         The IR interpreter links the same way: each instance is an interpreter, an imported \
+         function runs in its exporter's interpreter, an imported global or memory is its \
+         exporter's storage (the spectest module is run by the interpreter too), so a write on \
+         either side is seen by both, and an instantiation that traps keeps what earlier data \
+         segments wrote. Each `module` is compiled once per engine and its \
          instance persists across the assertions; a call may execute {} instructions; modules that \
          contain `memory.grow` get a {}-page memory budget (synth's `max_memory_pages`), the \
          others keep the default; trap messages match when synth's message starts with the \

@@ -7,13 +7,18 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use synth_compiler::ErrorKind;
 
-use super::engine::{self, Artifact, CompileFailure, Engine, Instance, panic_message};
-use super::linkage::{ExternType, Linkage, ModuleFacts, Provider, SPECTEST_WAT};
+use super::engine::{self, Artifact, CompileFailure, Engine, Instance, IrLink, panic_message};
+use super::linkage::{ExternType, ModuleFacts, Provider, SPECTEST_WAT};
 use super::linked::{self, Member, MemberKey, World};
 use super::script::{Action, Command, Expect, ExpectedValue, Located, Script};
 use crate::Outcome;
 use crate::trap_code::STACK_EXHAUSTED;
 use synth_compiler::Target;
+use synth_compiler::ir::interp::SharedInterp;
+
+/// The spectest host module's node in the IR engines' link graph (`Run::ir_links`).
+const SPECTEST_NODE: usize = usize::MAX;
+
 /// synth's trap message matches the expected one when it starts with it, or when the expected
 /// one is synth's followed by an element index (the reference interpreter's "uninitialized
 /// element 2").
@@ -126,27 +131,35 @@ struct ModuleSlot<'a> {
 
 /// Run `script` on `engine`.
 pub fn run_script(script: &Script, engine: Engine) -> EngineReport {
-    // Compile first, so the instances can borrow their artifacts for the whole run.
+    // Compile first, so the instances can borrow their artifacts for the whole run (an
+    // importer of a memory for its exporter's maximum, as the emulator does).
     // The emulator compiles in `define`, where it knows what the imports link to.
+    let is_ir = !matches!(engine, Engine::Emulator(_));
+    let caps = imported_memory_caps(script);
     let artifacts: Vec<Option<Result<Artifact, CompileFailure>>> = script
         .commands
         .iter()
-        .map(|located| match &located.command {
+        .zip(&caps)
+        .map(|(located, cap)| match &located.command {
             Command::Module { wasm: Ok(wasm), .. }
             | Command::AssertInstantiationFails { wasm: Ok(wasm), .. }
-                if !matches!(engine, Engine::Emulator(_)) =>
+                if is_ir =>
             {
-                Some(engine::compile(engine, wasm))
+                Some(engine::compile_with_max_pages(engine, wasm, *cap))
             }
             _ => None,
         })
         .collect();
+    // The IR engines' spectest host module: the emulator's, run by the interpreter.
+    let spectest = is_ir.then(|| match wat::parse_str(SPECTEST_WAT) {
+        Ok(wasm) => engine::compile(engine, &wasm),
+        Err(e) => Err(CompileFailure::Panic(format!("the spectest module: {e}"))),
+    });
     let mut run = Run {
         engine,
         slots: Vec::new(),
         by_name: BTreeMap::new(),
         current: None,
-        registered: BTreeSet::new(),
         registered_slots: BTreeMap::new(),
         world: match engine {
             Engine::Emulator(target) => Some(World::new(target)),
@@ -154,6 +167,9 @@ pub fn run_script(script: &Script, engine: Engine) -> EngineReport {
         },
         spectest_tainted: None,
         command_index: 0,
+        spectest_artifact: spectest.as_ref(),
+        spectest_interp: None,
+        ir_links: Vec::new(),
     };
     let mut report = EngineReport::new(engine);
     for (index, (located, artifact)) in script.commands.iter().zip(&artifacts).enumerate() {
@@ -177,7 +193,6 @@ struct Run<'a> {
     slots: Vec<ModuleSlot<'a>>,
     by_name: BTreeMap<String, usize>,
     current: Option<usize>,
-    registered: BTreeSet<String>,
     /// Registered name -> the instance it names.
     registered_slots: BTreeMap<String, usize>,
     /// The emulator's linked program (`None` on the IR engines).
@@ -187,6 +202,11 @@ struct Run<'a> {
     spectest_tainted: Option<String>,
     /// The index of the command running (names its module's namespace).
     command_index: usize,
+    /// IR engines: the spectest host module, compiled, and instantiated once a module links it.
+    spectest_artifact: Option<&'a Result<Artifact, CompileFailure>>,
+    spectest_interp: Option<SharedInterp<'a>>,
+    /// IR engines: which instances link to which (slots, `SPECTEST_NODE`): the state they share.
+    ir_links: Vec<(usize, usize)>,
 }
 
 /// Does a compile error mean "out of scope" (skip) or a bug (fail)?
@@ -244,7 +264,6 @@ impl<'a> Run<'a> {
                 Some(verdict)
             }
             Command::Register { as_name, module } => {
-                self.registered.insert(as_name.clone());
                 let slot = match module {
                     Some(name) => self.by_name.get(name).copied(),
                     None => self.current,
@@ -317,13 +336,30 @@ impl<'a> Run<'a> {
                 }
                 continue;
             }
-            let Some(slot) = self.registered_slots.get(&import.module).copied() else {
-                continue;
+            // In the interpreter, every instance linked with the exporter, directly or not.
+            let start = match import.module.as_str() {
+                "spectest" => Some(SPECTEST_NODE),
+                module => self.registered_slots.get(module).copied(),
             };
-            if let Some(exporter) = self.slots.get_mut(slot)
-                && matches!(exporter.state, SlotState::Live(_))
-            {
-                exporter.state = SlotState::Skipped(reason);
+            let Some(start) = start else { continue };
+            let mut group = BTreeSet::from([start]);
+            let mut grew = true;
+            while grew {
+                grew = false;
+                for &(a, b) in &self.ir_links {
+                    if group.contains(&a) != group.contains(&b) {
+                        group.insert(a);
+                        group.insert(b);
+                        grew = true;
+                    }
+                }
+            }
+            for slot in group {
+                if let Some(member) = self.slots.get_mut(slot)
+                    && matches!(member.state, SlotState::Live(_))
+                {
+                    member.state = SlotState::Skipped(reason.clone());
+                }
             }
         }
     }
@@ -339,52 +375,28 @@ impl<'a> Run<'a> {
             Ok(facts) => facts,
             Err(e) => return broken(format!("cannot read the module's imports: {e}")),
         };
-        if self.world.is_some() {
-            return match self.instantiate_linked(wasm, &facts) {
-                Linked::Instantiated(Outcome::Returned(_)) => (
-                    SlotState::Live(Instance::Linked(MemberKey::Slot(self.command_index))),
-                    Verdict::Pass,
-                ),
-                Linked::Instantiated(Outcome::Trapped(code)) => broken(format!(
-                    "instantiation trapped: {} (code {code})",
-                    engine::trap_message(code)
-                )),
-                Linked::Skipped(reason) => {
-                    (SlotState::Skipped(reason.clone()), Verdict::Skip(reason))
-                }
-                Linked::Unlinkable(reason) => broken(format!("the module does not link: {reason}")),
-                Linked::Rejected(e) => broken(format!("a valid module was rejected: {e}")),
-                Linked::Broken(message) => broken(message),
-            };
-        }
-        match facts.linkage(&self.registered) {
-            Linkage::Linkable => {}
-            Linkage::OutOfScope(reason) => {
-                self.taint_exporters(&facts);
-                let reason = format!("import: {reason}");
-                return (SlotState::Skipped(reason.clone()), Verdict::Skip(reason));
-            }
-            Linkage::Unlinkable(reason) => {
-                return broken(format!("the module does not link: {reason}"));
-            }
-        }
-        let artifact = match artifact {
-            Some(Ok(artifact)) => artifact,
-            Some(Err(failure)) => {
-                return match unsupported_reason(failure) {
-                    Some(reason) => (SlotState::Skipped(reason.clone()), Verdict::Skip(reason)),
-                    None => broken(format!("a valid module was rejected: {failure}")),
-                };
-            }
-            None => return broken("internal: the module was not compiled".to_string()),
+        let (linked, instance) = if self.world.is_some() {
+            let key = MemberKey::Slot(self.command_index);
+            (
+                self.instantiate_linked(wasm, &facts),
+                Some(Instance::Linked(key)),
+            )
+        } else {
+            self.instantiate_ir(&facts, artifact, true)
         };
-        match Instance::new(artifact, wasm) {
-            Ok((instance, Outcome::Returned(_))) => (SlotState::Live(instance), Verdict::Pass),
-            Ok((_, Outcome::Trapped(code))) => broken(format!(
+        match linked {
+            Linked::Instantiated(Outcome::Returned(_)) => match instance {
+                Some(instance) => (SlotState::Live(instance), Verdict::Pass),
+                None => broken("internal: no instance".to_string()),
+            },
+            Linked::Instantiated(Outcome::Trapped(code)) => broken(format!(
                 "instantiation trapped: {} (code {code})",
                 engine::trap_message(code)
             )),
-            Err(e) => broken(format!("instantiation failed: {e}")),
+            Linked::Skipped(reason) => (SlotState::Skipped(reason.clone()), Verdict::Skip(reason)),
+            Linked::Unlinkable(reason) => broken(format!("the module does not link: {reason}")),
+            Linked::Rejected(e) => broken(format!("a valid module was rejected: {e}")),
+            Linked::Broken(message) => broken(message),
         }
     }
 
@@ -472,62 +484,13 @@ impl<'a> Run<'a> {
             Ok(facts) => facts,
             Err(e) => return Verdict::Fail(format!("cannot read the module's imports: {e}")),
         };
-        if self.world.is_some() {
-            return match self.instantiate_linked(wasm, &facts) {
-                Linked::Instantiated(Outcome::Trapped(code)) => {
-                    let actual = engine::trap_message(code);
-                    if !expects_trap || trap_matches(actual, message) {
-                        Verdict::Pass
-                    } else {
-                        Verdict::Fail(format!(
-                            "instantiation trapped with \"{actual}\" (code {code}), expected \"{message}\""
-                        ))
-                    }
-                }
-                Linked::Instantiated(Outcome::Returned(_)) => Verdict::Fail(format!(
-                    "{directive}: the module instantiated (expected \"{message}\")"
-                )),
-                Linked::Skipped(reason) => Verdict::Skip(reason),
-                Linked::Unlinkable(reason) if expects_trap => Verdict::Fail(format!(
-                    "expected the instantiation to trap with \"{message}\", but it does not link: {reason}"
-                )),
-                Linked::Unlinkable(_) => Verdict::Pass,
-                // A rejected module cannot be instantiated either.
-                Linked::Rejected(_) if !expects_trap => Verdict::Pass,
-                Linked::Rejected(e) | Linked::Broken(e) => {
-                    Verdict::Fail(format!("{directive}: {e}"))
-                }
-            };
-        }
-        match facts.linkage(&self.registered) {
-            Linkage::Linkable => {}
-            Linkage::OutOfScope(reason) => {
-                self.taint_exporters(&facts);
-                return Verdict::Skip(format!("import: {reason}"));
-            }
-            Linkage::Unlinkable(reason) if expects_trap => {
-                return Verdict::Fail(format!(
-                    "expected the instantiation to trap with \"{message}\", but it does not link: {reason}"
-                ));
-            }
-            Linkage::Unlinkable(_) => return Verdict::Pass,
-        }
-        let artifact = match artifact {
-            Some(Ok(artifact)) => artifact,
-            Some(Err(failure)) => {
-                return match unsupported_reason(failure) {
-                    Some(reason) => Verdict::Skip(reason),
-                    None if is_bug(failure) => Verdict::Fail(format!(
-                        "{directive}: rejected by a bug (expected \"{message}\"): {failure}"
-                    )),
-                    // A rejected module cannot be instantiated either.
-                    None => Verdict::Pass,
-                };
-            }
-            None => return Verdict::Fail("internal: the module was not compiled".to_string()),
+        let linked = if self.world.is_some() {
+            self.instantiate_linked(wasm, &facts)
+        } else {
+            self.instantiate_ir(&facts, artifact, false).0
         };
-        match Instance::new(artifact, wasm) {
-            Ok((_, Outcome::Trapped(code))) => {
+        match linked {
+            Linked::Instantiated(Outcome::Trapped(code)) => {
                 let actual = engine::trap_message(code);
                 if !expects_trap || trap_matches(actual, message) {
                     Verdict::Pass
@@ -537,15 +500,22 @@ impl<'a> Run<'a> {
                     ))
                 }
             }
-            Ok((_, Outcome::Returned(_))) => Verdict::Fail(format!(
+            Linked::Instantiated(Outcome::Returned(_)) => Verdict::Fail(format!(
                 "{directive}: the module instantiated (expected \"{message}\")"
             )),
-            Err(e) => Verdict::Fail(format!("instantiation failed: {e}")),
+            Linked::Skipped(reason) => Verdict::Skip(reason),
+            Linked::Unlinkable(reason) if expects_trap => Verdict::Fail(format!(
+                "expected the instantiation to trap with \"{message}\", but it does not link: {reason}"
+            )),
+            Linked::Unlinkable(_) => Verdict::Pass,
+            // A rejected module cannot be instantiated either.
+            Linked::Rejected(_) if !expects_trap => Verdict::Pass,
+            Linked::Rejected(e) | Linked::Broken(e) => Verdict::Fail(format!("{directive}: {e}")),
         }
     }
 }
 
-/// How adding a module to the emulator's linked program ended.
+/// How adding a module to the linked program (emulator) or linking its interpreter ended.
 enum Linked {
     Instantiated(Outcome),
     Skipped(String),
@@ -553,6 +523,216 @@ enum Linked {
     /// synth rejected the module (not as unsupported, not by a bug).
     Rejected(String),
     Broken(String),
+}
+
+impl<'a> Run<'a> {
+    /// The IR engines' instantiation: resolve the imports as the emulator does, link the
+    /// interpreter to the exporters' (spectest's, instantiated on first use) and run its
+    /// initializer. `define`: the instance becomes the next slot (its links are recorded).
+    fn instantiate_ir(
+        &mut self,
+        facts: &ModuleFacts,
+        artifact: Option<&'a Result<Artifact, CompileFailure>>,
+        define: bool,
+    ) -> (Linked, Option<Instance<'a>>) {
+        // Skipped or unusable exporters decide first: they would not link anyway.
+        for import in &facts.imports {
+            if let Some(slot) = self.registered_slots.get(&import.module).copied() {
+                match self.slots.get(slot).map(|s| &s.state) {
+                    Some(SlotState::Live(_)) => {}
+                    Some(SlotState::Skipped(reason)) => {
+                        let reason = reason.clone();
+                        self.taint_exporters(facts);
+                        return (Linked::Skipped(reason), None);
+                    }
+                    Some(SlotState::Broken(message)) => {
+                        let message = format!("imports from an unusable module: {message}");
+                        return (Linked::Broken(message), None);
+                    }
+                    None => return (Linked::Broken("internal: no such instance".into()), None),
+                }
+            }
+            if import.module == "spectest"
+                && !matches!(import.kind, ExternType::Function { .. })
+                && let Some(reason) = &self.spectest_tainted
+            {
+                return (Linked::Skipped(reason.clone()), None);
+            }
+        }
+        let registered = |name: &str| {
+            let slot = *self.registered_slots.get(name)?;
+            Some((slot, self.slots.get(slot)?.facts.clone()))
+        };
+        // The interpreter tracks the current size of memories (imported tables are rejected).
+        let current_size = |provider: &Provider, name: &str| -> Option<u64> {
+            let (export, interp) = match provider {
+                Provider::Spectest => (
+                    super::linkage::spectest_export(name)?,
+                    self.spectest_interp.clone()?,
+                ),
+                Provider::Instance(slot) => {
+                    let slot = self.slots.get(*slot)?;
+                    let SlotState::Live(instance) = &slot.state else {
+                        return None;
+                    };
+                    (slot.facts.export(name)?.clone(), instance.shared_interp()?)
+                }
+                Provider::HostFunction => return None,
+            };
+            let pages = u64::from(interp.borrow().memory_bytes()) / 65536;
+            matches!(export, ExternType::Memory { .. }).then_some(pages)
+        };
+        let providers = match facts.resolve(&registered, &current_size) {
+            Ok(providers) => providers,
+            Err(reason) => return (Linked::Unlinkable(reason), None),
+        };
+        let artifact = match artifact {
+            Some(Ok(artifact)) => artifact,
+            Some(Err(failure)) => {
+                if let Some(reason) = unsupported_reason(failure) {
+                    self.taint_exporters(facts);
+                    return (Linked::Skipped(reason), None);
+                }
+                let linked = if is_bug(failure) {
+                    Linked::Broken(format!("rejected by a bug: {failure}"))
+                } else {
+                    Linked::Rejected(failure.to_string())
+                };
+                return (linked, None);
+            }
+            None => {
+                return (
+                    Linked::Broken("internal: the module was not compiled".into()),
+                    None,
+                );
+            }
+        };
+        let mut links: Vec<IrLink<'a>> = Vec::new();
+        let mut nodes = Vec::new();
+        for (import, provider) in facts.imports.iter().zip(&providers) {
+            if links.iter().any(|link| link.module == import.module) {
+                continue;
+            }
+            let (interp, node) = match provider {
+                Provider::HostFunction => continue,
+                Provider::Spectest => match self.spectest_instance() {
+                    Ok(interp) => (interp, SPECTEST_NODE),
+                    Err(e) => return (Linked::Broken(e), None),
+                },
+                Provider::Instance(slot) => {
+                    let interp = match self.slots.get(*slot).map(|s| &s.state) {
+                        Some(SlotState::Live(instance)) => instance.shared_interp(),
+                        _ => None,
+                    };
+                    match interp {
+                        Some(interp) => (interp, *slot),
+                        None => return (Linked::Broken("internal: no interpreter".into()), None),
+                    }
+                }
+            };
+            links.push(IrLink {
+                module: import.module.clone(),
+                exporter: interp,
+                host_functions: node == SPECTEST_NODE,
+            });
+            nodes.push(node);
+        }
+        match Instance::new_linked(artifact, &links) {
+            Ok((instance, outcome)) => {
+                if define && matches!(outcome, Outcome::Returned(_)) {
+                    let slot = self.slots.len();
+                    self.ir_links
+                        .extend(nodes.into_iter().map(|node| (slot, node)));
+                }
+                (Linked::Instantiated(outcome), Some(instance))
+            }
+            Err(e) => (Linked::Broken(format!("instantiation failed: {e}")), None),
+        }
+    }
+
+    /// The IR engines' spectest instance, instantiated on first use.
+    fn spectest_instance(&mut self) -> Result<SharedInterp<'a>, String> {
+        if let Some(interp) = &self.spectest_interp {
+            return Ok(interp.clone());
+        }
+        let artifact = match self.spectest_artifact {
+            Some(Ok(artifact)) => artifact,
+            Some(Err(e)) => return Err(format!("the spectest module: {e}")),
+            None => return Err("internal: no spectest module".into()),
+        };
+        match Instance::new_linked(artifact, &[]) {
+            Ok((instance, Outcome::Returned(_))) => {
+                let interp = instance
+                    .shared_interp()
+                    .ok_or("internal: the spectest module is no interpreter")?;
+                self.spectest_interp = Some(interp.clone());
+                Ok(interp)
+            }
+            Ok((_, other)) => Err(format!("the spectest module: {other:?}")),
+            Err(e) => Err(format!("the spectest module: {e}")),
+        }
+    }
+}
+
+/// For each command, the maximum in pages of the memory its module imports: its exporter's
+/// (spectest's 2 pages), as the emulator compiles an importer. The IR engines compile every
+/// module up front, so this follows the script's `register`s statically.
+fn imported_memory_caps(script: &Script) -> Vec<Option<u32>> {
+    let mut by_name = BTreeMap::new();
+    let mut current = None;
+    let mut registered: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut caps = Vec::with_capacity(script.commands.len());
+    for (index, located) in script.commands.iter().enumerate() {
+        let mut cap = None;
+        match &located.command {
+            Command::Module { name, wasm } => {
+                if let Ok(wasm) = wasm {
+                    cap = imported_memory_cap(script, wasm, &registered);
+                }
+                current = Some(index);
+                if let Some(name) = name {
+                    by_name.insert(name.as_str(), index);
+                }
+            }
+            Command::AssertInstantiationFails { wasm: Ok(wasm), .. } => {
+                cap = imported_memory_cap(script, wasm, &registered);
+            }
+            Command::Register { as_name, module } => {
+                let exporter = match module {
+                    Some(name) => by_name.get(name.as_str()).copied(),
+                    None => current,
+                };
+                if let Some(exporter) = exporter {
+                    registered.insert(as_name.as_str(), exporter);
+                }
+            }
+            _ => {}
+        }
+        caps.push(cap);
+    }
+    caps
+}
+
+fn imported_memory_cap(
+    script: &Script,
+    wasm: &[u8],
+    registered: &BTreeMap<&str, usize>,
+) -> Option<u32> {
+    let facts = ModuleFacts::parse(wasm).ok()?;
+    let import = facts
+        .imports
+        .iter()
+        .find(|i| matches!(i.kind, ExternType::Memory { .. }))?;
+    if import.module == "spectest" {
+        return Some(2);
+    }
+    let exporter = *registered.get(import.module.as_str())?;
+    match &script.commands.get(exporter)?.command {
+        Command::Module {
+            wasm: Ok(exporter), ..
+        } => own_memory_max_pages(Target::CortexM3, exporter),
+        _ => None,
+    }
 }
 
 /// The effective maximum, in pages, of the memory `wasm` defines (not imports), compiled with
@@ -949,8 +1129,8 @@ mod tests {
 (assert_malformed (module quote "(func (i32.nonsense))") "unknown operator")
 (assert_trap (module (memory 1) (data (i32.const 65535) "ab")) "out of bounds memory access")
 (assert_unlinkable (module (import "spectest" "nope" (func))) "unknown import")
-(module (import "spectest" "global_i32" (global i32)))
-(assert_return (invoke "anything") (i32.const 0))
+(module (import "spectest" "global_i32" (global $g i32)) (func (export "g") (result i32) (global.get $g)))
+(assert_return (invoke "g") (i32.const 666))
 (module (func (drop (v128.const i64x2 0 0))))
 (register "counter" $counter)
 (module (import "counter" "bump" (func (result i32))))
@@ -980,35 +1160,37 @@ mod tests {
                 report.failures
             );
             // The module, 3 bumps, get, wide, 2 traps, exhaustion, invalid, malformed, 2
-            // instantiation failures, the last bump, $plain.
-            assert_eq!(report.passed, 15, "{}: {report:#?}", engine.name());
+            // instantiation failures, the spectest global's importer and its value, the last
+            // bump, $counter's importer, $plain, its memory's importer and what it wrote.
+            assert_eq!(report.passed, 20, "{}: {report:#?}", engine.name());
+            // The interpreter links modules like the emulator: only v128 is skipped.
             let skipped: Vec<(&str, u32)> = report
                 .skipped
                 .iter()
                 .map(|(k, v)| (k.as_str(), *v))
                 .collect();
-            assert_eq!(skipped.len(), 6, "{skipped:#?}");
-            // The IR interpreter runs each module alone: imports other than print are skipped.
-            let alone = |what: &str| {
-                report
-                    .skipped
-                    .iter()
-                    .find(|(k, _)| k.starts_with("import: the IR interpreter") && k.ends_with(what))
-                    .map_or(0, |(_, n)| *n)
-            };
-            assert_eq!(alone("imports a memory (plain.mem)"), 1);
-            assert_eq!(
-                report.skipped["import: shares state with a module skipped for its imports (`plain`)"],
-                1
-            );
+            assert_eq!(skipped.len(), 2, "{skipped:#?}");
             assert_eq!(report.skipped["type: v128 value in the assertion"], 1);
-            assert_eq!(alone("imports a global (spectest.global_i32)"), 2);
-            assert_eq!(alone("imports a function (counter.bump)"), 1);
             assert!(
                 skipped
                     .iter()
                     .any(|(k, _)| k.starts_with("unsupported: ") && k.contains("v128")),
                 "{skipped:#?}"
+            );
+        }
+    }
+
+    /// The linking script on the interpreter engines: the same verdicts as in the emulator.
+    #[test]
+    fn modules_link_to_each_other_and_to_spectest_in_the_interpreter() {
+        let script = script::parse(LINK_SCRIPT).unwrap();
+        for engine in Engine::IR_STAGES {
+            let report = run_script(&script, engine);
+            assert_eq!(
+                (report.passed, report.failed(), report.skipped_total()),
+                (20, 0, 0),
+                "{}: {report:#?}",
+                engine.name()
             );
         }
     }

@@ -33,7 +33,7 @@ impl<'m> Interp<'m> {
             return Ok(());
         }
         self.need_memory()?;
-        let size = self.memory_bytes as u64;
+        let size = self.memory_bytes() as u64;
         let (d, x, len) = (arg(0)?, arg(1)?, arg(2)?);
         if d + len > size {
             return out_of_bounds;

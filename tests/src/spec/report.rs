@@ -230,7 +230,9 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
          function runs in its exporter's interpreter, an imported global or memory is its \
          exporter's storage (the spectest module is run by the interpreter too), so a write on \
          either side is seen by both, and an instantiation that traps keeps what earlier data \
-         segments wrote. Each `module` is compiled once per engine and its \
+         segments wrote. Imported tables are not shared between interpreters (a reference is an \
+         address in one instance's space): on the `ir:*` columns a module that imports a table \
+         is skipped, and so are later assertions on the instances it links to. Each `module` is compiled once per engine and its \
          instance persists across the assertions; a call may execute {} instructions; modules that \
          contain `memory.grow` get a {}-page memory budget (synth's `max_memory_pages`), the \
          others keep the default; trap messages match when synth's message starts with the \

@@ -563,7 +563,7 @@ impl<'a> Run<'a> {
             let slot = *self.registered_slots.get(name)?;
             Some((slot, self.slots.get(slot)?.facts.clone()))
         };
-        // The interpreter tracks the current size of memories (imported tables are rejected).
+        // The interpreter tracks the current size of memories (imported tables are skipped).
         let current_size = |provider: &Provider, name: &str| -> Option<u64> {
             let (export, interp) = match provider {
                 Provider::Spectest => (
@@ -607,6 +607,24 @@ impl<'a> Run<'a> {
                 );
             }
         };
+        // A funcref is an address in one interpreter's own space, so an imported table cannot
+        // be shared between instances: such a module and its exporters' later state are
+        // skipped on the IR columns (the targets link tables like everything else).
+        if facts
+            .imports
+            .iter()
+            .any(|i| matches!(i.kind, ExternType::Table { .. }))
+        {
+            self.taint_exporters(facts);
+            return (
+                Linked::Skipped(
+                    "import: a table (the IR interpreter's references are addresses in one \
+                     instance, so it does not share tables)"
+                        .into(),
+                ),
+                None,
+            );
+        }
         let mut links: Vec<IrLink<'a>> = Vec::new();
         let mut nodes = Vec::new();
         for (import, provider) in facts.imports.iter().zip(&providers) {

@@ -215,6 +215,17 @@ impl<'a> Lowerer<'a> {
         let offset = u32::try_from(offset).map_err(|_| self.err("memory offset beyond 32 bits"))?;
         match self.konst(addr) {
             Some(c) if c as u64 + offset as u64 <= 4095 => Ok((Src::Imm(c), offset)),
+            // A constant address beyond the immediate's reach (C globals sit above wasm-ld's
+            // 64 KiB stack): one constant register, `ldr rd, [base, rk]`, instead of
+            // materializing the address and the offset separately.
+            Some(c) if c as u64 + offset as u64 <= u32::MAX as u64 => {
+                let rk = self.temp();
+                self.push(MInst::Const {
+                    rd: rk,
+                    value: c + offset,
+                });
+                Ok((Src::Reg(rk), 0))
+            }
             _ => Ok((Src::Reg(self.reg(addr)?), offset)),
         }
     }

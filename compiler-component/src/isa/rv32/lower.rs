@@ -306,10 +306,18 @@ impl<'a> Ctx<'a> {
     fn address(&mut self, base: Value, addr: Value, offset: u64) -> Result<(Reg, i32)> {
         let offset = offset as u32; // wasm32 addresses wrap at 32 bits
         let rbase = self.src(base)?;
-        if let Some(c) = self.constant(addr)
-            && let Some(k) = imm12(i64::from(c.wrapping_add(offset as i32)))
-        {
-            return Ok((rbase, k));
+        if let Some(c) = self.constant(addr) {
+            let k = c.wrapping_add(offset as i32);
+            if let Some(k) = imm12(i64::from(k)) {
+                return Ok((rbase, k));
+            }
+            // A constant address beyond 12 bits (C globals sit above wasm-ld's 64 KiB stack):
+            // its upper part in one `lui`, the low 12 bits in the access.
+            let (upper, low) = split_hi_lo(k);
+            let hi = self.in_reg_imm(upper);
+            let sum = self.temp();
+            self.alu(AluOp::Add, sum, rbase, hi);
+            return Ok((sum, low));
         }
         let raddr = self.src(addr)?;
         let sum = self.temp();
@@ -317,10 +325,11 @@ impl<'a> Ctx<'a> {
         match imm12(i64::from(offset)) {
             Some(k) => Ok((sum, k)),
             None => {
-                let k = self.in_reg_imm(offset as i32);
+                let (upper, low) = split_hi_lo(offset as i32);
+                let hi = self.in_reg_imm(upper);
                 let full = self.temp();
-                self.alu(AluOp::Add, full, sum, k);
-                Ok((full, 0))
+                self.alu(AluOp::Add, full, sum, hi);
+                Ok((full, low))
             }
         }
     }
@@ -973,4 +982,11 @@ pub fn lower(module: &ir::Module, body: usize, hard_f32: bool) -> Result<Lowered
         result_area: ctx.result_area,
         has_calls: ctx.has_calls,
     })
+}
+
+/// `k` as `upper + low` with `upper` a multiple of 4096 (one `lui`) and `low` a signed 12-bit
+/// immediate, so a load or store takes `low` as its offset.
+fn split_hi_lo(k: i32) -> (i32, i32) {
+    let low = ((k as u32 & 0xfff) as i32) << 20 >> 20;
+    (k.wrapping_sub(low), low)
 }

@@ -327,7 +327,8 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
             if let Some(global) = seg.offset_global {
                 let len = seg.bytes.len() as u32;
                 let fits = dynamic_segment_fits(&mut b, global, len, bytes);
-                let base = trap_unless(&mut b, fits, global);
+                trap_unless(&mut b, fits, TrapCode::DataSegmentOutOfBounds);
+                let base = load_global_word(&mut b, global);
                 copy_segment(&mut b, n as u32, 0, len, Some(base));
                 continue;
             }
@@ -341,18 +342,7 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
             };
             let end = b.konst(end);
             let fits = b.cmp(Cond::LeU, end, bytes);
-            let copy = b.add_block(0);
-            let out_of_bounds = b.add_block(0);
-            b.terminate(Terminator::Branch {
-                cond: fits,
-                then_block: copy,
-                else_block: out_of_bounds,
-            });
-            b.switch_to(out_of_bounds);
-            b.terminate(Terminator::Trap {
-                code: TrapCode::DataSegmentOutOfBounds,
-            });
-            b.switch_to(copy);
+            trap_unless(&mut b, fits, TrapCode::DataSegmentOutOfBounds);
             copy_segment(&mut b, n as u32, offset, seg.bytes.len() as u32, None);
         }
     }
@@ -376,7 +366,8 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
             let Some(offset) = seg.offset else { continue };
             if let (Some(global), Ok(len)) = (seg.offset_global, u32::try_from(seg.bytes.len())) {
                 let fits = dynamic_segment_fits(&mut b, global, len, k);
-                let base = trap_unless(&mut b, fits, global);
+                trap_unless(&mut b, fits, TrapCode::DataSegmentOutOfBounds);
+                let base = load_global_word(&mut b, global);
                 copy_segment(&mut b, n as u32, 0, len, Some(base));
                 continue;
             }
@@ -435,18 +426,7 @@ fn apply_elem(b: &mut FnBuilder, active: ActiveElem, len: u32) {
     let room = b.bin(BinaryOp::Sub, size, n);
     let base_fits = b.cmp(Cond::LeU, base, room);
     let fits = b.bin(BinaryOp::And, len_fits, base_fits);
-    let apply = b.add_block(0);
-    let out_of_bounds = b.add_block(0);
-    b.terminate(Terminator::Branch {
-        cond: fits,
-        then_block: apply,
-        else_block: out_of_bounds,
-    });
-    b.switch_to(out_of_bounds);
-    b.terminate(Terminator::Trap {
-        code: TrapCode::ElemSegmentOutOfBounds,
-    });
-    b.switch_to(apply);
+    trap_unless(b, fits, TrapCode::ElemSegmentOutOfBounds);
     if len == 0 {
         return;
     }
@@ -524,21 +504,18 @@ fn load_global_word(b: &mut FnBuilder, global: u32) -> Value {
     )
 }
 
-/// Trap (`DataSegmentOutOfBounds`) unless `fits`; then the offset held by `global`.
-fn trap_unless(b: &mut FnBuilder, fits: Value, global: u32) -> Value {
-    let copy = b.add_block(0);
-    let out_of_bounds = b.add_block(0);
+/// Trap with `code` unless `cond`; the builder continues in the block where it held.
+fn trap_unless(b: &mut FnBuilder, cond: Value, code: TrapCode) {
+    let ok = b.add_block(0);
+    let trap = b.add_block(0);
     b.terminate(Terminator::Branch {
-        cond: fits,
-        then_block: copy,
-        else_block: out_of_bounds,
+        cond,
+        then_block: ok,
+        else_block: trap,
     });
-    b.switch_to(out_of_bounds);
-    b.terminate(Terminator::Trap {
-        code: TrapCode::DataSegmentOutOfBounds,
-    });
-    b.switch_to(copy);
-    load_global_word(b, global)
+    b.switch_to(trap);
+    b.terminate(Terminator::Trap { code });
+    b.switch_to(ok);
 }
 
 /// A byte loop (destinations may be unaligned) to `offset` (plus `base` when the offset is

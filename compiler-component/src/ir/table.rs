@@ -150,46 +150,19 @@ pub enum IdType {
 /// Structural (two modules agree without linking anything), injective (the codes are
 /// prefix-free) and odd; `None` when the string needs more than 32 bits.
 pub fn type_id(params: &[IdType], results: &[IdType]) -> Option<u32> {
-    let mut bits: u64 = 1;
-    let mut len = 1u32;
-    let mut put = |code: (u64, u32)| {
-        // Past 32 bits the id is long anyway (`None`): the bits no longer matter.
-        if len <= 32 {
-            bits |= code.0 << len;
-        }
-        len = len.saturating_add(code.1);
-    };
-    const END: (u64, u32) = (0b1011, 4);
-    for t in params {
-        put(code(*t));
-    }
-    put(END);
-    for t in results {
-        put(code(*t));
-    }
-    put(END);
-    (len <= 32).then_some(bits as u32)
+    let bits = type_bits(params, results);
+    (bits.len() <= 32).then(|| {
+        bits.iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, bit)| acc | (u32::from(*bit) << i))
+    })
 }
 
 /// The type-id bit string of any signature (as `type_id` writes it), packed from bit 0 up
 /// into bytes and spelled as lowercase hex, byte by byte: the name of a long type id.
 pub fn long_type_name(params: &[IdType], results: &[IdType]) -> String {
-    let mut bits: Vec<bool> = vec![true];
-    let mut put = |code: (u64, u32)| {
-        for i in 0..code.1 {
-            bits.push(code.0 >> i & 1 == 1);
-        }
-    };
-    const END: (u64, u32) = (0b1011, 4);
-    for t in params {
-        put(code(*t));
-    }
-    put(END);
-    for t in results {
-        put(code(*t));
-    }
-    put(END);
-    bits.chunks(8)
+    type_bits(params, results)
+        .chunks(8)
         .map(|byte| {
             let b = byte
                 .iter()
@@ -198,6 +171,27 @@ pub fn long_type_name(params: &[IdType], results: &[IdType]) -> String {
             format!("{b:02x}")
         })
         .collect()
+}
+
+/// The bit string `type_id` describes, in the order written: the marker, the parameters'
+/// codes, END, the results' codes, END.
+fn type_bits(params: &[IdType], results: &[IdType]) -> Vec<bool> {
+    const END: (u64, u32) = (0b1011, 4);
+    let mut bits: Vec<bool> = vec![true];
+    let mut put = |code: (u64, u32)| {
+        for i in 0..code.1 {
+            bits.push(code.0 >> i & 1 == 1);
+        }
+    };
+    for t in params {
+        put(code(*t));
+    }
+    put(END);
+    for t in results {
+        put(code(*t));
+    }
+    put(END);
+    bits
 }
 
 /// (bits, length) of a type's code, the first bit in bit 0. The codes form a prefix-free set:

@@ -25,7 +25,8 @@ mod bulk;
 #[cfg(test)]
 mod link_tests;
 mod tables;
-use tables::RefLayout;
+use tables::{REF_BASE, RefLayout};
+pub use tables::{RefSpace, SharedRefSpace};
 
 /// Why a call did not return normally.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,13 +103,21 @@ pub struct Interp<'m> {
     data_lens_addr: u64,
     linear_base: u64,
     linear_max: u64,
+    /// The tables and references of every instance this one links with.
+    space: SharedRefSpace<'m>,
     refs: RefLayout,
     step_limit: u64,
     steps: u64,
 }
 
 impl<'m> Interp<'m> {
+    /// An instance in a reference space of its own.
     pub fn new(module: &'m Module) -> Res<Interp<'m>> {
+        Self::new_in(module, &RefSpace::shared())
+    }
+
+    /// An instance in `space`, which every instance it will link with must share.
+    pub fn new_in(module: &'m Module, space: &SharedRefSpace<'m>) -> Res<Interp<'m>> {
         let mut next = GLOBALS_ADDR + GLOBAL_SLOT * module.globals.len() as u64;
         let mut data_addrs = Vec::with_capacity(module.data.len());
         for seg in &module.data {
@@ -126,18 +135,15 @@ impl<'m> Interp<'m> {
                 None => d.bytes.len() as u32,
             })
             .collect();
-        let (mut refs, next) = RefLayout::new(module, next);
-        // Code addresses: an unmapped gap, so reading one faults.
-        refs.place_code(next);
-        let next = next + 4 * module.functions.len() as u64;
+        let refs = RefLayout::new(module, &mut space.borrow_mut())?;
         let linear_base = next.div_ceil(PAGE) * PAGE;
+        // Memory past the reference window (more than 3.75 GiB, which no target has) is
+        // unmapped: an access there faults.
         let linear_max = module
             .memory
             .as_ref()
-            .map_or(0, |m| m.max_pages as u64 * PAGE);
-        if linear_base + linear_max > 1 << 32 {
-            return invalid("symbols and linear memory do not fit a 32-bit address space");
-        }
+            .map_or(0, |m| m.max_pages as u64 * PAGE)
+            .min(REF_BASE.saturating_sub(linear_base));
         let globals = module
             .globals
             .iter()
@@ -153,10 +159,25 @@ impl<'m> Interp<'m> {
             data_lens_addr,
             linear_base,
             linear_max,
+            space: Rc::clone(space),
             refs,
             step_limit: DEFAULT_STEP_LIMIT,
             steps: 0,
         })
+    }
+
+    /// Wraps the instance for linking; other instances of its space can then call the
+    /// functions it puts into shared tables.
+    pub fn into_shared(self) -> SharedInterp<'m> {
+        let (space, id) = (Rc::clone(&self.space), self.refs.instance);
+        let shared = Rc::new(RefCell::new(self));
+        space.borrow_mut().register(id, &shared);
+        shared
+    }
+
+    /// The reference space this instance is in.
+    pub fn ref_space(&self) -> SharedRefSpace<'m> {
+        Rc::clone(&self.space)
     }
 
     pub fn set_step_limit(&mut self, limit: u64) {
@@ -164,7 +185,7 @@ impl<'m> Interp<'m> {
     }
 
     /// Bind every import of this module from module name `module` to `exporter`'s export of the
-    /// same name: functions call into the exporter, globals and the memory become the
+    /// same name: functions call into the exporter, globals, the memory and tables become the
     /// exporter's. Call before `instantiate`. An import the exporter does not export (as that
     /// kind) is an error: import matching is the embedder's job and comes first.
     pub fn link(&mut self, module: &str, exporter: &SharedInterp<'m>) -> Res<()> {
@@ -185,12 +206,19 @@ impl<'m> Interp<'m> {
             let Some(f) = source.export(&import.name) else {
                 return invalid(format!("{module} exports no function `{}`", import.name));
             };
+            if Rc::ptr_eq(&self.space, &source.space) {
+                let export = (source.refs.instance, f);
+                self.space
+                    .borrow_mut()
+                    .alias((self.refs.instance, n as u32), export);
+            }
             self.linked.insert(n as u32, (Rc::clone(exporter), f));
         }
         Ok(())
     }
 
-    /// `link` for the imported globals and memory only (imported functions stay host stubs).
+    /// `link` for the imported globals, memory and tables only (imported functions stay host
+    /// stubs).
     pub fn link_storage(&mut self, module: &str, exporter: &SharedInterp<'m>) -> Res<()> {
         let from = |import: &Option<Import>| -> Option<String> {
             import
@@ -223,6 +251,12 @@ impl<'m> Interp<'m> {
                 return invalid(format!("{module} exports no memory `{name}`"));
             }
             self.memory = Rc::clone(&source.memory);
+        }
+        for (t, table) in self.module.tables.tables.iter().enumerate() {
+            if let Some(name) = from(&table.import) {
+                self.link_table(t, &source, &name)
+                    .map_err(|e| InterpError::Invalid(format!("{module}: {e}")))?;
+            }
         }
         Ok(())
     }
@@ -618,34 +652,51 @@ impl<'m> Interp<'m> {
         let Some(decl) = module.functions.get(n as usize) else {
             return invalid(format!("call of missing function {n}"));
         };
-        let arg_values: Vec<u64> = args.iter().map(|a| frame.get(*a)).collect::<Res<_>>()?;
-        let values: Vec<u64> = match &decl.kind {
-            FunctionKind::Imported(_) | FunctionKind::Library(_) => {
-                // Legalized calls pass 64-bit values the back end cannot hold whole as pairs.
-                let arg_types = value_types(frame.func, args)?;
-                let parts: Vec<(Type, u64)> = arg_types.into_iter().zip(arg_values).collect();
-                let typed = join_parts(&decl.sig.params, &parts)?;
-                let wasm = match &decl.kind {
-                    FunctionKind::Library(lib) => {
-                        let values: Vec<u64> = typed.iter().map(|(_, v)| *v).collect();
-                        vec![float::library(lib, &values)]
-                    }
-                    _ => self.call_import(n, &typed, &decl.sig.results)?,
-                };
-                let pairs: Vec<(Type, u64)> = decl.sig.results.iter().copied().zip(wasm).collect();
-                split_parts(&pairs, &value_types(frame.func, results)?)?
+        match &decl.kind {
+            FunctionKind::Library(lib) => {
+                call_outside(frame, &decl.sig, args, results, |typed| {
+                    let values: Vec<u64> = typed.iter().map(|(_, v)| *v).collect();
+                    Ok(vec![float::library(lib, &values)])
+                })?;
+            }
+            FunctionKind::Imported(_) => {
+                call_outside(frame, &decl.sig, args, results, |typed| {
+                    self.call_import(n, typed, &decl.sig.results)
+                })?;
             }
             FunctionKind::Defined(b) | FunctionKind::Runtime(b) => {
                 let Some(body) = module.bodies.get(*b as usize) else {
                     return invalid(format!("function {n} has no body {b}"));
                 };
+                let arg_values: Vec<u64> =
+                    args.iter().map(|a| frame.get(*a)).collect::<Res<_>>()?;
                 frame.awaiting = results.to_vec();
                 return Ok(Some((body, arg_values)));
             }
-        };
-        frame.awaiting = results.to_vec();
-        frame.finish_call(values)?;
+        }
         Ok(None)
+    }
+
+    /// Calls function `f` of another instance of the space (found through a shared table).
+    fn call_other_instance(
+        &self,
+        frame: &mut Frame<'m>,
+        callee: &SharedInterp<'m>,
+        f: u32,
+        args: &[Value],
+        results: &[Value],
+    ) -> Res<()> {
+        let module = callee.borrow().module;
+        let Some(decl) = module.functions.get(f as usize) else {
+            return invalid(format!("call of missing function {f} of another instance"));
+        };
+        call_outside(frame, &decl.sig, args, results, |typed| {
+            let values: Vec<u64> = typed.iter().map(|(_, v)| *v).collect();
+            let mut callee = callee.try_borrow_mut().map_err(|_| {
+                InterpError::Invalid("a call through a table re-enters a running instance".into())
+            })?;
+            callee.call(f, &values)
+        })
     }
 
     /// An imported function: the exporter's when linked (wasm-level values both ways), else the
@@ -720,7 +771,7 @@ impl<'m> Interp<'m> {
 
     fn ref_region_start(&self, region: Option<&usize>, symbol: Symbol) -> Res<u64> {
         match region {
-            Some(r) => Ok(self.refs.regions[*r].start),
+            Some(r) => Ok(self.space.borrow().start(*r)),
             None => invalid(format!("no {symbol:?}")),
         }
     }
@@ -747,7 +798,8 @@ impl<'m> Interp<'m> {
             let off = addr - self.data_lens_addr;
             return Some(Place::DataLength((off / 4) as usize, (off % 4) as usize));
         }
-        if let Some((r, off)) = self.refs.place(addr) {
+        if addr >= REF_BASE {
+            let (r, off) = self.space.borrow().place(addr)?;
             return Some(Place::Ref(r, off));
         }
         if (self.linear_base..self.linear_base + self.linear_max).contains(&addr) {
@@ -762,7 +814,7 @@ impl<'m> Interp<'m> {
             Some(Place::Global(n, i)) => self.globals[n].get()[i],
             Some(Place::Data(n, i)) => self.module.data[n].bytes[i],
             Some(Place::DataLength(n, i)) => self.data_lens[n].to_le_bytes()[i],
-            Some(Place::Ref(r, i)) => self.refs.regions[r].bytes[i],
+            Some(Place::Ref(r, i)) => self.space.borrow().byte(r, i),
             Some(Place::Linear(i)) => self.memory.borrow().data.get(i).copied().unwrap_or(0),
             // An unmapped address is what an MPU would fault on.
             None => return Err(InterpError::Trap(TrapCode::MemoryOutOfBounds)),
@@ -789,7 +841,7 @@ impl<'m> Interp<'m> {
                 b[i] = v;
                 self.data_lens[n] = u32::from_le_bytes(b);
             }
-            Some(Place::Ref(r, i)) => self.refs.regions[r].bytes[i] = v,
+            Some(Place::Ref(r, i)) => self.space.borrow_mut().set_byte(r, i, v),
             Some(Place::Linear(i)) => {
                 let data = &mut self.memory.borrow_mut().data;
                 if i >= data.len() {
@@ -843,6 +895,28 @@ impl<'m> Interp<'m> {
         }
         Ok(())
     }
+}
+
+/// A call that leaves the instance's frames (an import, a library routine, another instance):
+/// the arguments go out as wasm-level values and the results come back, legalized frames
+/// passing 64-bit values the back end cannot hold whole as pairs.
+fn call_outside<'m>(
+    frame: &mut Frame<'m>,
+    sig: &crate::ir::Signature,
+    args: &[Value],
+    results: &[Value],
+    call: impl FnOnce(&[(Type, u64)]) -> Res<Vec<u64>>,
+) -> Res<()> {
+    let arg_values: Vec<u64> = args.iter().map(|a| frame.get(*a)).collect::<Res<_>>()?;
+    let parts: Vec<(Type, u64)> = value_types(frame.func, args)?
+        .into_iter()
+        .zip(arg_values)
+        .collect();
+    let wasm = call(&join_parts(&sig.params, &parts)?)?;
+    let pairs: Vec<(Type, u64)> = sig.results.iter().copied().zip(wasm).collect();
+    let values = split_parts(&pairs, &value_types(frame.func, results)?)?;
+    frame.awaiting = results.to_vec();
+    frame.finish_call(values)
 }
 
 /// A body to call and its arguments.

@@ -5,10 +5,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
-use synth_compiler::ir::interp::{Interp, InterpError, SharedInterp};
+use synth_compiler::ir::interp::{Interp, InterpError, RefSpace, SharedInterp, SharedRefSpace};
 use synth_compiler::ir::{self, TrapCode};
 use synth_compiler::{CompileError, Options, Target};
 
@@ -228,21 +227,23 @@ impl<'a> Instance<'a> {
                 let outcome = instance.instantiate().map_err(harness)?;
                 Ok((Instance::Emulator(Box::new(instance)), outcome))
             }
-            Artifact::Ir(_) => Instance::new_linked(artifact, &[]),
+            Artifact::Ir(_) => Instance::new_linked(artifact, &[], &RefSpace::shared()),
         }
     }
 
-    /// Instantiate an IR artifact with its imports from each module name in `links` bound to
-    /// that interpreter (`Interp::link`); `host_functions`: only its globals and memory, its
-    /// functions are the host's stubs (spectest's print functions).
+    /// Instantiate an IR artifact in reference space `space` (the one its exporters are in)
+    /// with its imports from each module name in `links` bound to that interpreter
+    /// (`Interp::link`); `host_functions`: only its globals, memory and tables, its functions
+    /// are the host's stubs (spectest's print functions).
     pub fn new_linked(
         artifact: &'a Artifact,
         links: &[IrLink<'a>],
+        space: &SharedRefSpace<'a>,
     ) -> Result<(Instance<'a>, Outcome), RunError> {
         let Artifact::Ir(module) = artifact else {
             return Err("internal: linking an object outside its world".into());
         };
-        let mut interp = Interp::new(module).map_err(|e| format!("interpreter: {e}"))?;
+        let mut interp = Interp::new_in(module, space).map_err(|e| format!("interpreter: {e}"))?;
         interp.set_step_limit(SPEC_INSTRUCTION_LIMIT);
         for link in links {
             let linked = if link.host_functions {
@@ -252,14 +253,14 @@ impl<'a> Instance<'a> {
             };
             linked.map_err(|e| format!("interpreter: linking `{}`: {e}", link.module))?;
         }
-        let outcome = match interp_outcome(interp.instantiate())? {
+        // Shared before its initializer runs: that may already call through a shared table.
+        let interp = interp.into_shared();
+        let instantiated = interp.borrow_mut().instantiate();
+        let outcome = match interp_outcome(instantiated)? {
             Ok(()) => Outcome::Returned(Vec::new()),
             Err(code) => Outcome::Trapped(code),
         };
-        let instance = Instance::Interp {
-            interp: Rc::new(RefCell::new(interp)),
-            module,
-        };
+        let instance = Instance::Interp { interp, module };
         Ok((instance, outcome))
     }
 

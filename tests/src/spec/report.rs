@@ -227,12 +227,12 @@ pub fn markdown(files: &[FileReport], asserted: &[Engine], diagnostic: &[Engine]
          that share state are one program in one emulator, linked again (and their history \
          replayed) when a module joins; an imported memory may grow to its exporter's maximum. \
          The IR interpreter links the same way: each instance is an interpreter, an imported \
-         function runs in its exporter's interpreter, an imported global or memory is its \
+         function runs in its exporter's interpreter, an imported global, memory or table is its \
          exporter's storage (the spectest module is run by the interpreter too), so a write on \
          either side is seen by both, and an instantiation that traps keeps what earlier data \
-         segments wrote. Imported tables are not shared between interpreters (a reference is an \
-         address in one instance's space): on the `ir:*` columns a module that imports a table \
-         is skipped, and so are later assertions on the instances it links to. Each `module` is compiled once per engine and its \
+         and element segments wrote; the instances of a script share one reference space, so a \
+         function reference means the same in each and a call through a shared table runs in \
+         the instance that owns the function. Each `module` is compiled once per engine and its \
          instance persists across the assertions; a call may execute {} instructions; modules that \
          contain `memory.grow` get a {}-page memory budget (synth's `max_memory_pages`), the \
          others keep the default; trap messages match when synth's message starts with the \

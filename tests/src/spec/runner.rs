@@ -14,7 +14,7 @@ use super::script::{Action, Command, Expect, ExpectedValue, Located, Script};
 use crate::Outcome;
 use crate::trap_code::STACK_EXHAUSTED;
 use synth_compiler::Target;
-use synth_compiler::ir::interp::SharedInterp;
+use synth_compiler::ir::interp::{RefSpace, SharedInterp, SharedRefSpace};
 
 /// The spectest host module's node in the IR engines' link graph (`Run::ir_links`).
 const SPECTEST_NODE: usize = usize::MAX;
@@ -170,6 +170,7 @@ pub fn run_script(script: &Script, engine: Engine) -> EngineReport {
         spectest_artifact: spectest.as_ref(),
         spectest_interp: None,
         ir_links: Vec::new(),
+        ref_space: RefSpace::shared(),
     };
     let mut report = EngineReport::new(engine);
     for (index, (located, artifact)) in script.commands.iter().zip(&artifacts).enumerate() {
@@ -185,6 +186,7 @@ pub fn run_script(script: &Script, engine: Engine) -> EngineReport {
             report.record(located.line, verdict);
         }
     }
+    run.ref_space.borrow_mut().release_instances();
     report
 }
 
@@ -207,6 +209,8 @@ struct Run<'a> {
     spectest_interp: Option<SharedInterp<'a>>,
     /// IR engines: which instances link to which (slots, `SPECTEST_NODE`): the state they share.
     ir_links: Vec<(usize, usize)>,
+    /// IR engines: the reference space of every instance of the script (one linked program).
+    ref_space: SharedRefSpace<'a>,
 }
 
 /// Does a compile error mean "out of scope" (skip) or a bug (fail)?
@@ -563,7 +567,6 @@ impl<'a> Run<'a> {
             let slot = *self.registered_slots.get(name)?;
             Some((slot, self.slots.get(slot)?.facts.clone()))
         };
-        // The interpreter tracks the current size of memories (imported tables are skipped).
         let current_size = |provider: &Provider, name: &str| -> Option<u64> {
             let (export, interp) = match provider {
                 Provider::Spectest => (
@@ -579,8 +582,12 @@ impl<'a> Run<'a> {
                 }
                 Provider::HostFunction => return None,
             };
-            let pages = u64::from(interp.borrow().memory_bytes()) / 65536;
-            matches!(export, ExternType::Memory { .. }).then_some(pages)
+            let interp = interp.borrow();
+            match export {
+                ExternType::Memory { .. } => Some(u64::from(interp.memory_bytes()) / 65536),
+                ExternType::Table { .. } => interp.exported_table_size(name).map(u64::from),
+                _ => None,
+            }
         };
         let providers = match facts.resolve(&registered, &current_size) {
             Ok(providers) => providers,
@@ -607,24 +614,6 @@ impl<'a> Run<'a> {
                 );
             }
         };
-        // A funcref is an address in one interpreter's own space, so an imported table cannot
-        // be shared between instances: such a module and its exporters' later state are
-        // skipped on the IR columns (the targets link tables like everything else).
-        if facts
-            .imports
-            .iter()
-            .any(|i| matches!(i.kind, ExternType::Table { .. }))
-        {
-            self.taint_exporters(facts);
-            return (
-                Linked::Skipped(
-                    "import: a table (the IR interpreter's references are addresses in one \
-                     instance, so it does not share tables)"
-                        .into(),
-                ),
-                None,
-            );
-        }
         let mut links: Vec<IrLink<'a>> = Vec::new();
         let mut nodes = Vec::new();
         for (import, provider) in facts.imports.iter().zip(&providers) {
@@ -655,7 +644,7 @@ impl<'a> Run<'a> {
             });
             nodes.push(node);
         }
-        match Instance::new_linked(artifact, &links) {
+        match Instance::new_linked(artifact, &links, &self.ref_space) {
             Ok((instance, outcome)) => {
                 if define && matches!(outcome, Outcome::Returned(_)) {
                     let slot = self.slots.len();
@@ -678,7 +667,7 @@ impl<'a> Run<'a> {
             Some(Err(e)) => return Err(format!("the spectest module: {e}")),
             None => return Err("internal: no spectest module".into()),
         };
-        match Instance::new_linked(artifact, &[]) {
+        match Instance::new_linked(artifact, &[], &self.ref_space) {
             Ok((instance, Outcome::Returned(_))) => {
                 let interp = instance
                     .shared_interp()

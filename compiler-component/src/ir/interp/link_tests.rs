@@ -118,3 +118,87 @@ fn linking_to_a_missing_export_is_an_error() {
         Err(InterpError::Invalid(m)) if m.contains("bump")
     ));
 }
+
+const TABLE_OWNER: &str = r#"(module
+  (type $ii (func (param i32) (result i32)))
+  (type $wide (func (param i64 f64 i32 i64 f32 i32 f64) (result i64)))
+  (table $t (export "tab") 2 8 funcref)
+  (elem (i32.const 0) $double)
+  (func $double (type $ii) (i32.mul (local.get 0) (i32.const 2)))
+  (func (export "call") (param i32 i32) (result i32)
+    (call_indirect (type $ii) (local.get 1) (local.get 0)))
+  (func (export "call_wide") (param i32) (result i64)
+    (call_indirect (type $wide) (i64.const 5) (f64.const 1) (i32.const 2) (i64.const 0x100000000)
+      (f32.const 3) (i32.const 4) (f64.const 6) (local.get 0)))
+  (func (export "size") (result i32) (table.size $t))
+  (func (export "neg") (type $ii) (i32.sub (i32.const 0) (local.get 0))))"#;
+
+const TABLE_USER: &str = r#"(module
+  (type $ii (func (param i32) (result i32)))
+  (type $wide (func (param i64 f64 i32 i64 f32 i32 f64) (result i64)))
+  (import "lib" "neg" (func $neg (type $ii)))
+  (import "lib" "tab" (table $t 1 funcref))
+  (elem (i32.const 1) $inc)
+  (elem declare func $sum $neg)
+  (func $inc (type $ii) (i32.add (local.get 0) (i32.const 1)))
+  (func $sum (type $wide) (i64.add (local.get 0) (local.get 3)))
+  (func (export "grow_with_sum") (result i32) (table.grow $t (ref.func $sum) (i32.const 1)))
+  (func (export "grow_with_neg") (result i32) (table.grow $t (ref.func $neg) (i32.const 1)))
+  (func (export "call") (param i32 i32) (result i32)
+    (call_indirect (type $ii) (local.get 1) (local.get 0))))"#;
+
+#[test]
+fn a_shared_table_calls_into_the_instance_that_filled_it() {
+    for legalized in [false, true] {
+        let form = if legalized { "legalized" } else { "frontend" };
+        let (lib, user) = (
+            module(TABLE_OWNER, legalized, 1),
+            module(TABLE_USER, legalized, 1),
+        );
+        let space = super::RefSpace::shared();
+        let exporter = Interp::new_in(&lib, &space).expect("setup").into_shared();
+        exporter.borrow_mut().instantiate().expect("instantiate");
+        let importer = Interp::new_in(&user, &space).expect("setup").into_shared();
+        importer.borrow_mut().link("lib", &exporter).expect("link");
+        importer.borrow_mut().instantiate().expect("instantiate");
+
+        // Entry 0 is the exporter's own function, entry 1 the importer's element segment.
+        assert_eq!(call(&importer, "call", &[0, 20]), Ok(vec![40]), "{form}");
+        assert_eq!(call(&exporter, "call", &[1, 20]), Ok(vec![21]), "{form}");
+        // Growing through the importer is seen by the exporter, and its new entry (a function
+        // with 64-bit and float parameters) is callable from the exporter.
+        assert_eq!(call(&importer, "grow_with_sum", &[]), Ok(vec![2]), "{form}");
+        assert_eq!(call(&exporter, "size", &[]), Ok(vec![3]), "{form}");
+        assert_eq!(
+            call(&exporter, "call_wide", &[2]),
+            Ok(vec![0x1_0000_0005]),
+            "{form}"
+        );
+        // The signature check holds across instances.
+        assert_eq!(
+            call(&exporter, "call", &[2, 1]),
+            Err(InterpError::Trap(TrapCode::IndirectCallTypeMismatch)),
+            "{form}"
+        );
+        // A reference to an import is its exporter's function: the running exporter calls it
+        // without entering the importer.
+        assert_eq!(call(&importer, "grow_with_neg", &[]), Ok(vec![3]), "{form}");
+        assert_eq!(
+            call(&exporter, "call", &[3, 7]),
+            Ok(vec![-7i32 as u32 as u64]),
+            "{form}"
+        );
+        assert_eq!(exporter.borrow().exported_table_size("tab"), Some(4));
+    }
+}
+
+#[test]
+fn tables_link_only_within_one_space() {
+    let (lib, user) = (module(TABLE_OWNER, false, 1), module(TABLE_USER, false, 1));
+    let exporter = Interp::new(&lib).expect("setup").into_shared();
+    let mut importer = Interp::new(&user).expect("setup");
+    assert!(matches!(
+        importer.link("lib", &exporter),
+        Err(InterpError::Invalid(m)) if m.contains("reference spaces")
+    ));
+}

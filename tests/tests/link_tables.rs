@@ -1,7 +1,9 @@
 //! Tables shared between synth modules: `lib` exports a table (with its own functions in it), a
 //! global and a function; `app` imports the table (undefined symbol `lib_tab`), puts one of its
 //! functions into it with an element segment at an offset read from `lib`'s global (applied by
-//! `app_init` at run time), grows it, sets entries and calls through it; `lib` then calls `app`'s
+//! `app_init` at run time), and `lib`'s function that `lib`'s exported funcref global names, at
+//! entry 0 and through a passive segment (element items `global.get` of an imported global,
+//! stored by `app_init`), grows it, sets entries and calls through it; `lib` then calls `app`'s
 //! functions through its own table. `app` re-exports the table and the function: the program
 //! defines `app_tab2` and `app_inc2` as aliases of the import symbols, as the header says. A C
 //! `entry` mixes the results; linked with ld.lld and with GNU ld and run in the emulator on every
@@ -16,6 +18,7 @@ const LIB: &str = r#"(module
   (type $ii (func (param i32) (result i32)))
   (table (export "tab") 4 16 funcref)
   (global (export "base") i32 (i32.const 2))
+  (global (export "fn") funcref (ref.func $dbl))
   (elem (i32.const 0) $inc $dbl)
   (func $inc (export "inc") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
   (func $dbl (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
@@ -29,13 +32,17 @@ const APP: &str = r#"(module
   (import "lib" "tab" (table $t 4 16 funcref))
   (import "lib" "base" (global $base i32))
   (import "lib" "inc" (func $inc (param i32) (result i32)))
+  (import "lib" "fn" (global $fn funcref))
   (elem (table $t) (global.get $base) func $sq)
+  (elem (table $t) (i32.const 0) funcref (global.get $fn))
+  (elem $p funcref (global.get $fn) (ref.func $sq))
   (elem declare func $neg)
   (func $sq (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
   (func $neg (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0)))
   (func (export "run") (param i32) (result i32)
     (local $old i32)
     (local.set $old (table.grow $t (ref.func $neg) (i32.const 2)))
+    (table.init $t $p (i32.const 5) (i32.const 0) (i32.const 1))
     (table.set $t (i32.const 3) (table.get $t (i32.const 0)))
     (i32.add
       (i32.add

@@ -17,7 +17,7 @@ use super::limits::{MAX_ELEM_ITEMS, MAX_TABLE_ENTRIES, TABLE_GROW_BUDGET};
 use super::{Sections, opname, reader_error};
 use crate::error::{CompileError, ErrorKind, Result};
 use crate::ir::table::{
-    ActiveElem, ElemSegment, IdType, RefKind, RefValue, Table, Tables, long_type_id,
+    ActiveElem, ElemGlobal, ElemSegment, IdType, RefKind, RefValue, Table, Tables, long_type_id,
     long_type_name, type_id,
 };
 use crate::ir::{Function, Global, Import, Op, TableOp};
@@ -93,13 +93,20 @@ pub(crate) fn ref_kind(ty: RefType) -> Option<RefKind> {
     }
 }
 
-/// A constant reference expression: `ref.null`, `ref.func F` or `global.get` of a defined
-/// global initialized with one (`global_refs`).
+/// The value of a constant reference expression.
+enum RefExpr {
+    Known(RefValue),
+    /// `global.get` of a global only `synth_init` knows (imported, or copied from an import).
+    Global(u32),
+}
+
+/// A constant reference expression: `ref.null`, `ref.func F` or `global.get G`, known when G
+/// is a defined global initialized with one of those (`global_refs`).
 fn ref_expr(
     expr: &wasmparser::ConstExpr<'_>,
     global_refs: &BTreeMap<u32, RefValue>,
     what: &str,
-) -> Result<RefValue> {
+) -> Result<RefExpr> {
     let mut reader = expr.get_operators_reader();
     let mut value = None;
     loop {
@@ -108,18 +115,17 @@ fn ref_expr(
             .map_err(|e| reader_error(e, ErrorKind::Malformed))?;
         match op {
             Operator::End => break,
-            Operator::RefNull { .. } if value.is_none() => value = Some(RefValue::Null),
+            Operator::RefNull { .. } if value.is_none() => {
+                value = Some(RefExpr::Known(RefValue::Null))
+            }
             Operator::RefFunc { function_index } if value.is_none() => {
-                value = Some(RefValue::Func(function_index))
+                value = Some(RefExpr::Known(RefValue::Func(function_index)))
             }
             Operator::GlobalGet { global_index } if value.is_none() => {
-                let v = global_refs.get(&global_index).ok_or_else(|| {
-                    CompileError::unsupported(
-                        format!("{what}: `global.get {global_index}` of an imported global"),
-                        offset,
-                    )
-                })?;
-                value = Some(*v);
+                value = Some(match global_refs.get(&global_index) {
+                    Some(v) => RefExpr::Known(*v),
+                    None => RefExpr::Global(global_index),
+                });
             }
             other => {
                 return Err(CompileError::unsupported(
@@ -146,8 +152,14 @@ fn global_ref_inits(s: &Sections<'_>, globals: &[Global]) -> Result<BTreeMap<u32
         let copied = super::imported_global_get(&global.init_expr, globals).is_some();
         if matches!(global.ty.content_type, ValType::Ref(_)) && !copied {
             let what = format!("global {index}");
-            let v = ref_expr(&global.init_expr, &refs, &what)?;
-            refs.insert(index as u32, v);
+            match ref_expr(&global.init_expr, &refs, &what)? {
+                RefExpr::Known(v) => refs.insert(index as u32, v),
+                RefExpr::Global(g) => {
+                    return Err(CompileError::internal(format!(
+                        "{what}: `global.get {g}` is neither known nor copied"
+                    )));
+                }
+            };
         }
     }
     Ok(refs)
@@ -250,12 +262,15 @@ pub(super) fn build_tables(
         });
     }
     let mut elems = Vec::with_capacity(s.elements.len());
+    let mut elem_globals = Vec::new();
     let mut runtime = Vec::new();
     let mut init_trap = false;
     let mut total_items = 0usize;
     for (index, element) in s.elements.iter().enumerate() {
         let what = format!("element segment {index}");
         let mut items = Vec::new();
+        // Items only `synth_init` knows: 0 in the segment until it stores them.
+        let mut item_globals = Vec::new();
         match &element.items {
             ElementItems::Functions(reader) => {
                 for f in reader.clone() {
@@ -267,7 +282,13 @@ pub(super) fn build_tables(
             ElementItems::Expressions(_, reader) => {
                 for expr in reader.clone() {
                     let expr = expr.map_err(|e| reader_error(e, ErrorKind::Malformed))?;
-                    items.push(ref_expr(&expr, &global_refs, &what)?);
+                    match ref_expr(&expr, &global_refs, &what)? {
+                        RefExpr::Known(v) => items.push(v),
+                        RefExpr::Global(global) => {
+                            item_globals.push((items.len() as u32, global));
+                            items.push(RefValue::Null);
+                        }
+                    }
                 }
             }
         }
@@ -278,8 +299,18 @@ pub(super) fn build_tables(
             ))
             .at(element.range.start));
         }
+        let record_globals = |elem_globals: &mut Vec<ElemGlobal>| {
+            elem_globals.extend(item_globals.iter().map(|&(item, global)| ElemGlobal {
+                elem: index as u32,
+                item,
+                global,
+            }));
+        };
         match &element.kind {
-            ElementKind::Passive => elems.push(ElemSegment { items }),
+            ElementKind::Passive => {
+                record_globals(&mut elem_globals);
+                elems.push(ElemSegment { items });
+            }
             ElementKind::Declared => elems.push(ElemSegment { items: Vec::new() }),
             ElementKind::Active {
                 table_index,
@@ -292,7 +323,11 @@ pub(super) fn build_tables(
                 let offset_global = super::imported_global_get(offset_expr, globals);
                 // From the first segment `synth_init` applies on, it applies every later one
                 // too, so the segments take effect in order.
-                if table.import.is_some() || offset_global.is_some() || !runtime.is_empty() {
+                let at_run_time = table.import.is_some()
+                    || offset_global.is_some()
+                    || !item_globals.is_empty()
+                    || !runtime.is_empty();
+                if at_run_time {
                     let offset = match offset_global {
                         Some(_) => 0,
                         None => super::const_expr(offset_expr, globals, &what)? as u32,
@@ -306,6 +341,7 @@ pub(super) fn build_tables(
                         });
                     }
                     // `synth_init` applies it, then drops it.
+                    record_globals(&mut elem_globals);
                     elems.push(ElemSegment { items });
                     continue;
                 }
@@ -335,6 +371,7 @@ pub(super) fn build_tables(
         funcrefs: BTreeMap::new(),
         global_refs: global_inits,
         global_copies: Vec::new(),
+        elem_globals,
         init_trap,
         runtime_elems: runtime,
         long_type_ids: Vec::new(),
@@ -399,6 +436,7 @@ pub(super) fn finish_tables(
         // Nothing can observe them: no descriptors, no data, no code.
         tables.tables.clear();
         tables.elems.clear();
+        tables.elem_globals.clear();
     }
     for f in referenced {
         tables.funcrefs.insert(f, type_id_of_function(f)?);

@@ -379,14 +379,28 @@ fn unsupported_operators_name_function_operator_and_offset() {
         vec![(1, 0, 0, None), (2, 1, 0, Some(0)), (3, 1, 1, None)]
     );
     assert!(m.tables.elems[1].items == vec![RefValue::Func(0)]);
-    // An element item read from an imported global is not supported.
-    let e = error(
+    // An element item read from an imported global is stored by `synth_init`, which applies
+    // that active segment, and every later one, at run time.
+    let wasm = decode(
         br#"(module (import "env" "r" (global funcref)) (table 2 funcref)
-              (elem (i32.const 0) funcref (global.get 0)) (func (call_indirect (i32.const 0))))"#,
-    );
-    assert!(
-        e.kind == ErrorKind::Unsupported && e.message.contains("imported global"),
-        "{e}"
+              (elem (i32.const 0) funcref (global.get 0)) (elem (i32.const 1) $f)
+              (elem $p funcref (ref.func $f) (global.get 0))
+              (func $f (call_indirect (i32.const 0)) (table.init $p (i32.const 0) (i32.const 0) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let m = translate(&wasm, &Options::default()).unwrap();
+    let stored: Vec<(u32, u32, u32)> = m
+        .tables
+        .elem_globals
+        .iter()
+        .map(|g| (g.elem, g.item, g.global))
+        .collect();
+    assert_eq!(stored, vec![(0, 0, 0), (2, 1, 0)]);
+    let runtime: Vec<u32> = m.tables.runtime_elems.iter().map(|a| a.elem).collect();
+    assert_eq!(runtime, vec![0, 1]);
+    assert_eq!(
+        m.tables.elems[2].items,
+        vec![RefValue::Func(0), RefValue::Null]
     );
     // A global initializer and a data offset may read an imported global: `synth_init` does.
     let wasm = decode(

@@ -63,6 +63,10 @@ pub struct Tables {
     /// An active element segment does not fit its table: `synth_init` traps
     /// (`ElemSegmentOutOfBounds`) before anything else.
     pub init_trap: bool,
+    /// Element segment items that are `global.get` of a global initialized at run time (an
+    /// imported one, or a copy of one): their word in the segment is 0 until `synth_init`
+    /// stores the global's value there, after the globals and before any segment is applied.
+    pub elem_globals: Vec<ElemGlobal>,
     /// Active element segments `synth_init` applies at run time, in order (after the
     /// statically applied ones): it traps (`ElemSegmentOutOfBounds`) at the first that does not
     /// fit its table's current size, then drops each (its items stay in `elems` until then).
@@ -82,6 +86,14 @@ pub fn long_type_id(k: u32) -> u32 {
 /// The long type index of IR id `id`, when it is one.
 pub fn long_type_index(id: u32) -> Option<u32> {
     (id != 0 && id.is_multiple_of(2)).then(|| id / 2 - 1)
+}
+
+/// Item `item` of element segment `elem` is the value of global `global`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ElemGlobal {
+    pub elem: u32,
+    pub item: u32,
+    pub global: u32,
 }
 
 /// An active element segment applied by `synth_init`.

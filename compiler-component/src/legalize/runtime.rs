@@ -300,6 +300,22 @@ pub(super) fn add_synth_init(module: &mut Module, caps: Caps) -> Result<()> {
         }
     }
     if !trapped {
+        for item in &module.tables.elem_globals {
+            let value = b.one(
+                Op::LoadSymbol {
+                    symbol: Symbol::Global(item.global),
+                    offset: 0,
+                },
+                vec![],
+            );
+            b.effect(
+                Op::StoreSymbol {
+                    symbol: Symbol::Elem(item.elem),
+                    offset: 4 * (1 + item.item),
+                },
+                vec![value],
+            );
+        }
         for active in &module.tables.runtime_elems {
             let len = module
                 .tables

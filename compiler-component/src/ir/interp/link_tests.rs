@@ -131,14 +131,17 @@ const TABLE_OWNER: &str = r#"(module
     (call_indirect (type $wide) (i64.const 5) (f64.const 1) (i32.const 2) (i64.const 0x100000000)
       (f32.const 3) (i32.const 4) (f64.const 6) (local.get 0)))
   (func (export "size") (result i32) (table.size $t))
-  (func (export "neg") (type $ii) (i32.sub (i32.const 0) (local.get 0))))"#;
+  (func $neg (export "neg") (type $ii) (i32.sub (i32.const 0) (local.get 0)))
+  (global (export "fn") funcref (ref.func $neg)))"#;
 
 const TABLE_USER: &str = r#"(module
   (type $ii (func (param i32) (result i32)))
   (type $wide (func (param i64 f64 i32 i64 f32 i32 f64) (result i64)))
   (import "lib" "neg" (func $neg (type $ii)))
   (import "lib" "tab" (table $t 1 funcref))
+  (import "lib" "fn" (global $fn funcref))
   (elem (i32.const 1) $inc)
+  (elem (table $t) (i32.const 0) funcref (global.get $fn))
   (elem declare func $sum $neg)
   (func $inc (type $ii) (i32.add (local.get 0) (i32.const 1)))
   (func $sum (type $wide) (i64.add (local.get 0) (local.get 3)))
@@ -162,8 +165,13 @@ fn a_shared_table_calls_into_the_instance_that_filled_it() {
         importer.borrow_mut().link("lib", &exporter).expect("link");
         importer.borrow_mut().instantiate().expect("instantiate");
 
-        // Entry 0 is the exporter's own function, entry 1 the importer's element segment.
-        assert_eq!(call(&importer, "call", &[0, 20]), Ok(vec![40]), "{form}");
+        // Entry 0 was the exporter's `double`, then the importer's element segment stored the
+        // exporter's global there (`neg`); entry 1 is the importer's own function.
+        assert_eq!(
+            call(&importer, "call", &[0, 20]),
+            Ok(vec![-20i32 as u32 as u64]),
+            "{form}"
+        );
         assert_eq!(call(&exporter, "call", &[1, 20]), Ok(vec![21]), "{form}");
         // Growing through the importer is seen by the exporter, and its new entry (a function
         // with 64-bit and float parameters) is callable from the exporter.

@@ -518,6 +518,15 @@ impl<'m> Interp<'m> {
             let value = self.read(self.global_addr(source)?, 8)?;
             self.write(self.global_addr(global)?, 8, value)?;
         }
+        for item in &self.module.tables.elem_globals {
+            let Some(&e) = self.refs.elems.get(item.elem as usize) else {
+                return invalid(format!("no element segment {}", item.elem));
+            };
+            let value = self.read(self.global_addr(item.global)?, 4)? as u32;
+            self.space
+                .borrow_mut()
+                .set_word(e, 1 + item.item as u64, value);
+        }
         for active in self.module.tables.runtime_elems.clone() {
             let (Some(&t), Some(&e)) = (
                 self.refs.tables.get(active.table as usize),

@@ -166,7 +166,8 @@ pub fn encode(asm: &Asm) -> Result<Vec<u8>> {
             hw32(first, second)
         }
         Asm::Blx { rm } => {
-            ok(*rm != PC && *rm != LR && *rm != SP)?;
+            // `blx lr` is defined (the target is read before LR is written); PC is not.
+            ok(*rm != PC && *rm != SP)?;
             hw16(0x4780 | (r(*rm) << 3))
         }
         Asm::MovReg { rd, rm } => hw16(0x4600 | ((r(*rd) & 8) << 4) | (r(*rm) << 3) | (r(*rd) & 7)),

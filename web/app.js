@@ -187,7 +187,8 @@ function optionsFromForm() {
   const pages = Number.parseInt($('max-memory-pages').value, 10);
   const options = {
     target: $('target').value,
-    maxMemoryPages: Number.isInteger(pages) && pages >= 0 ? pages : 0,
+    // Empty: what the module declares (the WIT's `none`).
+    maxMemoryPages: Number.isInteger(pages) && pages >= 0 ? pages : undefined,
   };
   for (const [key, id] of Object.entries(OPTION_IDS)) options[key] = $(id).checked;
   return options;
@@ -198,7 +199,7 @@ function applyOptionsToForm(options) {
   for (const [key, id] of Object.entries(OPTION_IDS)) {
     if (typeof options[key] === 'boolean') $(id).checked = options[key];
   }
-  if (Number.isInteger(options.maxMemoryPages)) $('max-memory-pages').value = String(options.maxMemoryPages);
+  $('max-memory-pages').value = Number.isInteger(options.maxMemoryPages) ? String(options.maxMemoryPages) : '';
 }
 
 /** The B options of a diff: A's memory limit, B's own target and switches. */

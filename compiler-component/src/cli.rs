@@ -25,7 +25,10 @@ Compile options:
                            for KiB or MiB, e.g. 64K)
   --no-bounds-checks       do not check linear-memory accesses (use an MPU/PMP instead)
   --no-stack-check         do not compare sp with __synth_stack_limit in prologues
-  --max-memory-pages N     cap linear memory at N 64 KiB pages (default 16)
+  --max-memory-pages N     reserve up to N 64 KiB pages of linear memory: a memory without a
+                           declared maximum may grow to N pages, a declared maximum is capped
+                           at N. Default: what the module declares (its maximum, capped at
+                           16 pages, or else its initial size: it cannot grow)
   --module-name NAME       namespace of the module's symbols (NAME_init, NAME_memory, exports as
                            NAME_EXPORT), header guard and types; a C identifier. Default: the
                            input file name without extension, made a C identifier
@@ -128,7 +131,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     let mut ram_limit = None;
     let mut bounds_checks = true;
     let mut stack_check = true;
-    let mut max_memory_pages = Options::DEFAULT_MAX_MEMORY_PAGES;
+    let mut max_memory_pages = None;
     let mut optimize = true;
     let mut spill_realloc = true;
     let mut module_name: Option<Option<String>> = None;
@@ -172,7 +175,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
             }
             "--max-memory-pages" => {
                 let text = value("--max-memory-pages")?;
-                max_memory_pages = text
+                let pages = text
                     .parse::<u32>()
                     .ok()
                     .filter(|pages| *pages <= 65536)
@@ -181,6 +184,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
                             "--max-memory-pages wants a page count from 0 to 65536, not `{text}`"
                         ))
                     })?;
+                max_memory_pages = Some(pages);
             }
             _ if inline_value.is_some() => {
                 return Err(UsageError(format!("option `{flag}` takes no value")));
@@ -342,7 +346,7 @@ mod tests {
         assert_eq!(c.report_json.as_deref(), Some("r.json"));
         assert_eq!(c.options.target, Target::Rv32imac);
         assert!(!c.options.bounds_checks && !c.options.stack_check && !c.options.optimize);
-        assert_eq!(c.options.max_memory_pages, 4);
+        assert_eq!(c.options.max_memory_pages, Some(4));
     }
 
     #[test]

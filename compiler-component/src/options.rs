@@ -92,9 +92,12 @@ pub struct Options {
     pub bounds_checks: bool,
     /// Compare the stack pointer with `__synth_stack_limit` in every prologue that grows the stack.
     pub stack_check: bool,
-    /// Upper bound on linear memory in 64 KiB pages. The effective maximum is the smaller of
-    /// this and the module's declared maximum, but never below its initial size.
-    pub max_memory_pages: u32,
+    /// Linear memory in 64 KiB pages that the object reserves (`.bss`), see
+    /// `memory_max_pages`. `None`: what the module declares, its maximum (capped at
+    /// `DEFAULT_MAX_MEMORY_PAGES`) or, without one, its initial size, so it cannot grow.
+    /// `Some(n)`: a memory without a declared maximum may grow to `n` pages, a declared
+    /// maximum is capped at `n`.
+    pub max_memory_pages: Option<u32>,
     /// Run the machine-independent optimizations (fold, copy propagation, DCE).
     pub optimize: bool,
     /// Register allocation with CFG-wide Belady spilling, stack slots shared by liveness and
@@ -110,14 +113,26 @@ pub struct Options {
 }
 
 impl Options {
+    /// The cap on a declared maximum when `max_memory_pages` is `None` (1 MiB).
     pub const DEFAULT_MAX_MEMORY_PAGES: u32 = 16;
+
+    /// The effective maximum of a memory of `initial` pages that declares `declared` as its
+    /// maximum: what the object reserves and how far `memory.grow` succeeds.
+    pub fn memory_max_pages(&self, initial: u64, declared: Option<u64>) -> u64 {
+        let max = match (self.max_memory_pages, declared) {
+            (Some(cap), declared) => declared.unwrap_or(u64::MAX).min(u64::from(cap)),
+            (None, Some(declared)) => declared.min(u64::from(Self::DEFAULT_MAX_MEMORY_PAGES)),
+            (None, None) => initial,
+        };
+        max.max(initial)
+    }
 
     pub fn new(target: Target) -> Self {
         Options {
             target,
             bounds_checks: true,
             stack_check: true,
-            max_memory_pages: Self::DEFAULT_MAX_MEMORY_PAGES,
+            max_memory_pages: None,
             optimize: true,
             spill_realloc: true,
             module_name: None,

@@ -424,7 +424,7 @@ mod tests {
         assert_eq!(config.max_concurrent_requests, 3);
         assert_eq!(batch.options.target, Target::CortexM3);
         assert!(!batch.options.optimize);
-        assert_eq!(batch.options.max_memory_pages, 2);
+        assert_eq!(batch.options.max_memory_pages, Some(2));
         let Ok(Command::Batch(config, batch, _)) = parse_strs(&[
             "batch",
             "d",

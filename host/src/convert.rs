@@ -173,7 +173,7 @@ mod tests {
             assert_eq!(library_target(wit_target(target)), target);
             let mut options = Options::new(target);
             options.bounds_checks = false;
-            options.max_memory_pages = 3;
+            options.max_memory_pages = Some(3);
             options.optimize = false;
             options.spill_realloc = false;
             assert_eq!(library_options(&wit_options(&options)), options);

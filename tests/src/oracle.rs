@@ -92,9 +92,9 @@ fn trap_of(error: &wasmtime::Error) -> Result<u32, HarnessError> {
 }
 
 impl Oracle {
-    /// Compile `input` (wasm or WAT). Memory may grow to `max_memory_pages` (synth's
-    /// `--max-memory-pages`), or the module's declared maximum if that is smaller.
-    pub fn new(input: &[u8], max_memory_pages: u32) -> Result<Oracle, HarnessError> {
+    /// Compile `input` (wasm or WAT). Memory may grow as far as synth lets it with
+    /// `max_memory_pages` (its `--max-memory-pages`, `Options::memory_max_pages`).
+    pub fn new(input: &[u8], max_memory_pages: Option<u32>) -> Result<Oracle, HarnessError> {
         Self::linked(input, max_memory_pages, &[])
     }
 
@@ -103,7 +103,7 @@ impl Oracle {
     /// module's imports of that module name; the other function imports are mocked.
     pub fn linked(
         input: &[u8],
-        max_memory_pages: u32,
+        max_memory_pages: Option<u32>,
         providers: &[(String, Vec<u8>)],
     ) -> Result<Oracle, HarnessError> {
         let wasm = wat::parse_bytes(input)
@@ -151,7 +151,9 @@ impl Oracle {
                 )
                 .map_err(|e| HarnessError::new(format!("cannot define an import: {e}")))?;
         }
-        let pages = u64::from(max_memory_pages).max(info.memory_initial_pages);
+        let mut options = synth_compiler::Options::default();
+        options.max_memory_pages = max_memory_pages;
+        let pages = options.memory_max_pages(info.memory_initial_pages, info.memory_declared_max);
         let providers = providers
             .iter()
             .map(|(name, input)| {
@@ -396,7 +398,7 @@ mod tests {
 
     #[test]
     fn calls_imports_traps_memory_and_globals() {
-        let oracle = Oracle::new(MODULE, 2).unwrap();
+        let oracle = Oracle::new(MODULE, Some(2)).unwrap();
         let mut instance = oracle.instantiate().unwrap().unwrap();
         assert_eq!(
             instance
@@ -469,7 +471,7 @@ mod tests {
                 (func (export "call") (param f32 f64 i32) (result f64 f32 i32)
                     (global.set $g (local.get 1))
                     (call $mix (local.get 0) (local.get 1) (local.get 2))))"#,
-            2,
+            Some(2),
         )
         .unwrap();
         let mut instance = oracle.instantiate().unwrap().unwrap();
@@ -506,13 +508,16 @@ mod tests {
 
     #[test]
     fn instantiation_failures_are_trap_codes() {
-        let oracle =
-            Oracle::new(br#"(module (memory 1) (data (i32.const 65535) "ab"))"#, 16).unwrap();
+        let oracle = Oracle::new(
+            br#"(module (memory 1) (data (i32.const 65535) "ab"))"#,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             oracle.instantiate().unwrap().err(),
             Some(trap_code::DATA_SEGMENT_DOES_NOT_FIT)
         );
-        let oracle = Oracle::new(br#"(module (func $s unreachable) (start $s))"#, 16).unwrap();
+        let oracle = Oracle::new(br#"(module (func $s unreachable) (start $s))"#, None).unwrap();
         assert_eq!(
             oracle.instantiate().unwrap().err(),
             Some(trap_code::UNREACHABLE)
@@ -530,7 +535,7 @@ mod tests {
         wasmparser::Validator::new()
             .validate_all(&rewritten)
             .unwrap();
-        let oracle = Oracle::new(&wasm, 16).unwrap();
+        let oracle = Oracle::new(&wasm, None).unwrap();
         let mut instance = oracle.instantiate().unwrap().unwrap();
         assert_eq!(instance.globals().unwrap(), vec![Value::I32(3)]);
     }

@@ -280,6 +280,8 @@ pub struct ModuleInfo {
     pub has_memory: bool,
     /// Initial size of the (single) memory in 64 KiB pages.
     pub memory_initial_pages: u64,
+    /// Its declared maximum, if any.
+    pub memory_declared_max: Option<u64>,
     /// Some active data segment with a constant offset ends past the initial memory, so
     /// instantiation fails (trap code 6 in synth).
     pub data_segment_out_of_bounds: bool,
@@ -457,6 +459,7 @@ fn parse_binary_with(
                     }
                     info.has_memory = true;
                     info.memory_initial_pages = memory.initial;
+                    info.memory_declared_max = memory.maximum;
                 }
             }
             Payload::GlobalSection(reader) => {

@@ -107,7 +107,7 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
         if vectors.is_empty() {
             return Err(HarnessError::new("the vector file lists no calls"));
         }
-        let oracle = Oracle::linked(&wat, Options::DEFAULT_MAX_MEMORY_PAGES, &providers)?;
+        let oracle = Oracle::linked(&wat, None, &providers)?;
         let expected = vectors
             .iter()
             .map(|v| observe_oracle(&oracle, v).map(|(e, _)| e))

@@ -22,7 +22,7 @@ fn compare(target: Target, wrong: bool) -> Vec<String> {
     let object = compile_c(target, &source, None).unwrap();
     let info = ModuleInfo::parse(WAT.as_bytes()).unwrap();
     let vectors = vectors::parse(VECTORS, &info).unwrap();
-    let oracle = Oracle::new(WAT.as_bytes(), 2).unwrap();
+    let oracle = Oracle::new(WAT.as_bytes(), Some(2)).unwrap();
     let mut instance = SynthInstance::new(target, &object, &info).unwrap();
     let mut problems = Vec::new();
     for vector in &vectors {

@@ -200,7 +200,7 @@ fn c_calls_synth_objects_through_the_header_on_every_target() {
     let mut failures = Vec::new();
     for (fixture, export, args) in cases() {
         let prepared = read_fixture(fixture).and_then(|wat| {
-            let oracle = Oracle::new(&wat, Options::DEFAULT_MAX_MEMORY_PAGES)?;
+            let oracle = Oracle::new(&wat, None)?;
             Ok((wat, oracle))
         });
         let (wat, oracle) = match prepared {
@@ -231,7 +231,7 @@ fn c_entry_works_with_an_imitation_object_on_every_target() {
         ),
         ("divide", vec![Value::I32(1), Value::I32(0)]),
     ];
-    let oracle = Oracle::new(common::WAT.as_bytes(), Options::DEFAULT_MAX_MEMORY_PAGES).unwrap();
+    let oracle = Oracle::new(common::WAT.as_bytes(), None).unwrap();
     for target in Target::ALL {
         let object = compile_c(
             target,
@@ -380,7 +380,7 @@ float call_pair(double b, float a) {
 fn float_imitation_problems(compiled_for: &Platform, runs_on: &Platform) -> Vec<String> {
     let info = ModuleInfo::parse(FLOAT_WAT.as_bytes()).unwrap();
     let vectors = vectors::parse(FLOAT_VECTORS, &info).unwrap();
-    let oracle = Oracle::new(FLOAT_WAT.as_bytes(), 1).unwrap();
+    let oracle = Oracle::new(FLOAT_WAT.as_bytes(), Some(1)).unwrap();
     let object = compile_c_for(compiled_for, FLOAT_C, None).unwrap();
     let mut instance = SynthInstance::link_on(runs_on, &[&object], &info).unwrap();
     let mut problems = Vec::new();
@@ -461,7 +461,7 @@ fn float_abi_imitation_agrees_with_wasmtime_soft_and_hard() {
 #[test]
 fn c_calls_synth_float_exports_through_the_header() {
     let info = ModuleInfo::parse(FLOAT_WAT.as_bytes()).unwrap();
-    let oracle = Oracle::new(FLOAT_WAT.as_bytes(), 1).unwrap();
+    let oracle = Oracle::new(FLOAT_WAT.as_bytes(), Some(1)).unwrap();
     let c_cases = vectors::parse(
         "addf: 0.1 0.2; nan:0x200000 1\n\
          lt: -0 0; 1 nan\n\
@@ -551,7 +551,7 @@ void conv(struct conv_results *out, int64_t x, float y);
 double call_mix(float a, double b, int32_t c, float d);
 void synth_init(void);
 "#;
-    let oracle = Oracle::new(FLOAT_WAT.as_bytes(), 1).unwrap();
+    let oracle = Oracle::new(FLOAT_WAT.as_bytes(), Some(1)).unwrap();
     let info = ModuleInfo::parse(FLOAT_WAT.as_bytes()).unwrap();
     let cases = vectors::parse(
         "spread: -1e-40 1e300 -2147483648 inf 0.5 nan -1 1; 1.5 -0.25 7 3.5 2 0.125 -9 0.5\n\

@@ -391,7 +391,7 @@ test('the diff aligns functions and shows per-function deltas equal to the nativ
     await page.setChecked(`#${id}`, defaults[key]);
     await page.setChecked(`#diff-${id}`, key === 'spillRealloc' ? false : defaults[key]);
   }
-  await page.fill('#max-memory-pages', String(defaults.maxMemoryPages));
+  await page.fill('#max-memory-pages', String(defaults.maxMemoryPages ?? ''));
   await setDiff(true);
   await page.selectOption('#diff-target', 'cortex-m4');
   await compileInUi('done');

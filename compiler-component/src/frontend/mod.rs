@@ -680,10 +680,7 @@ fn memory_of_type(
     }
     let initial = u32::try_from(ty.initial)
         .map_err(|_| CompileError::unsupported("initial memory size exceeds 4 GiB", *offset))?;
-    let declared_max = ty.maximum.unwrap_or(u32::MAX as u64);
-    let max = declared_max
-        .min(options.max_memory_pages as u64)
-        .max(initial as u64);
+    let max = options.memory_max_pages(u64::from(initial), ty.maximum);
     Ok(Memory {
         initial_pages: initial,
         max_pages: u32::try_from(max).unwrap_or(u32::MAX),

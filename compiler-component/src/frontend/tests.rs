@@ -299,19 +299,24 @@ fn memory_globals_imports_and_data() {
 
 #[test]
 fn effective_memory_maximum_respects_options_and_initial_size() {
-    let wasm = decode(b"(module (memory 3))").unwrap();
-    let mut options = Options::default();
-    let m = translate(&wasm, &options).unwrap();
-    assert_eq!(
-        m.memory.map(|x| x.max_pages),
-        Some(Options::DEFAULT_MAX_MEMORY_PAGES)
-    );
-    options.max_memory_pages = 2;
-    let m = translate(&wasm, &options).unwrap();
-    assert_eq!(
-        m.memory.map(|x| (x.initial_pages, x.max_pages)),
-        Some((3, 3))
-    );
+    let max_pages = |wat: &str, cap: Option<u32>| {
+        let mut options = Options::default();
+        options.max_memory_pages = cap;
+        let m = translate(&decode(wat.as_bytes()).unwrap(), &options).unwrap();
+        m.memory.map(|x| x.max_pages)
+    };
+    // By default, what the module declares: its initial size without a maximum, else the
+    // maximum, capped at 16 pages.
+    assert_eq!(max_pages("(module (memory 3))", None), Some(3));
+    assert_eq!(max_pages("(module (memory 1 5))", None), Some(5));
+    assert_eq!(max_pages("(module (memory 1 100))", None), Some(16));
+    assert_eq!(max_pages("(module (memory 20 100))", None), Some(20));
+    // A cap the user sets: room to grow without a declared maximum, a bound on one.
+    assert_eq!(max_pages("(module (memory 3))", Some(8)), Some(8));
+    assert_eq!(max_pages("(module (memory 1 5))", Some(3)), Some(3));
+    assert_eq!(max_pages("(module (memory 1 5))", Some(64)), Some(5));
+    // Never below the initial size.
+    assert_eq!(max_pages("(module (memory 3))", Some(2)), Some(3));
 }
 
 #[test]

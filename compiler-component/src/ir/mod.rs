@@ -622,7 +622,7 @@ pub struct Global {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Memory {
     pub initial_pages: u32,
-    /// Effective maximum (already combined with `Options::max_memory_pages`).
+    /// Effective maximum (`Options::memory_max_pages`).
     pub max_pages: u32,
     pub exports: Vec<String>,
     /// Imported: the buffer and its size word are undefined symbols (docs/ABI.md) that the

@@ -246,7 +246,7 @@ pub fn run_vectors(
     options: &RunOptions,
     outcome: &mut ModuleOutcome,
 ) {
-    let oracle = match Oracle::new(wasm, options.max_memory_pages) {
+    let oracle = match Oracle::new(wasm, Some(options.max_memory_pages)) {
         Ok(oracle) => oracle,
         Err(e) => {
             outcome.rejected = Some(format!("wasmtime: {}", normalize_reason(&e.message)));
@@ -277,7 +277,7 @@ pub fn run_vectors(
             let mut compile_options = Options::new(target);
             compile_options.spill_realloc = variant.spill_realloc;
             compile_options.bounds_checks = variant.bounds_checks;
-            compile_options.max_memory_pages = options.max_memory_pages;
+            compile_options.max_memory_pages = Some(options.max_memory_pages);
             let bug = |class: &str, detail: String| Finding {
                 kind: FindingKind::Bug,
                 class: class.to_string(),

@@ -20,15 +20,15 @@ use crate::{HarnessError, Outcome};
 pub const SPEC_INSTRUCTION_LIMIT: u64 = 20_000_000;
 
 /// The host's memory budget for modules that can grow their memory: the spec tests grow a
-/// maximum-less memory to 804 pages. Modules without `memory.grow` keep synth's default cap,
-/// which is then unobservable and keeps their emulator RAM small.
+/// maximum-less memory to 804 pages. Modules without `memory.grow` keep synth's default (what
+/// they declare), which keeps their emulator RAM small.
 pub const SPEC_GROWABLE_MEMORY_PAGES: u32 = 1024;
 
 /// The options every engine compiles `wasm` with for `target`.
 pub fn spec_options(target: Target, wasm: &[u8]) -> Options {
     let mut options = Options::new(target);
     if super::linkage::grows_memory(wasm) {
-        options.max_memory_pages = SPEC_GROWABLE_MEMORY_PAGES;
+        options.max_memory_pages = Some(SPEC_GROWABLE_MEMORY_PAGES);
     }
     options
 }
@@ -132,7 +132,7 @@ fn compile_unguarded(
     let spec_options = |target, wasm| {
         let mut options = spec_options(target, wasm);
         if let Some(pages) = max_memory_pages {
-            options.max_memory_pages = pages;
+            options.max_memory_pages = Some(pages);
         }
         options
     };
@@ -172,7 +172,7 @@ pub fn compile_namespaced(
     let mut options = spec_options(target, wasm);
     options.module_name = namespace.map(str::to_string);
     if let Some(pages) = max_memory_pages {
-        options.max_memory_pages = pages;
+        options.max_memory_pages = Some(pages);
     }
     catch_unwind(AssertUnwindSafe(|| synth_compiler::compile(wasm, &options)))
         .map_err(|payload| CompileFailure::Panic(panic_message(payload.as_ref())))?

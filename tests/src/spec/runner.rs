@@ -745,16 +745,15 @@ fn imported_memory_cap(
 /// The effective maximum, in pages, of the memory `wasm` defines (not imports), compiled with
 /// the spec options for `target`.
 fn own_memory_max_pages(target: Target, wasm: &[u8]) -> Option<u32> {
-    let mut declared = None;
+    let mut memory = None;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         if let Ok(wasmparser::Payload::MemorySection(reader)) = payload {
-            for memory in reader.into_iter().flatten() {
-                declared = Some(memory.maximum);
-            }
+            memory = reader.into_iter().flatten().last();
         }
     }
-    let cap = engine::spec_options(target, wasm).max_memory_pages;
-    declared.map(|max: Option<u64>| max.map_or(cap, |m| m.min(u64::from(cap)) as u32))
+    let memory = memory?;
+    let max = engine::spec_options(target, wasm).memory_max_pages(memory.initial, memory.maximum);
+    u32::try_from(max).ok()
 }
 
 /// A wasmparser value type as the harness's (`None`: v128 or another reference type).

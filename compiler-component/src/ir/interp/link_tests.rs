@@ -37,7 +37,7 @@ const PARTIAL: &str = r#"(module
 
 fn module(wat: &str, legalized: bool, max_pages: u32) -> Module {
     let mut options = Options::new(Target::CortexM3);
-    options.max_memory_pages = max_pages;
+    options.max_memory_pages = Some(max_pages);
     let wasm = frontend::decode(wat.as_bytes()).expect("decode");
     let mut m = frontend::translate(&wasm, &options).expect("translate");
     if legalized {

@@ -151,8 +151,10 @@ impl Oracle {
                 )
                 .map_err(|e| HarnessError::new(format!("cannot define an import: {e}")))?;
         }
-        let mut options = synth_compiler::Options::default();
-        options.max_memory_pages = max_memory_pages;
+        let options = synth_compiler::Options {
+            max_memory_pages,
+            ..Default::default()
+        };
         let pages = options.memory_max_pages(info.memory_initial_pages, info.memory_declared_max);
         let providers = providers
             .iter()

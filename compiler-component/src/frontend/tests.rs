@@ -300,8 +300,10 @@ fn memory_globals_imports_and_data() {
 #[test]
 fn effective_memory_maximum_respects_options_and_initial_size() {
     let max_pages = |wat: &str, cap: Option<u32>| {
-        let mut options = Options::default();
-        options.max_memory_pages = cap;
+        let options = Options {
+            max_memory_pages: cap,
+            ..Options::default()
+        };
         let m = translate(&decode(wat.as_bytes()).unwrap(), &options).unwrap();
         m.memory.map(|x| x.max_pages)
     };

@@ -24,7 +24,7 @@ fn footprint_counts_each_kind_of_section() {
             out.report.total_code_size(),
             "{target:?}"
         );
-        // The linear memory is the declared maximum, 1 page, not the 16-page default cap.
+        // The linear memory is the declared maximum, 1 page.
         assert_eq!(f.bss, 65536, "{target:?}");
         // The segment's bytes.
         assert_eq!(f.rodata, 5, "{target:?}");
@@ -38,6 +38,27 @@ fn footprint_counts_each_kind_of_section() {
             "{target:?}: {json}"
         );
     }
+}
+
+#[test]
+fn linear_memory_is_what_the_module_declares_unless_the_user_sets_a_cap() {
+    let bss = |memory: &str, cap: Option<u32>| {
+        let mut options = Options::new(Target::CortexM4);
+        options.max_memory_pages = cap;
+        let wat = format!(
+            "(module {memory} (func (export \"grow\") (result i32) (memory.grow (i32.const 1))))"
+        );
+        let out = compile(wat.as_bytes(), &options).unwrap();
+        out.report.footprint.bss / 65536
+    };
+    // Without a maximum, the initial size (it cannot grow); with one, the maximum up to 16 pages.
+    assert_eq!(bss("(memory 2)", None), 2);
+    assert_eq!(bss("(memory 1 4)", None), 4);
+    assert_eq!(bss("(memory 1 65536)", None), 16);
+    // `--max-memory-pages`: room to grow, or a lower cap on a declared maximum.
+    assert_eq!(bss("(memory 2)", Some(8)), 8);
+    assert_eq!(bss("(memory 1 65536)", Some(32)), 32);
+    assert_eq!(bss("(memory 1 4)", Some(2)), 2);
 }
 
 #[test]

@@ -30,7 +30,9 @@ impl wasip2::exports::http::incoming_handler::Guest for Service {
         } else {
             Ok(Vec::new())
         };
-        let response = handle(&method, &path, body);
+        let content_type = request.headers().get("content-type").first().cloned();
+        let content_type = content_type.and_then(|t| String::from_utf8(t).ok());
+        let response = handle(&method, &path, content_type.as_deref(), body);
         let headers = Fields::new();
         let mut pairs = vec![
             ("content-type", response.content_type.to_string()),

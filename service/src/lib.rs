@@ -8,7 +8,8 @@
 //! no/yes), `module-name`, `max-memory-pages`, and `output` (`json`, the default, or `object`,
 //! `header`, `report` for that part alone). Errors are JSON `{"error": {"kind", "message",
 //! "offset", "function"}}`: 400 for a bad request or a module that is not valid wasm, 404/405
-//! for another path or method, 413 for a body over `MAX_BODY_BYTES`, 422 for a valid module
+//! for another path or method, 413 for a body over `MAX_BODY_BYTES`, 415 for a multipart form
+//! (the module goes in the body itself), 422 for a valid module
 //! synth does not compile (unsupported, or over a synth limit), 500 for a bug in synth.
 //! `GET /health` answers `ok`.
 

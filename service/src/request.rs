@@ -69,13 +69,26 @@ enum Part {
     Report,
 }
 
-/// Answers one request: `method`, the path with its query, and the body as read.
-pub fn handle(method: &str, path_with_query: &str, body: Result<Vec<u8>, BodyError>) -> Response {
+/// Answers one request: `method`, the path with its query, its content type and the body as
+/// read.
+pub fn handle(
+    method: &str,
+    path_with_query: &str,
+    content_type: Option<&str>,
+    body: Result<Vec<u8>, BodyError>,
+) -> Response {
     let (path, query) = path_with_query
         .split_once('?')
         .unwrap_or((path_with_query, ""));
     match (path, method) {
         ("/health", "GET") => Response::new(200, "text/plain", b"ok\n".to_vec()),
+        ("/compile", "POST") if content_type.is_some_and(|t| t.starts_with("multipart/")) => {
+            Response::error(
+                415,
+                "usage",
+                "send the module itself as the body (options go in the query), not a multipart form",
+            )
+        }
         ("/compile", "POST") => match body {
             Ok(body) => compile_request(query, &body),
             Err(BodyError::TooLarge) => Response::error(
@@ -229,6 +242,7 @@ mod tests {
         let r = handle(
             "POST",
             "/compile?target=cortex-m4&module-name=app&bounds-checks=off",
+            None,
             Ok(MODULE.as_bytes().to_vec()),
         );
         assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
@@ -246,6 +260,7 @@ mod tests {
         let raw = handle(
             "POST",
             "/compile?target=cortex-m4&module-name=app&bounds-checks=off&output=object",
+            None,
             Ok(MODULE.as_bytes().to_vec()),
         );
         assert_eq!(raw.body, native.object);
@@ -256,28 +271,47 @@ mod tests {
         let module = || Ok(MODULE.as_bytes().to_vec());
         let cases: Vec<(Response, u16, &str)> = vec![
             (
-                handle("POST", "/compile", module()),
+                handle("POST", "/compile", None, module()),
                 400,
                 "`target` is required",
             ),
-            (handle("POST", "/compile?target=z80", module()), 400, "z80"),
             (
-                handle("POST", "/compile?target=rv32imac&optimize=maybe", module()),
+                handle("POST", "/compile?target=z80", None, module()),
+                400,
+                "z80",
+            ),
+            (
+                handle(
+                    "POST",
+                    "/compile?target=rv32imac&optimize=maybe",
+                    None,
+                    module(),
+                ),
                 400,
                 "maybe",
             ),
             (
-                handle("POST", "/compile?target=rv32imac&colour=red", module()),
+                handle(
+                    "POST",
+                    "/compile?target=rv32imac&colour=red",
+                    None,
+                    module(),
+                ),
                 400,
                 "colour",
             ),
             (
-                handle("POST", "/compile?target=rv32imac&module-name=%zz", module()),
+                handle(
+                    "POST",
+                    "/compile?target=rv32imac&module-name=%zz",
+                    None,
+                    module(),
+                ),
                 400,
                 "escape",
             ),
             (
-                handle("POST", "/compile?target=rv32imac", Ok(Vec::new())),
+                handle("POST", "/compile?target=rv32imac", None, Ok(Vec::new())),
                 400,
                 "empty",
             ),
@@ -285,6 +319,7 @@ mod tests {
                 handle(
                     "POST",
                     "/compile?target=rv32imac",
+                    None,
                     Ok(b"\0asm\x01".to_vec()),
                 ),
                 400,
@@ -294,26 +329,47 @@ mod tests {
                 handle(
                     "POST",
                     "/compile?target=rv32imac",
+                    None,
                     Ok(b"(module (func $f (result i32)))".to_vec()),
                 ),
                 400,
                 "",
             ),
             (
-                handle("POST", "/compile?target=rv32imac", Err(BodyError::TooLarge)),
+                handle(
+                    "POST",
+                    "/compile?target=rv32imac",
+                    None,
+                    Err(BodyError::TooLarge),
+                ),
                 413,
                 "larger",
             ),
             (
-                handle("GET", "/compile?target=rv32imac", Ok(Vec::new())),
+                handle("GET", "/compile?target=rv32imac", None, Ok(Vec::new())),
                 405,
                 "GET",
             ),
-            (handle("POST", "/elsewhere", module()), 404, "elsewhere"),
+            (
+                handle("POST", "/elsewhere", None, module()),
+                404,
+                "elsewhere",
+            ),
             (
                 handle(
                     "POST",
                     "/compile?target=rv32imac",
+                    Some("multipart/form-data; b=x"),
+                    module(),
+                ),
+                415,
+                "multipart",
+            ),
+            (
+                handle(
+                    "POST",
+                    "/compile?target=rv32imac",
+                    None,
                     Ok(br#"(module (memory 1 1 shared))"#.to_vec()),
                 ),
                 422,
@@ -331,6 +387,6 @@ mod tests {
 
     #[test]
     fn health_answers_ok() {
-        assert_eq!(handle("GET", "/health", Ok(Vec::new())).body, b"ok\n");
+        assert_eq!(handle("GET", "/health", None, Ok(Vec::new())).body, b"ok\n");
     }
 }

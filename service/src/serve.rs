@@ -103,6 +103,18 @@ pub fn request(
     body: &[u8],
     timeout: Duration,
 ) -> Result<Reply, String> {
+    request_typed(addr, method, path, "application/wasm", body, timeout)
+}
+
+/// `request` with another content type.
+pub fn request_typed(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    timeout: Duration,
+) -> Result<Reply, String> {
     let mut stream =
         TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
     stream
@@ -112,7 +124,7 @@ pub fn request(
         .set_write_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/wasm\r\n\
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: {content_type}\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
     );

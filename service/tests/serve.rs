@@ -6,7 +6,7 @@ use base64::Engine as _;
 use std::path::Path;
 use std::time::Duration;
 use synth_compiler::{Options, Target, compile};
-use synth_service::serve::{Server, component_path, request};
+use synth_service::serve::{Server, component_path, request, request_typed};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -103,6 +103,17 @@ fn concurrent_requests_get_the_native_bytes_and_bad_ones_clean_errors() {
     let reply = request(addr, "GET", "/compile?target=cortex-m4", b"", TIMEOUT).unwrap();
     assert_eq!((reply.status, reply.header("allow")), (405, Some("POST")));
     assert_eq!(post("/nowhere", b"x").status, 404);
+    let form = b"--x\r\ncontent-disposition: form-data; name=m\r\n\r\n(module)\r\n--x--\r\n";
+    let reply = request_typed(
+        addr,
+        "POST",
+        "/compile?target=cortex-m4",
+        "multipart/form-data; boundary=x",
+        form,
+        TIMEOUT,
+    )
+    .unwrap();
+    assert_eq!(reply.status, 415);
     // Still serving.
     let reply = post(
         "/compile?target=cortex-m4&output=object",

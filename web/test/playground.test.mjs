@@ -329,6 +329,71 @@ test('a bad input shows a typed error and a squiggle on its WAT line', async () 
   assert.equal(await page.evaluate(() => window.synthPlayground.getSource()), '\u0001\u0002 garbage');
 });
 
+test('mutated and truncated modules get the native outcome in the page, never a crash', async () => {
+  const { parse } = await import('@bytecodealliance/jco');
+  const seeds = [];
+  for (const name of ['fib.wat', 'crc32_table.wat', 'qsort_callbacks.wat', 'bulk_buffers.wat', 'float_ops.wat']) {
+    seeds.push(Uint8Array.from(await parse(readFileSync(join(fixturesDir, name), 'utf8'))));
+  }
+  // A fixed LCG: the same mutants on every run.
+  let state = 0x2545f491;
+  const below = (n) => {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    return (state >>> 8) % n;
+  };
+  const mutants = [];
+  for (let i = 0; i < 200; i += 1) {
+    const base = seeds[i % seeds.length];
+    let bytes = Uint8Array.from(base);
+    switch (i % 4) {
+      case 0: // bit flips
+        for (let k = 0; k <= below(4); k += 1) bytes[8 + below(bytes.length - 8)] ^= 1 << below(8);
+        break;
+      case 1: // truncation
+        bytes = bytes.slice(0, below(bytes.length));
+        break;
+      case 2: { // an overlong or huge LEB128 where a count or size sits
+        const at = 8 + below(bytes.length - 12);
+        bytes.set([0xff, 0xff, 0xff, 0xff, 0x7f], at);
+        break;
+      }
+      default: { // a piece of another module spliced in
+        const other = seeds[(i + 1 + below(seeds.length - 1)) % seeds.length];
+        const from = below(other.length - 16);
+        bytes.set(other.slice(from, from + 1 + below(15)), 8 + below(bytes.length - 24));
+      }
+    }
+    mutants.push(bytes);
+  }
+  const options = await page.evaluate(() => window.synthPlayground.defaultOptions('cortex-m4'));
+  const inPage = await page.evaluate(async ({ list, options }) => {
+    const out = [];
+    for (const bytes of list) {
+      const r = await window.synthPlayground.compile(new Uint8Array(bytes), options);
+      out.push(r.ok ? { ok: true, sha256: r.sha256 } : { ok: false, kind: r.error.kind });
+    }
+    return out;
+  }, { list: mutants.map((m) => Array.from(m)), options });
+  const counts = { object: 0 };
+  mutants.forEach((bytes, i) => {
+    const path = join(workDir, `mutant-${i}.wasm`);
+    writeFileSync(path, bytes);
+    const objectPath = `${path}.o`;
+    const run = spawnSync(nativeSynth, ['compile', path, '--target', 'cortex-m4', '-o', objectPath, '--no-module-name'], { encoding: 'utf8' });
+    const native = run.status === 0
+      ? { ok: true, sha256: sha256(readFileSync(objectPath)) }
+      : { ok: false, kind: (/error: [^:]*: (\w+)/.exec(run.stderr) ?? [])[1] };
+    assert.notEqual(inPage[i].kind, 'internal', `mutant ${i}: the page hit a compiler bug`);
+    assert.deepEqual(inPage[i], native, `mutant ${i}: page and native CLI disagree (${run.stderr})`);
+    const key = inPage[i].ok ? 'object' : inPage[i].kind;
+    counts[key] = (counts[key] ?? 0) + 1;
+  });
+  console.log(`malformed input in the page: ${mutants.length} mutants, ${JSON.stringify(counts)}`);
+  // Still usable afterwards.
+  await setSource(readFileSync(join(fixturesDir, UI_FIXTURE), 'utf8'));
+  await compileInUi('done');
+});
+
 test('the URL and localStorage keep source, target and options; a target change keeps the options', async () => {
   const source = readFileSync(join(fixturesDir, 'fib.wat'), 'utf8');
   await setSource(source);

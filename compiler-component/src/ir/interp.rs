@@ -175,11 +175,6 @@ impl<'m> Interp<'m> {
         shared
     }
 
-    /// The reference space this instance is in.
-    pub fn ref_space(&self) -> SharedRefSpace<'m> {
-        Rc::clone(&self.space)
-    }
-
     pub fn set_step_limit(&mut self, limit: u64) {
         self.step_limit = limit;
     }

@@ -1,8 +1,9 @@
 //! i64 operators on (low, high) pairs of I32 values.
 
+use super::BodyLegalizer;
 use super::builder::FnBuilder;
 use crate::error::{CompileError, Result};
-use crate::ir::{BinaryOp, Cond, Op, UnaryOp, Value};
+use crate::ir::{BinaryOp, Cond, Function, Op, UnaryOp, Value};
 
 pub(super) type Pair = (Value, Value);
 
@@ -134,5 +135,67 @@ impl FnBuilder {
     /// The i64 whose low word is `lo` and whose high word is its sign.
     pub fn sign_extend(&mut self, lo: Value) -> Pair {
         (lo, self.bin_k(BinaryOp::ShrS, lo, 31))
+    }
+}
+
+/// The extension (`i64.extend_i32_s/u`, `i64.extend32_s`) and its operand defining each value.
+pub(super) fn old_extends(func: &Function) -> Vec<Option<(UnaryOp, Value)>> {
+    let mut extends = vec![None; func.value_types.len()];
+    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
+        if let (
+            Op::Unary(op @ (UnaryOp::ExtendI32S | UnaryOp::ExtendI32U | UnaryOp::Extend32S)),
+            [a],
+            [r],
+        ) = (&inst.op, inst.args.as_slice(), inst.results.as_slice())
+            && func.value_types.get(r.0 as usize) == Some(&crate::ir::Type::I64)
+            && let Some(slot) = extends.get_mut(r.0 as usize)
+        {
+            *slot = Some((*op, *a));
+        }
+    }
+    extends
+}
+
+impl BodyLegalizer<'_> {
+    /// `(signed, word)` when the old i64 value is a 32-bit word sign- or zero-extended, or a
+    /// constant that is its own extension either way (`signed: None`).
+    fn widened(&self, v: Value) -> Result<Option<(Option<bool>, Value)>> {
+        if let Some(Some((op, a))) = self.old_extends.get(v.0 as usize) {
+            return Ok(Some(match op {
+                UnaryOp::ExtendI32U => (Some(false), self.get32(*a)?),
+                UnaryOp::ExtendI32S => (Some(true), self.get32(*a)?),
+                _ => (Some(true), self.get64(*a)?.0),
+            }));
+        }
+        Ok(self
+            .old_consts
+            .get(v.0 as usize)
+            .copied()
+            .flatten()
+            .and_then(|k| {
+                // A constant in 0..2^31 is both extensions of its low word; others are one.
+                let signed = match k {
+                    0..=0x7fff_ffff => None,
+                    -0x8000_0000..0 => Some(true),
+                    0x8000_0000..=0xffff_ffff => Some(false),
+                    _ => return None,
+                };
+                self.get64(v).ok().map(|(lo, _)| (signed, lo))
+            }))
+    }
+
+    /// An i64 multiply of two sign- (or two zero-) extended words, or of one and a constant
+    /// in range: one 32x32 -> 64 multiply instead of the full 64x64 product.
+    pub(super) fn widening_mul(&mut self, a: Value, b: Value) -> Result<Option<Pair>> {
+        let (Some((sa, x)), Some((sb, y))) = (self.widened(a)?, self.widened(b)?) else {
+            return Ok(None);
+        };
+        let op = match (sa, sb) {
+            (None, None) => return Ok(None), // two constants: the folder's job
+            (Some(true), Some(false)) | (Some(false), Some(true)) => return Ok(None),
+            (Some(true), _) | (_, Some(true)) => Op::MulWideS,
+            _ => Op::MulWideU,
+        };
+        Ok(Some(self.b.two(op, vec![x, y])))
     }
 }

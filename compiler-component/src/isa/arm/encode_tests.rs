@@ -236,11 +236,37 @@ fn cases() -> Vec<Vec<Asm>> {
             rm: R2,
             ra: R8,
         }),
-        one(Umull {
+        one(MulLong {
+            signed: false,
+            acc: false,
             lo: R0,
             hi: R1,
             rn: R0,
             rm: R11,
+        }),
+        one(MulLong {
+            signed: true,
+            acc: false,
+            lo: R8,
+            hi: IP,
+            rn: R2,
+            rm: R3,
+        }),
+        one(MulLong {
+            signed: true,
+            acc: true,
+            lo: R0,
+            hi: R1,
+            rn: R2,
+            rm: R3,
+        }),
+        one(MulLong {
+            signed: false,
+            acc: true,
+            lo: R11,
+            hi: R4,
+            rn: IP,
+            rm: R0,
         }),
         one(Div {
             signed: true,

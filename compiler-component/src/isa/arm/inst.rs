@@ -154,9 +154,21 @@ pub enum MInst {
         a: [VReg; 2],
         b: [VReg; 2],
     },
-    MulWideU {
+    /// lo:hi = a * b, 64-bit (smull/umull).
+    MulWide {
+        signed: bool,
         lo: VReg,
         hi: VReg,
+        a: VReg,
+        b: VReg,
+    },
+    /// lo:hi = acc + a * b, 64-bit: one smlal/umlal when lo:hi land in acc's registers
+    /// (the allocator is asked to put them there), else a few instructions more.
+    MulAcc {
+        signed: bool,
+        lo: VReg,
+        hi: VReg,
+        acc: [VReg; 2],
         a: VReg,
         b: VReg,
     },
@@ -454,7 +466,16 @@ impl MachInst for MInst {
                 o.push(Operand::early_def_reg(*lo));
                 o.push(Operand::def_reg(*hi));
             }
-            MInst::MulWideU { lo, hi, a, b } => {
+            MInst::MulWide { lo, hi, a, b, .. } => {
+                o.push(Operand::use_reg(*a));
+                o.push(Operand::use_reg(*b));
+                o.push(Operand::def_reg(*lo));
+                o.push(Operand::def_reg(*hi));
+            }
+            MInst::MulAcc {
+                lo, hi, acc, a, b, ..
+            } => {
+                o.extend(acc.iter().map(|v| Operand::use_reg(*v)));
                 o.push(Operand::use_reg(*a));
                 o.push(Operand::use_reg(*b));
                 o.push(Operand::def_reg(*lo));
@@ -568,6 +589,13 @@ impl MachInst for MInst {
         match *self {
             MInst::Move { rd, rm } => Some((rd, rm)),
             _ => None,
+        }
+    }
+
+    fn reuse_hints(&self) -> Vec<(VReg, VReg)> {
+        match *self {
+            MInst::MulAcc { lo, hi, acc, .. } => vec![(lo, acc[0]), (hi, acc[1])],
+            _ => Vec::new(),
         }
     }
 

@@ -607,9 +607,10 @@ impl<'a> Ctx<'a> {
                     b_hi,
                 });
             }
-            Op::MulWideU => {
+            Op::MulWideU | Op::MulWideS => {
                 let (a, b) = (self.src(arg(0)?)?, self.src(arg(1)?)?);
-                self.emit(MInst::MulWideU {
+                self.emit(MInst::MulWide {
+                    signed: inst.op == Op::MulWideS,
                     lo: result(0)?,
                     hi: result(1)?,
                     a,

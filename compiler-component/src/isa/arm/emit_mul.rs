@@ -1,0 +1,95 @@
+//! 64-bit pair arithmetic: add/sub with carry, widening multiplies and multiply-accumulate.
+
+use super::Builder;
+use crate::isa::arm::asm::{Asm, DataOp, NarrowOp};
+use crate::isa::arm::regs::{IP, is_low};
+use crate::regalloc::PReg;
+
+impl Builder<'_> {
+    /// lo:hi = a +/- b; `lo` is written before the high words are read.
+    pub(super) fn pair_arith(
+        &mut self,
+        sub: bool,
+        [lo, hi]: [PReg; 2],
+        a: [PReg; 2],
+        b: [PReg; 2],
+    ) {
+        if is_low(lo) && is_low(a[0]) && is_low(b[0]) {
+            self.inst(Asm::AddSubReg3 {
+                sub,
+                rd: lo,
+                rn: a[0],
+                rm: b[0],
+            });
+        } else {
+            let op = if sub { DataOp::Sub } else { DataOp::Add };
+            self.data_reg(op, true, lo, a[0], b[0]);
+        }
+        let (narrow, wide) = if sub {
+            (NarrowOp::Sbc, DataOp::Sbc)
+        } else {
+            (NarrowOp::Adc, DataOp::Adc)
+        };
+        if !self.narrow_or(narrow, !sub, hi, a[1], b[1]) {
+            self.data_reg(wide, false, hi, a[1], b[1]);
+        }
+    }
+
+    /// smull/umull (`acc`: smlal/umlal).
+    pub(super) fn mul_long(
+        &mut self,
+        signed: bool,
+        acc: bool,
+        [lo, hi]: [PReg; 2],
+        rn: PReg,
+        rm: PReg,
+    ) {
+        self.inst(Asm::MulLong {
+            signed,
+            acc,
+            lo,
+            hi,
+            rn,
+            rm,
+        });
+    }
+
+    /// lo:hi = acc + a * b. One smlal when the allocator put lo:hi in acc's registers (its
+    /// hint); otherwise copies first, or the product then an add. `lo != hi`; any of them may
+    /// share a register with a use whose value dies here.
+    pub(super) fn mul_acc(&mut self, signed: bool, d: [PReg; 2], acc: [PReg; 2], a: PReg, b: PReg) {
+        let [lo, hi] = d;
+        let [al, ah] = acc;
+        let in_d = |r: PReg| r == lo || r == hi;
+        if d == acc {
+            self.mul_long(signed, true, d, a, b);
+        } else if lo == al && !in_d(a) && !in_d(b) {
+            self.mov(hi, ah);
+            self.mul_long(signed, true, d, a, b);
+        } else if hi == ah && !in_d(a) && !in_d(b) {
+            self.mov(lo, al);
+            self.mul_long(signed, true, d, a, b);
+        } else if !in_d(al) && !in_d(ah) {
+            self.mul_long(signed, false, d, a, b);
+            self.pair_arith(false, d, d, acc);
+        } else if lo == ah && hi == al {
+            // Crossed: swap through ip; a multiplicand in one of them moves along.
+            self.mov(IP, lo);
+            self.mov(lo, hi);
+            self.mov(hi, IP);
+            let moved = |r: PReg| match r {
+                r if r == lo => hi,
+                r if r == hi => lo,
+                r => r,
+            };
+            self.mul_long(signed, true, d, moved(a), moved(b));
+        } else {
+            // One accumulator register is overwritten by the product: keep its word in ip.
+            let kept = if in_d(al) { al } else { ah };
+            self.mov(IP, kept);
+            let saved = |r: PReg| if r == kept { IP } else { r };
+            self.mul_long(signed, false, d, a, b);
+            self.pair_arith(false, d, d, [saved(al), saved(ah)]);
+        }
+    }
+}

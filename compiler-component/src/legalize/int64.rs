@@ -3,7 +3,7 @@
 use super::BodyLegalizer;
 use super::builder::FnBuilder;
 use crate::error::{CompileError, Result};
-use crate::ir::{BinaryOp, Cond, Function, Op, UnaryOp, Value};
+use crate::ir::{BinaryOp, Cond, Function, Op, Type, UnaryOp, Value};
 
 pub(super) type Pair = (Value, Value);
 
@@ -138,50 +138,50 @@ impl FnBuilder {
     }
 }
 
-/// The extension (`i64.extend_i32_s/u`, `i64.extend32_s`) and its operand defining each value.
-pub(super) fn old_extends(func: &Function) -> Vec<Option<(UnaryOp, Value)>> {
+/// Old i64 values that are the extension of their low word, from their definition: `true`
+/// sign-extended (`i64.extend_i32_s`, `i64.extend8/16/32_s`, `i64.load8/16/32_s`), `false`
+/// zero-extended (`i64.extend_i32_u`, `i64.load32_u`), `None` both (`i64.load8/16_u`).
+pub(super) fn old_extends(func: &Function) -> Vec<Option<Option<bool>>> {
     let mut extends = vec![None; func.value_types.len()];
     for inst in func.blocks.iter().flat_map(|b| &b.insts) {
-        if let (
-            Op::Unary(op @ (UnaryOp::ExtendI32S | UnaryOp::ExtendI32U | UnaryOp::Extend32S)),
-            [a],
-            [r],
-        ) = (&inst.op, inst.args.as_slice(), inst.results.as_slice())
-            && func.value_types.get(r.0 as usize) == Some(&crate::ir::Type::I64)
-            && let Some(slot) = extends.get_mut(r.0 as usize)
-        {
-            *slot = Some((*op, *a));
+        let [r] = inst.results.as_slice() else {
+            continue;
+        };
+        if func.value_types.get(r.0 as usize) != Some(&Type::I64) {
+            continue;
+        }
+        let kind = match &inst.op {
+            Op::Unary(
+                UnaryOp::ExtendI32S | UnaryOp::Extend8S | UnaryOp::Extend16S | UnaryOp::Extend32S,
+            ) => Some(true),
+            Op::Unary(UnaryOp::ExtendI32U) => Some(false),
+            Op::Load(m) if m.signed && m.width <= 4 => Some(true),
+            Op::Load(m) if m.width == 4 => Some(false),
+            Op::Load(m) if m.width < 4 => None,
+            _ => continue,
+        };
+        if let Some(slot) = extends.get_mut(r.0 as usize) {
+            *slot = Some(kind);
         }
     }
     extends
 }
 
 impl BodyLegalizer<'_> {
-    /// `(signed, word)` when the old i64 value is a 32-bit word sign- or zero-extended, or a
-    /// constant that is its own extension either way (`signed: None`).
+    /// `(signed, low word)` when the old i64 value is its low word sign-extended
+    /// (`Some(true)`), zero-extended (`Some(false)`) or both (`None`: a small constant or
+    /// narrow unsigned load).
     fn widened(&self, v: Value) -> Result<Option<(Option<bool>, Value)>> {
-        if let Some(Some((op, a))) = self.old_extends.get(v.0 as usize) {
-            return Ok(Some(match op {
-                UnaryOp::ExtendI32U => (Some(false), self.get32(*a)?),
-                UnaryOp::ExtendI32S => (Some(true), self.get32(*a)?),
-                _ => (Some(true), self.get64(*a)?.0),
-            }));
-        }
-        Ok(self
-            .old_consts
-            .get(v.0 as usize)
-            .copied()
-            .flatten()
-            .and_then(|k| {
-                // A constant in 0..2^31 is both extensions of its low word; others are one.
-                let signed = match k {
-                    0..=0x7fff_ffff => None,
-                    -0x8000_0000..0 => Some(true),
-                    0x8000_0000..=0xffff_ffff => Some(false),
-                    _ => return None,
-                };
-                self.get64(v).ok().map(|(lo, _)| (signed, lo))
-            }))
+        let kind = match self.old_extends.get(v.0 as usize).copied().flatten() {
+            Some(kind) => kind,
+            None => match self.old_consts.get(v.0 as usize).copied().flatten() {
+                Some(0..=0x7fff_ffff) => None,
+                Some(-0x8000_0000..0) => Some(true),
+                Some(0x8000_0000..=0xffff_ffff) => Some(false),
+                _ => return Ok(None),
+            },
+        };
+        Ok(Some((kind, self.get64(v)?.0)))
     }
 
     /// An i64 multiply of two sign- (or two zero-) extended words, or of one and a constant
@@ -191,11 +191,13 @@ impl BodyLegalizer<'_> {
             return Ok(None);
         };
         let op = match (sa, sb) {
-            (None, None) => return Ok(None), // two constants: the folder's job
             (Some(true), Some(false)) | (Some(false), Some(true)) => return Ok(None),
             (Some(true), _) | (_, Some(true)) => Op::MulWideS,
             _ => Op::MulWideU,
         };
+        if self.old_consts[a.0 as usize].is_some() && self.old_consts[b.0 as usize].is_some() {
+            return Ok(None); // the folder's job
+        }
         Ok(Some(self.b.two(op, vec![x, y])))
     }
 }

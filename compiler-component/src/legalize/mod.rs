@@ -62,8 +62,8 @@ struct BodyLegalizer<'a> {
     checked: Vec<(Value, u64)>,
     /// The constant of each old value defined by `Const`, for checks on constant addresses.
     old_consts: Vec<Option<i64>>,
-    /// The sign/zero extension defining each old i64 value, for widening multiplies.
-    old_extends: Vec<Option<(UnaryOp, Value)>>,
+    /// How each old i64 value extends its low word, for widening multiplies.
+    old_extends: Vec<Option<Option<bool>>>,
 }
 
 fn legalize_body(

@@ -1141,6 +1141,13 @@ impl Emitter<'_> {
                 let label = self.b.trap_label(*code);
                 self.b.test_branch(cond, lhs, rhs, label);
             }
+            MInst::TrapIfBoth { tests, code } => {
+                let (cond, lhs, rhs) = self.test(r, &tests[0])?;
+                let (_, lhs2, rhs2) = self.test(r, &tests[1])?;
+                let label = self.b.trap_label(*code);
+                self.b
+                    .both_branch(cond, [(lhs, rhs), (lhs2, rhs2)], label)?;
+            }
             MInst::BoundsCheck { addr, bytes, end } => {
                 let (addr, bytes) = (r.get(*addr)?, r.get(*bytes)?);
                 let label = self.b.trap_label(TrapCode::MemoryOutOfBounds);

@@ -1,7 +1,14 @@
-//! 64-bit pair arithmetic: add/sub with carry, widening multiplies and multiply-accumulate.
+//! 64-bit pair arithmetic (add/sub with carry, widening multiplies, multiply-accumulate) and
+//! the two-compare trap check of signed division.
 
 use super::Builder;
+use super::PSrc;
+use super::cc_of;
+use crate::error::{CompileError, Result};
+use crate::ir::Cond;
 use crate::isa::arm::asm::{Asm, DataOp, NarrowOp};
+use crate::isa::arm::encode::modimm;
+use crate::isa::arm::layout::BranchKind;
 use crate::isa::arm::regs::{IP, is_low};
 use crate::regalloc::PReg;
 
@@ -92,4 +99,49 @@ impl Builder<'_> {
             self.pair_arith(false, d, d, [saved(al), saved(ah)]);
         }
     }
+
+    /// Branch to `target` when `a cond rhs` and `b cond rhs2`: `cmp; it cond; cmp<cond>;
+    /// b<cond>` (if the first fails, its flags fail `cond` too). Immediates must be ones one
+    /// `cmp` encodes (`lower::cmp_imm_ok`), as lowering makes them.
+    pub(super) fn both_branch(
+        &mut self,
+        cond: Cond,
+        tests: [(PReg, PSrc); 2],
+        target: usize,
+    ) -> Result<()> {
+        let cc = cc_of(cond);
+        let [first, second] = tests.map(|(rn, rhs)| one_cmp(rn, rhs));
+        let (Some(first), Some(second)) = (first, second) else {
+            return Err(CompileError::internal(
+                "a fused trap check's immediate needs a register",
+            ));
+        };
+        self.inst(first);
+        self.inst(Asm::It { cc, then: vec![] });
+        self.inst(Asm::Cond {
+            cc,
+            inst: Box::new(second),
+        });
+        self.branch(BranchKind::Cond(cc), target);
+        Ok(())
+    }
+}
+
+/// `cmp rn, rhs` as one instruction, when it is one.
+fn one_cmp(rn: PReg, rhs: PSrc) -> Option<Asm> {
+    Some(match rhs {
+        PSrc::Reg(rm) => Asm::CmpReg { rn, rm },
+        PSrc::Imm(imm) if is_low(rn) && imm < 256 => Asm::CmpImm8 { rn, imm: imm as u8 },
+        PSrc::Imm(imm) if modimm(imm).is_some() => Asm::CmpImm32 {
+            negative: false,
+            rn,
+            imm,
+        },
+        PSrc::Imm(imm) if imm != 0 && modimm(imm.wrapping_neg()).is_some() => Asm::CmpImm32 {
+            negative: true,
+            rn,
+            imm: imm.wrapping_neg(),
+        },
+        PSrc::Imm(_) => return None,
+    })
 }

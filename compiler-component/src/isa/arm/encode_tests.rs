@@ -313,6 +313,35 @@ fn cases() -> Vec<Vec<Asm>> {
             cond(Cc::Lt, MovsImm { rd: R0, imm: 1 }),
             cond(Cc::Ge, MovsImm { rd: R0, imm: 0 }),
         ],
+        // Signed division's overflow check: the second compare only when the first held.
+        vec![
+            It {
+                cc: Cc::Eq,
+                then: vec![],
+            },
+            cond(
+                Cc::Eq,
+                CmpImm32 {
+                    negative: false,
+                    rn: R1,
+                    imm: 0xffff_ffff,
+                },
+            ),
+        ],
+        vec![
+            It {
+                cc: Cc::Ne,
+                then: vec![],
+            },
+            cond(Cc::Ne, CmpReg { rn: R8, rm: R2 }),
+        ],
+        vec![
+            It {
+                cc: Cc::Eq,
+                then: vec![],
+            },
+            cond(Cc::Eq, CmpImm8 { rn: R3, imm: 7 }),
+        ],
         vec![
             It {
                 cc: Cc::Ne,

@@ -125,6 +125,11 @@ pub enum MInst {
         test: Test,
         code: TrapCode,
     },
+    /// Trap when both tests hold; they share one condition (cmp, it, cmp, branch).
+    TrapIfBoth {
+        tests: [Test; 2],
+        code: TrapCode,
+    },
     /// Trap unless addr + end <= bytes (unbounded arithmetic).
     BoundsCheck {
         addr: VReg,
@@ -457,6 +462,7 @@ impl MachInst for MInst {
                 use_src(o, *index);
             }
             MInst::TrapIf { test, .. } | MInst::Branch { test, .. } => use_test(o, test),
+            MInst::TrapIfBoth { tests, .. } => tests.iter().for_each(|t| use_test(o, t)),
             MInst::BoundsCheck { addr, bytes, .. } => {
                 o.push(Operand::use_reg(*addr));
                 o.push(Operand::use_reg(*bytes));

@@ -71,6 +71,8 @@ struct Lowerer<'a> {
     fused: Vec<bool>,
     /// Shifts by a constant folded into their single consumer's shifted-register operand.
     folded_shift: Vec<bool>,
+    /// `and`s of two compares whose only use is a trap check (`find_trap_both`).
+    trap_both: Vec<bool>,
     /// Widening products (by low word: signed, multiplicands) folded into their add.
     mul_acc: Vec<Option<(bool, Value, Value)>>,
     /// Defining op and args of each value defined by an instruction.
@@ -294,6 +296,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Op::Binary(_) if self.folded_shift[self.result(inst)?.0 as usize] => {}
+            Op::Binary(_) if self.trap_both[self.result(inst)?.0 as usize] => {}
             Op::Binary(op) if let Some((a, b)) = self.shifted_operand(*op, inst) => {
                 let rd = self.result(inst)?;
                 let Some((Op::Binary(shift), [x, n])) = self.defs[b.0 as usize] else {
@@ -398,6 +401,14 @@ impl<'a> Lowerer<'a> {
                     index,
                     offset,
                 });
+            }
+            Op::TrapIf(code) if self.trap_both[inst.args[0].0 as usize] => {
+                let [c] = self.args(inst)?;
+                let Some((Op::Binary(BinaryOp::And), &[p, q])) = self.defs[c.0 as usize] else {
+                    return Err(self.err("fused trap check lost its and"));
+                };
+                let tests = [self.test_of(p)?, self.test_of(q)?];
+                self.push(MInst::TrapIfBoth { tests, code: *code });
             }
             Op::TrapIf(code) => {
                 let [c] = self.args(inst)?;
@@ -950,6 +961,49 @@ fn find_shift_folds(
     folded
 }
 
+/// `trap if (a == x) & (b == y)` (signed division's INT_MIN / -1 check; also `!=`), the `and`
+/// and both compares used only there, in one block: `cmp; it eq; cmpeq; beq` instead of two
+/// flag materializations, an `and` and a test. Marks the `and`s; the compares become fused.
+fn find_trap_both(
+    func: &Function,
+    order: &[ir::Block],
+    uses: &[u32],
+    fused: &mut [bool],
+) -> Vec<bool> {
+    let mut both = vec![false; func.value_types.len()];
+    let once = |v: &Value| uses.get(v.0 as usize) == Some(&1);
+    for b in order {
+        let insts = &func.block(*b).insts;
+        let def = |v: Value| {
+            insts
+                .iter()
+                .find(|i| i.results.as_slice() == [v])
+                .map(|i| (&i.op, i.args.as_slice()))
+        };
+        for inst in insts {
+            let (Op::TrapIf(_), [c]) = (&inst.op, inst.args.as_slice()) else {
+                continue;
+            };
+            let Some((Op::Binary(BinaryOp::And), &[p, q])) = def(*c) else {
+                continue;
+            };
+            let (Some((Op::Compare(c1), _)), Some((Op::Compare(c2), _))) = (def(p), def(q)) else {
+                continue;
+            };
+            if c1 == c2
+                && matches!(c1, Cond::Eq | Cond::Ne)
+                && p != q
+                && [*c, p, q].iter().all(once)
+            {
+                both[c.0 as usize] = true;
+                fused[p.0 as usize] = true;
+                fused[q.0 as usize] = true;
+            }
+        }
+    }
+    both
+}
+
 /// Widening multiplies whose two words are used once, both by one 64-bit add in the same
 /// block (as one operand pair): smlal/umlal there instead of smull/umull, adds, adc. At most
 /// one product per add. Indexed by the product's low word: (signed, multiplicands).
@@ -1040,7 +1094,8 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
             }
         }
     }
-    let fused = find_fusable(func, &order, &uses);
+    let mut fused = find_fusable(func, &order, &uses);
+    let trap_both = find_trap_both(func, &order, &uses, &mut fused);
     let folded_shift = find_shift_folds(func, &order, &uses, &consts);
     let mul_acc = find_mul_acc(func, &order, &uses);
 
@@ -1085,6 +1140,7 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
         fused,
         folded_shift,
         mul_acc,
+        trap_both,
         defs,
         next_vreg: nvals as u32,
         code: VCodeBuilder::new(),

@@ -145,3 +145,138 @@ fn one_cmp(rn: PReg, rhs: PSrc) -> Option<Asm> {
         PSrc::Imm(_) => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::frame_tests::{asms, builder};
+    use super::*;
+
+    /// Runs the few instructions `mul_acc` emits on a register file.
+    fn run(code: &[Asm], regs: &mut [u32; 16]) {
+        let mut carry = false;
+        for asm in code {
+            match *asm {
+                Asm::MovReg { rd, rm } => regs[rd.0 as usize] = regs[rm.0 as usize],
+                Asm::MulLong {
+                    signed,
+                    acc,
+                    lo,
+                    hi,
+                    rn,
+                    rm,
+                } => {
+                    let (x, y) = (regs[rn.0 as usize], regs[rm.0 as usize]);
+                    let p = if signed {
+                        (x as i32 as i64 * y as i32 as i64) as u64
+                    } else {
+                        x as u64 * y as u64
+                    };
+                    let old = (regs[hi.0 as usize] as u64) << 32 | regs[lo.0 as usize] as u64;
+                    let v = if acc { p.wrapping_add(old) } else { p };
+                    regs[lo.0 as usize] = v as u32;
+                    regs[hi.0 as usize] = (v >> 32) as u32;
+                }
+                Asm::AddSubReg3 {
+                    sub: false,
+                    rd,
+                    rn,
+                    rm,
+                }
+                | Asm::DataReg {
+                    op: DataOp::Add,
+                    s: true,
+                    rd,
+                    rn,
+                    rm,
+                } => {
+                    let (v, c) = regs[rn.0 as usize].overflowing_add(regs[rm.0 as usize]);
+                    regs[rd.0 as usize] = v;
+                    carry = c;
+                }
+                Asm::DataReg {
+                    op: DataOp::Adc,
+                    rd,
+                    rn,
+                    rm,
+                    ..
+                } => {
+                    let v = regs[rn.0 as usize]
+                        .wrapping_add(regs[rm.0 as usize])
+                        .wrapping_add(carry as u32);
+                    regs[rd.0 as usize] = v;
+                }
+                Asm::Narrow {
+                    op: NarrowOp::Adc,
+                    rdn,
+                    rm,
+                } => {
+                    let v = regs[rdn.0 as usize]
+                        .wrapping_add(regs[rm.0 as usize])
+                        .wrapping_add(carry as u32);
+                    regs[rdn.0 as usize] = v;
+                }
+                ref other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    /// Every placement the allocator may choose (results in any two registers, inputs sharing
+    /// registers only when they are the same value): the right sum, other registers intact.
+    #[test]
+    fn multiply_accumulate_is_right_for_every_register_placement() {
+        let sig = crate::ir::Signature {
+            params: vec![],
+            results: vec![],
+        };
+        let module = crate::isa::arm::tests::module(sig, vec![]);
+        let pool = [0u8, 1, 2, 3, 8].map(PReg);
+        let init: [u32; 16] = std::array::from_fn(|i| {
+            [
+                0x8000_0000u32,
+                0xffff_ffff,
+                0x7fff_fffe,
+                0x1234_5679,
+                0,
+                0,
+                0,
+                0,
+                0xfedc_ba98,
+            ][i.min(8)]
+            .wrapping_add(i as u32 * 0x1111)
+        });
+        for signed in [true, false] {
+            for al in pool {
+                for ah in pool {
+                    for a in pool {
+                        for b in pool {
+                            for lo in pool {
+                                for hi in pool.into_iter().filter(|h| *h != lo) {
+                                    let mut bld = builder(&module);
+                                    bld.mul_acc(signed, [lo, hi], [al, ah], a, b);
+                                    let mut regs = init;
+                                    run(&asms(&bld), &mut regs);
+                                    let v = |r: PReg| init[r.0 as usize];
+                                    let p = if signed {
+                                        (v(a) as i32 as i64 * v(b) as i32 as i64) as u64
+                                    } else {
+                                        v(a) as u64 * v(b) as u64
+                                    };
+                                    let want = p.wrapping_add((v(ah) as u64) << 32 | v(al) as u64);
+                                    let got = (regs[hi.0 as usize] as u64) << 32
+                                        | regs[lo.0 as usize] as u64;
+                                    let case = (signed, lo, hi, al, ah, a, b);
+                                    assert_eq!(got, want, "{case:?}");
+                                    for r in 0..12 {
+                                        if r != lo.0 as usize && r != hi.0 as usize {
+                                            assert_eq!(regs[r], init[r], "r{r} {case:?}");
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

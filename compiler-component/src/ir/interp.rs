@@ -619,6 +619,12 @@ impl<'m> Interp<'m> {
                 frame.set(result(0)?, v & 0xffff_ffff)?;
                 frame.set(result(1)?, v >> 32)?;
             }
+            Op::MulWideS => {
+                let (a, b) = (frame.get32(arg(0)?)?, frame.get32(arg(1)?)?);
+                let v = (a as i32 as i64 * b as i32 as i64) as u64;
+                frame.set(result(0)?, v & 0xffff_ffff)?;
+                frame.set(result(1)?, v >> 32)?;
+            }
             Op::ShiftPair(op) => {
                 let x = pair(frame.get32(arg(0)?)?, frame.get32(arg(1)?)?);
                 let count = frame.get32(arg(2)?)? as u64;

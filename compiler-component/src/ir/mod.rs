@@ -372,6 +372,8 @@ pub enum Op {
     SubPair,
     /// Full 32x32 -> 64 unsigned multiply: args = [a, b], results = [lo, hi].
     MulWideU,
+    /// Full 32x32 -> 64 signed multiply: args = [a, b], results = [lo, hi].
+    MulWideS,
     /// i64 shift (count modulo 64): args = [lo, hi, count], results = [lo, hi].
     ShiftPair(BinaryOp),
     /// Call the code address args[0] with args[1..] under the signature's ABI (like `Call`).

@@ -514,7 +514,7 @@ impl Checker<'_> {
                 }
             }
             Op::AddPair | Op::SubPair => expect(&[I32; 4], &[I32, I32])?,
-            Op::MulWideU => expect(&[I32, I32], &[I32, I32])?,
+            Op::MulWideU | Op::MulWideS => expect(&[I32, I32], &[I32, I32])?,
             Op::ShiftPair(op) => {
                 if !matches!(op, BinaryOp::Shl | BinaryOp::ShrS | BinaryOp::ShrU) {
                     return Err(CompileError::internal(format!("ShiftPair({op:?})")));

@@ -21,6 +21,11 @@ pub trait MachInst: Clone {
     fn successors(&self) -> Vec<usize>;
     /// `Some((dst, src))` when the instruction is a plain register copy.
     fn as_move(&self) -> Option<(VReg, VReg)>;
+    /// `(def, use)` pairs: the def is best placed in the use's register when that value dies
+    /// here (an accumulating instruction then needs no copies).
+    fn reuse_hints(&self) -> Vec<(VReg, VReg)> {
+        Vec::new()
+    }
     /// `Some((rd, value))` when the instruction only loads a constant into a vreg.
     fn as_constant(&self) -> Option<(VReg, u32)>;
     /// Does one instruction recreate this constant (so a spilled copy is never needed)?
@@ -91,6 +96,10 @@ impl<I: MachInst> MachFunction for VCode<I> {
     }
     fn is_move(&self, inst: usize) -> Option<(VReg, VReg)> {
         self.insts.get(inst).and_then(MachInst::as_move)
+    }
+    fn reuse_hint(&self, inst: usize, def: VReg) -> Option<VReg> {
+        let hints = self.insts.get(inst)?.reuse_hints();
+        hints.into_iter().find(|(d, _)| *d == def).map(|(_, u)| u)
     }
     fn can_remat(&self, vreg: VReg) -> bool {
         self.remat_value(vreg).is_some()

@@ -1,8 +1,9 @@
 //! i64 operators on (low, high) pairs of I32 values.
 
+use super::BodyLegalizer;
 use super::builder::FnBuilder;
 use crate::error::{CompileError, Result};
-use crate::ir::{BinaryOp, Cond, Op, UnaryOp, Value};
+use crate::ir::{BinaryOp, Cond, Function, Op, Type, UnaryOp, Value};
 
 pub(super) type Pair = (Value, Value);
 
@@ -134,5 +135,69 @@ impl FnBuilder {
     /// The i64 whose low word is `lo` and whose high word is its sign.
     pub fn sign_extend(&mut self, lo: Value) -> Pair {
         (lo, self.bin_k(BinaryOp::ShrS, lo, 31))
+    }
+}
+
+/// Old i64 values that are the extension of their low word, from their definition: `true`
+/// sign-extended (`i64.extend_i32_s`, `i64.extend8/16/32_s`, `i64.load8/16/32_s`), `false`
+/// zero-extended (`i64.extend_i32_u`, `i64.load32_u`), `None` both (`i64.load8/16_u`).
+pub(super) fn old_extends(func: &Function) -> Vec<Option<Option<bool>>> {
+    let mut extends = vec![None; func.value_types.len()];
+    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
+        let [r] = inst.results.as_slice() else {
+            continue;
+        };
+        if func.value_types.get(r.0 as usize) != Some(&Type::I64) {
+            continue;
+        }
+        let kind = match &inst.op {
+            Op::Unary(
+                UnaryOp::ExtendI32S | UnaryOp::Extend8S | UnaryOp::Extend16S | UnaryOp::Extend32S,
+            ) => Some(true),
+            Op::Unary(UnaryOp::ExtendI32U) => Some(false),
+            Op::Load(m) if m.signed && m.width <= 4 => Some(true),
+            Op::Load(m) if m.width == 4 => Some(false),
+            Op::Load(m) if m.width < 4 => None,
+            _ => continue,
+        };
+        if let Some(slot) = extends.get_mut(r.0 as usize) {
+            *slot = Some(kind);
+        }
+    }
+    extends
+}
+
+impl BodyLegalizer<'_> {
+    /// `(signed, low word)` when the old i64 value is its low word sign-extended
+    /// (`Some(true)`), zero-extended (`Some(false)`) or both (`None`: a small constant or
+    /// narrow unsigned load).
+    fn widened(&self, v: Value) -> Result<Option<(Option<bool>, Value)>> {
+        let kind = match self.old_extends.get(v.0 as usize).copied().flatten() {
+            Some(kind) => kind,
+            None => match self.old_consts.get(v.0 as usize).copied().flatten() {
+                Some(0..=0x7fff_ffff) => None,
+                Some(-0x8000_0000..0) => Some(true),
+                Some(0x8000_0000..=0xffff_ffff) => Some(false),
+                _ => return Ok(None),
+            },
+        };
+        Ok(Some((kind, self.get64(v)?.0)))
+    }
+
+    /// An i64 multiply of two sign- (or two zero-) extended words, or of one and a constant
+    /// in range: one 32x32 -> 64 multiply instead of the full 64x64 product.
+    pub(super) fn widening_mul(&mut self, a: Value, b: Value) -> Result<Option<Pair>> {
+        let (Some((sa, x)), Some((sb, y))) = (self.widened(a)?, self.widened(b)?) else {
+            return Ok(None);
+        };
+        let op = match (sa, sb) {
+            (Some(true), Some(false)) | (Some(false), Some(true)) => return Ok(None),
+            (Some(true), _) | (_, Some(true)) => Op::MulWideS,
+            _ => Op::MulWideU,
+        };
+        if self.old_consts[a.0 as usize].is_some() && self.old_consts[b.0 as usize].is_some() {
+            return Ok(None); // the folder's job
+        }
+        Ok(Some(self.b.two(op, vec![x, y])))
     }
 }

@@ -62,6 +62,8 @@ struct BodyLegalizer<'a> {
     checked: Vec<(Value, u64)>,
     /// The constant of each old value defined by `Const`, for checks on constant addresses.
     old_consts: Vec<Option<i64>>,
+    /// How each old i64 value extends its low word, for widening multiplies.
+    old_extends: Vec<Option<Option<bool>>>,
 }
 
 fn legalize_body(
@@ -98,6 +100,7 @@ fn legalize_body(
         bytes_fixed: memory::bytes_fixed(module, &old),
         checked: Vec::new(),
         old_consts: memory::old_consts(&old),
+        old_extends: int64::old_extends(&old),
     };
     // Block parameters first: a jump may reach a block before it is rewritten.
     for block in &old.blocks {
@@ -410,6 +413,7 @@ impl BodyLegalizer<'_> {
             | Op::AddPair
             | Op::SubPair
             | Op::MulWideU
+            | Op::MulWideS
             | Op::ShiftPair(_) => {
                 let args = inst
                     .args
@@ -478,6 +482,12 @@ impl BodyLegalizer<'_> {
                     _ => self.b.bin(op, a, b),
                 };
                 self.define32(r, v)
+            }
+            Type::I64
+                if op == BinaryOp::Mul
+                    && let Some(v) = self.widening_mul(a, b)? =>
+            {
+                self.define64(r, v)
             }
             Type::I64 | Type::F64 => {
                 let (a, b) = (self.get64(a)?, self.get64(b)?);

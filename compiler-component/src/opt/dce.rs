@@ -54,6 +54,7 @@ pub fn has_effects(op: &Op) -> bool {
         | Op::AddPair
         | Op::SubPair
         | Op::MulWideU
+        | Op::MulWideS
         | Op::ShiftPair(_) => false,
     }
 }

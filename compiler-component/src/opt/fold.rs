@@ -218,6 +218,7 @@ impl Folder<'_> {
                 split(v)
             }
             Op::MulWideU => split((c(0)? as u32 as u64 * c(1)? as u32 as u64) as i64),
+            Op::MulWideS => split(c(0)? as i32 as i64 * c(1)? as i32 as i64),
             Op::ShiftPair(op @ (BinaryOp::Shl | BinaryOp::ShrS | BinaryOp::ShrU)) => {
                 let v = pair(c(0)?, c(1)?);
                 split(eval_binary(*op, Type::I64, v, c(2)? as u32 as i64)?)

@@ -167,6 +167,11 @@ pub trait MachFunction {
     fn jump_args(&self, inst: usize) -> &[VReg];
     /// `Some((dst, src))` when the instruction is a plain register copy (a coalescing hint).
     fn is_move(&self, inst: usize) -> Option<(VReg, VReg)>;
+    /// The use of `inst` whose register the def `def` is best placed in when that use's value
+    /// dies at `inst` (a hint: lets an accumulating instruction work in place).
+    fn reuse_hint(&self, _inst: usize, _def: VReg) -> Option<VReg> {
+        None
+    }
     /// Is the vreg's value a constant the ISA recreates in one instruction (an
     /// [`Location::Remat`] source), so that it never needs a stack slot?
     fn can_remat(&self, _vreg: VReg) -> bool {

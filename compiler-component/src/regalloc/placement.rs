@@ -333,7 +333,10 @@ pub(crate) fn place<'f, S: RegState<'f>>(
                         .union(fixed.late_defs)
                         .union(late_regs)
                         .union(state.outside_class(op.vreg));
-                    state.def_reg(op.vreg, inst, busy, clobbers)?
+                    match reused_reg(state, inst, op.vreg, busy.union(clobbers)) {
+                        Some(r) => r,
+                        None => state.def_reg(op.vreg, inst, busy, clobbers)?,
+                    }
                 }
             };
             late_regs = late_regs.with(r);
@@ -353,4 +356,26 @@ pub(crate) fn place<'f, S: RegState<'f>>(
     }
     state.set_doomed(PRegSet::EMPTY);
     Ok(())
+}
+
+/// The register of the use `func.reuse_hint` names for the def `v`, when that value died here
+/// and left the register free.
+fn reused_reg<'f, S: RegState<'f>>(
+    state: &S,
+    inst: usize,
+    v: VReg,
+    unusable: PRegSet,
+) -> Option<PReg> {
+    let func = state.func();
+    let u = func.reuse_hint(inst, v)?;
+    let index = func
+        .operands(inst)
+        .iter()
+        .position(|op| op.kind == OperandKind::Use && op.vreg == u)?;
+    let r = state.operand_reg(inst, index);
+    let ok = !unusable.contains(r)
+        && state.allocatable().contains(r)
+        && !state.outside_class(v).contains(r)
+        && state.holder(r).is_none();
+    ok.then_some(r)
 }

@@ -29,6 +29,9 @@ pub struct RunState {
     instructions: u64,
     limit: u64,
     limit_hit: bool,
+    /// Executed instructions per block start address, when `SYNTH_EMU_PROFILE` names a
+    /// directory (written there, by function, when the machine is dropped).
+    profile: Option<std::collections::HashMap<u64, u64>>,
 }
 
 /// What a call did: its outcome and how many instructions it executed.
@@ -36,6 +39,56 @@ pub struct RunState {
 pub struct CallResult {
     pub outcome: Outcome,
     pub instructions: u64,
+}
+
+/// Writes the profile (see `RunState::profile`): executed instructions per function and per
+/// block (`function+offset`), most first, to a new file in `$SYNTH_EMU_PROFILE`.
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let (Some(dir), Some(profile)) = (
+            std::env::var_os("SYNTH_EMU_PROFILE"),
+            self.uc.get_data_mut().profile.take(),
+        ) else {
+            return;
+        };
+        let mut functions: Vec<(u32, &str)> = self
+            .image
+            .symbols
+            .iter()
+            .filter(|(_, a)| **a < self.image.code_end)
+            .map(|(n, a)| (*a & !1, n.as_str()))
+            .collect();
+        functions.sort();
+        let name_of =
+            |address: u64| match functions.partition_point(|(a, _)| u64::from(*a) <= address) {
+                0 => ("?".to_string(), address),
+                i => (
+                    functions[i - 1].1.to_string(),
+                    address - u64::from(functions[i - 1].0),
+                ),
+            };
+        let mut by_function = std::collections::BTreeMap::<String, u64>::new();
+        let mut blocks: Vec<(u64, String)> = Vec::new();
+        for (address, count) in &profile {
+            let (name, offset) = name_of(*address);
+            *by_function.entry(name.clone()).or_insert(0) += count;
+            blocks.push((*count, format!("{name}+{offset:#x}")));
+        }
+        let mut text = String::new();
+        let mut functions: Vec<_> = by_function.into_iter().map(|(n, c)| (c, n)).collect();
+        functions.sort_by(|a, b| b.cmp(a));
+        blocks.sort_by(|a, b| b.cmp(a));
+        for (count, name) in functions.iter().chain(&blocks) {
+            text.push_str(&format!("{count:>10} {name}\n"));
+        }
+        let total: u64 = profile.values().sum();
+        let path = std::path::Path::new(&dir).join(format!(
+            "{}-{:?}-{total}.txt",
+            std::process::id(),
+            self.isa
+        ));
+        let _ = std::fs::write(path, text);
+    }
 }
 
 pub struct Machine {
@@ -332,6 +385,9 @@ impl Machine {
         uc.mem_write(code_base as u64, &code)
             .map_err(uc_err("load code"))?;
 
+        if std::env::var_os("SYNTH_EMU_PROFILE").is_some() {
+            uc.get_data_mut().profile = Some(Default::default());
+        }
         // Instruction count per block start, indexed by halfword offset into the code region
         // (0 = not yet decoded); blocks are decoded once, then counting is one lookup.
         let mut block_counts: Vec<u32> = vec![0; code.len() / 2];
@@ -351,6 +407,9 @@ impl Machine {
             };
             let state = uc.get_data_mut();
             state.instructions += count;
+            if let Some(profile) = &mut state.profile {
+                *profile.entry(address).or_insert(0) += count;
+            }
             if state.instructions > state.limit {
                 state.limit_hit = true;
                 let _ = uc.emu_stop();

@@ -783,7 +783,10 @@ pub enum Asm {
         rm: PReg,
         ra: PReg,
     },
-    Umull {
+    /// smull/umull (`acc`: smlal/umlal, adding into lo:hi): lo:hi (+)= rn * rm, 64-bit.
+    MulLong {
+        signed: bool,
+        acc: bool,
         lo: PReg,
         hi: PReg,
         rn: PReg,
@@ -1057,9 +1060,22 @@ impl Asm {
             Asm::Mls { rd, rn, rm, ra } => {
                 format!("mls{c} {}, {}, {}, {}", r(rd), r(rn), r(rm), r(ra))
             }
-            Asm::Umull { lo, hi, rn, rm } => {
-                format!("umull{c} {}, {}, {}, {}", r(lo), r(hi), r(rn), r(rm))
-            }
+            Asm::MulLong {
+                signed,
+                acc,
+                lo,
+                hi,
+                rn,
+                rm,
+            } => format!(
+                "{}{}{c} {}, {}, {}, {}",
+                if *signed { "s" } else { "u" },
+                if *acc { "mlal" } else { "mull" },
+                r(lo),
+                r(hi),
+                r(rn),
+                r(rm)
+            ),
             Asm::Div { signed, rd, rn, rm } => format!(
                 "{}div{c} {}, {}, {}",
                 if *signed { "s" } else { "u" },

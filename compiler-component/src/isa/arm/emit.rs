@@ -14,6 +14,8 @@ use crate::options::Options;
 use crate::regalloc::{Allocation, Edit, Location, MachFunction, PReg, PRegSet, VReg};
 use std::collections::BTreeMap;
 
+#[path = "emit_mul.rs"]
+mod mul;
 #[path = "emit_vfp.rs"]
 mod vfp;
 use vfp::{SlotLayout, vfp_save_bytes, vfp_saves};
@@ -1139,6 +1141,13 @@ impl Emitter<'_> {
                 let label = self.b.trap_label(*code);
                 self.b.test_branch(cond, lhs, rhs, label);
             }
+            MInst::TrapIfBoth { tests, code } => {
+                let (cond, lhs, rhs) = self.test(r, &tests[0])?;
+                let (_, lhs2, rhs2) = self.test(r, &tests[1])?;
+                let label = self.b.trap_label(*code);
+                self.b
+                    .both_branch(cond, [(lhs, rhs), (lhs2, rhs2)], label)?;
+            }
             MInst::BoundsCheck { addr, bytes, end } => {
                 let (addr, bytes) = (r.get(*addr)?, r.get(*bytes)?);
                 let label = self.b.trap_label(TrapCode::MemoryOutOfBounds);
@@ -1186,33 +1195,32 @@ impl Emitter<'_> {
                 }
             }
             MInst::PairArith { sub, lo, hi, a, b } => {
-                let (lo, hi) = (r.get(*lo)?, r.get(*hi)?);
-                let (a0, a1) = (r.get(a[0])?, r.get(a[1])?);
-                let (b0, b1) = (r.get(b[0])?, r.get(b[1])?);
-                if is_low(lo) && is_low(a0) && is_low(b0) {
-                    self.b.inst(Asm::AddSubReg3 {
-                        sub: *sub,
-                        rd: lo,
-                        rn: a0,
-                        rm: b0,
-                    });
-                } else {
-                    let op = if *sub { DataOp::Sub } else { DataOp::Add };
-                    self.b.data_reg(op, true, lo, a0, b0);
-                }
-                let (narrow, wide) = if *sub {
-                    (NarrowOp::Sbc, DataOp::Sbc)
-                } else {
-                    (NarrowOp::Adc, DataOp::Adc)
-                };
-                if !self.b.narrow_or(narrow, !*sub, hi, a1, b1) {
-                    self.b.data_reg(wide, false, hi, a1, b1);
-                }
+                let d = [r.get(*lo)?, r.get(*hi)?];
+                let a = [r.get(a[0])?, r.get(a[1])?];
+                let b = [r.get(b[0])?, r.get(b[1])?];
+                self.b.pair_arith(*sub, d, a, b);
             }
-            MInst::MulWideU { lo, hi, a, b } => {
-                let (lo, hi) = (r.get(*lo)?, r.get(*hi)?);
-                let (rn, rm) = (r.get(*a)?, r.get(*b)?);
-                self.b.inst(Asm::Umull { lo, hi, rn, rm });
+            MInst::MulWide {
+                signed,
+                lo,
+                hi,
+                a,
+                b,
+            } => {
+                let d = [r.get(*lo)?, r.get(*hi)?];
+                self.b.mul_long(*signed, false, d, r.get(*a)?, r.get(*b)?);
+            }
+            MInst::MulAcc {
+                signed,
+                lo,
+                hi,
+                acc,
+                a,
+                b,
+            } => {
+                let d = [r.get(*lo)?, r.get(*hi)?];
+                let acc = [r.get(acc[0])?, r.get(acc[1])?];
+                self.b.mul_acc(*signed, d, acc, r.get(*a)?, r.get(*b)?);
             }
             MInst::ShiftPair {
                 op,

@@ -378,9 +378,17 @@ pub fn encode(asm: &Asm) -> Result<Vec<u8>> {
             0xfb00 | r(*rn),
             (r(*ra) << 12) | (r(*rd) << 8) | 0x10 | r(*rm),
         ),
-        Asm::Umull { lo, hi, rn, rm } => {
+        Asm::MulLong {
+            signed,
+            acc,
+            lo,
+            hi,
+            rn,
+            rm,
+        } => {
             ok(lo != hi)?;
-            hw32(0xfba0 | r(*rn), (r(*lo) << 12) | (r(*hi) << 8) | r(*rm))
+            let op = 0xfb80 | if *signed { 0 } else { 0x20 } | if *acc { 0x40 } else { 0 };
+            hw32(op | r(*rn), (r(*lo) << 12) | (r(*hi) << 8) | r(*rm))
         }
         Asm::Div { signed, rd, rn, rm } => hw32(
             if *signed { 0xfb90 } else { 0xfbb0 } | r(*rn),

@@ -236,11 +236,37 @@ fn cases() -> Vec<Vec<Asm>> {
             rm: R2,
             ra: R8,
         }),
-        one(Umull {
+        one(MulLong {
+            signed: false,
+            acc: false,
             lo: R0,
             hi: R1,
             rn: R0,
             rm: R11,
+        }),
+        one(MulLong {
+            signed: true,
+            acc: false,
+            lo: R8,
+            hi: IP,
+            rn: R2,
+            rm: R3,
+        }),
+        one(MulLong {
+            signed: true,
+            acc: true,
+            lo: R0,
+            hi: R1,
+            rn: R2,
+            rm: R3,
+        }),
+        one(MulLong {
+            signed: false,
+            acc: true,
+            lo: R11,
+            hi: R4,
+            rn: IP,
+            rm: R0,
         }),
         one(Div {
             signed: true,
@@ -286,6 +312,35 @@ fn cases() -> Vec<Vec<Asm>> {
             },
             cond(Cc::Lt, MovsImm { rd: R0, imm: 1 }),
             cond(Cc::Ge, MovsImm { rd: R0, imm: 0 }),
+        ],
+        // Signed division's overflow check: the second compare only when the first held.
+        vec![
+            It {
+                cc: Cc::Eq,
+                then: vec![],
+            },
+            cond(
+                Cc::Eq,
+                CmpImm32 {
+                    negative: false,
+                    rn: R1,
+                    imm: 0xffff_ffff,
+                },
+            ),
+        ],
+        vec![
+            It {
+                cc: Cc::Ne,
+                then: vec![],
+            },
+            cond(Cc::Ne, CmpReg { rn: R8, rm: R2 }),
+        ],
+        vec![
+            It {
+                cc: Cc::Eq,
+                then: vec![],
+            },
+            cond(Cc::Eq, CmpImm8 { rn: R3, imm: 7 }),
         ],
         vec![
             It {

@@ -6,7 +6,7 @@ use super::*;
 use crate::isa::arm::regs::{R1, SPARE_SCRATCH};
 use crate::isa::arm::tests::check_clean;
 
-fn builder(module: &Module) -> Builder<'_> {
+pub(super) fn builder(module: &Module) -> Builder<'_> {
     Builder {
         module,
         items: Vec::new(),
@@ -19,7 +19,7 @@ fn builder(module: &Module) -> Builder<'_> {
     }
 }
 
-fn asms(b: &Builder) -> Vec<Asm> {
+pub(super) fn asms(b: &Builder) -> Vec<Asm> {
     b.items
         .iter()
         .filter_map(|i| match i {

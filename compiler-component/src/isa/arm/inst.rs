@@ -125,6 +125,11 @@ pub enum MInst {
         test: Test,
         code: TrapCode,
     },
+    /// Trap when both tests hold; they share one condition (cmp, it, cmp, branch).
+    TrapIfBoth {
+        tests: [Test; 2],
+        code: TrapCode,
+    },
     /// Trap unless addr + end <= bytes (unbounded arithmetic).
     BoundsCheck {
         addr: VReg,
@@ -154,9 +159,21 @@ pub enum MInst {
         a: [VReg; 2],
         b: [VReg; 2],
     },
-    MulWideU {
+    /// lo:hi = a * b, 64-bit (smull/umull).
+    MulWide {
+        signed: bool,
         lo: VReg,
         hi: VReg,
+        a: VReg,
+        b: VReg,
+    },
+    /// lo:hi = acc + a * b, 64-bit: one smlal/umlal when lo:hi land in acc's registers
+    /// (the allocator is asked to put them there), else a few instructions more.
+    MulAcc {
+        signed: bool,
+        lo: VReg,
+        hi: VReg,
+        acc: [VReg; 2],
         a: VReg,
         b: VReg,
     },
@@ -445,6 +462,7 @@ impl MachInst for MInst {
                 use_src(o, *index);
             }
             MInst::TrapIf { test, .. } | MInst::Branch { test, .. } => use_test(o, test),
+            MInst::TrapIfBoth { tests, .. } => tests.iter().for_each(|t| use_test(o, t)),
             MInst::BoundsCheck { addr, bytes, .. } => {
                 o.push(Operand::use_reg(*addr));
                 o.push(Operand::use_reg(*bytes));
@@ -454,7 +472,16 @@ impl MachInst for MInst {
                 o.push(Operand::early_def_reg(*lo));
                 o.push(Operand::def_reg(*hi));
             }
-            MInst::MulWideU { lo, hi, a, b } => {
+            MInst::MulWide { lo, hi, a, b, .. } => {
+                o.push(Operand::use_reg(*a));
+                o.push(Operand::use_reg(*b));
+                o.push(Operand::def_reg(*lo));
+                o.push(Operand::def_reg(*hi));
+            }
+            MInst::MulAcc {
+                lo, hi, acc, a, b, ..
+            } => {
+                o.extend(acc.iter().map(|v| Operand::use_reg(*v)));
                 o.push(Operand::use_reg(*a));
                 o.push(Operand::use_reg(*b));
                 o.push(Operand::def_reg(*lo));
@@ -568,6 +595,13 @@ impl MachInst for MInst {
         match *self {
             MInst::Move { rd, rm } => Some((rd, rm)),
             _ => None,
+        }
+    }
+
+    fn reuse_hints(&self) -> Vec<(VReg, VReg)> {
+        match *self {
+            MInst::MulAcc { lo, hi, acc, .. } => vec![(lo, acc[0]), (hi, acc[1])],
+            _ => Vec::new(),
         }
     }
 

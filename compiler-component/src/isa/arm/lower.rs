@@ -71,6 +71,10 @@ struct Lowerer<'a> {
     fused: Vec<bool>,
     /// Shifts by a constant folded into their single consumer's shifted-register operand.
     folded_shift: Vec<bool>,
+    /// `and`s of two compares whose only use is a trap check (`find_trap_both`).
+    trap_both: Vec<bool>,
+    /// Widening products (by low word: signed, multiplicands) folded into their add.
+    mul_acc: Vec<Option<(bool, Value, Value)>>,
     /// Defining op and args of each value defined by an instruction.
     defs: Vec<Option<(&'a Op, &'a [Value])>>,
     next_vreg: u32,
@@ -156,6 +160,19 @@ impl<'a> Lowerer<'a> {
             Some((a, b))
         } else if is_commutative(op) && folded(a) {
             Some((b, a))
+        } else {
+            None
+        }
+    }
+
+    /// `(accumulator, product low word)` when the `AddPair` adds a folded widening product.
+    fn mul_acc_operands(&self, inst: &ir::Inst) -> Option<([Value; 2], Value)> {
+        let [a0, a1, b0, b1] = <[Value; 4]>::try_from(inst.args.as_slice()).ok()?;
+        let folded = |v: Value| self.mul_acc.get(v.0 as usize).is_some_and(|m| m.is_some());
+        if folded(b0) {
+            Some(([a0, a1], b0))
+        } else if folded(a0) {
+            Some(([b0, b1], a0))
         } else {
             None
         }
@@ -279,6 +296,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Op::Binary(_) if self.folded_shift[self.result(inst)?.0 as usize] => {}
+            Op::Binary(_) if self.trap_both[self.result(inst)?.0 as usize] => {}
             Op::Binary(op) if let Some((a, b)) = self.shifted_operand(*op, inst) => {
                 let rd = self.result(inst)?;
                 let Some((Op::Binary(shift), [x, n])) = self.defs[b.0 as usize] else {
@@ -384,6 +402,14 @@ impl<'a> Lowerer<'a> {
                     offset,
                 });
             }
+            Op::TrapIf(code) if self.trap_both[inst.args[0].0 as usize] => {
+                let [c] = self.args(inst)?;
+                let Some((Op::Binary(BinaryOp::And), &[p, q])) = self.defs[c.0 as usize] else {
+                    return Err(self.err("fused trap check lost its and"));
+                };
+                let tests = [self.test_of(p)?, self.test_of(q)?];
+                self.push(MInst::TrapIfBoth { tests, code: *code });
+            }
             Op::TrapIf(code) => {
                 let [c] = self.args(inst)?;
                 let test = self.test_of(c)?;
@@ -448,6 +474,21 @@ impl<'a> Lowerer<'a> {
                     });
                 }
             }
+            Op::AddPair if let Some((acc, product)) = self.mul_acc_operands(inst) => {
+                let [lo, hi] = self.two_results(inst)?;
+                let (signed, x, y) = self.mul_acc[product.0 as usize]
+                    .ok_or_else(|| self.err("multiply-accumulate lost its product"))?;
+                let acc = [self.reg(acc[0])?, self.reg(acc[1])?];
+                let (a, b) = (self.reg(x)?, self.reg(y)?);
+                self.push(MInst::MulAcc {
+                    signed,
+                    lo,
+                    hi,
+                    acc,
+                    a,
+                    b,
+                });
+            }
             Op::AddPair | Op::SubPair => {
                 let [a0, a1, b0, b1] = self.args(inst)?;
                 let [lo, hi] = self.two_results(inst)?;
@@ -461,11 +502,24 @@ impl<'a> Lowerer<'a> {
                     b,
                 });
             }
-            Op::MulWideU => {
+            // Folded into the add of its product (`find_mul_acc`).
+            Op::MulWideU | Op::MulWideS
+                if inst
+                    .results
+                    .first()
+                    .is_some_and(|r| self.mul_acc[r.0 as usize].is_some()) => {}
+            Op::MulWideU | Op::MulWideS => {
                 let [a, b] = self.args(inst)?;
                 let [lo, hi] = self.two_results(inst)?;
                 let (a, b) = (self.reg(a)?, self.reg(b)?);
-                self.push(MInst::MulWideU { lo, hi, a, b });
+                let signed = inst.op == Op::MulWideS;
+                self.push(MInst::MulWide {
+                    signed,
+                    lo,
+                    hi,
+                    a,
+                    b,
+                });
             }
             Op::ShiftPair(op) => {
                 if !matches!(op, BinaryOp::Shl | BinaryOp::ShrS | BinaryOp::ShrU) {
@@ -907,6 +961,84 @@ fn find_shift_folds(
     folded
 }
 
+/// `trap if (a == x) & (b == y)` (signed division's INT_MIN / -1 check; also `!=`), the `and`
+/// and both compares used only there, in one block: `cmp; it eq; cmpeq; beq` instead of two
+/// flag materializations, an `and` and a test. Marks the `and`s; the compares become fused.
+fn find_trap_both(
+    func: &Function,
+    order: &[ir::Block],
+    uses: &[u32],
+    fused: &mut [bool],
+) -> Vec<bool> {
+    let mut both = vec![false; func.value_types.len()];
+    let once = |v: &Value| uses.get(v.0 as usize) == Some(&1);
+    for b in order {
+        let insts = &func.block(*b).insts;
+        let def = |v: Value| {
+            insts
+                .iter()
+                .find(|i| i.results.as_slice() == [v])
+                .map(|i| (&i.op, i.args.as_slice()))
+        };
+        for inst in insts {
+            let (Op::TrapIf(_), [c]) = (&inst.op, inst.args.as_slice()) else {
+                continue;
+            };
+            let Some((Op::Binary(BinaryOp::And), &[p, q])) = def(*c) else {
+                continue;
+            };
+            let (Some((Op::Compare(c1), _)), Some((Op::Compare(c2), _))) = (def(p), def(q)) else {
+                continue;
+            };
+            if c1 == c2
+                && matches!(c1, Cond::Eq | Cond::Ne)
+                && p != q
+                && [*c, p, q].iter().all(once)
+            {
+                both[c.0 as usize] = true;
+                fused[p.0 as usize] = true;
+                fused[q.0 as usize] = true;
+            }
+        }
+    }
+    both
+}
+
+/// Widening multiplies whose two words are used once, both by one 64-bit add in the same
+/// block (as one operand pair): smlal/umlal there instead of smull/umull, adds, adc. At most
+/// one product per add. Indexed by the product's low word: (signed, multiplicands).
+fn find_mul_acc(
+    func: &Function,
+    order: &[ir::Block],
+    uses: &[u32],
+) -> Vec<Option<(bool, Value, Value)>> {
+    let mut folded = vec![None; func.value_types.len()];
+    for b in order {
+        let mut products = std::collections::BTreeMap::new();
+        for inst in &func.block(*b).insts {
+            match (&inst.op, inst.args.as_slice(), inst.results.as_slice()) {
+                (Op::MulWideU | Op::MulWideS, [x, y], [lo, hi])
+                    if uses.get(lo.0 as usize) == Some(&1)
+                        && uses.get(hi.0 as usize) == Some(&1) =>
+                {
+                    products.insert((lo.0, hi.0), (inst.op == Op::MulWideS, *x, *y));
+                }
+                (Op::AddPair, [a0, a1, b0, b1], _) => {
+                    let product = products
+                        .remove(&(b0.0, b1.0))
+                        .map(|p| (b0, p))
+                        .or_else(|| products.remove(&(a0.0, a1.0)).map(|p| (a0, p)));
+                    if let Some((lo, p)) = product {
+                        folded[lo.0 as usize] = Some(p);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    folded
+}
+
 pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> {
     // `reverse_postorder` indexes blocks directly: make sure every edge is in range first.
     for (i, b) in func.blocks.iter().enumerate() {
@@ -962,8 +1094,10 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
             }
         }
     }
-    let fused = find_fusable(func, &order, &uses);
+    let mut fused = find_fusable(func, &order, &uses);
+    let trap_both = find_trap_both(func, &order, &uses, &mut fused);
     let folded_shift = find_shift_folds(func, &order, &uses, &consts);
+    let mul_acc = find_mul_acc(func, &order, &uses);
 
     // The bottom of the frame: outgoing stack arguments, then one shared result area.
     let mut max_out = 0;
@@ -1005,6 +1139,8 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
         consts,
         fused,
         folded_shift,
+        mul_acc,
+        trap_both,
         defs,
         next_vreg: nvals as u32,
         code: VCodeBuilder::new(),

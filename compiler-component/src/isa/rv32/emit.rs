@@ -541,9 +541,17 @@ impl Emitter {
                     self.alu(AluOp::Add, *hi, *hi, SCRATCH);
                 }
             }
-            MInst::MulWideU { lo, hi, a, b } => {
+            MInst::MulWide {
+                signed,
+                lo,
+                hi,
+                a,
+                b,
+            } => {
+                // lo is an early def, so the high half still reads intact multiplicands.
+                let high = if *signed { AluOp::Mulh } else { AluOp::Mulhu };
                 self.alu(AluOp::Mul, *lo, *a, *b);
-                self.alu(AluOp::Mulhu, *hi, *a, *b);
+                self.alu(high, *hi, *a, *b);
             }
             MInst::ShiftPair {
                 op,

@@ -293,7 +293,9 @@ pub enum MInst<R> {
         b_lo: R,
         b_hi: R,
     },
-    MulWideU {
+    /// lo:hi = a * b, 64-bit: mul and mulh (signed) or mulhu.
+    MulWide {
+        signed: bool,
         lo: R,
         hi: R,
         a: R,
@@ -558,9 +560,16 @@ impl<R> MInst<R> {
                     b_hi,
                 }
             }
-            MInst::MulWideU { lo, hi, a, b } => {
+            MInst::MulWide {
+                signed,
+                lo,
+                hi,
+                a,
+                b,
+            } => {
                 let (a, b) = (f(a, Use), f(b, Use));
-                MInst::MulWideU {
+                MInst::MulWide {
+                    signed: *signed,
                     lo: f(lo, EarlyDef),
                     hi: f(hi, Def),
                     a,

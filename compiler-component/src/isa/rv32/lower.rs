@@ -39,6 +39,9 @@ fn imm12(value: i64) -> Option<i32> {
 enum Fusable {
     Compare(Cond, Value, Value),
     Eqz(Value),
+    /// `and` of two fused `==` compares, only as a trap condition (signed division's
+    /// INT_MIN / -1 check): trap when `(a ^ x) | (b ^ y)` is zero, no flags materialized.
+    BothEq(Value, Value),
 }
 
 struct Ctx<'a> {
@@ -135,7 +138,28 @@ impl<'a> Ctx<'a> {
                 a: self.src(cond)?,
                 b: Reg::Zero,
             }),
+            Some(Fusable::BothEq(..)) => Err(self.err("a fused and outside a trap check")),
         }
+    }
+
+    /// The test "both `==` compares hold" of a `Fusable::BothEq`: one zero test of the
+    /// or of the two differences.
+    fn both_equal_test(&mut self, p: Value, q: Value) -> Result<Test<Reg>> {
+        let mut diffs = [Reg::Zero; 2];
+        for (d, v) in diffs.iter_mut().zip([p, q]) {
+            let Some(Fusable::Compare(Cond::Eq, a, b)) = self.fused[v.0 as usize] else {
+                return Err(self.err("a fused and lost its compares"));
+            };
+            *d = self.temp();
+            self.binary(BinaryOp::Xor, *d, a, b)?;
+        }
+        let t = self.temp();
+        self.alu(AluOp::Or, t, diffs[0], diffs[1]);
+        Ok(Test {
+            cond: BrCond::Eq,
+            a: t,
+            b: Reg::Zero,
+        })
     }
 
     fn compare_test(&self, cond: Cond, a: Value, b: Value) -> Result<Test<Reg>> {
@@ -552,7 +576,11 @@ impl<'a> Ctx<'a> {
                 });
             }
             Op::TrapIf(code) => {
-                let test = self.test_for(arg(0)?)?;
+                let c = arg(0)?;
+                let test = match self.fused.get(c.0 as usize).copied().flatten() {
+                    Some(Fusable::BothEq(p, q)) => self.both_equal_test(p, q)?,
+                    _ => self.test_for(c)?,
+                };
                 self.emit(MInst::TrapIf { code: *code, test });
             }
             Op::BoundsCheck { end } => {
@@ -607,9 +635,10 @@ impl<'a> Ctx<'a> {
                     b_hi,
                 });
             }
-            Op::MulWideU => {
+            Op::MulWideU | Op::MulWideS => {
                 let (a, b) = (self.src(arg(0)?)?, self.src(arg(1)?)?);
-                self.emit(MInst::MulWideU {
+                self.emit(MInst::MulWide {
+                    signed: inst.op == Op::MulWideS,
                     lo: result(0)?,
                     hi: result(1)?,
                     a,
@@ -881,11 +910,35 @@ fn find_fusable(func: &ir::Function) -> Vec<Option<Fusable>> {
                     *slot = Some(how);
                 }
             };
+        // `and`s of two `==` compares used only there: (result, compares).
+        let mut ands: Vec<(Value, Value, Value)> = Vec::new();
         for inst in &b.insts {
             if matches!(inst.op, Op::TrapIf(_) | Op::Select)
                 && let Some(&c) = inst.args.first()
             {
                 take(c, &mut fused, &mut candidates);
+            }
+            if let (Op::TrapIf(_), &[c]) = (&inst.op, inst.args.as_slice())
+                && let Some(&(_, p, q)) = ands.iter().find(|a| a.0 == c)
+                && uses.get(c.0 as usize) == Some(&1)
+            {
+                take(p, &mut fused, &mut candidates);
+                take(q, &mut fused, &mut candidates);
+                fused[c.0 as usize] = Some(Fusable::BothEq(p, q));
+            }
+            let eq_once = |v: Value| {
+                uses.get(v.0 as usize) == Some(&1)
+                    && candidates
+                        .iter()
+                        .any(|c| c.0 == v && matches!(c.1, Fusable::Compare(Cond::Eq, ..)))
+            };
+            if let (Op::Binary(BinaryOp::And), [r], &[p, q]) =
+                (&inst.op, inst.results.as_slice(), inst.args.as_slice())
+                && p != q
+                && eq_once(p)
+                && eq_once(q)
+            {
+                ands.push((*r, p, q));
             }
             let single = |r: &[Value]| (r.len() == 1).then(|| r[0]);
             match (&inst.op, single(&inst.results), inst.args.as_slice()) {

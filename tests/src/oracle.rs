@@ -22,8 +22,9 @@ pub struct Oracle {
     engine: Engine,
     module: Module,
     linker: Linker<StoreLimits>,
-    /// Modules instantiated first, in each store, whose exports the module imports by name.
-    providers: Vec<(String, Module)>,
+    /// Modules instantiated first, in each store, whose exports the module imports by name
+    /// (rewritten like the module, so their memory and globals are observed too).
+    providers: Vec<(String, Module, ModuleInfo)>,
     pub info: ModuleInfo,
     memory_limit_bytes: usize,
 }
@@ -32,6 +33,8 @@ pub struct OracleInstance<'o> {
     oracle: &'o Oracle,
     store: Store<StoreLimits>,
     instance: Instance,
+    /// The providers' instances, in `Oracle::providers` order.
+    providers: Vec<Instance>,
 }
 
 fn wasm_type(ty: ValType) -> wasmtime::ValType {
@@ -158,10 +161,12 @@ impl Oracle {
                 let wasm = wat::parse_bytes(input).map_err(|e| {
                     HarnessError::new(format!("cannot parse provider `{name}`: {e}"))
                 })?;
-                let module = Module::new(&engine, &wasm).map_err(|e| {
+                let info = ModuleInfo::parse_linked(&wasm)?;
+                let rewritten = export_internals(&wasm, &info)?;
+                let module = Module::new(&engine, &rewritten).map_err(|e| {
                     HarnessError::new(format!("wasmtime rejects provider `{name}`: {e:?}"))
                 })?;
-                Ok((name.clone(), module))
+                Ok((name.clone(), module, info))
             })
             .collect::<Result<Vec<_>, HarnessError>>()?;
         Ok(Oracle {
@@ -190,11 +195,24 @@ impl Oracle {
             .set_fuel(FUEL)
             .map_err(|e| HarnessError::new(format!("cannot set fuel: {e}")))?;
         let mut linker = self.linker.clone();
-        for (name, provider) in &self.providers {
+        let mut providers = Vec::new();
+        for (name, provider, info) in &self.providers {
             let instance = match linker.instantiate(&mut store, provider) {
                 Ok(instance) => instance,
-                Err(error) => return Ok(Err(trap_of(&error)?)),
+                Err(error) => {
+                    let code = trap_of(&error)?;
+                    return Ok(Err(
+                        if code == trap_code::MEMORY_OUT_OF_BOUNDS
+                            && info.data_segment_out_of_bounds
+                        {
+                            trap_code::DATA_SEGMENT_DOES_NOT_FIT
+                        } else {
+                            code
+                        },
+                    ));
+                }
             };
+            providers.push(instance);
             linker
                 .instance(&mut store, name, instance)
                 .map_err(|e| HarnessError::new(format!("cannot link provider `{name}`: {e}")))?;
@@ -204,6 +222,7 @@ impl Oracle {
                 oracle: self,
                 store,
                 instance,
+                providers,
             })),
             Err(error) => {
                 let code = trap_of(&error)?;
@@ -217,7 +236,7 @@ impl Oracle {
     }
 }
 
-impl OracleInstance<'_> {
+impl<'o> OracleInstance<'o> {
     pub fn invoke(&mut self, export: &str, args: &[Value]) -> Result<Outcome, HarnessError> {
         let sig = &self.oracle.info.export(export)?.sig;
         let func = self
@@ -234,33 +253,54 @@ impl OracleInstance<'_> {
         }
     }
 
-    /// The linear memory's current bytes; empty without a memory.
-    pub fn memory(&mut self) -> Result<Vec<u8>, HarnessError> {
-        if !self.oracle.info.has_memory {
-            return Ok(Vec::new());
-        }
-        match self.instance.get_export(&mut self.store, MEMORY_EXPORT) {
-            Some(Extern::Memory(memory)) => Ok(memory.data(&self.store).to_vec()),
-            _ => Err(HarnessError::new(
-                "the rewritten module lost its memory export",
-            )),
-        }
+    /// The module and each provider, with its description.
+    fn parts(&self) -> Vec<(Instance, &'o ModuleInfo)> {
+        let oracle: &'o Oracle = self.oracle;
+        std::iter::once((self.instance, &oracle.info))
+            .chain(
+                self.providers
+                    .iter()
+                    .zip(&oracle.providers)
+                    .map(|(instance, (_, _, info))| (*instance, info)),
+            )
+            .collect()
     }
 
-    /// The defined globals' current values, by global index.
-    pub fn globals(&mut self) -> Result<Vec<Value>, HarnessError> {
-        self.oracle
-            .info
-            .globals
-            .iter()
-            .map(|global| {
-                let name = format!("{GLOBAL_EXPORT_PREFIX}{}", global.index);
-                match self.instance.get_export(&mut self.store, &name) {
-                    Some(Extern::Global(global)) => from_val(&global.get(&mut self.store)),
-                    _ => Err(HarnessError::new(format!("missing export `{name}`"))),
+    /// The linear memory's current bytes (empty without a defined memory), followed by each
+    /// provider's defined memory.
+    pub fn memory(&mut self) -> Result<Vec<u8>, HarnessError> {
+        let mut bytes = Vec::new();
+        for (instance, info) in self.parts() {
+            if !info.has_memory {
+                continue;
+            }
+            match instance.get_export(&mut self.store, MEMORY_EXPORT) {
+                Some(Extern::Memory(memory)) => bytes.extend_from_slice(memory.data(&self.store)),
+                _ => {
+                    return Err(HarnessError::new(
+                        "the rewritten module lost its memory export",
+                    ));
                 }
-            })
-            .collect()
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// The defined globals' current values, by global index (then each provider's).
+    pub fn globals(&mut self) -> Result<Vec<Value>, HarnessError> {
+        let mut values = Vec::new();
+        for (instance, info) in self.parts() {
+            for global in &info.globals {
+                let name = format!("{GLOBAL_EXPORT_PREFIX}{}", global.index);
+                match instance.get_export(&mut self.store, &name) {
+                    Some(Extern::Global(global)) => {
+                        values.push(from_val(&global.get(&mut self.store))?)
+                    }
+                    _ => return Err(HarnessError::new(format!("missing export `{name}`"))),
+                }
+            }
+        }
+        Ok(values)
     }
 }
 

@@ -38,7 +38,8 @@ fn fuzz_smoke_fixed_seeds_agree_with_wasmtime() {
                     let seed = module_seed(RUN_SEED, index);
                     match generate(seed, &features, &shape) {
                         Ok(generated) => {
-                            let outcome = run_module(&generated.wasm, seed, &options);
+                            let outcome =
+                                run_module(&generated.wasm, &generated.providers, seed, &options);
                             summary.add(seed, generated.profile, &outcome);
                         }
                         Err(e) => summary.add_generation_failure(normalize_reason(&e)),

@@ -3,10 +3,11 @@
 //! of loop iterations and calls on both engines alike.
 //!
 //! A share of the seeds (`Features::linked`) draw two modules: a provider that defines and
-//! exports a memory, a table, globals and functions, and an importer whose available imports are
-//! the provider's exports under the provider's module name (`fz` and the seed in hex), each with
-//! exactly the exported type. wasm-smith picks some of them, and some of the mocked `env`
-//! functions.
+//! exports a memory, a table, globals and functions (`provider_exports` draws their types,
+//! wasm-smith the bodies, initializers and everything unexported), and an importer whose
+//! available imports are the provider's exports under the provider's module name (`fz` and the
+//! seed in hex), each with exactly the exported type. wasm-smith picks some of them, and some of
+//! the mocked `env` functions.
 
 use arbitrary::Unstructured;
 use wasm_smith::{Config, InstructionKind, InstructionKinds, Module};
@@ -272,7 +273,9 @@ pub fn generate(seed: u64, features: &Features, shape: &Shape) -> Result<Generat
         profile = "linked";
         let name = format!("fz{seed:016x}");
         let length = 256 + rng.below(shape.max_entropy as u64) as usize;
-        let provider = build(provider_config(features, shape), &rng.bytes(length), shape)?;
+        let mut config = provider_config(features, shape);
+        config.exports = Some(provider_exports(&mut rng, features, shape));
+        let provider = build(config, &rng.bytes(length), shape)?;
         provided = imports_of_exports(&provider, &name)?;
         providers.push((name, provider));
     }
@@ -294,18 +297,80 @@ fn build(config: Config, entropy: &[u8], shape: &Shape) -> Result<Vec<u8>, Strin
     Ok(module.to_bytes())
 }
 
-/// A provider: no imports; a memory, a table, at least four globals and two functions, all
-/// exported.
+/// A provider: no imports, the exports `provider_exports` lists (wasm-smith defines them, with
+/// random bodies and initializers) and nothing else exported; its only memory is the exported
+/// one.
 fn provider_config(features: &Features, shape: &Shape) -> Config {
     let mut config = config(features, shape, "mixed");
     config.available_imports = None;
     config.max_imports = 0;
-    config.min_memories = 1;
-    config.max_memories = 1;
-    config.min_tables = 1;
-    config.min_globals = 4.min(shape.max_globals);
-    config.min_funcs = 2.min(shape.max_funcs);
+    config.max_memories = 0;
+    config.export_everything = false;
     config
+}
+
+/// The exports of a provider, drawn from `rng`: a memory of 1 or 2 pages (the maximum 2 or
+/// none), a funcref or externref table, globals of every numeric type (floats if on), each
+/// immutable and mutable (three in four kept), and two to four functions with random
+/// signatures.
+fn provider_exports(rng: &mut Rng, features: &Features, shape: &Shape) -> Vec<u8> {
+    let pages = 1 + rng.below(u64::from(shape.max_memory_pages.max(1)));
+    let mut wat = format!(
+        "(module\n  (memory (export \"memory\") {pages}{})\n",
+        if rng.below(2) == 0 {
+            format!(" {}", shape.max_memory_pages.max(1))
+        } else {
+            String::new()
+        }
+    );
+    let element = if features.reference_types && rng.below(4) == 0 {
+        "externref"
+    } else {
+        "funcref"
+    };
+    let entries = rng.below(shape.max_table_elements.min(16) + 1);
+    let maximum = match rng.below(3) {
+        0 => String::new(),
+        _ => format!(" {}", entries + rng.below(8)),
+    };
+    wat.push_str(&format!(
+        "  (table (export \"table\") {entries}{maximum} {element})\n"
+    ));
+    let mut types = vec!["i32", "i64"];
+    if features.floats {
+        types.extend(["f32", "f64"]);
+    }
+    for ty in &types {
+        for mutable in [false, true] {
+            if rng.below(4) == 0 {
+                continue;
+            }
+            let (name, global_type) = if mutable {
+                (format!("{ty}_mut"), format!("(mut {ty})"))
+            } else {
+                (ty.to_string(), ty.to_string())
+            };
+            wat.push_str(&format!(
+                "  (global (export \"{name}\") {global_type} ({ty}.const 0))\n"
+            ));
+        }
+    }
+    for index in 0..2 + rng.below(3) {
+        let pick = |rng: &mut Rng, n: u64| -> Vec<&str> {
+            (0..rng.below(n + 1))
+                .map(|_| types[rng.below(types.len() as u64) as usize])
+                .collect()
+        };
+        let params = pick(rng, 3);
+        let results = pick(rng, if features.multi_value { 2 } else { 1 });
+        wat.push_str(&format!(
+            "  (func (export \"f{index}\") (param {}) (result {}) unreachable)\n",
+            params.join(" "),
+            results.join(" ")
+        ));
+    }
+    wat.push(')');
+    wat::parse_str(&wat).expect("the provider's exports are valid WAT")
 }
 
 /// The wasm-smith configuration of `profile` (without `available_imports`).

@@ -14,6 +14,9 @@ use crate::{HarnessError, ModuleInfo};
 /// A provider: its module name (what the importer imports from) and its wasm or WAT.
 pub type Provider = (String, Vec<u8>);
 
+/// A compiled provider: its module name and its object.
+pub type ProviderObject = (String, Vec<u8>);
+
 /// The module names `wasm` imports from, in first-import order.
 pub fn import_modules(wasm: &[u8]) -> Result<Vec<String>, HarnessError> {
     let mut names: Vec<String> = Vec::new();
@@ -62,7 +65,7 @@ pub fn importer_info(input: &[u8], providers: &[Provider]) -> Result<ModuleInfo,
 pub fn compile(
     providers: &[Provider],
     options: &Options,
-) -> Result<Vec<(String, Vec<u8>)>, (String, CompileError)> {
+) -> Result<Vec<ProviderObject>, (String, CompileError)> {
     providers
         .iter()
         .map(|(name, input)| {
@@ -82,7 +85,7 @@ pub fn link(
     object: &[u8],
     info: &ModuleInfo,
     providers: &[Provider],
-    objects: &[(String, Vec<u8>)],
+    objects: &[ProviderObject],
 ) -> Result<SynthInstance, HarnessError> {
     if objects.is_empty() {
         return SynthInstance::new(target, object, info);

@@ -12,7 +12,9 @@
 //! `--out DIR` (failing modules and reports, default `fuzz-out`), `--reduce` (shrink every
 //! failing module and write it as a fixture into `DIR/fixtures`), `--attempts N` (shrink
 //! attempts without progress, default 300), `--no-isolation`, `--module SEED` (run one module
-//! seed, as printed), `--replay FILE` (run a .wasm or .wat file).
+//! seed, as printed), `--replay FILE` (run a .wasm or .wat file, with the providers it imports
+//! from found as `lib/MODULE.wat` beside it), `--only-linked` (run only the seeds that draw a
+//! provider and an importer; the others are skipped uncounted).
 //! The process exits with 1 when a bug was found.
 
 use std::path::{Path, PathBuf};
@@ -39,6 +41,7 @@ struct Args {
     isolation: bool,
     module: Option<u64>,
     replay: Option<PathBuf>,
+    only_linked: bool,
 }
 
 fn parse_number(text: &str) -> Result<u64, String> {
@@ -62,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
         isolation: true,
         module: None,
         replay: None,
+        only_linked: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -85,6 +89,7 @@ fn parse_args() -> Result<Args, String> {
             "--no-isolation" => args.isolation = false,
             "--module" => args.module = Some(parse_number(&value()?)?),
             "--replay" => args.replay = Some(PathBuf::from(value()?)),
+            "--only-linked" => args.only_linked = true,
             "--help" | "-h" => {
                 println!("see the documentation at the top of tests/examples/fuzz.rs");
                 std::process::exit(0);
@@ -194,6 +199,10 @@ fn main() {
                     }
                     let seed = module_seed(args.seed, index);
                     let generated = match generate(seed, &features, &shape) {
+                        // Not a linked case: not run, not counted.
+                        Ok(generated) if args.only_linked && generated.providers.is_empty() => {
+                            continue;
+                        }
                         Ok(generated) => generated,
                         Err(e) => {
                             summary.add_generation_failure(fuzz::run::normalize_reason(&e));

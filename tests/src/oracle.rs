@@ -199,18 +199,7 @@ impl Oracle {
         for (name, provider, info) in &self.providers {
             let instance = match linker.instantiate(&mut store, provider) {
                 Ok(instance) => instance,
-                Err(error) => {
-                    let code = trap_of(&error)?;
-                    return Ok(Err(
-                        if code == trap_code::MEMORY_OUT_OF_BOUNDS
-                            && info.data_segment_out_of_bounds
-                        {
-                            trap_code::DATA_SEGMENT_DOES_NOT_FIT
-                        } else {
-                            code
-                        },
-                    ));
-                }
+                Err(error) => return Ok(Err(instantiation_trap(&error, info)?)),
             };
             providers.push(instance);
             linker
@@ -224,16 +213,26 @@ impl Oracle {
                 instance,
                 providers,
             })),
-            Err(error) => {
-                let code = trap_of(&error)?;
-                if code == trap_code::MEMORY_OUT_OF_BOUNDS && self.info.data_segment_out_of_bounds {
-                    Ok(Err(trap_code::DATA_SEGMENT_DOES_NOT_FIT))
-                } else {
-                    Ok(Err(code))
-                }
-            }
+            Err(error) => Ok(Err(instantiation_trap(&error, &self.info)?)),
         }
     }
+}
+
+/// The trap code of a failed instantiation of a module described by `info`. A segment that
+/// does not fit is a memory or table access out of bounds to wasmtime, with no wasm backtrace (a
+/// trap in the start function has one, with its frames): synth's `synth_init` reports it as code
+/// 6 (data) or 12 (elements).
+fn instantiation_trap(error: &wasmtime::Error, info: &ModuleInfo) -> Result<u32, HarnessError> {
+    let code = trap_of(error)?;
+    let in_segment = info.data_segment_out_of_bounds && code == trap_code::MEMORY_OUT_OF_BOUNDS
+        || error
+            .downcast_ref::<wasmtime::WasmBacktrace>()
+            .is_none_or(|backtrace| backtrace.frames().is_empty());
+    Ok(match code {
+        trap_code::MEMORY_OUT_OF_BOUNDS if in_segment => trap_code::DATA_SEGMENT_DOES_NOT_FIT,
+        trap_code::TABLE_OUT_OF_BOUNDS if in_segment => trap_code::ELEM_SEGMENT_DOES_NOT_FIT,
+        code => code,
+    })
 }
 
 impl<'o> OracleInstance<'o> {
@@ -556,6 +555,42 @@ mod tests {
         assert_eq!(
             oracle.instantiate().unwrap().err(),
             Some(trap_code::UNREACHABLE)
+        );
+        // Segments whose offsets are imported globals: only known when instantiating.
+        let provider = br#"(module (global (export "at") i32 (i32.const 65535))
+            (memory (export "memory") 1) (table (export "table") 2 funcref))"#;
+        let providers = [("p".to_string(), provider.to_vec())];
+        let data = br#"(module (import "p" "at" (global i32)) (import "p" "memory" (memory 1))
+            (data (global.get 0) "ab"))"#;
+        let oracle = Oracle::linked(data, 16, &providers).unwrap();
+        assert_eq!(
+            oracle.instantiate().unwrap().err(),
+            Some(trap_code::DATA_SEGMENT_DOES_NOT_FIT)
+        );
+        let elements = br#"(module (import "p" "at" (global i32))
+            (import "p" "table" (table 2 funcref)) (func $f) (elem (global.get 0) func $f))"#;
+        let oracle = Oracle::linked(elements, 16, &providers).unwrap();
+        assert_eq!(
+            oracle.instantiate().unwrap().err(),
+            Some(trap_code::ELEM_SEGMENT_DOES_NOT_FIT)
+        );
+        // The same accesses in a start function are plain out-of-bounds traps.
+        let start = br#"(module (import "p" "at" (global i32)) (import "p" "memory" (memory 1))
+            (import "p" "table" (table 2 funcref))
+            (func $s (drop (i32.load (global.get 0))) (drop (table.get 0 (global.get 0))))
+            (start $s))"#;
+        let oracle = Oracle::linked(start, 16, &providers).unwrap();
+        assert_eq!(
+            oracle.instantiate().unwrap().err(),
+            Some(trap_code::MEMORY_OUT_OF_BOUNDS)
+        );
+        let start = br#"(module (import "p" "at" (global i32))
+            (import "p" "table" (table 2 funcref))
+            (func $s (drop (table.get 0 (global.get 0)))) (start $s))"#;
+        let oracle = Oracle::linked(start, 16, &providers).unwrap();
+        assert_eq!(
+            oracle.instantiate().unwrap().err(),
+            Some(trap_code::TABLE_OUT_OF_BOUNDS)
         );
     }
 

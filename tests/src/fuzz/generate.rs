@@ -294,7 +294,7 @@ fn build(config: Config, entropy: &[u8], shape: &Shape) -> Result<Vec<u8>, Strin
     module
         .ensure_termination(shape.termination_fuel)
         .map_err(|e| format!("ensure_termination: {e}"))?;
-    Ok(module.to_bytes())
+    super::canonicalize::canonicalize_conversions(&module.to_bytes())
 }
 
 /// A provider: no imports, the exports `provider_exports` lists (wasm-smith defines them, with

@@ -1271,7 +1271,14 @@ impl Emitter<'_> {
                 target: Some(target),
                 ..
             } => {
-                let rm = r.get(*target)?;
+                let mut rm = r.get(*target)?;
+                // lr is allocatable and a call clobbers it, so the target may be there; `blx`
+                // takes no lr: go through the scratch register, which the call clobbers too
+                // (fuzz seed 0x03aa49c30a5358f3).
+                if rm == LR {
+                    self.b.inst(Asm::MovReg { rd: IP, rm });
+                    rm = IP;
+                }
                 self.b.inst(Asm::Blx { rm });
             }
             MInst::Call { func, .. } => self.b.call(Symbol::Function(*func)),

@@ -464,7 +464,7 @@ fn classify(
             format!("{difference}; largest frames: {frames}"),
         ));
     }
-    let class = if expected.init_trap != actual.init_trap {
+    let class = if !crate::compare::init_traps_agree(expected.init_trap, actual.init_trap) {
         "wrong instantiation"
     } else if !match (&expected.outcome, &actual.outcome) {
         (Some(e), Some(a)) => crate::compare::outcome_agrees(e, a, &vector.args),

@@ -12,18 +12,22 @@
 //! `--out DIR` (failing modules and reports, default `fuzz-out`), `--reduce` (shrink every
 //! failing module and write it as a fixture into `DIR/fixtures`), `--attempts N` (shrink
 //! attempts without progress, default 300), `--no-isolation`, `--module SEED` (run one module
-//! seed, as printed), `--replay FILE` (run a .wasm or .wat file).
+//! seed, as printed), `--replay FILE` (run a .wasm or .wat file, with the providers it imports
+//! from found as `lib/MODULE.wat` beside it), `--only-linked` (run only the seeds that draw a
+//! provider and an importer; the others are skipped uncounted).
 //! The process exits with 1 when a bug was found.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use synth_compiler::Target;
 use synth_tests::fuzz::{
-    self, Features, ModuleOutcome, RunOptions, Shape, Summary, generate, module_seed, run_module,
+    self, Features, Generated, ModuleOutcome, RunOptions, Shape, Summary, generate, module_seed,
+    run_module,
 };
+use synth_tests::providers::Provider;
 
 struct Args {
     seconds: u64,
@@ -37,6 +41,7 @@ struct Args {
     isolation: bool,
     module: Option<u64>,
     replay: Option<PathBuf>,
+    only_linked: bool,
 }
 
 fn parse_number(text: &str) -> Result<u64, String> {
@@ -60,6 +65,7 @@ fn parse_args() -> Result<Args, String> {
         isolation: true,
         module: None,
         replay: None,
+        only_linked: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -83,6 +89,7 @@ fn parse_args() -> Result<Args, String> {
             "--no-isolation" => args.isolation = false,
             "--module" => args.module = Some(parse_number(&value()?)?),
             "--replay" => args.replay = Some(PathBuf::from(value()?)),
+            "--only-linked" => args.only_linked = true,
             "--help" | "-h" => {
                 println!("see the documentation at the top of tests/examples/fuzz.rs");
                 std::process::exit(0);
@@ -129,19 +136,23 @@ fn main() {
 
     // One module, printed in full.
     if args.module.is_some() || args.replay.is_some() {
-        let (seed, wasm) = match (&args.replay, args.module) {
+        let (seed, wasm, providers) = match (&args.replay, args.module) {
             (Some(path), _) => {
                 let bytes = std::fs::read(path).unwrap_or_else(|e| {
                     eprintln!("fuzz: {}: {e}", path.display());
                     std::process::exit(2)
                 });
-                (
-                    args.seed,
-                    wat::parse_bytes(&bytes).expect("wasm or WAT").into_owned(),
-                )
+                let wasm = wat::parse_bytes(&bytes).expect("wasm or WAT").into_owned();
+                // The modules it imports from, as fixtures keep them: `lib/MODULE.wat` beside it.
+                let lib = path.parent().unwrap_or(Path::new(".")).join("lib");
+                let providers = synth_tests::providers::from_dir(&wasm, &lib).unwrap_or_else(|e| {
+                    eprintln!("fuzz: {}: {e}", lib.display());
+                    std::process::exit(2)
+                });
+                (args.seed, wasm, providers)
             }
             (None, Some(seed)) => match generate(seed, &features, &shape) {
-                Ok(generated) => (seed, generated.wasm),
+                Ok(generated) => (seed, generated.wasm, generated.providers),
                 Err(e) => {
                     eprintln!("fuzz: seed 0x{seed:016x}: {e}");
                     std::process::exit(2)
@@ -149,11 +160,11 @@ fn main() {
             },
             _ => unreachable!(),
         };
-        let outcome = run_module(&wasm, seed, &options);
+        let outcome = run_module(&wasm, &providers, seed, &options);
         print_module(seed, &outcome);
         let bugs = outcome.bugs().count();
         if args.reduce && bugs > 0 {
-            reduce_and_save(&args, &options, seed, &wasm, &outcome);
+            reduce_and_save(&args, &options, seed, &wasm, &providers, &outcome);
         }
         std::process::exit(i32::from(bugs > 0));
     }
@@ -163,7 +174,7 @@ fn main() {
     let deadline = start + Duration::from_secs(args.seconds);
     let next = AtomicU64::new(0);
     let total = Mutex::new(Summary::default());
-    let failing: Mutex<Vec<(u64, Vec<u8>, ModuleOutcome)>> = Mutex::new(Vec::new());
+    let failing: Mutex<Vec<(u64, Generated, ModuleOutcome)>> = Mutex::new(Vec::new());
     println!(
         "fuzz: seed {}, {} jobs, {} s, targets {}",
         args.seed,
@@ -188,25 +199,30 @@ fn main() {
                     }
                     let seed = module_seed(args.seed, index);
                     let generated = match generate(seed, &features, &shape) {
+                        // Not a linked case: not run, not counted.
+                        Ok(generated) if args.only_linked && generated.providers.is_empty() => {
+                            continue;
+                        }
                         Ok(generated) => generated,
                         Err(e) => {
                             summary.add_generation_failure(fuzz::run::normalize_reason(&e));
                             continue;
                         }
                     };
-                    let outcome = run_module(&generated.wasm, seed, &options);
+                    let outcome = run_module(&generated.wasm, &generated.providers, seed, &options);
                     summary.add(seed, generated.profile, &outcome);
                     if outcome.bugs().next().is_some() {
                         print_module(seed, &outcome);
                         let name = args.out.join(format!("0x{seed:016x}"));
                         let _ = std::fs::write(name.with_extension("wasm"), &generated.wasm);
+                        for (module, wasm) in &generated.providers {
+                            let path = args.out.join(format!("0x{seed:016x}.{module}.wasm"));
+                            let _ = std::fs::write(path, wasm);
+                        }
                         let report: Vec<String> =
                             outcome.findings.iter().map(|f| f.to_string()).collect();
                         let _ = std::fs::write(name.with_extension("txt"), report.join("\n"));
-                        failing
-                            .lock()
-                            .unwrap()
-                            .push((seed, generated.wasm.clone(), outcome));
+                        failing.lock().unwrap().push((seed, generated, outcome));
                     }
                     if last_report.elapsed() > Duration::from_secs(30) {
                         last_report = Instant::now();
@@ -229,8 +245,9 @@ fn main() {
     println!("{}", total.render(start.elapsed()));
     let failing = failing.into_inner().unwrap();
     if args.reduce {
-        for (seed, wasm, outcome) in &failing {
-            reduce_and_save(&args, &options, *seed, wasm, outcome);
+        for (seed, generated, outcome) in &failing {
+            let (wasm, providers) = (&generated.wasm, &generated.providers);
+            reduce_and_save(&args, &options, *seed, wasm, providers, outcome);
         }
     }
     if !failing.is_empty() {
@@ -247,6 +264,7 @@ fn reduce_and_save(
     options: &RunOptions,
     seed: u64,
     wasm: &[u8],
+    providers: &[Provider],
     outcome: &ModuleOutcome,
 ) {
     let Some(finding) = outcome.bugs().next() else {
@@ -254,7 +272,7 @@ fn reduce_and_save(
     };
     let dir = args.out.join("fixtures");
     let _ = std::fs::create_dir_all(&dir);
-    match fuzz::reduce::reduce(wasm, seed, finding, options, args.attempts) {
+    match fuzz::reduce::reduce(wasm, providers, seed, finding, options, args.attempts) {
         Ok(reduced) => {
             let name = format!("fuzz_{seed:016x}");
             let comment = format!(

@@ -6,6 +6,7 @@ pub mod compare;
 pub mod emu;
 pub mod fuzz;
 pub mod oracle;
+pub mod providers;
 pub mod spec;
 pub mod toolchain;
 pub mod vectors;

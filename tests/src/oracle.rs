@@ -22,8 +22,9 @@ pub struct Oracle {
     engine: Engine,
     module: Module,
     linker: Linker<StoreLimits>,
-    /// Modules instantiated first, in each store, whose exports the module imports by name.
-    providers: Vec<(String, Module)>,
+    /// Modules instantiated first, in each store, whose exports the module imports by name
+    /// (rewritten like the module, so their memory and globals are observed too).
+    providers: Vec<(String, Module, ModuleInfo)>,
     pub info: ModuleInfo,
     memory_limit_bytes: usize,
 }
@@ -32,6 +33,8 @@ pub struct OracleInstance<'o> {
     oracle: &'o Oracle,
     store: Store<StoreLimits>,
     instance: Instance,
+    /// The providers' instances, in `Oracle::providers` order.
+    providers: Vec<Instance>,
 }
 
 fn wasm_type(ty: ValType) -> wasmtime::ValType {
@@ -155,19 +158,29 @@ impl Oracle {
             max_memory_pages,
             ..Default::default()
         };
-        let pages = options.memory_max_pages(info.memory_initial_pages, info.memory_declared_max);
+        let own_pages =
+            options.memory_max_pages(info.memory_initial_pages, info.memory_declared_max);
         let providers = providers
             .iter()
             .map(|(name, input)| {
                 let wasm = wat::parse_bytes(input).map_err(|e| {
                     HarnessError::new(format!("cannot parse provider `{name}`: {e}"))
                 })?;
-                let module = Module::new(&engine, &wasm).map_err(|e| {
+                let info = ModuleInfo::parse_linked(&wasm)?;
+                let rewritten = export_internals(&wasm, &info)?;
+                let module = Module::new(&engine, &rewritten).map_err(|e| {
                     HarnessError::new(format!("wasmtime rejects provider `{name}`: {e:?}"))
                 })?;
-                Ok((name.clone(), module))
+                Ok((name.clone(), module, info))
             })
             .collect::<Result<Vec<_>, HarnessError>>()?;
+        // One limit for every memory of the store: the largest any of the modules has.
+        let pages = providers
+            .iter()
+            .map(|(_, _, p)| {
+                options.memory_max_pages(p.memory_initial_pages, p.memory_declared_max)
+            })
+            .fold(own_pages, u64::max);
         Ok(Oracle {
             engine,
             module,
@@ -194,11 +207,13 @@ impl Oracle {
             .set_fuel(FUEL)
             .map_err(|e| HarnessError::new(format!("cannot set fuel: {e}")))?;
         let mut linker = self.linker.clone();
-        for (name, provider) in &self.providers {
+        let mut providers = Vec::new();
+        for (name, provider, info) in &self.providers {
             let instance = match linker.instantiate(&mut store, provider) {
                 Ok(instance) => instance,
-                Err(error) => return Ok(Err(trap_of(&error)?)),
+                Err(error) => return Ok(Err(instantiation_trap(&error, info)?)),
             };
+            providers.push(instance);
             linker
                 .instance(&mut store, name, instance)
                 .map_err(|e| HarnessError::new(format!("cannot link provider `{name}`: {e}")))?;
@@ -208,20 +223,31 @@ impl Oracle {
                 oracle: self,
                 store,
                 instance,
+                providers,
             })),
-            Err(error) => {
-                let code = trap_of(&error)?;
-                if code == trap_code::MEMORY_OUT_OF_BOUNDS && self.info.data_segment_out_of_bounds {
-                    Ok(Err(trap_code::DATA_SEGMENT_DOES_NOT_FIT))
-                } else {
-                    Ok(Err(code))
-                }
-            }
+            Err(error) => Ok(Err(instantiation_trap(&error, &self.info)?)),
         }
     }
 }
 
-impl OracleInstance<'_> {
+/// The trap code of a failed instantiation of a module described by `info`. A segment that
+/// does not fit is a memory or table access out of bounds to wasmtime, with no wasm backtrace (a
+/// trap in the start function has one, with its frames): synth's `synth_init` reports it as code
+/// 6 (data) or 12 (elements).
+fn instantiation_trap(error: &wasmtime::Error, info: &ModuleInfo) -> Result<u32, HarnessError> {
+    let code = trap_of(error)?;
+    let in_segment = info.data_segment_out_of_bounds && code == trap_code::MEMORY_OUT_OF_BOUNDS
+        || error
+            .downcast_ref::<wasmtime::WasmBacktrace>()
+            .is_none_or(|backtrace| backtrace.frames().is_empty());
+    Ok(match code {
+        trap_code::MEMORY_OUT_OF_BOUNDS if in_segment => trap_code::DATA_SEGMENT_DOES_NOT_FIT,
+        trap_code::TABLE_OUT_OF_BOUNDS if in_segment => trap_code::ELEM_SEGMENT_DOES_NOT_FIT,
+        code => code,
+    })
+}
+
+impl<'o> OracleInstance<'o> {
     pub fn invoke(&mut self, export: &str, args: &[Value]) -> Result<Outcome, HarnessError> {
         let sig = &self.oracle.info.export(export)?.sig;
         let func = self
@@ -238,33 +264,54 @@ impl OracleInstance<'_> {
         }
     }
 
-    /// The linear memory's current bytes; empty without a memory.
-    pub fn memory(&mut self) -> Result<Vec<u8>, HarnessError> {
-        if !self.oracle.info.has_memory {
-            return Ok(Vec::new());
-        }
-        match self.instance.get_export(&mut self.store, MEMORY_EXPORT) {
-            Some(Extern::Memory(memory)) => Ok(memory.data(&self.store).to_vec()),
-            _ => Err(HarnessError::new(
-                "the rewritten module lost its memory export",
-            )),
-        }
+    /// The module and each provider, with its description.
+    fn parts(&self) -> Vec<(Instance, &'o ModuleInfo)> {
+        let oracle: &'o Oracle = self.oracle;
+        std::iter::once((self.instance, &oracle.info))
+            .chain(
+                self.providers
+                    .iter()
+                    .zip(&oracle.providers)
+                    .map(|(instance, (_, _, info))| (*instance, info)),
+            )
+            .collect()
     }
 
-    /// The defined globals' current values, by global index.
-    pub fn globals(&mut self) -> Result<Vec<Value>, HarnessError> {
-        self.oracle
-            .info
-            .globals
-            .iter()
-            .map(|global| {
-                let name = format!("{GLOBAL_EXPORT_PREFIX}{}", global.index);
-                match self.instance.get_export(&mut self.store, &name) {
-                    Some(Extern::Global(global)) => from_val(&global.get(&mut self.store)),
-                    _ => Err(HarnessError::new(format!("missing export `{name}`"))),
+    /// The linear memory's current bytes (empty without a defined memory), followed by each
+    /// provider's defined memory.
+    pub fn memory(&mut self) -> Result<Vec<u8>, HarnessError> {
+        let mut bytes = Vec::new();
+        for (instance, info) in self.parts() {
+            if !info.has_memory {
+                continue;
+            }
+            match instance.get_export(&mut self.store, MEMORY_EXPORT) {
+                Some(Extern::Memory(memory)) => bytes.extend_from_slice(memory.data(&self.store)),
+                _ => {
+                    return Err(HarnessError::new(
+                        "the rewritten module lost its memory export",
+                    ));
                 }
-            })
-            .collect()
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// The defined globals' current values, by global index (then each provider's).
+    pub fn globals(&mut self) -> Result<Vec<Value>, HarnessError> {
+        let mut values = Vec::new();
+        for (instance, info) in self.parts() {
+            for global in &info.globals {
+                let name = format!("{GLOBAL_EXPORT_PREFIX}{}", global.index);
+                match instance.get_export(&mut self.store, &name) {
+                    Some(Extern::Global(global)) => {
+                        values.push(from_val(&global.get(&mut self.store))?)
+                    }
+                    _ => return Err(HarnessError::new(format!("missing export `{name}`"))),
+                }
+            }
+        }
+        Ok(values)
     }
 }
 
@@ -523,6 +570,42 @@ mod tests {
         assert_eq!(
             oracle.instantiate().unwrap().err(),
             Some(trap_code::UNREACHABLE)
+        );
+        // Segments whose offsets are imported globals: only known when instantiating.
+        let provider = br#"(module (global (export "at") i32 (i32.const 65535))
+            (memory (export "memory") 1) (table (export "table") 2 funcref))"#;
+        let providers = [("p".to_string(), provider.to_vec())];
+        let data = br#"(module (import "p" "at" (global i32)) (import "p" "memory" (memory 1))
+            (data (global.get 0) "ab"))"#;
+        let oracle = Oracle::linked(data, Some(16), &providers).unwrap();
+        assert_eq!(
+            oracle.instantiate().unwrap().err(),
+            Some(trap_code::DATA_SEGMENT_DOES_NOT_FIT)
+        );
+        let elements = br#"(module (import "p" "at" (global i32))
+            (import "p" "table" (table 2 funcref)) (func $f) (elem (global.get 0) func $f))"#;
+        let oracle = Oracle::linked(elements, Some(16), &providers).unwrap();
+        assert_eq!(
+            oracle.instantiate().unwrap().err(),
+            Some(trap_code::ELEM_SEGMENT_DOES_NOT_FIT)
+        );
+        // The same accesses in a start function are plain out-of-bounds traps.
+        let start = br#"(module (import "p" "at" (global i32)) (import "p" "memory" (memory 1))
+            (import "p" "table" (table 2 funcref))
+            (func $s (drop (i32.load (global.get 0))) (drop (table.get 0 (global.get 0))))
+            (start $s))"#;
+        let oracle = Oracle::linked(start, Some(16), &providers).unwrap();
+        assert_eq!(
+            oracle.instantiate().unwrap().err(),
+            Some(trap_code::MEMORY_OUT_OF_BOUNDS)
+        );
+        let start = br#"(module (import "p" "at" (global i32))
+            (import "p" "table" (table 2 funcref))
+            (func $s (drop (table.get 0 (global.get 0)))) (start $s))"#;
+        let oracle = Oracle::linked(start, Some(16), &providers).unwrap();
+        assert_eq!(
+            oracle.instantiate().unwrap().err(),
+            Some(trap_code::TABLE_OUT_OF_BOUNDS)
         );
     }
 

@@ -278,6 +278,9 @@ pub struct ModuleInfo {
     /// Defined globals only (imported globals are rejected: the mock has no values for them).
     pub globals: Vec<GlobalInfo>,
     pub has_memory: bool,
+    /// The defined memory's symbol (`synth_memory`, or `NS_EXPORT` / `NS_memory` with a
+    /// namespace); its size word is this plus `_bytes`.
+    pub memory_symbol: String,
     /// Initial size of the (single) memory in 64 KiB pages.
     pub memory_initial_pages: u64,
     /// Its declared maximum, if any.
@@ -325,6 +328,35 @@ impl ModuleInfo {
                 export.symbol = format!("{ns}_{}", mangle(&export.name));
             }
         }
+        // Defined globals and the memory: `NS_EXPORT` for the first export name, else
+        // `NS_global_N` / `NS_memory`.
+        let mut first_export: BTreeMap<(u8, u32), String> = BTreeMap::new();
+        for payload in Parser::new(0).parse_all(wasm) {
+            if let Payload::ExportSection(reader) = payload.map_err(bad)? {
+                for export in reader {
+                    let export = export.map_err(bad)?;
+                    let kind = match export.kind {
+                        ExternalKind::Global => 0,
+                        ExternalKind::Memory => 1,
+                        _ => continue,
+                    };
+                    first_export
+                        .entry((kind, export.index))
+                        .or_insert_with(|| export.name.to_string());
+                }
+            }
+        }
+        for global in &mut info.globals {
+            global.symbol = match first_export.get(&(0, global.index)) {
+                Some(name) => format!("{ns}_{}", mangle(name)),
+                None => format!("{ns}_global_{}", global.index),
+            };
+        }
+        // A defined memory is memory 0 (one memory at most, imported or defined).
+        info.memory_symbol = match first_export.get(&(1, 0)) {
+            Some(name) => format!("{ns}_{}", mangle(name)),
+            None => format!("{ns}_memory"),
+        };
         Ok(info)
     }
 
@@ -385,7 +417,10 @@ fn parse_binary_with(
 ) -> Result<ModuleInfo, HarnessError> {
     let mut types: Vec<Option<Result<Signature, HarnessError>>> = Vec::new();
     let mut function_types: Vec<u32> = Vec::new();
-    let mut info = ModuleInfo::default();
+    let mut info = ModuleInfo {
+        memory_symbol: "synth_memory".to_string(),
+        ..ModuleInfo::default()
+    };
     let mut imported_globals = 0u32;
     let mut global_types: Vec<ValType> = Vec::new();
     let mut raw_exports: Vec<(String, ExternalKind, u32)> = Vec::new();
@@ -436,7 +471,11 @@ fn parse_binary_with(
                             });
                         }
                         TypeRef::Global(_) => imported_globals += 1,
-                        TypeRef::Memory(_) | TypeRef::Table(_) if data_imports => {}
+                        TypeRef::Memory(memory) if data_imports => {
+                            // Data segments are checked against the imported memory's size.
+                            info.memory_initial_pages = memory.initial;
+                        }
+                        TypeRef::Table(_) if data_imports => {}
                         _ => {
                             return Err(HarnessError::new(format!(
                                 "import {}.{} is not a function; the harness mocks only functions",

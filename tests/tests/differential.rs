@@ -12,10 +12,9 @@ use synth_compiler::{Options, Target};
 use synth_tests::compare::{
     describe_difference, observations_agree, observe_emulator, observe_oracle,
 };
-use synth_tests::emu::SynthInstance;
 use synth_tests::oracle::Oracle;
-use synth_tests::vectors;
-use synth_tests::{HarnessError, ModuleInfo, Outcome, trap_code};
+use synth_tests::{HarnessError, Outcome, trap_code};
+use synth_tests::{providers, vectors};
 
 /// Mismatches reported per (fixture, target, options) before the rest are only counted.
 const SHOWN_MISMATCHES: usize = 4;
@@ -38,34 +37,6 @@ struct FixtureReport {
     name: String,
     targets: BTreeMap<&'static str, TargetReport>,
     failures: Vec<String>,
-}
-
-/// The modules `wasm` imports from that `fixtures/lib/NAME.wat` provides, as (NAME, its text),
-/// in first-import order: they are linked with the fixture (docs/ABI.md module namespaces).
-fn providers(wasm: &[u8]) -> Result<Vec<(String, Vec<u8>)>, HarnessError> {
-    let mut names: Vec<String> = Vec::new();
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(|e| HarnessError::new(format!("malformed wasm: {e}")))?;
-        if let wasmparser::Payload::ImportSection(reader) = payload {
-            for import in reader.into_imports() {
-                let import =
-                    import.map_err(|e| HarnessError::new(format!("malformed import: {e}")))?;
-                if !names.iter().any(|n| n == import.module) {
-                    names.push(import.module.to_string());
-                }
-            }
-        }
-    }
-    let mut found = Vec::new();
-    for name in names {
-        let path = fixtures_dir().join("lib").join(format!("{name}.wat"));
-        if path.exists() {
-            let text = std::fs::read(&path)
-                .map_err(|e| HarnessError::new(format!("cannot read {}: {e}", path.display())))?;
-            found.push((name, text));
-        }
-    }
-    Ok(found)
 }
 
 fn options(target: Target, bounds_checks: bool, spill_realloc: bool) -> Options {
@@ -96,12 +67,8 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
         let wasm = wat::parse_bytes(&wat)
             .map_err(|e| HarnessError::new(format!("cannot parse module text: {e}")))?
             .into_owned();
-        let providers = providers(&wasm)?;
-        let info = if providers.is_empty() {
-            ModuleInfo::parse(&wat)?
-        } else {
-            ModuleInfo::parse_linked(&wat)?
-        };
+        let providers = providers::from_dir(&wasm, &fixtures_dir().join("lib"))?;
+        let info = providers::importer_info(&wat, &providers)?;
         let vectors = vectors::parse(&text, &info)
             .map_err(|e| HarnessError::new(format!("{}: {e}", vectors_path.display())))?;
         if vectors.is_empty() {
@@ -153,35 +120,21 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
                 }
             }
             // The providers compiled with the same options, each under its module name.
-            let provider_objects = providers
-                .iter()
-                .map(|(name, text)| {
-                    let mut options = options.clone();
-                    options.module_name = Some(name.clone());
-                    synth_compiler::compile(text, &options)
-                        .map(|output| (name.clone(), output.object))
-                        .map_err(|e| format!("{label}: compile error in provider `{name}`: {e}"))
-                })
-                .collect::<Result<Vec<_>, _>>();
-            let provider_objects = match provider_objects {
+            let provider_objects = match providers::compile(&providers, &options) {
                 Ok(objects) => objects,
-                Err(e) => {
-                    fail(e);
+                Err((name, e)) => {
+                    fail(format!("{label}: compile error in provider `{name}`: {e}"));
                     continue;
                 }
             };
-            let linked = if provider_objects.is_empty() {
-                SynthInstance::new(target, &object, &info)
-            } else {
-                SynthInstance::link_providers(target, &object, &info, &provider_objects)
-            };
-            let mut instance = match linked {
-                Ok(instance) => instance,
-                Err(e) => {
-                    fail(format!("{label}: {e}"));
-                    continue;
-                }
-            };
+            let mut instance =
+                match providers::link(target, &object, &info, &providers, &provider_objects) {
+                    Ok(instance) => instance,
+                    Err(e) => {
+                        fail(format!("{label}: {e}"));
+                        continue;
+                    }
+                };
             let mut mismatches = 0usize;
             for (vector, expected) in vectors.iter().zip(&expected) {
                 // Out of bounds in the call, in the start function, or in a data segment.

@@ -17,9 +17,14 @@ const RUN_SEED: u64 = 0x5eed_2026;
 const MODULES: u64 = 16;
 /// No new module is started after this; the run stays within about two minutes on two cores.
 const TIME_BUDGET: Duration = Duration::from_secs(90);
+/// The linked cases: their own run seed, count and budget.
+const LINKED_RUN_SEED: u64 = 0x1ed_2026;
+const LINKED_MODULES: usize = 6;
+const LINKED_TIME_BUDGET: Duration = Duration::from_secs(30);
 
-#[test]
-fn fuzz_smoke_fixed_seeds_agree_with_wasmtime() {
+/// Run `seeds` (module seeds) on two workers, starting no module after `budget`; assert that no
+/// bug was found and that every target ran vectors.
+fn run_seeds(seeds: &[u64], budget: Duration) -> Summary {
     let features = Features::supported();
     let shape = Shape::default();
     let options = RunOptions::full(&shape);
@@ -30,15 +35,15 @@ fn fuzz_smoke_fixed_seeds_agree_with_wasmtime() {
         for _ in 0..2 {
             scope.spawn(|| {
                 let mut summary = Summary::default();
-                while start.elapsed() < TIME_BUDGET {
+                while start.elapsed() < budget {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= MODULES {
+                    let Some(&seed) = seeds.get(index as usize) else {
                         break;
-                    }
-                    let seed = module_seed(RUN_SEED, index);
+                    };
                     match generate(seed, &features, &shape) {
                         Ok(generated) => {
-                            let outcome = run_module(&generated.wasm, seed, &options);
+                            let outcome =
+                                run_module(&generated.wasm, &generated.providers, seed, &options);
                             summary.add(seed, generated.profile, &outcome);
                         }
                         Err(e) => summary.add_generation_failure(normalize_reason(&e)),
@@ -65,6 +70,28 @@ fn fuzz_smoke_fixed_seeds_agree_with_wasmtime() {
             target.name()
         );
     }
+    total
+}
+
+#[test]
+fn fuzz_smoke_fixed_seeds_agree_with_wasmtime() {
+    let seeds: Vec<u64> = (0..MODULES).map(|i| module_seed(RUN_SEED, i)).collect();
+    run_seeds(&seeds, TIME_BUDGET);
+}
+
+/// Linked cases only: the first `LINKED_MODULES` seeds of the run that draw a provider and an
+/// importer (imports of a memory, a table, globals and functions from the other module).
+#[test]
+fn fuzz_smoke_linked_modules_agree_with_wasmtime() {
+    let features = Features::supported();
+    let shape = Shape::default();
+    let seeds: Vec<u64> = (0..)
+        .map(|i| module_seed(LINKED_RUN_SEED, i))
+        .filter(|seed| generate(*seed, &features, &shape).is_ok_and(|g| !g.providers.is_empty()))
+        .take(LINKED_MODULES)
+        .collect();
+    let total = run_seeds(&seeds, LINKED_TIME_BUDGET);
+    assert_eq!(total.profiles.get("linked"), Some(&total.modules));
 }
 
 /// The isolation check catches a write outside the sandbox: with bounds checks off, a store

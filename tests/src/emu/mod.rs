@@ -23,6 +23,10 @@ pub struct SynthInstance {
     pub info: ModuleInfo,
     /// Run in this order by `instantiate`: the linked providers' `NS_init`, then the module's.
     inits: Vec<String>,
+    /// The linked providers' own descriptions (`ModuleInfo::parse_namespaced`), when set
+    /// (`observe_providers`): `memory` and `globals` then include their state after the
+    /// module's.
+    providers: Vec<ModuleInfo>,
 }
 
 impl SynthInstance {
@@ -53,6 +57,7 @@ impl SynthInstance {
             machine,
             info: info.clone(),
             inits: vec!["synth_init".to_string()],
+            providers: Vec::new(),
         })
     }
 
@@ -103,14 +108,29 @@ impl SynthInstance {
         self.machine.call(&export.symbol, &export.sig, args)
     }
 
-    /// The linear memory's current bytes (`synth_memory_bytes` long); empty without a memory.
+    /// Observe the linked providers' memories and globals too: `infos` are their
+    /// descriptions under their namespaces (`ModuleInfo::parse_namespaced`), in link order.
+    pub fn observe_providers(&mut self, infos: Vec<ModuleInfo>) {
+        self.providers = infos;
+    }
+
+    /// The linear memory's current bytes (`synth_memory_bytes` long; empty without a memory),
+    /// followed by each observed provider's defined memory.
     pub fn memory(&self) -> Result<Vec<u8>, HarnessError> {
-        if !self.info.has_memory {
-            return Ok(Vec::new());
+        let mut bytes = Vec::new();
+        for info in std::iter::once(&self.info).chain(&self.providers) {
+            if !info.has_memory {
+                continue;
+            }
+            let image = self.machine.image();
+            let size_word = format!("{}_bytes", info.memory_symbol);
+            let size = self.machine.read_u32(image.symbol(&size_word)?)?;
+            bytes.extend(
+                self.machine
+                    .read_bytes(image.symbol(&info.memory_symbol)?, size)?,
+            );
         }
-        let image = self.machine.image();
-        let size = self.machine.read_u32(image.symbol("synth_memory_bytes")?)?;
-        self.machine.read_bytes(image.symbol("synth_memory")?, size)
+        Ok(bytes)
     }
 
     /// Turn on the emulator's isolation check (`Machine::enable_isolation_check`).
@@ -147,11 +167,11 @@ impl SynthInstance {
         }))
     }
 
-    /// The defined globals' current values, by global index.
+    /// The defined globals' current values, by global index (then each observed provider's).
     pub fn globals(&self) -> Result<Vec<Value>, HarnessError> {
-        self.info
-            .globals
-            .iter()
+        std::iter::once(&self.info)
+            .chain(&self.providers)
+            .flat_map(|info| &info.globals)
             .map(|g| {
                 let address = self.machine.image().symbol(&g.symbol)?;
                 self.machine.read_value(address, g.ty)

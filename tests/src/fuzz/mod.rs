@@ -8,6 +8,7 @@
 //! `examples/fuzz.rs` is the long-running driver, `tests/fuzz_smoke.rs` the bounded run in
 //! `cargo test`.
 
+pub mod canonicalize;
 pub mod generate;
 pub mod malformed;
 pub mod reduce;

@@ -19,8 +19,8 @@ use synth_compiler::{ErrorKind, Options, Target};
 use crate::compare::{
     Observation, describe_difference, observations_agree, observe_emulator, observe_oracle,
 };
-use crate::emu::SynthInstance;
 use crate::oracle::Oracle;
+use crate::providers::{self, Provider};
 use crate::vectors::Vector;
 use crate::{ModuleInfo, Outcome, trap_code};
 
@@ -219,10 +219,16 @@ fn frame_summary(report: &synth_compiler::report::Report) -> (u32, String) {
 /// Bytes of stack the emulator gives a call (its stack minus the limit's headroom).
 pub const EMULATOR_STACK: u32 = crate::emu::link::STACK_SIZE - 512;
 
-/// Run `wasm` everywhere `options` says, with the vectors `module_vectors` draws for `seed`.
-pub fn run_module(wasm: &[u8], seed: u64, options: &RunOptions) -> ModuleOutcome {
+/// Run `wasm`, linked with `providers` (the modules it imports from, none for most modules),
+/// everywhere `options` says, with the vectors `module_vectors` draws for `seed`.
+pub fn run_module(
+    wasm: &[u8],
+    providers: &[Provider],
+    seed: u64,
+    options: &RunOptions,
+) -> ModuleOutcome {
     let mut outcome = ModuleOutcome::default();
-    let info = match ModuleInfo::parse(wasm) {
+    let info = match providers::importer_info(wasm, providers) {
         Ok(info) => info,
         Err(e) => {
             outcome.rejected = Some(format!("harness: {}", normalize_reason(&e.message)));
@@ -234,19 +240,20 @@ pub fn run_module(wasm: &[u8], seed: u64, options: &RunOptions) -> ModuleOutcome
         return outcome;
     }
     let vectors = super::module_vectors(&info, seed, options.edge_vectors, options.random_vectors);
-    run_vectors(wasm, &info, &vectors, options, &mut outcome);
+    run_vectors(wasm, providers, &info, &vectors, options, &mut outcome);
     outcome
 }
 
 /// Run given vectors (e.g. a fixture's) everywhere `options` says.
 pub fn run_vectors(
     wasm: &[u8],
+    providers: &[Provider],
     info: &ModuleInfo,
     vectors: &[Vector],
     options: &RunOptions,
     outcome: &mut ModuleOutcome,
 ) {
-    let oracle = match Oracle::new(wasm, Some(options.max_memory_pages)) {
+    let oracle = match Oracle::linked(wasm, Some(options.max_memory_pages), providers) {
         Ok(oracle) => oracle,
         Err(e) => {
             outcome.rejected = Some(format!("wasmtime: {}", normalize_reason(&e.message)));
@@ -286,8 +293,16 @@ pub fn run_vectors(
                 vector: None,
                 detail,
             };
+            // The module, then its providers under their module names.
             let compiled = catch_unwind(AssertUnwindSafe(|| {
-                synth_compiler::compile(wasm, &compile_options)
+                synth_compiler::compile(wasm, &compile_options).and_then(|output| {
+                    providers::compile(providers, &compile_options)
+                        .map(|objects| (output, objects))
+                        .map_err(|(name, mut e)| {
+                            e.message = format!("provider `{name}`: {}", e.message);
+                            e
+                        })
+                })
             }));
             let output = match compiled {
                 Err(payload) => {
@@ -309,13 +324,16 @@ pub fn run_vectors(
                     outcome.findings.push(bug(&class, e.to_string()));
                     continue;
                 }
-                Ok(Ok(output)) => output,
+                Ok(Ok(compiled)) => compiled,
             };
+            let (output, provider_objects) = output;
             compiled_anywhere = true;
             let (max_frame, frames) = frame_summary(&output.report);
             let slot = outcome.max_frame.entry(target.name()).or_default();
             *slot = (*slot).max(max_frame);
-            let mut instance = match SynthInstance::new(target, &output.object, info) {
+            let linked =
+                providers::link(target, &output.object, info, providers, &provider_objects);
+            let mut instance = match linked {
                 Ok(instance) => instance,
                 Err(e) => {
                     outcome.findings.push(bug("link or load error", e.message));
@@ -446,7 +464,7 @@ fn classify(
             format!("{difference}; largest frames: {frames}"),
         ));
     }
-    let class = if expected.init_trap != actual.init_trap {
+    let class = if !crate::compare::init_traps_agree(expected.init_trap, actual.init_trap) {
         "wrong instantiation"
     } else if !match (&expected.outcome, &actual.outcome) {
         (Some(e), Some(a)) => crate::compare::outcome_agrees(e, a, &vector.args),

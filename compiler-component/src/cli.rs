@@ -286,13 +286,23 @@ pub const SPILL_REALLOC_VARIABLE: &str = "SYNTH_SPILL_REALLOC";
 /// `true`, `on` or `yes` leave the options as the command line set them (on unless
 /// `--no-spill-realloc`); anything else is an error rather than silently ignored.
 pub fn apply_spill_realloc_variable(options: &mut Options, value: &str) -> Result<(), String> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "0" | "false" | "off" | "no" => {
+    match parse_switch(value) {
+        Some(false) => {
             options.spill_realloc = false;
             Ok(())
         }
-        "1" | "true" | "on" | "yes" => Ok(()),
-        _ => Err("expected 0/1, false/true, off/on or no/yes".to_string()),
+        Some(true) => Ok(()),
+        None => Err("expected 0/1, false/true, off/on or no/yes".to_string()),
+    }
+}
+
+/// An on/off setting as people write it: `1`, `true`, `on`, `yes` or `0`, `false`, `off`, `no`
+/// (any case, surrounding blanks ignored); `None` for anything else.
+pub fn parse_switch(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" => Some(true),
+        "0" | "false" | "off" | "no" => Some(false),
+        _ => None,
     }
 }
 

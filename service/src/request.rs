@@ -1,6 +1,7 @@
 //! Requests to responses, independent of the wasi:http types (so it is tested natively).
 
 use base64::Engine as _;
+use synth_compiler::cli::parse_switch;
 use synth_compiler::{CompileError, ErrorKind, Options, Target, compile};
 
 /// The largest module the service accepts (8 MiB).
@@ -153,7 +154,7 @@ fn parse_query(query: &str) -> Result<(Options, Part), String> {
         match key {
             "target" => target = Some(Target::parse(&value).map_err(|e| e.message)?),
             "bounds-checks" | "stack-check" | "optimize" | "spill-realloc" => {
-                let on = switch(&value).ok_or_else(|| {
+                let on = parse_switch(&value).ok_or_else(|| {
                     format!("`{key}` wants 0/1, false/true, off/on or no/yes, not `{value}`")
                 })?;
                 switches.push((key, on));
@@ -198,14 +199,6 @@ fn parse_query(query: &str) -> Result<(Options, Part), String> {
     options.module_name = module_name;
     options.max_memory_pages = max_memory_pages;
     Ok((options, part))
-}
-
-fn switch(value: &str) -> Option<bool> {
-    match value {
-        "1" | "true" | "on" | "yes" => Some(true),
-        "0" | "false" | "off" | "no" => Some(false),
-        _ => None,
-    }
 }
 
 /// `%XX` escapes and `+` as a space, as forms encode a query; `None` for a bad escape or

@@ -974,12 +974,18 @@ fn find_trap_both(
     let once = |v: &Value| uses.get(v.0 as usize) == Some(&1);
     for b in order {
         let insts = &func.block(*b).insts;
-        let def = |v: Value| {
-            insts
-                .iter()
-                .find(|i| i.results.as_slice() == [v])
-                .map(|i| (&i.op, i.args.as_slice()))
-        };
+        if !insts.iter().any(|i| matches!(i.op, Op::TrapIf(_))) {
+            continue;
+        }
+        // The block's single-result definitions, found once (not by a scan per trap check).
+        let defined: std::collections::BTreeMap<Value, (&Op, &[Value])> = insts
+            .iter()
+            .filter_map(|i| match i.results.as_slice() {
+                [r] => Some((*r, (&i.op, i.args.as_slice()))),
+                _ => None,
+            })
+            .collect();
+        let def = |v: Value| defined.get(&v).copied();
         for inst in insts {
             let (Op::TrapIf(_), [c]) = (&inst.op, inst.args.as_slice()) else {
                 continue;

@@ -28,6 +28,25 @@ pub const R_ARM_THM_MOVT_ABS: u32 = 48;
 /// offset in a register (`Builder::stack_mem`).
 const MAX_IMM12: u32 = 4095;
 
+/// `cmp rn, rhs` as one instruction, when it is one.
+fn one_cmp(rn: PReg, rhs: PSrc) -> Option<Asm> {
+    Some(match rhs {
+        PSrc::Reg(rm) => Asm::CmpReg { rn, rm },
+        PSrc::Imm(imm) if is_low(rn) && imm < 256 => Asm::CmpImm8 { rn, imm: imm as u8 },
+        PSrc::Imm(imm) if modimm(imm).is_some() => Asm::CmpImm32 {
+            negative: false,
+            rn,
+            imm,
+        },
+        PSrc::Imm(imm) if imm != 0 && modimm(imm.wrapping_neg()).is_some() => Asm::CmpImm32 {
+            negative: true,
+            rn,
+            imm: imm.wrapping_neg(),
+        },
+        PSrc::Imm(_) => return None,
+    })
+}
+
 fn cc_of(cond: Cond) -> Cc {
     match cond {
         Cond::Eq => Cc::Eq,
@@ -368,27 +387,12 @@ impl<'a> Builder<'a> {
     }
 
     fn cmp(&mut self, rn: PReg, rhs: PSrc) {
-        match rhs {
-            PSrc::Reg(rm) => self.inst(Asm::CmpReg { rn, rm }),
-            PSrc::Imm(imm) if is_low(rn) && imm < 256 => {
-                self.inst(Asm::CmpImm8 { rn, imm: imm as u8 })
-            }
-            PSrc::Imm(imm) if modimm(imm).is_some() => self.inst(Asm::CmpImm32 {
-                negative: false,
-                rn,
-                imm,
-            }),
-            PSrc::Imm(imm) if imm != 0 && modimm(imm.wrapping_neg()).is_some() => {
-                self.inst(Asm::CmpImm32 {
-                    negative: true,
-                    rn,
-                    imm: imm.wrapping_neg(),
-                })
-            }
-            PSrc::Imm(imm) => {
-                self.mov_imm(IP, imm);
-                self.inst(Asm::CmpReg { rn, rm: IP });
-            }
+        if let Some(cmp) = one_cmp(rn, rhs) {
+            self.inst(cmp);
+        } else if let PSrc::Imm(imm) = rhs {
+            // An immediate no compare encodes: through ip.
+            self.mov_imm(IP, imm);
+            self.inst(Asm::CmpReg { rn, rm: IP });
         }
     }
 

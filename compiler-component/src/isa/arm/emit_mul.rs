@@ -4,10 +4,10 @@
 use super::Builder;
 use super::PSrc;
 use super::cc_of;
+use super::one_cmp;
 use crate::error::{CompileError, Result};
 use crate::ir::Cond;
 use crate::isa::arm::asm::{Asm, DataOp, NarrowOp};
-use crate::isa::arm::encode::modimm;
 use crate::isa::arm::layout::BranchKind;
 use crate::isa::arm::regs::{IP, is_low};
 use crate::regalloc::PReg;
@@ -125,25 +125,6 @@ impl Builder<'_> {
         self.branch(BranchKind::Cond(cc), target);
         Ok(())
     }
-}
-
-/// `cmp rn, rhs` as one instruction, when it is one.
-fn one_cmp(rn: PReg, rhs: PSrc) -> Option<Asm> {
-    Some(match rhs {
-        PSrc::Reg(rm) => Asm::CmpReg { rn, rm },
-        PSrc::Imm(imm) if is_low(rn) && imm < 256 => Asm::CmpImm8 { rn, imm: imm as u8 },
-        PSrc::Imm(imm) if modimm(imm).is_some() => Asm::CmpImm32 {
-            negative: false,
-            rn,
-            imm,
-        },
-        PSrc::Imm(imm) if imm != 0 && modimm(imm.wrapping_neg()).is_some() => Asm::CmpImm32 {
-            negative: true,
-            rn,
-            imm: imm.wrapping_neg(),
-        },
-        PSrc::Imm(_) => return None,
-    })
 }
 
 #[cfg(test)]

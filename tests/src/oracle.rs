@@ -111,11 +111,7 @@ impl Oracle {
     ) -> Result<Oracle, HarnessError> {
         let wasm = wat::parse_bytes(input)
             .map_err(|e| HarnessError::new(format!("cannot parse module text: {e}")))?;
-        let info = if providers.is_empty() {
-            ModuleInfo::parse(&wasm)?
-        } else {
-            ModuleInfo::parse_linked(&wasm)?
-        };
+        let info = crate::providers::importer_info(&wasm, providers)?;
         let rewritten = export_internals(&wasm, &info)?;
         let mut config = Config::new();
         config.consume_fuel(true);

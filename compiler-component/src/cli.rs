@@ -41,6 +41,11 @@ Compile options:
                            forwarding; SYNTH_SPILL_REALLOC=0 (or false/off/no) in the
                            environment does the same; other values than those and
                            1/true/on/yes are an error
+  --explain-allocation     add each function's register allocation account to the report:
+                           live values and their registers or slots at every listing line,
+                           pressure, the stack-slot map, and why each spill, reload, remat
+                           and move is there (--listing shows the reasons, --report-json
+                           carries all of it)
 ";
 
 /// What the command line asks for.
@@ -133,6 +138,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     let mut stack_check = true;
     let mut max_memory_pages = None;
     let mut optimize = true;
+    let mut explain_allocation = false;
     let mut spill_realloc = true;
     let mut module_name: Option<Option<String>> = None;
 
@@ -195,6 +201,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
             "--no-stack-check" => stack_check = false,
             "-O0" => optimize = false,
             "--no-spill-realloc" => spill_realloc = false,
+            "--explain-allocation" => explain_allocation = true,
             "--no-module-name" => {
                 if module_name.is_some() {
                     return Err(UsageError("the module name is given twice".into()));
@@ -236,6 +243,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     options.max_memory_pages = max_memory_pages;
     options.optimize = optimize;
     options.spill_realloc = spill_realloc;
+    options.explain_allocation = explain_allocation;
     options.module_name = module_name.unwrap_or_else(|| default_module_name(&input));
     options
         .check_module_name()

@@ -4,6 +4,7 @@
 
 use synth_compiler::isa::LineKind;
 use synth_compiler::regalloc::EditKind;
+use synth_compiler::report::allocation::AllocationReport as LibAllocationReport;
 use synth_compiler::report::{
     FunctionReport as LibFunctionReport, Report as LibReport, TableReport as LibTableReport,
 };
@@ -14,6 +15,7 @@ wit_bindgen::generate!({
     world: "synth",
 });
 
+use exports::synth::compiler::compile as wit;
 use exports::synth::compiler::compile::{
     CompileError, ErrorKind, Footprint, FunctionReport, Guest, LineKind as WitLineKind,
     ListingLine, Options, Output, Report, SourcePoint, TableReport, Target, TargetInfo,
@@ -105,6 +107,7 @@ fn library_options(options: &Options) -> synth_compiler::Options {
         optimize,
         spill_realloc,
         module_name,
+        explain_allocation,
     } = options.clone();
     synth_compiler::Options {
         target: library_target(target),
@@ -114,6 +117,7 @@ fn library_options(options: &Options) -> synth_compiler::Options {
         optimize,
         spill_realloc,
         module_name,
+        explain_allocation,
     }
 }
 
@@ -126,6 +130,7 @@ fn wit_options(options: &synth_compiler::Options) -> Options {
         optimize,
         spill_realloc,
         module_name,
+        explain_allocation,
     } = options.clone();
     Options {
         target: wit_target(target),
@@ -135,6 +140,7 @@ fn wit_options(options: &synth_compiler::Options) -> Options {
         optimize,
         spill_realloc,
         module_name,
+        explain_allocation,
     }
 }
 
@@ -205,6 +211,7 @@ fn wit_function_report(function: LibFunctionReport) -> FunctionReport {
                 bytes: line.bytes,
                 text: line.text,
                 wasm_offset: line.wasm_offset,
+                step: line.step,
                 kind: match line.kind {
                     LineKind::Code => WitLineKind::Code,
                     LineKind::Edit(EditKind::Spill) => WitLineKind::Spill,
@@ -213,6 +220,73 @@ fn wit_function_report(function: LibFunctionReport) -> FunctionReport {
                     LineKind::Edit(EditKind::Remat) => WitLineKind::Remat,
                     LineKind::Data => WitLineKind::Data,
                 },
+            })
+            .collect(),
+        allocation: function.allocation.map(wit_allocation),
+    }
+}
+
+/// The allocation account, field by field (a new library field fails to compile here).
+fn wit_allocation(account: LibAllocationReport) -> wit::AllocationReport {
+    let LibAllocationReport {
+        classes,
+        values,
+        ranges,
+        pressure,
+        blocks,
+        notes,
+        slots,
+    } = account;
+    wit::AllocationReport {
+        classes: classes
+            .into_iter()
+            .map(|c| wit::RegisterClass {
+                name: c.name,
+                registers: c.registers,
+            })
+            .collect(),
+        values: values
+            .into_iter()
+            .map(|v| wit::AllocationValue {
+                name: v.name,
+                origin: v.origin,
+                class: v.class,
+                wasm_offset: v.wasm_offset,
+            })
+            .collect(),
+        ranges: ranges
+            .into_iter()
+            .map(|r| wit::LiveRange {
+                value: r.value,
+                location: r.location,
+                first_line: r.first_line,
+                end_line: r.end_line,
+            })
+            .collect(),
+        pressure,
+        blocks: blocks
+            .into_iter()
+            .map(|b| wit::AllocationBlock {
+                label: b.label,
+                first_line: b.first_line,
+                end_line: b.end_line,
+                max_pressure: b.max_pressure,
+            })
+            .collect(),
+        notes: notes
+            .into_iter()
+            .map(|n| wit::AllocationNote {
+                line: n.line,
+                value: n.value,
+                reason: n.reason,
+                related_line: n.related_line,
+            })
+            .collect(),
+        slots: slots
+            .into_iter()
+            .map(|s| wit::StackSlot {
+                location: s.location,
+                values: s.values,
             })
             .collect(),
     }

@@ -110,6 +110,11 @@ pub struct Options {
     /// Must be a C identifier. `None` keeps the unprefixed legacy naming (`synth_init`, exports
     /// by their own name), for one module per program. See docs/ABI.md.
     pub module_name: Option<String>,
+    /// Give every function's report an account of its register allocation (the live values
+    /// and where each is at every instruction, the stack-slot map, and the value and reason of
+    /// every spill, reload, rematerialization and move; `report::AllocationReport`). Costs
+    /// compile time, so off by default; the generated code is the same either way.
+    pub explain_allocation: bool,
 }
 
 impl Options {
@@ -136,6 +141,7 @@ impl Options {
             optimize: true,
             spill_realloc: true,
             module_name: None,
+            explain_allocation: false,
         }
     }
 

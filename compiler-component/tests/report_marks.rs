@@ -77,6 +77,22 @@ fn check_function(target: Target, f: &FunctionReport) -> Result<(), String> {
             f.spills, f.reloads, f.remats
         ));
     }
+    // Allocator edits carry no wasm offset (they serve a value, not an operator), and a
+    // `remat` mark is only ever on the constant load itself (a constant stored to a slot
+    // marks its store `spill`).
+    if let Some(line) = f
+        .listing
+        .iter()
+        .find(|l| matches!(l.kind, LineKind::Edit(_)) && l.wasm_offset.is_some())
+    {
+        return Err(format!("edit line `{}` carries a wasm offset", line.text));
+    }
+    if let Some(line) = lines_of(f, EditKind::Remat)
+        .into_iter()
+        .find(|l| !is_constant_load(target, l))
+    {
+        return Err(format!("`{}` is marked remat", line.text));
+    }
     // A move is a register move, or a stack-to-stack copy through the scratch register.
     let moves = lines_of(f, EditKind::Move);
     let register_moves = moves.iter().filter(|l| is_register_move(target, l)).count() as u32;
@@ -159,7 +175,8 @@ fn text_and_json_reports_carry_the_marks() {
             let name = kind_name(LineKind::Edit(kind));
             let in_text = text
                 .lines()
-                .filter(|l| l.ends_with(&format!(", {name}")))
+                // Edits serve a value, not an operator: no `wasm` note precedes the mark.
+                .filter(|l| l.ends_with(&format!("; {name}")))
                 .count();
             let in_json = json.matches(&format!("\"kind\":\"{name}\"")).count();
             assert_eq!(in_text, lines, "{} text marks {name}", target.name());
@@ -169,4 +186,83 @@ fn text_and_json_reports_carry_the_marks() {
             }
         }
     }
+}
+
+/// `explain_allocation` changes no byte of the object, and its account covers every edit line:
+/// each allocator mark starts or continues an edit with a note naming its value, notes sit only
+/// on marked lines, and the per-line data is as long as the listing.
+#[test]
+fn the_allocation_account_explains_every_edit_and_changes_no_code() {
+    let mut failures = Vec::new();
+    let mut notes_seen = 0usize;
+    for (name, wasm) in common::fixture_texts() {
+        if name == "huge_frame" || name == "wide_results" {
+            continue;
+        }
+        for target in [Target::CortexM4F, Target::Rv32imac] {
+            let plain = compile(&wasm, &Options::new(target))
+                .unwrap_or_else(|e| panic!("{name} on {}: {e}", target.name()));
+            let mut options = Options::new(target);
+            options.explain_allocation = true;
+            let explained = compile(&wasm, &options)
+                .unwrap_or_else(|e| panic!("{name} on {}: {e}", target.name()));
+            if plain.object != explained.object {
+                failures.push(format!("{name} {}: the object changed", target.name()));
+            }
+            for f in &explained.report.functions {
+                let Some(account) = &f.allocation else {
+                    failures.push(format!("{name} {}: no account", f.symbol));
+                    continue;
+                };
+                let at = format!("{name} {} {}", target.name(), f.symbol);
+                if account.pressure.len() != f.listing.len() {
+                    failures.push(format!("{at}: pressure is not per line"));
+                }
+                let edits = (f.spills + f.reloads + f.moves + f.remats) as usize;
+                // A constant stored to a slot is one edit counted as a remat and a spill.
+                let stored_constants = f
+                    .listing
+                    .windows(2)
+                    .filter(|w| {
+                        w[0].kind == LineKind::Edit(EditKind::Remat)
+                            && w[1].kind == LineKind::Edit(EditKind::Spill)
+                            && w[0].step == w[1].step
+                    })
+                    .count();
+                if account.notes.len() != edits - stored_constants {
+                    failures.push(format!(
+                        "{at}: {} notes for {} edits",
+                        account.notes.len(),
+                        edits - stored_constants
+                    ));
+                }
+                for note in &account.notes {
+                    notes_seen += 1;
+                    let line = f.listing.get(note.line as usize);
+                    if !line.is_some_and(|l| matches!(l.kind, LineKind::Edit(_))) {
+                        failures.push(format!("{at}: a note on line {} (no edit)", note.line));
+                    }
+                    if note
+                        .value
+                        .is_none_or(|v| v as usize >= account.values.len())
+                    {
+                        failures.push(format!(
+                            "{at}: the note on line {} names no value",
+                            note.line
+                        ));
+                    }
+                }
+                for range in &account.ranges {
+                    if range.first_line >= range.end_line
+                        || range.end_line as usize > f.listing.len()
+                        || range.value as usize >= account.values.len()
+                    {
+                        failures.push(format!("{at}: bad range {range:?}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(notes_seen > 100, "{notes_seen} notes");
 }

@@ -4,6 +4,7 @@
 
 use synth_compiler::isa::{LineKind, ListingLine};
 use synth_compiler::regalloc::EditKind;
+use synth_compiler::report::allocation::{self, AllocationReport};
 use synth_compiler::report::{Footprint, FunctionReport, Report, TableReport};
 use synth_compiler::{CompileError, ErrorKind, Options, Output, Target};
 
@@ -44,6 +45,7 @@ pub(crate) fn wit_options(options: &Options) -> wit::Options {
         optimize,
         spill_realloc,
         module_name,
+        explain_allocation,
     } = options.clone();
     wit::Options {
         target: wit_target(target),
@@ -53,6 +55,7 @@ pub(crate) fn wit_options(options: &Options) -> wit::Options {
         optimize,
         spill_realloc,
         module_name,
+        explain_allocation,
     }
 }
 
@@ -65,6 +68,7 @@ pub(crate) fn library_options(options: &wit::Options) -> Options {
         optimize,
         spill_realloc,
         module_name,
+        explain_allocation,
     } = options.clone();
     Options {
         target: library_target(target),
@@ -74,6 +78,7 @@ pub(crate) fn library_options(options: &wit::Options) -> Options {
         optimize,
         spill_realloc,
         module_name,
+        explain_allocation,
     }
 }
 
@@ -150,6 +155,7 @@ fn library_function_report(function: wit::FunctionReport) -> FunctionReport {
                 bytes: line.bytes,
                 text: line.text,
                 wasm_offset: line.wasm_offset,
+                step: line.step,
                 kind: match line.kind {
                     wit::LineKind::Code => LineKind::Code,
                     wit::LineKind::Spill => LineKind::Edit(EditKind::Spill),
@@ -158,6 +164,73 @@ fn library_function_report(function: wit::FunctionReport) -> FunctionReport {
                     wit::LineKind::Remat => LineKind::Edit(EditKind::Remat),
                     wit::LineKind::Data => LineKind::Data,
                 },
+            })
+            .collect(),
+        allocation: function.allocation.map(library_allocation),
+    }
+}
+
+/// The allocation account, field by field (a new library field fails to compile here).
+fn library_allocation(account: wit::AllocationReport) -> AllocationReport {
+    let wit::AllocationReport {
+        classes,
+        values,
+        ranges,
+        pressure,
+        blocks,
+        notes,
+        slots,
+    } = account;
+    AllocationReport {
+        classes: classes
+            .into_iter()
+            .map(|c| allocation::ClassReport {
+                name: c.name,
+                registers: c.registers,
+            })
+            .collect(),
+        values: values
+            .into_iter()
+            .map(|v| allocation::ValueReport {
+                name: v.name,
+                origin: v.origin,
+                class: v.class,
+                wasm_offset: v.wasm_offset,
+            })
+            .collect(),
+        ranges: ranges
+            .into_iter()
+            .map(|r| allocation::RangeReport {
+                value: r.value,
+                location: r.location,
+                first_line: r.first_line,
+                end_line: r.end_line,
+            })
+            .collect(),
+        pressure,
+        blocks: blocks
+            .into_iter()
+            .map(|b| allocation::BlockReport {
+                label: b.label,
+                first_line: b.first_line,
+                end_line: b.end_line,
+                max_pressure: b.max_pressure,
+            })
+            .collect(),
+        notes: notes
+            .into_iter()
+            .map(|n| allocation::NoteReport {
+                line: n.line,
+                value: n.value,
+                reason: n.reason,
+                related_line: n.related_line,
+            })
+            .collect(),
+        slots: slots
+            .into_iter()
+            .map(|s| allocation::SlotReport {
+                location: s.location,
+                values: s.values,
             })
             .collect(),
     }
@@ -202,6 +275,7 @@ mod tests {
             text: "bx lr".into(),
             wasm_offset: Some(7),
             kind,
+            step: Some(3),
         };
         let output = library_output(wit::Output {
             object: vec![1, 2, 3],
@@ -230,6 +304,7 @@ mod tests {
                     .into_iter()
                     .map(line)
                     .collect(),
+                    allocation: None,
                 }],
                 footprint: wit::Footprint {
                     text: 7,

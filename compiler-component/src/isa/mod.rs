@@ -82,9 +82,13 @@ pub struct ListingLine {
     pub bytes: Vec<u8>,
     /// Assembly text in LLVM syntax, e.g. `adds r0, r1, r2` (labels as `.Lb3`, symbols by name).
     pub text: String,
-    /// Wasm offset of the operator it came from (None for prologue/epilogue and pools).
+    /// Wasm offset of the operator it came from (None for prologue/epilogue, pools and
+    /// allocator edits, which serve a value rather than an operator).
     pub wasm_offset: Option<u32>,
     pub kind: LineKind,
+    /// The allocation step it belongs to (`regalloc::explain`: an instruction or an edit, in
+    /// layout order); None for the prologue and trap stubs.
+    pub step: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -104,6 +108,8 @@ pub struct CompiledFunction {
     pub relocs: Vec<Reloc>,
     pub listing: Vec<ListingLine>,
     pub stats: FunctionStats,
+    /// The account of the register allocation (`Options::explain_allocation`).
+    pub allocation: Option<crate::report::allocation::AllocationReport>,
 }
 
 /// ELF identification for a target: machine, flags, and the attributes section.

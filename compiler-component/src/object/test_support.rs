@@ -200,6 +200,7 @@ fn line(offset: u32, bytes: &[u8], text: &str, kind: LineKind) -> ListingLine {
         text: text.to_string(),
         wasm_offset: None,
         kind,
+        step: None,
     }
 }
 
@@ -218,6 +219,7 @@ fn compiled(code: Vec<u8>, relocs: Vec<Reloc>, listing: Vec<ListingLine>) -> Com
         relocs,
         listing,
         stats: FunctionStats::default(),
+        allocation: None,
     }
 }
 

@@ -417,6 +417,7 @@ fn mapping_symbols_bracket_data_in_the_middle_and_at_the_start() {
         text: String::new(),
         wasm_offset: None,
         kind,
+        step: None,
     };
     let mut functions = arm_functions();
     // synth_init: a jump-table-like word between two instructions.

@@ -41,14 +41,14 @@ pub fn verify(func: &dyn MachFunction, env: &RegEnv, alloc: &Allocation) -> Resu
     check_dataflow(func, alloc, &edits)
 }
 
-/// Edits of one instruction, before and after it.
+/// Edits of one instruction, before and after it, each with its index in `Allocation::edits`.
 #[derive(Default)]
-struct InstEdits {
-    before: Vec<Edit>,
-    after: Vec<Edit>,
+pub(super) struct InstEdits {
+    before: Vec<(usize, Edit)>,
+    after: Vec<(usize, Edit)>,
 }
 
-fn check_shape(
+pub(super) fn check_shape(
     func: &dyn MachFunction,
     env: &RegEnv,
     alloc: &Allocation,
@@ -135,7 +135,7 @@ fn check_shape(
     let mut per_inst: Vec<InstEdits> = (0..num_insts).map(|_| InstEdits::default()).collect();
     let mut counts = [0u32; 4];
     let mut previous = None;
-    for (point, edit) in &alloc.edits {
+    for (index, (point, edit)) in alloc.edits.iter().enumerate() {
         let at = format!(
             "edit {} {} instruction {}",
             edit_text(edit),
@@ -185,13 +185,16 @@ fn check_shape(
             EditKind::Move => 2,
             EditKind::Remat => 3,
         }] += 1;
+        if edit.stores_constant() {
+            counts[0] += 1;
+        }
         if let Location::Reg(r) = edit.to {
             written = written.with(r);
         }
         if point.after {
-            slot.after.push(*edit);
+            slot.after.push((index, *edit));
         } else {
-            slot.before.push(*edit);
+            slot.before.push((index, *edit));
         }
     }
 
@@ -227,7 +230,7 @@ fn edit_text(edit: &Edit) -> String {
 
 /// What one location holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Held {
+pub(super) enum Held {
     Nothing,
     /// Unknown, in code unreachable from the entry: any read passes.
     Any,
@@ -254,7 +257,7 @@ impl Held {
         }
     }
 
-    fn vregs(&self) -> Vec<VReg> {
+    pub(super) fn vregs(&self) -> Vec<VReg> {
         match self {
             Held::Nothing | Held::Any => Vec::new(),
             Held::One(x) => vec![*x],
@@ -302,7 +305,7 @@ impl Held {
 /// A dense vector, because states are cloned at every edge and a def must find every stale
 /// copy of its vreg.
 #[derive(Clone, Debug)]
-struct State {
+pub(super) struct State {
     locs: Vec<Held>,
 }
 
@@ -316,7 +319,7 @@ fn loc_index(loc: Location) -> usize {
 }
 
 impl State {
-    fn new(num_slots: u32, unknown_is_any: bool) -> State {
+    pub(super) fn new(num_slots: u32, unknown_is_any: bool) -> State {
         let fill = if unknown_is_any {
             Held::Any
         } else {
@@ -327,7 +330,7 @@ impl State {
         }
     }
 
-    fn get(&self, loc: Location) -> &Held {
+    pub(super) fn get(&self, loc: Location) -> &Held {
         self.locs.get(loc_index(loc)).unwrap_or(&Held::Nothing)
     }
 
@@ -377,6 +380,18 @@ impl State {
         }
     }
 
+    /// Every location that holds something, in register-then-slot order.
+    pub(super) fn held(&self) -> impl Iterator<Item = (Location, &Held)> {
+        self.locs.iter().enumerate().filter_map(|(i, held)| {
+            let loc = if i < NUM_PREGS {
+                Location::Reg(PReg(i as u8))
+            } else {
+                Location::Stack(super::SpillSlot((i - NUM_PREGS) as u32))
+            };
+            (!matches!(held, Held::Nothing)).then_some((loc, held))
+        })
+    }
+
     /// Keeps only what both states know. True if `self` changed.
     fn meet(&mut self, other: &State) -> bool {
         let mut changed = false;
@@ -388,15 +403,28 @@ impl State {
 }
 
 fn check_dataflow(func: &dyn MachFunction, alloc: &Allocation, edits: &[InstEdits]) -> Result<()> {
-    let num_blocks = func.num_blocks();
-    let mut reachable = vec![false; num_blocks];
-    let mut stack = vec![0usize];
-    while let Some(b) = stack.pop() {
-        if !std::mem::replace(&mut reachable[b], true) {
-            stack.extend(func.block_succs(b).iter().copied());
-        }
+    let entry_states = entry_states(func, alloc, edits)?;
+    for (b, _) in entry_states.iter().enumerate().filter(|(_, s)| s.is_none()) {
+        run_block(
+            func,
+            alloc,
+            edits,
+            b,
+            State::new(alloc.num_slots, true),
+            &mut |_, _| {},
+        )?;
     }
+    Ok(())
+}
 
+/// What every location holds when each block starts, on every path from the entry (a forward
+/// dataflow to a fixed point); `None` for blocks the entry does not reach.
+pub(super) fn entry_states(
+    func: &dyn MachFunction,
+    alloc: &Allocation,
+    edits: &[InstEdits],
+) -> Result<Vec<Option<State>>> {
+    let num_blocks = func.num_blocks();
     let mut entry_states: Vec<Option<State>> = vec![None; num_blocks];
     entry_states[0] = Some(State::new(alloc.num_slots, false));
     let mut pending = BTreeSet::from([0usize]);
@@ -404,7 +432,7 @@ fn check_dataflow(func: &dyn MachFunction, alloc: &Allocation, edits: &[InstEdit
         let Some(state) = entry_states[b].clone() else {
             continue;
         };
-        let exit = run_block(func, alloc, edits, b, state)?;
+        let exit = run_block(func, alloc, edits, b, state, &mut |_, _| {})?;
         let args = func
             .block_insts(b)
             .last()
@@ -427,31 +455,42 @@ fn check_dataflow(func: &dyn MachFunction, alloc: &Allocation, edits: &[InstEdit
             }
         }
     }
-    for (b, _) in reachable.iter().enumerate().filter(|(_, r)| !**r) {
-        run_block(func, alloc, edits, b, State::new(alloc.num_slots, true))?;
-    }
-    Ok(())
+    Ok(entry_states)
 }
 
-fn apply_edits(state: &mut State, edits: &[Edit]) {
-    for edit in edits {
+/// One step of a block's execution, as `run_block` shows it to its observer before running it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Step<'a> {
+    /// An edit, with its index in `Allocation::edits`.
+    Edit(usize, &'a Edit),
+    /// An instruction.
+    Inst(usize),
+}
+
+fn apply_edits(state: &mut State, edits: &[(usize, Edit)], observe: &mut dyn FnMut(Step, &State)) {
+    for (index, edit) in edits {
+        observe(Step::Edit(*index, edit), state);
         state.copy(edit.from, edit.to);
     }
 }
 
-/// Runs block `b` from `state`, checking every read; returns the state at its end.
-fn run_block(
+/// Runs block `b` from `state`, checking every read; returns the state at its end. `observe`
+/// sees every step (edits before an instruction, the instruction, edits after it) with the
+/// state just before it.
+pub(super) fn run_block(
     func: &dyn MachFunction,
     alloc: &Allocation,
     edits: &[InstEdits],
     b: usize,
     mut state: State,
+    observe: &mut dyn FnMut(Step, &State),
 ) -> Result<State> {
     for inst in func.block_insts(b) {
         let (Some(regs), Some(inst_edits)) = (alloc.regs.get(inst), edits.get(inst)) else {
             return Err(fail(format!("instruction {inst} is missing")));
         };
-        apply_edits(&mut state, &inst_edits.before);
+        apply_edits(&mut state, &inst_edits.before, observe);
+        observe(Step::Inst(inst), &state);
         let ops = func.operands(inst);
         for (index, (op, &r)) in ops.iter().zip(regs).enumerate() {
             let held = state.get(Location::Reg(r));
@@ -473,7 +512,7 @@ fn run_block(
                 state.define(op.vreg, r);
             }
         }
-        apply_edits(&mut state, &inst_edits.after);
+        apply_edits(&mut state, &inst_edits.after, observe);
     }
     Ok(state)
 }

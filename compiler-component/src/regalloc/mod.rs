@@ -22,6 +22,7 @@
 pub mod baseline;
 mod block_reads;
 pub mod check;
+pub mod explain;
 mod forward;
 mod liveness;
 mod next_use;
@@ -292,6 +293,16 @@ impl Edit {
     }
 }
 
+impl Edit {
+    /// A constant recreated straight into a stack slot: a remat and a spill store at once.
+    pub fn stores_constant(&self) -> bool {
+        matches!(
+            (self.from, self.to),
+            (Location::Remat(_), Location::Stack(_))
+        )
+    }
+}
+
 /// Where an edit goes: before instruction `inst`, or after it (`after` is never used for
 /// terminators).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -323,7 +334,8 @@ pub struct Allocation {
 }
 
 impl Stats {
-    /// Counts `edits` by kind (the pressure is left for the caller).
+    /// Counts `edits` by kind (the pressure is left for the caller). A constant written to a
+    /// stack slot counts twice: it is recreated, then stored (a spill store).
     fn of_edits(edits: &[(ProgPoint, Edit)]) -> Stats {
         let mut stats = Stats::default();
         for (_, edit) in edits {
@@ -332,6 +344,9 @@ impl Stats {
                 EditKind::Reload => stats.reloads += 1,
                 EditKind::Move => stats.moves += 1,
                 EditKind::Remat => stats.remats += 1,
+            }
+            if edit.stores_constant() {
+                stats.spills += 1;
             }
         }
         stats

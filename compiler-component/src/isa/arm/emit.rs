@@ -11,7 +11,7 @@ use crate::error::{CompileError, Result};
 use crate::ir::{BinaryOp, Cond, Module, Symbol, TrapCode, UnaryOp};
 use crate::isa::{CompiledFunction, FunctionStats, LineKind};
 use crate::options::Options;
-use crate::regalloc::{Allocation, Edit, Location, MachFunction, PReg, PRegSet, VReg};
+use crate::regalloc::{Allocation, Edit, EditKind, Location, MachFunction, PReg, PRegSet, VReg};
 use std::collections::BTreeMap;
 
 #[path = "emit_mul.rs"]
@@ -655,6 +655,8 @@ impl Emitter<'_> {
     }
 
     fn edit(&mut self, e: &Edit, lowered: &Lowered) -> Result<()> {
+        // An edit serves a value, not a wasm operator: the explanation names the value.
+        let wasm = self.b.meta.wasm.take();
         self.b.meta.kind = LineKind::Edit(e.kind);
         let constant = |v: VReg| {
             lowered.code.remat_value(v).ok_or_else(|| {
@@ -666,6 +668,8 @@ impl Emitter<'_> {
             (Location::Remat(v), Location::Stack(s)) => {
                 // ip carries the value, so a far destination needs the spare register.
                 self.b.mov_imm(IP, constant(v)?);
+                // The constant is recreated, then stored: the store is a spill.
+                self.b.meta.kind = LineKind::Edit(EditKind::Spill);
                 self.store_scratch(s.0, 0)?;
             }
             (_, Location::Remat(_)) => {
@@ -696,6 +700,7 @@ impl Emitter<'_> {
             }
         }
         self.b.meta.kind = LineKind::Code;
+        self.b.meta.wasm = wasm;
         Ok(())
     }
 
@@ -1382,6 +1387,17 @@ pub fn needs_spare_scratch(lowered: &Lowered, alloc: &Allocation, vfp: VfpFile) 
     )
 }
 
+/// The sp offset of every spill slot in the frame `emit` builds (for the allocation report).
+pub(super) fn slot_offsets(
+    lowered: &Lowered,
+    alloc: &Allocation,
+    spare_scratch: Option<PReg>,
+    vfp: VfpFile,
+) -> Result<Vec<u32>> {
+    let frame = Frame::new(lowered, alloc, spare_scratch, vfp)?;
+    Ok((0..alloc.num_slots).map(|n| frame.slot(n)).collect())
+}
+
 /// Emit an allocated function. `spare_scratch` is the register the allocation left free for
 /// far stack-to-stack moves, if any.
 pub fn emit(
@@ -1401,6 +1417,7 @@ pub fn emit(
             meta: Meta {
                 wasm: None,
                 kind: LineKind::Code,
+                step: None,
             },
             num_blocks,
             trap_labels: BTreeMap::new(),
@@ -1415,6 +1432,12 @@ pub fn emit(
     let mut edits: Vec<(crate::regalloc::ProgPoint, Edit)> = alloc.edits.clone();
     edits.sort_by_key(|(p, _)| *p);
     let mut next_edit = 0;
+    // Steps in `regalloc::explain`'s order: each instruction with its edits before and after.
+    let mut step = 0u32;
+    let mut next_step = |meta: &mut Meta| {
+        meta.step = Some(step);
+        step += 1;
+    };
     for (b, range) in lowered.code.block_ranges().iter().enumerate() {
         em.b.items.push(Item::Label(b));
         for i in range.clone() {
@@ -1422,6 +1445,7 @@ pub fn emit(
             em.b.meta.wasm = wasm;
             while let Some((p, e)) = edits.get(next_edit).copied() {
                 if (p.inst as usize) < i || (p.inst as usize == i && !p.after) {
+                    next_step(&mut em.b.meta);
                     em.edit(&e, lowered)?;
                     next_edit += 1;
                 } else {
@@ -1440,10 +1464,12 @@ pub fn emit(
                 .insts
                 .get(i)
                 .ok_or_else(|| CompileError::internal("block range beyond the code"))?;
+            next_step(&mut em.b.meta);
             em.minst(inst, &regs, b + 1)?;
             while let Some((p, e)) = edits.get(next_edit).copied()
                 && p.inst as usize == i
             {
+                next_step(&mut em.b.meta);
                 em.edit(&e, lowered)?;
                 next_edit += 1;
             }
@@ -1459,6 +1485,7 @@ pub fn emit(
     em.b.meta = Meta {
         wasm: None,
         kind: LineKind::Code,
+        step: None,
     };
     let traps = em.b.trap_labels.clone();
     for (code, label) in &traps {
@@ -1485,6 +1512,7 @@ pub fn emit(
             max_pressure: alloc.stats.max_pressure,
             frame_size: em.frame.locals,
         },
+        allocation: None,
     })
 }
 

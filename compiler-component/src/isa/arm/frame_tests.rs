@@ -13,6 +13,7 @@ pub(super) fn builder(module: &Module) -> Builder<'_> {
         meta: Meta {
             wasm: None,
             kind: LineKind::Code,
+            step: None,
         },
         num_blocks: 0,
         trap_labels: BTreeMap::new(),

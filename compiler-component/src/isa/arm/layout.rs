@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 pub struct Meta {
     pub wasm: Option<u32>,
     pub kind: LineKind,
+    /// The allocation step (`regalloc::explain`) these bytes belong to.
+    pub step: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -363,6 +365,7 @@ impl Output {
             text: asm.print(),
             wasm_offset: meta.wasm,
             kind: meta.kind,
+            step: meta.step,
         });
         self.code.extend_from_slice(&bytes);
         Ok(())
@@ -374,6 +377,7 @@ impl Output {
             text,
             wasm_offset: meta.wasm,
             kind: LineKind::Data,
+            step: meta.step,
         });
         self.code.extend_from_slice(&bytes);
     }

@@ -16,6 +16,7 @@ use crate::ir;
 use crate::isa::{Caps, CompiledFunction, ElfInfo};
 use crate::options::{Options, Target};
 use crate::regalloc;
+use crate::report;
 
 pub fn caps(target: Target) -> Caps {
     // CLZ everywhere; ctz = rbit + clz; rotates via ror. No popcount instruction.
@@ -71,15 +72,46 @@ pub fn compile_function(
     let vfp = regs::VfpFile::of(options.target);
     let lowered = lower::lower(module, func, vfp)?;
     let policy = regalloc::Policy::of(options);
-    let alloc = regalloc::allocate_with(&lowered.code, &regs::reg_env(vfp), policy)?;
-    if emit::needs_spare_scratch(&lowered, &alloc, vfp) {
+    let env = regs::reg_env(vfp);
+    let alloc = regalloc::allocate_with(&lowered.code, &env, policy)?;
+    let (env, alloc, spare) = if emit::needs_spare_scratch(&lowered, &alloc, vfp) {
         // A stack-to-stack move reaches a slot beyond imm12: allocate again without the spare
         // scratch register so it can hold that slot's address.
         let env = regs::reg_env_large_frame(vfp);
         let alloc = regalloc::allocate_with(&lowered.code, &env, policy)?;
-        return emit::emit(module, &lowered, &alloc, options, Some(regs::SPARE_SCRATCH));
+        (env, alloc, Some(regs::SPARE_SCRATCH))
+    } else {
+        (env, alloc, None)
+    };
+    let mut compiled = emit::emit(module, &lowered, &alloc, options, spare)?;
+    if options.explain_allocation {
+        let spelling = Spelling {
+            slot_offsets: emit::slot_offsets(&lowered, &alloc, spare, vfp)?,
+        };
+        let explanation = regalloc::explain::explain(&lowered.code, &env, &alloc)?;
+        compiled.allocation = Some(report::allocation::build(
+            &explanation,
+            &env,
+            &compiled.listing,
+            &spelling,
+        ));
     }
-    emit::emit(module, &lowered, &alloc, options, None)
+    Ok(compiled)
+}
+
+/// Registers and stack slots as the listing spells them.
+struct Spelling {
+    slot_offsets: Vec<u32>,
+}
+
+impl report::allocation::Spelling for Spelling {
+    fn register(&self, r: regalloc::PReg) -> String {
+        regs::name(r)
+    }
+    fn slot(&self, n: u32) -> String {
+        let offset = self.slot_offsets.get(n as usize).copied().unwrap_or(0);
+        format!("[sp, #{offset}]")
+    }
 }
 
 #[cfg(test)]

@@ -579,6 +579,7 @@ fn meta() -> Meta {
     Meta {
         wasm: None,
         kind: LineKind::Code,
+        step: None,
     }
 }
 

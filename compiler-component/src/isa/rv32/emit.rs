@@ -12,7 +12,7 @@ use super::regs::{self, SCRATCH, SP, ZERO};
 use crate::error::{CompileError, Result};
 use crate::ir::{self, Symbol, TrapCode};
 use crate::isa::{CompiledFunction, FunctionStats, LineKind, ListingLine, Reloc};
-use crate::regalloc::{Allocation, Edit, Location, MachFunction, PReg, VReg};
+use crate::regalloc::{Allocation, Edit, EditKind, Location, MachFunction, PReg, VReg};
 use std::collections::BTreeMap;
 
 /// Largest offset a 12-bit immediate reaches.
@@ -31,6 +31,12 @@ fn split_hi_lo(value: i32) -> (u32, i32) {
 pub fn needs_spare_scratch(lowered: &Lowered, alloc: &Allocation) -> bool {
     let frame = frame_for(lowered, alloc);
     frame.size.saturating_add(lowered.incoming_bytes) > MAX_IMM12
+}
+
+/// The sp offset of every spill slot in the frame `emit` builds (for the allocation report).
+pub(super) fn slot_offsets(lowered: &Lowered, alloc: &Allocation) -> Vec<u32> {
+    let frame = frame_for(lowered, alloc);
+    (0..alloc.num_slots).map(|n| frame.slot_offset(n)).collect()
 }
 
 fn frame_for(lowered: &Lowered, alloc: &Allocation) -> FrameLayout {
@@ -71,6 +77,7 @@ struct Item {
     inst: PInst,
     wasm_offset: Option<u32>,
     kind: LineKind,
+    step: Option<u32>,
 }
 
 struct Emitter {
@@ -82,6 +89,8 @@ struct Emitter {
     spare_scratch: Option<PReg>,
     wasm_offset: Option<u32>,
     kind: LineKind,
+    /// The allocation step (`regalloc::explain`) being emitted.
+    step: Option<u32>,
 }
 
 impl Emitter {
@@ -90,6 +99,7 @@ impl Emitter {
             inst,
             wasm_offset: self.wasm_offset,
             kind: self.kind,
+            step: self.step,
         });
     }
     fn new_label(&mut self, name: String) -> Label {
@@ -333,6 +343,8 @@ impl Emitter {
     }
 
     fn edit(&mut self, edit: &Edit, lowered: &Lowered) -> Result<()> {
+        // An edit serves a value, not a wasm operator: the explanation names the value.
+        let wasm_offset = self.wasm_offset.take();
         self.kind = LineKind::Edit(edit.kind);
         let constant = |v: VReg| {
             lowered
@@ -351,6 +363,8 @@ impl Emitter {
             (Location::Remat(v), Location::Reg(to)) => self.li(to, constant(v)?),
             (Location::Remat(v), Location::Stack(slot)) => {
                 self.li(SCRATCH, constant(v)?);
+                // The constant is recreated, then stored: the store is a spill.
+                self.kind = LineKind::Edit(EditKind::Spill);
                 self.store_sp(SCRATCH, self.slot_offset(slot.0))?;
             }
             (_, Location::Remat(_)) => {
@@ -371,6 +385,7 @@ impl Emitter {
             }
         }
         self.kind = LineKind::Code;
+        self.wasm_offset = wasm_offset;
         Ok(())
     }
 
@@ -852,6 +867,7 @@ impl Emitter {
 
     fn trap_stubs(&mut self) {
         self.wasm_offset = None;
+        self.step = None;
         for (code, label) in self.trap_labels.clone() {
             self.push(PInst::Label(label));
             self.li(regs::A0, code.code() as i32);
@@ -990,6 +1006,7 @@ fn assemble(module: &ir::Module, items: &[Item], label_names: &[String]) -> Resu
                 text,
                 wasm_offset: item.wasm_offset,
                 kind: item.kind,
+                step: item.step,
             });
         }
     }
@@ -1020,10 +1037,17 @@ pub(crate) fn emit_with_labels(
         spare_scratch,
         wasm_offset: None,
         kind: LineKind::Code,
+        step: None,
     };
     e.prologue(stack_check)?;
 
     let mut edits = alloc.edits.iter().peekable();
+    // Steps in `regalloc::explain`'s order: each instruction with its edits before and after.
+    let mut step = 0u32;
+    let mut next_step = || {
+        step += 1;
+        Some(step - 1)
+    };
     for b in 0..num_blocks {
         e.wasm_offset = None;
         e.push(PInst::Label(Label(b as u32)));
@@ -1049,10 +1073,13 @@ pub(crate) fn emit_with_labels(
             }
             e.wasm_offset = lowered.code.wasm_offsets.get(i).copied().flatten();
             while let Some((_, edit)) = edits.next_if(|(p, _)| p.inst as usize == i && !p.after) {
+                e.step = next_step();
                 e.edit(edit, lowered)?;
             }
+            e.step = next_step();
             e.inst(&physical, next_block)?;
             while let Some((_, edit)) = edits.next_if(|(p, _)| p.inst as usize == i && p.after) {
+                e.step = next_step();
                 e.edit(edit, lowered)?;
             }
         }
@@ -1086,6 +1113,7 @@ pub(crate) fn emit_with_labels(
             relocs,
             listing,
             stats,
+            allocation: None,
         },
         labels,
     ))

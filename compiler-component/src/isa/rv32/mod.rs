@@ -18,6 +18,7 @@ use crate::ir;
 use crate::isa::{Caps, CompiledFunction, ElfInfo};
 use crate::options::{Options, Target};
 use crate::regalloc;
+use crate::report;
 
 /// RV32IMAC has no Zbb: legalize expands clz/ctz/popcnt and rotates. rv32imafc computes f32
 /// with F (no rounding to integral there: ceil/floor/trunc/nearest stay in software) and f64
@@ -124,27 +125,47 @@ pub(crate) fn compile_with_labels(
 ) -> Result<(CompiledFunction, Vec<(String, u32)>)> {
     let target = options.target;
     let lowered = lower::lower(module, body, has_f(target))?;
-    let allocation = regalloc::allocate_with(
-        &lowered.code,
-        &regs::reg_env(target),
-        regalloc::Policy::of(options),
-    )?;
-    if emit::needs_spare_scratch(&lowered, &allocation) {
+    let policy = regalloc::Policy::of(options);
+    let env = regs::reg_env(target);
+    let allocation = regalloc::allocate_with(&lowered.code, &env, policy)?;
+    let (env, allocation, spare) = if emit::needs_spare_scratch(&lowered, &allocation) {
         // Large frame: allocate again without t5 so it can address far stack slots.
-        let allocation = regalloc::allocate_with(
-            &lowered.code,
-            &regs::reg_env_large_frame(target),
-            regalloc::Policy::of(options),
-        )?;
-        return emit::emit_with_labels(
-            module,
-            &lowered,
-            &allocation,
-            options.stack_check,
-            Some(regs::SPARE_SCRATCH),
-        );
+        let env = regs::reg_env_large_frame(target);
+        let allocation = regalloc::allocate_with(&lowered.code, &env, policy)?;
+        (env, allocation, Some(regs::SPARE_SCRATCH))
+    } else {
+        (env, allocation, None)
+    };
+    let (mut compiled, labels) =
+        emit::emit_with_labels(module, &lowered, &allocation, options.stack_check, spare)?;
+    if options.explain_allocation {
+        let spelling = Spelling {
+            slot_offsets: emit::slot_offsets(&lowered, &allocation),
+        };
+        let explanation = regalloc::explain::explain(&lowered.code, &env, &allocation)?;
+        compiled.allocation = Some(report::allocation::build(
+            &explanation,
+            &env,
+            &compiled.listing,
+            &spelling,
+        ));
     }
-    emit::emit_with_labels(module, &lowered, &allocation, options.stack_check, None)
+    Ok((compiled, labels))
+}
+
+/// Registers and stack slots as the listing spells them.
+struct Spelling {
+    slot_offsets: Vec<u32>,
+}
+
+impl report::allocation::Spelling for Spelling {
+    fn register(&self, r: regalloc::PReg) -> String {
+        regs::name(r).to_string()
+    }
+    fn slot(&self, n: u32) -> String {
+        let offset = self.slot_offsets.get(n as usize).copied().unwrap_or(0);
+        format!("{offset}(sp)")
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! Two renderings: `to_text` for people (a summary table, optionally the listings) and `to_json`
 //! for tools (deterministic, hand-written so the compiler core stays free of serde).
 
+pub mod allocation;
+
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -84,6 +86,8 @@ pub struct FunctionReport {
     /// can call it.
     pub indirect: bool,
     pub listing: Vec<ListingLine>,
+    /// The register allocation account (`Options::explain_allocation`).
+    pub allocation: Option<allocation::AllocationReport>,
 }
 
 /// Collect the report of a compiled module (`functions[i]` is the code of `module.bodies[i]`).
@@ -109,6 +113,7 @@ pub fn build(
             frame_size: compiled.stats.frame_size,
             indirect: module.tables.funcrefs.contains_key(&body.index),
             listing: compiled.listing.clone(),
+            allocation: compiled.allocation.clone(),
         })
         .collect();
     Report {
@@ -295,13 +300,19 @@ impl Report {
                     .max()
                     .unwrap_or(0);
                 let text_width = f.listing.iter().map(|l| l.text.len()).max().unwrap_or(0);
-                for line in &f.listing {
+                for (index, line) in f.listing.iter().enumerate() {
                     let mut notes = Vec::new();
                     if let Some(wasm) = line.wasm_offset {
                         notes.push(format!("wasm {wasm:#x}"));
                     }
                     if line.kind != LineKind::Code {
                         notes.push(kind_name(line.kind).to_string());
+                    }
+                    if let Some(note) = f.allocation.as_ref().and_then(|a| {
+                        a.note_at(index as u32)
+                            .filter(|_| matches!(line.kind, LineKind::Edit(_)))
+                    }) {
+                        notes.push(note.reason.clone());
                     }
                     let row = format!(
                         "  {:04x}:  {:<bytes_width$}{:<text_width$}  {}",
@@ -316,6 +327,17 @@ impl Report {
                     );
                     out.push_str(row.trim_end());
                     out.push('\n');
+                }
+                if let Some(account) = &f.allocation {
+                    for slot in account.slots.iter().filter(|s| !s.values.is_empty()) {
+                        let names: Vec<&str> = slot
+                            .values
+                            .iter()
+                            .filter_map(|v| account.values.get(*v as usize))
+                            .map(|v| v.name.as_str())
+                            .collect();
+                        let _ = writeln!(out, "  slot {}: {}", slot.location, names.join(", "));
+                    }
                 }
             }
         }
@@ -376,7 +398,12 @@ impl Report {
                 }
                 let _ = write!(out, ",\"kind\":\"{}\"}}", kind_name(line.kind));
             }
-            out.push_str("]}");
+            out.push_str("],\"allocation\":");
+            match &f.allocation {
+                Some(account) => account.write_json(&mut out),
+                None => out.push_str("null"),
+            }
+            out.push('}');
         }
         out.push_str("],\"tables\":[");
         for (i, t) in self.tables.iter().enumerate() {
@@ -449,6 +476,7 @@ mod tests {
             text: text.to_string(),
             wasm_offset,
             kind,
+            step: None,
         };
         Report {
             target: "cortex-m4".into(),
@@ -475,6 +503,7 @@ mod tests {
                         ),
                         line(4, &[0x70, 0x47], "bx lr", None, LineKind::Code),
                     ],
+                    allocation: None,
                 },
                 FunctionReport {
                     name: "synth_init".into(),
@@ -488,6 +517,7 @@ mod tests {
                     frame_size: 0,
                     indirect: false,
                     listing: vec![line(0, &[0x70, 0x47], "bx lr", None, LineKind::Code)],
+                    allocation: None,
                 },
             ],
             footprint: Footprint {
@@ -519,11 +549,13 @@ mod tests {
             "\"max_pressure\":5,\"frame_size\":8,\"indirect\":true,\"listing\":[",
             "{\"offset\":0,\"bytes\":\"0844\",\"text\":\"add r0, r1\",\"wasm_offset\":42,\"kind\":\"code\"},",
             "{\"offset\":2,\"bytes\":\"0091\",\"text\":\"str r1, [sp]\",\"wasm_offset\":null,\"kind\":\"spill\"},",
-            "{\"offset\":4,\"bytes\":\"7047\",\"text\":\"bx lr\",\"wasm_offset\":null,\"kind\":\"code\"}]},",
+            "{\"offset\":4,\"bytes\":\"7047\",\"text\":\"bx lr\",\"wasm_offset\":null,\"kind\":\"code\"}],",
+            "\"allocation\":null},",
             "{\"name\":\"synth_init\",\"symbol\":\"synth_init\",\"code_size\":2,\"spills\":0,",
             "\"reloads\":0,\"moves\":1,\"remats\":0,\"max_pressure\":1,\"frame_size\":0,",
             "\"indirect\":false,\"listing\":[",
-            "{\"offset\":0,\"bytes\":\"7047\",\"text\":\"bx lr\",\"wasm_offset\":null,\"kind\":\"code\"}]}],",
+            "{\"offset\":0,\"bytes\":\"7047\",\"text\":\"bx lr\",\"wasm_offset\":null,\"kind\":\"code\"}],",
+            "\"allocation\":null}],",
             "\"tables\":[{\"name\":\"dispatch\",\"symbol\":\"synth_table_dispatch\",",
             "\"element_type\":\"funcref\",\"size\":3,\"capacity\":3,\"null_entries\":2,",
             "\"functions\":[\"add \\\"two\\\"\\n\"]}]}"

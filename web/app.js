@@ -458,6 +458,8 @@ function renderCompile({ a: result, b: other, map, mapMillis }, job, timing) {
   const compileFinishedAt = diffShown ? other.finishedAt : result.finishedAt;
   state.timings = {
     ...timing,
+    compileFinishedAt,
+    firstRowsAt,
     compileMillis: result.millis,
     compileMillisB: diffShown ? other.millis : null,
     mapMillis,

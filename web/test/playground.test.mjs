@@ -416,6 +416,7 @@ test('hover both ways: a WAT line highlights its listing rows (scrolling to them
   assert.ok(ofLine.every((r) => r.highlighted), 'every row of the line is highlighted');
   assert.ok(rows.filter((r) => r.highlighted).every((r) => r.watLine === target.line), 'only that line');
   assert.ok(ofLine.some((r) => r.visible), 'the listing scrolled to the rows');
+  await screenshot('hover-wat-line', true);
   // They are rows of `check`: the nearest header above them names it.
   const firstIndex = rows.indexOf(ofLine[0]);
   const above = rows.slice(0, firstIndex).findLast((r) => r.header);
@@ -428,7 +429,6 @@ test('hover both ways: a WAT line highlights its listing rows (scrolling to them
   await page.$eval('#listing .listing-viewport', (v) => { v.scrollTop = 0; });
   await page.hover(`#listing .lrow[data-wat-line="${addLine}"]`);
   assert.equal((await editorLine(addLine)).marked, true);
-  await screenshot('hover-wat-line');
 
   // Clicking a line's band jumps the listing to its first row.
   await page.$eval('#listing .listing-viewport', (v) => { v.scrollTop = v.scrollHeight; });
@@ -456,6 +456,7 @@ test('a second compile while one runs supersedes it: the older result never show
   await page.waitForSelector('#status[data-stage="compiling"]');
   await setSource(fib);
   await page.click('#compile');
+  await screenshot('compiling-superseded');
   await page.waitForSelector('#status[data-state=done]', { timeout: 120_000 });
   const log = await stopRecording();
   const shown = await page.evaluate(() => {

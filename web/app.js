@@ -1,15 +1,23 @@
-// The synth playground: loads the jco-transpiled compiler component and drives it from the page.
+// The synth playground: drives the jco-transpiled compiler component, which runs in a Worker
+// (worker.js through compiler-client.js) so the page never blocks while it compiles.
 // `window.synthPlayground` exposes the same compile path to tests and benchmarks.
+import { CompilerClient } from './compiler-client.js';
+import { alignFunctions, alignedRows, assignBands, lineOfOffset, listingRows, renderListing } from './listing.js';
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  compiler: null, // the component's `synth:compiler/compile` interface
+  client: null, // the compiler Worker (compiler-client.js)
+  targets: [], // the component's targets, and each one's default options
+  defaults: {},
   uploadedBytes: null, // bytes of an uploaded file; null when the textarea is the input
   editor: null, // the CodeMirror editor (editor/editor.js)
   listing: null, // the virtual listing
   lastDiff: null,
   renderMillis: 0,
+  timings: null, // stage times of the last compile from the page, for tests and the status
+  compileRequests: 0, // bumped by each Compile: a compile whose number is stale is superseded
+  running: null, // the compile running now (a promise), if any
   suppressEditEvent: false,
   lastOutput: null,
   lastBaseName: 'module',
@@ -21,147 +29,17 @@ function setStatus(text, kind) {
   status.dataset.state = kind;
 }
 
-/** Lowercase hex of a byte array. */
-function hex(bytes) {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-async function sha256Hex(bytes) {
-  return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
-}
-
 /**
- * The report in the native CLI's `--report-json` shape (same keys, bytes as hex, absent wasm
- * offsets as null), so page and native reports compare directly.
+ * Compile `input` (WAT text or wasm bytes) with `options` (WIT field names in camelCase) in the
+ * Worker. Resolves to { ok: true, output, sha256, reportJson, millis } or { ok: false, error,
+ * millis }; reportJson is the report in the native CLI's `--report-json` shape.
  */
-function reportToNativeJson(report) {
-  const functions = report.functions.map((f) => ({
-    name: f.name,
-    symbol: f.symbol,
-    code_size: f.codeSize,
-    spills: f.spills,
-    reloads: f.reloads,
-    moves: f.moves,
-    remats: f.remats,
-    max_pressure: f.maxPressure,
-    frame_size: f.frameSize,
-    indirect: f.indirect,
-    listing: f.listing.map((line) => ({
-      offset: line.offset,
-      bytes: hex(line.bytes),
-      text: line.text,
-      wasm_offset: line.wasmOffset ?? null,
-      kind: line.kind,
-    })),
-  }));
-  const { text, rodata, data, bss } = report.footprint;
-  return {
-    target: report.target,
-    total_code_size: functions.reduce((sum, f) => sum + f.code_size, 0),
-    footprint: { text, rodata, data, bss },
-    functions,
-    tables: report.tables.map((t) => ({
-      name: t.name,
-      symbol: t.symbol,
-      element_type: t.elementType,
-      size: t.size,
-      capacity: t.capacity,
-      null_entries: t.nullEntries,
-      functions: t.functions,
-    })),
-  };
+function compileInput(input, options) {
+  return state.client.call('compile', { input, options });
 }
 
-/** A typed compile error as plain data, or an internal error for anything else thrown. */
-function describeFailure(thrown) {
-  const payload = thrown && Object.prototype.hasOwnProperty.call(thrown, 'payload')
-    ? thrown.payload
-    : null;
-  if (payload && typeof payload.kind === 'string') {
-    return {
-      kind: payload.kind,
-      message: payload.message,
-      offset: payload.offset === undefined ? null : Number(payload.offset),
-      function: payload.function ?? null,
-    };
-  }
-  // A trap inside the component is a compiler bug; the instance may be unusable afterwards.
-  return {
-    kind: 'internal',
-    message: `the compiler component failed: ${thrown instanceof Error ? thrown.message : String(thrown)}` +
-      ' (reload the page before compiling again)',
-    offset: null,
-    function: null,
-  };
-}
-
-/**
- * Compile `input` (WAT text or wasm bytes) with `options` (WIT field names in camelCase).
- * Resolves to { ok: true, output, sha256, reportJson, millis } or { ok: false, error, millis }.
- */
-async function compileInput(input, options) {
-  if (!state.compiler) throw new Error('the compiler component is not loaded');
-  const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : new Uint8Array(input);
-  const started = performance.now();
-  let output;
-  try {
-    output = state.compiler.compile(bytes, options);
-  } catch (thrown) {
-    return { ok: false, error: describeFailure(thrown), millis: performance.now() - started };
-  }
-  const millis = performance.now() - started;
-  return {
-    ok: true,
-    output,
-    sha256: await sha256Hex(output.object),
-    reportJson: reportToNativeJson(output.report),
-    millis,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// WAT lines of wasm offsets.
-//
-// Errors and listing lines carry offsets in the wasm binary. For WAT text the compiler's
-// `source-map` gives, for the binary the text encodes to, the line of every operator and
-// function body; for a binary input the editor shows `print-wat`'s text, whose `(;@hex;)`
-// comments name the offset of each line, so that text is its own map.
-
-/** Sorted { offsets, lines } of the current input, or null when there is none. */
-function buildSourceMap(input, text) {
-  if (typeof input !== 'string') return printedSourceMap(text);
-  const points = state.compiler.sourceMap(new TextEncoder().encode(input));
-  if (points.length === 0) return null;
-  return {
-    offsets: Uint32Array.from(points, (p) => p.wasmOffset),
-    lines: Uint32Array.from(points, (p) => p.line),
-  };
-}
-
-/** The map of WAT printed with offsets: `(;@1f  ;)` at the start of a line. */
-function printedSourceMap(text) {
-  const pairs = [];
-  text.split('\n').forEach((line, index) => {
-    const match = /^\s*\(;@([0-9a-f]+)\s*;\)/.exec(line);
-    if (match) pairs.push([Number.parseInt(match[1], 16), index + 1]);
-  });
-  if (pairs.length === 0) return null;
-  pairs.sort((a, b) => a[0] - b[0]);
-  return { offsets: Uint32Array.from(pairs, (p) => p[0]), lines: Uint32Array.from(pairs, (p) => p[1]) };
-}
-
-/** The line of the last map point at or before `offset`, or null. */
-function lineOfOffset(map, offset) {
-  if (!map || offset === null || offset === undefined) return null;
-  let lo = 0;
-  let hi = map.offsets.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (map.offsets[mid] <= offset) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo === 0 ? null : map.lines[lo - 1];
-}
+// Errors and listing lines carry offsets in the wasm binary; the Worker sends the WAT line map
+// with each compile (worker.js: buildSourceMap).
 
 /** The editor line of a compile error: wat's own `:line:col` for text that does not parse. */
 function errorLine(error, map) {
@@ -373,18 +251,6 @@ const instructionCount = (f) => f.listing.reduce((n, line) => n + (line.kind ===
 
 const signed = (n) => (n > 0 ? `+${n}` : String(n));
 
-/** Functions of A and B aligned by symbol (A's order, then B's extras). */
-function alignFunctions(a, b) {
-  const bySymbol = new Map(b.functions.map((f) => [f.symbol, f]));
-  const pairs = a.functions.map((f) => {
-    const other = bySymbol.get(f.symbol) ?? null;
-    bySymbol.delete(f.symbol);
-    return [f, other];
-  });
-  for (const f of bySymbol.values()) pairs.push([null, f]);
-  return pairs;
-}
-
 /** Per-function deltas B − A; also returned as data for tests and benchmarks. */
 function diffReports(a, b) {
   const zero = { codeSize: 0, spills: 0, reloads: 0, moves: 0, remats: 0, instructions: 0 };
@@ -425,131 +291,6 @@ function renderDiff(rows, captionText) {
   $('diff').querySelector('tfoot').replaceChildren(tr);
 }
 
-// The listing is virtualised: all rows live in arrays, the DOM holds only the rows in view
-// (plus a margin), each ROW_HEIGHT pixels high, inside a spacer as tall as the whole listing.
-const ROW_HEIGHT = 20;
-const OVERSCAN = 20;
-
-/** Listing rows of one report: a header per function, then its lines. */
-function listingRows(report, map) {
-  const rows = [];
-  for (const f of report.functions) {
-    rows.push({ header: `${f.symbol}  (${f.name})`, symbol: f.symbol });
-    for (const line of f.listing) rows.push(lineRow(line, map));
-  }
-  return rows;
-}
-
-function lineRow(line, map) {
-  const watLine = lineOfOffset(map, line.wasmOffset);
-  return {
-    kind: line.kind,
-    offset: line.offset.toString(16).padStart(4, '0'),
-    bytes: hex(line.bytes),
-    text: line.text,
-    wasm: line.wasmOffset === undefined ? '' : (watLine !== null ? `L${watLine}` : `0x${line.wasmOffset.toString(16)}`),
-    wasmTitle: line.wasmOffset === undefined ? '' : `wasm offset 0x${line.wasmOffset.toString(16)}`,
-    watLine,
-  };
-}
-
-/** Two reports' rows with each function padded to the longer of its two versions. */
-function alignedRows(a, b, map) {
-  const left = [];
-  const right = [];
-  for (const [fa, fb] of alignFunctions(a, b)) {
-    const symbol = (fa ?? fb).symbol;
-    left.push({ header: fa ? `${fa.symbol}  (${fa.name})` : `${symbol}: not in A`, symbol });
-    right.push({ header: fb ? `${fb.symbol}  (${fb.name})` : `${symbol}: not in B`, symbol });
-    const la = fa ? fa.listing : [];
-    const lb = fb ? fb.listing : [];
-    const n = Math.max(la.length, lb.length);
-    for (let i = 0; i < n; i += 1) {
-      left.push(i < la.length ? lineRow(la[i], map) : { pad: true });
-      right.push(i < lb.length ? lineRow(lb[i], map) : { pad: true });
-    }
-  }
-  return [left, right];
-}
-
-function renderRow(row) {
-  if (row.header !== undefined) {
-    return element('div', { class: 'lrow function-name', 'data-symbol': row.symbol }, row.header);
-  }
-  if (row.pad) return element('div', { class: 'lrow pad' });
-  const div = element('div', { class: `lrow kind-${row.kind}`, title: row.kind });
-  div.append(
-    element('span', { class: 'offset' }, row.offset),
-    element('span', { class: 'bytes' }, row.bytes),
-    element('span', { class: 'text' }, row.text),
-    element('span', { class: 'wasm', title: row.wasmTitle }, row.wasm),
-  );
-  if (row.watLine !== null) {
-    div.dataset.watLine = String(row.watLine);
-    div.addEventListener('click', () => state.editor.revealLine(row.watLine));
-    div.addEventListener('mouseenter', () => state.editor.markLine(row.watLine));
-    div.addEventListener('mouseleave', () => state.editor.markLine(null));
-  }
-  return div;
-}
-
-/** A virtual list over `columns` (one or two arrays of rows of equal length), scroll-synced. */
-function renderListing(columns, titles) {
-  const container = $('listing');
-  const total = columns[0].length;
-  const panes = columns.map((rows, index) => {
-    const pane = element('div', { class: 'listing-pane' });
-    if (titles) pane.append(element('div', { class: 'pane-title' }, titles[index]));
-    const header = element('div', { class: 'lrow listing-head' });
-    for (const t of ['offset', 'bytes', 'instruction', 'wat']) header.append(element('span', { class: t === 'instruction' ? 'text' : t === 'wat' ? 'wasm' : t }, t));
-    const viewport = element('div', { class: 'listing-viewport', 'data-total-rows': String(total) });
-    const spacer = element('div', { class: 'listing-spacer' });
-    spacer.style.height = `${total * ROW_HEIGHT}px`;
-    const window_ = element('div', { class: 'listing-window' });
-    spacer.append(window_);
-    viewport.append(spacer);
-    pane.append(header, viewport);
-    return { rows, viewport, window_, first: -1, last: -1 };
-  });
-  const draw = (scrollTop, height) => {
-    const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(total, Math.ceil((scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
-    for (const pane of panes) {
-      if (pane.first === first && pane.last === last) continue;
-      pane.first = first;
-      pane.last = last;
-      pane.window_.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
-      const nodes = [];
-      for (let i = first; i < last; i += 1) nodes.push(renderRow(pane.rows[i]));
-      pane.window_.replaceChildren(...nodes);
-    }
-  };
-  let syncing = false;
-  for (const pane of panes) {
-    pane.viewport.addEventListener('scroll', () => {
-      if (syncing) return;
-      syncing = true;
-      for (const other of panes) if (other !== pane) other.viewport.scrollTop = pane.viewport.scrollTop;
-      syncing = false;
-      draw(pane.viewport.scrollTop, pane.viewport.clientHeight);
-    });
-  }
-  container.replaceChildren(...panes.map((p) => p.viewport.parentNode));
-  container.classList.toggle('two', panes.length === 2);
-  draw(0, panes[0].viewport.clientHeight || 600);
-  const scrollToRow = (index) => {
-    for (const pane of panes) pane.viewport.scrollTop = index * ROW_HEIGHT;
-    draw(index * ROW_HEIGHT, panes[0].viewport.clientHeight || 600);
-  };
-  return {
-    totalRows: total,
-    scrollToFunction(symbol) {
-      const index = columns[0].findIndex((row) => row.header !== undefined && row.symbol === symbol);
-      if (index >= 0) scrollToRow(index);
-    },
-  };
-}
-
 function renderError(error, line) {
   const parts = [`${error.kind}: ${error.message}`];
   if (line !== null) parts.push(`WAT line: ${line}`);
@@ -571,70 +312,170 @@ function download(bytesOrText, fileName, mimeType) {
 const describeOptions = (o) => `${o.target}${Object.entries(OPTION_IDS)
   .filter(([key]) => !o[key]).map(([, id]) => ` no-${id}`).join('')}`;
 
+/** Epoch milliseconds, comparable with the Worker's (each has its own performance clock). */
+const now = () => performance.timeOrigin + performance.now();
+
+/** The status line while a compile runs: elapsed time and the stage, refreshed every 100 ms. */
+const progress = {
+  timer: null,
+  started: 0,
+  stage: '',
+  start(started) {
+    this.started = started;
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.paint(), 100);
+  },
+  show(stage) {
+    this.stage = stage;
+    $('status').dataset.stage = stage;
+    this.paint();
+  },
+  paint() {
+    const seconds = ((performance.now() - this.started) / 1000).toFixed(1);
+    setStatus(`Compiling… ${seconds} s · ${this.stage}`, 'busy');
+  },
+  stop() {
+    clearInterval(this.timer);
+    this.timer = null;
+    delete $('status').dataset.stage;
+  },
+};
+
+/**
+ * Compile what the page shows. The newest request wins: while one compile runs, a new one
+ * waits for it and its result is dropped; of several waiting, only the newest runs.
+ */
 async function compileFromForm() {
-  const button = $('compile');
-  button.disabled = true;
+  state.compileRequests += 1;
+  const request = state.compileRequests;
+  const clickedAt = now();
+  // What the user compiled is what the page showed at the click.
+  const text = state.editor.getText();
+  const job = {
+    input: state.uploadedBytes ?? text,
+    text,
+    options: optionsFromForm(),
+    optionsB: null,
+  };
+  if ($('diff-enable').checked) job.optionsB = diffOptionsFromForm(job.options);
   $('error').hidden = true;
   $('result').hidden = true;
   state.editor.setDiagnostics([]);
-  setStatus('Compiling…', 'busy');
+  progress.start(performance.now());
+  progress.show(state.running ? 'waiting for the previous compile (its result will be dropped)' : 'starting');
   saveViewState().catch(() => {});
-  // Let the status paint before the synchronous compile blocks the main thread.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  while (state.running) await state.running.catch(() => {});
+  if (request !== state.compileRequests) return; // a newer request came while this one waited
+  const run = runCompile(request, job, clickedAt);
+  state.running = run;
   try {
-    const text = state.editor.getText();
-    const input = state.uploadedBytes ?? text;
-    const options = optionsFromForm();
-    const result = await compileInput(input, options);
-    const mapStarted = performance.now();
-    const map = buildSourceMap(input, text);
-    const mapMillis = performance.now() - mapStarted;
-    if (!result.ok) {
-      const line = errorLine(result.error, map);
-      renderError(result.error, line);
-      state.editor.setDiagnostics([{
-        line: line ?? 1,
-        message: `${result.error.kind}: ${result.error.message}` +
-          (line === null && result.error.offset !== null ? ` (wasm offset 0x${result.error.offset.toString(16)}, no WAT line)` : ''),
-      }]);
-      $('editor').dataset.errorLine = String(line ?? '');
-      setStatus(`Compilation failed (${result.error.kind}).`, 'error');
-      return;
-    }
-    delete $('editor').dataset.errorLine;
-    state.lastOutput = result.output;
-    $('sha256').textContent = result.sha256;
-    $('object-size').textContent = String(result.output.object.length);
-    $('compile-time').textContent = `compiled in ${result.millis.toFixed(1)} ms`;
-    $('header').textContent = result.output.header;
-    renderReport(result.output.report);
-    let other = null;
-    if ($('diff-enable').checked) {
-      const optionsB = diffOptionsFromForm(options);
-      other = await compileInput(input, optionsB);
-      if (!other.ok) {
-        renderError({ ...other.error, message: `B (${describeOptions(optionsB)}): ${other.error.message}` }, null);
-        other = null;
-      } else {
-        state.lastDiff = diffReports(result.output.report, other.output.report);
-        renderDiff(state.lastDiff, `A: ${describeOptions(options)} · B: ${describeOptions(optionsB)}`);
-      }
-    }
-    $('diff-section').hidden = other === null;
-    if (other === null) state.lastDiff = null;
-    $('result').hidden = false;
-    const started = performance.now();
-    state.listing = other
-      ? renderListing(alignedRows(result.output.report, other.output.report, map), ['A', 'B'])
-      : renderListing([listingRows(result.output.report, map)]);
-    state.renderMillis = performance.now() - started;
-    $('compile-time').textContent = `compiled in ${result.millis.toFixed(1)} ms` +
-      (other ? ` (B in ${other.millis.toFixed(1)} ms)` : '') +
-      ` · WAT lines in ${mapMillis.toFixed(1)} ms · listing in ${state.renderMillis.toFixed(1)} ms`;
-    setStatus(`Compiled for ${result.output.report.target}.`, 'done');
+    await run;
   } finally {
-    button.disabled = false;
+    if (state.running === run) state.running = null;
   }
+}
+
+async function runCompile(request, job, clickedAt) {
+  const current = () => request === state.compileRequests;
+  const stages = {};
+  const onStage = (name, at) => {
+    stages[name] = at - clickedAt;
+    if (current()) progress.show(name);
+  };
+  try {
+    if (!state.client.loaded) {
+      onStage('loading the component', now());
+      await state.client.ready;
+    }
+    const reply = await state.client.call('compileView', {
+      input: job.input,
+      // The map of a binary input comes from the printed text the editor shows.
+      text: typeof job.input === 'string' ? undefined : job.text,
+      options: job.options,
+      optionsB: job.optionsB,
+    }, { onStage });
+    if (!current()) return; // superseded: a newer compile owns the page
+    const receivedAt = now();
+    onStage('rendering', receivedAt);
+    // Let the stage paint before rendering takes the thread.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (!current()) return;
+    renderCompile(reply, job, { clickedAt, receivedAt, stages });
+  } catch (error) {
+    if (!current()) return;
+    progress.stop();
+    setStatus(`The compiler failed: ${error.message}`, 'error');
+  }
+}
+
+/** Show a compileView reply: the error, or the object, report, diff, listing and bands. */
+function renderCompile({ a: result, b: other, map, mapMillis }, job, timing) {
+  progress.stop();
+  if (!result.ok) {
+    const line = errorLine(result.error, map);
+    renderError(result.error, line);
+    state.editor.setDiagnostics([{
+      line: line ?? 1,
+      message: `${result.error.kind}: ${result.error.message}` +
+        (line === null && result.error.offset !== null ? ` (wasm offset 0x${result.error.offset.toString(16)}, no WAT line)` : ''),
+    }]);
+    state.editor.setBands([]);
+    $('editor').dataset.errorLine = String(line ?? '');
+    setStatus(`Compilation failed (${result.error.kind}).`, 'error');
+    return;
+  }
+  delete $('editor').dataset.errorLine;
+  state.lastOutput = result.output;
+  $('sha256').textContent = result.sha256;
+  $('object-size').textContent = String(result.output.object.length);
+  $('header').textContent = result.output.header;
+  renderReport(result.output.report);
+  let diffShown = false;
+  if (job.optionsB && other && !other.ok) {
+    renderError({ ...other.error, message: `B (${describeOptions(job.optionsB)}): ${other.error.message}` }, null);
+  } else if (job.optionsB && other) {
+    state.lastDiff = diffReports(result.output.report, other.output.report);
+    renderDiff(state.lastDiff, `A: ${describeOptions(job.options)} · B: ${describeOptions(job.optionsB)}`);
+    diffShown = true;
+  }
+  $('diff-section').hidden = !diffShown;
+  if (!diffShown) state.lastDiff = null;
+  $('result').hidden = false;
+  const started = performance.now();
+  const columns = diffShown
+    ? alignedRows(result.output.report, other.output.report, map)
+    : listingRows(result.output.report, map);
+  const { bands, rowsOfLine } = assignBands(columns);
+  state.listing = renderListing($('listing'), columns, {
+    titles: diffShown ? ['A', 'B'] : null,
+    rowsOfLine,
+    onRowHover: (line) => state.editor.markLine(line),
+    onRowClick: (line) => state.editor.revealLine(line),
+  });
+  const firstRowsAt = now();
+  state.editor.setBands(bands);
+  state.renderMillis = performance.now() - started;
+  const compileFinishedAt = diffShown ? other.finishedAt : result.finishedAt;
+  state.timings = {
+    ...timing,
+    compileFinishedAt,
+    firstRowsAt,
+    compileMillis: result.millis,
+    compileMillisB: diffShown ? other.millis : null,
+    mapMillis,
+    renderMillis: state.renderMillis,
+    // From the end of the (last) compile in the Worker to the listing's first rows in the DOM:
+    // the WAT line map, the transfer to the page and the rendering.
+    firstRowsAfterCompile: firstRowsAt - compileFinishedAt,
+    total: firstRowsAt - timing.clickedAt,
+    bandedLines: bands.length,
+  };
+  $('compile-time').textContent = `compiled in ${result.millis.toFixed(1)} ms` +
+    (diffShown ? ` (B in ${other.millis.toFixed(1)} ms)` : '') +
+    ` · WAT lines in ${mapMillis.toFixed(1)} ms · listing in ${state.renderMillis.toFixed(1)} ms` +
+    ` · first rows ${state.timings.firstRowsAfterCompile.toFixed(0)} ms after the compile,` +
+    ` ${state.timings.total.toFixed(0)} ms after the click`;
+  setStatus(`Compiled for ${result.output.report.target}.`, 'done');
 }
 
 const isWasmBinary = (bytes) => bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0x61 &&
@@ -648,13 +489,15 @@ async function loadFile(file) {
   let binary = null;
   if (isWasmBinary(bytes)) {
     binary = bytes;
-    let printed;
-    try {
-      printed = state.compiler.printWat(bytes);
-    } catch (thrown) {
-      printed = null;
+    let printed = null;
+    setStatus(`Printing ${file.name} as WAT…`, 'busy');
+    const reply = await state.client.call('printWat', { bytes });
+    setStatus('Ready.', 'ready');
+    if (reply.ok) {
+      printed = reply.text;
+    } else {
       info = `${file.name}: wasm binary, ${bytes.length} bytes; it could not be printed as WAT ` +
-        `(${thrown?.payload ?? thrown}), compiling the binary as it is`;
+        `(${reply.message}), compiling the binary as it is`;
     }
     text = printed ?? `;; binary module ${file.name} (${bytes.length} bytes) is the input;\n` +
       ';; it could not be printed as WAT. Edit this text to compile the text instead.\n';
@@ -672,32 +515,24 @@ async function loadFile(file) {
   scheduleSave();
 }
 
+/** A copy of the component's default options for `target`. */
+const defaultOptions = (target) => structuredClone(state.defaults[target]);
+
 function fillTargets(select, targets) {
   for (const info of targets) select.append(element('option', { value: info.target }, info.name));
 }
 
 async function main() {
-  let module;
+  // The Worker loads the component while the page loads the editor.
+  state.client = new CompilerClient();
   let editorModule;
   try {
-    [module, editorModule] = await Promise.all([
-      import('./dist/synth/synth.js'),
-      import('./dist/editor.js'),
-    ]);
+    editorModule = await import('./dist/editor.js');
   } catch (error) {
-    setStatus('The compiler component or the editor bundle is missing or failed to load: run ' +
-      `\`npm run build\` in web/ (after building synth.wasm). Details: ${error.message}`, 'error');
+    setStatus('The editor bundle is missing or failed to load: run `npm run build` in web/ ' +
+      `(after building synth.wasm). Details: ${error.message}`, 'error');
     throw error;
   }
-  state.compiler = module.compile;
-  const targets = state.compiler.targets();
-  fillTargets($('target'), targets);
-  fillTargets($('diff-target'), targets);
-  const describeTarget = () => {
-    const info = targets.find((t) => t.target === $('target').value);
-    $('target-description').textContent = info ? info.description : '';
-  };
-
   const saved = await loadViewState();
   const initialText = typeof saved?.source === 'string' ? saved.source : DEFAULT_SOURCE;
   state.editor = editorModule.createEditor($('editor'), initialText, {
@@ -709,12 +544,30 @@ async function main() {
       scheduleSave();
     },
     onCompile: () => $('compile').click(),
+    // The other way round from a listing row's hover: a WAT line shows its machine code.
+    onLineFocus: (line) => state.listing?.highlightLine(line, 'if-hidden'),
+    onBandClick: (line) => state.listing?.highlightLine(line, 'first'),
   });
   $('editor').dataset.loaded = 'true';
 
+  try {
+    ({ targets: state.targets, defaults: state.defaults } = await state.client.ready);
+  } catch (error) {
+    setStatus('The compiler component is missing or failed to load in its Worker: run ' +
+      `\`npm run build\` in web/ (after building synth.wasm). Details: ${error.message}`, 'error');
+    throw error;
+  }
+  const { targets } = state;
+  fillTargets($('target'), targets);
+  fillTargets($('diff-target'), targets);
+  const describeTarget = () => {
+    const info = targets.find((t) => t.target === $('target').value);
+    $('target-description').textContent = info ? info.description : '';
+  };
+
   // Defaults first, then what was saved: a saved state from an older page misses nothing.
-  applyOptionsToForm(state.compiler.defaultOptions($('target').value));
-  const diffDefaults = state.compiler.defaultOptions($('target').value);
+  applyOptionsToForm(defaultOptions($('target').value));
+  const diffDefaults = defaultOptions($('target').value);
   applyDiffOptionsToForm({ ...diffDefaults, spillRealloc: !diffDefaults.spillRealloc, enabled: false });
   if (saved?.options) applyOptionsToForm(saved.options);
   if (saved?.diff) applyDiffOptionsToForm(saved.diff);
@@ -786,8 +639,8 @@ const ready = main();
 window.synthPlayground = {
   /** Resolves once the component is loaded (rejects when it cannot be). */
   ready,
-  targets: () => state.compiler.targets(),
-  defaultOptions: (target) => state.compiler.defaultOptions(target),
+  targets: () => state.targets,
+  defaultOptions,
   compile: compileInput,
   /** The editor's text, and replacing it (as an edit: the text becomes the input). */
   getSource: () => state.editor.getText(),
@@ -796,23 +649,10 @@ window.synthPlayground = {
   lastDiff: () => state.lastDiff,
   /** Milliseconds the last listing took to render, and how many rows it holds. */
   lastRender: () => ({ millis: state.renderMillis, rows: state.listing?.totalRows ?? 0 }),
-  /** Time `iterations` compiles of one input without rendering; for benchmarks. */
-  benchmark(input, options, iterations) {
-    const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : new Uint8Array(input);
-    const times = [];
-    let codeSize = 0;
-    for (let i = 0; i < iterations; i += 1) {
-      const started = performance.now();
-      let output;
-      try {
-        output = state.compiler.compile(bytes, options);
-      } catch (thrown) {
-        const error = describeFailure(thrown);
-        throw new Error(`${error.kind}: ${error.message}`);
-      }
-      times.push(performance.now() - started);
-      codeSize = output.report.functions.reduce((sum, f) => sum + f.codeSize, 0);
-    }
-    return { times, codeSize, inputBytes: bytes.length };
-  },
+  /** Stage times of the last compile from the page (milliseconds; see renderCompile). */
+  lastTimings: () => state.timings,
+  /** How often the compiler Worker was replaced after a crash or an internal error. */
+  workerRestarts: () => state.client.restarts,
+  /** Time `iterations` compiles of one input in the Worker without rendering; for benchmarks. */
+  benchmark: (input, options, iterations) => state.client.call('benchmark', { input, options, iterations }),
 };

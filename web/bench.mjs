@@ -106,7 +106,7 @@ async function main() {
     const options = await page.evaluate((t) => window.synthPlayground.defaultOptions(t), target);
     const processStart = nativeMillis(tinyPath, workDir);
 
-    console.log(`target ${target}; browser: median of ${iterations} compiles after one warm-up (includes lifting the\n` +
+    console.log(`target ${target}; browser (the page's compiler Worker): median of ${iterations} compiles after one warm-up (includes lifting the\n` +
       'report and listings into JS objects); native CLI: fastest of the same number of runs');
     console.log(`native CLI process start-up (fastest tiny-module run): ${processStart.toFixed(1)} ms, subtracted below\n`);
     const header = ['input', 'WAT KiB', 'code KiB', 'native ms', 'browser ms', 'browser/native', 'native code KiB/s', 'browser code KiB/s'];

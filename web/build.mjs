@@ -1,7 +1,8 @@
 // Transpile the synth component (target/wasm32-wasip2/release/synth.wasm) with jco into
-// web/dist/, copy preview2-shim's browser build next to it, and bundle the editor
-// (editor/editor.js with CodeMirror 6) with esbuild into dist/editor.js, so the page works
-// offline from the local server with nothing but web/dist/ and the static files.
+// web/dist/ (the compiler Worker, worker.js, loads it), copy preview2-shim's browser build
+// next to it, and bundle the editor (editor/editor.js with CodeMirror 6) with esbuild into
+// dist/editor.js, so the page works offline from the local server with nothing but web/dist/
+// and the static files.
 //
 // Usage: node build.mjs [path/to/synth.wasm]   (default: $CARGO_TARGET_DIR or target/)
 import { spawnSync } from 'node:child_process';
@@ -37,9 +38,15 @@ if (!existsSync(jcoBin) || !existsSync(shimBrowserDir)) {
 rmSync(distDir, { recursive: true, force: true });
 mkdirSync(distDir, { recursive: true });
 
+// The WASI imports point at the copied shims by relative path (instead of the package names
+// jco writes by default), so the page and the module Worker (which has no import map) both
+// load dist/synth/synth.js as it is.
+const shimMappings = ['cli', 'clocks', 'filesystem', 'http', 'io', 'random', 'sockets']
+  .map((name) => `wasi:${name}/*=../shim/${name}.js#*`);
 const transpile = spawnSync(
   process.execPath,
-  [jcoBin, 'transpile', componentPath, '-o', join(distDir, 'synth'), '--name', 'synth', '--quiet'],
+  [jcoBin, 'transpile', componentPath, '-o', join(distDir, 'synth'), '--name', 'synth', '--quiet',
+    '--map', ...shimMappings],
   { stdio: 'inherit' },
 );
 if (transpile.status !== 0) {

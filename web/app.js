@@ -2,7 +2,9 @@
 // (worker.js through compiler-client.js) so the page never blocks while it compiles.
 // `window.synthPlayground` exposes the same compile path to tests and benchmarks.
 import { CompilerClient } from './compiler-client.js';
-import { alignFunctions, alignedRows, assignBands, lineOfOffset, listingRows, renderListing } from './listing.js';
+import {
+  alignFunctions, alignedRows, assignBands, lineOfOffset, listingRows, liveAt, noteAt, renderListing,
+} from './listing.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,7 +58,12 @@ const OPTION_IDS = {
   stackCheck: 'stack-check',
   optimize: 'optimize',
   spillRealloc: 'spill-realloc',
+  explainAllocation: 'explain-allocation',
 };
+
+// The allocation account triples the report of a huge module; past this size the page leaves
+// it out (the "why" panel says so).
+const EXPLAIN_LIMIT = 256 * 1024;
 
 /** Whether `select` offers `value` (a link from another version may name an unknown target). */
 const hasOption = (select, value) => Array.from(select.options).some((o) => o.value === value);
@@ -358,6 +365,12 @@ async function compileFromForm() {
     optionsB: null,
   };
   if ($('diff-enable').checked) job.optionsB = diffOptionsFromForm(job.options);
+  const inputSize = typeof job.input === 'string' ? job.input.length : job.input.byteLength;
+  state.explainSkipped = job.options.explainAllocation && inputSize > EXPLAIN_LIMIT;
+  if (state.explainSkipped) {
+    job.options = { ...job.options, explainAllocation: false };
+    if (job.optionsB) job.optionsB = { ...job.optionsB, explainAllocation: false };
+  }
   $('error').hidden = true;
   $('result').hidden = true;
   state.editor.setDiagnostics([]);
@@ -408,6 +421,56 @@ async function runCompile(request, job, clickedAt) {
   }
 }
 
+/** The "why" panel: the hovered row's edit reason, live values, pressure and the slot map. */
+function renderWhy(row, map) {
+  const panel = $('why');
+  if (!row) {
+    panel.replaceChildren(element('p', { class: 'muted' }, state.explainSkipped
+      ? `The allocation account is left out for inputs over ${EXPLAIN_LIMIT / 1024} KiB.`
+      : $('explain-allocation').checked
+        ? 'Point at a listing row to see the values live there, where each is, and why an allocator edit is there.'
+        : 'Tick "explain allocation" to see the live values and the reason of each spill, reload and move.'));
+    return;
+  }
+  const { line, account, index } = row;
+  if (!account) return;
+  const parts = [element('p', { class: 'why-line' }, `+0x${line.offset.toString(16)}  ${line.text}`)];
+  const note = noteAt(account, index);
+  if (note) {
+    const value = note.value !== null && note.value !== undefined ? account.values[note.value].name : 'a value';
+    parts.push(element('p', { class: `why-reason kind-${line.kind}` }, `${line.kind} of ${value}: ${note.reason}`));
+  }
+  const pressure = account.pressure[index] ?? 0;
+  const block = account.blocks.find((b) => b.firstLine <= index && index < b.endLine);
+  parts.push(element('p', { class: 'why-pressure' }, `${pressure} values live here` +
+    (block ? `; block ${block.label} peaks at ${block.maxPressure}` : '') +
+    `; ${account.classes.map((c) => `${c.registers} ${c.name} registers`).join(', ')}`));
+  const table = element('table', { class: 'why-live' });
+  const head = element('tr');
+  for (const h of ['value', 'where', 'from']) head.append(element('th', {}, h));
+  table.append(head);
+  for (const { value, locations } of liveAt(account, index)) {
+    const tr = element('tr');
+    const defLine = lineOfOffset(map, value.wasmOffset);
+    tr.append(element('td', {}, value.name), element('td', {}, locations.join(', ')),
+      element('td', {}, value.origin + (defLine !== null ? ` (L${defLine})` : '')));
+    if (note && account.values[note.value] === value) tr.classList.add('why-subject');
+    table.append(tr);
+  }
+  parts.push(table);
+  const shared = account.slots.filter((s) => s.values.length > 0);
+  if (shared.length > 0) {
+    const details = element('details', { class: 'why-slots' });
+    details.append(element('summary', {}, `stack slots (${shared.length})`));
+    for (const slot of shared) {
+      details.append(element('div', {}, `${slot.location}: ${slot.values.map((v) => account.values[v].name).join(', ')}`));
+    }
+    parts.push(details);
+  }
+  panel.replaceChildren(...parts);
+  panel.dataset.line = String(index);
+}
+
 /** Show a compileView reply: the error, or the object, report, diff, listing and bands. */
 function renderCompile({ a: result, b: other, map, mapMillis }, job, timing) {
   progress.stop();
@@ -451,7 +514,9 @@ function renderCompile({ a: result, b: other, map, mapMillis }, job, timing) {
     rowsOfLine,
     onRowHover: (line) => state.editor.markLine(line),
     onRowClick: (line) => state.editor.revealLine(line),
+    onRowInspect: (row) => renderWhy(row, map),
   });
+  renderWhy(null, map);
   const firstRowsAt = now();
   state.editor.setBands(bands);
   state.renderMillis = performance.now() - started;
@@ -517,6 +582,8 @@ async function loadFile(file) {
 
 /** A copy of the component's default options for `target`. */
 const defaultOptions = (target) => structuredClone(state.defaults[target]);
+// The form explains allocation by default (the library's default leaves it out for speed).
+const formDefaults = (target) => ({ ...defaultOptions(target), explainAllocation: true });
 
 function fillTargets(select, targets) {
   for (const info of targets) select.append(element('option', { value: info.target }, info.name));
@@ -566,8 +633,8 @@ async function main() {
   };
 
   // Defaults first, then what was saved: a saved state from an older page misses nothing.
-  applyOptionsToForm(defaultOptions($('target').value));
-  const diffDefaults = defaultOptions($('target').value);
+  applyOptionsToForm(formDefaults($('target').value));
+  const diffDefaults = formDefaults($('target').value);
   applyDiffOptionsToForm({ ...diffDefaults, spillRealloc: !diffDefaults.spillRealloc, enabled: false });
   if (saved?.options) applyOptionsToForm(saved.options);
   if (saved?.diff) applyDiffOptionsToForm(saved.diff);

@@ -52,14 +52,20 @@ export function alignFunctions(a, b) {
   return pairs;
 }
 
-const lineRow = (line, map) => ({ line, watLine: lineOfOffset(map, line.wasmOffset), band: null });
+/**
+ * A listing row: the line, its WAT line and band, and (with an allocation account) the
+ * function's account and the line's index in it, for the pressure strip and the "why" panel.
+ */
+const lineRow = (line, map, fn = null, index = 0) => ({
+  line, watLine: lineOfOffset(map, line.wasmOffset), band: null, account: fn?.allocation ?? null, index,
+});
 
 /** Listing rows of one report: a header per function, then its lines. */
 export function listingRows(report, map) {
   const rows = [];
   for (const f of report.functions) {
     rows.push({ header: `${f.symbol}  (${f.name})`, symbol: f.symbol });
-    for (const line of f.listing) rows.push(lineRow(line, map));
+    f.listing.forEach((line, index) => rows.push(lineRow(line, map, f, index)));
   }
   return [rows];
 }
@@ -76,8 +82,8 @@ export function alignedRows(a, b, map) {
     const lb = fb ? fb.listing : [];
     const n = Math.max(la.length, lb.length);
     for (let i = 0; i < n; i += 1) {
-      left.push(i < la.length ? lineRow(la[i], map) : { pad: true });
-      right.push(i < lb.length ? lineRow(lb[i], map) : { pad: true });
+      left.push(i < la.length ? lineRow(la[i], map, fa, i) : { pad: true });
+      right.push(i < lb.length ? lineRow(lb[i], map, fb, i) : { pad: true });
     }
   }
   return [left, right];
@@ -119,14 +125,42 @@ export function assignBands(columns) {
   return { bands, rowsOfLine };
 }
 
+/** The note of the edit starting at listing line `index` (notes are sorted by line). */
+export function noteAt(account, index) {
+  const notes = account.notes;
+  let lo = 0;
+  let hi = notes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (notes[mid].line < index) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < notes.length && notes[lo].line === index ? notes[lo] : null;
+}
+
+/** The values live at listing line `index` and where each is: [{ value, locations }]. */
+export function liveAt(account, index) {
+  const byValue = new Map();
+  for (const range of account.ranges) {
+    if (range.firstLine > index) break; // sorted by first line
+    if (index >= range.endLine) continue;
+    const list = byValue.get(range.value);
+    if (list) list.push(range.location);
+    else byValue.set(range.value, [range.location]);
+  }
+  return Array.from(byValue, ([value, locations]) => ({ value: account.values[value], index: value, locations }));
+}
+
 /** The DOM of one row; `highlightLine` is the WAT line whose rows are highlighted. */
 export function renderRow(row, highlightLine) {
   if (row.header !== undefined) {
     return element('div', { class: 'lrow function-name', 'data-symbol': row.symbol }, row.header);
   }
   if (row.pad) return element('div', { class: 'lrow pad' });
-  const { line, watLine, band } = row;
-  const div = element('div', { class: `lrow kind-${line.kind}`, title: line.kind });
+  const { line, watLine, band, account, index } = row;
+  const note = account ? noteAt(account, index) : null;
+  const div = element('div', { class: `lrow kind-${line.kind}`, title: note ? `${line.kind}: ${note.reason}` : line.kind });
+  if (note) div.classList.add('has-note');
   const hasOffset = line.wasmOffset !== undefined && line.wasmOffset !== null;
   const bandSpan = element('span', { class: 'band' });
   if (band !== null) {
@@ -141,6 +175,17 @@ export function renderRow(row, highlightLine) {
     element('span', { class: 'wasm', title: hasOffset ? `wasm offset 0x${line.wasmOffset.toString(16)}` : '' },
       !hasOffset ? '' : watLine !== null ? `L${watLine}` : `0x${line.wasmOffset.toString(16)}`),
   );
+  if (account) {
+    // The pressure strip: values live at this line against the core registers.
+    const pressure = account.pressure[index] ?? 0;
+    const registers = account.classes[0]?.registers ?? 1;
+    const strip = element('span', { class: 'pressure', title: `${pressure} live values (${registers} core registers)` });
+    const bar = element('span', { class: pressure > registers ? 'bar over' : 'bar' });
+    bar.style.width = `${Math.min(100, (100 * pressure) / (2 * registers))}%`;
+    strip.append(bar);
+    div.append(strip);
+    div.dataset.pressure = String(pressure);
+  }
   if (watLine !== null) {
     div.dataset.watLine = String(watLine);
     if (watLine === highlightLine) div.classList.add('wat-hl');
@@ -153,7 +198,7 @@ export function renderRow(row, highlightLine) {
  * `container`. `onRowHover(watLine | null)` and `onRowClick(watLine)` hear the pointer on rows
  * that have a WAT line.
  */
-export function renderListing(container, columns, { titles = null, rowsOfLine = new Map(), onRowHover, onRowClick } = {}) {
+export function renderListing(container, columns, { titles = null, rowsOfLine = new Map(), onRowHover, onRowClick, onRowInspect } = {}) {
   const total = columns[0].length;
   let highlight = null;
   const panes = columns.map((rows, index) => {
@@ -180,7 +225,11 @@ export function renderListing(container, columns, { titles = null, rowsOfLine = 
       pane.last = last;
       pane.window_.style.transform = `translateY(${first * ROW_HEIGHT}px)`;
       const nodes = [];
-      for (let i = first; i < last; i += 1) nodes.push(renderRow(pane.rows[i], highlight));
+      for (let i = first; i < last; i += 1) {
+        const node = renderRow(pane.rows[i], highlight);
+        node.dataset.row = String(i);
+        nodes.push(node);
+      }
       pane.window_.replaceChildren(...nodes);
     }
   };
@@ -198,6 +247,8 @@ export function renderListing(container, columns, { titles = null, rowsOfLine = 
     // One listener per pane rather than per row: rows come and go as the list scrolls.
     pane.window_.addEventListener('mouseover', (event) => {
       const row = event.target.closest('.lrow');
+      const data = row ? pane.rows[Number(row.dataset.row)] : null;
+      if (data?.line) onRowInspect?.(data);
       const line = row?.dataset.watLine ? Number(row.dataset.watLine) : null;
       if (line === hovered) return;
       hovered = line;

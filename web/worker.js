@@ -46,6 +46,19 @@ function describeFailure(thrown) {
   };
 }
 
+/** An allocation account in the native `--report-json` shape. */
+function allocationToNativeJson(a) {
+  return {
+    classes: a.classes.map((c) => ({ name: c.name, registers: c.registers })),
+    values: a.values.map((v) => ({ name: v.name, origin: v.origin, class: v.class, wasm_offset: v.wasmOffset ?? null })),
+    ranges: a.ranges.map((r) => ({ value: r.value, location: r.location, first_line: r.firstLine, end_line: r.endLine })),
+    pressure: Array.from(a.pressure),
+    blocks: a.blocks.map((b) => ({ label: b.label, first_line: b.firstLine, end_line: b.endLine, max_pressure: b.maxPressure })),
+    notes: a.notes.map((n) => ({ line: n.line, value: n.value ?? null, reason: n.reason, related_line: n.relatedLine ?? null })),
+    slots: a.slots.map((s) => ({ location: s.location, values: Array.from(s.values) })),
+  };
+}
+
 /**
  * The report in the native CLI's `--report-json` shape (same keys, bytes as hex, absent wasm
  * offsets as null), so page and native reports compare directly.
@@ -69,6 +82,7 @@ function reportToNativeJson(report) {
       wasm_offset: line.wasmOffset ?? null,
       kind: line.kind,
     })),
+    allocation: f.allocation ? allocationToNativeJson(f.allocation) : null,
   }));
   const { text, rodata, data, bss } = report.footprint;
   return {

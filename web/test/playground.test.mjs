@@ -880,3 +880,35 @@ test('non-default options reach the compiler the same way as the CLI flags', asy
     assert.deepStrictEqual(inPage.report, native.report);
   }
 });
+
+test('the why panel: a spill row shows its value, the reason and the live values; the account equals the native one', async () => {
+  await setSource(readFileSync(join(fixturesDir, 'register_pressure.wat'), 'utf8'));
+  await page.selectOption('#target', 'cortex-m4');
+  await setDiff(false);
+  await page.check('#explain-allocation');
+  await page.click('#compile');
+  await page.waitForSelector('#status[data-state=done]');
+  // Every drawn row has a pressure strip; edit rows carry their reason as a tooltip.
+  const strips = await page.$$eval('#listing .lrow[data-pressure]', (rows) => rows.length);
+  assert.ok(strips > 10, `${strips} rows with a pressure strip`);
+  // Scroll to the first spill of live20 and point at it.
+  // Its function row in the report table scrolls the listing to live20.
+  await page.click('#report tr[data-function="1"]');
+  const spill = await page.waitForSelector('#listing .lrow.kind-spill.has-note');
+  await spill.hover();
+  const why = await page.textContent('#why');
+  assert.match(why, /spill of v\d+: stored once after its definition: v\d+ leaves r\d+ at \+0x[0-9a-f]+/);
+  assert.match(why, /next use is \d+ instructions away/);
+  assert.match(why, /values live here/);
+  const live = await page.$$eval('#why .why-live tr', (rows) => rows.length - 1);
+  assert.ok(live > 5, `${live} live values listed`);
+  assert.equal(await page.$$eval('#why .why-live tr.why-subject', (rows) => rows.length), 1);
+  await screenshot('why-panel', true);
+  // The page's account is the native CLI's, field for field.
+  const source = readFileSync(join(fixturesDir, 'register_pressure.wat'), 'utf8');
+  const inPage = await compileInPage(source, { ...(await page.evaluate(() => window.synthPlayground.defaultOptions('cortex-m4'))), explainAllocation: true });
+  const native = compileNatively('register_pressure.wat', 'cortex-m4', ['--explain-allocation']);
+  assert.equal(inPage.sha256, native.sha256);
+  assert.deepEqual(inPage.report, native.report);
+  assert.ok(native.report.functions.every((f) => f.allocation !== null));
+});

@@ -257,6 +257,16 @@ impl Held {
         }
     }
 
+    /// The vregs held, without allocating.
+    pub(super) fn iter(&self) -> impl Iterator<Item = VReg> + '_ {
+        let (one, many): (Option<VReg>, &[VReg]) = match self {
+            Held::One(x) => (Some(*x), &[]),
+            Held::Many(xs) => (None, xs.as_slice()),
+            Held::Nothing | Held::Any => (None, &[]),
+        };
+        one.into_iter().chain(many.iter().copied())
+    }
+
     pub(super) fn vregs(&self) -> Vec<VReg> {
         match self {
             Held::Nothing | Held::Any => Vec::new(),

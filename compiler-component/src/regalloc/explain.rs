@@ -226,13 +226,13 @@ pub fn explain(func: &dyn MachFunction, env: &RegEnv, alloc: &Allocation) -> Res
     // Reloads and rematerializations waiting for the read they serve: (edit, vreg).
     let mut awaiting_use: Vec<(usize, VReg)> = Vec::new();
 
-    for b in 0..func.num_blocks() {
+    for (b, entry_state) in entry.iter().enumerate() {
         let block_start = ex.steps.len() as u32;
         ex.block_starts.push(block_start);
         let facts = block_liveness(func, b, &live.live_out[b]);
         let first = func.block_insts(b).start;
         let mut live_now = facts.start.clone();
-        let state = entry[b]
+        let state = entry_state
             .clone()
             .unwrap_or_else(|| check::State::new(alloc.num_slots, false));
         check::run_block(func, alloc, &per_inst, b, state, &mut |step, state| {
@@ -252,7 +252,7 @@ pub fn explain(func: &dyn MachFunction, env: &RegEnv, alloc: &Allocation) -> Res
             // Where each live value is now.
             let mut current: Vec<(VReg, Location)> = Vec::new();
             for (loc, held) in state.held() {
-                for v in held.vregs() {
+                for v in held.iter() {
                     if live_now.contains(v.0 as usize) {
                         current.push((v, loc));
                     }
@@ -277,17 +277,25 @@ pub fn explain(func: &dyn MachFunction, env: &RegEnv, alloc: &Allocation) -> Res
 
             // A pending spill whose value is live but in no register: it was evicted by the
             // step before this one (or the block starts without it).
+            // `current` is sorted by vreg, registers before slots.
             let in_register = |v: VReg, pairs: &[(VReg, Location)]| {
+                let k = pairs.partition_point(|(x, _)| *x < v);
                 pairs
-                    .iter()
-                    .find(|(x, loc)| *x == v && matches!(loc, Location::Reg(_)))
+                    .get(k)
+                    .filter(|(x, loc)| *x == v && matches!(loc, Location::Reg(_)))
                     .map(|(_, loc)| *loc)
             };
-            let evicted: Vec<VReg> = pending
-                .keys()
-                .copied()
-                .filter(|v| live_now.contains(v.0 as usize) && in_register(*v, &current).is_none())
-                .collect();
+            let evicted: Vec<VReg> = if pending.is_empty() {
+                Vec::new()
+            } else {
+                pending
+                    .keys()
+                    .copied()
+                    .filter(|v| {
+                        live_now.contains(v.0 as usize) && in_register(*v, &current).is_none()
+                    })
+                    .collect()
+            };
             for v in evicted {
                 let Some(edit) = pending.remove(&v) else {
                     continue;
@@ -504,7 +512,7 @@ fn edit_reason(
     let is_terminator = func.block_insts(b).end == inst + 1;
     match (from, to) {
         (Location::Remat(_), Location::Stack(_)) => Reason::ConstantToSlot,
-        (Location::Reg(_), Location::Stack(_)) if !(is_terminator && !point.after) => {
+        (Location::Reg(_), Location::Stack(_)) if !is_terminator || point.after => {
             Reason::StoredForAnotherPath
         }
         (Location::Stack(_) | Location::Remat(_), Location::Reg(_)) if !is_terminator => {

@@ -56,9 +56,14 @@ export function alignFunctions(a, b) {
  * A listing row: the line, its WAT line and band, and (with an allocation account) the
  * function's account and the line's index in it, for the pressure strip and the "why" panel.
  */
-const lineRow = (line, map, fn = null, index = 0) => ({
-  line, watLine: lineOfOffset(map, line.wasmOffset), band: null, account: fn?.allocation ?? null, index,
-});
+const lineRow = (line, map, fn = null, index = 0) => {
+  const account = fn?.allocation ?? null;
+  // An allocator edit has no operator of its own: it points at the WAT line defining its value.
+  const note = account && line.wasmOffset == null ? noteAt(account, index) : null;
+  const value = note && note.value != null ? account.values[note.value] : null;
+  const valueLine = value ? lineOfOffset(map, value.wasmOffset) : null;
+  return { line, watLine: lineOfOffset(map, line.wasmOffset), valueLine, band: null, account, index };
+};
 
 /** Listing rows of one report: a header per function, then its lines. */
 export function listingRows(report, map) {
@@ -186,6 +191,7 @@ export function renderRow(row, highlightLine) {
     div.append(strip);
     div.dataset.pressure = String(pressure);
   }
+  if (row.valueLine != null) div.dataset.valueLine = String(row.valueLine);
   if (watLine !== null) {
     div.dataset.watLine = String(watLine);
     if (watLine === highlightLine) div.classList.add('wat-hl');
@@ -249,7 +255,8 @@ export function renderListing(container, columns, { titles = null, rowsOfLine = 
       const row = event.target.closest('.lrow');
       const data = row ? pane.rows[Number(row.dataset.row)] : null;
       if (data?.line) onRowInspect?.(data);
-      const line = row?.dataset.watLine ? Number(row.dataset.watLine) : null;
+      const marked = row?.dataset.watLine ?? row?.dataset.valueLine;
+      const line = marked ? Number(marked) : null;
       if (line === hovered) return;
       hovered = line;
       onRowHover?.(line);

@@ -894,8 +894,10 @@ test('the why panel: a spill row shows its value, the reason and the live values
   // Scroll to the first spill of live20 and point at it.
   // Its function row in the report table scrolls the listing to live20.
   await page.click('#report tr[data-function="1"]');
-  const spill = await page.waitForSelector('#listing .lrow.kind-spill.has-note');
-  await spill.hover();
+  await page.waitForSelector('#listing .lrow.kind-spill.has-note');
+  // live20 is near the top of the source: show it, so its lines are drawn.
+  await page.$eval('#editor .cm-scroller', (s) => { s.scrollTop = 0; });
+  await page.hover('#listing .lrow.kind-spill.has-note');
   const why = await page.textContent('#why');
   assert.match(why, /spill of v\d+: stored once after its definition: v\d+ leaves r\d+ at \+0x[0-9a-f]+/);
   assert.match(why, /next use is \d+ instructions away/);
@@ -903,6 +905,10 @@ test('the why panel: a spill row shows its value, the reason and the live values
   const live = await page.$$eval('#why .why-live tr', (rows) => rows.length - 1);
   assert.ok(live > 5, `${live} live values listed`);
   assert.equal(await page.$$eval('#why .why-live tr.why-subject', (rows) => rows.length), 1);
+  // The spill serves a value, not an operator: the editor marks the line that defines it.
+  const valueLine = Number(await page.getAttribute('#listing .lrow.kind-spill.has-note', 'data-value-line'));
+  assert.ok(valueLine > 0, 'the spill row names its value\'s WAT line');
+  assert.equal((await editorLine(valueLine)).marked, true);
   await screenshot('why-panel', true);
   // The page's account is the native CLI's, field for field.
   const source = readFileSync(join(fixturesDir, 'register_pressure.wat'), 'utf8');

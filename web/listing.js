@@ -143,6 +143,20 @@ export function noteAt(account, index) {
   return lo < notes.length && notes[lo].line === index ? notes[lo] : null;
 }
 
+/** The machine block holding listing line `index` (blocks are in listing order). */
+export function blockAt(account, index) {
+  const blocks = account.blocks;
+  let lo = 0;
+  let hi = blocks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (blocks[mid].firstLine <= index) lo = mid + 1;
+    else hi = mid;
+  }
+  const block = blocks[lo - 1];
+  return block && index < block.endLine ? block : null;
+}
+
 /** The values live at listing line `index` and where each is: [{ value, locations }]. */
 export function liveAt(account, index) {
   const byValue = new Map();
@@ -188,6 +202,14 @@ export function renderRow(row, highlightLine) {
     const bar = element('span', { class: pressure > registers ? 'bar over' : 'bar' });
     bar.style.width = `${Math.min(100, (100 * pressure) / (2 * registers))}%`;
     strip.append(bar);
+    // The block's peak as a tick on the same scale: the per-block pressure.
+    const block = blockAt(account, index);
+    if (block) {
+      const tick = element('span', { class: 'peak', title: `block ${block.label} peaks at ${block.maxPressure}` });
+      tick.style.left = `${Math.min(100, (100 * block.maxPressure) / (2 * registers))}%`;
+      strip.append(tick);
+      strip.title += `; block ${block.label} peaks at ${block.maxPressure}`;
+    }
     div.append(strip);
     div.dataset.pressure = String(pressure);
   }

@@ -891,6 +891,8 @@ test('the why panel: a spill row shows its value, the reason and the live values
   // Every drawn row has a pressure strip; edit rows carry their reason as a tooltip.
   const strips = await page.$$eval('#listing .lrow[data-pressure]', (rows) => rows.length);
   assert.ok(strips > 10, `${strips} rows with a pressure strip`);
+  const peaks = await page.$$eval('#listing .lrow .pressure .peak', (ticks) => ticks.map((t) => t.title));
+  assert.ok(peaks.length > 10 && peaks.every((t) => /^block \.Lb\d+ peaks at \d+$/.test(t)), JSON.stringify(peaks.slice(0, 3)));
   // Scroll to the first spill of live20 and point at it.
   // Its function row in the report table scrolls the listing to live20.
   await page.click('#report tr[data-function="1"]');

@@ -232,9 +232,11 @@ pub fn explain(func: &dyn MachFunction, env: &RegEnv, alloc: &Allocation) -> Res
         let facts = block_liveness(func, b, &live.live_out[b]);
         let first = func.block_insts(b).start;
         let mut live_now = facts.start.clone();
+        // A block the entry does not reach starts from "anything anywhere", as in the checker
+        // (its reads cannot fail; it shows no locations).
         let state = entry_state
             .clone()
-            .unwrap_or_else(|| check::State::new(alloc.num_slots, false));
+            .unwrap_or_else(|| check::State::new(alloc.num_slots, true));
         check::run_block(func, alloc, &per_inst, b, state, &mut |step, state| {
             let step_index = ex.steps.len() as u32;
             let (kind, inst) = match step {

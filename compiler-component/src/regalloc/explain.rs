@@ -261,20 +261,35 @@ pub fn explain(func: &dyn MachFunction, env: &RegEnv, alloc: &Allocation) -> Res
                 }
             }
             current.sort();
-            for pair in &previous {
-                if current.binary_search(pair).is_err()
-                    && let Some(start) = open.remove(pair)
-                {
-                    ex.ranges.push(LiveRange {
-                        vreg: pair.0,
-                        location: pair.1,
-                        start,
-                        end: step_index,
-                    });
+            // `open` holds exactly the pairs of `previous`: walk both sorted lists and touch
+            // only what changed.
+            let (mut i, mut j) = (0, 0);
+            while i < previous.len() || j < current.len() {
+                let gone = match (previous.get(i), current.get(j)) {
+                    (Some(p), Some(c)) if p == c => {
+                        i += 1;
+                        j += 1;
+                        continue;
+                    }
+                    (Some(p), Some(c)) => p < c,
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if gone {
+                    let pair = previous[i];
+                    if let Some(start) = open.remove(&pair) {
+                        ex.ranges.push(LiveRange {
+                            vreg: pair.0,
+                            location: pair.1,
+                            start,
+                            end: step_index,
+                        });
+                    }
+                    i += 1;
+                } else {
+                    open.insert(current[j], step_index);
+                    j += 1;
                 }
-            }
-            for pair in &current {
-                open.entry(*pair).or_insert(step_index);
             }
 
             // A pending spill whose value is live but in no register: it was evicted by the

@@ -130,30 +130,27 @@ export function assignBands(columns) {
   return { bands, rowsOfLine };
 }
 
-/** The note of the edit starting at listing line `index` (notes are sorted by line). */
-export function noteAt(account, index) {
-  const notes = account.notes;
+/** How many of `items` (sorted by `key`) have a key below `index`. */
+function countBelow(items, key, index) {
   let lo = 0;
-  let hi = notes.length;
+  let hi = items.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (notes[mid].line < index) lo = mid + 1;
+    if (items[mid][key] < index) lo = mid + 1;
     else hi = mid;
   }
-  return lo < notes.length && notes[lo].line === index ? notes[lo] : null;
+  return lo;
+}
+
+/** The note of the edit starting at listing line `index` (notes are sorted by line). */
+export function noteAt(account, index) {
+  const note = account.notes[countBelow(account.notes, 'line', index)];
+  return note && note.line === index ? note : null;
 }
 
 /** The machine block holding listing line `index` (blocks are in listing order). */
 export function blockAt(account, index) {
-  const blocks = account.blocks;
-  let lo = 0;
-  let hi = blocks.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (blocks[mid].firstLine <= index) lo = mid + 1;
-    else hi = mid;
-  }
-  const block = blocks[lo - 1];
+  const block = account.blocks[countBelow(account.blocks, 'firstLine', index + 1) - 1];
   return block && index < block.endLine ? block : null;
 }
 

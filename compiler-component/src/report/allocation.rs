@@ -416,92 +416,73 @@ fn describe(
 impl AllocationReport {
     /// Deterministic JSON of the account (see `Report::to_json`).
     pub fn write_json(&self, out: &mut String) {
+        use super::{json_array, json_string};
         let opt = |v: Option<u32>| v.map_or("null".to_string(), |v| v.to_string());
-        out.push_str("{\"classes\":[");
-        for (i, c) in self.classes.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        out.push_str("{\"classes\":");
+        json_array(out, &self.classes, |out, c| {
             let _ = write!(
                 out,
                 "{{\"name\":\"{}\",\"registers\":{}}}",
                 c.name, c.registers
             );
-        }
-        out.push_str("],\"values\":[");
-        for (i, v) in self.values.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        });
+        out.push_str(",\"values\":");
+        json_array(out, &self.values, |out, v| {
             out.push_str("{\"name\":");
-            super::json_string(out, &v.name);
+            json_string(out, &v.name);
             out.push_str(",\"origin\":");
-            super::json_string(out, &v.origin);
+            json_string(out, &v.origin);
             let _ = write!(
                 out,
                 ",\"class\":\"{}\",\"wasm_offset\":{}}}",
                 v.class,
                 opt(v.wasm_offset)
             );
-        }
-        out.push_str("],\"ranges\":[");
-        for (i, r) in self.ranges.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        });
+        out.push_str(",\"ranges\":");
+        json_array(out, &self.ranges, |out, r| {
             let _ = write!(out, "{{\"value\":{},\"location\":", r.value);
-            super::json_string(out, &r.location);
+            json_string(out, &r.location);
             let _ = write!(
                 out,
                 ",\"first_line\":{},\"end_line\":{}}}",
                 r.first_line, r.end_line
             );
-        }
-        out.push_str("],\"pressure\":[");
-        for (i, p) in self.pressure.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        });
+        out.push_str(",\"pressure\":");
+        json_array(out, &self.pressure, |out, p| {
             let _ = write!(out, "{p}");
-        }
-        out.push_str("],\"blocks\":[");
-        for (i, b) in self.blocks.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        });
+        out.push_str(",\"blocks\":");
+        json_array(out, &self.blocks, |out, b| {
             let _ = write!(
                 out,
                 "{{\"label\":\"{}\",\"first_line\":{},\"end_line\":{},\"max_pressure\":{}}}",
                 b.label, b.first_line, b.end_line, b.max_pressure
             );
-        }
-        out.push_str("],\"notes\":[");
-        for (i, n) in self.notes.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        });
+        out.push_str(",\"notes\":");
+        json_array(out, &self.notes, |out, n| {
             let _ = write!(
                 out,
                 "{{\"line\":{},\"value\":{},\"reason\":",
                 n.line,
                 opt(n.value)
             );
-            super::json_string(out, &n.reason);
+            json_string(out, &n.reason);
             let _ = write!(out, ",\"related_line\":{}}}", opt(n.related_line));
-        }
-        out.push_str("],\"slots\":[");
-        for (i, s) in self.slots.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        });
+        out.push_str(",\"slots\":");
+        json_array(out, &self.slots, |out, s| {
             out.push_str("{\"location\":");
-            super::json_string(out, &s.location);
-            out.push_str(",\"values\":[");
-            let ids: Vec<String> = s.values.iter().map(u32::to_string).collect();
-            out.push_str(&ids.join(","));
-            out.push_str("]}");
-        }
-        out.push_str("]}");
+            json_string(out, &s.location);
+            out.push_str(",\"values\":");
+            json_array(out, &s.values, |out, v| {
+                let _ = write!(out, "{v}");
+            });
+            out.push('}');
+        });
+        out.push('}');
     }
 
     /// The note of listing line `line`, if an edit starts there.

@@ -357,19 +357,16 @@ impl Report {
             ",\"footprint\":{{\"text\":{},\"rodata\":{},\"data\":{},\"bss\":{}}}",
             f.text, f.rodata, f.data, f.bss
         );
-        out.push_str(",\"functions\":[");
-        for (i, f) in self.functions.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        out.push_str(",\"functions\":");
+        json_array(&mut out, &self.functions, |out, f| {
             out.push_str("{\"name\":");
-            json_string(&mut out, &f.name);
+            json_string(out, &f.name);
             out.push_str(",\"symbol\":");
-            json_string(&mut out, &f.symbol);
+            json_string(out, &f.symbol);
             let _ = write!(
                 out,
                 ",\"code_size\":{},\"spills\":{},\"reloads\":{},\"moves\":{},\"remats\":{},\
-                 \"max_pressure\":{},\"frame_size\":{},\"indirect\":{},\"listing\":[",
+                 \"max_pressure\":{},\"frame_size\":{},\"indirect\":{},\"listing\":",
                 f.code_size,
                 f.spills,
                 f.reloads,
@@ -379,17 +376,14 @@ impl Report {
                 f.frame_size,
                 f.indirect
             );
-            for (j, line) in f.listing.iter().enumerate() {
-                if j > 0 {
-                    out.push(',');
-                }
+            json_array(out, &f.listing, |out, line| {
                 let _ = write!(
                     out,
                     "{{\"offset\":{},\"bytes\":\"{}\",\"text\":",
                     line.offset,
                     hex_bytes(&line.bytes, "")
                 );
-                json_string(&mut out, &line.text);
+                json_string(out, &line.text);
                 match line.wasm_offset {
                     Some(wasm) => {
                         let _ = write!(out, ",\"wasm_offset\":{wasm}");
@@ -397,38 +391,30 @@ impl Report {
                     None => out.push_str(",\"wasm_offset\":null"),
                 }
                 let _ = write!(out, ",\"kind\":\"{}\"}}", kind_name(line.kind));
-            }
-            out.push_str("],\"allocation\":");
+            });
+            out.push_str(",\"allocation\":");
             match &f.allocation {
-                Some(account) => account.write_json(&mut out),
+                Some(account) => account.write_json(out),
                 None => out.push_str("null"),
             }
             out.push('}');
-        }
-        out.push_str("],\"tables\":[");
-        for (i, t) in self.tables.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
+        });
+        out.push_str(",\"tables\":");
+        json_array(&mut out, &self.tables, |out, t| {
             out.push_str("{\"name\":");
-            json_string(&mut out, &t.name);
+            json_string(out, &t.name);
             out.push_str(",\"symbol\":");
-            json_string(&mut out, &t.symbol);
+            json_string(out, &t.symbol);
             let _ = write!(
                 out,
                 ",\"element_type\":\"{}\",\"size\":{},\"capacity\":{},\"null_entries\":{},\
-                 \"functions\":[",
+                 \"functions\":",
                 t.element_type, t.size, t.capacity, t.null_entries
             );
-            for (j, name) in t.functions.iter().enumerate() {
-                if j > 0 {
-                    out.push(',');
-                }
-                json_string(&mut out, name);
-            }
-            out.push_str("]}");
-        }
-        out.push_str("]}");
+            json_array(out, &t.functions, |out, name| json_string(out, name));
+            out.push('}');
+        });
+        out.push('}');
         out
     }
 }
@@ -444,6 +430,18 @@ fn printable(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Append `items` as a JSON array, each written by `item`.
+fn json_array<T>(out: &mut String, items: &[T], mut item: impl FnMut(&mut String, &T)) {
+    out.push('[');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item(out, x);
+    }
+    out.push(']');
 }
 
 /// Append `text` as a JSON string literal (RFC 8259 escaping).

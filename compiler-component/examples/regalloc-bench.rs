@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use synth_compiler::regalloc::{self, MachFunction, Policy};
-use synth_compiler::{Options, Target, frontend, isa, legalize, opt, softfloat};
+use synth_compiler::{Options, Target, isa};
 
 const TARGETS: [Target; 3] = [Target::CortexM4, Target::CortexM4F, Target::Rv32imac];
 
@@ -183,19 +183,9 @@ fn text_size(elf: &[u8]) -> u64 {
 /// Time spent in the register allocator alone for `wasm` (the same pipeline as `compile`,
 /// stopping after allocation), and how many functions spill-realloc hands to the baseline.
 fn allocator_time(wasm: &[u8], options: &Options) -> (Duration, u64) {
-    let Ok(decoded) = frontend::decode(wasm) else {
+    let Ok(module) = synth_compiler::legalized_module(wasm, options) else {
         return (Duration::ZERO, 0);
     };
-    let Ok(mut module) = frontend::translate(&decoded, options) else {
-        return (Duration::ZERO, 0);
-    };
-    opt::run(&mut module);
-    if softfloat::run(&mut module, isa::caps(options.target)).is_err()
-        || legalize::run(&mut module, isa::caps(options.target), options).is_err()
-    {
-        return (Duration::ZERO, 0);
-    }
-    opt::run(&mut module);
     let policy = Policy::of(options);
     let mut total = Duration::ZERO;
     let mut fallbacks = 0;

@@ -40,19 +40,7 @@ pub struct Output {
 
 /// Compile a wasm binary or WAT text for `options.target`.
 pub fn compile(input: &[u8], options: &Options) -> Result<Output, CompileError> {
-    options.check_module_name()?;
-    let wasm = frontend::decode(input)?;
-    let mut module = frontend::translate(&wasm, options)?;
-    if options.optimize {
-        opt::run(&mut module);
-    }
-    let caps = isa::caps(options.target);
-    softfloat::run(&mut module, caps)?;
-    legalize::run(&mut module, caps, options)?;
-    if options.optimize {
-        opt::run(&mut module);
-    }
-    ir::verify::module(&module, true)?;
+    let module = legalized_module(input, options)?;
     let compiled = (0..module.bodies.len())
         .map(|body| {
             isa::compile_function(&module, body, options)
@@ -67,4 +55,23 @@ pub fn compile(input: &[u8], options: &Options) -> Result<Output, CompileError> 
         header,
         report,
     })
+}
+
+/// Everything `compile` does before the back end: decode and translate, optimize, soft floats
+/// and memory made explicit (per the target's caps), optimize again, verify.
+pub fn legalized_module(input: &[u8], options: &Options) -> Result<ir::Module, CompileError> {
+    options.check_module_name()?;
+    let wasm = frontend::decode(input)?;
+    let mut module = frontend::translate(&wasm, options)?;
+    if options.optimize {
+        opt::run(&mut module, opt::Stage::Frontend);
+    }
+    let caps = isa::caps(options.target);
+    softfloat::run(&mut module, caps)?;
+    legalize::run(&mut module, caps, options)?;
+    if options.optimize {
+        opt::run(&mut module, opt::Stage::Legalized);
+    }
+    ir::verify::module(&module, true)?;
+    Ok(module)
 }

@@ -50,7 +50,7 @@ fn call_limited(
     };
     let plain = run(module);
     let mut optimized = module.clone();
-    crate::opt::run(&mut optimized);
+    crate::opt::run(&mut optimized, crate::opt::Stage::Frontend);
     crate::ir::verify::module(&optimized, false).unwrap_or_else(|e| panic!("verify opt: {e}"));
     let after = run(&optimized);
     if plain != Err(InterpError::StepLimit) && after != Err(InterpError::StepLimit) {

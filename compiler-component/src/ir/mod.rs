@@ -10,6 +10,7 @@
 //! - every value is defined before use on every path (dominance);
 //! - after `legalize`, no value has type `I64` (i64 is a pair of I32 values, low word first).
 
+pub mod dom;
 pub mod float;
 pub mod interp;
 pub mod names;
@@ -157,7 +158,7 @@ pub enum Symbol {
     TypeId(u32),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum UnaryOp {
     Clz,
     Ctz,
@@ -174,7 +175,7 @@ pub enum UnaryOp {
     ExtendI32U,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
     Add,
     Sub,
@@ -196,7 +197,7 @@ pub enum BinaryOp {
     Rotr,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cond {
     Eq,
     Ne,
@@ -242,7 +243,7 @@ impl Cond {
 }
 
 /// Float operators with one operand (result type = operand type).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FUnaryOp {
     Abs,
     Neg,
@@ -255,7 +256,7 @@ pub enum FUnaryOp {
 }
 
 /// Float operators with two operands of the result's type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FBinaryOp {
     Add,
     Sub,
@@ -268,7 +269,7 @@ pub enum FBinaryOp {
 }
 
 /// Float comparisons; every one but `Ne` is false when an operand is NaN.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FCond {
     Eq,
     Ne,
@@ -279,7 +280,7 @@ pub enum FCond {
 }
 
 /// Conversions between value types; the source type is the argument's, the target the result's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Conversion {
     /// Float -> integer toward zero; traps `InvalidConversion` on NaN and `IntegerOverflow` when
     /// the truncated value does not fit.

@@ -7,6 +7,7 @@
 //! after legalize there is no `I64` value and no operation that legalize removes.
 
 use crate::error::{CompileError, Result};
+use crate::ir::dom::Dominators;
 use crate::ir::{
     BinaryOp, Block, Conversion, Function, FunctionKind, Inst, Module, Op, Signature, Terminator,
     Type, UnaryOp, Value,
@@ -78,9 +79,7 @@ struct Checker<'a> {
     func: &'a Function,
     legalized: bool,
     defs: Vec<Option<DefSite>>,
-    idom: Vec<Option<usize>>,
-    /// Reverse post-order number of each reachable block.
-    rpo_number: Vec<Option<usize>>,
+    dom: Option<Dominators>,
 }
 
 /// Check one function.
@@ -93,8 +92,7 @@ pub fn function(module: &Module, func: &Function, legalized: bool) -> Result<()>
         func,
         legalized,
         defs: vec![None; func.value_types.len()],
-        idom: Vec::new(),
-        rpo_number: vec![None; func.blocks.len()],
+        dom: None,
     };
     checker.collect_definitions()?;
     checker.compute_dominators()?;
@@ -161,7 +159,6 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// Cooper, Harvey and Kennedy, "A Simple, Fast Dominance Algorithm".
     fn compute_dominators(&mut self) -> Result<()> {
         let count = self.func.blocks.len();
         for (b, block) in self.func.blocks.iter().enumerate() {
@@ -173,61 +170,16 @@ impl Checker<'_> {
                 }
             }
         }
-        let rpo = self.func.reverse_postorder();
-        for (n, b) in rpo.iter().enumerate() {
-            self.rpo_number[b.0 as usize] = Some(n);
-        }
-        let preds = self.func.predecessors();
-        let mut idom: Vec<Option<usize>> = vec![None; count];
-        idom[0] = Some(0);
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for b in rpo.iter().skip(1).map(|b| b.0 as usize) {
-                let mut new_idom: Option<usize> = None;
-                for p in &preds[b] {
-                    let p = p.0 as usize;
-                    if idom[p].is_none() {
-                        continue;
-                    }
-                    new_idom = Some(match new_idom {
-                        None => p,
-                        Some(current) => self.intersect(&idom, p, current),
-                    });
-                }
-                if new_idom.is_some() && idom[b] != new_idom {
-                    idom[b] = new_idom;
-                    changed = true;
-                }
-            }
-        }
-        self.idom = idom;
+        self.dom = Some(Dominators::compute(self.func));
         Ok(())
     }
 
-    fn intersect(&self, idom: &[Option<usize>], mut a: usize, mut b: usize) -> usize {
-        let number = |x: usize| self.rpo_number[x].unwrap_or(0);
-        while a != b {
-            while number(a) > number(b) {
-                a = idom[a].unwrap_or(0);
-            }
-            while number(b) > number(a) {
-                b = idom[b].unwrap_or(0);
-            }
-        }
-        a
+    fn reachable(&self, b: usize) -> bool {
+        self.dom.as_ref().is_some_and(|d| d.is_reachable(b))
     }
 
-    fn dominates(&self, a: usize, mut b: usize) -> bool {
-        loop {
-            if a == b {
-                return true;
-            }
-            match self.idom.get(b).copied().flatten() {
-                Some(parent) if parent != b => b = parent,
-                _ => return false,
-            }
-        }
+    fn dominates(&self, a: usize, b: usize) -> bool {
+        self.dom.as_ref().is_some_and(|d| d.dominates(a, b))
     }
 
     /// `value` is defined before `position` of block `block` on every path from the entry.
@@ -237,11 +189,11 @@ impl Checker<'_> {
                 "{value} is used but never defined"
             )));
         };
-        if self.rpo_number[block].is_some() {
+        if self.reachable(block) {
             let ok = if def.block == block {
                 def.position < position
             } else {
-                self.rpo_number[def.block].is_some() && self.dominates(def.block, block)
+                self.reachable(def.block) && self.dominates(def.block, block)
             };
             if !ok {
                 return Err(CompileError::internal(format!(

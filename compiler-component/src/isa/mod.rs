@@ -40,6 +40,10 @@ pub struct Caps {
     /// memory helpers then copy between mutually misaligned buffers word by word); without it
     /// they only access aligned words and merge misaligned source words with shifts.
     pub unaligned_words: bool,
+    /// A load or store adds a base and an index register itself (Thumb-2 `ldr rd, [rn, rm]`);
+    /// without it (or with a constant offset as well) the sum is an instruction of its own, so
+    /// legalize makes it a value that accesses to the same address share.
+    pub indexed_access: bool,
 }
 
 pub fn caps(target: Target) -> Caps {

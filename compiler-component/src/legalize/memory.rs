@@ -137,6 +137,8 @@ impl BodyLegalizer<'_> {
     /// Memory never shrinks below its declared minimum, so a check is needed only where that
     /// does not already cover the access; where it remains, one compare against
     /// `bytes - end` (which cannot wrap when `end` is within the minimum) and a trap branch.
+    /// A longer access to an address already checked in the block compares the room left
+    /// after it (`bytes - addr`, computed once) with its end instead.
     fn bounds_check(&mut self, old_addr: Value, addr: Value, end: u64) {
         let min_bytes = self
             .module
@@ -153,7 +155,20 @@ impl BodyLegalizer<'_> {
             return;
         }
         let bytes = self.memory_bytes();
-        if end <= min_bytes {
+        if self.checked.iter().any(|&(a, _)| a == addr) {
+            let room = match self.rooms.iter().find(|r| r.0 == addr && r.1 == bytes) {
+                Some(&(_, _, room)) => room,
+                None => {
+                    let room = self.b.bin(BinaryOp::Sub, bytes, addr);
+                    self.rooms.push((addr, bytes, room));
+                    room
+                }
+            };
+            let needed = self.b.konst(end as u32);
+            let short = self.b.cmp(Cond::LtU, room, needed);
+            self.b
+                .effect(Op::TrapIf(TrapCode::MemoryOutOfBounds), vec![short]);
+        } else if end <= min_bytes {
             let limit = self.b.bin_k(BinaryOp::Sub, bytes, end as u32);
             let beyond = self.b.cmp(Cond::GtU, addr, limit);
             self.b
@@ -165,6 +180,30 @@ impl BodyLegalizer<'_> {
             Some(entry) => entry.1 = end,
             None => self.checked.push((addr, end)),
         }
+    }
+
+    /// The (base, address) pair an access of `base + addr + offset` passes on: the sum
+    /// `base + addr` as a value of its own (with address 0) where the target would compute it
+    /// for this access anyway, so GVN shares it between accesses to the same address; as is
+    /// for constant addresses (an immediate) and where the access adds the two itself.
+    fn host_address(
+        &mut self,
+        old_addr: Value,
+        base: Value,
+        addr: Value,
+        offset: u32,
+    ) -> (Value, Value) {
+        let constant = self
+            .old_consts
+            .get(old_addr.0 as usize)
+            .copied()
+            .flatten()
+            .is_some();
+        if constant || offset == 0 && self.b.caps.indexed_access {
+            return (base, addr);
+        }
+        let host = self.b.bin(BinaryOp::Add, base, addr);
+        (host, self.b.konst(0))
     }
 
     fn raw(width: u8, signed: bool, offset: u32) -> MemArg {
@@ -180,6 +219,8 @@ impl BodyLegalizer<'_> {
         let addr = self.get32(old_addr)?;
         let r = self.result(inst, 0)?;
         let (base, offset) = self.prepare_access(old_addr, addr, m)?;
+        let wide = self.type_of(r)? == Type::I64 && m.width == 8;
+        let (base, addr) = self.host_address(old_addr, base, addr, if wide { 4 } else { offset });
         match (self.type_of(r)?, m.width) {
             // A hardware float: one access of its width into a float value.
             (ty @ Type::F32, 4) | (ty @ Type::F64, 8) => {
@@ -224,6 +265,8 @@ impl BodyLegalizer<'_> {
         let addr = self.get32(old_addr)?;
         let value = self.arg(inst, 1)?;
         let (base, offset) = self.prepare_access(old_addr, addr, m)?;
+        let wide = self.type_of(value)? == Type::I64 && m.width == 8;
+        let (base, addr) = self.host_address(old_addr, base, addr, if wide { 4 } else { offset });
         match (self.type_of(value)?, m.width) {
             (Type::F32, 4) | (Type::F64, 8) => {
                 let v = self.get32(value)?;

@@ -60,6 +60,10 @@ struct BodyLegalizer<'a> {
     /// Accesses already checked in the current block: new address value and the largest end.
     /// Memory never shrinks, so a passed check stays valid across calls and grows.
     checked: Vec<(Value, u64)>,
+    /// `bytes - addr` of addresses in `checked` (no wrap: a check passed), by address and the
+    /// size value it was computed from: a later, longer access to the address then traps when
+    /// the room is short (one compare with an immediate).
+    rooms: Vec<(Value, Value, Value)>,
     /// The constant of each old value defined by `Const`, for checks on constant addresses.
     old_consts: Vec<Option<i64>>,
     /// How each old i64 value extends its low word, for widening multiplies.
@@ -99,6 +103,7 @@ fn legalize_body(
         memory_bytes: None,
         bytes_fixed: memory::bytes_fixed(module, &old),
         checked: Vec::new(),
+        rooms: Vec::new(),
         old_consts: memory::old_consts(&old),
         old_extends: int64::old_extends(&old),
     };
@@ -241,6 +246,7 @@ impl BodyLegalizer<'_> {
         let data = &old.blocks[block.0 as usize];
         self.b.switch_to(block);
         self.checked.clear();
+        self.rooms.clear();
         if block.0 == 0 {
             self.hoist_memory_values()?;
         } else if !self.bytes_fixed {

@@ -97,7 +97,8 @@ fn comparisons_distinguish_signedness() {
 fn optimized(wat: &str) -> (Module, Function) {
     let wasm = crate::frontend::decode(wat.as_bytes()).unwrap();
     let mut m = crate::frontend::translate(&wasm, &Options::default()).unwrap();
-    super::run(&mut m);
+    // Legalized: every pass runs (LICM only runs there).
+    super::run(&mut m, super::Stage::Legalized);
     crate::ir::verify::module(&m, false).unwrap_or_else(|e| panic!("{e}"));
     let f = m.bodies[0].clone();
     (m, f)
@@ -249,6 +250,154 @@ fn merge_absorbs_single_predecessor_successors() {
         f.blocks
             .iter()
             .all(|b| b.insts.iter().all(|i| i.op != Op::Copy)),
+        "{f}"
+    );
+}
+
+fn count_ops(f: &Function, blocks: impl Fn(usize) -> bool, pred: impl Fn(&Op) -> bool) -> usize {
+    f.blocks
+        .iter()
+        .enumerate()
+        .filter(|(b, _)| blocks(*b))
+        .flat_map(|(_, b)| &b.insts)
+        .filter(|i| pred(&i.op))
+        .count()
+}
+
+#[test]
+fn gvn_reuses_dominating_computations_only() {
+    // x*K twice (operands swapped) in the entry: one constant, one multiply. x+K in both
+    // arms of an if: neither arm dominates the other, so each keeps its own. Small constants
+    // (7) are not shared.
+    let (_, f) = optimized(
+        "(module (func (param i32 i32) (result i32)
+           (i32.add (i32.mul (local.get 0) (i32.const 100003))
+                    (i32.mul (i32.const 100003) (local.get 0)))
+           (if (result i32) (local.get 1)
+             (then (i32.add (local.get 0) (i32.const 7)))
+             (else (i32.sub (i32.add (local.get 0) (i32.const 7))
+                            (i32.mul (local.get 0) (i32.const 100003)))))
+           (i32.add)))",
+    );
+    assert_eq!(
+        count_ops(&f, |_| true, |op| *op == Op::Binary(B::Mul)),
+        1,
+        "{f}"
+    );
+    assert_eq!(
+        count_ops(&f, |_| true, |op| *op == Op::Binary(B::Add)),
+        4,
+        "{f}"
+    );
+    assert_eq!(
+        count_ops(&f, |_| true, |op| *op == Op::Const(100003)),
+        1,
+        "{f}"
+    );
+    assert_eq!(count_ops(&f, |_| true, |op| *op == Op::Const(7)), 2, "{f}");
+}
+
+#[test]
+fn gvn_rebuilds_far_constant_adds_from_a_near_one() {
+    // Three accesses to a C global's fields at x + 66000, x + 66004, x + 66008: the second and
+    // third become adds of 4 and 8 to the first.
+    let (_, f) = optimized(
+        r#"(module (memory 2) (func (param i32) (result i32)
+           (i32.add (i32.load (i32.add (local.get 0) (i32.const 66000)))
+             (i32.add (i32.load (i32.add (local.get 0) (i32.const 66004)))
+                      (i32.load (i32.add (local.get 0) (i32.const 66008)))))))"#,
+    );
+    let consts: Vec<i64> = f.blocks[0]
+        .insts
+        .iter()
+        .filter_map(|i| match i.op {
+            Op::Const(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(consts, [66000, 4, 8], "{f}");
+}
+
+#[test]
+fn licm_moves_invariants_out_of_loops_within_the_pressure_budget() {
+    // $n + 100000 (and its constant) is invariant, so is the constant 1; the division stays.
+    let (_, f) = optimized(
+        r#"(module (memory 1) (func (param $n i32) (param $d i32) (result i32) (local $i i32)
+          (loop $l
+            (i32.store (local.get $i) (i32.add (local.get $n) (i32.const 100000)))
+            (i32.store (local.get $i) (i32.div_u (local.get $n) (local.get $d)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+          (local.get $i)))"#,
+    );
+    let in_entry = |b: usize| b == 0;
+    let in_loop = |b: usize| b != 0;
+    assert_eq!(
+        count_ops(&f, in_entry, |op| *op == Op::Const(100000)),
+        1,
+        "{f}"
+    );
+    assert_eq!(
+        count_ops(&f, in_loop, |op| *op == Op::Const(100000)),
+        0,
+        "{f}"
+    );
+    assert_eq!(
+        count_ops(&f, in_loop, |op| *op == Op::Binary(B::Add)),
+        1,
+        "{f}"
+    );
+    assert_eq!(
+        count_ops(&f, in_loop, |op| *op == Op::Binary(B::DivU)),
+        1,
+        "{f}"
+    );
+    assert_eq!(count_ops(&f, in_loop, |op| *op == Op::Const(1)), 0, "{f}");
+
+    // The same small constant in two blocks of the loop (GVN shares small constants only
+    // within a block): one moves, the other reads it, and so do the invariant multiplies that
+    // used either.
+    let (_, f) = optimized(
+        r#"(module (memory 1) (func (param $n i32) (result i32) (local $i i32)
+          (loop $l
+            (i32.store (local.get $i) (i32.mul (local.get $n) (i32.const 40)))
+            (if (local.get $i) (then
+              (i32.store offset=4 (local.get $i) (i32.mul (local.get $n) (i32.const 40)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 8)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+          (local.get $i)))"#,
+    );
+    assert_eq!(count_ops(&f, in_entry, |op| *op == Op::Const(40)), 1, "{f}");
+    assert_eq!(
+        count_ops(&f, in_entry, |op| *op == Op::Binary(B::Mul)),
+        1,
+        "{f}"
+    );
+    assert_eq!(
+        count_ops(&f, in_loop, |op| matches!(
+            op,
+            Op::Const(40) | Op::Binary(B::Mul)
+        )),
+        0,
+        "{f}"
+    );
+
+    // Twelve values live through the loop leave no room: nothing moves.
+    let params = (0..12).map(|_| "i32").collect::<Vec<_>>().join(" ");
+    let sum = (1..12).fold("(local.get 0)".to_string(), |acc, k| {
+        format!("(i32.add {acc} (local.get {k}))")
+    });
+    let (_, f) = optimized(&format!(
+        r#"(module (memory 1) (func (param {params}) (result i32)
+          (loop $l
+            (i32.store (local.get 0) (i32.add (local.get 1) (i32.const 100000)))
+            (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+            (br_if $l (local.get 0)))
+          {sum}))"#
+    ));
+    assert_eq!(
+        count_ops(&f, |b| b == 0, |op| *op == Op::Const(100000)),
+        0,
         "{f}"
     );
 }

@@ -9,14 +9,7 @@ use crate::options::{Options, Target};
 use crate::regalloc::{EditKind, Policy, allocate_with};
 
 fn legalized(wat: &[u8], options: &Options) -> ir::Module {
-    let wasm = crate::frontend::decode(wat).expect("decodes");
-    let mut module = crate::frontend::translate(&wasm, options).expect("translates");
-    crate::opt::run(&mut module);
-    let caps = crate::isa::caps(options.target);
-    crate::softfloat::run(&mut module, caps).expect("soft float");
-    crate::legalize::run(&mut module, caps, options).expect("legalizes");
-    crate::opt::run(&mut module);
-    module
+    crate::legalized_module(wat, options).expect("legalizes")
 }
 
 fn covers(ex: &Explanation, v: VReg, loc: Location, step: u32) -> bool {

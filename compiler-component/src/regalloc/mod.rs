@@ -24,7 +24,7 @@ mod block_reads;
 pub mod check;
 pub mod explain;
 mod forward;
-mod liveness;
+pub(crate) mod liveness;
 mod next_use;
 mod parallel_move;
 mod placement;

@@ -229,7 +229,7 @@ fn runtime_module() -> Result<&'static Module> {
                 decl.exports.push(format!("#{}", decl.name));
             }
         }
-        crate::opt::run(&mut module);
+        crate::opt::run(&mut module, crate::opt::Stage::Frontend);
         Ok(module)
     });
     module

@@ -128,7 +128,7 @@ fn compile_unguarded(
     wasm: &[u8],
     max_memory_pages: Option<u32>,
 ) -> Result<Artifact, CompileError> {
-    use synth_compiler::{frontend, isa, legalize, opt, softfloat};
+    use synth_compiler::frontend;
     let spec_options = |target, wasm| {
         let mut options = spec_options(target, wasm);
         if let Some(pages) = max_memory_pages {
@@ -150,12 +150,7 @@ fn compile_unguarded(
         Engine::LegalizedIr(target) => {
             // The first half of `synth_compiler::compile`, stopping where the back end starts.
             let options = spec_options(target, wasm);
-            let mut module = frontend::translate(&frontend::decode(wasm)?, &options)?;
-            opt::run(&mut module);
-            softfloat::run(&mut module, isa::caps(target))?;
-            legalize::run(&mut module, isa::caps(target), &options)?;
-            opt::run(&mut module);
-            ir::verify::module(&module, true)?;
+            let module = synth_compiler::legalized_module(wasm, &options)?;
             Ok(Artifact::Ir(Box::new(module)))
         }
     }

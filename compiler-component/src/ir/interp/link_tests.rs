@@ -42,10 +42,10 @@ fn module(wat: &str, legalized: bool, max_pages: u32) -> Module {
     let mut m = frontend::translate(&wasm, &options).expect("translate");
     if legalized {
         let caps = isa::caps(Target::CortexM3);
-        opt::run(&mut m);
+        opt::run(&mut m, opt::Stage::Frontend);
         softfloat::run(&mut m, caps).expect("softfloat");
         legalize::run(&mut m, caps, &options).expect("legalize");
-        opt::run(&mut m);
+        opt::run(&mut m, opt::Stage::Legalized);
     }
     m
 }

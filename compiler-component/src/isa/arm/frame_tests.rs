@@ -141,12 +141,7 @@ fn far_stack_accesses_put_the_offset_in_a_register() {
 fn compile_wat(wat: &str, name: &str, spill_realloc: bool) -> CompiledFunction {
     let mut options = Options::new(crate::options::Target::CortexM4);
     options.spill_realloc = spill_realloc;
-    let wasm = crate::frontend::decode(wat.as_bytes()).unwrap();
-    let mut module = crate::frontend::translate(&wasm, &options).unwrap();
-    crate::opt::run(&mut module);
-    crate::softfloat::run(&mut module, super::super::caps(options.target)).unwrap();
-    crate::legalize::run(&mut module, super::super::caps(options.target), &options).unwrap();
-    crate::opt::run(&mut module);
+    let module = crate::legalized_module(wat.as_bytes(), &options).unwrap();
     let body = module
         .bodies
         .iter()

@@ -33,6 +33,7 @@ pub fn caps(target: Target) -> Caps {
         float_helpers_take_hard_f32: false,
         // ldr/str (not ldm/ldrd) take any address on ARMv7-M (CCR.UNALIGN_TRP clear).
         unaligned_words: true,
+        indexed_access: true,
     }
 }
 

@@ -37,6 +37,7 @@ pub fn caps(target: Target) -> Caps {
         float_helpers_take_hard_f32: f,
         // Misaligned accesses may trap into a slow emulation (or not work at all).
         unaligned_words: false,
+        indexed_access: false,
     }
 }
 

@@ -56,6 +56,7 @@ fn run_calls(
 fn flavours() -> [Caps; 2] {
     let unaligned = Caps {
         unaligned_words: true,
+        indexed_access: true,
         ..ALL_CAPS
     };
     [NO_CAPS, unaligned]

@@ -384,3 +384,37 @@ fn memory_operations_without_memory_are_an_internal_error() {
     m.memory = None;
     assert!(super::super::run(&mut m, NO_CAPS, &Options::default()).is_err());
 }
+
+#[test]
+fn longer_accesses_to_a_checked_address_compare_the_room_left() {
+    // Stores at addr, addr+4 and (after a grow of `delta` pages) addr+8, each longer than the
+    // last: the second compares the room left after the first check, the third recomputes it
+    // from the grown size (a room from the old size would trap where the memory has grown).
+    let mut f = FuncBuilder::new(&[Type::I32, Type::I32], &[Type::I32]);
+    let (addr, delta) = (f.param(0), f.param(1));
+    let k = f.op(Op::Const(0x11), &[], Type::I32);
+    f.effect(Op::Store(mem(4, false, 0)), &[addr, k]);
+    f.effect(Op::Store(mem(4, false, 4)), &[addr, k]);
+    f.op(Op::MemoryGrow, &[delta], Type::I32);
+    f.effect(Op::Store(mem(4, false, 8)), &[addr, k]);
+    let v = f.op(Op::Load(mem(2, false, 10)), &[addr], Type::I32);
+    f.ret(&[v]);
+    let m = module(&[], vec![f.func], memory(1, 3), Vec::new());
+    let args: Vec<Vec<u64>> = [0u64, 65520, 65524, 65526, 65528, 65532, 65536, 0xFFFF_FFFC]
+        .iter()
+        .flat_map(|&a| [vec![a, 0], vec![a, 1]])
+        .collect();
+    assert_same(&m, 0, &args);
+    // The second check is the room compare: no `bytes - 8` limit is computed.
+    let after = legalized(&m, NO_CAPS, true);
+    let rooms = after.bodies[0]
+        .blocks
+        .iter()
+        .flat_map(|b| &b.insts)
+        .filter(|i| {
+            i.op == Op::Binary(BinaryOp::Sub)
+                && i.args.get(1) == Some(&after.bodies[0].blocks[0].params[0])
+        })
+        .count();
+    assert_eq!(rooms, 2, "{}", after.bodies[0]);
+}

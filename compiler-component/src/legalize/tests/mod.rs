@@ -25,6 +25,7 @@ pub const NO_CAPS: Caps = Caps {
     soft_float: crate::isa::arm::libcalls::soft_float,
     float_helpers_take_hard_f32: false,
     unaligned_words: false,
+    indexed_access: false,
 };
 pub const ALL_CAPS: Caps = Caps {
     has_clz: true,
@@ -37,6 +38,7 @@ pub const ALL_CAPS: Caps = Caps {
     soft_float: crate::isa::arm::libcalls::soft_float,
     float_helpers_take_hard_f32: false,
     unaligned_words: false,
+    indexed_access: true,
 };
 
 /// 64-bit edge values: zero, ones, word boundaries, sign boundaries, shift counts.

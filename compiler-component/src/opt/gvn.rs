@@ -1,0 +1,267 @@
+//! Global value numbering: a pure instruction that computes what an instruction dominating it
+//! already computed (same operator, same operands, same type) becomes a `Copy` of that earlier
+//! result, which copy propagation and DCE then remove. Walks the dominator tree with a scoped
+//! table, so only dominating definitions are reused. An i32 add of a constant too large for
+//! one instruction (a C global's address plus an index, say) is rebuilt from a dominating add
+//! of the same operand and a nearby constant: `y = x + 66000; z = x + 66004` becomes
+//! `z = y + 4`.
+//!
+//! Compares are left alone: the back-ends fuse a compare into its single consumer (a branch,
+//! select or trap check), and sharing one would make it a 0/1 value in a register instead.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::ir::dom::Dominators;
+use crate::ir::{
+    BinaryOp, Conversion, FBinaryOp, FUnaryOp, Function, Inst, Op, Symbol, Type, UnaryOp, Value,
+};
+
+/// The operators whose result depends only on their operands and that never trap.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum PureOp {
+    Const(i64),
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    FUnary(FUnaryOp),
+    FBinary(FBinaryOp),
+    Convert(Conversion),
+    Select,
+    SymbolAddr(Symbol, u32),
+}
+
+impl PureOp {
+    pub(super) fn of(op: &Op) -> Option<PureOp> {
+        Some(match op {
+            Op::Const(k) => PureOp::Const(*k),
+            Op::Unary(u) => PureOp::Unary(*u),
+            Op::Binary(b) => PureOp::Binary(*b),
+            Op::FUnary(u) => PureOp::FUnary(*u),
+            Op::FBinary(b) => PureOp::FBinary(*b),
+            Op::Convert(c) if !matches!(c, Conversion::TruncS | Conversion::TruncU) => {
+                PureOp::Convert(*c)
+            }
+            Op::Select => PureOp::Select,
+            Op::SymbolAddr { symbol, offset } => PureOp::SymbolAddr(*symbol, *offset),
+            _ => return None,
+        })
+    }
+}
+
+/// Operands inline (pure operators take at most three): keys are built for every pure
+/// instruction, so they must not allocate.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    op: PureOp,
+    args: [Option<Value>; 3],
+    ty: Type,
+}
+
+/// Constants one instruction builds (or an immediate operand holds) are shared only within a
+/// block: one value for every zero of a function would be live across all of it, costing
+/// moves and registers where rebuilding each costs an instruction at most.
+pub(super) const SMALL_CONSTANT: i64 = 4096;
+
+pub(super) fn is_small_constant(k: i64) -> bool {
+    (-SMALL_CONSTANT..SMALL_CONSTANT).contains(&k)
+}
+
+fn key(func: &Function, inst: &Inst) -> Option<Key> {
+    let op = PureOp::of(&inst.op)?;
+    let [result] = inst.results.as_slice() else {
+        return None;
+    };
+    let mut args = [None; 3];
+    if inst.args.len() > args.len() {
+        return None;
+    }
+    for (slot, a) in args.iter_mut().zip(&inst.args) {
+        *slot = Some(*a);
+    }
+    if let PureOp::Binary(
+        BinaryOp::Add | BinaryOp::Mul | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor,
+    ) = op
+    {
+        args[..2].sort();
+    }
+    Some(Key {
+        op,
+        args,
+        ty: func.value_type(*result),
+    })
+}
+
+/// A constant add whose constant needs more than one instruction is rebuilt from a dominating
+/// add of the same operand when the two constants differ by less than this (an immediate on
+/// both ISAs: Thumb-2 `addw`/`subw`, RV32 `addi`).
+const NEAR: i64 = 2048;
+
+/// What the walk knows at the current block: values by key, and `x + c` adds by `x`.
+/// A multiply-rotate hash (as rustc's FxHash): the keys are small integers, and the default
+/// SipHash made GVN a noticeable part of compile time.
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+#[derive(Default)]
+struct Scope {
+    table: FastMap<Key, Value>,
+    /// Keys added per open block of the walk, removed when its subtree is done.
+    added: Vec<Key>,
+    /// I32 adds of a constant by their other operand: (constant, result).
+    adds: FastMap<Value, Vec<(i64, Value)>>,
+    /// Operands whose `adds` list grew, in order, to undo the same way.
+    added_adds: Vec<Value>,
+}
+
+/// GVN does not change the blocks or their edges, so `dom` stays valid for the caller.
+pub fn run(func: &mut Function, dom: &Dominators) {
+    if func.blocks.len() <= 1 && func.blocks.first().is_none_or(|b| b.insts.len() < 2) {
+        return;
+    }
+    let children = dom.children();
+    let mut consts: Vec<Option<i64>> = vec![None; func.value_types.len()];
+    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
+        if let (Op::Const(k), [r]) = (&inst.op, inst.results.as_slice())
+            && let Some(slot) = consts.get_mut(r.0 as usize)
+        {
+            *slot = Some(*k);
+        }
+    }
+    let mut rename: Vec<Option<Value>> = vec![None; func.value_types.len()];
+    let mut scope = Scope::default();
+    // (block, scope marks before it, next child to visit)
+    let mut stack: Vec<(usize, (usize, usize), usize)> = Vec::new();
+    if dom.is_reachable(0) {
+        visit(func, 0, &mut rename, &mut consts, &mut scope);
+        stack.push((0, (0, 0), 0));
+    }
+    while let Some(top) = stack.last_mut() {
+        let (block, (mark, adds_mark), next) = *top;
+        if let Some(&child) = children[block].get(next) {
+            top.2 += 1;
+            let marks = (scope.added.len(), scope.added_adds.len());
+            visit(func, child, &mut rename, &mut consts, &mut scope);
+            stack.push((child, marks, 0));
+        } else {
+            stack.pop();
+            for key in scope.added.drain(mark..) {
+                scope.table.remove(&key);
+            }
+            for x in scope.added_adds.drain(adds_mark..) {
+                if let Some(list) = scope.adds.get_mut(&x) {
+                    list.pop();
+                }
+            }
+        }
+    }
+}
+
+/// Number the block's instructions: operands renamed, repeats turned into copies, far
+/// constant adds rebuilt from a near one.
+fn visit(
+    func: &mut Function,
+    block: usize,
+    rename: &mut [Option<Value>],
+    consts: &mut Vec<Option<i64>>,
+    scope: &mut Scope,
+) {
+    let insts = std::mem::take(&mut func.blocks[block].insts);
+    let mut out = Vec::with_capacity(insts.len());
+    for mut inst in insts {
+        for a in &mut inst.args {
+            if let Some(Some(to)) = rename.get(a.0 as usize) {
+                *a = *to;
+            }
+        }
+        let Some(key) = key(func, &inst) else {
+            out.push(inst);
+            continue;
+        };
+        let result = inst.results[0];
+        if let Some(&earlier) = scope.table.get(&key) {
+            if let Some(slot) = rename.get_mut(result.0 as usize) {
+                *slot = Some(earlier);
+            }
+            inst.op = Op::Copy;
+            inst.args = vec![earlier];
+            out.push(inst);
+            continue;
+        }
+        if let (PureOp::Binary(BinaryOp::Add), Type::I32, [Some(a), Some(b), None]) =
+            (key.op, key.ty, key.args)
+        {
+            let constant = |v: Value| consts.get(v.0 as usize).copied().flatten();
+            if let Some((x, c)) = match (constant(a), constant(b)) {
+                (None, Some(c)) => Some((a, c as i32 as i64)),
+                (Some(c), None) => Some((b, c as i32 as i64)),
+                _ => None,
+            } {
+                let near = scope.adds.get(&x).and_then(|list| {
+                    list.iter()
+                        .rev()
+                        .find(|(c0, _)| (c - c0).abs() < NEAR)
+                        .copied()
+                });
+                match near {
+                    Some((c0, y)) if !(-NEAR..NEAR).contains(&c) => {
+                        let delta = func.new_value(Type::I32);
+                        consts.push(None);
+                        if let Some(slot) = consts.get_mut(delta.0 as usize) {
+                            *slot = Some(c - c0);
+                        }
+                        out.push(Inst {
+                            op: Op::Const(c - c0),
+                            args: Vec::new(),
+                            results: vec![delta],
+                            offset: inst.offset,
+                        });
+                        inst.args = vec![y, delta];
+                    }
+                    _ => {
+                        scope.adds.entry(x).or_default().push((c, result));
+                        scope.added_adds.push(x);
+                    }
+                }
+            }
+        }
+        scope.table.insert(key, result);
+        scope.added.push(key);
+        out.push(inst);
+    }
+    // Small constants are shared within the block only.
+    for inst in &out {
+        if let Op::Const(k) = inst.op
+            && is_small_constant(k)
+            && let Some(key) = key(func, inst)
+            && scope.table.get(&key) == inst.results.first()
+        {
+            scope.table.remove(&key);
+        }
+    }
+    func.blocks[block].insts = out;
+}

@@ -1,0 +1,261 @@
+//! Loop-invariant code motion: a cheap pure instruction inside a loop whose operands are all
+//! defined outside it moves to the end of the loop's preheader (its one predecessor outside the
+//! loop, which jumps only to the header), so it runs once per entry instead of once per
+//! iteration. Inner loops go first, so an invariant climbs out of a whole nest. Repeats of a
+//! constant that moves read the one that moved.
+//!
+//! Each moved value is live through the whole loop, so only as many move as the loop's
+//! register pressure leaves room for. Constants move too (a multiply or a wide compare needs
+//! one in a register; the allocator rematerializes them where registers run short). Division, compares (fused into their consumer by the back-ends) and float arithmetic (a
+//! call on soft-float targets) stay where they are.
+
+use super::gvn::PureOp;
+use crate::ir::dom::Dominators;
+use std::collections::HashMap;
+
+use crate::ir::{BinaryOp, Function, Inst, Op, Terminator, Type, Value};
+use crate::regalloc::liveness::BitSet;
+
+/// Values live at once that a loop may reach after hoisting: a little under the core registers
+/// the smallest target allocates (Cortex-M: 12), since IR liveness is not the machine's. Each
+/// hoisted value is live through the whole loop, so it adds one everywhere in it.
+const PRESSURE_LIMIT: usize = 10;
+
+/// The same in a loop that calls, which leaves only the callee-saved registers (Cortex-M:
+/// r4-r11); constants do not move out of such loops at all.
+const CALL_PRESSURE_LIMIT: usize = 6;
+
+fn is_call(inst: &Inst) -> bool {
+    matches!(
+        inst.op,
+        Op::Call(_) | Op::CallPtr(_) | Op::CallIndirect(_) | Op::Bulk(_)
+    )
+}
+
+fn movable(op: PureOp) -> bool {
+    match op {
+        PureOp::Const(_) | PureOp::SymbolAddr(..) | PureOp::Unary(_) | PureOp::Select => true,
+        PureOp::Binary(b) => !matches!(
+            b,
+            BinaryOp::DivS | BinaryOp::DivU | BinaryOp::RemS | BinaryOp::RemU
+        ),
+        PureOp::FUnary(_) | PureOp::FBinary(_) | PureOp::Convert(_) => false,
+    }
+}
+
+/// LICM moves instructions between blocks but changes no edge, so `dom` stays valid.
+pub fn run(func: &mut Function, dom: &Dominators) {
+    if func.blocks.len() <= 1 {
+        return;
+    }
+    let loops = dom.loops(func);
+    if loops.is_empty() {
+        return;
+    }
+    // The block defining each value (usize::MAX: not defined in a reachable block).
+    let mut def_block = vec![usize::MAX; func.value_types.len()];
+    for (b, block) in func.blocks.iter().enumerate() {
+        let defined = block
+            .params
+            .iter()
+            .chain(block.insts.iter().flat_map(|i| &i.results));
+        for v in defined {
+            if let Some(slot) = def_block.get_mut(v.0 as usize) {
+                *slot = b;
+            }
+        }
+    }
+    let preds = func.predecessors();
+    let mut live_in_cache: Option<Vec<BitSet>> = None;
+    // Per block: values moved out of a loop around it (live through it from now on).
+    let mut moved_through = vec![0usize; func.blocks.len()];
+    for lp in &loops {
+        let mut outside = preds[lp.header]
+            .iter()
+            .map(|p| p.0 as usize)
+            .filter(|&p| !lp.in_body[p]);
+        let (Some(pre), None) = (outside.next(), outside.next()) else {
+            continue;
+        };
+        if !matches!(func.blocks[pre].term, Terminator::Jump { .. }) || !dom.is_reachable(pre) {
+            continue;
+        }
+        let body: Vec<usize> = dom
+            .rpo()
+            .iter()
+            .map(|b| b.0 as usize)
+            .filter(|&b| lp.in_body[b])
+            .collect();
+        // Invariant instructions by (block, index), in body order: an instruction whose
+        // operands are invariants is one too.
+        let calls = body
+            .iter()
+            .any(|&b| func.blocks[b].insts.iter().any(is_call));
+        let mut invariant = vec![false; func.value_types.len()];
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        // Repeats of a constant already found: (block, index, the first one's value).
+        let mut repeats: Vec<(usize, usize, Value)> = Vec::new();
+        let mut constants: HashMap<(i64, Type), Value> = HashMap::new();
+        for &b in &body {
+            for (i, inst) in func.blocks[b].insts.iter().enumerate() {
+                let outside_or_invariant = |a: &Value| {
+                    let index = a.0 as usize;
+                    invariant.get(index).copied().unwrap_or(false)
+                        || def_block
+                            .get(index)
+                            .is_some_and(|&d| d != usize::MAX && !lp.in_body[d])
+                };
+                if PureOp::of(&inst.op).is_some_and(movable)
+                    && inst.results.len() == 1
+                    && inst.args.iter().all(outside_or_invariant)
+                {
+                    let result = inst.results[0];
+                    // A call clobbers a constant on every iteration: rebuilt after the call, it
+                    // costs what it costs in place (and what reads it stays too).
+                    if calls && matches!(inst.op, Op::Const(_)) {
+                        continue;
+                    }
+                    invariant[result.0 as usize] = true;
+                    if let Op::Const(k) = inst.op {
+                        let ty = func.value_type(result);
+                        if let Some(&first) = constants.get(&(k, ty)) {
+                            repeats.push((b, i, first));
+                            continue;
+                        }
+                        constants.insert((k, ty), result);
+                    }
+                    found.push((b, i));
+                }
+            }
+        }
+        if found.is_empty() {
+            continue;
+        }
+        let limit = if calls {
+            CALL_PRESSURE_LIMIT
+        } else {
+            PRESSURE_LIMIT
+        };
+        // Liveness once per run (the first loop that has candidates computes it); what moved
+        // since is live through its loop's blocks on top of that.
+        let live_in = live_in_cache.get_or_insert_with(|| live_in(func));
+        let budget = limit.saturating_sub(max_live(func, &body, live_in, &moved_through));
+        found.truncate(budget);
+        if found.is_empty() {
+            continue;
+        }
+        // A repeated constant reads the one that moves (copy propagation removes the copy).
+        let kept: Vec<Value> = found
+            .iter()
+            .map(|&(b, i)| func.blocks[b].insts[i].results[0])
+            .collect();
+        let mut replaced: HashMap<Value, Value> = HashMap::new();
+        for &(b, i, first) in &repeats {
+            if kept.contains(&first) {
+                let inst = &mut func.blocks[b].insts[i];
+                replaced.insert(inst.results[0], first);
+                inst.op = Op::Copy;
+                inst.args = vec![first];
+            }
+        }
+        // Take them out back to front so the indices stay valid, then append in body order.
+        let mut moved = Vec::with_capacity(found.len());
+        for &(b, i) in found.iter().rev() {
+            moved.push(func.blocks[b].insts.remove(i));
+        }
+        for &b in &body {
+            moved_through[b] += moved.len();
+        }
+        for mut inst in moved.into_iter().rev() {
+            // The copy a repeat became stays in the loop; what moves reads the original.
+            for a in &mut inst.args {
+                if let Some(&first) = replaced.get(a) {
+                    *a = first;
+                }
+            }
+            for r in &inst.results {
+                if let Some(slot) = def_block.get_mut(r.0 as usize) {
+                    *slot = pre;
+                }
+            }
+            func.blocks[pre].insts.push(inst);
+        }
+    }
+}
+
+/// The most values live at once at any point of the given blocks (SSA liveness over the whole
+/// function, block arguments used by the jump that passes them, plus what moved through each).
+fn max_live(
+    func: &Function,
+    blocks: &[usize],
+    live_in: &[BitSet],
+    moved_through: &[usize],
+) -> usize {
+    let mut most = 0;
+    for &b in blocks {
+        let mut live = live_out(func, b, live_in);
+        let block = &func.blocks[b];
+        for v in block.term.uses() {
+            live.insert(v.0 as usize);
+        }
+        let mut count = live.count();
+        let mut block_most = count;
+        for inst in block.insts.iter().rev() {
+            for r in &inst.results {
+                count -= usize::from(live.remove(r.0 as usize));
+            }
+            for a in &inst.args {
+                count += usize::from(live.insert(a.0 as usize));
+            }
+            block_most = block_most.max(count);
+        }
+        most = most.max(block_most + moved_through[b]);
+    }
+    most
+}
+
+fn live_out(func: &Function, b: usize, live_in: &[BitSet]) -> BitSet {
+    let mut out = BitSet::new(func.value_types.len());
+    for s in func.blocks[b].term.successors() {
+        if let Some(set) = live_in.get(s.0 as usize) {
+            out.union_with(set);
+        }
+    }
+    out
+}
+
+/// Values live on entry to each block (its parameters excluded), to a fixed point.
+fn live_in(func: &Function) -> Vec<BitSet> {
+    let count = func.value_types.len();
+    let mut live_in = vec![BitSet::new(count); func.blocks.len()];
+    let order: Vec<usize> = func
+        .reverse_postorder()
+        .iter()
+        .rev()
+        .map(|b| b.0 as usize)
+        .collect();
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for &b in &order {
+            let mut live = live_out(func, b, &live_in);
+            let block = &func.blocks[b];
+            for v in block.term.uses() {
+                live.insert(v.0 as usize);
+            }
+            for inst in block.insts.iter().rev() {
+                for r in &inst.results {
+                    live.remove(r.0 as usize);
+                }
+                for a in &inst.args {
+                    live.insert(a.0 as usize);
+                }
+            }
+            for p in &block.params {
+                live.remove(p.0 as usize);
+            }
+            changed |= live_in[b].union_with(&live);
+        }
+    }
+    live_in
+}

@@ -182,28 +182,36 @@ impl BodyLegalizer<'_> {
         }
     }
 
-    /// The (base, address) pair an access of `base + addr + offset` passes on: the sum
-    /// `base + addr` as a value of its own (with address 0) where the target would compute it
-    /// for this access anyway, so GVN shares it between accesses to the same address; as is
-    /// for constant addresses (an immediate) and where the access adds the two itself.
+    /// The (base, address, offset) an access of `base + addr + offset` passes on. A sum the
+    /// target would compute for this access anyway becomes a value of its own, so GVN shares it
+    /// between accesses (and LICM may hoist it): `base + addr` with address 0 for a variable
+    /// address (RV32 always; Thumb-2, which adds two registers in the access, only with a
+    /// constant offset as well, `wide` counting as one); for a constant address beyond an
+    /// access immediate (a C global above wasm-ld's 64 KiB stack), `base + the address's
+    /// upper part` with the low 11 bits as the offset, shared by every access near it.
     fn host_address(
         &mut self,
         old_addr: Value,
-        base: Value,
-        addr: Value,
-        offset: u32,
-    ) -> (Value, Value) {
-        let constant = self
-            .old_consts
-            .get(old_addr.0 as usize)
-            .copied()
-            .flatten()
-            .is_some();
-        if constant || offset == 0 && self.b.caps.indexed_access {
-            return (base, addr);
+        (base, addr, offset): (Value, Value, u32),
+        wide: bool,
+    ) -> (Value, Value, u32) {
+        const LOW_BITS: u64 = 0x7ff;
+        match self.old_consts.get(old_addr.0 as usize).copied().flatten() {
+            Some(k) => {
+                let full = (k as u32 as u64) + offset as u64;
+                if full <= LOW_BITS || full > u32::MAX as u64 {
+                    return (base, addr, offset);
+                }
+                let upper = self.b.konst((full & !LOW_BITS) as u32);
+                let host = self.b.bin(BinaryOp::Add, base, upper);
+                (host, self.b.konst(0), (full & LOW_BITS) as u32)
+            }
+            None if offset == 0 && !wide && self.b.caps.indexed_access => (base, addr, offset),
+            None => {
+                let host = self.b.bin(BinaryOp::Add, base, addr);
+                (host, self.b.konst(0), offset)
+            }
         }
-        let host = self.b.bin(BinaryOp::Add, base, addr);
-        (host, self.b.konst(0))
     }
 
     fn raw(width: u8, signed: bool, offset: u32) -> MemArg {
@@ -220,7 +228,7 @@ impl BodyLegalizer<'_> {
         let r = self.result(inst, 0)?;
         let (base, offset) = self.prepare_access(old_addr, addr, m)?;
         let wide = self.type_of(r)? == Type::I64 && m.width == 8;
-        let (base, addr) = self.host_address(old_addr, base, addr, if wide { 4 } else { offset });
+        let (base, addr, offset) = self.host_address(old_addr, (base, addr, offset), wide);
         match (self.type_of(r)?, m.width) {
             // A hardware float: one access of its width into a float value.
             (ty @ Type::F32, 4) | (ty @ Type::F64, 8) => {
@@ -266,7 +274,7 @@ impl BodyLegalizer<'_> {
         let value = self.arg(inst, 1)?;
         let (base, offset) = self.prepare_access(old_addr, addr, m)?;
         let wide = self.type_of(value)? == Type::I64 && m.width == 8;
-        let (base, addr) = self.host_address(old_addr, base, addr, if wide { 4 } else { offset });
+        let (base, addr, offset) = self.host_address(old_addr, (base, addr, offset), wide);
         match (self.type_of(value)?, m.width) {
             (Type::F32, 4) | (Type::F64, 8) => {
                 let v = self.get32(value)?;

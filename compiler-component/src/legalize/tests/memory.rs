@@ -418,3 +418,35 @@ fn longer_accesses_to_a_checked_address_compare_the_room_left() {
         .count();
     assert_eq!(rooms, 2, "{}", after.bodies[0]);
 }
+
+#[test]
+fn accesses_near_a_far_constant_address_share_one_host_address() {
+    // A C global's fields at 66000 + 0, 4 and 10 (beyond any access immediate): one
+    // `base + 65536` for all three, each access the low bits as its offset.
+    let mut f = FuncBuilder::new(&[Type::I32], &[Type::I32]);
+    let v = f.param(0);
+    let a = f.op(Op::Const(66000), &[], Type::I32);
+    f.effect(Op::Store(mem(4, false, 0)), &[a, v]);
+    f.effect(Op::Store(mem(4, false, 4)), &[a, v]);
+    let r = f.op(Op::Load(mem(2, true, 10)), &[a], Type::I32);
+    f.ret(&[r]);
+    let m = module(&[], vec![f.func], memory(2, 2), Vec::new());
+    assert_same(&m, 0, &[vec![0], vec![0x8000_1234], vec![u32::MAX as u64]]);
+    for caps in [NO_CAPS, ALL_CAPS] {
+        let mut after = legalized(&m, caps, true);
+        crate::opt::run(&mut after, crate::opt::Stage::Legalized);
+        let f = &after.bodies[0];
+        let count = |op: Op| f.blocks[0].insts.iter().filter(|i| i.op == op).count();
+        assert_eq!(count(Op::Const(65536)), 1, "{f}");
+        assert_eq!(count(Op::Binary(BinaryOp::Add)), 1, "{f}");
+        let offsets: Vec<u64> = f.blocks[0]
+            .insts
+            .iter()
+            .filter_map(|i| match &i.op {
+                Op::Load(m) | Op::Store(m) => Some(m.offset),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(offsets, [464, 468, 474], "{f}");
+    }
+}

@@ -6,7 +6,7 @@
 //! of the same operand and a nearby constant: `y = x + 66000; z = x + 66004` becomes
 //! `z = y + 4`.
 //!
-//! Compares are left alone: the back-ends fuse a compare into its single consumer (a branch,
+//! Compares are left alone: the back ends fuse a compare into its single consumer (a branch,
 //! select or trap check), and sharing one would make it a 0/1 value in a register instead.
 
 use std::collections::HashMap;
@@ -96,7 +96,6 @@ fn key(func: &Function, inst: &Inst) -> Option<Key> {
 /// both ISAs: Thumb-2 `addw`/`subw`, RV32 `addi`).
 const NEAR: i64 = 2048;
 
-/// What the walk knows at the current block: values by key, and `x + c` adds by `x`.
 /// A multiply-rotate hash (as rustc's FxHash): the keys are small integers, and the default
 /// SipHash made GVN a noticeable part of compile time.
 #[derive(Default, Clone, Copy)]
@@ -127,6 +126,7 @@ impl Hasher for FastHasher {
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
+/// What the walk knows at the current block: values by key, and `x + c` adds by `x`.
 #[derive(Default)]
 struct Scope {
     table: FastMap<Key, Value>,

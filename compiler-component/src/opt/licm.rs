@@ -6,13 +6,14 @@
 //!
 //! Each moved value is live through the whole loop, so only as many move as the loop's
 //! register pressure leaves room for. Constants move too (a multiply or a wide compare needs
-//! one in a register; the allocator rematerializes them where registers run short). Division, compares (fused into their consumer by the back-ends) and float arithmetic (a
-//! call on soft-float targets) stay where they are.
+//! one in a register; the allocator rematerializes them where registers run short), except
+//! out of loops that call. Division, compares (fused into their consumer by the back ends)
+//! and float arithmetic stay where they are.
+
+use std::collections::HashMap;
 
 use super::gvn::PureOp;
 use crate::ir::dom::Dominators;
-use std::collections::HashMap;
-
 use crate::ir::{BinaryOp, Function, Inst, Op, Terminator, Type, Value};
 use crate::regalloc::liveness::BitSet;
 

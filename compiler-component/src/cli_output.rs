@@ -78,10 +78,18 @@ fn temp_suffix() -> String {
     format!(".synth-{id}.tmp")
 }
 
+/// Does `path` name an existing device, FIFO or socket (`-o /dev/null`)? Renaming a file over
+/// it would replace the node itself, so such a target is written in place.
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
 /// Write every file to a temporary name next to it, then rename them all, so a failure leaves
-/// no partial object behind.
+/// no partial object behind. Devices and FIFOs are written directly once every temporary file
+/// has been written.
 pub fn write_all_or_nothing(files: &[(&str, Vec<u8>)]) -> Result<(), String> {
     let mut written: Vec<(PathBuf, &Path)> = Vec::new();
+    let mut special: Vec<(&str, &[u8])> = Vec::new();
     let cleanup = |written: &[(PathBuf, &Path)]| {
         for (temp, _) in written {
             let _ = std::fs::remove_file(temp);
@@ -89,6 +97,10 @@ pub fn write_all_or_nothing(files: &[(&str, Vec<u8>)]) -> Result<(), String> {
     };
     for (path, bytes) in files {
         let target = Path::new(path);
+        if is_special(target) {
+            special.push((path, bytes));
+            continue;
+        }
         let mut temp_name = target.file_name().unwrap_or_default().to_os_string();
         temp_name.push(temp_suffix());
         let temp = target.with_file_name(temp_name);
@@ -98,6 +110,12 @@ pub fn write_all_or_nothing(files: &[(&str, Vec<u8>)]) -> Result<(), String> {
             return Err(format!("cannot write `{path}`: {e}"));
         }
         written.push((temp, target));
+    }
+    for (path, bytes) in special {
+        if let Err(e) = std::fs::write(path, bytes) {
+            cleanup(&written);
+            return Err(format!("cannot write `{path}`: {e}"));
+        }
     }
     for (i, (temp, target)) in written.iter().enumerate() {
         if let Err(e) = std::fs::rename(temp, target) {
@@ -131,6 +149,26 @@ mod tests {
         write_all_or_nothing(&files).unwrap();
         assert_eq!(std::fs::read(&object).unwrap(), b"obj");
         assert_eq!(std::fs::read(&header).unwrap(), b"hdr");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_in_place_not_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        // Through a link to /dev/null, so a regression replaces the link, not the device.
+        let dir = scratch("device");
+        let null = dir.join("null");
+        std::os::unix::fs::symlink("/dev/null", &null).unwrap();
+        let object = dir.join("x.o");
+        let files = [
+            (null.to_str().unwrap(), b"obj".to_vec()),
+            (object.to_str().unwrap(), b"hdr".to_vec()),
+        ];
+        write_all_or_nothing(&files).unwrap();
+        let kind = std::fs::metadata(&null).unwrap().file_type();
+        assert!(kind.is_char_device(), "the device was replaced by a file");
+        assert_eq!(std::fs::read(&object).unwrap(), b"hdr");
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
     }
 

@@ -499,6 +499,18 @@ impl Function {
     pub fn block_mut(&mut self, b: Block) -> &mut BlockData {
         &mut self.blocks[b.0 as usize]
     }
+    /// The constant of each value defined by `Const` (as the IR holds it), indexed by value.
+    pub fn constants(&self) -> Vec<Option<i64>> {
+        let mut consts = vec![None; self.value_types.len()];
+        for inst in self.blocks.iter().flat_map(|b| &b.insts) {
+            if let (Op::Const(k), [r]) = (&inst.op, inst.results.as_slice())
+                && let Some(slot) = consts.get_mut(r.0 as usize)
+            {
+                *slot = Some(*k);
+            }
+        }
+        consts
+    }
     /// Predecessor lists, indexed by block (a predecessor appears once per edge).
     pub fn predecessors(&self) -> Vec<Vec<Block>> {
         let mut preds = vec![Vec::new(); self.blocks.len()];

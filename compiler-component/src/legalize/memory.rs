@@ -50,18 +50,6 @@ pub(super) fn may_grow(op: &Op) -> bool {
     matches!(op, Op::MemoryGrow | Op::Call(_) | Op::CallIndirect(_))
 }
 
-pub(super) fn old_consts(func: &Function) -> Vec<Option<i64>> {
-    let mut consts = vec![None; func.value_types.len()];
-    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
-        if let (Op::Const(k), [r]) = (&inst.op, inst.results.as_slice())
-            && let Some(slot) = consts.get_mut(r.0 as usize)
-        {
-            *slot = Some(*k);
-        }
-    }
-    consts
-}
-
 impl BodyLegalizer<'_> {
     fn max_pages(&self) -> Result<u32> {
         match &self.module.memory {

@@ -104,7 +104,7 @@ fn legalize_body(
         bytes_fixed: memory::bytes_fixed(module, &old),
         checked: Vec::new(),
         rooms: Vec::new(),
-        old_consts: memory::old_consts(&old),
+        old_consts: old.constants(),
         old_extends: int64::old_extends(&old),
     };
     // Block parameters first: a jump may reach a block before it is rewritten.

@@ -144,14 +144,7 @@ pub fn run(func: &mut Function, dom: &Dominators) {
         return;
     }
     let children = dom.children();
-    let mut consts: Vec<Option<i64>> = vec![None; func.value_types.len()];
-    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
-        if let (Op::Const(k), [r]) = (&inst.op, inst.results.as_slice())
-            && let Some(slot) = consts.get_mut(r.0 as usize)
-        {
-            *slot = Some(*k);
-        }
-    }
+    let mut consts = func.constants();
     let mut rename: Vec<Option<Value>> = vec![None; func.value_types.len()];
     let mut scope = Scope::default();
     // (block, scope marks before it, next child to visit)

@@ -50,7 +50,73 @@ pub(super) fn may_grow(op: &Op) -> bool {
     matches!(op, Op::MemoryGrow | Op::Call(_) | Op::CallIndirect(_))
 }
 
+/// The low bits of a constant address an access takes as its offset (RV32's signed 12-bit
+/// immediate reaches 2047; Thumb-2's reaches 4095).
+const LOW_BITS: u64 = 0x7ff;
+
+/// What `reassociate` needs to know of the old function's values.
+pub(super) struct OldAddresses {
+    /// The operands of each i32 `a + b` used only as the address of accesses.
+    sums: Vec<Option<(Value, Value)>>,
+    /// Which values are shifts left by a constant (array indices scaled by the element size).
+    scaled: Vec<bool>,
+}
+
+pub(super) fn old_addresses(func: &Function) -> OldAddresses {
+    let n = func.value_types.len();
+    let mut binaries = vec![None; n];
+    let mut scaled = vec![false; n];
+    let consts = func.constants();
+    let mut address_only = vec![true; n];
+    for block in &func.blocks {
+        for inst in &block.insts {
+            if let (Op::Binary(op), [r], [a, b]) =
+                (&inst.op, inst.results.as_slice(), &inst.args[..])
+                && func.value_types.get(r.0 as usize) == Some(&Type::I32)
+                && let Some(slot) = binaries.get_mut(r.0 as usize)
+            {
+                match op {
+                    BinaryOp::Add => *slot = Some((*a, *b)),
+                    BinaryOp::Shl if consts.get(b.0 as usize).copied().flatten().is_some() => {
+                        scaled[r.0 as usize] = true
+                    }
+                    _ => {}
+                }
+            }
+            let skip = usize::from(matches!(inst.op, Op::Load(_) | Op::Store(_)));
+            for a in inst.args.iter().skip(skip) {
+                if let Some(only) = address_only.get_mut(a.0 as usize) {
+                    *only = false;
+                }
+            }
+        }
+        for a in block.term.uses() {
+            if let Some(only) = address_only.get_mut(a.0 as usize) {
+                *only = false;
+            }
+        }
+    }
+    for (slot, only) in binaries.iter_mut().zip(address_only) {
+        if !only {
+            *slot = None;
+        }
+    }
+    OldAddresses {
+        sums: binaries,
+        scaled,
+    }
+}
+
 impl BodyLegalizer<'_> {
+    /// Is old `v` a shift left by a constant (an array index scaled by its element size)?
+    fn is_old_shift(&self, v: Value) -> bool {
+        self.old_addresses
+            .scaled
+            .get(v.0 as usize)
+            .copied()
+            .unwrap_or(false)
+    }
+
     fn max_pages(&self) -> Result<u32> {
         match &self.module.memory {
             Some(m) => Ok(m.max_pages),
@@ -107,27 +173,32 @@ impl BodyLegalizer<'_> {
         bytes
     }
 
-    /// The bounds check (when enabled) for the whole access, then the memory base. The access
-    /// fits u32 offsets: longer ones were cut off as always trapping.
-    fn prepare_access(&mut self, old_addr: Value, addr: Value, m: &MemArg) -> Result<(Value, u32)> {
+    /// The bounds check (when enabled) for the whole access, then the memory base and whether
+    /// the access computed a check on its address. The access fits u32 offsets: longer ones
+    /// were cut off as always trapping.
+    fn prepare_access(
+        &mut self,
+        old_addr: Value,
+        addr: Value,
+        m: &MemArg,
+    ) -> Result<(Value, u32, bool)> {
         let base = self.base()?;
         let end = m.offset + m.width as u64;
         let offset = u32::try_from(m.offset)
             .ok()
             .filter(|_| end <= u32::MAX as u64)
             .ok_or_else(|| self.error("access offset beyond 32 bits was not cut"))?;
-        if self.options.bounds_checks {
-            self.bounds_check(old_addr, addr, end);
-        }
-        Ok((base, offset))
+        let checked = self.options.bounds_checks && self.bounds_check(old_addr, addr, end);
+        Ok((base, offset, checked))
     }
 
     /// Memory never shrinks below its declared minimum, so a check is needed only where that
     /// does not already cover the access; where it remains, one compare against
     /// `bytes - end` (which cannot wrap when `end` is within the minimum) and a trap branch.
     /// A longer access to an address already checked in the block compares the room left
-    /// after it (`bytes - addr`, computed once) with its end instead.
-    fn bounds_check(&mut self, old_addr: Value, addr: Value, end: u64) {
+    /// after it (`bytes - addr`, computed once) with its end instead. Whether a check was
+    /// emitted.
+    fn bounds_check(&mut self, old_addr: Value, addr: Value, end: u64) -> bool {
         let min_bytes = self
             .module
             .memory
@@ -137,10 +208,15 @@ impl BodyLegalizer<'_> {
         if let Some(k) = konst
             && (k as u32 as u64) + end <= min_bytes
         {
-            return;
+            return false;
+        }
+        if let Some(r) = self.ranges.as_mut().and_then(|r| r.of(old_addr))
+            && r.1 as u64 + end <= min_bytes
+        {
+            return false;
         }
         if self.checked.iter().any(|&(a, e)| a == addr && e >= end) {
-            return;
+            return false;
         }
         let bytes = self.memory_bytes();
         if self.checked.iter().any(|&(a, _)| a == addr) {
@@ -168,6 +244,7 @@ impl BodyLegalizer<'_> {
             Some(entry) => entry.1 = end,
             None => self.checked.push((addr, end)),
         }
+        true
     }
 
     /// The (base, address, offset) an access of `base + addr + offset` passes on. A sum the
@@ -177,27 +254,95 @@ impl BodyLegalizer<'_> {
     /// constant offset as well, `wide` counting as one); for a constant address beyond an
     /// access immediate (a C global above wasm-ld's 64 KiB stack), `base + the address's
     /// upper part` with the low 11 bits as the offset, shared by every access near it.
+    /// An address no check needs is reassociated first (`reassociate`).
     fn host_address(
         &mut self,
         old_addr: Value,
         (base, addr, offset): (Value, Value, u32),
         wide: bool,
+        checked: bool,
     ) -> (Value, Value, u32) {
-        const LOW_BITS: u64 = 0x7ff;
-        match self.old_consts.get(old_addr.0 as usize).copied().flatten() {
-            Some(k) => {
-                let full = (k as u32 as u64) + offset as u64;
-                if full <= LOW_BITS || full > u32::MAX as u64 {
-                    return (base, addr, offset);
-                }
-                let upper = self.b.konst((full & !LOW_BITS) as u32);
-                let host = self.b.bin(BinaryOp::Add, base, upper);
-                (host, self.b.konst(0), (full & LOW_BITS) as u32)
+        if let Some(k) = self.old_consts.get(old_addr.0 as usize).copied().flatten() {
+            let full = (k as u32 as u64) + offset as u64;
+            if full <= LOW_BITS || full > u32::MAX as u64 {
+                return (base, addr, offset);
             }
-            None if offset == 0 && !wide && self.b.caps.indexed_access => (base, addr, offset),
-            None => {
-                let host = self.b.bin(BinaryOp::Add, base, addr);
-                (host, self.b.konst(0), offset)
+            let (host, offset) = self.near_base(base, full as u32);
+            return (host, self.b.konst(0), offset);
+        }
+        let (base, addr, offset) = if checked {
+            (base, addr, offset)
+        } else {
+            self.reassociate(old_addr, (base, addr, offset), wide)
+        };
+        if offset == 0 && !wide && self.b.caps.indexed_access {
+            return (base, addr, offset);
+        }
+        let host = self.b.bin(BinaryOp::Add, base, addr);
+        (host, self.b.konst(0), offset)
+    }
+
+    /// `base + k` as a base shared by every access near `k` (`k` less its low 11 bits, GVN
+    /// shares it) and the offset left; `base` itself when `k` is within the low bits.
+    fn near_base(&mut self, base: Value, k: u32) -> (Value, u32) {
+        let upper = k & !(LOW_BITS as u32);
+        if upper == 0 {
+            return (base, k);
+        }
+        let upper = self.b.konst(upper);
+        (self.b.bin(BinaryOp::Add, base, upper), k & LOW_BITS as u32)
+    }
+
+    /// `base + (x + k)` as `(base + k) + x`, and `base + (p + (i << s))` as
+    /// `(base + p) + (i << s)`: the part an array access keeps fixed across a loop (the array's
+    /// address) joins the memory base, which makes it loop-invariant (LICM hoists it), and the
+    /// index that changes is what the access adds (Thumb-2 folds the shift into the access,
+    /// `ldr rd, [rn, rm, lsl #s]`). Only for an address that nothing but accesses read, and
+    /// no bounds check: otherwise the sum is computed anyway, and the plain form costs less. Host addresses are 32
+    /// bits, so the sums wrap as the wasm address does.
+    fn reassociate(
+        &mut self,
+        old_addr: Value,
+        (base, addr, offset): (Value, Value, u32),
+        wide: bool,
+    ) -> (Value, Value, u32) {
+        let Some((a, b)) = self
+            .old_addresses
+            .sums
+            .get(old_addr.0 as usize)
+            .copied()
+            .flatten()
+        else {
+            return (base, addr, offset);
+        };
+        let konst = |v: Value| self.old_consts.get(v.0 as usize).copied().flatten();
+        let (fixed, index) = match (konst(a), konst(b)) {
+            (_, Some(k)) => (Err(k as u32), a),
+            (Some(k), _) => (Err(k as u32), b),
+            _ if self.is_old_shift(b) => (Ok(a), b),
+            _ if self.is_old_shift(a) => (Ok(b), a),
+            _ => return (base, addr, offset),
+        };
+        let Ok(index) = self.get32(index) else {
+            return (base, addr, offset);
+        };
+        match fixed {
+            Ok(part) => match self.get32(part) {
+                Ok(part) => (self.b.bin(BinaryOp::Add, base, part), index, offset),
+                Err(_) => (base, addr, offset),
+            },
+            // Thumb-2's register-index form takes no offset: a far constant (a C global
+            // array) joins the base whole. Near ones (struct fields off a pointer) stay offsets,
+            // so the fields share `base + pointer`.
+            Err(k) => {
+                let full = k.wrapping_add(offset);
+                if self.b.caps.indexed_access && !wide && full > LOW_BITS as u32 {
+                    let full = self.b.konst(full);
+                    (self.b.bin(BinaryOp::Add, base, full), index, 0)
+                } else {
+                    let (host, offset) = self.near_base(base, full);
+                    (host, index, offset)
+                }
             }
         }
     }
@@ -214,9 +359,9 @@ impl BodyLegalizer<'_> {
         let old_addr = self.arg(inst, 0)?;
         let addr = self.get32(old_addr)?;
         let r = self.result(inst, 0)?;
-        let (base, offset) = self.prepare_access(old_addr, addr, m)?;
+        let (base, offset, checked) = self.prepare_access(old_addr, addr, m)?;
         let wide = self.type_of(r)? == Type::I64 && m.width == 8;
-        let (base, addr, offset) = self.host_address(old_addr, (base, addr, offset), wide);
+        let (base, addr, offset) = self.host_address(old_addr, (base, addr, offset), wide, checked);
         match (self.type_of(r)?, m.width) {
             // A hardware float: one access of its width into a float value.
             (ty @ Type::F32, 4) | (ty @ Type::F64, 8) => {
@@ -260,9 +405,9 @@ impl BodyLegalizer<'_> {
         let old_addr = self.arg(inst, 0)?;
         let addr = self.get32(old_addr)?;
         let value = self.arg(inst, 1)?;
-        let (base, offset) = self.prepare_access(old_addr, addr, m)?;
+        let (base, offset, checked) = self.prepare_access(old_addr, addr, m)?;
         let wide = self.type_of(value)? == Type::I64 && m.width == 8;
-        let (base, addr, offset) = self.host_address(old_addr, (base, addr, offset), wide);
+        let (base, addr, offset) = self.host_address(old_addr, (base, addr, offset), wide, checked);
         match (self.type_of(value)?, m.width) {
             (Type::F32, 4) | (Type::F64, 8) => {
                 let v = self.get32(value)?;

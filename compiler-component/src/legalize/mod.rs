@@ -11,6 +11,7 @@ mod bulk;
 mod bulk_runtime;
 mod int64;
 mod memory;
+mod ranges;
 mod runtime;
 mod table;
 mod table_runtime;
@@ -68,6 +69,11 @@ struct BodyLegalizer<'a> {
     old_consts: Vec<Option<i64>>,
     /// How each old i64 value extends its low word, for widening multiplies.
     old_extends: Vec<Option<Option<bool>>>,
+    /// Old address sums and scaled indices, for address reassociation.
+    old_addresses: memory::OldAddresses,
+    /// Ranges of old address values (with bounds checks only): an access whose address range
+    /// ends within the memory's minimum size needs no check.
+    ranges: Option<ranges::Ranges<'a>>,
 }
 
 fn legalize_body(
@@ -106,6 +112,8 @@ fn legalize_body(
         rooms: Vec::new(),
         old_consts: old.constants(),
         old_extends: int64::old_extends(&old),
+        old_addresses: memory::old_addresses(&old),
+        ranges: options.bounds_checks.then(|| ranges::Ranges::new(&old)),
     };
     // Block parameters first: a jump may reach a block before it is rewritten.
     for block in &old.blocks {

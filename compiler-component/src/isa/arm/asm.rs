@@ -818,12 +818,13 @@ pub enum Asm {
         rn: PReg,
         imm: u32,
     },
-    /// `ldr.w rt, [rn, rm]`.
+    /// `ldr.w rt, [rn, rm, lsl #shift]` (shift 0..=3).
     MemReg32 {
         op: Mem,
         rt: PReg,
         rn: PReg,
         rm: PReg,
+        shift: u8,
     },
     /// `push.w {..}` / `pop.w {..}` (at least two registers).
     Push32 {
@@ -1088,9 +1089,26 @@ impl Asm {
             Asm::MemImm32 { op, rt, rn, imm } => {
                 format!("{}{c}.w {}, [{}, #{imm}]", op.mnemonic(), r(rt), r(rn))
             }
-            Asm::MemReg32 { op, rt, rn, rm } => {
-                format!("{}{c}.w {}, [{}, {}]", op.mnemonic(), r(rt), r(rn), r(rm))
-            }
+            Asm::MemReg32 {
+                op,
+                rt,
+                rn,
+                rm,
+                shift: 0,
+            } => format!("{}{c}.w {}, [{}, {}]", op.mnemonic(), r(rt), r(rn), r(rm)),
+            Asm::MemReg32 {
+                op,
+                rt,
+                rn,
+                rm,
+                shift,
+            } => format!(
+                "{}{c}.w {}, [{}, {}, lsl #{shift}]",
+                op.mnemonic(),
+                r(rt),
+                r(rn),
+                r(rm)
+            ),
             Asm::Push32 { regs } => format!("push{c}.w {}", reglist(*regs)),
             Asm::Pop32 { regs } => format!("pop{c}.w {}", reglist(*regs)),
             Asm::TableBranch { half, rm } => {

@@ -471,6 +471,7 @@ impl<'a> Builder<'a> {
             rt,
             rn: SP,
             rm: addr,
+            shift: 0,
         });
         Ok(())
     }
@@ -479,7 +480,13 @@ impl<'a> Builder<'a> {
         if is_low(rt) && is_low(rn) && is_low(rm) {
             self.inst(Asm::MemReg16 { op, rt, rn, rm });
         } else {
-            self.inst(Asm::MemReg32 { op, rt, rn, rm });
+            self.inst(Asm::MemReg32 {
+                op,
+                rt,
+                rn,
+                rm,
+                shift: 0,
+            });
         }
     }
 
@@ -897,7 +904,30 @@ impl Emitter<'_> {
         }
     }
 
-    fn access(&mut self, op: Mem, rt: PReg, base: PReg, index: PSrc, offset: u32) -> Result<()> {
+    /// An access of `base + index << shift + offset`.
+    fn access(
+        &mut self,
+        op: Mem,
+        rt: PReg,
+        base: PReg,
+        (index, shift): (PSrc, u8),
+        offset: u32,
+    ) -> Result<()> {
+        if shift != 0 {
+            let (PSrc::Reg(rm), 0) = (index, offset) else {
+                return Err(CompileError::internal(
+                    "a scaled access without a register index or with an offset",
+                ));
+            };
+            self.b.inst(Asm::MemReg32 {
+                op,
+                rt,
+                rn: base,
+                rm,
+                shift,
+            });
+            return Ok(());
+        }
         match self.address(base, index, offset) {
             (rn, _, Some(off)) => self.b.mem_imm(op, rt, rn, off),
             (rn, rm, None) => {
@@ -1130,20 +1160,24 @@ impl Emitter<'_> {
                 rd,
                 base,
                 index,
+                shift,
                 offset,
             } => {
                 let op = mem_op(*access, true)?;
-                self.access(op, r.get(*rd)?, r.get(*base)?, r.src(*index)?, *offset)?;
+                let (rt, rn) = (r.get(*rd)?, r.get(*base)?);
+                self.access(op, rt, rn, (r.src(*index)?, *shift), *offset)?;
             }
             MInst::Store {
                 access,
                 value,
                 base,
                 index,
+                shift,
                 offset,
             } => {
                 let op = mem_op(*access, false)?;
-                self.access(op, r.get(*value)?, r.get(*base)?, r.src(*index)?, *offset)?;
+                let (rt, rn) = (r.get(*value)?, r.get(*base)?);
+                self.access(op, rt, rn, (r.src(*index)?, *shift), *offset)?;
             }
             MInst::TrapIf { test, code } => {
                 let (cond, lhs, rhs) = self.test(r, test)?;

@@ -407,8 +407,16 @@ pub fn encode(asm: &Asm) -> Result<Vec<u8>> {
             ok(*imm < 4096)?;
             hw32(mem_bits_32(*op) | r(*rn), (r(*rt) << 12) | *imm as u16)
         }
-        Asm::MemReg32 { op, rt, rn, rm } => {
-            hw32(mem_bits_32(*op) & !0x80 | r(*rn), (r(*rt) << 12) | r(*rm))
+        Asm::MemReg32 {
+            op,
+            rt,
+            rn,
+            rm,
+            shift,
+        } => {
+            ok(*shift <= 3)?;
+            let low = (r(*rt) << 12) | (*shift as u16) << 4 | r(*rm);
+            hw32(mem_bits_32(*op) & !0x80 | r(*rn), low)
         }
         Asm::Push32 { regs } => {
             let bits = reglist_bits(*regs);

@@ -547,6 +547,21 @@ fn cases() -> Vec<Vec<Asm>> {
             rt: R8,
             rn: R1,
             rm: R2,
+            shift: 0,
+        }));
+        v.push(one(MemReg32 {
+            op,
+            rt: R3,
+            rn: R11,
+            rm: R4,
+            shift: 2,
+        }));
+        v.push(one(MemReg32 {
+            op,
+            rt: R0,
+            rn: R1,
+            rm: R2,
+            shift: 3,
         }));
         v.push(one(MemImm32 {
             op,
@@ -589,7 +604,13 @@ fn large_frame_cases() -> Vec<Vec<Asm>> {
         (Mem::Str, LR, IP),
         (Mem::Str, IP, LR),
     ] {
-        v.push(vec![MemReg32 { op, rt, rn: SP, rm }]);
+        v.push(vec![MemReg32 {
+            op,
+            rt,
+            rn: SP,
+            rm,
+            shift: 0,
+        }]);
     }
     for (sub, rd, imm) in [
         (true, SP, 568),

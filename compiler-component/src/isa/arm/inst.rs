@@ -107,11 +107,14 @@ pub enum MInst {
         if_false: VReg,
     },
     /// rd = memory[base + index + offset].
+    /// `base + index << shift + offset`; a shift (1..=3) only with a register index and no
+    /// offset (`ldr rd, [rn, rm, lsl #shift]`).
     Load {
         access: Access,
         rd: VReg,
         base: VReg,
         index: Src,
+        shift: u8,
         offset: u32,
     },
     Store {
@@ -119,6 +122,7 @@ pub enum MInst {
         value: VReg,
         base: VReg,
         index: Src,
+        shift: u8,
         offset: u32,
     },
     TrapIf {

@@ -165,6 +165,26 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// The shifted register and amount of an access address that is a shift folded into the
+    /// access (`find_shift_folds`).
+    fn scaled_index(&mut self, addr: Value) -> Result<Option<(Src, u8)>> {
+        if !self
+            .folded_shift
+            .get(addr.0 as usize)
+            .copied()
+            .unwrap_or(false)
+        {
+            return Ok(None);
+        }
+        let Some((Op::Binary(BinaryOp::Shl), [x, n])) = self.defs[addr.0 as usize] else {
+            return Err(self.err("folded index shift lost its definition"));
+        };
+        let amount = self
+            .konst(*n)
+            .ok_or_else(|| self.err("folded index shift lost its amount"))?;
+        Ok(Some((Src::Reg(self.reg(*x)?), (amount & 31) as u8)))
+    }
+
     /// `(accumulator, product low word)` when the `AddPair` adds a folded widening product.
     fn mul_acc_operands(&self, inst: &ir::Inst) -> Option<([Value; 2], Value)> {
         let [a0, a1, b0, b1] = <[Value; 4]>::try_from(inst.args.as_slice()).ok()?;
@@ -365,6 +385,21 @@ impl<'a> Lowerer<'a> {
                 let [base, addr] = self.args(inst)?;
                 let rd = self.result(inst)?;
                 let base = self.reg(base)?;
+                if let Some((index, shift)) = self.scaled_index(addr)? {
+                    self.check_width(m.width)?;
+                    self.push(MInst::Load {
+                        access: Access {
+                            width: m.width,
+                            signed: m.signed,
+                        },
+                        rd,
+                        base,
+                        index,
+                        shift,
+                        offset: 0,
+                    });
+                    return Ok(());
+                }
                 let (index, offset) = self.access_index(addr, m.offset)?;
                 if self.is_vfp_value(inst.results[0]) {
                     return self.lower_fload(rd, m.width == 8, base, index, offset);
@@ -378,6 +413,7 @@ impl<'a> Lowerer<'a> {
                     rd,
                     base,
                     index,
+                    shift: 0,
                     offset,
                 });
             }
@@ -386,10 +422,16 @@ impl<'a> Lowerer<'a> {
                 let float = self.is_vfp_value(value);
                 let base = self.reg(base)?;
                 let value = self.reg(value)?;
-                let (index, offset) = self.access_index(addr, m.offset)?;
-                if float {
-                    return self.lower_fstore(value, m.width == 8, base, index, offset);
-                }
+                let (index, shift, offset) = match self.scaled_index(addr)? {
+                    Some((index, shift)) => (index, shift, 0),
+                    None => {
+                        let (index, offset) = self.access_index(addr, m.offset)?;
+                        if float {
+                            return self.lower_fstore(value, m.width == 8, base, index, offset);
+                        }
+                        (index, 0, offset)
+                    }
+                };
                 self.check_width(m.width)?;
                 self.push(MInst::Store {
                     access: Access {
@@ -399,6 +441,7 @@ impl<'a> Lowerer<'a> {
                     value,
                     base,
                     index,
+                    shift,
                     offset,
                 });
             }
@@ -842,6 +885,7 @@ impl<'a> Lowerer<'a> {
                             value,
                             base: ptr,
                             index: Src::Imm(0),
+                            shift: 0,
                             offset: *off,
                         });
                     }
@@ -921,7 +965,9 @@ fn shift_consumer(op: BinaryOp) -> bool {
 /// Shifts by a constant (1..=31 after wasm's masking) whose only use is an add, sub, and, or
 /// or xor in the same block, as its second operand (or either, when commutative) next to an
 /// operand that is not an immediate: folded into that instruction's shifted-register operand,
-/// one instruction instead of two. At most one shift per consumer.
+/// one instruction instead of two. At most one shift per consumer. Likewise a left shift by
+/// 1..=3 whose only use is the address of an integer access without offset in the same block:
+/// `ldr rd, [rn, rm, lsl #k]`.
 fn find_shift_folds(
     func: &Function,
     order: &[ir::Block],
@@ -935,7 +981,27 @@ fn find_shift_folds(
         let insts = &func.block(*b).insts;
         // Shifts defined in this block so far: value -> foldable.
         let mut shifts_here = std::collections::BTreeSet::new();
+        // Of those, left shifts an access can scale its index by.
+        let mut scale_shifts = std::collections::BTreeSet::new();
         for inst in insts {
+            let integer = |v: &Value| {
+                func.value_types
+                    .get(v.0 as usize)
+                    .is_some_and(|t| !t.is_float())
+            };
+            let access_addr = match (&inst.op, inst.args.as_slice(), inst.results.as_slice()) {
+                (Op::Load(m), [_, addr], [r]) if m.offset == 0 && integer(r) => Some(*addr),
+                (Op::Store(m), [_, addr, value], []) if m.offset == 0 && integer(value) => {
+                    Some(*addr)
+                }
+                _ => None,
+            };
+            if let Some(addr) = access_addr
+                && scale_shifts.contains(&addr.0)
+                && uses.get(addr.0 as usize) == Some(&1)
+            {
+                folded[addr.0 as usize] = true;
+            }
             if let (Op::Binary(op), [a, b]) = (&inst.op, inst.args.as_slice()) {
                 let eligible =
                     |v: &Value| shifts_here.contains(&v.0) && uses.get(v.0 as usize) == Some(&1);
@@ -954,6 +1020,11 @@ fn find_shift_folds(
                     && let [r] = inst.results.as_slice()
                 {
                     shifts_here.insert(r.0);
+                    if *op == BinaryOp::Shl
+                        && konst(*b).is_some_and(|c| (1..=3).contains(&(c & 31)))
+                    {
+                        scale_shifts.insert(r.0);
+                    }
                 }
             }
         }

@@ -64,6 +64,7 @@ impl<'a> Lowerer<'a> {
             rd: lo,
             base,
             index,
+            shift: 0,
             offset,
         });
         if !double {
@@ -79,6 +80,7 @@ impl<'a> Lowerer<'a> {
             rd: hi,
             base,
             index,
+            shift: 0,
             offset: high,
         });
         self.push(MInst::FFromCore2 { rd, lo, hi });
@@ -114,6 +116,7 @@ impl<'a> Lowerer<'a> {
                 value: w,
                 base,
                 index,
+                shift: 0,
                 offset,
             });
         }

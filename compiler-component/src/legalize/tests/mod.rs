@@ -5,6 +5,7 @@ mod bulk;
 mod fixtures;
 mod memory;
 mod ops;
+mod ranges;
 
 use crate::ir::interp::{Interp, InterpError};
 use crate::ir::{

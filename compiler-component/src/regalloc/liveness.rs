@@ -77,11 +77,23 @@ impl BitSet {
 
     /// Members in ascending order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words.iter().enumerate().flat_map(|(index, word)| {
-            (0..64)
-                .filter(move |bit| word & (1u64 << bit) != 0)
-                .map(move |bit| index * 64 + bit)
+        // Lowest set bit first, clearing it each step: work per member, not per bit.
+        self.words.iter().enumerate().flat_map(|(index, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                Some(index * 64 + bit)
+            })
         })
+    }
+
+    /// Empties the set, keeping its size and storage.
+    pub(crate) fn clear(&mut self) {
+        self.words.fill(0);
     }
 }
 
@@ -283,24 +295,32 @@ pub(crate) fn compute(func: &dyn MachFunction) -> Result<Liveness> {
     }
     let mut live_in = upward_uses.clone();
     let mut live_out = vec![BitSet::new(num_vregs); num_blocks];
+    // One scratch set for every block and round: no allocation inside the fixed point.
+    let mut out = BitSet::new(num_vregs);
     let mut changed = true;
     while changed {
         changed = false;
         // Reverse order converges fastest for a backward problem on forward-laid-out code.
         for b in (0..num_blocks).rev() {
-            let mut out = BitSet::new(num_vregs);
+            out.clear();
             for &s in func.block_succs(b) {
                 out.union_with(&live_in[s]);
             }
-            let mut inn = out.clone();
-            for v in defined[b].iter() {
-                inn.remove(v);
-            }
-            inn.union_with(&upward_uses[b]);
-            if inn != live_in[b] || out != live_out[b] {
+            if out != live_out[b] {
                 changed = true;
-                live_in[b] = inn;
-                live_out[b] = out;
+                live_out[b].words.copy_from_slice(&out.words);
+            }
+            // live_in = (live_out - defined) | upward uses, word by word.
+            let words = out.words.iter().zip(&defined[b].words);
+            for ((inn, (o, d)), u) in live_in[b]
+                .words
+                .iter_mut()
+                .zip(words)
+                .zip(&upward_uses[b].words)
+            {
+                let next = (o & !d) | u;
+                changed |= next != *inn;
+                *inn = next;
             }
         }
     }

@@ -5,11 +5,15 @@
 
 use crate::ir::{Function, Op, Terminator, Value};
 
-pub fn run(func: &mut Function) {
+/// Returns whether a copy or a parameter was removed (uses change only then).
+pub fn run(func: &mut Function) -> bool {
     let mut replacement: Vec<Option<Value>> = vec![None; func.value_types.len()];
-    remove_copies(func, &mut replacement);
-    while remove_trivial_params(func, &mut replacement) {}
+    let mut changed = remove_copies(func, &mut replacement);
+    while remove_trivial_params(func, &mut replacement) {
+        changed = true;
+    }
     rewrite_uses(func, &mut replacement);
+    changed
 }
 
 /// Follow the replacement chain of `v` to its end, shortening the chain on the way back.
@@ -34,8 +38,10 @@ fn resolve(replacement: &mut [Option<Value>], v: Value) -> Value {
     root
 }
 
-fn remove_copies(func: &mut Function, replacement: &mut [Option<Value>]) {
+fn remove_copies(func: &mut Function, replacement: &mut [Option<Value>]) -> bool {
+    let mut removed = false;
     for block in &mut func.blocks {
+        let before = block.insts.len();
         block.insts.retain(|inst| {
             if let (Op::Copy, [src], [dst]) = (&inst.op, &inst.args[..], &inst.results[..])
                 && let Some(slot) = replacement.get_mut(dst.0 as usize)
@@ -46,7 +52,9 @@ fn remove_copies(func: &mut Function, replacement: &mut [Option<Value>]) {
             }
             true
         });
+        removed |= block.insts.len() != before;
     }
+    removed
 }
 
 /// One sweep over all blocks; returns whether a parameter was removed.

@@ -139,9 +139,10 @@ struct Scope {
 }
 
 /// GVN does not change the blocks or their edges, so `dom` stays valid for the caller.
-pub fn run(func: &mut Function, dom: &Dominators) {
+/// Returns whether an instruction changed.
+pub fn run(func: &mut Function, dom: &Dominators) -> bool {
     if func.blocks.len() <= 1 && func.blocks.first().is_none_or(|b| b.insts.len() < 2) {
-        return;
+        return false;
     }
     let children = dom.children();
     let mut consts = func.constants();
@@ -149,8 +150,9 @@ pub fn run(func: &mut Function, dom: &Dominators) {
     let mut scope = Scope::default();
     // (block, scope marks before it, next child to visit)
     let mut stack: Vec<(usize, (usize, usize), usize)> = Vec::new();
+    let mut changed = false;
     if dom.is_reachable(0) {
-        visit(func, 0, &mut rename, &mut consts, &mut scope);
+        changed |= visit(func, 0, &mut rename, &mut consts, &mut scope);
         stack.push((0, (0, 0), 0));
     }
     while let Some(top) = stack.last_mut() {
@@ -158,7 +160,7 @@ pub fn run(func: &mut Function, dom: &Dominators) {
         if let Some(&child) = children[block].get(next) {
             top.2 += 1;
             let marks = (scope.added.len(), scope.added_adds.len());
-            visit(func, child, &mut rename, &mut consts, &mut scope);
+            changed |= visit(func, child, &mut rename, &mut consts, &mut scope);
             stack.push((child, marks, 0));
         } else {
             stack.pop();
@@ -172,23 +174,26 @@ pub fn run(func: &mut Function, dom: &Dominators) {
             }
         }
     }
+    changed
 }
 
 /// Number the block's instructions: operands renamed, repeats turned into copies, far
-/// constant adds rebuilt from a near one.
+/// constant adds rebuilt from a near one. Returns whether an instruction changed.
 fn visit(
     func: &mut Function,
     block: usize,
     rename: &mut [Option<Value>],
     consts: &mut Vec<Option<i64>>,
     scope: &mut Scope,
-) {
+) -> bool {
     let insts = std::mem::take(&mut func.blocks[block].insts);
     let mut out = Vec::with_capacity(insts.len());
+    let mut changed = false;
     for mut inst in insts {
         for a in &mut inst.args {
             if let Some(Some(to)) = rename.get(a.0 as usize) {
                 *a = *to;
+                changed = true;
             }
         }
         let Some(key) = key(func, &inst) else {
@@ -203,6 +208,7 @@ fn visit(
             inst.op = Op::Copy;
             inst.args = vec![earlier];
             out.push(inst);
+            changed = true;
             continue;
         }
         if let (PureOp::Binary(BinaryOp::Add), Type::I32, [Some(a), Some(b), None]) =
@@ -234,6 +240,7 @@ fn visit(
                             offset: inst.offset,
                         });
                         inst.args = vec![y, delta];
+                        changed = true;
                     }
                     _ => {
                         scope.adds.entry(x).or_default().push((c, result));
@@ -257,4 +264,5 @@ fn visit(
         }
     }
     func.blocks[block].insts = out;
+    changed
 }

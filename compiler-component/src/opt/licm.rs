@@ -45,14 +45,16 @@ fn movable(op: PureOp) -> bool {
 }
 
 /// LICM moves instructions between blocks but changes no edge, so `dom` stays valid.
-pub fn run(func: &mut Function, dom: &Dominators) {
+/// Returns whether an instruction moved.
+pub fn run(func: &mut Function, dom: &Dominators) -> bool {
     if func.blocks.len() <= 1 {
-        return;
+        return false;
     }
     let loops = dom.loops(func);
     if loops.is_empty() {
-        return;
+        return false;
     }
+    let mut changed = false;
     // The block defining each value (usize::MAX: not defined in a reachable block).
     let mut def_block = vec![usize::MAX; func.value_types.len()];
     for (b, block) in func.blocks.iter().enumerate() {
@@ -181,7 +183,9 @@ pub fn run(func: &mut Function, dom: &Dominators) {
             }
             func.blocks[pre].insts.push(inst);
         }
+        changed = true;
     }
+    changed
 }
 
 /// The most values live at once at any point of the given blocks (SSA liveness over the whole

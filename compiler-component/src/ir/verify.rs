@@ -162,7 +162,7 @@ impl Checker<'_> {
     fn compute_dominators(&mut self) -> Result<()> {
         let count = self.func.blocks.len();
         for (b, block) in self.func.blocks.iter().enumerate() {
-            for s in block.term.successors() {
+            for s in block.term.successor_iter() {
                 if s.0 as usize >= count {
                     return Err(CompileError::internal(format!(
                         "b{b} branches to missing block {s}"

@@ -3,13 +3,15 @@
 //! back to itself) becomes that value. The frontend relies on the second part to turn Braun-style
 //! SSA construction into minimal SSA.
 
-use crate::ir::{Function, Op, Terminator, Value};
+use crate::ir::{Block, Function, Op, Terminator, Value};
 
 /// Returns whether a copy or a parameter was removed (uses change only then).
 pub fn run(func: &mut Function) -> bool {
     let mut replacement: Vec<Option<Value>> = vec![None; func.value_types.len()];
     let mut changed = remove_copies(func, &mut replacement);
-    while remove_trivial_params(func, &mut replacement) {
+    // Removing parameters edits no edge, so the predecessors hold for every sweep.
+    let preds = func.predecessors();
+    while remove_trivial_params(func, &preds, &mut replacement) {
         changed = true;
     }
     rewrite_uses(func, &mut replacement);
@@ -58,8 +60,11 @@ fn remove_copies(func: &mut Function, replacement: &mut [Option<Value>]) -> bool
 }
 
 /// One sweep over all blocks; returns whether a parameter was removed.
-fn remove_trivial_params(func: &mut Function, replacement: &mut [Option<Value>]) -> bool {
-    let preds = func.predecessors();
+fn remove_trivial_params(
+    func: &mut Function,
+    preds: &[Vec<Block>],
+    replacement: &mut [Option<Value>],
+) -> bool {
     let mut changed = false;
     for (b, block_preds) in preds.iter().enumerate().skip(1) {
         if block_preds.is_empty() || func.blocks[b].params.is_empty() {

@@ -68,7 +68,7 @@ pub fn run(func: &mut Function, dom: &Dominators) -> bool {
             }
         }
     }
-    let preds = func.predecessors();
+    let preds = dom.preds();
     let mut live_in_cache: Option<Vec<BitSet>> = None;
     // Per block: values moved out of a loop around it (live through it from now on).
     let mut moved_through = vec![0usize; func.blocks.len()];
@@ -221,7 +221,7 @@ fn max_live(
 
 fn live_out(func: &Function, b: usize, live_in: &[BitSet]) -> BitSet {
     let mut out = BitSet::new(func.value_types.len());
-    for s in func.blocks[b].term.successors() {
+    for s in func.blocks[b].term.successor_iter() {
         if let Some(set) = live_in.get(s.0 as usize) {
             out.union_with(set);
         }

@@ -10,7 +10,7 @@ pub fn run(func: &mut Function) -> bool {
     let mut changed = false;
     let mut pred_count = vec![0usize; func.blocks.len()];
     for block in &func.blocks {
-        for s in block.term.successors() {
+        for s in block.term.successor_iter() {
             if let Some(n) = pred_count.get_mut(s.0 as usize) {
                 *n += 1;
             }

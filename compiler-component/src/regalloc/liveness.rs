@@ -101,9 +101,13 @@ fn bad_shape(message: String) -> CompileError {
     CompileError::internal(format!("register allocation input: {message}"))
 }
 
-fn check_preg(r: PReg, what: &str) -> Result<()> {
+fn check_preg(r: PReg, what: &dyn Fn() -> String) -> Result<()> {
     if usize::from(r.0) >= NUM_PREGS {
-        return Err(bad_shape(format!("{what} names register {} (>= 64)", r.0)));
+        return Err(bad_shape(format!(
+            "{} names register {} (>= 64)",
+            what(),
+            r.0
+        )));
     }
     Ok(())
 }
@@ -111,13 +115,13 @@ fn check_preg(r: PReg, what: &str) -> Result<()> {
 /// Checks the register environment: registers in range, allocatable ones distinct and non-empty,
 /// scratch not allocatable.
 pub(crate) fn validate_env(env: &RegEnv) -> Result<()> {
-    check_preg(env.scratch, "the scratch register")?;
+    check_preg(env.scratch, &|| "the scratch register".into())?;
     if env.allocatable.is_empty() {
         return Err(bad_shape("no allocatable registers".into()));
     }
     let mut seen = super::PRegSet::EMPTY;
     for &r in &env.allocatable {
-        check_preg(r, "the allocatable list")?;
+        check_preg(r, &|| "the allocatable list".into())?;
         if seen.contains(r) {
             return Err(bad_shape(format!(
                 "register {} listed twice as allocatable",
@@ -145,10 +149,13 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
     if num_blocks == 0 {
         return Err(bad_shape("function has no blocks".into()));
     }
-    let check_vreg = |v: VReg, at: &str| -> Result<()> {
+    // The place is spelled only for the message: formatting it per operand cost more than
+    // the whole check.
+    let check_vreg = |v: VReg, at: &dyn Fn() -> String| -> Result<()> {
         if v.0 as usize >= num_vregs {
             return Err(bad_shape(format!(
-                "{at} uses v{} but the function has {num_vregs} vregs",
+                "{} uses v{} but the function has {num_vregs} vregs",
+                at(),
                 v.0
             )));
         }
@@ -182,7 +189,7 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
             return Err(bad_shape("the entry block has parameters".into()));
         }
         for (i, &p) in params.iter().enumerate() {
-            check_vreg(p, &format!("block {b} parameter"))?;
+            check_vreg(p, &|| format!("block {b} parameter"))?;
             if params[..i].contains(&p) {
                 return Err(bad_shape(format!(
                     "block {b} lists parameter v{} twice",
@@ -193,9 +200,9 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
         for inst in range.clone() {
             let is_terminator = inst + 1 == range.end;
             for op in func.operands(inst) {
-                check_vreg(op.vreg, &format!("instruction {inst}"))?;
+                check_vreg(op.vreg, &|| format!("instruction {inst}"))?;
                 if let super::Constraint::Fixed(r) = op.constraint {
-                    check_preg(r, &format!("instruction {inst}"))?;
+                    check_preg(r, &|| format!("instruction {inst}"))?;
                     if r == env.scratch {
                         return Err(bad_shape(format!(
                             "instruction {inst} pins an operand to the scratch register"
@@ -204,7 +211,7 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
                 }
             }
             for r in func.clobbers(inst).iter() {
-                check_preg(r, &format!("clobbers of instruction {inst}"))?;
+                check_preg(r, &|| format!("clobbers of instruction {inst}"))?;
             }
             let args = func.jump_args(inst);
             if !is_terminator && !args.is_empty() {
@@ -213,7 +220,7 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
                 )));
             }
             for &a in args {
-                check_vreg(a, &format!("jump arguments of instruction {inst}"))?;
+                check_vreg(a, &|| format!("jump arguments of instruction {inst}"))?;
             }
         }
         let terminator = range.end - 1;

@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod cli_output;
 pub mod error;
+mod fast_hash;
 pub mod frontend;
 pub mod ir;
 pub mod isa;

@@ -9,9 +9,7 @@
 //! Compares are left alone: the back ends fuse a compare into its single consumer (a branch,
 //! select or trap check), and sharing one would make it a 0/1 value in a register instead.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use crate::fast_hash::FastMap;
 use crate::ir::dom::Dominators;
 use crate::ir::{
     BinaryOp, Conversion, FBinaryOp, FUnaryOp, Function, Inst, Op, Symbol, Type, UnaryOp, Value,
@@ -95,36 +93,6 @@ fn key(func: &Function, inst: &Inst) -> Option<Key> {
 /// add of the same operand when the two constants differ by less than this (an immediate on
 /// both ISAs: Thumb-2 `addw`/`subw`, RV32 `addi`).
 const NEAR: i64 = 2048;
-
-/// A multiply-rotate hash (as rustc's FxHash): the keys are small integers, and the default
-/// SipHash made GVN a noticeable part of compile time.
-#[derive(Default, Clone, Copy)]
-struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
 /// What the walk knows at the current block: values by key, and `x + c` adds by `x`.
 #[derive(Default)]

@@ -10,9 +10,8 @@
 //! out of loops that call. Division, compares (fused into their consumer by the back ends)
 //! and float arithmetic stay where they are.
 
-use std::collections::HashMap;
-
 use super::gvn::PureOp;
+use crate::fast_hash::FastMap;
 use crate::ir::dom::Dominators;
 use crate::ir::{BinaryOp, Function, Inst, Op, Terminator, Type, Value};
 use crate::regalloc::liveness::BitSet;
@@ -98,7 +97,7 @@ pub fn run(func: &mut Function, dom: &Dominators) -> bool {
         let mut found: Vec<(usize, usize)> = Vec::new();
         // Repeats of a constant already found: (block, index, the first one's value).
         let mut repeats: Vec<(usize, usize, Value)> = Vec::new();
-        let mut constants: HashMap<(i64, Type), Value> = HashMap::new();
+        let mut constants: FastMap<(i64, Type), Value> = FastMap::default();
         for &b in &body {
             for (i, inst) in func.blocks[b].insts.iter().enumerate() {
                 let outside_or_invariant = |a: &Value| {
@@ -152,7 +151,7 @@ pub fn run(func: &mut Function, dom: &Dominators) -> bool {
             .iter()
             .map(|&(b, i)| func.blocks[b].insts[i].results[0])
             .collect();
-        let mut replaced: HashMap<Value, Value> = HashMap::new();
+        let mut replaced: FastMap<Value, Value> = FastMap::default();
         for &(b, i, first) in &repeats {
             if kept.contains(&first) {
                 let inst = &mut func.blocks[b].insts[i];

@@ -470,12 +470,16 @@ impl Terminator {
     }
     /// Values read by the terminator.
     pub fn uses(&self) -> Vec<Value> {
+        self.use_slice().to_vec()
+    }
+    /// Values read by the terminator, borrowed (no list built).
+    pub fn use_slice(&self) -> &[Value] {
         match self {
-            Terminator::Jump { args, .. } => args.clone(),
-            Terminator::Branch { cond, .. } => vec![*cond],
-            Terminator::Switch { index, .. } => vec![*index],
-            Terminator::Return { values } => values.clone(),
-            Terminator::Trap { .. } => Vec::new(),
+            Terminator::Jump { args, .. } => args,
+            Terminator::Branch { cond, .. } => std::slice::from_ref(cond),
+            Terminator::Switch { index, .. } => std::slice::from_ref(index),
+            Terminator::Return { values } => values,
+            Terminator::Trap { .. } => &[],
         }
     }
 }

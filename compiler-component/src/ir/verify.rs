@@ -502,7 +502,7 @@ impl Checker<'_> {
     fn check_terminator(&self, b: usize) -> Result<()> {
         let block = &self.func.blocks[b];
         let position = block.insts.len() + 1;
-        for v in block.term.uses() {
+        for &v in block.term.use_slice() {
             self.check_use(v, b, position)?;
         }
         let params_of = |t: Block| -> Result<&[Value]> {

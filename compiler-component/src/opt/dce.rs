@@ -182,7 +182,7 @@ fn remove_dead_values(func: &mut Function) -> bool {
                 }
             }
             other => {
-                for v in other.uses() {
+                for &v in other.use_slice() {
                     mark(v, &mut live, &mut work);
                 }
             }
@@ -197,8 +197,7 @@ fn remove_dead_values(func: &mut Function) -> bool {
         match defs.get(v.0 as usize).copied().unwrap_or(Def::None) {
             Def::None => {}
             Def::Inst { block, inst } => {
-                let args = func.blocks[block].insts[inst].args.clone();
-                for a in args {
+                for &a in &func.blocks[block].insts[inst].args {
                     mark(a, &mut live, &mut work);
                 }
             }

@@ -196,10 +196,11 @@ fn max_live(
     moved_through: &[usize],
 ) -> usize {
     let mut most = 0;
+    let mut live = BitSet::new(func.value_types.len());
     for &b in blocks {
-        let mut live = live_out(func, b, live_in);
+        live_out(&mut live, func, b, live_in);
         let block = &func.blocks[b];
-        for v in block.term.uses() {
+        for v in block.term.use_slice() {
             live.insert(v.0 as usize);
         }
         let mut count = live.count();
@@ -218,14 +219,14 @@ fn max_live(
     most
 }
 
-fn live_out(func: &Function, b: usize, live_in: &[BitSet]) -> BitSet {
-    let mut out = BitSet::new(func.value_types.len());
+/// Sets `out` (sized for the function's values) to the values live out of block `b`.
+fn live_out(out: &mut BitSet, func: &Function, b: usize, live_in: &[BitSet]) {
+    out.clear();
     for s in func.blocks[b].term.successor_iter() {
         if let Some(set) = live_in.get(s.0 as usize) {
             out.union_with(set);
         }
     }
-    out
 }
 
 /// Values live on entry to each block (its parameters excluded), to a fixed point.
@@ -238,13 +239,15 @@ fn live_in(func: &Function) -> Vec<BitSet> {
         .rev()
         .map(|b| b.0 as usize)
         .collect();
+    // One scratch set for every block and round.
+    let mut live = BitSet::new(count);
     let mut changed = true;
     while changed {
         changed = false;
         for &b in &order {
-            let mut live = live_out(func, b, &live_in);
+            live_out(&mut live, func, b, &live_in);
             let block = &func.blocks[b];
-            for v in block.term.uses() {
+            for v in block.term.use_slice() {
                 live.insert(v.0 as usize);
             }
             for inst in block.insts.iter().rev() {

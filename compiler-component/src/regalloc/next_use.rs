@@ -104,9 +104,15 @@ impl NextUse {
 
         // Distances only shrink, and every cycle adds a positive length: this is Bellman-Ford
         // and settles within one round per block; the bound keeps bad input cheap.
+        // A block whose successors' entry distances did not change since it was last visited
+        // would change nothing: it is skipped (the same updates happen, in the same order).
+        let mut dirty = vec![true; num_blocks];
         for _ in 0..num_blocks.saturating_add(1) {
             let mut changed = false;
             for b in (0..num_blocks).rev() {
+                if !std::mem::replace(&mut dirty[b], false) {
+                    continue;
+                }
                 let mut out = std::mem::take(&mut dist_out[b]);
                 // Every list is sorted by vreg, so each successor's is walked once alongside.
                 for &s in func.block_succs(b) {
@@ -130,13 +136,22 @@ impl NextUse {
                 }
                 let block_len = len[b];
                 let (mut local_first, mut after) = (Cursor::new(&first_use[b]), Cursor::new(&out));
+                let mut entry_changed = false;
                 for (v, d) in dist_in[b].iter_mut() {
                     let local = local_first.get(*v);
                     let through = after.get(*v).saturating_add(block_len);
                     let best = local.min(through).min(NEVER);
                     if best < *d {
                         *d = best;
-                        changed = true;
+                        entry_changed = true;
+                    }
+                }
+                if entry_changed {
+                    changed = true;
+                    for &p in func.block_preds(b) {
+                        if let Some(flag) = dirty.get_mut(p) {
+                            *flag = true;
+                        }
                     }
                 }
                 dist_out[b] = out;

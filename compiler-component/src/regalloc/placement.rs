@@ -149,8 +149,7 @@ fn fixed_regs(func: &dyn MachFunction, inst: usize) -> Result<FixedRegs, Compile
         early_defs: PRegSet::EMPTY,
         late_defs: PRegSet::EMPTY,
     };
-    let mut defined: Vec<VReg> = Vec::new();
-    for op in ops {
+    for (index, op) in ops.iter().enumerate() {
         match (op.kind, op.constraint) {
             (OperandKind::Use, Constraint::Fixed(r)) => {
                 let conflict = ops.iter().any(|o| {
@@ -181,14 +180,16 @@ fn fixed_regs(func: &dyn MachFunction, inst: usize) -> Result<FixedRegs, Compile
             }
             _ => {}
         }
-        if op.kind != OperandKind::Use {
-            if defined.contains(&op.vreg) {
-                return Err(CompileError::internal(format!(
-                    "v{} is defined twice by one instruction",
-                    op.vreg.0
-                )));
-            }
-            defined.push(op.vreg);
+        // An earlier def of the same vreg (a scan of the few operands, no list built).
+        if op.kind != OperandKind::Use
+            && ops[..index]
+                .iter()
+                .any(|o| o.kind != OperandKind::Use && o.vreg == op.vreg)
+        {
+            return Err(CompileError::internal(format!(
+                "v{} is defined twice by one instruction",
+                op.vreg.0
+            )));
         }
         if op.kind == OperandKind::EarlyDef
             && ops

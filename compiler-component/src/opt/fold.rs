@@ -279,12 +279,14 @@ pub fn run(func: &mut Function) -> bool {
     }
     let mut changed = false;
     // Reverse post-order visits definitions before uses, so folded results feed later folds.
-    // Blocks are rebuilt in place: the folder reads only `value_types` and its own table.
+    // Blocks are rebuilt in place: the folder reads only `value_types` and its own table. The
+    // emptied list of one block is the storage the next is rebuilt in.
+    let mut spare: Vec<Inst> = Vec::new();
     for b in func.reverse_postorder() {
         let block = &mut func.blocks[b.0 as usize];
-        let insts = std::mem::take(&mut block.insts);
+        let mut insts = std::mem::replace(&mut block.insts, std::mem::take(&mut spare));
         block.insts.reserve(insts.len());
-        for inst in insts {
+        for inst in insts.drain(..) {
             let folded = folder.fold(&inst);
             // Every fold but a constant list of the wrong length rewrites the instruction.
             changed |= match &folded {
@@ -325,6 +327,7 @@ pub fn run(func: &mut Function) -> bool {
                 Some(Folded::Constants(_)) => block.insts.push(inst),
             }
         }
+        spare = insts;
         let target = match &block.term {
             Terminator::Branch {
                 cond,

@@ -154,18 +154,19 @@ fn visit(
     consts: &mut Vec<Option<i64>>,
     scope: &mut Scope,
 ) -> bool {
-    let insts = std::mem::take(&mut func.blocks[block].insts);
-    let mut out = Vec::with_capacity(insts.len());
+    // Rewritten in place; the rare constants a rebuilt add needs are inserted afterwards
+    // (index of the add, constant), so an unchanged block is not copied.
+    let mut insts = std::mem::take(&mut func.blocks[block].insts);
+    let mut inserted: Vec<(usize, Inst)> = Vec::new();
     let mut changed = false;
-    for mut inst in insts {
+    for (index, inst) in insts.iter_mut().enumerate() {
         for a in &mut inst.args {
             if let Some(Some(to)) = rename.get(a.0 as usize) {
                 *a = *to;
                 changed = true;
             }
         }
-        let Some(key) = key(func, &inst) else {
-            out.push(inst);
+        let Some(key) = key(func, inst) else {
             continue;
         };
         let result = inst.results[0];
@@ -174,8 +175,8 @@ fn visit(
                 *slot = Some(earlier);
             }
             inst.op = Op::Copy;
-            inst.args = vec![earlier];
-            out.push(inst);
+            inst.args.clear();
+            inst.args.push(earlier);
             changed = true;
             continue;
         }
@@ -201,12 +202,15 @@ fn visit(
                         if let Some(slot) = consts.get_mut(delta.0 as usize) {
                             *slot = Some(c - c0);
                         }
-                        out.push(Inst {
-                            op: Op::Const(c - c0),
-                            args: Vec::new(),
-                            results: vec![delta],
-                            offset: inst.offset,
-                        });
+                        inserted.push((
+                            index,
+                            Inst {
+                                op: Op::Const(c - c0),
+                                args: Vec::new(),
+                                results: vec![delta],
+                                offset: inst.offset,
+                            },
+                        ));
                         inst.args = vec![y, delta];
                         changed = true;
                     }
@@ -219,10 +223,10 @@ fn visit(
         }
         scope.table.insert(key, result);
         scope.added.push(key);
-        out.push(inst);
     }
-    // Small constants are shared within the block only.
-    for inst in &out {
+    // Small constants are shared within the block only. (An inserted constant never is in
+    // the table: it needs no look here.)
+    for inst in &insts {
         if let Op::Const(k) = inst.op
             && is_small_constant(k)
             && let Some(key) = key(func, inst)
@@ -231,6 +235,17 @@ fn visit(
             scope.table.remove(&key);
         }
     }
-    func.blocks[block].insts = out;
+    if !inserted.is_empty() {
+        let mut out = Vec::with_capacity(insts.len() + inserted.len());
+        let mut pending = inserted.into_iter().peekable();
+        for (index, inst) in insts.into_iter().enumerate() {
+            while let Some((_, constant)) = pending.next_if(|(at, _)| *at == index) {
+                out.push(constant);
+            }
+            out.push(inst);
+        }
+        insts = out;
+    }
+    func.blocks[block].insts = insts;
     changed
 }

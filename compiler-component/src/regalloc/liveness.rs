@@ -95,6 +95,28 @@ impl BitSet {
     pub(crate) fn clear(&mut self) {
         self.words.fill(0);
     }
+
+    /// `self = other` (same size); true when `self` changed.
+    pub(crate) fn assign(&mut self, other: &BitSet) -> bool {
+        if self.words == other.words {
+            return false;
+        }
+        self.words.copy_from_slice(&other.words);
+        true
+    }
+
+    /// `self = (out - kill) | gen_set`, word by word (all the same size): a block's live-in
+    /// from its live-out. True when `self` changed.
+    pub(crate) fn set_transfer(&mut self, out: &BitSet, kill: &BitSet, gen_set: &BitSet) -> bool {
+        let mut changed = false;
+        let sources = out.words.iter().zip(&kill.words).zip(&gen_set.words);
+        for (mine, ((o, k), g)) in self.words.iter_mut().zip(sources) {
+            let next = (o & !k) | g;
+            changed |= next != *mine;
+            *mine = next;
+        }
+        changed
+    }
 }
 
 fn bad_shape(message: String) -> CompileError {
@@ -313,22 +335,8 @@ pub(crate) fn compute(func: &dyn MachFunction) -> Result<Liveness> {
             for &s in func.block_succs(b) {
                 out.union_with(&live_in[s]);
             }
-            if out != live_out[b] {
-                changed = true;
-                live_out[b].words.copy_from_slice(&out.words);
-            }
-            // live_in = (live_out - defined) | upward uses, word by word.
-            let words = out.words.iter().zip(&defined[b].words);
-            for ((inn, (o, d)), u) in live_in[b]
-                .words
-                .iter_mut()
-                .zip(words)
-                .zip(&upward_uses[b].words)
-            {
-                let next = (o & !d) | u;
-                changed |= next != *inn;
-                *inn = next;
-            }
+            changed |= live_out[b].assign(&out);
+            changed |= live_in[b].set_transfer(&out, &defined[b], &upward_uses[b]);
         }
     }
     if let Some(v) = live_in[0].iter().next() {

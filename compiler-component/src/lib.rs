@@ -12,6 +12,7 @@
 pub mod cli;
 pub mod cli_output;
 pub mod error;
+mod fast_hash;
 pub mod frontend;
 pub mod ir;
 pub mod isa;
@@ -49,7 +50,7 @@ pub fn compile(input: &[u8], options: &Options) -> Result<Output, CompileError> 
         .collect::<Result<Vec<_>, _>>()?;
     let (object, footprint) = object::write_elf(&module, &compiled, options)?;
     let header = object::header::generate(&module, options);
-    let report = report::build(&module, &compiled, footprint, options);
+    let report = report::build(&module, compiled, footprint, options);
     Ok(Output {
         object,
         header,

@@ -11,7 +11,9 @@
 //! by `Jump`s only; the translator guarantees this by giving every `Branch`/`Switch` target
 //! exactly one predecessor (such blocks never need parameters).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::fast_hash::FastMap;
 
 use crate::error::{CompileError, Result};
 use crate::ir::{Block, BlockData, Function, Inst, Op, Terminator, TrapCode, Type, Value};
@@ -30,8 +32,9 @@ pub struct SsaBuilder {
     pub func: Function,
     /// Type of every wasm local (parameters first).
     local_types: Vec<Type>,
-    /// Current definition of each local at the end of (or so far in) each block.
-    defs: Vec<BTreeMap<u32, Value>>,
+    /// Current definition of each local at the end of (or so far in) each block (only looked
+    /// up, never iterated, so the map's order does not matter).
+    defs: Vec<FastMap<u32, Value>>,
     /// Predecessors as known so far, one entry per distinct predecessor block.
     preds: Vec<Vec<Block>>,
     sealed: Vec<bool>,
@@ -40,6 +43,8 @@ pub struct SsaBuilder {
     /// Parameters created while the block was unsealed: (local, position).
     incomplete: Vec<Vec<(u32, usize)>>,
     pending: VecDeque<PendingParam>,
+    /// Scratch list of the blocks one lookup walked through (kept to reuse its storage).
+    visited: Vec<Block>,
     /// Lazily created zero constants in the entry block (initial value of declared locals).
     zero_i32: Option<Value>,
     zero_i64: Option<Value>,
@@ -61,6 +66,7 @@ impl SsaBuilder {
             terminated: Vec::new(),
             incomplete: Vec::new(),
             pending: VecDeque::new(),
+            visited: Vec::new(),
             zero_i32: None,
             zero_i64: None,
             zero_f32: None,
@@ -114,7 +120,7 @@ impl SsaBuilder {
             },
             term_offset: 0,
         });
-        self.defs.push(BTreeMap::new());
+        self.defs.push(FastMap::default());
         self.preds.push(Vec::new());
         self.sealed.push(false);
         self.terminated.push(false);
@@ -230,7 +236,8 @@ impl SsaBuilder {
     /// Find the value of `local` at `block`, creating (queued) parameters where paths merge.
     fn lookup(&mut self, block: Block, local: u32) -> Result<Value> {
         let ty = self.local_type(local)?;
-        let mut visited = Vec::new();
+        let mut visited = std::mem::take(&mut self.visited);
+        visited.clear();
         let mut current = block;
         let value = loop {
             let index = current.0 as usize;
@@ -268,9 +275,10 @@ impl SsaBuilder {
                 }
             }
         };
-        for b in visited {
+        for b in &visited {
             self.defs[b.0 as usize].insert(local, value);
         }
+        self.visited = visited;
         Ok(value)
     }
 

@@ -12,6 +12,8 @@ pub struct Dominators {
     rpo_number: Vec<Option<usize>>,
     /// Reachable blocks in reverse post-order.
     rpo: Vec<Block>,
+    /// Predecessors of every block, kept for `loops` and for passes that change no edge.
+    preds: Vec<Vec<Block>>,
 }
 
 impl Dominators {
@@ -30,6 +32,7 @@ impl Dominators {
                 idom,
                 rpo_number,
                 rpo,
+                preds,
             };
         }
         idom[0] = Some(0);
@@ -70,7 +73,14 @@ impl Dominators {
             idom,
             rpo_number,
             rpo,
+            preds,
         }
+    }
+
+    /// Predecessors of each block when the dominators were computed (valid while no edge
+    /// changes).
+    pub fn preds(&self) -> &[Vec<Block>] {
+        &self.preds
     }
 
     pub fn is_reachable(&self, b: usize) -> bool {
@@ -111,7 +121,7 @@ impl Dominators {
     /// later in reverse post-order are inside the loops of earlier ones, so a reverse walk
     /// meets inner loops before the loops around them.
     pub fn loops(&self, func: &Function) -> Vec<Loop> {
-        let preds = func.predecessors();
+        let preds = &self.preds;
         let mut loops = Vec::new();
         for header in self.rpo.iter().rev().map(|b| b.0 as usize) {
             let latches: Vec<usize> = preds[header]

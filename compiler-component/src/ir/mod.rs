@@ -446,14 +446,40 @@ impl Terminator {
             Terminator::Return { .. } | Terminator::Trap { .. } => Vec::new(),
         }
     }
+    /// Successor `i` in the order of `successors`, without building the list.
+    pub fn successor(&self, i: usize) -> Option<Block> {
+        match self {
+            Terminator::Jump { target, .. } => (i == 0).then_some(*target),
+            Terminator::Branch {
+                then_block,
+                else_block,
+                ..
+            } => [*then_block, *else_block].get(i).copied(),
+            Terminator::Switch {
+                targets, default, ..
+            } => targets
+                .get(i)
+                .copied()
+                .or((i == targets.len()).then_some(*default)),
+            Terminator::Return { .. } | Terminator::Trap { .. } => None,
+        }
+    }
+    /// The successors in the order of `successors`, without allocating.
+    pub fn successor_iter(&self) -> impl Iterator<Item = Block> + '_ {
+        (0..).map_while(|i| self.successor(i))
+    }
     /// Values read by the terminator.
     pub fn uses(&self) -> Vec<Value> {
+        self.use_slice().to_vec()
+    }
+    /// Values read by the terminator, borrowed (no list built).
+    pub fn use_slice(&self) -> &[Value] {
         match self {
-            Terminator::Jump { args, .. } => args.clone(),
-            Terminator::Branch { cond, .. } => vec![*cond],
-            Terminator::Switch { index, .. } => vec![*index],
-            Terminator::Return { values } => values.clone(),
-            Terminator::Trap { .. } => Vec::new(),
+            Terminator::Jump { args, .. } => args,
+            Terminator::Branch { cond, .. } => std::slice::from_ref(cond),
+            Terminator::Switch { index, .. } => std::slice::from_ref(index),
+            Terminator::Return { values } => values,
+            Terminator::Trap { .. } => &[],
         }
     }
 }
@@ -513,9 +539,16 @@ impl Function {
     }
     /// Predecessor lists, indexed by block (a predecessor appears once per edge).
     pub fn predecessors(&self) -> Vec<Vec<Block>> {
-        let mut preds = vec![Vec::new(); self.blocks.len()];
+        // Counted first so each list is allocated once, at its size.
+        let mut counts = vec![0usize; self.blocks.len()];
+        for b in &self.blocks {
+            for s in b.term.successor_iter() {
+                counts[s.0 as usize] += 1;
+            }
+        }
+        let mut preds: Vec<Vec<Block>> = counts.into_iter().map(Vec::with_capacity).collect();
         for (i, b) in self.blocks.iter().enumerate() {
-            for s in b.term.successors() {
+            for s in b.term.successor_iter() {
                 preds[s.0 as usize].push(Block(i as u32));
             }
         }
@@ -533,10 +566,8 @@ impl Function {
             stack.push((Block(0), 0));
         }
         while let Some((b, i)) = stack.pop() {
-            let succs = self.blocks[b.0 as usize].term.successors();
-            if i < succs.len() {
+            if let Some(s) = self.blocks[b.0 as usize].term.successor(i) {
                 stack.push((b, i + 1));
-                let s = succs[i];
                 if !visited[s.0 as usize] {
                     visited[s.0 as usize] = true;
                     stack.push((s, 0));

@@ -162,7 +162,7 @@ impl Checker<'_> {
     fn compute_dominators(&mut self) -> Result<()> {
         let count = self.func.blocks.len();
         for (b, block) in self.func.blocks.iter().enumerate() {
-            for s in block.term.successors() {
+            for s in block.term.successor_iter() {
                 if s.0 as usize >= count {
                     return Err(CompileError::internal(format!(
                         "b{b} branches to missing block {s}"
@@ -502,7 +502,7 @@ impl Checker<'_> {
     fn check_terminator(&self, b: usize) -> Result<()> {
         let block = &self.func.blocks[b];
         let position = block.insts.len() + 1;
-        for v in block.term.uses() {
+        for &v in block.term.use_slice() {
             self.check_use(v, b, position)?;
         }
         let params_of = |t: Block| -> Result<&[Value]> {

@@ -18,6 +18,8 @@ mod table_runtime;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use crate::error::{CompileError, Result};
 use crate::ir::{
     BinaryOp, Block, Function, Inst, Module, Op, Terminator, TrapCode, Type, UnaryOp, Value,
@@ -148,15 +150,19 @@ fn legalize_body(
 }
 
 /// An access whose `offset + width` exceeds u32 always traps; end its block there with a `Trap`
-/// so no raw access needs a 33-bit offset (the rest of the block is dead).
-fn cut_always_trapping_accesses(func: &Function) -> Function {
+/// so no raw access needs a 33-bit offset (the rest of the block is dead). The body is borrowed
+/// as it is when there is none (almost always), not copied.
+fn cut_always_trapping_accesses(func: &Function) -> Cow<'_, Function> {
+    let always_traps = |inst: &Inst| match &inst.op {
+        Op::Load(m) | Op::Store(m) => m.offset + m.width as u64 > u32::MAX as u64,
+        _ => false,
+    };
+    if !func.blocks.iter().any(|b| b.insts.iter().any(always_traps)) {
+        return Cow::Borrowed(func);
+    }
     let mut func = func.clone();
     for block in &mut func.blocks {
-        let cut = block.insts.iter().position(|inst| match &inst.op {
-            Op::Load(m) | Op::Store(m) => m.offset + m.width as u64 > u32::MAX as u64,
-            _ => false,
-        });
-        if let Some(i) = cut {
+        if let Some(i) = block.insts.iter().position(always_traps) {
             block.term_offset = block.insts[i].offset;
             block.term = Terminator::Trap {
                 code: TrapCode::MemoryOutOfBounds,
@@ -164,7 +170,7 @@ fn cut_always_trapping_accesses(func: &Function) -> Function {
             block.insts.truncate(i);
         }
     }
-    func
+    Cow::Owned(func)
 }
 
 /// The post-legalize values an old value of `ty` becomes: an i64 is two I32 words; a float

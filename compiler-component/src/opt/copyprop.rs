@@ -3,13 +3,19 @@
 //! back to itself) becomes that value. The frontend relies on the second part to turn Braun-style
 //! SSA construction into minimal SSA.
 
-use crate::ir::{Function, Op, Terminator, Value};
+use crate::ir::{Block, Function, Op, Terminator, Value};
 
-pub fn run(func: &mut Function) {
+/// Returns whether a copy or a parameter was removed (uses change only then).
+pub fn run(func: &mut Function) -> bool {
     let mut replacement: Vec<Option<Value>> = vec![None; func.value_types.len()];
-    remove_copies(func, &mut replacement);
-    while remove_trivial_params(func, &mut replacement) {}
+    let mut changed = remove_copies(func, &mut replacement);
+    // Removing parameters edits no edge, so the predecessors hold for every sweep.
+    let preds = func.predecessors();
+    while remove_trivial_params(func, &preds, &mut replacement) {
+        changed = true;
+    }
     rewrite_uses(func, &mut replacement);
+    changed
 }
 
 /// Follow the replacement chain of `v` to its end, shortening the chain on the way back.
@@ -34,8 +40,10 @@ fn resolve(replacement: &mut [Option<Value>], v: Value) -> Value {
     root
 }
 
-fn remove_copies(func: &mut Function, replacement: &mut [Option<Value>]) {
+fn remove_copies(func: &mut Function, replacement: &mut [Option<Value>]) -> bool {
+    let mut removed = false;
     for block in &mut func.blocks {
+        let before = block.insts.len();
         block.insts.retain(|inst| {
             if let (Op::Copy, [src], [dst]) = (&inst.op, &inst.args[..], &inst.results[..])
                 && let Some(slot) = replacement.get_mut(dst.0 as usize)
@@ -46,12 +54,17 @@ fn remove_copies(func: &mut Function, replacement: &mut [Option<Value>]) {
             }
             true
         });
+        removed |= block.insts.len() != before;
     }
+    removed
 }
 
 /// One sweep over all blocks; returns whether a parameter was removed.
-fn remove_trivial_params(func: &mut Function, replacement: &mut [Option<Value>]) -> bool {
-    let preds = func.predecessors();
+fn remove_trivial_params(
+    func: &mut Function,
+    preds: &[Vec<Block>],
+    replacement: &mut [Option<Value>],
+) -> bool {
     let mut changed = false;
     for (b, block_preds) in preds.iter().enumerate().skip(1) {
         if block_preds.is_empty() || func.blocks[b].params.is_empty() {

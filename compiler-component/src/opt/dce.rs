@@ -5,9 +5,11 @@
 
 use crate::ir::{Block, Conversion, Function, Op, TableOp, Terminator, Value};
 
-pub fn run(func: &mut Function) {
-    remove_unreachable_blocks(func);
-    remove_dead_values(func);
+/// Returns whether a block, an instruction or a parameter was removed.
+pub fn run(func: &mut Function) -> bool {
+    let blocks = remove_unreachable_blocks(func);
+    let values = remove_dead_values(func);
+    blocks || values
 }
 
 /// Whether the instruction must stay even when its results are unused.
@@ -59,15 +61,16 @@ pub fn has_effects(op: &Op) -> bool {
     }
 }
 
-/// Drop blocks not reachable from the entry and renumber the others in their original order.
-pub fn remove_unreachable_blocks(func: &mut Function) {
+/// Drop blocks not reachable from the entry and renumber the others in their original order;
+/// returns whether there were any.
+pub fn remove_unreachable_blocks(func: &mut Function) -> bool {
     let count = func.blocks.len();
     let mut reachable = vec![false; count];
     for b in func.reverse_postorder() {
         reachable[b.0 as usize] = true;
     }
     if reachable.iter().all(|r| *r) {
-        return;
+        return false;
     }
     let mut new_index = vec![None; count];
     let mut next = 0u32;
@@ -108,6 +111,7 @@ pub fn remove_unreachable_blocks(func: &mut Function) {
         }
         func.blocks.push(block);
     }
+    true
 }
 
 #[derive(Clone, Copy)]
@@ -117,7 +121,7 @@ enum Def {
     Inst { block: usize, inst: usize },
 }
 
-fn remove_dead_values(func: &mut Function) {
+fn remove_dead_values(func: &mut Function) -> bool {
     let value_count = func.value_types.len();
     let mut defs = vec![Def::None; value_count];
     for (b, block) in func.blocks.iter().enumerate() {
@@ -178,7 +182,7 @@ fn remove_dead_values(func: &mut Function) {
                 }
             }
             other => {
-                for v in other.uses() {
+                for &v in other.use_slice() {
                     mark(v, &mut live, &mut work);
                 }
             }
@@ -193,8 +197,7 @@ fn remove_dead_values(func: &mut Function) {
         match defs.get(v.0 as usize).copied().unwrap_or(Def::None) {
             Def::None => {}
             Def::Inst { block, inst } => {
-                let args = func.blocks[block].insts[inst].args.clone();
-                for a in args {
+                for &a in &func.blocks[block].insts[inst].args {
                     mark(a, &mut live, &mut work);
                 }
             }
@@ -213,10 +216,13 @@ fn remove_dead_values(func: &mut Function) {
     }
 
     let is_live = |v: &Value| live.get(v.0 as usize).copied().unwrap_or(true);
+    let mut changed = false;
     for block in &mut func.blocks {
+        let before = block.insts.len();
         block
             .insts
             .retain(|inst| has_effects(&inst.op) || inst.results.iter().any(is_live));
+        changed |= block.insts.len() != before;
     }
     for b in 0..func.blocks.len() {
         if !params_removable[b] {
@@ -240,5 +246,7 @@ fn remove_dead_values(func: &mut Function) {
                 keep(args);
             }
         }
+        changed = true;
     }
+    changed
 }

@@ -261,7 +261,8 @@ fn identity(
     })
 }
 
-pub fn run(func: &mut Function) {
+/// Returns whether an instruction or a terminator was folded.
+pub fn run(func: &mut Function) -> bool {
     let mut folder = Folder {
         types: &func.value_types,
         consts: vec![None; func.value_types.len()],
@@ -276,13 +277,24 @@ pub fn run(func: &mut Function) {
             }
         }
     }
-    let mut new_blocks = func.blocks.clone();
+    let mut changed = false;
     // Reverse post-order visits definitions before uses, so folded results feed later folds.
+    // Blocks are rebuilt in place: the folder reads only `value_types` and its own table. The
+    // emptied list of one block is the storage the next is rebuilt in.
+    let mut spare: Vec<Inst> = Vec::new();
     for b in func.reverse_postorder() {
-        let block = &mut new_blocks[b.0 as usize];
-        let insts = std::mem::take(&mut block.insts);
-        for inst in insts {
-            match folder.fold(&inst) {
+        let block = &mut func.blocks[b.0 as usize];
+        let mut insts = std::mem::replace(&mut block.insts, std::mem::take(&mut spare));
+        block.insts.reserve(insts.len());
+        for inst in insts.drain(..) {
+            let folded = folder.fold(&inst);
+            // Every fold but a constant list of the wrong length rewrites the instruction.
+            changed |= match &folded {
+                None => false,
+                Some(Folded::Constants(values)) => values.len() == inst.results.len(),
+                Some(_) => true,
+            };
+            match folded {
                 None => block.insts.push(inst),
                 Some(Folded::Remove) => {}
                 Some(Folded::AlwaysTraps) => {
@@ -315,6 +327,7 @@ pub fn run(func: &mut Function) {
                 Some(Folded::Constants(_)) => block.insts.push(inst),
             }
         }
+        spare = insts;
         let target = match &block.term {
             Terminator::Branch {
                 cond,
@@ -341,7 +354,8 @@ pub fn run(func: &mut Function) {
                 target,
                 args: Vec::new(),
             };
+            changed = true;
         }
     }
-    func.blocks = new_blocks;
+    changed
 }

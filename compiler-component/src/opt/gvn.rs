@@ -9,9 +9,7 @@
 //! Compares are left alone: the back ends fuse a compare into its single consumer (a branch,
 //! select or trap check), and sharing one would make it a 0/1 value in a register instead.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
+use crate::fast_hash::FastMap;
 use crate::ir::dom::Dominators;
 use crate::ir::{
     BinaryOp, Conversion, FBinaryOp, FUnaryOp, Function, Inst, Op, Symbol, Type, UnaryOp, Value,
@@ -96,36 +94,6 @@ fn key(func: &Function, inst: &Inst) -> Option<Key> {
 /// both ISAs: Thumb-2 `addw`/`subw`, RV32 `addi`).
 const NEAR: i64 = 2048;
 
-/// A multiply-rotate hash (as rustc's FxHash): the keys are small integers, and the default
-/// SipHash made GVN a noticeable part of compile time.
-#[derive(Default, Clone, Copy)]
-struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
-
 /// What the walk knows at the current block: values by key, and `x + c` adds by `x`.
 #[derive(Default)]
 struct Scope {
@@ -139,9 +107,10 @@ struct Scope {
 }
 
 /// GVN does not change the blocks or their edges, so `dom` stays valid for the caller.
-pub fn run(func: &mut Function, dom: &Dominators) {
+/// Returns whether an instruction changed.
+pub fn run(func: &mut Function, dom: &Dominators) -> bool {
     if func.blocks.len() <= 1 && func.blocks.first().is_none_or(|b| b.insts.len() < 2) {
-        return;
+        return false;
     }
     let children = dom.children();
     let mut consts = func.constants();
@@ -149,8 +118,9 @@ pub fn run(func: &mut Function, dom: &Dominators) {
     let mut scope = Scope::default();
     // (block, scope marks before it, next child to visit)
     let mut stack: Vec<(usize, (usize, usize), usize)> = Vec::new();
+    let mut changed = false;
     if dom.is_reachable(0) {
-        visit(func, 0, &mut rename, &mut consts, &mut scope);
+        changed |= visit(func, 0, &mut rename, &mut consts, &mut scope);
         stack.push((0, (0, 0), 0));
     }
     while let Some(top) = stack.last_mut() {
@@ -158,7 +128,7 @@ pub fn run(func: &mut Function, dom: &Dominators) {
         if let Some(&child) = children[block].get(next) {
             top.2 += 1;
             let marks = (scope.added.len(), scope.added_adds.len());
-            visit(func, child, &mut rename, &mut consts, &mut scope);
+            changed |= visit(func, child, &mut rename, &mut consts, &mut scope);
             stack.push((child, marks, 0));
         } else {
             stack.pop();
@@ -172,27 +142,31 @@ pub fn run(func: &mut Function, dom: &Dominators) {
             }
         }
     }
+    changed
 }
 
 /// Number the block's instructions: operands renamed, repeats turned into copies, far
-/// constant adds rebuilt from a near one.
+/// constant adds rebuilt from a near one. Returns whether an instruction changed.
 fn visit(
     func: &mut Function,
     block: usize,
     rename: &mut [Option<Value>],
     consts: &mut Vec<Option<i64>>,
     scope: &mut Scope,
-) {
-    let insts = std::mem::take(&mut func.blocks[block].insts);
-    let mut out = Vec::with_capacity(insts.len());
-    for mut inst in insts {
+) -> bool {
+    // Rewritten in place; the rare constants a rebuilt add needs are inserted afterwards
+    // (index of the add, constant), so an unchanged block is not copied.
+    let mut insts = std::mem::take(&mut func.blocks[block].insts);
+    let mut inserted: Vec<(usize, Inst)> = Vec::new();
+    let mut changed = false;
+    for (index, inst) in insts.iter_mut().enumerate() {
         for a in &mut inst.args {
             if let Some(Some(to)) = rename.get(a.0 as usize) {
                 *a = *to;
+                changed = true;
             }
         }
-        let Some(key) = key(func, &inst) else {
-            out.push(inst);
+        let Some(key) = key(func, inst) else {
             continue;
         };
         let result = inst.results[0];
@@ -201,8 +175,9 @@ fn visit(
                 *slot = Some(earlier);
             }
             inst.op = Op::Copy;
-            inst.args = vec![earlier];
-            out.push(inst);
+            inst.args.clear();
+            inst.args.push(earlier);
+            changed = true;
             continue;
         }
         if let (PureOp::Binary(BinaryOp::Add), Type::I32, [Some(a), Some(b), None]) =
@@ -227,13 +202,17 @@ fn visit(
                         if let Some(slot) = consts.get_mut(delta.0 as usize) {
                             *slot = Some(c - c0);
                         }
-                        out.push(Inst {
-                            op: Op::Const(c - c0),
-                            args: Vec::new(),
-                            results: vec![delta],
-                            offset: inst.offset,
-                        });
+                        inserted.push((
+                            index,
+                            Inst {
+                                op: Op::Const(c - c0),
+                                args: Vec::new(),
+                                results: vec![delta],
+                                offset: inst.offset,
+                            },
+                        ));
                         inst.args = vec![y, delta];
+                        changed = true;
                     }
                     _ => {
                         scope.adds.entry(x).or_default().push((c, result));
@@ -244,10 +223,10 @@ fn visit(
         }
         scope.table.insert(key, result);
         scope.added.push(key);
-        out.push(inst);
     }
-    // Small constants are shared within the block only.
-    for inst in &out {
+    // Small constants are shared within the block only. (An inserted constant never is in
+    // the table: it needs no look here.)
+    for inst in &insts {
         if let Op::Const(k) = inst.op
             && is_small_constant(k)
             && let Some(key) = key(func, inst)
@@ -256,5 +235,17 @@ fn visit(
             scope.table.remove(&key);
         }
     }
-    func.blocks[block].insts = out;
+    if !inserted.is_empty() {
+        let mut out = Vec::with_capacity(insts.len() + inserted.len());
+        let mut pending = inserted.into_iter().peekable();
+        for (index, inst) in insts.into_iter().enumerate() {
+            while let Some((_, constant)) = pending.next_if(|(at, _)| *at == index) {
+                out.push(constant);
+            }
+            out.push(inst);
+        }
+        insts = out;
+    }
+    func.blocks[block].insts = insts;
+    changed
 }

@@ -10,9 +10,8 @@
 //! out of loops that call. Division, compares (fused into their consumer by the back ends)
 //! and float arithmetic stay where they are.
 
-use std::collections::HashMap;
-
 use super::gvn::PureOp;
+use crate::fast_hash::FastMap;
 use crate::ir::dom::Dominators;
 use crate::ir::{BinaryOp, Function, Inst, Op, Terminator, Type, Value};
 use crate::regalloc::liveness::BitSet;
@@ -45,14 +44,16 @@ fn movable(op: PureOp) -> bool {
 }
 
 /// LICM moves instructions between blocks but changes no edge, so `dom` stays valid.
-pub fn run(func: &mut Function, dom: &Dominators) {
+/// Returns whether an instruction moved.
+pub fn run(func: &mut Function, dom: &Dominators) -> bool {
     if func.blocks.len() <= 1 {
-        return;
+        return false;
     }
     let loops = dom.loops(func);
     if loops.is_empty() {
-        return;
+        return false;
     }
+    let mut changed = false;
     // The block defining each value (usize::MAX: not defined in a reachable block).
     let mut def_block = vec![usize::MAX; func.value_types.len()];
     for (b, block) in func.blocks.iter().enumerate() {
@@ -66,7 +67,7 @@ pub fn run(func: &mut Function, dom: &Dominators) {
             }
         }
     }
-    let preds = func.predecessors();
+    let preds = dom.preds();
     let mut live_in_cache: Option<Vec<BitSet>> = None;
     // Per block: values moved out of a loop around it (live through it from now on).
     let mut moved_through = vec![0usize; func.blocks.len()];
@@ -96,7 +97,7 @@ pub fn run(func: &mut Function, dom: &Dominators) {
         let mut found: Vec<(usize, usize)> = Vec::new();
         // Repeats of a constant already found: (block, index, the first one's value).
         let mut repeats: Vec<(usize, usize, Value)> = Vec::new();
-        let mut constants: HashMap<(i64, Type), Value> = HashMap::new();
+        let mut constants: FastMap<(i64, Type), Value> = FastMap::default();
         for &b in &body {
             for (i, inst) in func.blocks[b].insts.iter().enumerate() {
                 let outside_or_invariant = |a: &Value| {
@@ -150,7 +151,7 @@ pub fn run(func: &mut Function, dom: &Dominators) {
             .iter()
             .map(|&(b, i)| func.blocks[b].insts[i].results[0])
             .collect();
-        let mut replaced: HashMap<Value, Value> = HashMap::new();
+        let mut replaced: FastMap<Value, Value> = FastMap::default();
         for &(b, i, first) in &repeats {
             if kept.contains(&first) {
                 let inst = &mut func.blocks[b].insts[i];
@@ -181,7 +182,9 @@ pub fn run(func: &mut Function, dom: &Dominators) {
             }
             func.blocks[pre].insts.push(inst);
         }
+        changed = true;
     }
+    changed
 }
 
 /// The most values live at once at any point of the given blocks (SSA liveness over the whole
@@ -193,10 +196,11 @@ fn max_live(
     moved_through: &[usize],
 ) -> usize {
     let mut most = 0;
+    let mut live = BitSet::new(func.value_types.len());
     for &b in blocks {
-        let mut live = live_out(func, b, live_in);
+        live_out(&mut live, func, b, live_in);
         let block = &func.blocks[b];
-        for v in block.term.uses() {
+        for v in block.term.use_slice() {
             live.insert(v.0 as usize);
         }
         let mut count = live.count();
@@ -215,14 +219,14 @@ fn max_live(
     most
 }
 
-fn live_out(func: &Function, b: usize, live_in: &[BitSet]) -> BitSet {
-    let mut out = BitSet::new(func.value_types.len());
-    for s in func.blocks[b].term.successors() {
+/// Sets `out` (sized for the function's values) to the values live out of block `b`.
+fn live_out(out: &mut BitSet, func: &Function, b: usize, live_in: &[BitSet]) {
+    out.clear();
+    for s in func.blocks[b].term.successor_iter() {
         if let Some(set) = live_in.get(s.0 as usize) {
             out.union_with(set);
         }
     }
-    out
 }
 
 /// Values live on entry to each block (its parameters excluded), to a fixed point.
@@ -235,13 +239,15 @@ fn live_in(func: &Function) -> Vec<BitSet> {
         .rev()
         .map(|b| b.0 as usize)
         .collect();
+    // One scratch set for every block and round.
+    let mut live = BitSet::new(count);
     let mut changed = true;
     while changed {
         changed = false;
         for &b in &order {
-            let mut live = live_out(func, b, &live_in);
+            live_out(&mut live, func, b, &live_in);
             let block = &func.blocks[b];
-            for v in block.term.uses() {
+            for v in block.term.use_slice() {
                 live.insert(v.0 as usize);
             }
             for inst in block.insts.iter().rev() {

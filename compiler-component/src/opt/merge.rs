@@ -5,10 +5,12 @@
 
 use crate::ir::{Function, Inst, Op, Terminator, TrapCode};
 
-pub fn run(func: &mut Function) {
+/// Returns whether a block was absorbed.
+pub fn run(func: &mut Function) -> bool {
+    let mut changed = false;
     let mut pred_count = vec![0usize; func.blocks.len()];
     for block in &func.blocks {
-        for s in block.term.successors() {
+        for s in block.term.successor_iter() {
             if let Some(n) = pred_count.get_mut(s.0 as usize) {
                 *n += 1;
             }
@@ -52,6 +54,8 @@ pub fn run(func: &mut Function) {
             block.insts.extend(absorbed.insts);
             block.term = absorbed.term;
             block.term_offset = absorbed.term_offset;
+            changed = true;
         }
     }
+    changed
 }

@@ -33,19 +33,21 @@ pub fn run(module: &mut Module, stage: Stage) {
 }
 
 /// Run the passes over one function until nothing changes (at most `MAX_ROUNDS` times).
+///
+/// Each pass reports whether it changed the function (it may say so of a change a later pass
+/// undoes, never the reverse), so no copy of the function is kept to compare with.
 pub fn run_function(func: &mut Function, stage: Stage) {
     for _ in 0..MAX_ROUNDS {
-        let before = func.clone();
-        fold::run(func);
-        merge::run(func);
+        let mut changed = fold::run(func);
+        changed |= merge::run(func);
         let dom = Dominators::compute(func);
-        gvn::run(func, &dom);
+        changed |= gvn::run(func, &dom);
         if stage == Stage::Legalized {
-            licm::run(func, &dom);
+            changed |= licm::run(func, &dom);
         }
-        copyprop::run(func);
-        dce::run(func);
-        if *func == before {
+        changed |= copyprop::run(func);
+        changed |= dce::run(func);
+        if !changed {
             break;
         }
     }

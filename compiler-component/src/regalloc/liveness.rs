@@ -77,11 +77,45 @@ impl BitSet {
 
     /// Members in ascending order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words.iter().enumerate().flat_map(|(index, word)| {
-            (0..64)
-                .filter(move |bit| word & (1u64 << bit) != 0)
-                .map(move |bit| index * 64 + bit)
+        // Lowest set bit first, clearing it each step: work per member, not per bit.
+        self.words.iter().enumerate().flat_map(|(index, &word)| {
+            let mut rest = word;
+            std::iter::from_fn(move || {
+                if rest == 0 {
+                    return None;
+                }
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                Some(index * 64 + bit)
+            })
         })
+    }
+
+    /// Empties the set, keeping its size and storage.
+    pub(crate) fn clear(&mut self) {
+        self.words.fill(0);
+    }
+
+    /// `self = other` (same size); true when `self` changed.
+    pub(crate) fn assign(&mut self, other: &BitSet) -> bool {
+        if self.words == other.words {
+            return false;
+        }
+        self.words.copy_from_slice(&other.words);
+        true
+    }
+
+    /// `self = (out - kill) | gen_set`, word by word (all the same size): a block's live-in
+    /// from its live-out. True when `self` changed.
+    pub(crate) fn set_transfer(&mut self, out: &BitSet, kill: &BitSet, gen_set: &BitSet) -> bool {
+        let mut changed = false;
+        let sources = out.words.iter().zip(&kill.words).zip(&gen_set.words);
+        for (mine, ((o, k), g)) in self.words.iter_mut().zip(sources) {
+            let next = (o & !k) | g;
+            changed |= next != *mine;
+            *mine = next;
+        }
+        changed
     }
 }
 
@@ -89,9 +123,13 @@ fn bad_shape(message: String) -> CompileError {
     CompileError::internal(format!("register allocation input: {message}"))
 }
 
-fn check_preg(r: PReg, what: &str) -> Result<()> {
+fn check_preg(r: PReg, what: &dyn Fn() -> String) -> Result<()> {
     if usize::from(r.0) >= NUM_PREGS {
-        return Err(bad_shape(format!("{what} names register {} (>= 64)", r.0)));
+        return Err(bad_shape(format!(
+            "{} names register {} (>= 64)",
+            what(),
+            r.0
+        )));
     }
     Ok(())
 }
@@ -99,13 +137,13 @@ fn check_preg(r: PReg, what: &str) -> Result<()> {
 /// Checks the register environment: registers in range, allocatable ones distinct and non-empty,
 /// scratch not allocatable.
 pub(crate) fn validate_env(env: &RegEnv) -> Result<()> {
-    check_preg(env.scratch, "the scratch register")?;
+    check_preg(env.scratch, &|| "the scratch register".into())?;
     if env.allocatable.is_empty() {
         return Err(bad_shape("no allocatable registers".into()));
     }
     let mut seen = super::PRegSet::EMPTY;
     for &r in &env.allocatable {
-        check_preg(r, "the allocatable list")?;
+        check_preg(r, &|| "the allocatable list".into())?;
         if seen.contains(r) {
             return Err(bad_shape(format!(
                 "register {} listed twice as allocatable",
@@ -133,10 +171,13 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
     if num_blocks == 0 {
         return Err(bad_shape("function has no blocks".into()));
     }
-    let check_vreg = |v: VReg, at: &str| -> Result<()> {
+    // The place is spelled only for the message: formatting it per operand cost more than
+    // the whole check.
+    let check_vreg = |v: VReg, at: &dyn Fn() -> String| -> Result<()> {
         if v.0 as usize >= num_vregs {
             return Err(bad_shape(format!(
-                "{at} uses v{} but the function has {num_vregs} vregs",
+                "{} uses v{} but the function has {num_vregs} vregs",
+                at(),
                 v.0
             )));
         }
@@ -170,7 +211,7 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
             return Err(bad_shape("the entry block has parameters".into()));
         }
         for (i, &p) in params.iter().enumerate() {
-            check_vreg(p, &format!("block {b} parameter"))?;
+            check_vreg(p, &|| format!("block {b} parameter"))?;
             if params[..i].contains(&p) {
                 return Err(bad_shape(format!(
                     "block {b} lists parameter v{} twice",
@@ -181,9 +222,9 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
         for inst in range.clone() {
             let is_terminator = inst + 1 == range.end;
             for op in func.operands(inst) {
-                check_vreg(op.vreg, &format!("instruction {inst}"))?;
+                check_vreg(op.vreg, &|| format!("instruction {inst}"))?;
                 if let super::Constraint::Fixed(r) = op.constraint {
-                    check_preg(r, &format!("instruction {inst}"))?;
+                    check_preg(r, &|| format!("instruction {inst}"))?;
                     if r == env.scratch {
                         return Err(bad_shape(format!(
                             "instruction {inst} pins an operand to the scratch register"
@@ -192,7 +233,7 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
                 }
             }
             for r in func.clobbers(inst).iter() {
-                check_preg(r, &format!("clobbers of instruction {inst}"))?;
+                check_preg(r, &|| format!("clobbers of instruction {inst}"))?;
             }
             let args = func.jump_args(inst);
             if !is_terminator && !args.is_empty() {
@@ -201,7 +242,7 @@ pub(crate) fn validate_function(func: &dyn MachFunction, env: &RegEnv) -> Result
                 )));
             }
             for &a in args {
-                check_vreg(a, &format!("jump arguments of instruction {inst}"))?;
+                check_vreg(a, &|| format!("jump arguments of instruction {inst}"))?;
             }
         }
         let terminator = range.end - 1;
@@ -283,25 +324,19 @@ pub(crate) fn compute(func: &dyn MachFunction) -> Result<Liveness> {
     }
     let mut live_in = upward_uses.clone();
     let mut live_out = vec![BitSet::new(num_vregs); num_blocks];
+    // One scratch set for every block and round: no allocation inside the fixed point.
+    let mut out = BitSet::new(num_vregs);
     let mut changed = true;
     while changed {
         changed = false;
         // Reverse order converges fastest for a backward problem on forward-laid-out code.
         for b in (0..num_blocks).rev() {
-            let mut out = BitSet::new(num_vregs);
+            out.clear();
             for &s in func.block_succs(b) {
                 out.union_with(&live_in[s]);
             }
-            let mut inn = out.clone();
-            for v in defined[b].iter() {
-                inn.remove(v);
-            }
-            inn.union_with(&upward_uses[b]);
-            if inn != live_in[b] || out != live_out[b] {
-                changed = true;
-                live_in[b] = inn;
-                live_out[b] = out;
-            }
+            changed |= live_out[b].assign(&out);
+            changed |= live_in[b].set_transfer(&out, &defined[b], &upward_uses[b]);
         }
     }
     if let Some(v) = live_in[0].iter().next() {

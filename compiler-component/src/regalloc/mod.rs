@@ -84,9 +84,13 @@ impl PRegSet {
     }
     /// Registers in ascending order.
     pub fn iter(self) -> impl Iterator<Item = PReg> {
-        (0..64u8)
-            .filter(move |i| self.0 & (1u64 << i) != 0)
-            .map(PReg)
+        // Lowest set bit first, clearing it each step: work per member, not per bit.
+        let mut rest = self.0;
+        std::iter::from_fn(move || {
+            let first = PRegSet(rest).first()?;
+            rest &= rest - 1;
+            Some(first)
+        })
     }
 }
 

@@ -28,6 +28,30 @@ fn lookup(list: &[(u32, u64)], v: u32) -> u64 {
         .map_or(NEVER, |i| list.get(i).map_or(NEVER, |(_, d)| *d))
 }
 
+/// Lookups in a list sorted by vreg for ascending vregs: a merge walk instead of a binary
+/// search per lookup.
+struct Cursor<'a> {
+    list: &'a [(u32, u64)],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(list: &'a [(u32, u64)]) -> Self {
+        Cursor { list, at: 0 }
+    }
+
+    /// The distance of `v` (NEVER if absent); `v` must not be below the previous query.
+    fn get(&mut self, v: u32) -> u64 {
+        while let Some(&(w, d)) = self.list.get(self.at) {
+            if w >= v {
+                return if w == v { d } else { NEVER };
+            }
+            self.at += 1;
+        }
+        NEVER
+    }
+}
+
 impl NextUse {
     pub(crate) fn compute(func: &dyn MachFunction, live: &Liveness) -> NextUse {
         let num_blocks = func.num_blocks();
@@ -41,10 +65,11 @@ impl NextUse {
         // the block length.
         let mut first_use: Vec<Vec<(u32, u64)>> = Vec::with_capacity(num_blocks);
         let mut len = Vec::with_capacity(num_blocks);
+        let mut seen = liveness::BitSet::new(func.num_vregs());
         for b in 0..num_blocks {
             let range = func.block_insts(b);
             let mut found: Vec<(u32, u64)> = Vec::new();
-            let mut seen = liveness::BitSet::new(func.num_vregs());
+            seen.clear();
             for (offset, inst) in range.clone().enumerate() {
                 for v in liveness::inst_uses(func, inst) {
                     if seen.insert(v.0 as usize) {
@@ -79,37 +104,54 @@ impl NextUse {
 
         // Distances only shrink, and every cycle adds a positive length: this is Bellman-Ford
         // and settles within one round per block; the bound keeps bad input cheap.
+        // A block whose successors' entry distances did not change since it was last visited
+        // would change nothing: it is skipped (the same updates happen, in the same order).
+        let mut dirty = vec![true; num_blocks];
         for _ in 0..num_blocks.saturating_add(1) {
             let mut changed = false;
             for b in (0..num_blocks).rev() {
+                if !std::mem::replace(&mut dirty[b], false) {
+                    continue;
+                }
                 let mut out = std::mem::take(&mut dist_out[b]);
-                for (v, d) in out.iter_mut() {
-                    let mut best = NEVER;
-                    for &s in func.block_succs(b) {
-                        let through = lookup(&dist_in[s], *v);
+                // Every list is sorted by vreg, so each successor's is walked once alongside.
+                for &s in func.block_succs(b) {
+                    let penalty = if leaves_loop(&loops, b, s) {
+                        LOOP_EXIT_PENALTY
+                    } else {
+                        0
+                    };
+                    let mut succ_in = Cursor::new(&dist_in[s]);
+                    for (v, d) in out.iter_mut() {
+                        let through = succ_in.get(*v);
                         if through >= NEVER {
                             continue;
                         }
-                        let penalty = if leaves_loop(&loops, b, s) {
-                            LOOP_EXIT_PENALTY
-                        } else {
-                            0
-                        };
-                        best = best.min(through.saturating_add(penalty).saturating_add(1));
-                    }
-                    if best < *d {
-                        *d = best;
-                        changed = true;
+                        let best = through.saturating_add(penalty).saturating_add(1);
+                        if best < *d {
+                            *d = best;
+                            changed = true;
+                        }
                     }
                 }
                 let block_len = len[b];
+                let (mut local_first, mut after) = (Cursor::new(&first_use[b]), Cursor::new(&out));
+                let mut entry_changed = false;
                 for (v, d) in dist_in[b].iter_mut() {
-                    let local = lookup(&first_use[b], *v);
-                    let through = lookup(&out, *v).saturating_add(block_len);
+                    let local = local_first.get(*v);
+                    let through = after.get(*v).saturating_add(block_len);
                     let best = local.min(through).min(NEVER);
                     if best < *d {
                         *d = best;
-                        changed = true;
+                        entry_changed = true;
+                    }
+                }
+                if entry_changed {
+                    changed = true;
+                    for &p in func.block_preds(b) {
+                        if let Some(flag) = dirty.get_mut(p) {
+                            *flag = true;
+                        }
                     }
                 }
                 dist_out[b] = out;

@@ -149,8 +149,7 @@ fn fixed_regs(func: &dyn MachFunction, inst: usize) -> Result<FixedRegs, Compile
         early_defs: PRegSet::EMPTY,
         late_defs: PRegSet::EMPTY,
     };
-    let mut defined: Vec<VReg> = Vec::new();
-    for op in ops {
+    for (index, op) in ops.iter().enumerate() {
         match (op.kind, op.constraint) {
             (OperandKind::Use, Constraint::Fixed(r)) => {
                 let conflict = ops.iter().any(|o| {
@@ -181,14 +180,16 @@ fn fixed_regs(func: &dyn MachFunction, inst: usize) -> Result<FixedRegs, Compile
             }
             _ => {}
         }
-        if op.kind != OperandKind::Use {
-            if defined.contains(&op.vreg) {
-                return Err(CompileError::internal(format!(
-                    "v{} is defined twice by one instruction",
-                    op.vreg.0
-                )));
-            }
-            defined.push(op.vreg);
+        // An earlier def of the same vreg (a scan of the few operands, no list built).
+        if op.kind != OperandKind::Use
+            && ops[..index]
+                .iter()
+                .any(|o| o.kind != OperandKind::Use && o.vreg == op.vreg)
+        {
+            return Err(CompileError::internal(format!(
+                "v{} is defined twice by one instruction",
+                op.vreg.0
+            )));
         }
         if op.kind == OperandKind::EarlyDef
             && ops
@@ -208,6 +209,44 @@ fn fixed_regs(func: &dyn MachFunction, inst: usize) -> Result<FixedRegs, Compile
         )));
     }
     Ok(fixed)
+}
+
+/// A list that lives on the stack up to 8 items and moves to the heap beyond: `place` needs
+/// two short ones per instruction, and allocating them cost more than their bookkeeping.
+struct ShortList<T: Copy> {
+    inline: [T; 8],
+    len: usize,
+    heap: Vec<T>,
+}
+
+impl<T: Copy> ShortList<T> {
+    fn new(fill: T) -> Self {
+        ShortList {
+            inline: [fill; 8],
+            len: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, x: T) {
+        if self.heap.is_empty() && self.len < self.inline.len() {
+            self.inline[self.len] = x;
+            self.len += 1;
+            return;
+        }
+        if self.heap.is_empty() {
+            self.heap.extend_from_slice(&self.inline[..self.len]);
+        }
+        self.heap.push(x);
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        if self.heap.is_empty() {
+            &mut self.inline[..self.len]
+        } else {
+            &mut self.heap
+        }
+    }
 }
 
 /// Places every operand of `inst` (see the module documentation for the order).
@@ -295,15 +334,20 @@ pub(crate) fn place<'f, S: RegState<'f>>(
 
     // 4. The uses have been read: dying values free their registers (a def may take one),
     //    and values living on leave the registers this instruction overwrites.
-    let mut read: Vec<VReg> = liveness::inst_uses(func, inst).collect();
-    read.sort();
-    read.dedup();
-    for &v in &read {
-        state.pop_uses_through(v, inst);
+    let mut read = ShortList::new(VReg(0));
+    for v in liveness::inst_uses(func, inst) {
+        read.push(v);
     }
-    for &v in &read {
-        if !state.is_needed(v) {
-            state.forget(v);
+    // Ascending and without repeats (the baseline's slot reuse depends on this order).
+    let read = read.as_mut_slice();
+    read.sort_unstable();
+    let distinct = |i: usize| read[..i].last() != read.get(i);
+    for i in (0..read.len()).filter(|&i| distinct(i)) {
+        state.pop_uses_through(read[i], inst);
+    }
+    for i in (0..read.len()).filter(|&i| distinct(i)) {
+        if !state.is_needed(read[i]) {
+            state.forget(read[i]);
         }
     }
     let untouchable = pinned.union(early_regs);
@@ -318,7 +362,7 @@ pub(crate) fn place<'f, S: RegState<'f>>(
 
     // 5. Late defs.
     let mut late_regs = PRegSet::EMPTY;
-    let mut def_regs: Vec<(VReg, PReg)> = Vec::new();
+    let mut def_regs = ShortList::new((VReg(0), PReg(0)));
     for (index, op) in ops.iter().enumerate() {
         if op.kind == OperandKind::Use {
             continue;
@@ -351,7 +395,7 @@ pub(crate) fn place<'f, S: RegState<'f>>(
     for r in clobbers.iter() {
         state.release(r);
     }
-    for (v, r) in def_regs {
+    for &(v, r) in def_regs.as_mut_slice().iter() {
         state.define(v, r, inst, is_terminator)?;
     }
     state.set_doomed(PRegSet::EMPTY);

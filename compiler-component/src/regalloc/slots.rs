@@ -76,26 +76,20 @@ pub(crate) fn pack(
     }
     let mut live_in = upward.clone();
     let mut live_out = vec![BitSet::new(num_used_slots); num_blocks];
+    // One scratch set for every block and round: no allocation inside the fixed point.
+    let mut out = BitSet::new(num_used_slots);
     let mut changed = true;
     while changed {
         changed = false;
         for b in (0..num_blocks).rev() {
-            let mut out = BitSet::new(num_used_slots);
+            out.clear();
             for &s in func.block_succs(b) {
                 if let Some(l) = live_in.get(s) {
                     out.union_with(l);
                 }
             }
-            let mut inn = out.clone();
-            for s in written[b].iter() {
-                inn.remove(s);
-            }
-            inn.union_with(&upward[b]);
-            if inn != live_in[b] || out != live_out[b] {
-                changed = true;
-                live_in[b] = inn;
-                live_out[b] = out;
-            }
+            changed |= live_out[b].assign(&out);
+            changed |= live_in[b].set_transfer(&out, &written[b], &upward[b]);
         }
     }
 

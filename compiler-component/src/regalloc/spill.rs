@@ -262,8 +262,8 @@ impl Spiller<'_> {
                 self.set_regs_of(v, PRegSet::EMPTY);
             }
         }
-        self.slot_valid = BitSet::new(self.func.num_vregs());
-        let entry = self.entry[block].get_or_insert_with(Entry::default).clone();
+        self.slot_valid.clear();
+        let entry = std::mem::take(self.entry[block].get_or_insert_with(Entry::default));
         for v in self.live.live_in[block].iter() {
             self.slot_valid.insert(v);
         }
@@ -276,6 +276,7 @@ impl Spiller<'_> {
             let regs = self.regs_of(v).with(r);
             self.set_regs_of(v, regs);
         }
+        self.entry[block] = Some(entry);
         Ok(())
     }
 

@@ -91,9 +91,11 @@ pub struct FunctionReport {
 }
 
 /// Collect the report of a compiled module (`functions[i]` is the code of `module.bodies[i]`).
+/// Takes the compiled functions: their listings and allocation accounts move into the report
+/// instead of being copied.
 pub fn build(
     module: &Module,
-    functions: &[CompiledFunction],
+    functions: Vec<CompiledFunction>,
     footprint: Footprint,
     options: &Options,
 ) -> Report {
@@ -112,8 +114,8 @@ pub fn build(
             max_pressure: compiled.stats.max_pressure,
             frame_size: compiled.stats.frame_size,
             indirect: module.tables.funcrefs.contains_key(&body.index),
-            listing: compiled.listing.clone(),
-            allocation: compiled.allocation.clone(),
+            listing: compiled.listing,
+            allocation: compiled.allocation,
         })
         .collect();
     Report {
@@ -620,7 +622,7 @@ mod tests {
         functions[1].stats.frame_size = 16;
         let report = build(
             &module,
-            &functions,
+            functions.clone(),
             Footprint::default(),
             &Options::new(crate::Target::CortexM3),
         );

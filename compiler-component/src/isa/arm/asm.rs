@@ -865,7 +865,7 @@ pub enum Asm {
 }
 
 fn reglist(regs: PRegSet) -> String {
-    let names: Vec<String> = regs.iter().map(name).collect();
+    let names: Vec<_> = regs.iter().map(name).collect();
     format!("{{{}}}", names.join(", "))
 }
 

@@ -54,7 +54,9 @@ fn hw16(v: u16) -> Vec<u8> {
 }
 
 fn hw32(first: u16, second: u16) -> Vec<u8> {
-    let mut v = first.to_le_bytes().to_vec();
+    // Sized once: growing a two-byte vector cost a reallocation per instruction.
+    let mut v = Vec::with_capacity(4);
+    v.extend_from_slice(&first.to_le_bytes());
     v.extend_from_slice(&second.to_le_bytes());
     v
 }

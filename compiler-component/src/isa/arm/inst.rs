@@ -408,7 +408,8 @@ impl MachInst for MInst {
     }
 
     fn operands(&self) -> Vec<Operand> {
-        let mut ops = Vec::new();
+        // Most instructions have up to four operands: one allocation, no regrowth.
+        let mut ops = Vec::with_capacity(4);
         let o = &mut ops;
         match self {
             MInst::Entry { defs } => {

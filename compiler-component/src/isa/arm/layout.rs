@@ -359,27 +359,30 @@ pub struct Output {
 impl Output {
     fn put(&mut self, asm: &Asm, meta: Meta) -> Result<()> {
         let bytes = encode(asm)?;
+        let offset = self.code.len() as u32;
+        // The code gets a copy; the listing line keeps the encoding itself.
+        self.code.extend_from_slice(&bytes);
         self.listing.push(ListingLine {
-            offset: self.code.len() as u32,
-            bytes: bytes.clone(),
+            offset,
+            bytes,
             text: asm.print(),
             wasm_offset: meta.wasm,
             kind: meta.kind,
             step: meta.step,
         });
-        self.code.extend_from_slice(&bytes);
         Ok(())
     }
     fn data(&mut self, bytes: Vec<u8>, text: String, meta: Meta) {
+        let offset = self.code.len() as u32;
+        self.code.extend_from_slice(&bytes);
         self.listing.push(ListingLine {
-            offset: self.code.len() as u32,
-            bytes: bytes.clone(),
+            offset,
+            bytes,
             text,
             wasm_offset: meta.wasm,
             kind: LineKind::Data,
             step: meta.step,
         });
-        self.code.extend_from_slice(&bytes);
     }
 }
 

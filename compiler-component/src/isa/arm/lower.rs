@@ -1165,7 +1165,7 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
                 }
             }
         }
-        for a in data.term.uses() {
+        for a in data.term.use_slice() {
             if let Some(u) = uses.get_mut(a.0 as usize) {
                 *u += 1;
             }

@@ -107,7 +107,7 @@ struct Spelling {
 
 impl report::allocation::Spelling for Spelling {
     fn register(&self, r: regalloc::PReg) -> String {
-        regs::name(r)
+        regs::name(r).into_owned()
     }
     fn slot(&self, n: u32) -> String {
         let offset = self.slot_offsets.get(n as usize).copied().unwrap_or(0);

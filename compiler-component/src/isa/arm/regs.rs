@@ -3,6 +3,8 @@
 //! register; FPv5-D16 (cortex-m7dp) allocates D registers, d_n named by its low half s_2n, so
 //! an f32 lives in the low half of a D register and f32 code is the same on both FPUs.
 
+use std::borrow::Cow;
+
 use super::asm::FReg;
 use crate::options::Target;
 use crate::regalloc::{PReg, PRegSet, RegEnv};
@@ -141,14 +143,26 @@ pub fn reg_env_large_frame(vfp: VfpFile) -> RegEnv {
     env
 }
 
-/// LLVM's name for a register.
-pub fn name(r: PReg) -> String {
-    match r.0 {
-        13 => "sp".to_string(),
-        14 => "lr".to_string(),
-        15 => "pc".to_string(),
-        n if n >= VFP_BASE => format!("s{}", n - VFP_BASE),
-        n => format!("r{n}"),
+/// LLVM's name for a register (borrowed from a table for the registers that exist: the
+/// listing names one per operand).
+pub fn name(r: PReg) -> Cow<'static, str> {
+    const CORE: [&str; 16] = [
+        "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "sp",
+        "lr", "pc",
+    ];
+    const VFP: [&str; 32] = [
+        "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
+        "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26",
+        "s27", "s28", "s29", "s30", "s31",
+    ];
+    let known = match r.0 {
+        n if n >= VFP_BASE => VFP.get(usize::from(n - VFP_BASE)),
+        n => CORE.get(usize::from(n)),
+    };
+    match (known, r.0) {
+        (Some(name), _) => Cow::Borrowed(name),
+        (None, n) if n >= VFP_BASE => Cow::Owned(format!("s{}", n - VFP_BASE)),
+        (None, n) => Cow::Owned(format!("r{n}")),
     }
 }
 

@@ -713,7 +713,8 @@ impl<R> MInst<R> {
 impl MachInst for MInst<Reg> {
     /// x0 is no operand.
     fn operands(&self) -> Vec<Operand> {
-        let mut ops = Vec::new();
+        // Most instructions have up to four operands: one allocation, no regrowth.
+        let mut ops = Vec::with_capacity(4);
         self.map_regs(&mut |r, role| {
             if let Reg::V(v) = *r {
                 ops.push(match role {

@@ -1027,11 +1027,13 @@ fn pair(lo: u32, hi: u32) -> u64 {
     lo as u64 | (hi as u64) << 32
 }
 
+/// A raw access's address, in 32 bits as the targets compute it: legalize may reassociate
+/// `base + (x + k)` as `(base + k) + x`, whose parts wrap where the whole does not.
 fn raw_addr(frame: &Frame, base: Value, addr: Value, m: &MemArg) -> Res<u64> {
     if m.offset > u32::MAX as u64 {
         return invalid("raw access offset does not fit 32 bits");
     }
-    Ok(frame.get32(base)? as u64 + frame.get32(addr)? as u64 + m.offset)
+    Ok((frame.get32(base)? as u64 + frame.get32(addr)? as u64 + m.offset) & 0xffff_ffff)
 }
 
 /// The IR types of `values` in `func`.

@@ -58,7 +58,8 @@ const LOW_BITS: u64 = 0x7ff;
 pub(super) struct OldAddresses {
     /// The operands of each i32 `a + b` used only as the address of accesses.
     sums: Vec<Option<(Value, Value)>>,
-    /// Which values are shifts left by a constant (array indices scaled by the element size).
+    /// Which values are shifts left by 1..=3 (array indices scaled by the element size) read
+    /// once: Thumb-2 can fold them into an access.
     scaled: Vec<bool>,
 }
 
@@ -68,6 +69,7 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
     let mut scaled = vec![false; n];
     let consts = func.constants();
     let mut address_only = vec![true; n];
+    let mut uses = vec![0u32; n];
     for block in &func.blocks {
         for inst in &block.insts {
             if let (Op::Binary(op), [r], [a, b]) =
@@ -77,10 +79,21 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
             {
                 match op {
                     BinaryOp::Add => *slot = Some((*a, *b)),
-                    BinaryOp::Shl if consts.get(b.0 as usize).copied().flatten().is_some() => {
+                    BinaryOp::Shl
+                        if consts
+                            .get(b.0 as usize)
+                            .copied()
+                            .flatten()
+                            .is_some_and(|k| (1..=3).contains(&(k & 31))) =>
+                    {
                         scaled[r.0 as usize] = true
                     }
                     _ => {}
+                }
+            }
+            for a in &inst.args {
+                if let Some(u) = uses.get_mut(a.0 as usize) {
+                    *u += 1;
                 }
             }
             let skip = usize::from(matches!(inst.op, Op::Load(_) | Op::Store(_)));
@@ -96,6 +109,9 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
             }
         }
     }
+    for (s, u) in scaled.iter_mut().zip(&uses) {
+        *s &= *u == 1;
+    }
     for (slot, only) in binaries.iter_mut().zip(address_only) {
         if !only {
             *slot = None;
@@ -108,7 +124,7 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
 }
 
 impl BodyLegalizer<'_> {
-    /// Is old `v` a shift left by a constant (an array index scaled by its element size)?
+    /// Is old `v` a shift an access can fold (`OldAddresses::scaled`)?
     fn is_old_shift(&self, v: Value) -> bool {
         self.old_addresses
             .scaled
@@ -174,7 +190,7 @@ impl BodyLegalizer<'_> {
     }
 
     /// The bounds check (when enabled) for the whole access, then the memory base and whether
-    /// the access computed a check on its address. The access fits u32 offsets: longer ones
+    /// a check reads the access's address (so the address is computed anyway). The access fits u32 offsets: longer ones
     /// were cut off as always trapping.
     fn prepare_access(
         &mut self,
@@ -196,8 +212,8 @@ impl BodyLegalizer<'_> {
     /// does not already cover the access; where it remains, one compare against
     /// `bytes - end` (which cannot wrap when `end` is within the minimum) and a trap branch.
     /// A longer access to an address already checked in the block compares the room left
-    /// after it (`bytes - addr`, computed once) with its end instead. Whether a check was
-    /// emitted.
+    /// after it (`bytes - addr`, computed once) with its end instead. Whether a check reads
+    /// the address: this access's, or an earlier one in the block that covers it.
     fn bounds_check(&mut self, old_addr: Value, addr: Value, end: u64) -> bool {
         let min_bytes = self
             .module
@@ -216,7 +232,7 @@ impl BodyLegalizer<'_> {
             return false;
         }
         if self.checked.iter().any(|&(a, e)| a == addr && e >= end) {
-            return false;
+            return true;
         }
         let bytes = self.memory_bytes();
         if self.checked.iter().any(|&(a, _)| a == addr) {
@@ -296,10 +312,11 @@ impl BodyLegalizer<'_> {
     /// `base + (x + k)` as `(base + k) + x`, and `base + (p + (i << s))` as
     /// `(base + p) + (i << s)`: the part an array access keeps fixed across a loop (the array's
     /// address) joins the memory base, which makes it loop-invariant (LICM hoists it), and the
-    /// index that changes is what the access adds (Thumb-2 folds the shift into the access,
-    /// `ldr rd, [rn, rm, lsl #s]`). Only for an address that nothing but accesses read, and
-    /// no bounds check: otherwise the sum is computed anyway, and the plain form costs less. Host addresses are 32
-    /// bits, so the sums wrap as the wasm address does.
+    /// index that changes is what the access adds (the second form only where Thumb-2 folds
+    /// the shift into the access, `ldr rd, [rn, rm, lsl #s]`). Only for an address that
+    /// nothing but accesses read and no bounds check reads: otherwise the sum is computed
+    /// anyway, and the plain form costs less. Host addresses are 32 bits, so the sums wrap as
+    /// the wasm address does.
     fn reassociate(
         &mut self,
         old_addr: Value,
@@ -316,11 +333,13 @@ impl BodyLegalizer<'_> {
             return (base, addr, offset);
         };
         let konst = |v: Value| self.old_consts.get(v.0 as usize).copied().flatten();
+        // `base + p` pays only where the access then scales the index itself.
+        let folds = self.b.caps.indexed_access && offset == 0 && !wide;
         let (fixed, index) = match (konst(a), konst(b)) {
             (_, Some(k)) => (Err(k as u32), a),
             (Some(k), _) => (Err(k as u32), b),
-            _ if self.is_old_shift(b) => (Ok(a), b),
-            _ if self.is_old_shift(a) => (Ok(b), a),
+            _ if folds && self.is_old_shift(b) => (Ok(a), b),
+            _ if folds && self.is_old_shift(a) => (Ok(b), a),
             _ => return (base, addr, offset),
         };
         let Ok(index) = self.get32(index) else {

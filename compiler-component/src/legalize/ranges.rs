@@ -144,13 +144,16 @@ impl<'a> Ranges<'a> {
             (Op::Binary(op), [a, b]) => {
                 let kb = self.konst(*b);
                 match op {
+                    // Sums and differences wrap alike over the whole range, or have none.
                     BinaryOp::Add => {
                         let (ra, rb) = (self.range(*a, depth)?, self.range(*b, depth)?);
-                        Some((ra.0.checked_add(rb.0)?, ra.1.checked_add(rb.1)?))
+                        let lo = ra.0 as i64 + rb.0 as i64;
+                        wrapped(lo, lo + (ra.1 - ra.0) as i64 + (rb.1 - rb.0) as i64)
                     }
                     BinaryOp::Sub => {
                         let (ra, rb) = (self.range(*a, depth)?, self.range(*b, depth)?);
-                        Some((ra.0.checked_sub(rb.1)?, ra.1.checked_sub(rb.0)?))
+                        let lo = ra.0 as i64 - rb.1 as i64;
+                        wrapped(lo, lo + (ra.1 - ra.0) as i64 + (rb.1 - rb.0) as i64)
                     }
                     BinaryOp::Mul => {
                         let (ra, rb) = (self.range(*a, depth)?, self.range(*b, depth)?);
@@ -229,7 +232,8 @@ impl<'a> Ranges<'a> {
             };
             let (bound, max_hi) = match self.edge_bound(pred, &guard, depth) {
                 Some(b) => b,
-                // p steps in lockstep with a counter that bounds the iterations.
+                // p steps in lockstep with a counter that bounds the iterations: p is at most
+                // its start plus `rounds` steps, exactly (no step beyond is taken).
                 None if single_step => {
                     let rounds = self.sibling_rounds(block, k, pred, depth)?;
                     let bound = init.1.checked_add(step.checked_mul(rounds)?)?;
@@ -238,7 +242,7 @@ impl<'a> Ranges<'a> {
                 None => return None,
             };
             hi = hi.max(bound);
-            allowed = allowed.min(max_hi).min(u32::MAX - step);
+            allowed = allowed.min(max_hi);
         }
         (hi <= allowed).then_some((init.0, hi))
     }
@@ -321,7 +325,7 @@ impl<'a> Ranges<'a> {
     }
 
     /// The constant n when the way from `pred` is taken only while `next != n`.
-    fn exit_value(&self, pred: Block, next: Value) -> Option<u32> {
+    fn exit_value(&mut self, pred: Block, next: Value) -> Option<u32> {
         let mut block = pred;
         let mut from = None;
         for _ in 0..MAX_GUARDS {
@@ -332,26 +336,44 @@ impl<'a> Ranges<'a> {
                     else_block,
                 } = &self.func.block(block).term
                 && then_block != else_block
-                && let Some(Def::Inst(Op::Compare(c), [a, b])) = self.defs.get(cond.0 as usize)
+                && let Some((Cond::Ne, _, (n, n_hi))) =
+                    self.comparison(*cond, *then_block == child, &[next], 0)
+                && n == n_hi
             {
-                let holds = *then_block == child;
-                let c = if holds { *c } else { negate(*c) };
-                let other = match (*a == next, *b == next) {
-                    (true, _) => Some(*b),
-                    (_, true) => Some(*a),
-                    _ => None,
-                };
-                if c == Cond::Ne
-                    && let Some(n) = other.and_then(|n| self.konst(n))
-                {
-                    return Some(n);
-                }
+                return Some(n);
             }
             let up = self.single_pred.get(block.0 as usize).copied().flatten()?;
             from = Some(block);
             block = up;
         }
         None
+    }
+
+    /// A branch condition (true when `holds`) as `x c n`, x one of `xs` and n's range: a
+    /// compare, `eqz x`, or x itself (`x != 0`).
+    fn comparison(
+        &mut self,
+        cond: Value,
+        holds: bool,
+        xs: &[Value],
+        depth: u32,
+    ) -> Option<(Cond, Value, Range)> {
+        let (c, x, n) = match self.defs.get(cond.0 as usize)? {
+            Def::Inst(Op::Compare(c), [a, b]) => {
+                let (c, a, b) = (*c, *a, *b);
+                if xs.contains(&a) {
+                    (c, a, self.range(b, depth)?)
+                } else if xs.contains(&b) {
+                    (swap(c), b, self.range(a, depth)?)
+                } else {
+                    return None;
+                }
+            }
+            Def::Inst(Op::Unary(UnaryOp::Eqz), [a]) if xs.contains(a) => (Cond::Eq, *a, (0, 0)),
+            _ if xs.contains(&cond) => (Cond::Ne, cond, (0, 0)),
+            _ => return None,
+        };
+        Some((if holds { c } else { negate(c) }, x, n))
     }
 
     /// `s` when `v` is `p + s` with `s` a constant in 1..=65536.
@@ -408,27 +430,13 @@ impl<'a> Ranges<'a> {
         g: &Guard,
         depth: u32,
     ) -> Option<(u32, u32)> {
-        let Def::Inst(Op::Compare(c), [a, b]) = self.defs.get(cond.0 as usize)? else {
-            return None;
-        };
-        let (mut c, a, b) = (*c, *a, *b);
-        if !holds {
-            c = negate(c);
-        }
-        // Normalize to `x c n` with x the counter.
-        let (c, x, n) = if a == g.next || a == g.p {
-            (c, a, b)
-        } else if b == g.next || b == g.p {
-            (swap(c), b, a)
-        } else {
-            return None;
-        };
-        let n = self.range(n, depth)?;
+        let (c, x, n) = self.comparison(cond, holds, &[g.next, g.p], depth)?;
         let on_next = x == g.next;
         let step = g.step;
         let (bound, max_hi) = match c {
-            Cond::LtU => (n.1.checked_sub(1)?, u32::MAX),
-            Cond::LeU => (n.1, u32::MAX),
+            // While p <= max - s, p + s does not wrap: next is p + s exactly.
+            Cond::LtU => (n.1.checked_sub(1)?, u32::MAX - step),
+            Cond::LeU => (n.1, u32::MAX - step),
             // Signed compares bound non-negative operands only: `n` below 2^31, and the counter
             // too, which holds while `p + s` stays below 2^31.
             Cond::LtS | Cond::LeS => {
@@ -446,17 +454,17 @@ impl<'a> Ranges<'a> {
             // x != n, counting by 1 from below n: while p <= n - 1, x reaches n before
             // passing it.
             Cond::Ne if on_next && step == 1 && n.0 == n.1 && g.init.1 < n.0 => (n.0 - 1, n.0 - 1),
-            // A pointer stepping by s from c0 to exactly n (n - c0 a multiple of s): while p
-            // is c0 + k*s <= n - s, x steps onto n rather than over it.
-            Cond::Ne
-                if on_next
-                    && g.single_step
-                    && n.0 == n.1
-                    && g.init.0 == g.init.1
-                    && g.init.0 < n.0
-                    && (n.0 - g.init.0).is_multiple_of(step) =>
-            {
-                (n.0 - step, n.0 - step)
+            // A pointer stepping by s from c0 onto exactly n, d = n - c0 (mod 2^32) a multiple
+            // of s: p is c0 + k*s for k < d/s, which stays below 2^32 when c0 + d - s does
+            // (clang's loops count a negative index up to 0 this way); the last step may wrap
+            // onto n, which leaves the loop.
+            Cond::Ne if on_next && g.single_step && n.0 == n.1 && g.init.0 == g.init.1 => {
+                let d = n.0.wrapping_sub(g.init.0);
+                if d == 0 || !d.is_multiple_of(step) {
+                    return None;
+                }
+                let top = u32::try_from(g.init.0 as u64 + d as u64 - step as u64).ok()?;
+                (top, top)
             }
             _ => return None,
         };
@@ -475,6 +483,16 @@ struct Guard {
     step: u32,
     init: Range,
     single_step: bool,
+}
+
+/// The 32-bit range of the integers lo..=hi, when all of them wrap by the same multiple of
+/// 2^32.
+fn wrapped(lo: i64, hi: i64) -> Option<Range> {
+    let shift = lo.div_euclid(1 << 32);
+    (hi.div_euclid(1 << 32) == shift).then(|| {
+        let base = shift << 32;
+        ((lo - base) as u32, (hi - base) as u32)
+    })
 }
 
 fn negate(c: Cond) -> Cond {

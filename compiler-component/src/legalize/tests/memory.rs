@@ -450,3 +450,65 @@ fn accesses_near_a_far_constant_address_share_one_host_address() {
         assert_eq!(offsets, [464, 468, 474], "{f}");
     }
 }
+
+#[test]
+fn unchecked_array_addresses_join_the_memory_base() {
+    // f(i, p) = a[i] + p[i] with a at 70000 and p a pointer, words (i << 2): without checks
+    // the access adds the scaled index to `base + 70000` (or its upper part) and, on Thumb-2
+    // where the shift folds into the access, to `base + p`, so the array part is
+    // loop-invariant; the sums wrap in 32 bits as the wasm address does.
+    let mut f = FuncBuilder::new(&[Type::I32, Type::I32], &[Type::I32]);
+    let (i, p) = (f.param(0), f.param(1));
+    let two = f.op(Op::Const(2), &[], Type::I32);
+    let scaled = f.op(Op::Binary(BinaryOp::Shl), &[i, two], Type::I32);
+    let array = f.op(Op::Const(70000), &[], Type::I32);
+    let at_a = f.op(Op::Binary(BinaryOp::Add), &[scaled, array], Type::I32);
+    let scaled_again = f.op(Op::Binary(BinaryOp::Shl), &[i, two], Type::I32);
+    let at_p = f.op(Op::Binary(BinaryOp::Add), &[p, scaled_again], Type::I32);
+    let x = f.op(Op::Load(mem(4, false, 0)), &[at_a], Type::I32);
+    let y = f.op(Op::Load(mem(4, false, 0)), &[at_p], Type::I32);
+    let sum = f.op(Op::Binary(BinaryOp::Add), &[x, y], Type::I32);
+    f.ret(&[sum]);
+    let bytes: Vec<u8> = (0u8..64).collect();
+    let mut m = module(&[], vec![f.func], memory(2, 2), Vec::new());
+    m.data = vec![data(70000, &bytes)];
+    // In bounds, including "negative" pointers whose sum with the index wraps round.
+    let args = [
+        vec![0, 69992],
+        vec![3, 69980],
+        vec![5, 70000],
+        vec![7, 0xFFFF_FFF0],
+        vec![6, 0xFFFF_FFF8],
+    ];
+    for caps in [NO_CAPS, ALL_CAPS] {
+        let after = legalized(&m, caps, false);
+        for a in &args {
+            assert_eq!(
+                run(&after, 0, a),
+                run(&m, 0, a),
+                "{a:x?}\n{}",
+                after.bodies[0]
+            );
+        }
+        // The memory base is added to the array parts (70000, or its upper part, and p), not
+        // to the whole wasm addresses.
+        let func = &after.bodies[0];
+        let insts = &func.blocks[0].insts;
+        let memory = insts
+            .iter()
+            .find(|i| matches!(i.op, Op::SymbolAddr { .. }))
+            .map(|i| i.results[0]);
+        let konst = |v: Value| {
+            insts
+                .iter()
+                .any(|i| i.results == [v] && matches!(i.op, Op::Const(69632 | 70000)))
+        };
+        let parts = insts
+            .iter()
+            .filter(|i| i.op == Op::Binary(BinaryOp::Add) && Some(i.args[0]) == memory)
+            .filter(|i| konst(i.args[1]) || i.args[1] == p)
+            .count();
+        let expected = if caps.indexed_access { 2 } else { 1 };
+        assert_eq!(parts, expected, "{func}");
+    }
+}

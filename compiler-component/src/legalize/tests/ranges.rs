@@ -15,7 +15,7 @@ const LOAD: Op = Op::Load(MemArg {
     offset: 0,
 });
 
-/// A counting loop `f(x)`: p from `init`, stores p at `(p << 2) + base` each iteration, steps
+/// A counting loop `f(x)`: p from `init`, stores p at `(p << scale) + base` each iteration, steps
 /// by `step` and goes round while `cond(next or p, bound)` holds (the bound the argument when
 /// `bound` is None); returns the word at `base + 4`.
 struct Loop {
@@ -24,7 +24,11 @@ struct Loop {
     cond: Cond,
     bound: Option<i64>,
     base: i64,
+    scale: i64,
     test_next: bool,
+    /// The branch tests the counter itself (`br_if` on it: round while it is not 0), no
+    /// compare; `cond` and `bound` are ignored.
+    bare: bool,
 }
 
 impl Loop {
@@ -41,8 +45,8 @@ impl Loop {
         });
         f.switch_to(header);
         let p = f.block_params(header)[0];
-        let two = f.op(Op::Const(2), &[], Type::I32);
-        let scaled = f.op(Op::Binary(BinaryOp::Shl), &[p, two], Type::I32);
+        let scale = f.op(Op::Const(self.scale), &[], Type::I32);
+        let scaled = f.op(Op::Binary(BinaryOp::Shl), &[p, scale], Type::I32);
         let base = f.op(Op::Const(self.base), &[], Type::I32);
         let addr = f.op(Op::Binary(BinaryOp::Add), &[scaled, base], Type::I32);
         f.effect(STORE, &[addr, p]);
@@ -53,7 +57,10 @@ impl Loop {
             None => x,
         };
         let tested = if self.test_next { next } else { p };
-        let c = f.op(Op::Compare(self.cond), &[tested, bound], Type::I32);
+        let c = match self.bare {
+            true => tested,
+            false => f.op(Op::Compare(self.cond), &[tested, bound], Type::I32),
+        };
         f.term(Terminator::Branch {
             cond: c,
             then_block: again,
@@ -65,8 +72,7 @@ impl Loop {
             args: vec![next],
         });
         f.switch_to(done);
-        let four = f.op(Op::Const(4), &[], Type::I32);
-        let at = f.op(Op::Binary(BinaryOp::Add), &[base, four], Type::I32);
+        let at = f.op(Op::Const(1024 + 4), &[], Type::I32);
         let v = f.op(LOAD, &[at], Type::I32);
         f.ret(&[v]);
         module(&[], vec![f.func], memory(1, 1), Vec::new())
@@ -90,7 +96,9 @@ fn counting(init: i64, step: i64, cond: Cond, bound: i64) -> Loop {
         cond,
         bound: Some(bound),
         base: 1024,
+        scale: 2,
         test_next: true,
+        bare: false,
     }
 }
 
@@ -107,6 +115,20 @@ fn counters_bounded_by_their_back_edge_need_no_check() {
         Loop {
             test_next: false,
             ..counting(0, 1, Cond::LtU, 99)
+        },
+        // A negative index counting up to 0 (clang's form), the address p + base wrapping
+        // round: the last store ends exactly at the end of the page.
+        Loop {
+            scale: 0,
+            base: 65552,
+            ..counting(-400, 20, Cond::Ne, 0)
+        },
+        // The same with the branch on the counter itself.
+        Loop {
+            scale: 0,
+            base: 65552,
+            bare: true,
+            ..counting(-400, 20, Cond::Ne, 0)
         },
         // `p + 1 >= 100` false: the else edge goes round.
         Loop {
@@ -140,6 +162,25 @@ fn counters_the_proof_does_not_cover_keep_their_check() {
     for l in [
         // The last store reaches past the 64 KiB page: traps, after the stores before it.
         counting(0, 1, Cond::LtU, 20_000),
+        // The negative index one step further: the last store is out of bounds.
+        Loop {
+            scale: 0,
+            base: 65552 + 20,
+            ..counting(-400, 20, Cond::Ne, 0)
+        },
+        // Counting up to 0 by a step that does not divide the distance: wraps round.
+        Loop {
+            scale: 0,
+            base: 65536,
+            ..counting(-400, 30, Cond::Ne, 0)
+        },
+        // The same on the counter itself.
+        Loop {
+            scale: 0,
+            base: 65552,
+            bare: true,
+            ..counting(-400, 30, Cond::Ne, 0)
+        },
         // The bound is the argument: no constant range.
         Loop {
             bound: None,

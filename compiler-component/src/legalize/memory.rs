@@ -4,8 +4,10 @@
 
 use super::BodyLegalizer;
 use crate::error::Result;
+use crate::ir::dom::Dominators;
 use crate::ir::{
-    BinaryOp, Cond, Function, FunctionKind, Inst, MemArg, Module, Op, Symbol, TrapCode, Type, Value,
+    BinaryOp, Block, Cond, Function, FunctionKind, Inst, MemArg, Module, Op, Symbol, TrapCode,
+    Type, Value,
 };
 
 /// Whether the memory size word can change during any call of this function: only by a
@@ -56,11 +58,13 @@ const LOW_BITS: u64 = 0x7ff;
 
 /// What `reassociate` needs to know of the old function's values.
 pub(super) struct OldAddresses {
-    /// The operands of each i32 `a + b` used only as the address of accesses.
-    sums: Vec<Option<(Value, Value)>>,
+    /// The operands and block of each i32 `a + b` used only as the address of accesses.
+    sums: Vec<Option<(Value, Value, Block)>>,
     /// Which values are shifts left by 1..=3 (array indices scaled by the element size) read
     /// once: Thumb-2 can fold them into an access.
     scaled: Vec<bool>,
+    /// Each block's innermost natural loop (its index in `Dominators::loops`), if any.
+    innermost: Vec<Option<usize>>,
 }
 
 pub(super) fn old_addresses(func: &Function) -> OldAddresses {
@@ -70,7 +74,7 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
     let consts = func.constants();
     let mut address_only = vec![true; n];
     let mut uses = vec![0u32; n];
-    for block in &func.blocks {
+    for (bi, block) in func.blocks.iter().enumerate() {
         for inst in &block.insts {
             if let (Op::Binary(op), [r], [a, b]) =
                 (&inst.op, inst.results.as_slice(), &inst.args[..])
@@ -78,7 +82,7 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
                 && let Some(slot) = binaries.get_mut(r.0 as usize)
             {
                 match op {
-                    BinaryOp::Add => *slot = Some((*a, *b)),
+                    BinaryOp::Add => *slot = Some((*a, *b, Block(bi as u32))),
                     BinaryOp::Shl
                         if consts
                             .get(b.0 as usize)
@@ -117,9 +121,20 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
             *slot = None;
         }
     }
+    let dom = Dominators::compute(func);
+    let mut innermost = vec![None; func.blocks.len()];
+    // Innermost loops come first: the first loop holding a block is its innermost.
+    for (i, l) in dom.loops(func).iter().enumerate() {
+        for (slot, inside) in innermost.iter_mut().zip(&l.in_body) {
+            if *inside && slot.is_none() {
+                *slot = Some(i);
+            }
+        }
+    }
     OldAddresses {
         sums: binaries,
         scaled,
+        innermost,
     }
 }
 
@@ -323,12 +338,16 @@ impl BodyLegalizer<'_> {
         (base, addr, offset): (Value, Value, u32),
         wide: bool,
     ) -> (Value, Value, u32) {
-        let Some((a, b)) = self
+        // An address computed outside the access's innermost loop stays whole: taking it
+        // apart here would redo the sum at every iteration.
+        let innermost = |b: Block| self.old_addresses.innermost.get(b.0 as usize).copied();
+        let Some((a, b, _)) = self
             .old_addresses
             .sums
             .get(old_addr.0 as usize)
             .copied()
             .flatten()
+            .filter(|s| innermost(s.2) == innermost(self.old_block))
         else {
             return (base, addr, offset);
         };

@@ -73,6 +73,8 @@ struct BodyLegalizer<'a> {
     old_extends: Vec<Option<Option<bool>>>,
     /// Old address sums and scaled indices, for address reassociation.
     old_addresses: memory::OldAddresses,
+    /// The old block being rewritten.
+    old_block: Block,
     /// Ranges of old address values (with bounds checks only): an access whose address range
     /// ends within the memory's minimum size needs no check.
     ranges: Option<ranges::Ranges<'a>>,
@@ -115,6 +117,7 @@ fn legalize_body(
         old_consts: old.constants(),
         old_extends: int64::old_extends(&old),
         old_addresses: memory::old_addresses(&old),
+        old_block: Block(0),
         ranges: options.bounds_checks.then(|| ranges::Ranges::new(&old)),
     };
     // Block parameters first: a jump may reach a block before it is rewritten.
@@ -259,6 +262,7 @@ impl BodyLegalizer<'_> {
         let old = self.old;
         let data = &old.blocks[block.0 as usize];
         self.b.switch_to(block);
+        self.old_block = block;
         self.checked.clear();
         self.rooms.clear();
         if block.0 == 0 {

@@ -1,7 +1,7 @@
 //! Linear memory, bounds checks, memory.size/grow, globals and `synth_init`.
 
 use super::*;
-use crate::ir::{BinaryOp, DataSegment, MemArg, Symbol, UnaryOp};
+use crate::ir::{BinaryOp, Cond, DataSegment, MemArg, Symbol, UnaryOp};
 
 fn mem(width: u8, signed: bool, offset: u64) -> MemArg {
     MemArg {
@@ -510,5 +510,73 @@ fn unchecked_array_addresses_join_the_memory_base() {
             .count();
         let expected = if caps.indexed_access { 2 } else { 1 };
         assert_eq!(parts, expected, "{func}");
+    }
+}
+
+#[test]
+fn an_address_from_outside_the_loop_stays_whole() {
+    // a[i] at 70000 + (i << 2) computed in the entry block and loaded in a loop: the access
+    // adds the whole address to the memory base, not the base plus 70000 and then the index
+    // again in every iteration.
+    let mut f = FuncBuilder::new(&[Type::I32], &[Type::I32]);
+    let i = f.param(0);
+    let two = f.op(Op::Const(2), &[], Type::I32);
+    let scaled = f.op(Op::Binary(BinaryOp::Shl), &[i, two], Type::I32);
+    let array = f.op(Op::Const(70000), &[], Type::I32);
+    let at = f.op(Op::Binary(BinaryOp::Add), &[scaled, array], Type::I32);
+    let next = f.block(&[Type::I32]);
+    let done = f.block(&[]);
+    let zero = f.op(Op::Const(0), &[], Type::I32);
+    f.term(Terminator::Jump {
+        target: next,
+        args: vec![zero],
+    });
+    // Loads a[i] until it differs from the counter (or three rounds).
+    f.switch_to(next);
+    let n = f.block_params(next)[0];
+    let x = f.op(Op::Load(mem(4, false, 0)), &[at], Type::I32);
+    let one = f.op(Op::Const(1), &[], Type::I32);
+    let n1 = f.op(Op::Binary(BinaryOp::Add), &[n, one], Type::I32);
+    let three = f.op(Op::Const(3), &[], Type::I32);
+    let more = f.op(Op::Compare(Cond::LtU), &[n1, three], Type::I32);
+    let again = f.block(&[]);
+    f.term(Terminator::Branch {
+        cond: more,
+        then_block: again,
+        else_block: done,
+    });
+    f.switch_to(again);
+    f.term(Terminator::Jump {
+        target: next,
+        args: vec![n1],
+    });
+    f.switch_to(done);
+    f.ret(&[x]);
+    let m = module(&[], vec![f.func], memory(2, 2), Vec::new());
+    for caps in [NO_CAPS, ALL_CAPS] {
+        let after = legalized(&m, caps, false);
+        for a in [0u64, 5, 1000] {
+            assert_eq!(run(&after, 0, &[a]), run(&m, 0, &[a]));
+        }
+        let func = &after.bodies[0];
+        let adds_of_70000 = func
+            .blocks
+            .iter()
+            .flat_map(|b| &b.insts)
+            .filter(|i| matches!(i.op, Op::Const(69632 | 70000)))
+            .count();
+        assert_eq!(adds_of_70000, 1, "{func}");
+        // The loop redoes no part of the address: no shift, no array address.
+        let redone = func.blocks[1]
+            .insts
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.op,
+                    Op::Binary(BinaryOp::Shl) | Op::Const(69632) | Op::Const(70000)
+                )
+            })
+            .count();
+        assert_eq!(redone, 0, "{func}");
     }
 }

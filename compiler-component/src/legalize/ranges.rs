@@ -19,6 +19,11 @@ const MAX_DEPTH: u32 = 48;
 /// How many single-predecessor blocks above a back edge are searched for its conditions.
 const MAX_GUARDS: usize = 8;
 
+/// Parameter-edge pairs the lockstep rule may visit in one function: each use scans a loop
+/// header's parameters and edges, so a crafted header with thousands of both would otherwise
+/// cost their product for every parameter.
+const LOCKSTEP_BUDGET: usize = 1 << 20;
+
 #[derive(Clone, Copy, PartialEq)]
 enum State {
     Unknown,
@@ -40,6 +45,8 @@ pub(super) struct Ranges<'a> {
     /// Each block's single predecessor, if it has one.
     single_pred: Vec<Option<Block>>,
     state: Vec<State>,
+    /// What is left of `LOCKSTEP_BUDGET`.
+    lockstep_budget: usize,
 }
 
 impl<'a> Ranges<'a> {
@@ -89,6 +96,7 @@ impl<'a> Ranges<'a> {
             preds,
             single_pred,
             state: vec![State::Unknown; n],
+            lockstep_budget: LOCKSTEP_BUDGET,
         }
     }
 
@@ -255,6 +263,8 @@ impl<'a> Ranges<'a> {
     fn sibling_rounds(&mut self, block: Block, k: usize, pred: Block, depth: u32) -> Option<u32> {
         let params = self.func.block(block).params.clone();
         let edges = self.preds.get(block.0 as usize)?.clone();
+        let cost = params.len().saturating_mul(edges.len());
+        self.lockstep_budget = self.lockstep_budget.checked_sub(cost)?;
         let mut best: Option<u32> = None;
         for (j, &c) in params.iter().enumerate() {
             if j == k {

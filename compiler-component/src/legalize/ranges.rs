@@ -336,25 +336,12 @@ impl<'a> Ranges<'a> {
 
     /// The constant n when the way from `pred` is taken only while `next != n`.
     fn exit_value(&mut self, pred: Block, next: Value) -> Option<u32> {
-        let mut block = pred;
-        let mut from = None;
-        for _ in 0..MAX_GUARDS {
-            if let Some(child) = from
-                && let Terminator::Branch {
-                    cond,
-                    then_block,
-                    else_block,
-                } = &self.func.block(block).term
-                && then_block != else_block
-                && let Some((Cond::Ne, _, (n, n_hi))) =
-                    self.comparison(*cond, *then_block == child, &[next], 0)
+        for (cond, holds) in self.guards(pred) {
+            if let Some((Cond::Ne, _, (n, n_hi))) = self.comparison(cond, holds, &[next], 0)
                 && n == n_hi
             {
                 return Some(n);
             }
-            let up = self.single_pred.get(block.0 as usize).copied().flatten()?;
-            from = Some(block);
-            block = up;
         }
         None
     }
@@ -388,45 +375,45 @@ impl<'a> Ranges<'a> {
 
     /// `s` when `v` is `p + s` with `s` a constant in 1..=65536.
     fn step_of(&self, v: Value, p: Value) -> Option<u32> {
-        let Def::Inst(Op::Binary(BinaryOp::Add), [a, b]) = self.defs.get(v.0 as usize)? else {
-            return None;
-        };
-        let s = match (*a == p, *b == p) {
-            (true, _) => self.konst(*b)?,
-            (_, true) => self.konst(*a)?,
-            _ => return None,
-        };
-        (1..=65536).contains(&s).then_some(s)
+        self.signed_step_of(v, p)
+            .filter(|s| *s > 0)
+            .map(|s| s as u32)
+    }
+
+    /// The branch conditions on the way to `pred`, each with whether it held: the branches
+    /// ending the chain of single-predecessor blocks above it (`MAX_GUARDS` blocks searched,
+    /// `pred` included).
+    fn guards(&self, pred: Block) -> Vec<(Value, bool)> {
+        let mut found = Vec::new();
+        let mut child = pred;
+        for _ in 1..MAX_GUARDS {
+            let Some(block) = self.single_pred.get(child.0 as usize).copied().flatten() else {
+                break;
+            };
+            if let Terminator::Branch {
+                cond,
+                then_block,
+                else_block,
+            } = &self.func.block(block).term
+                && then_block != else_block
+            {
+                found.push((*cond, *then_block == child));
+            }
+            child = block;
+        }
+        found
     }
 
     /// The largest value `next` can take on the edge from `pred`, from the tightest bound a
     /// branch condition on the way gives, with the largest `p` that bound assumes.
     fn edge_bound(&mut self, pred: Block, g: &Guard, depth: u32) -> Option<(u32, u32)> {
         let mut best: Option<(u32, u32)> = None;
-        let mut block = pred;
-        let mut from = None;
-        for _ in 0..MAX_GUARDS {
-            // The edge into `from` is taken only when the branch ending `block` went that way.
-            if let Some(child) = from
-                && let Terminator::Branch {
-                    cond,
-                    then_block,
-                    else_block,
-                } = &self.func.block(block).term
-                && then_block != else_block
+        for (cond, holds) in self.guards(pred) {
+            if let Some(b) = self.cond_bound(cond, holds, g, depth)
+                && best.is_none_or(|x| b.0 < x.0)
             {
-                let holds = *then_block == child;
-                if let Some(b) = self.cond_bound(*cond, holds, g, depth)
-                    && best.is_none_or(|x| b.0 < x.0)
-                {
-                    best = Some(b);
-                }
+                best = Some(b);
             }
-            let Some(up) = self.single_pred.get(block.0 as usize).copied().flatten() else {
-                break;
-            };
-            from = Some(block);
-            block = up;
         }
         best
     }

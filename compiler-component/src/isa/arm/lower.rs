@@ -385,25 +385,16 @@ impl<'a> Lowerer<'a> {
                 let [base, addr] = self.args(inst)?;
                 let rd = self.result(inst)?;
                 let base = self.reg(base)?;
-                if let Some((index, shift)) = self.scaled_index(addr)? {
-                    self.check_width(m.width)?;
-                    self.push(MInst::Load {
-                        access: Access {
-                            width: m.width,
-                            signed: m.signed,
-                        },
-                        rd,
-                        base,
-                        index,
-                        shift,
-                        offset: 0,
-                    });
-                    return Ok(());
-                }
-                let (index, offset) = self.access_index(addr, m.offset)?;
-                if self.is_vfp_value(inst.results[0]) {
-                    return self.lower_fload(rd, m.width == 8, base, index, offset);
-                }
+                let (index, shift, offset) = match self.scaled_index(addr)? {
+                    Some((index, shift)) => (index, shift, 0),
+                    None => {
+                        let (index, offset) = self.access_index(addr, m.offset)?;
+                        if self.is_vfp_value(inst.results[0]) {
+                            return self.lower_fload(rd, m.width == 8, base, index, offset);
+                        }
+                        (index, 0, offset)
+                    }
+                };
                 self.check_width(m.width)?;
                 self.push(MInst::Load {
                     access: Access {
@@ -413,7 +404,7 @@ impl<'a> Lowerer<'a> {
                     rd,
                     base,
                     index,
-                    shift: 0,
+                    shift,
                     offset,
                 });
             }

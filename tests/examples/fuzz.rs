@@ -10,7 +10,7 @@
 //! Options: `--seconds N` (wall-clock bound, default 60), `--jobs N` (worker threads, default
 //! 2), `--seed N` (run seed, default 1), `--modules N` (stop after N modules), `--targets a,b`,
 //! `--out DIR` (failing modules and reports, default `fuzz-out`), `--reduce` (shrink every
-//! failing module and write it as a fixture into `DIR/fixtures`), `--attempts N` (shrink
+//! failing module, then its providers, and write them as a fixture into `DIR/fixtures`), `--attempts N` (shrink
 //! attempts without progress, default 300), `--no-isolation`, `--module SEED` (run one module
 //! seed, as printed), `--replay FILE` (run a .wasm or .wat file, with the providers it imports
 //! from found as `lib/MODULE.wat` beside it), `--only-linked` (run only the seeds that draw a
@@ -275,12 +275,23 @@ fn reduce_and_save(
     match fuzz::reduce::reduce(wasm, providers, seed, finding, options, args.attempts) {
         Ok(reduced) => {
             let name = format!("fuzz_{seed:016x}");
-            let comment = format!(
+            let mut comment = format!(
                 "Found by the differential fuzzer (examples/fuzz.rs), module seed 0x{seed:016x},\n\
-                 reduced from {} to {} bytes with wasm-shrink.\n{finding}",
+                 reduced from {} to {} bytes with wasm-shrink",
                 reduced.original_size,
                 reduced.wasm.len()
             );
+            for ((module, wasm), before) in reduced
+                .providers
+                .iter()
+                .zip(&reduced.original_provider_sizes)
+            {
+                comment.push_str(&format!(
+                    ", its provider `{module}` from {before} to {} bytes",
+                    wasm.len()
+                ));
+            }
+            comment.push_str(&format!(".\n{finding}"));
             match fuzz::reduce::write_fixture(&dir, &name, &reduced, &comment) {
                 Ok(path) => println!("seed 0x{seed:016x}: reduced fixture {}", path.display()),
                 Err(e) => println!("seed 0x{seed:016x}: cannot write the fixture: {e}"),

@@ -134,7 +134,8 @@ pub fn observe_oracle(
             Vec::new(),
         )),
         Ok(mut instance) => {
-            let outcome = instance.invoke(&vector.function, &vector.args)?;
+            let outcome =
+                instance.invoke_in(vector.module.as_deref(), &vector.function, &vector.args)?;
             let memory = instance.memory()?;
             Ok((
                 Observation {
@@ -167,7 +168,8 @@ pub fn observe_emulator(
             0,
         )),
         Outcome::Returned(_) => {
-            let call = instance.invoke(&vector.function, &vector.args)?;
+            let call =
+                instance.invoke_in(vector.module.as_deref(), &vector.function, &vector.args)?;
             let memory = instance.memory()?;
             Ok((
                 Observation {

@@ -245,9 +245,28 @@ fn instantiation_trap(error: &wasmtime::Error, info: &ModuleInfo) -> Result<u32,
 
 impl<'o> OracleInstance<'o> {
     pub fn invoke(&mut self, export: &str, args: &[Value]) -> Result<Outcome, HarnessError> {
-        let sig = &self.oracle.info.export(export)?.sig;
-        let func = self
-            .instance
+        self.invoke_in(None, export, args)
+    }
+
+    /// Call `export` of the module (`module` is `None`) or of the provider `module`.
+    pub fn invoke_in(
+        &mut self,
+        module: Option<&str>,
+        export: &str,
+        args: &[Value],
+    ) -> Result<Outcome, HarnessError> {
+        let oracle: &'o Oracle = self.oracle;
+        let (instance, info) = match module {
+            None => (self.instance, &oracle.info),
+            Some(module) => oracle
+                .providers
+                .iter()
+                .position(|(name, _, _)| name == module)
+                .map(|at| (self.providers[at], &oracle.providers[at].2))
+                .ok_or_else(|| HarnessError::new(format!("no linked module `{module}`")))?,
+        };
+        let sig = &info.export(export)?.sig;
+        let func = instance
             .get_func(&mut self.store, export)
             .ok_or_else(|| HarnessError::new(format!("wasmtime has no export `{export}`")))?;
         let params: Vec<Val> = args.iter().map(|v| to_val(*v)).collect();

@@ -60,6 +60,19 @@ pub fn importer_info(input: &[u8], providers: &[Provider]) -> Result<ModuleInfo,
     }
 }
 
+/// Each provider's module name and description (`ModuleInfo::parse_linked`: export names and
+/// signatures), for vectors that call the providers' exports.
+pub fn provider_infos(providers: &[Provider]) -> Result<Vec<(String, ModuleInfo)>, HarnessError> {
+    providers
+        .iter()
+        .map(|(name, input)| {
+            let wasm = wat::parse_bytes(input)
+                .map_err(|e| HarnessError::new(format!("cannot parse provider `{name}`: {e}")))?;
+            Ok((name.clone(), ModuleInfo::parse_linked(&wasm)?))
+        })
+        .collect()
+}
+
 /// Every provider compiled with `options` under its module name, as (name, object); the
 /// provider's name and the error when one does not compile.
 pub fn compile(
@@ -95,9 +108,9 @@ pub fn link(
         .map(|(name, input)| {
             let wasm = wat::parse_bytes(input)
                 .map_err(|e| HarnessError::new(format!("cannot parse provider `{name}`: {e}")))?;
-            ModuleInfo::parse_namespaced(&wasm, name)
+            Ok((name.clone(), ModuleInfo::parse_namespaced(&wasm, name)?))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, HarnessError>>()?;
     let mut instance = SynthInstance::link_providers(target, object, info, objects)?;
     instance.observe_providers(infos);
     Ok(instance)

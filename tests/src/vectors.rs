@@ -128,6 +128,8 @@ pub const F64_EDGES: [u64; 37] = [
 /// One call: the export and its arguments; `line` is the 1-based line in the vector file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vector {
+    /// The linked provider (module name) whose export is called; `None` for the module itself.
+    pub module: Option<String>,
     pub function: String,
     pub args: Vec<Value>,
     pub line: usize,
@@ -136,6 +138,9 @@ pub struct Vector {
 impl std::fmt::Display for Vector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let args: Vec<String> = self.args.iter().map(|v| v.to_string()).collect();
+        if let Some(module) = &self.module {
+            write!(f, "{module}::")?;
+        }
         write!(
             f,
             "{}({}) [line {}]",
@@ -148,6 +153,16 @@ impl std::fmt::Display for Vector {
 
 /// Parse a vector file against the module's exports (names and parameter types are checked).
 pub fn parse(text: &str, info: &ModuleInfo) -> Result<Vec<Vector>, HarnessError> {
+    parse_linked(text, info, &[])
+}
+
+/// Like `parse`, for a module linked with `providers` (module name, description): a line
+/// `@MODULE FUNC: ARGS` calls the provider's export `FUNC` directly.
+pub fn parse_linked(
+    text: &str,
+    info: &ModuleInfo,
+    providers: &[(String, ModuleInfo)],
+) -> Result<Vec<Vector>, HarnessError> {
     let mut vectors = Vec::new();
     for (index, raw_line) in text.lines().enumerate() {
         let line_number = index + 1;
@@ -159,8 +174,24 @@ pub fn parse(text: &str, info: &ModuleInfo) -> Result<Vec<Vector>, HarnessError>
         let (function, rest) = line
             .split_once(':')
             .ok_or_else(|| at(format!("expected `FUNC: ARGS; ...`, found `{line}`")))?;
-        let function = function.trim();
-        let export = info.export(function).map_err(|e| at(e.message))?;
+        let (module, function) = match function.trim().strip_prefix('@') {
+            Some(qualified) => {
+                let (module, function) = qualified
+                    .split_once(char::is_whitespace)
+                    .ok_or_else(|| at(format!("expected `@MODULE FUNC`, found `{line}`")))?;
+                (Some(module.to_string()), function.trim())
+            }
+            None => (None, function.trim()),
+        };
+        let owner = match &module {
+            None => info,
+            Some(module) => providers
+                .iter()
+                .find(|(name, _)| name == module)
+                .map(|(_, info)| info)
+                .ok_or_else(|| at(format!("no linked module `{module}`")))?,
+        };
+        let export = owner.export(function).map_err(|e| at(e.message))?;
         let params = &export.sig.params;
         let rest = rest.trim();
         let arg_lists: Vec<Vec<Value>> = if rest == "edge" {
@@ -183,6 +214,7 @@ pub fn parse(text: &str, info: &ModuleInfo) -> Result<Vec<Vector>, HarnessError>
             return Err(at(format!("no calls listed for `{function}`")));
         }
         vectors.extend(arg_lists.into_iter().map(|args| Vector {
+            module: module.clone(),
             function: function.to_string(),
             args,
             line: line_number,

@@ -69,7 +69,8 @@ fn run_fixture(wat_path: &Path) -> FixtureReport {
             .into_owned();
         let providers = providers::from_dir(&wasm, &fixtures_dir().join("lib"))?;
         let info = providers::importer_info(&wat, &providers)?;
-        let vectors = vectors::parse(&text, &info)
+        let provider_infos = providers::provider_infos(&providers)?;
+        let vectors = vectors::parse_linked(&text, &info, &provider_infos)
             .map_err(|e| HarnessError::new(format!("{}: {e}", vectors_path.display())))?;
         if vectors.is_empty() {
             return Err(HarnessError::new("the vector file lists no calls"));

@@ -92,6 +92,8 @@ fn fuzz_smoke_linked_modules_agree_with_wasmtime() {
         .collect();
     let total = run_seeds(&seeds, LINKED_TIME_BUDGET);
     assert_eq!(total.profiles.get("linked"), Some(&total.modules));
+    // The providers' exports are called directly too, not only through the importer.
+    assert!(total.provider_calls > 0, "no vector called a provider");
 }
 
 /// The isolation check catches a write outside the sandbox: with bounds checks off, a store

@@ -23,10 +23,10 @@ pub struct SynthInstance {
     pub info: ModuleInfo,
     /// Run in this order by `instantiate`: the linked providers' `NS_init`, then the module's.
     inits: Vec<String>,
-    /// The linked providers' own descriptions (`ModuleInfo::parse_namespaced`), when set
-    /// (`observe_providers`): `memory` and `globals` then include their state after the
-    /// module's.
-    providers: Vec<ModuleInfo>,
+    /// The linked providers' module names and own descriptions (`ModuleInfo::parse_namespaced`),
+    /// when set (`observe_providers`): `memory` and `globals` then include their state after the
+    /// module's, and `invoke_in` calls their exports.
+    providers: Vec<(String, ModuleInfo)>,
 }
 
 impl SynthInstance {
@@ -104,13 +104,33 @@ impl SynthInstance {
     }
 
     pub fn invoke(&mut self, export: &str, args: &[Value]) -> Result<CallResult, HarnessError> {
-        let export = self.info.export(export)?.clone();
+        self.invoke_in(None, export, args)
+    }
+
+    /// Call `export` of the module (`module` is `None`) or of the observed provider `module`.
+    pub fn invoke_in(
+        &mut self,
+        module: Option<&str>,
+        export: &str,
+        args: &[Value],
+    ) -> Result<CallResult, HarnessError> {
+        let owner = match module {
+            None => &self.info,
+            Some(module) => self
+                .providers
+                .iter()
+                .find(|(name, _)| name == module)
+                .map(|(_, info)| info)
+                .ok_or_else(|| HarnessError::new(format!("no linked module `{module}`")))?,
+        };
+        let export = owner.export(export)?.clone();
         self.machine.call(&export.symbol, &export.sig, args)
     }
 
-    /// Observe the linked providers' memories and globals too: `infos` are their
-    /// descriptions under their namespaces (`ModuleInfo::parse_namespaced`), in link order.
-    pub fn observe_providers(&mut self, infos: Vec<ModuleInfo>) {
+    /// Observe the linked providers' memories and globals too, and let `invoke_in` call them:
+    /// `infos` are their module names and descriptions under their namespaces
+    /// (`ModuleInfo::parse_namespaced`), in link order.
+    pub fn observe_providers(&mut self, infos: Vec<(String, ModuleInfo)>) {
         self.providers = infos;
     }
 
@@ -118,7 +138,7 @@ impl SynthInstance {
     /// followed by each observed provider's defined memory.
     pub fn memory(&self) -> Result<Vec<u8>, HarnessError> {
         let mut bytes = Vec::new();
-        for info in std::iter::once(&self.info).chain(&self.providers) {
+        for info in std::iter::once(&self.info).chain(self.providers.iter().map(|(_, info)| info)) {
             if !info.has_memory {
                 continue;
             }
@@ -170,7 +190,7 @@ impl SynthInstance {
     /// The defined globals' current values, by global index (then each observed provider's).
     pub fn globals(&self) -> Result<Vec<Value>, HarnessError> {
         std::iter::once(&self.info)
-            .chain(&self.providers)
+            .chain(self.providers.iter().map(|(_, info)| info))
             .flat_map(|info| &info.globals)
             .map(|g| {
                 let address = self.machine.image().symbol(&g.symbol)?;

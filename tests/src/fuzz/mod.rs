@@ -76,37 +76,50 @@ fn random_value(rng: &mut Rng, ty: ValType) -> Value {
 }
 
 /// The vectors of one module: for every exported function, up to `edge` combinations of edge
-/// values (spread over the cross product) and `random` random argument lists.
-pub fn module_vectors(info: &ModuleInfo, seed: u64, edge: usize, random: usize) -> Vec<Vector> {
+/// values (spread over the cross product) and `random` random argument lists; then the same for
+/// every export of each linked provider (module name, description), called directly.
+pub fn module_vectors(
+    info: &ModuleInfo,
+    providers: &[(String, ModuleInfo)],
+    seed: u64,
+    edge: usize,
+    random: usize,
+) -> Vec<Vector> {
     let mut rng = Rng::new(seed ^ 0x7665_6374_6f72_7321);
     let mut out = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for export in &info.exports {
-        if !seen.insert(export.symbol.clone()) {
-            continue; // the same function under another name
-        }
-        let params = &export.sig.params;
-        let all_edges = vectors::edge_vectors(params);
-        let stride = all_edges.len().div_ceil(edge.max(1)).max(1);
-        // A random phase so the same parameter list does not always get the same combinations.
-        let phase = rng.below(stride as u64) as usize;
-        let mut lists: Vec<Vec<Value>> = all_edges
-            .into_iter()
-            .skip(phase)
-            .step_by(stride)
-            .take(edge)
-            .collect();
-        if !params.is_empty() {
-            for _ in 0..random {
-                lists.push(params.iter().map(|t| random_value(&mut rng, *t)).collect());
+    let owners = std::iter::once((None, info))
+        .chain(providers.iter().map(|(name, info)| (Some(name), info)));
+    for (module, info) in owners {
+        let mut seen = std::collections::BTreeSet::new();
+        for export in &info.exports {
+            if !seen.insert(export.symbol.clone()) {
+                continue; // the same function under another name
             }
+            let params = &export.sig.params;
+            let all_edges = vectors::edge_vectors(params);
+            let stride = all_edges.len().div_ceil(edge.max(1)).max(1);
+            // A random phase so the same parameter list does not always get the same
+            // combinations.
+            let phase = rng.below(stride as u64) as usize;
+            let mut lists: Vec<Vec<Value>> = all_edges
+                .into_iter()
+                .skip(phase)
+                .step_by(stride)
+                .take(edge)
+                .collect();
+            if !params.is_empty() {
+                for _ in 0..random {
+                    lists.push(params.iter().map(|t| random_value(&mut rng, *t)).collect());
+                }
+            }
+            lists.dedup();
+            out.extend(lists.into_iter().map(|args| Vector {
+                module: module.cloned(),
+                function: export.name.clone(),
+                args,
+                line: 0,
+            }));
         }
-        lists.dedup();
-        out.extend(lists.into_iter().map(|args| Vector {
-            function: export.name.clone(),
-            args,
-            line: 0,
-        }));
     }
     out
 }
@@ -151,6 +164,9 @@ pub fn vectors_file(vectors: &[Vector]) -> String {
     let mut text = String::new();
     for vector in vectors {
         let args: Vec<String> = vector.args.iter().map(|v| vector_literal(*v)).collect();
+        if let Some(module) = &vector.module {
+            text.push_str(&format!("@{module} "));
+        }
         text.push_str(&format!("{}: {}\n", vector.function, args.join(" ")));
     }
     text

@@ -144,7 +144,11 @@ impl std::fmt::Display for Finding {
         )?;
         if let Some(vector) = &self.vector {
             let args: Vec<String> = vector.args.iter().map(|v| v.to_string()).collect();
-            write!(f, ": {}({})", vector.function, args.join(", "))?;
+            let module = vector
+                .module
+                .as_ref()
+                .map_or(String::new(), |m| format!("{m}::"));
+            write!(f, ": {module}{}({})", vector.function, args.join(", "))?;
         }
         write!(f, ": {}", self.detail)
     }
@@ -160,6 +164,8 @@ pub struct ModuleOutcome {
     pub partial_rejections: Vec<String>,
     /// Vectors compared, per target name.
     pub vectors: BTreeMap<&'static str, usize>,
+    /// Of them, those that call a provider's export directly (all targets).
+    pub provider_calls: usize,
     /// Vectors not compared, by reason (wasmtime out of fuel, out of bounds with checks off).
     pub skipped: BTreeMap<String, usize>,
     pub findings: Vec<Finding>,
@@ -235,11 +241,24 @@ pub fn run_module(
             return outcome;
         }
     };
-    if info.exports.is_empty() {
+    let provider_infos = match providers::provider_infos(providers) {
+        Ok(infos) => infos,
+        Err(e) => {
+            outcome.rejected = Some(format!("harness: {}", normalize_reason(&e.message)));
+            return outcome;
+        }
+    };
+    if info.exports.is_empty() && provider_infos.iter().all(|(_, p)| p.exports.is_empty()) {
         outcome.rejected = Some("no exported function".to_string());
         return outcome;
     }
-    let vectors = super::module_vectors(&info, seed, options.edge_vectors, options.random_vectors);
+    let vectors = super::module_vectors(
+        &info,
+        &provider_infos,
+        seed,
+        options.edge_vectors,
+        options.random_vectors,
+    );
     run_vectors(wasm, providers, &info, &vectors, options, &mut outcome);
     outcome
 }
@@ -357,6 +376,7 @@ pub fn run_vectors(
                 }
                 let observed = observe_emulator(&mut instance, vector);
                 *outcome.vectors.entry(target.name()).or_default() += 1;
+                outcome.provider_calls += usize::from(vector.module.is_some());
                 let mut found = classify(expected, observed, vector, &oracle, &frames);
                 if found.is_none()
                     && isolation

@@ -27,6 +27,8 @@ pub struct Summary {
     /// Modules declined on some (target, variant) only, by reason.
     pub partial_rejections: BTreeMap<String, u64>,
     pub vectors: BTreeMap<&'static str, u64>,
+    /// Of them, vectors that call a provider's export directly.
+    pub provider_calls: u64,
     pub skipped: BTreeMap<String, u64>,
     pub resources: BTreeMap<String, ResourceStats>,
     /// (module seed, finding), every bug.
@@ -58,6 +60,7 @@ impl Summary {
         for (target, count) in &outcome.vectors {
             *self.vectors.entry(target).or_default() += *count as u64;
         }
+        self.provider_calls += outcome.provider_calls as u64;
         for (reason, count) in &outcome.skipped {
             *self.skipped.entry(reason.clone()).or_default() += *count as u64;
         }
@@ -102,6 +105,7 @@ impl Summary {
         for (k, v) in other.vectors {
             *self.vectors.entry(k).or_default() += v;
         }
+        self.provider_calls += other.provider_calls;
         for (k, v) in other.max_frame {
             let slot = self.max_frame.entry(k).or_default();
             *slot = (*slot).max(v);
@@ -150,7 +154,11 @@ impl Summary {
             .collect();
         let _ = writeln!(s, "profiles: {}", profiles.join(", "));
         let total: u64 = self.vectors.values().sum();
-        let _ = writeln!(s, "vectors compared: {total}");
+        let _ = writeln!(
+            s,
+            "vectors compared: {total} ({} of them call a provider's export directly)",
+            self.provider_calls
+        );
         for (target, count) in &self.vectors {
             let frame = self.max_frame.get(target).copied().unwrap_or(0);
             let _ = writeln!(s, "  {target}: {count} (largest frame {frame} B)");

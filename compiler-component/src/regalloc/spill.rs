@@ -94,6 +94,7 @@ pub(crate) fn run(
     next: &NextUse,
     spill_at_def: &BitSet,
     joins: Joins,
+    look_through: bool,
 ) -> Result<Round> {
     let num_vregs = func.num_vregs();
     let mut spiller = Spiller {
@@ -103,6 +104,7 @@ pub(crate) fn run(
         next,
         spill_at_def,
         joins,
+        look_through,
         allocatable: PRegSet::of(&env.allocatable),
         holder: [None; NUM_PREGS],
         regs_of: vec![PRegSet::EMPTY; num_vregs],
@@ -146,6 +148,8 @@ struct Spiller<'a> {
     next: &'a NextUse,
     spill_at_def: &'a BitSet,
     joins: Joins,
+    /// Hint defs through blocks that only jump on (`successor_wants`).
+    look_through: bool,
     allocatable: PRegSet,
     holder: [Option<VReg>; NUM_PREGS],
     /// Registers holding each vreg's current value.
@@ -296,23 +300,70 @@ impl Spiller<'_> {
         }
     }
 
-    /// The register the single successor's fixed entry state expects `v` in (as a jump argument
-    /// for a parameter, or as a live-through value): defining it there saves a move at the jump.
+    /// The register a successor's fixed entry state expects `v` in (as a jump argument for a
+    /// parameter, or as a live-through value): defining it there saves a move at the jump. A
+    /// block with several successors looks through those that only jump on (a loop's back edge
+    /// split off a conditional branch): defining `v` where the loop header wants it leaves
+    /// that edge without moves, and layout then branches straight to the header.
     fn successor_wants(&self, v: VReg) -> Option<PReg> {
         let terminator = self.block_end.checked_sub(1)?;
-        let [succ] = self.func.block_succs(self.block) else {
-            return None;
+        match self.func.block_succs(self.block) {
+            [succ] => self.entry_wants(*succ, terminator, v),
+            succs if !self.look_through || succs.len() < 2 => None,
+            succs => succs.iter().find_map(|&s| {
+                let insts = self.func.block_insts(s);
+                let [next] = self.func.block_succs(s) else {
+                    return None;
+                };
+                let forwards = insts.len() == 1
+                    && self.func.block_preds(s).len() == 1
+                    && self.func.block_params(s).is_empty();
+                forwards
+                    .then(|| self.entry_wants(*next, insts.start, v))
+                    .flatten()
+            }),
+        }
+        .filter(|r| self.allocatable.contains(*r))
+    }
+
+    /// Registers where a successor with a fixed entry state expects a value other than `v`:
+    /// a hint must not put `v` there, or the branch must move it out again.
+    fn successors_hold_other(&self, v: VReg) -> PRegSet {
+        let Some(terminator) = self.block_end.checked_sub(1) else {
+            return PRegSet::EMPTY;
         };
-        let entry = self.entry.get(*succ)?.as_ref()?;
-        let params = self.func.block_params(*succ);
         let args = self.func.jump_args(terminator);
+        let mut regs = PRegSet::EMPTY;
+        for &s in self.func.block_succs(self.block) {
+            let Some(entry) = self.entry.get(s).and_then(Option::as_ref) else {
+                continue;
+            };
+            let params = self.func.block_params(s);
+            for &(w, r) in &entry.in_regs {
+                let value = params
+                    .iter()
+                    .position(|p| *p == w)
+                    .and_then(|i| args.get(i).copied())
+                    .unwrap_or(w);
+                if value != v {
+                    regs = regs.with(r);
+                }
+            }
+        }
+        regs
+    }
+
+    /// The register `succ`'s fixed entry state expects `v` in, reached by `jump`.
+    fn entry_wants(&self, succ: usize, jump: usize, v: VReg) -> Option<PReg> {
+        let entry = self.entry.get(succ)?.as_ref()?;
+        let params = self.func.block_params(succ);
+        let args = self.func.jump_args(jump);
         let wanted = |w: VReg| entry.in_regs.iter().find(|(x, _)| *x == w).map(|&(_, r)| r);
         args.iter()
             .zip(params)
             .filter(|(a, _)| **a == v)
             .find_map(|(_, p)| wanted(*p))
             .or_else(|| wanted(v))
-            .filter(|r| self.allocatable.contains(*r))
     }
 
     /// The register `v`'s next read in this block pins it to (a return value, a call
@@ -928,7 +979,12 @@ impl<'a> RegState<'a> for Spiller<'a> {
     fn def_reg(&mut self, v: VReg, inst: usize, busy: PRegSet, avoid: PRegSet) -> Result<PReg> {
         let avoid = avoid.union(self.clobbered_before_next_use(v, inst));
         let unusable = busy.union(avoid).union(self.reserved);
-        let hint = [self.successor_wants(v), self.next_read_wants(v)]
+        // Not where another successor expects a different value: the branch would have to
+        // move `v` out again.
+        let for_successor = self
+            .successor_wants(v)
+            .filter(|h| !self.successors_hold_other(v).contains(*h));
+        let hint = [for_successor, self.next_read_wants(v)]
             .into_iter()
             .flatten()
             .find(|h| !unusable.contains(*h) && self.holder(*h).is_none());

@@ -9,8 +9,9 @@
 //!    or disappears when it is already in the right one.
 //!
 //! A branch cannot carry moves for one successor only (a critical edge), so when two successors
-//! would want different register states the walk is retried with joins that start with their
-//! values in memory ([`super::spill::Joins`]); the last policy cannot conflict. The baseline
+//! would want different register states the walk is retried without the register hints that
+//! look through forwarding blocks, then with joins that start with their values in memory
+//! ([`super::spill::Joins`]); the last policy cannot conflict. The baseline
 //! allocator stays behind it as a safety net that no known function reaches.
 //!
 //! Limits: time is linear in instructions times allocatable registers for the block walk, plus
@@ -58,16 +59,23 @@ pub fn allocate_unchecked(
     let next = NextUse::compute(func, &live);
 
     let none = BitSet::new(func.num_vregs());
-    // Where a branch's successors would disagree about registers, retry with joins that
-    // start in memory (see `Joins`).
-    let mut tries = [Joins::Carried, Joins::InMemory, Joins::AllInMemory].into_iter();
+    // Where a branch's successors would disagree about registers, retry without the hints
+    // that look through forwarding blocks, then with joins that start in memory (see `Joins`).
+    let mut tries = [
+        (Joins::Carried, true),
+        (Joins::Carried, false),
+        (Joins::InMemory, true),
+        (Joins::InMemory, false),
+        (Joins::AllInMemory, false),
+    ]
+    .into_iter();
     let mut last_reason = String::new();
-    let (first, joins) = loop {
-        let Some(joins) = tries.next() else {
+    let (first, joins, look_through) = loop {
+        let Some((joins, look_through)) = tries.next() else {
             return Ok(Err(last_reason));
         };
-        match spill::run(func, env, &live, &next, &none, joins) {
-            Ok(round) => break (round, joins),
+        match spill::run(func, env, &live, &next, &none, joins, look_through) {
+            Ok(round) => break (round, joins, look_through),
             Err(Failure::Fallback(reason)) => last_reason = reason,
             Err(Failure::Error(e)) => return Err(e),
         }
@@ -75,7 +83,15 @@ pub fn allocate_unchecked(
     let second = if first.needs_slot.count() == 0 {
         None
     } else {
-        match spill::run(func, env, &live, &next, &first.needs_slot, joins) {
+        match spill::run(
+            func,
+            env,
+            &live,
+            &next,
+            &first.needs_slot,
+            joins,
+            look_through,
+        ) {
             Ok(round) => Some(round),
             Err(Failure::Fallback(_)) => None,
             Err(Failure::Error(e)) => return Err(e),

@@ -776,8 +776,9 @@ pub enum Asm {
         rn: PReg,
         rm: PReg,
     },
-    /// `mls rd, rn, rm, ra`: rd = ra - rn * rm.
-    Mls {
+    /// `mla rd, rn, rm, ra`: rd = ra + rn * rm; `mls` (`sub`): rd = ra - rn * rm.
+    MulAdd {
+        sub: bool,
         rd: PReg,
         rn: PReg,
         rm: PReg,
@@ -1058,9 +1059,20 @@ impl Asm {
                 format!("{}{c}.w {}, {}, {}", op.mnemonic(), r(rd), r(rn), r(rm))
             }
             Asm::Mul32 { rd, rn, rm } => format!("mul{c} {}, {}, {}", r(rd), r(rn), r(rm)),
-            Asm::Mls { rd, rn, rm, ra } => {
-                format!("mls{c} {}, {}, {}, {}", r(rd), r(rn), r(rm), r(ra))
-            }
+            Asm::MulAdd {
+                sub,
+                rd,
+                rn,
+                rm,
+                ra,
+            } => format!(
+                "{}{c} {}, {}, {}, {}",
+                if *sub { "mls" } else { "mla" },
+                r(rd),
+                r(rn),
+                r(rm),
+                r(ra)
+            ),
             Asm::MulLong {
                 signed,
                 acc,

@@ -834,7 +834,8 @@ impl Emitter<'_> {
                         rn,
                         rm,
                     });
-                    b.inst(Asm::Mls {
+                    b.inst(Asm::MulAdd {
+                        sub: true,
                         rd,
                         rn: IP,
                         rm,
@@ -1066,6 +1067,19 @@ impl Emitter<'_> {
             MInst::Alu { op, rd, rn, rm } => {
                 self.alu(*op, r.get(*rd)?, r.get(*rn)?, r.src(*rm)?)?;
             }
+            MInst::MulAdd {
+                sub,
+                rd,
+                rn,
+                rm,
+                ra,
+            } => self.b.inst(Asm::MulAdd {
+                sub: *sub,
+                rd: r.get(*rd)?,
+                rn: r.get(*rn)?,
+                rm: r.get(*rm)?,
+                ra: r.get(*ra)?,
+            }),
             MInst::AluShifted {
                 op,
                 rd,

@@ -376,9 +376,15 @@ pub fn encode(asm: &Asm) -> Result<Vec<u8>> {
             0xf000 | (r(*rd) << 8) | r(*rm),
         ),
         Asm::Mul32 { rd, rn, rm } => hw32(0xfb00 | r(*rn), 0xf000 | (r(*rd) << 8) | r(*rm)),
-        Asm::Mls { rd, rn, rm, ra } => hw32(
+        Asm::MulAdd {
+            sub,
+            rd,
+            rn,
+            rm,
+            ra,
+        } => hw32(
             0xfb00 | r(*rn),
-            (r(*ra) << 12) | (r(*rd) << 8) | 0x10 | r(*rm),
+            (r(*ra) << 12) | (r(*rd) << 8) | (u16::from(*sub) << 4) | r(*rm),
         ),
         Asm::MulLong {
             signed,

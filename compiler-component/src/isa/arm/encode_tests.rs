@@ -230,11 +230,19 @@ fn cases() -> Vec<Vec<Asm>> {
             rn: R1,
             rm: R2,
         }),
-        one(Mls {
+        one(MulAdd {
+            sub: true,
             rd: R0,
             rn: IP,
             rm: R2,
             ra: R8,
+        }),
+        one(MulAdd {
+            sub: false,
+            rd: R11,
+            rn: R3,
+            rm: R7,
+            ra: R1,
         }),
         one(MulLong {
             signed: false,

@@ -89,6 +89,14 @@ pub enum MInst {
         shift: BinaryOp,
         amount: u8,
     },
+    /// rd = ra + rn * rm (`mla`), or ra - rn * rm (`sub`: `mls`).
+    MulAdd {
+        sub: bool,
+        rd: VReg,
+        rn: VReg,
+        rm: VReg,
+        ra: VReg,
+    },
     /// Clz, Ctz, Eqz, Extend8S, Extend16S.
     Unary {
         op: UnaryOp,
@@ -435,6 +443,12 @@ impl MachInst for MInst {
             MInst::AluShifted { rd, rn, rm, .. } => {
                 o.push(Operand::use_reg(*rn));
                 o.push(Operand::use_reg(*rm));
+                o.push(Operand::def_reg(*rd));
+            }
+            MInst::MulAdd { rd, rn, rm, ra, .. } => {
+                o.push(Operand::use_reg(*rn));
+                o.push(Operand::use_reg(*rm));
+                o.push(Operand::use_reg(*ra));
                 o.push(Operand::def_reg(*rd));
             }
             MInst::SetCond { rd, test } => {

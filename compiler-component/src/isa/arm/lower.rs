@@ -16,6 +16,12 @@ use crate::regalloc::VReg;
 
 #[path = "lower_float.rs"]
 mod float;
+#[path = "lower_folds.rs"]
+mod folds;
+
+use folds::{
+    find_fusable, find_mul_acc, find_mul_adds, find_shift_folds, find_trap_both, shift_consumer,
+};
 
 /// A lowered function: the shared machine code plus the frame facts the emitter needs.
 pub struct Lowered {
@@ -75,6 +81,8 @@ struct Lowerer<'a> {
     trap_both: Vec<bool>,
     /// Widening products (by low word: signed, multiplicands) folded into their add.
     mul_acc: Vec<Option<(bool, Value, Value)>>,
+    /// Multiplies folded into the add or subtract that uses them (`find_mul_adds`).
+    mul_add: Vec<bool>,
     /// Defining op and args of each value defined by an instruction.
     defs: Vec<Option<(&'a Op, &'a [Value])>>,
     next_vreg: u32,
@@ -183,6 +191,18 @@ impl<'a> Lowerer<'a> {
             .konst(*n)
             .ok_or_else(|| self.err("folded index shift lost its amount"))?;
         Ok(Some((Src::Reg(self.reg(*x)?), (amount & 31) as u8)))
+    }
+
+    /// `(accumulator, product)` when the add or subtract `inst` (an `op`) takes a folded
+    /// multiply (`find_mul_adds`).
+    fn mul_add_operands(&self, op: BinaryOp, inst: &ir::Inst) -> Option<(Value, Value)> {
+        let [a, b] = <[Value; 2]>::try_from(inst.args.as_slice()).ok()?;
+        let folded = |v: Value| self.mul_add.get(v.0 as usize).copied().unwrap_or(false);
+        match op {
+            BinaryOp::Add | BinaryOp::Sub if folded(b) => Some((a, b)),
+            BinaryOp::Add if folded(a) => Some((b, a)),
+            _ => None,
+        }
     }
 
     /// `(accumulator, product low word)` when the `AddPair` adds a folded widening product.
@@ -317,6 +337,22 @@ impl<'a> Lowerer<'a> {
             }
             Op::Binary(_) if self.folded_shift[self.result(inst)?.0 as usize] => {}
             Op::Binary(_) if self.trap_both[self.result(inst)?.0 as usize] => {}
+            Op::Binary(_) if self.mul_add[self.result(inst)?.0 as usize] => {}
+            Op::Binary(op) if let Some((ra, product)) = self.mul_add_operands(*op, inst) => {
+                let rd = self.result(inst)?;
+                let Some((Op::Binary(BinaryOp::Mul), [x, y])) = self.defs[product.0 as usize]
+                else {
+                    return Err(self.err("folded multiply lost its definition"));
+                };
+                let (rn, rm, ra) = (self.reg(*x)?, self.reg(*y)?, self.reg(ra)?);
+                self.push(MInst::MulAdd {
+                    sub: *op == BinaryOp::Sub,
+                    rd,
+                    rn,
+                    rm,
+                    ra,
+                });
+            }
             Op::Binary(op) if let Some((a, b)) = self.shifted_operand(*op, inst) => {
                 let rd = self.result(inst)?;
                 let Some((Op::Binary(shift), [x, n])) = self.defs[b.0 as usize] else {
@@ -889,224 +925,6 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-/// Which compare/eqz values are consumed only by a branch, select or trap check in their own
-/// block (and can be fused into it).
-fn find_fusable(func: &Function, order: &[ir::Block], uses: &[u32]) -> Vec<bool> {
-    let n = func.value_types.len();
-    let mut def_block = vec![usize::MAX; n];
-    let mut fusable_def = vec![false; n];
-    // A float compare fuses into a branch only (`FBranch`); selects and trap checks take a test.
-    let mut float_compare = vec![false; n];
-    for (bi, b) in order.iter().enumerate() {
-        for inst in &func.block(*b).insts {
-            for r in &inst.results {
-                if let Some(slot) = def_block.get_mut(r.0 as usize) {
-                    *slot = bi;
-                }
-            }
-            if let ([r], Op::Compare(_) | Op::Unary(UnaryOp::Eqz)) =
-                (inst.results.as_slice(), &inst.op)
-                && let Some(f) = fusable_def.get_mut(r.0 as usize)
-            {
-                *f = true;
-            }
-            if let ([r], Op::FCompare(_)) = (inst.results.as_slice(), &inst.op)
-                && let (Some(f), Some(fc)) = (
-                    fusable_def.get_mut(r.0 as usize),
-                    float_compare.get_mut(r.0 as usize),
-                )
-            {
-                *f = true;
-                *fc = true;
-            }
-        }
-    }
-    let mut fused = vec![false; n];
-    let mut consider = |v: Value, bi: usize| {
-        let i = v.0 as usize;
-        if i < n && fusable_def[i] && def_block[i] == bi && uses[i] == 1 {
-            fused[i] = true;
-        }
-    };
-    for (bi, b) in order.iter().enumerate() {
-        let data = func.block(*b);
-        for inst in &data.insts {
-            if matches!(inst.op, Op::Select | Op::TrapIf(_))
-                && let Some(c) = inst.args.first()
-                && !float_compare.get(c.0 as usize).copied().unwrap_or(false)
-            {
-                consider(*c, bi);
-            }
-        }
-        if let Terminator::Branch { cond, .. } = &data.term {
-            consider(*cond, bi);
-        }
-    }
-    fused
-}
-
-/// Can `op` take a shifted register as its second operand (`add.w rd, rn, rm, lsl #k`)?
-fn shift_consumer(op: BinaryOp) -> bool {
-    matches!(
-        op,
-        BinaryOp::Add | BinaryOp::Sub | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor
-    )
-}
-
-/// Shifts by a constant (1..=31 after wasm's masking) whose only use is an add, sub, and, or
-/// or xor in the same block, as its second operand (or either, when commutative) next to an
-/// operand that is not an immediate: folded into that instruction's shifted-register operand,
-/// one instruction instead of two. At most one shift per consumer. Likewise a left shift by
-/// 1..=3 whose only use is the address of an integer access without offset in the same block:
-/// `ldr rd, [rn, rm, lsl #k]`.
-fn find_shift_folds(
-    func: &Function,
-    order: &[ir::Block],
-    uses: &[u32],
-    consts: &[Option<u32>],
-) -> Vec<bool> {
-    let n = func.value_types.len();
-    let mut folded = vec![false; n];
-    let konst = |v: Value| consts.get(v.0 as usize).copied().flatten();
-    for b in order {
-        let insts = &func.block(*b).insts;
-        // Shifts defined in this block so far: value -> foldable.
-        let mut shifts_here = std::collections::BTreeSet::new();
-        // Of those, left shifts an access can scale its index by.
-        let mut scale_shifts = std::collections::BTreeSet::new();
-        for inst in insts {
-            let integer = |v: &Value| {
-                func.value_types
-                    .get(v.0 as usize)
-                    .is_some_and(|t| !t.is_float())
-            };
-            let access_addr = match (&inst.op, inst.args.as_slice(), inst.results.as_slice()) {
-                (Op::Load(m), [_, addr], [r]) if m.offset == 0 && integer(r) => Some(*addr),
-                (Op::Store(m), [_, addr, value], []) if m.offset == 0 && integer(value) => {
-                    Some(*addr)
-                }
-                _ => None,
-            };
-            if let Some(addr) = access_addr
-                && scale_shifts.contains(&addr.0)
-                && uses.get(addr.0 as usize) == Some(&1)
-            {
-                folded[addr.0 as usize] = true;
-            }
-            if let (Op::Binary(op), [a, b]) = (&inst.op, inst.args.as_slice()) {
-                let eligible =
-                    |v: &Value| shifts_here.contains(&v.0) && uses.get(v.0 as usize) == Some(&1);
-                if shift_consumer(*op) {
-                    let imm_other =
-                        |other: &Value| konst(*other).is_some_and(|c| alu_imm_ok(*op, c));
-                    if eligible(b) && !imm_other(a) {
-                        folded[b.0 as usize] = true;
-                    } else if is_commutative(*op) && eligible(a) && !imm_other(b) {
-                        folded[a.0 as usize] = true;
-                    }
-                }
-                if matches!(op, BinaryOp::Shl | BinaryOp::ShrU | BinaryOp::ShrS)
-                    && konst(*b).is_some_and(|c| c & 31 != 0)
-                    && konst(*a).is_none()
-                    && let [r] = inst.results.as_slice()
-                {
-                    shifts_here.insert(r.0);
-                    if *op == BinaryOp::Shl
-                        && konst(*b).is_some_and(|c| (1..=3).contains(&(c & 31)))
-                    {
-                        scale_shifts.insert(r.0);
-                    }
-                }
-            }
-        }
-    }
-    folded
-}
-
-/// `trap if (a == x) & (b == y)` (signed division's INT_MIN / -1 check; also `!=`), the `and`
-/// and both compares used only there, in one block: `cmp; it eq; cmpeq; beq` instead of two
-/// flag materializations, an `and` and a test. Marks the `and`s; the compares become fused.
-fn find_trap_both(
-    func: &Function,
-    order: &[ir::Block],
-    uses: &[u32],
-    fused: &mut [bool],
-) -> Vec<bool> {
-    let mut both = vec![false; func.value_types.len()];
-    let once = |v: &Value| uses.get(v.0 as usize) == Some(&1);
-    for b in order {
-        let insts = &func.block(*b).insts;
-        if !insts.iter().any(|i| matches!(i.op, Op::TrapIf(_))) {
-            continue;
-        }
-        // The block's single-result definitions, found once (not by a scan per trap check).
-        let defined: std::collections::BTreeMap<Value, (&Op, &[Value])> = insts
-            .iter()
-            .filter_map(|i| match i.results.as_slice() {
-                [r] => Some((*r, (&i.op, i.args.as_slice()))),
-                _ => None,
-            })
-            .collect();
-        let def = |v: Value| defined.get(&v).copied();
-        for inst in insts {
-            let (Op::TrapIf(_), [c]) = (&inst.op, inst.args.as_slice()) else {
-                continue;
-            };
-            let Some((Op::Binary(BinaryOp::And), &[p, q])) = def(*c) else {
-                continue;
-            };
-            let (Some((Op::Compare(c1), _)), Some((Op::Compare(c2), _))) = (def(p), def(q)) else {
-                continue;
-            };
-            if c1 == c2
-                && matches!(c1, Cond::Eq | Cond::Ne)
-                && p != q
-                && [*c, p, q].iter().all(once)
-            {
-                both[c.0 as usize] = true;
-                fused[p.0 as usize] = true;
-                fused[q.0 as usize] = true;
-            }
-        }
-    }
-    both
-}
-
-/// Widening multiplies whose two words are used once, both by one 64-bit add in the same
-/// block (as one operand pair): smlal/umlal there instead of smull/umull, adds, adc. At most
-/// one product per add. Indexed by the product's low word: (signed, multiplicands).
-fn find_mul_acc(
-    func: &Function,
-    order: &[ir::Block],
-    uses: &[u32],
-) -> Vec<Option<(bool, Value, Value)>> {
-    let mut folded = vec![None; func.value_types.len()];
-    for b in order {
-        let mut products = std::collections::BTreeMap::new();
-        for inst in &func.block(*b).insts {
-            match (&inst.op, inst.args.as_slice(), inst.results.as_slice()) {
-                (Op::MulWideU | Op::MulWideS, [x, y], [lo, hi])
-                    if uses.get(lo.0 as usize) == Some(&1)
-                        && uses.get(hi.0 as usize) == Some(&1) =>
-                {
-                    products.insert((lo.0, hi.0), (inst.op == Op::MulWideS, *x, *y));
-                }
-                (Op::AddPair, [a0, a1, b0, b1], _) => {
-                    let product = products
-                        .remove(&(b0.0, b1.0))
-                        .map(|p| (b0, p))
-                        .or_else(|| products.remove(&(a0.0, a1.0)).map(|p| (a0, p)));
-                    if let Some((lo, p)) = product {
-                        folded[lo.0 as usize] = Some(p);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    folded
-}
-
 pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> {
     // `reverse_postorder` indexes blocks directly: make sure every edge is in range first.
     for (i, b) in func.blocks.iter().enumerate() {
@@ -1166,6 +984,7 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
     let trap_both = find_trap_both(func, &order, &uses, &mut fused);
     let folded_shift = find_shift_folds(func, &order, &uses, &consts);
     let mul_acc = find_mul_acc(func, &order, &uses);
+    let mul_add = find_mul_adds(func, &order, &uses, &consts, &folded_shift);
 
     // The bottom of the frame: outgoing stack arguments, then one shared result area.
     let mut max_out = 0;
@@ -1208,6 +1027,7 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
         fused,
         folded_shift,
         mul_acc,
+        mul_add,
         trap_both,
         defs,
         next_vreg: nvals as u32,

@@ -51,8 +51,19 @@ impl PureOp {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
     op: PureOp,
-    args: [Option<Value>; 3],
+    args: [Option<KeyArg>; 3],
     ty: Type,
+}
+
+/// An operand as a key sees it. Beside the memory's size, a small constant counts by its
+/// value, since each block builds its own: the limit `bytes - 4` of a bounds check in one
+/// block and in a block it dominates are one value, though their constants 4 are two, and
+/// LICM can then take it out of a loop. Elsewhere sharing such cheap results across blocks
+/// costs more in registers than it saves.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum KeyArg {
+    Value(Value),
+    Small(i64),
 }
 
 /// Constants one instruction builds (or an immediate operand holds) are shared only within a
@@ -64,7 +75,7 @@ pub(super) fn is_small_constant(k: i64) -> bool {
     (-SMALL_CONSTANT..SMALL_CONSTANT).contains(&k)
 }
 
-fn key(func: &Function, inst: &Inst) -> Option<Key> {
+fn key(func: &Function, inst: &Inst, numbering: &Numbering) -> Option<Key> {
     let op = PureOp::of(&inst.op)?;
     let [result] = inst.results.as_slice() else {
         return None;
@@ -73,8 +84,15 @@ fn key(func: &Function, inst: &Inst) -> Option<Key> {
     if inst.args.len() > args.len() {
         return None;
     }
+    let flag = |set: &[bool], v: &Value| set.get(v.0 as usize).copied().unwrap_or(false);
+    let by_value = inst.args.iter().any(|a| flag(&numbering.memory_size, a));
     for (slot, a) in args.iter_mut().zip(&inst.args) {
-        *slot = Some(*a);
+        *slot = Some(
+            match numbering.consts.get(a.0 as usize).copied().flatten() {
+                Some(k) if by_value && is_small_constant(k) => KeyArg::Small(k),
+                _ => KeyArg::Value(*a),
+            },
+        );
     }
     if let PureOp::Binary(
         BinaryOp::Add | BinaryOp::Mul | BinaryOp::And | BinaryOp::Or | BinaryOp::Xor,
@@ -106,6 +124,19 @@ struct Scope {
     added_adds: Vec<Value>,
 }
 
+/// What keys are built from: each value's constant, and whether it is the memory's size.
+/// A result keyed by a small constant's value is shared only within its innermost loop
+/// or block (`loop_of`, by block; `def_loop`, by value): taken from outside, it would hold a register
+/// through the whole loop, and outside loops it would hold one through straight-line code
+/// that runs once, either costing more than the instruction it saves.
+struct Numbering {
+    consts: Vec<Option<i64>>,
+    memory_size: Vec<bool>,
+    loop_of: Vec<usize>,
+    /// (innermost loop, block) of each result keyed by a small constant's value.
+    def_loop: FastMap<Value, (usize, usize)>,
+}
+
 /// GVN does not change the blocks or their edges, so `dom` stays valid for the caller.
 /// Returns whether an instruction changed.
 pub fn run(func: &mut Function, dom: &Dominators) -> bool {
@@ -113,14 +144,44 @@ pub fn run(func: &mut Function, dom: &Dominators) -> bool {
         return false;
     }
     let children = dom.children();
-    let mut consts = func.constants();
+    let mut memory_size = vec![false; func.value_types.len()];
+    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
+        if let (
+            Op::LoadSymbol {
+                symbol: Symbol::MemoryBytes,
+                ..
+            },
+            [r],
+        ) = (&inst.op, inst.results.as_slice())
+            && let Some(slot) = memory_size.get_mut(r.0 as usize)
+        {
+            *slot = true;
+        }
+    }
+    // Innermost loop header by block (`usize::MAX`: in no loop); loops come inner first.
+    let mut loop_of = vec![usize::MAX; func.blocks.len()];
+    if memory_size.contains(&true) {
+        for lp in dom.loops(func) {
+            for (b, slot) in loop_of.iter_mut().enumerate() {
+                if *slot == usize::MAX && lp.in_body[b] {
+                    *slot = lp.header;
+                }
+            }
+        }
+    }
+    let mut numbering = Numbering {
+        consts: func.constants(),
+        memory_size,
+        loop_of,
+        def_loop: FastMap::default(),
+    };
     let mut rename: Vec<Option<Value>> = vec![None; func.value_types.len()];
     let mut scope = Scope::default();
     // (block, scope marks before it, next child to visit)
     let mut stack: Vec<(usize, (usize, usize), usize)> = Vec::new();
     let mut changed = false;
     if dom.is_reachable(0) {
-        changed |= visit(func, 0, &mut rename, &mut consts, &mut scope);
+        changed |= visit(func, 0, &mut rename, &mut numbering, &mut scope);
         stack.push((0, (0, 0), 0));
     }
     while let Some(top) = stack.last_mut() {
@@ -128,7 +189,7 @@ pub fn run(func: &mut Function, dom: &Dominators) -> bool {
         if let Some(&child) = children[block].get(next) {
             top.2 += 1;
             let marks = (scope.added.len(), scope.added_adds.len());
-            changed |= visit(func, child, &mut rename, &mut consts, &mut scope);
+            changed |= visit(func, child, &mut rename, &mut numbering, &mut scope);
             stack.push((child, marks, 0));
         } else {
             stack.pop();
@@ -151,7 +212,7 @@ fn visit(
     func: &mut Function,
     block: usize,
     rename: &mut [Option<Value>],
-    consts: &mut Vec<Option<i64>>,
+    numbering: &mut Numbering,
     scope: &mut Scope,
 ) -> bool {
     // Rewritten in place; the rare constants a rebuilt add needs are inserted afterwards
@@ -166,10 +227,28 @@ fn visit(
                 changed = true;
             }
         }
-        let Some(key) = key(func, inst) else {
+        let Some(key) = key(func, inst, numbering) else {
             continue;
         };
         let result = inst.results[0];
+        let here = numbering.loop_of.get(block).copied().unwrap_or(usize::MAX);
+        let small = key.args.iter().any(|a| matches!(a, Some(KeyArg::Small(_))));
+        if small
+            && let Some(&earlier) = scope.table.get(&key)
+            && numbering
+                .def_loop
+                .get(&earlier)
+                .is_none_or(|&(lp, b)| b != block && (here == usize::MAX || lp != here))
+        {
+            // From outside this loop: this one is computed here, and shared from here on.
+            numbering.def_loop.insert(result, (here, block));
+            scope.table.insert(key, result);
+            scope.added.push(key);
+            continue;
+        }
+        if small {
+            numbering.def_loop.insert(result, (here, block));
+        }
         if let Some(&earlier) = scope.table.get(&key) {
             if let Some(slot) = rename.get_mut(result.0 as usize) {
                 *slot = Some(earlier);
@@ -180,9 +259,10 @@ fn visit(
             changed = true;
             continue;
         }
-        if let (PureOp::Binary(BinaryOp::Add), Type::I32, [Some(a), Some(b), None]) =
-            (key.op, key.ty, key.args)
+        if let (PureOp::Binary(BinaryOp::Add), Type::I32, &[a, b]) =
+            (key.op, key.ty, inst.args.as_slice())
         {
+            let consts = &mut numbering.consts;
             let constant = |v: Value| consts.get(v.0 as usize).copied().flatten();
             if let Some((x, c)) = match (constant(a), constant(b)) {
                 (None, Some(c)) => Some((a, c as i32 as i64)),
@@ -229,7 +309,7 @@ fn visit(
     for inst in &insts {
         if let Op::Const(k) = inst.op
             && is_small_constant(k)
-            && let Some(key) = key(func, inst)
+            && let Some(key) = key(func, inst, numbering)
             && scope.table.get(&key) == inst.results.first()
         {
             scope.table.remove(&key);

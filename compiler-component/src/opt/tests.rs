@@ -401,3 +401,65 @@ fn licm_moves_invariants_out_of_loops_within_the_pressure_budget() {
         "{f}"
     );
 }
+
+/// `bytes - k` limits of bounds checks in `f` (subtracts from the memory's size).
+fn limits(f: &Function) -> usize {
+    let sizes: Vec<crate::ir::Value> = f
+        .blocks
+        .iter()
+        .flat_map(|b| &b.insts)
+        .filter(|i| {
+            matches!(
+                i.op,
+                Op::LoadSymbol {
+                    symbol: crate::ir::Symbol::MemoryBytes,
+                    ..
+                }
+            )
+        })
+        .flat_map(|i| i.results.clone())
+        .collect();
+    f.blocks
+        .iter()
+        .flat_map(|b| &b.insts)
+        .filter(|i| i.op == Op::Binary(B::Sub) && sizes.contains(&i.args[0]))
+        .count()
+}
+
+#[test]
+fn gvn_shares_bounds_check_limits_within_a_loop_only() {
+    let legalized = |wat: &str| {
+        let options = Options::new(crate::options::Target::CortexM4);
+        crate::legalized_module(wat.as_bytes(), &options).unwrap()
+    };
+    // A load in the loop's first block and a store in a block it dominates, both of 4 bytes
+    // at a pointer argument: one limit `bytes - 4` serves both. (The loop calls, so LICM
+    // leaves its constants, and with them the limits, inside.)
+    let m = legalized(
+        r#"(module (memory 1) (func (param $n i32) (param $p i32) (result i32)
+          (local $i i32) (local $s i32)
+          (loop $l
+            (call 1)
+            (local.set $s (i32.add (local.get $s) (i32.load (local.get $p))))
+            (if (i32.and (local.get $s) (i32.const 1))
+              (then (i32.store (local.get $p) (local.get $i))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+          (local.get $s))
+          (func (global.set 0 (i32.add (global.get 0) (i32.const 1))))
+          (global (mut i32) (i32.const 0)))"#,
+    );
+    assert_eq!(limits(&m.bodies[0]), 1, "{}", m.bodies[0]);
+    // Outside loops each block keeps its own: sharing would hold a register for code that
+    // runs once.
+    let m = legalized(
+        r#"(module (memory 1) (func (param $p i32) (result i32)
+          (i32.load (local.get $p))
+          (if (result i32) (local.get $p)
+            (then (i32.load16_u offset=2 (local.get $p)))
+            (else (i32.const 0)))
+          (i32.add)))"#,
+    );
+    assert_eq!(limits(&m.bodies[0]), 2, "{}", m.bodies[0]);
+}

@@ -880,6 +880,78 @@ impl Emitter {
     }
 }
 
+/// Jump threading: a branch or jump to a label whose code is just `j M` goes to M directly
+/// (a loop's back-edge block without moves, say). The `j M` itself stays, for
+/// `drop_dead_jumps` to remove once nothing reaches it.
+fn thread_jumps(items: &mut [Item], num_labels: usize) {
+    let mut forward: Vec<Option<Label>> = vec![None; num_labels];
+    let mut pending: Vec<Label> = Vec::new();
+    for item in items.iter() {
+        match item.inst {
+            PInst::Label(l) => pending.push(l),
+            PInst::Jump { target } => {
+                for l in pending.drain(..) {
+                    if let Some(slot) = forward.get_mut(l.0 as usize) {
+                        *slot = Some(target);
+                    }
+                }
+            }
+            _ => pending.clear(),
+        }
+    }
+    // Follow chains, at most `num_labels` steps (a cycle of empty jumps stays as it is).
+    let resolve = |mut l: Label| {
+        for _ in 0..num_labels {
+            match forward.get(l.0 as usize).copied().flatten() {
+                Some(next) if next != l => l = next,
+                _ => break,
+            }
+        }
+        l
+    };
+    for item in items.iter_mut() {
+        if let PInst::Branch { target, .. } | PInst::Jump { target } | PInst::TableJump { target } =
+            &mut item.inst
+        {
+            *target = resolve(*target);
+        }
+    }
+}
+
+/// After threading, drop jumps nothing can reach any more: their labels are unreferenced and
+/// the code before them does not fall through.
+fn drop_dead_jumps(items: Vec<Item>) -> Vec<Item> {
+    let mut referenced = std::collections::BTreeSet::new();
+    for item in &items {
+        if let PInst::Branch { target, .. } | PInst::Jump { target } | PInst::TableJump { target } =
+            item.inst
+        {
+            referenced.insert(target);
+        }
+    }
+    let falls_through = |inst: &PInst| {
+        !matches!(
+            inst,
+            PInst::Jump { .. }
+                | PInst::TableJump { .. }
+                | PInst::Unimp
+                | PInst::Jalr { rd: ZERO, .. }
+        )
+    };
+    let mut out = Vec::with_capacity(items.len());
+    // Whether the code emitted so far can reach the current point.
+    let mut reachable = true;
+    for item in items {
+        match item.inst {
+            PInst::Label(l) => reachable |= referenced.contains(&l),
+            PInst::Jump { .. } if !reachable => continue,
+            _ => reachable = reachable && falls_through(&item.inst),
+        }
+        out.push(item);
+    }
+    out
+}
+
 /// Relax branches to a fixed point, then encode everything.
 type Assembled = (Vec<u8>, Vec<Reloc>, Vec<ListingLine>, Vec<Option<u32>>);
 
@@ -1091,7 +1163,9 @@ pub(crate) fn emit_with_labels(
         )));
     }
     e.trap_stubs();
-    let (code, relocs, listing, label_pos) = assemble(module, &e.items, &e.label_names)?;
+    thread_jumps(&mut e.items, e.label_names.len());
+    let items = drop_dead_jumps(std::mem::take(&mut e.items));
+    let (code, relocs, listing, label_pos) = assemble(module, &items, &e.label_names)?;
     let labels = e
         .label_names
         .iter()

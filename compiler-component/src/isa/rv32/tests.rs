@@ -256,6 +256,26 @@ fn large_function_relaxes_branches_to_a_fixed_point() {
 }
 
 #[test]
+fn a_conditional_back_edge_branches_straight_to_the_loop_header() {
+    // The back edge leaves `bltu` through a block that only jumps to the header (no moves:
+    // the counter is defined where the header expects it): threading sends `bltu` to the
+    // header itself, and the lone `j` nothing reaches any more is dropped.
+    let compiled = compile_single(
+        "(module (func (export \"f\") (param i32) (result i32) (local i32 i32)
+           (loop $l
+             (local.set 2 (i32.add (local.get 2) (i32.mul (local.get 1) (local.get 1))))
+             (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+             (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+           (local.get 2)))",
+        &options(),
+        "back_edge",
+    );
+    let lines = texts(&compiled);
+    assert!(lines.iter().any(|t| t.starts_with("bltu")), "{lines:?}");
+    assert!(lines.iter().all(|t| !t.starts_with("j ")), "{lines:?}");
+}
+
+#[test]
 fn leaf_without_pressure_has_no_frame_and_uses_immediates() {
     let compiled = compile_single(
         "(module (func (export \"f\") (param i32 i32) (result i32)

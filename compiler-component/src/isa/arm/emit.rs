@@ -396,9 +396,33 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// Did the instruction just emitted write `rn` and set the Z flag from it, as `cmp rn, #0`
+    /// would? A 32-bit data-processing instruction without flags is switched to its flag-setting
+    /// form (same size) to make it so. Narrow data-processing instructions set flags outside IT
+    /// blocks; inside one they are wrapped in `Asm::Cond` and do not count.
+    fn zero_flag_of(&mut self, rn: PReg) -> bool {
+        let Some(Item::Inst { asm, .. }) = self.items.last_mut() else {
+            return false;
+        };
+        match asm {
+            Asm::AddSubReg3 { rd, .. }
+            | Asm::AddSubImm3 { rd, .. }
+            | Asm::ShiftImm16 { rd, .. } => *rd == rn,
+            Asm::AddSubImm8 { rdn, .. } | Asm::Narrow { rdn, .. } => *rdn == rn,
+            Asm::DataImm { s, rd, .. } | Asm::DataReg { s, rd, .. } if *rd == rn => {
+                *s = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Branch to `target` when `lhs cond rhs`.
     fn test_branch(&mut self, cond: Cond, lhs: PReg, rhs: PSrc, target: usize) {
-        if rhs == PSrc::Imm(0) && matches!(cond, Cond::Eq | Cond::Ne) && is_low(lhs) {
+        if rhs == PSrc::Imm(0) && matches!(cond, Cond::Eq | Cond::Ne) && self.zero_flag_of(lhs) {
+            // The flags of the instruction that computed `lhs` decide: no compare.
+            self.branch(BranchKind::Cond(cc_of(cond)), target);
+        } else if rhs == PSrc::Imm(0) && matches!(cond, Cond::Eq | Cond::Ne) && is_low(lhs) {
             self.branch(
                 BranchKind::Zero {
                     nonzero: cond == Cond::Ne,

@@ -227,6 +227,33 @@ fn a_leaf_add_is_two_instructions_without_frame() {
 }
 
 #[test]
+fn a_branch_on_a_value_just_computed_uses_its_flags() {
+    // A count-down loop: `subs` sets Z, and the backward `bne` (cbnz only branches forward)
+    // needs no `cmp #0`; so does a wide `and` switched to `ands.w`.
+    let wat = r#"(module (func (param i32 i32) (result i32) (local i32)
+      (loop $l
+        (local.set 2 (i32.add (local.get 2) (local.get 1)))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br_if $l (local.get 0)))
+      (loop $m
+        (local.set 2 (i32.add (local.get 2) (i32.const 3)))
+        (br_if $m (i32.and (local.get 2) (i32.const 0x3f00))))
+      (local.get 2)))"#;
+    let m = crate::legalized_module(wat.as_bytes(), &Options::new(Target::CortexM4)).unwrap();
+    let listing = texts(&compile(&m, 0, Target::CortexM4));
+    assert!(!listing.iter().any(|t| t.starts_with("cmp")), "{listing:?}");
+    assert!(
+        listing.iter().any(|t| t.starts_with("ands.w")),
+        "{listing:?}"
+    );
+    assert_eq!(
+        listing.iter().filter(|t| t.starts_with("bne")).count(),
+        2,
+        "{listing:?}"
+    );
+}
+
+#[test]
 fn a_shift_by_a_constant_folds_into_its_single_consumer() {
     // a + (b << 2), a ^ (b >>u 8), a - (b >>s 3): one instruction each.
     for (shift, amount, op, text) in [

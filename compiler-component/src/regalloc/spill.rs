@@ -30,6 +30,16 @@ use super::{
 };
 use crate::error::CompileError;
 
+/// The value a jump passing `args` brings into its successor for `w`: the argument of the
+/// parameter `w`, or `w` itself when it lives through.
+fn incoming(params: &[VReg], args: &[VReg], w: VReg) -> VReg {
+    params
+        .iter()
+        .position(|p| *p == w)
+        .and_then(|i| args.get(i).copied())
+        .unwrap_or(w)
+}
+
 /// How blocks with several predecessors start. Register states meet there, and a branch cannot
 /// carry moves for one successor only, so each step trades register reuse across joins for
 /// fewer ways two successors of a branch can disagree.
@@ -340,12 +350,7 @@ impl Spiller<'_> {
             };
             let params = self.func.block_params(s);
             for &(w, r) in &entry.in_regs {
-                let value = params
-                    .iter()
-                    .position(|p| *p == w)
-                    .and_then(|i| args.get(i).copied())
-                    .unwrap_or(w);
-                if value != v {
+                if incoming(params, args, w) != v {
                     regs = regs.with(r);
                 }
             }
@@ -503,13 +508,7 @@ impl Spiller<'_> {
                 continue;
             };
             let params = func.block_params(s);
-            let source = |v: VReg| -> VReg {
-                params
-                    .iter()
-                    .position(|p| *p == v)
-                    .and_then(|i| args.get(i).copied())
-                    .unwrap_or(v)
-            };
+            let source = |v: VReg| incoming(params, args, v);
             for &(v, r) in &entry.in_regs {
                 let value = source(v);
                 match reg_req[preg_index(r)] {

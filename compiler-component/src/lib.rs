@@ -59,7 +59,8 @@ pub fn compile(input: &[u8], options: &Options) -> Result<Output, CompileError> 
 }
 
 /// Everything `compile` does before the back end: decode and translate, optimize, soft floats
-/// and memory made explicit (per the target's caps), optimize again, verify.
+/// and memory made explicit (per the target's caps), optimize again, version loops whose
+/// bounds checks a test before the loop can cover (`legalize::versioning`), verify.
 pub fn legalized_module(input: &[u8], options: &Options) -> Result<ir::Module, CompileError> {
     options.check_module_name()?;
     let wasm = frontend::decode(input)?;
@@ -72,6 +73,11 @@ pub fn legalized_module(input: &[u8], options: &Options) -> Result<ir::Module, C
     legalize::run(&mut module, caps, options)?;
     if options.optimize {
         opt::run(&mut module, opt::Stage::Legalized);
+        if options.bounds_checks {
+            for i in legalize::versioning::run(&mut module) {
+                opt::run_function(&mut module.bodies[i], opt::Stage::Legalized);
+            }
+        }
     }
     ir::verify::module(&module, true)?;
     Ok(module)

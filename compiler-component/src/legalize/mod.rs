@@ -17,6 +17,7 @@ mod table;
 mod table_runtime;
 #[cfg(test)]
 mod tests;
+pub mod versioning;
 
 use std::borrow::Cow;
 

@@ -433,6 +433,19 @@ pub fn run_synth(
         .machine
         .call("harness_main", &main_signature(), &[])
         .map_err(run)?;
+    // The profile (`SYNTH_EMU_PROFILE`) keeps the module beside it, named by the same total,
+    // so its blocks can be read against a listing.
+    if let (Some(dir), Some(total)) = (
+        std::env::var_os("SYNTH_EMU_PROFILE"),
+        instance.machine.profile_total(),
+    ) {
+        let name = format!(
+            "synth-{total}-{}-{}.wasm",
+            options.target.name(),
+            if options.bounds_checks { "on" } else { "off" }
+        );
+        let _ = std::fs::write(std::path::Path::new(&dir).join(name), &build.wasm);
+    }
     Ok(Measurement {
         checksum: checksum_of(result.outcome, "synth").map_err(run)?,
         instructions: result.instructions,

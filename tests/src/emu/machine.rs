@@ -82,12 +82,26 @@ impl Drop for Machine {
             text.push_str(&format!("{count:>10} {name}\n"));
         }
         let total: u64 = profile.values().sum();
+        static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = std::path::Path::new(&dir).join(format!(
-            "{}-{:?}-{total}.txt",
+            "{}-{sequence}-{:?}-{total}.txt",
             std::process::id(),
             self.isa
         ));
         let _ = std::fs::write(path, text);
+    }
+}
+
+impl Machine {
+    /// The instructions the profile counted so far (`SYNTH_EMU_PROFILE`), if it is on: the
+    /// total its file will be named by.
+    pub fn profile_total(&self) -> Option<u64> {
+        self.uc
+            .get_data()
+            .profile
+            .as_ref()
+            .map(|p| p.values().sum())
     }
 }
 

@@ -6,6 +6,7 @@ mod fixtures;
 mod memory;
 mod ops;
 mod ranges;
+mod versioning;
 
 use crate::ir::interp::{Interp, InterpError};
 use crate::ir::{

@@ -135,6 +135,59 @@ pub fn elf_info(target: Target) -> ElfInfo {
     }
 }
 
+/// Bytes every checked prologue keeps free below its own frame for the leaf functions it may
+/// call (docs/ABI.md, "Stack limit"): a leaf that only synth code can call, whose frame fits in
+/// them, needs no check of its own.
+pub const STACK_GUARD: u32 = 256;
+
+/// The bytes a prologue must find between the new stack pointer and `__synth_stack_limit`
+/// (its frame plus `STACK_GUARD`), or `None` when it checks nothing: stack checks off, an
+/// empty frame, or a leaf whose frame fits in the guard that its callers, all synth code (it
+/// is not exported and its address is never taken), left for it.
+pub fn stack_check_bytes(
+    module: &ir::Module,
+    func: &ir::Function,
+    options: &Options,
+    has_calls: bool,
+    frame_bytes: u32,
+) -> Option<u32> {
+    if !options.stack_check || frame_bytes == 0 {
+        return None;
+    }
+    let internal = module
+        .functions
+        .get(func.index as usize)
+        .is_some_and(|decl| decl.exports.is_empty())
+        && !module.tables.funcrefs.contains_key(&func.index);
+    if !has_calls && internal && frame_bytes <= STACK_GUARD {
+        return None;
+    }
+    Some(frame_bytes.saturating_add(STACK_GUARD))
+}
+
+/// A module with a leaf that keeps sixteen loads live (so it saves registers: a frame) under
+/// two names: `leaf`, which only `f` calls, and the export `g`.
+#[cfg(test)]
+pub(crate) fn leaf_module() -> String {
+    let mut body = String::from("(param $p i32) (result i32)");
+    body += &format!(" (local {})", vec!["i32"; 16].join(" "));
+    for k in 0..16 {
+        body += &format!(
+            " (local.set {} (i32.load offset={} (local.get $p)))",
+            k + 1,
+            4 * k
+        );
+    }
+    body += " (local.get 1)";
+    for k in 1..16 {
+        body += &format!(" (i32.mul (i32.const 31)) (local.get {}) (i32.xor)", k + 1);
+    }
+    format!(
+        "(module (memory 1) (func $leaf {body}) (func (export \"g\") {body}) \
+         (func (export \"f\") (param i32) (result i32) (call $leaf (local.get 0))))"
+    )
+}
+
 /// Compile one legalized function body (`module.bodies[body]`).
 pub fn compile_function(
     module: &ir::Module,

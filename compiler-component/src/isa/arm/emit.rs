@@ -641,20 +641,21 @@ struct Emitter<'a> {
     b: Builder<'a>,
     frame: Frame,
     vfp_file: VfpFile,
-    stack_check: bool,
+    /// Bytes the stack must have above the limit at entry (`isa::stack_check_bytes`).
+    stack_check: Option<u32>,
     /// The large-frame scratch register (see `needs_spare_scratch`).
     spare_scratch: Option<PReg>,
 }
 
 impl Emitter<'_> {
     fn prologue(&mut self) -> Result<()> {
-        let total = self.frame.total();
-        if self.stack_check && total > 0 {
-            // Trap unless sp - total >= limit, i.e. sp >= limit + total, before writing below sp.
+        if let Some(needed) = self.stack_check {
+            // Trap unless sp - needed >= limit, i.e. sp >= limit + needed, before writing
+            // below sp.
             let label = self.b.trap_label(TrapCode::StackOverflow);
             self.b.symbol_addr(IP, Symbol::StackLimit, 0);
             self.b.mem_imm(Mem::Ldr, IP, IP, 0)?;
-            self.b.add_imm(IP, IP, total);
+            self.b.add_imm(IP, IP, needed);
             self.b.cmp(SP, PSrc::Reg(IP));
             self.b.branch(BranchKind::Cond(Cc::Lo), label);
         }
@@ -1474,6 +1475,7 @@ pub(super) fn slot_offsets(
 /// far stack-to-stack moves, if any.
 pub fn emit(
     module: &Module,
+    func: &crate::ir::Function,
     lowered: &Lowered,
     alloc: &Allocation,
     options: &Options,
@@ -1494,9 +1496,15 @@ pub fn emit(
             num_blocks,
             trap_labels: BTreeMap::new(),
         },
+        stack_check: crate::isa::stack_check_bytes(
+            module,
+            func,
+            options,
+            lowered.has_calls,
+            frame.total(),
+        ),
         frame,
         vfp_file,
-        stack_check: options.stack_check,
         spare_scratch,
     };
     em.prologue()?;

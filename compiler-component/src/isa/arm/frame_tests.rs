@@ -208,7 +208,7 @@ fn far_stack_to_stack_moves_address_through_the_saved_spare_register() {
 }
 
 #[test]
-fn large_frames_check_the_stack_limit_with_the_whole_frame() {
+fn large_frames_check_the_stack_limit_with_the_whole_frame_and_the_guard() {
     let c = compile_wat(&rotate_wat(1040), "rotate", true);
     let t = texts(&c);
     let push = t.iter().position(|l| l.starts_with("push")).unwrap();
@@ -222,7 +222,7 @@ fn large_frames_check_the_stack_limit_with_the_whole_frame() {
         .filter(|l| l.starts_with("add"))
         .map(immediate)
         .sum();
-    assert_eq!(added, total, "{t:#?}");
+    assert_eq!(added, total + crate::isa::STACK_GUARD, "{t:#?}");
     assert!(t[..push].iter().any(|l| l == "cmp sp, r12"));
     // sp drops by the frame after the push and rises by it before the pop.
     let drop = t[push + 1..]
@@ -272,4 +272,26 @@ fn kilobytes_of_stack_arguments_and_results_compile_cleanly() {
         assert!(t.iter().any(|l| l.contains(far)), "{name}: {t:#?}");
         check_clean(&c);
     }
+}
+
+#[test]
+fn internal_leaves_rely_on_the_guard_their_callers_check() {
+    let wat = crate::isa::leaf_module();
+    let checks = |t: &[String]| t.iter().any(|l| l.contains("__synth_stack_limit"));
+    let leaf = texts(&compile_wat(&wat, "leaf", true));
+    assert!(leaf.iter().any(|l| l.starts_with("push")), "{leaf:#?}");
+    assert!(!checks(&leaf), "an internal leaf checks: {leaf:#?}");
+    let exported = texts(&compile_wat(&wat, "g", true));
+    assert!(
+        checks(&exported),
+        "an exported leaf does not check: {exported:#?}"
+    );
+    // The caller checks its frame plus the guard.
+    let c = compile_wat(&wat, "f", true);
+    let caller = texts(&c);
+    let push = caller.iter().position(|l| l.starts_with("push")).unwrap();
+    let saved = caller[push].matches(", ").count() as u32 + 1;
+    let total = c.stats.frame_size + 4 * saved;
+    let wanted = format!("add.w r12, r12, #{}", total + crate::isa::STACK_GUARD);
+    assert!(caller[..push].contains(&wanted), "{caller:#?}");
 }

@@ -84,7 +84,7 @@ pub fn compile_function(
     } else {
         (env, alloc, None)
     };
-    let mut compiled = emit::emit(module, &lowered, &alloc, options, spare)?;
+    let mut compiled = emit::emit(module, func, &lowered, &alloc, options, spare)?;
     if options.explain_allocation {
         let spelling = Spelling {
             slot_offsets: emit::slot_offsets(&lowered, &alloc, spare, vfp)?,

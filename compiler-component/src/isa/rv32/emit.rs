@@ -273,7 +273,9 @@ impl Emitter {
         });
     }
 
-    fn prologue(&mut self, stack_check: bool) -> Result<()> {
+    /// `stack_check`: the bytes the stack must have above the limit at entry
+    /// (`isa::stack_check_bytes`), if it is checked.
+    fn prologue(&mut self, stack_check: Option<u32>) -> Result<()> {
         let size = self.frame.size;
         if size == 0 {
             return Ok(());
@@ -283,15 +285,18 @@ impl Emitter {
                 "rv32: stack frame of {size} bytes is too large"
             )));
         }
-        // New sp into t6 (for the check) or straight into sp.
-        let new_sp = if stack_check { SCRATCH } else { SP };
-        if size <= 2048 {
-            self.alu_imm(AluImmOp::Addi, new_sp, SP, -(size as i32));
+        // sp less what the check needs into t6 (then sp from it), or the new sp straight into sp.
+        let (new_sp, lowered_by) = match stack_check {
+            Some(needed) => (SCRATCH, needed),
+            None => (SP, size),
+        };
+        if lowered_by <= 2048 {
+            self.alu_imm(AluImmOp::Addi, new_sp, SP, -(lowered_by as i32));
         } else {
-            self.li(SCRATCH, size as i32);
+            self.li(SCRATCH, lowered_by as i32);
             self.alu(AluOp::Sub, new_sp, SP, SCRATCH);
         }
-        if stack_check {
+        if let Some(needed) = stack_check {
             // t0 holds nothing yet (parameters arrive in a0..a7); t6 is the scratch register.
             let limit = regs::T0;
             let trap = self.trap_label(TrapCode::StackOverflow);
@@ -314,7 +319,13 @@ impl Emitter {
                 },
                 trap,
             );
-            self.mv(SP, SCRATCH);
+            // The guard below the frame stays free: sp drops by the frame alone (a compressed
+            // `addi sp` for frames that reach it, as large as the old `mv sp, t6`).
+            if size <= 2048 {
+                self.alu_imm(AluImmOp::Addi, SP, SP, -(size as i32));
+            } else {
+                self.alu_imm(AluImmOp::Addi, SP, SCRATCH, (needed - size) as i32);
+            }
         }
         for (r, off) in self.frame.saved.clone() {
             self.store_sp(r, off)?;
@@ -1089,12 +1100,15 @@ fn assemble(module: &ir::Module, items: &[Item], label_names: &[String]) -> Resu
 /// so tests can reassemble the listing.
 pub(crate) fn emit_with_labels(
     module: &ir::Module,
+    func: &ir::Function,
     lowered: &Lowered,
     alloc: &Allocation,
-    stack_check: bool,
+    options: &crate::options::Options,
     spare_scratch: Option<PReg>,
 ) -> Result<(CompiledFunction, Vec<(String, u32)>)> {
     let frame = frame_for(lowered, alloc);
+    let stack_check =
+        crate::isa::stack_check_bytes(module, func, options, lowered.has_calls, frame.size);
     if alloc.regs.len() != lowered.code.insts.len() {
         return Err(CompileError::internal(
             "rv32: the allocation does not cover every instruction",

@@ -137,8 +137,16 @@ pub(crate) fn compile_with_labels(
     } else {
         (env, allocation, None)
     };
-    let (mut compiled, labels) =
-        emit::emit_with_labels(module, &lowered, &allocation, options.stack_check, spare)?;
+    let (mut compiled, labels) = emit::emit_with_labels(
+        module,
+        module.bodies.get(body).ok_or_else(|| {
+            crate::error::CompileError::internal(format!("no function body {body}"))
+        })?,
+        &lowered,
+        &allocation,
+        options,
+        spare,
+    )?;
     if options.explain_allocation {
         let spelling = Spelling {
             slot_offsets: emit::slot_offsets(&lowered, &allocation),

@@ -344,6 +344,45 @@ fn calls_save_ra_check_the_stack_and_relocate() {
 }
 
 #[test]
+fn internal_leaves_rely_on_the_guard_their_callers_check() {
+    let wat = crate::isa::leaf_module();
+    let options = options();
+    let module = legalized(&wat, &options);
+    let compile = |name: &str| {
+        let body = module
+            .bodies
+            .iter()
+            .position(|f| f.name == name)
+            .expect(name);
+        let (compiled, labels) = compile_body(&module, body, &options);
+        reassemble_and_compare(&compiled, &labels, &format!("guard_{name}"));
+        compiled
+    };
+    let checks = |t: &[String]| t.iter().any(|l| l.contains("__synth_stack_limit"));
+    let leaf = texts(&compile("leaf"));
+    assert!(leaf[0].starts_with("addi sp, sp, -"), "{leaf:#?}");
+    assert!(!checks(&leaf), "an internal leaf checks: {leaf:#?}");
+    assert!(
+        checks(&texts(&compile("g"))),
+        "an exported leaf does not check"
+    );
+    // The caller checks sp less its frame and the guard, then lowers sp by its frame.
+    let t = texts(&compile("f"));
+    let size: u32 = t
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix("addi sp, sp, "))
+        .and_then(|n| n.parse().ok())
+        .expect("the epilogue frees the frame");
+    let guard = crate::isa::STACK_GUARD;
+    assert!(
+        t.contains(&format!("addi t6, sp, -{}", size + guard)),
+        "{t:#?}"
+    );
+    assert!(t.contains(&format!("addi sp, sp, -{size}")), "{t:#?}");
+}
+
+#[test]
 fn access_beyond_any_memory_traps_unconditionally() {
     let compiled = compile_single(
         "(module (memory 1) (func (export \"f\") (param i32) (result i32)

@@ -74,7 +74,7 @@ pub fn legalized_module(input: &[u8], options: &Options) -> Result<ir::Module, C
     if options.optimize {
         opt::run(&mut module, opt::Stage::Legalized);
         if options.bounds_checks {
-            for i in legalize::versioning::run(&mut module) {
+            for i in legalize::versioning::run(&mut module, caps) {
                 opt::run_function(&mut module.bodies[i], opt::Stage::Legalized);
             }
         }

@@ -44,6 +44,9 @@ pub struct Caps {
     /// without it (or with a constant offset as well) the sum is an instruction of its own, so
     /// legalize makes it a value that accesses to the same address share.
     pub indexed_access: bool,
+    /// A conditional branch compares two registers itself (RV32 `bltu`): a bounds check is
+    /// one instruction, where Thumb-2 needs a compare and a branch.
+    pub branch_compares: bool,
 }
 
 pub fn caps(target: Target) -> Caps {

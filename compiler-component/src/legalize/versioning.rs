@@ -17,8 +17,9 @@ use crate::fast_hash::FastMap;
 use crate::ir::dom::Dominators;
 use crate::ir::{
     BinaryOp, Block, BlockData, Cond, Function, Inst, Module, Op, Symbol, Terminator, TrapCode,
-    Type, Value,
+    Type, UnaryOp, Value,
 };
+use crate::isa::Caps;
 
 /// Instructions a loop may hold to be copied: versioning doubles its code.
 const MAX_LOOP_INSTS: usize = 160;
@@ -26,18 +27,25 @@ const MAX_LOOP_INSTS: usize = 160;
 /// Loops versioned in one function, bounding the growth of a function with many loops.
 const MAX_LOOPS: usize = 16;
 
+/// A counter whose bound is known to stay below this many leaves the loop unversioned: the
+/// test before the loop costs about what a few iterations' checks do.
+const MIN_TRIPS: u32 = 16;
+
 /// How deep `split_address` follows sums.
 const MAX_SUM_DEPTH: u32 = 8;
 
 /// Version the innermost loops of every body; returns the indices of the bodies it changed.
-pub fn run(module: &mut Module) -> Vec<usize> {
+pub fn run(module: &mut Module, caps: Caps) -> Vec<usize> {
+    // What a check costs in instructions: the checks a copy sheds per iteration must outweigh
+    // the test before the loop, which a loop entered for a few iterations pays each time.
+    let check_cost = if caps.branch_compares { 1 } else { 2 };
     let min_bytes = module
         .memory
         .as_ref()
         .map_or(0, |m| m.initial_pages as u64 * 65536);
     let mut changed = Vec::new();
     for (i, func) in module.bodies.iter_mut().enumerate() {
-        if version_function(func, min_bytes) {
+        if version_function(func, min_bytes, check_cost) {
             changed.push(i);
         }
     }
@@ -58,9 +66,33 @@ struct Removable {
     /// `bound >= minus` holds without a test: `bound` is the memory's size and `minus` within
     /// its minimum.
     covers: bool,
+    /// The address also adds `counter << shift` (`Counter`), whose largest value the test
+    /// bounds at run time.
+    counter: Option<Counter>,
 }
 
-fn version_function(func: &mut Function, min_bytes: u64) -> bool {
+/// A parameter `p` of the loop header entered with `init`, whose largest value the test before
+/// the loop can bound (`Limit`). The address adds `p << shift`.
+#[derive(Clone, Copy, PartialEq)]
+struct Counter {
+    init: Value,
+    limit: Limit,
+    shift: u32,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Limit {
+    /// Every later value passed `next < n` (unsigned) on the back edge: `p <= max(init, n - 1)`.
+    Below(Value),
+    /// `next = p + step` (a power of two) and the back edge is taken while `next != n`: with
+    /// `init < n` and `n - init` a multiple of the step, `p` runs from `init` to `n - step`.
+    Reaches { n: Value, step: u32 },
+    /// `next = p + step` in lockstep with a sibling counter from `rounds` down by one that
+    /// leaves when it reaches 0: with `rounds >= 1`, `p <= init + step * (rounds - 1)`.
+    Rounds { rounds: Value, step: u32 },
+}
+
+fn version_function(func: &mut Function, min_bytes: u64, check_cost: usize) -> bool {
     let mut versioned = 0;
     let mut changed = false;
     // Headers of loops already versioned (both copies): never again.
@@ -80,6 +112,12 @@ fn version_function(func: &mut Function, min_bytes: u64) -> bool {
             let Some(plan) = plan_loop(func, &dom, lp, min_bytes) else {
                 continue;
             };
+            // A counter's test costs about four instructions, a fixed range's two.
+            let counted = plan.removable.iter().any(|r| r.counter.is_some());
+            let needed = if counted { 4 } else { 2 };
+            if plan.removable.len() * check_cost < needed {
+                continue;
+            }
             let backup = func.clone();
             let copy_header = func.blocks.len() + body_index(lp, lp.header);
             done_headers.push(lp.header);
@@ -150,6 +188,7 @@ fn plan_loop(
     let defs = Defs::new(func);
     let invariant = |v: Value| defs.block(v).is_some_and(|b| !lp.in_body[b]);
     let mut ranges = Ranges::new(func);
+    let counters = counters(func, &defs, &mut ranges, lp, preheader, &invariant);
     let mut removable = Vec::new();
     for b in (0..func.blocks.len()).filter(|&b| lp.in_body[b]) {
         for (i, inst) in func.blocks[b].insts.iter().enumerate() {
@@ -182,7 +221,9 @@ fn plan_loop(
                 }
                 _ => continue,
             };
-            let Some((base, hi)) = split_address(&defs, &mut ranges, &invariant, addr, 0) else {
+            let Some(Split { base, counter, hi }) =
+                split_address(&defs, &mut ranges, &invariant, &counters, addr)
+            else {
                 continue;
             };
             let minus = end + hi as u64;
@@ -205,6 +246,7 @@ fn plan_loop(
                 bound,
                 minus: minus as u32,
                 covers: is_bytes && minus <= min_bytes,
+                counter,
             });
         }
     }
@@ -214,33 +256,207 @@ fn plan_loop(
     })
 }
 
-/// `addr` as `base + x` with `base` loop-invariant (none: 0) and x in `0..=hi`, the sum not
-/// wrapping once the test holds.
+/// An address taken apart: `[base +] [counter << shift +] x`, `base` loop-invariant and x in
+/// `0..=hi` (a sum of values of known range).
+struct Split {
+    base: Option<Value>,
+    counter: Option<Counter>,
+    hi: u32,
+}
+
+/// `addr` as a `Split`: its sum flattened into terms, each the invariant base (one at most), a
+/// counter (`p` or `p << k`, one at most) or a value of known range; the sum cannot wrap once
+/// the test holds.
 fn split_address(
     defs: &Defs,
     ranges: &mut Ranges,
     invariant: &dyn Fn(Value) -> bool,
+    counters: &[(Value, Counter)],
     addr: Value,
-    depth: u32,
-) -> Option<(Option<Value>, u32)> {
-    if invariant(addr) {
-        return Some((Some(addr), 0));
-    }
-    if depth < MAX_SUM_DEPTH
-        && let Some((Op::Binary(BinaryOp::Add), [a, b])) = defs.inst(addr)
-    {
-        for (p, q) in [(*a, *b), (*b, *a)] {
-            let Some((_, hi)) = ranges.of(q) else {
-                continue;
-            };
-            if let Some((base, h)) = split_address(defs, ranges, invariant, p, depth + 1)
-                && let Some(sum) = h.checked_add(hi)
-            {
-                return Some((base, sum));
+) -> Option<Split> {
+    let mut terms = Vec::new();
+    let mut pending = vec![(addr, 0)];
+    while let Some((v, depth)) = pending.pop() {
+        match defs.inst(v) {
+            Some((Op::Binary(BinaryOp::Add), [a, b])) if depth < MAX_SUM_DEPTH && !invariant(v) => {
+                pending.push((*a, depth + 1));
+                pending.push((*b, depth + 1));
             }
+            _ => terms.push(v),
         }
     }
-    ranges.of(addr).map(|r| (None, r.1))
+    let mut split = Split {
+        base: None,
+        counter: None,
+        hi: 0,
+    };
+    for t in terms {
+        if invariant(t) && split.base.is_none() {
+            split.base = Some(t);
+            continue;
+        }
+        // A known range first: its test is the cheaper one.
+        if let Some((_, hi)) = ranges.of(t) {
+            split.hi = split.hi.checked_add(hi)?;
+            continue;
+        }
+        let (p, shift) = match defs.inst(t) {
+            Some((Op::Binary(BinaryOp::Shl), [p, k])) => {
+                (*p, defs.konst(*k).map_or(u32::MAX, |k| k as u32))
+            }
+            _ => (t, 0),
+        };
+        if split.counter.is_none()
+            && shift <= 3
+            && let Some((_, c)) = counters.iter().find(|(q, _)| *q == p)
+        {
+            split.counter = Some(Counter { shift, ..*c });
+            continue;
+        }
+        let (_, hi) = ranges.of(t)?;
+        split.hi = split.hi.checked_add(hi)?;
+    }
+    Some(split)
+}
+
+/// The loop header's counters (`Counter`, shift 0): parameters passed `init` from the
+/// preheader and, on the one back edge, a value the branches on its way bound by an invariant.
+fn counters(
+    func: &Function,
+    defs: &Defs,
+    ranges: &mut Ranges,
+    lp: &crate::ir::dom::Loop,
+    preheader: usize,
+    invariant: &dyn Fn(Value) -> bool,
+) -> Vec<(Value, Counter)> {
+    let header = lp.header;
+    let preds = func.predecessors();
+    let latches: Vec<usize> = preds[header]
+        .iter()
+        .map(|p| p.0 as usize)
+        .filter(|&p| lp.in_body[p])
+        .collect();
+    let (Terminator::Jump { args: inits, .. }, [latch]) =
+        (&func.blocks[preheader].term, latches.as_slice())
+    else {
+        return Vec::new();
+    };
+    let Terminator::Jump { args: nexts, .. } = &func.blocks[*latch].term else {
+        return Vec::new();
+    };
+    // The branches taken on the way to the latch: each block's single predecessor upwards.
+    let mut guards = Vec::new();
+    let mut child = *latch;
+    for _ in 0..8 {
+        let [single] = preds[child].as_slice() else {
+            break;
+        };
+        let above = single.0 as usize;
+        if let Terminator::Branch {
+            cond,
+            then_block,
+            else_block,
+        } = &func.blocks[above].term
+            && then_block != else_block
+        {
+            guards.push((*cond, then_block.0 as usize == child));
+        }
+        if above == header {
+            break;
+        }
+        child = above;
+    }
+    // `p + step` (step a power of two up to 2^16) for the header's parameter `p`.
+    let step_of = |next: Value, p: Value| match defs.inst(next) {
+        Some((Op::Binary(BinaryOp::Add), [a, b])) if *a == p || *b == p => {
+            let k = defs.konst(if *a == p { *b } else { *a })? as i32;
+            Some(k)
+        }
+        _ => None,
+    };
+    let positive =
+        |k: i32| (k > 0 && k <= 65536 && (k as u32).is_power_of_two()).then_some(k as u32);
+    // Each guard as `next c n` for the value `next` the back edge passes.
+    let compared = |next: Value| {
+        guards.iter().filter_map(move |&(cond, holds)| {
+            let Some((Op::Compare(c), [a, b])) = defs.inst(cond) else {
+                return None;
+            };
+            let c = if holds { *c } else { c.inverse() };
+            if *a == next {
+                Some((c, *b))
+            } else if *b == next {
+                Some((c.swapped(), *a))
+            } else {
+                None
+            }
+        })
+    };
+    let params = &func.blocks[header].params;
+    let mut found = Vec::new();
+    for (j, &p) in params.iter().enumerate() {
+        let (Some(&init), Some(&next)) = (inits.get(j), nexts.get(j)) else {
+            continue;
+        };
+        let step = step_of(next, p).and_then(positive);
+        let mut limit = None;
+        for (c, n) in compared(next) {
+            if !invariant(n) {
+                continue;
+            }
+            limit = match (c, step) {
+                (Cond::LtU, _) => Some(Limit::Below(n)),
+                (Cond::Ne, Some(step)) => Some(Limit::Reaches { n, step }),
+                _ => continue,
+            };
+            break;
+        }
+        // A sibling counting down by one to 0 bounds the rounds.
+        if limit.is_none()
+            && let Some(step) = step
+        {
+            for (k, &q) in params.iter().enumerate() {
+                let (Some(&start), Some(&q_next)) = (inits.get(k), nexts.get(k)) else {
+                    continue;
+                };
+                let zero = |v: Value| defs.konst(v) == Some(0);
+                // `q_next != 0` as a compare, or the branch on `q_next` itself (or on its
+                // `eqz`, not taken).
+                let leaves_at_zero = compared(q_next).any(|(c, n)| c == Cond::Ne && zero(n))
+                    || guards.iter().any(|&(cond, holds)| {
+                        (cond == q_next && holds)
+                            || (!holds
+                                && matches!(defs.inst(cond),
+                                    Some((Op::Unary(UnaryOp::Eqz), [x])) if *x == q_next))
+                    });
+                if k != j && step_of(q_next, q) == Some(-1) && leaves_at_zero {
+                    limit = Some(Limit::Rounds {
+                        rounds: start,
+                        step,
+                    });
+                    break;
+                }
+            }
+        }
+        // A count known to be small (`n & 7` rounds, say) leaves too few iterations to pay
+        // for the test.
+        let mut small = |v: Value| ranges.of(v).is_some_and(|(_, hi)| hi < MIN_TRIPS);
+        let limit = limit.filter(|l| match *l {
+            Limit::Below(n) | Limit::Reaches { n, .. } => !small(n),
+            Limit::Rounds { rounds, .. } => !small(rounds),
+        });
+        if let Some(limit) = limit {
+            found.push((
+                p,
+                Counter {
+                    init,
+                    limit,
+                    shift: 0,
+                },
+            ));
+        }
+    }
+    found
 }
 
 /// Where each value is defined.
@@ -284,6 +500,29 @@ impl<'a> Defs<'a> {
             _ => None,
         }
     }
+}
+
+/// Values the test before the loop computes, shared between its conditions.
+type Made = FastMap<(Option<BinaryOp>, Value, Value), Value>;
+
+fn shared_const(func: &mut Function, made: &mut Made, pre: usize, offset: u32, k: u32) -> Value {
+    *made
+        .entry((None, Value(k), Value(k)))
+        .or_insert_with(|| push_inst(func, pre, Op::Const(k as i32 as i64), vec![], offset))
+}
+
+fn shared_bin(
+    func: &mut Function,
+    made: &mut Made,
+    pre: usize,
+    offset: u32,
+    op: BinaryOp,
+    a: Value,
+    b: Value,
+) -> Value {
+    *made
+        .entry((Some(op), a, b))
+        .or_insert_with(|| push_inst(func, pre, Op::Binary(op), vec![a, b], offset))
 }
 
 fn push_inst(func: &mut Function, block: usize, op: Op, args: Vec<Value>, offset: u32) -> Value {
@@ -403,84 +642,147 @@ fn apply(
     }
     func.blocks.extend(copies);
 
-    // The test before the loop: for each (base, bound), base <= bound - minus (and
-    // bound >= minus where that is not known), with the largest minus.
+    // The tests before the loop, per (base, bound, counter) with the largest minus:
+    // base <= bound - minus (and bound >= minus where that is not known), then the counter's
+    // largest value within what is left.
     let pre = plan.preheader;
     let offset = func.blocks[pre].term_offset;
-    let mut tests: Vec<(Option<Value>, Value, u32, bool)> = Vec::new();
+    let mut groups: Vec<Removable> = Vec::new();
     for r in &plan.removable {
-        match tests.iter_mut().find(|t| t.0 == r.base && t.1 == r.bound) {
-            Some(t) => {
-                if r.minus > t.2 {
-                    t.2 = r.minus;
-                    t.3 = r.covers;
-                } else if r.minus == t.2 {
-                    t.3 |= r.covers;
+        match groups
+            .iter_mut()
+            .find(|g| g.base == r.base && g.bound == r.bound && g.counter == r.counter)
+        {
+            Some(g) => {
+                if r.minus > g.minus {
+                    g.minus = r.minus;
+                    g.covers = r.covers;
+                } else if r.minus == g.minus {
+                    g.covers |= r.covers;
                 }
             }
-            None => tests.push((r.base, r.bound, r.minus, r.covers)),
+            None => groups.push(*r),
         }
     }
-    let mut all: Option<Value> = None;
-    let conj = |func: &mut Function, c: Value, all: &mut Option<Value>| {
-        *all = Some(match *all {
-            None => c,
-            Some(a) => push_inst(func, pre, Op::Binary(BinaryOp::And), vec![a, c], offset),
-        });
-    };
-    for &(base, bound, minus, covers) in &tests {
-        let minus = push_inst(func, pre, Op::Const(minus as i32 as i64), vec![], offset);
-        if !covers || base.is_none() {
-            let room = push_inst(
-                func,
-                pre,
-                Op::Compare(Cond::GeU),
-                vec![bound, minus],
-                offset,
-            );
-            conj(func, room, &mut all);
+    // Each condition the copy needs, `a c b`, tested by a branch of its own (a compare the
+    // back ends fuse into it) in a chain of blocks before the loop: any that fails enters the
+    // checked loop. The arithmetic they compare goes in the preheader.
+    let mut conditions: Vec<(Cond, Value, Value)> = Vec::new();
+    let constants = func.constants();
+    let mut made = Made::default();
+    for &Removable {
+        base,
+        bound,
+        minus,
+        covers,
+        counter,
+        ..
+    } in &groups
+    {
+        let minus = shared_const(func, &mut made, pre, offset, minus);
+        if !covers || (base.is_none() && counter.is_none()) {
+            conditions.push((Cond::GeU, bound, minus));
         }
+        // What the base and the counter may add: bound - minus.
+        let mut room = shared_bin(func, &mut made, pre, offset, BinaryOp::Sub, bound, minus);
         if let Some(base) = base {
-            let top = push_inst(
-                func,
-                pre,
-                Op::Binary(BinaryOp::Sub),
-                vec![bound, minus],
-                offset,
-            );
-            let fits = push_inst(func, pre, Op::Compare(Cond::LeU), vec![base, top], offset);
-            conj(func, fits, &mut all);
+            conditions.push((Cond::LeU, base, room));
+            room = shared_bin(func, &mut made, pre, offset, BinaryOp::Sub, room, base);
+        }
+        if let Some(c) = counter {
+            // The counter's largest value times 2^shift fits in the room.
+            if c.shift > 0 {
+                let shift = shared_const(func, &mut made, pre, offset, c.shift);
+                room = shared_bin(func, &mut made, pre, offset, BinaryOp::ShrU, room, shift);
+            }
+            // (Always true of a counter from 0.)
+            if constants.get(c.init.0 as usize).copied().flatten() != Some(0) {
+                conditions.push((Cond::LeU, c.init, room));
+            }
+            match c.limit {
+                Limit::Below(n) => {
+                    let one = shared_const(func, &mut made, pre, offset, 1);
+                    let last = shared_bin(func, &mut made, pre, offset, BinaryOp::Sub, n, one);
+                    conditions.push((Cond::LeU, last, room));
+                }
+                Limit::Reaches { n, step } => {
+                    conditions.push((Cond::LtU, c.init, n));
+                    let step_v = shared_const(func, &mut made, pre, offset, step);
+                    let last = shared_bin(func, &mut made, pre, offset, BinaryOp::Sub, n, step_v);
+                    conditions.push((Cond::LeU, last, room));
+                    if step > 1 {
+                        let distance =
+                            shared_bin(func, &mut made, pre, offset, BinaryOp::Sub, n, c.init);
+                        let mask = shared_const(func, &mut made, pre, offset, step - 1);
+                        let rest =
+                            shared_bin(func, &mut made, pre, offset, BinaryOp::And, distance, mask);
+                        let zero = shared_const(func, &mut made, pre, offset, 0);
+                        conditions.push((Cond::Eq, rest, zero));
+                    }
+                }
+                Limit::Rounds { rounds, step } => {
+                    // rounds - 1 (0 when rounds is 0 fails: it wraps) scaled by the step fits
+                    // in what the room leaves above init.
+                    let one = shared_const(func, &mut made, pre, offset, 1);
+                    let extra =
+                        shared_bin(func, &mut made, pre, offset, BinaryOp::Sub, rounds, one);
+                    let left =
+                        shared_bin(func, &mut made, pre, offset, BinaryOp::Sub, room, c.init);
+                    let shift = step.trailing_zeros();
+                    let left = if shift > 0 {
+                        let s = shared_const(func, &mut made, pre, offset, shift);
+                        shared_bin(func, &mut made, pre, offset, BinaryOp::ShrU, left, s)
+                    } else {
+                        left
+                    };
+                    conditions.push((Cond::LeU, extra, left));
+                }
+            }
         }
     }
-    let fast = all?;
+    let mut seen = Vec::new();
+    conditions.retain(|c| {
+        let new = !seen.contains(c);
+        seen.push(*c);
+        new
+    });
+    if conditions.is_empty() {
+        return None;
+    }
     let Terminator::Jump { target, args } = func.blocks[pre].term.clone() else {
         return None;
     };
-    let slow_entry = func.blocks.len();
-    func.blocks.push(BlockData {
+    let jump = |to: usize, args: &[Value]| BlockData {
         params: vec![],
         insts: vec![],
         term: Terminator::Jump {
-            target,
-            args: args.clone(),
+            target: Block(to as u32),
+            args: args.to_vec(),
         },
         term_offset: offset,
-    });
-    let fast_entry = func.blocks.len();
-    func.blocks.push(BlockData {
-        params: vec![],
-        insts: vec![],
-        term: Terminator::Jump {
-            target: Block(bmap[target.0 as usize] as u32),
-            args,
-        },
-        term_offset: offset,
-    });
-    func.blocks[pre].term = Terminator::Branch {
-        cond: fast,
-        then_block: Block(fast_entry as u32),
-        else_block: Block(slow_entry as u32),
     };
+    // The chain's blocks in a row, then the failures after them (out of the straight path):
+    // test k in block `tests[k]` (the preheader first), branching on to the next or out to
+    // `fails[k]`; the last test's success enters the copy.
+    let m = conditions.len();
+    let first = func.blocks.len();
+    let tests: Vec<usize> = std::iter::once(pre).chain(first..first + m).collect();
+    let fails: Vec<usize> = (first + m..first + 2 * m).collect();
+    for _ in 0..m {
+        func.blocks.push(jump(bmap[target.0 as usize], &args));
+    }
+    for _ in 0..m {
+        func.blocks.push(jump(target.0 as usize, &args));
+    }
+    for (k, (c, a, b)) in conditions.into_iter().enumerate() {
+        // Branch out on the failure; layout then keeps the chain in a straight line.
+        let fails_here = push_inst(func, tests[k], Op::Compare(c.inverse()), vec![a, b], offset);
+        func.blocks[tests[k]].term = Terminator::Branch {
+            cond: fails_here,
+            then_block: Block(fails[k] as u32),
+            else_block: Block(tests[k + 1] as u32),
+        };
+    }
 
     // Exits: a branch out of either copy goes through a block of its own that jumps, so the
     // exit block, now reached from both copies, can take parameters.

@@ -34,6 +34,7 @@ pub fn caps(target: Target) -> Caps {
         // ldr/str (not ldm/ldrd) take any address on ARMv7-M (CCR.UNALIGN_TRP clear).
         unaligned_words: true,
         indexed_access: true,
+        branch_compares: false,
     }
 }
 

@@ -38,6 +38,7 @@ pub fn caps(target: Target) -> Caps {
         // Misaligned accesses may trap into a slow emulation (or not work at all).
         unaligned_words: false,
         indexed_access: false,
+        branch_compares: true,
     }
 }
 

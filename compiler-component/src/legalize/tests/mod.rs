@@ -28,6 +28,7 @@ pub const NO_CAPS: Caps = Caps {
     float_helpers_take_hard_f32: false,
     unaligned_words: false,
     indexed_access: false,
+    branch_compares: false,
 };
 pub const ALL_CAPS: Caps = Caps {
     has_clz: true,
@@ -41,6 +42,7 @@ pub const ALL_CAPS: Caps = Caps {
     float_helpers_take_hard_f32: false,
     unaligned_words: false,
     indexed_access: true,
+    branch_compares: true,
 };
 
 /// 64-bit edge values: zero, ones, word boundaries, sign boundaries, shift counts.

@@ -36,16 +36,19 @@ const MAX_SUM_DEPTH: u32 = 8;
 
 /// Version the innermost loops of every body; returns the indices of the bodies it changed.
 pub fn run(module: &mut Module, caps: Caps) -> Vec<usize> {
-    // What a check costs in instructions: the checks a copy sheds per iteration must outweigh
-    // the test before the loop, which a loop entered for a few iterations pays each time.
-    let check_cost = if caps.branch_compares { 1 } else { 2 };
+    // The checks a copy sheds per iteration must outweigh the test before the loop (which a
+    // loop entered for a few iterations pays each time) and what a second copy of the loop
+    // costs the allocation around it: one check (a compare and a branch) on Thumb-2, six on
+    // RV32, where a check is a single compare-and-branch; twice that for a counter bounded at
+    // run time, whose test is longer.
+    let min_checks = if caps.branch_compares { 6 } else { 1 };
     let min_bytes = module
         .memory
         .as_ref()
         .map_or(0, |m| m.initial_pages as u64 * 65536);
     let mut changed = Vec::new();
     for (i, func) in module.bodies.iter_mut().enumerate() {
-        if version_function(func, min_bytes, check_cost) {
+        if version_function(func, min_bytes, min_checks) {
             changed.push(i);
         }
     }
@@ -92,7 +95,7 @@ enum Limit {
     Rounds { rounds: Value, step: u32 },
 }
 
-fn version_function(func: &mut Function, min_bytes: u64, check_cost: usize) -> bool {
+fn version_function(func: &mut Function, min_bytes: u64, min_checks: usize) -> bool {
     let mut versioned = 0;
     let mut changed = false;
     // Headers of loops already versioned (both copies): never again.
@@ -112,10 +115,9 @@ fn version_function(func: &mut Function, min_bytes: u64, check_cost: usize) -> b
             let Some(plan) = plan_loop(func, &dom, lp, min_bytes) else {
                 continue;
             };
-            // A counter's test costs about four instructions, a fixed range's two.
             let counted = plan.removable.iter().any(|r| r.counter.is_some());
-            let needed = if counted { 4 } else { 2 };
-            if plan.removable.len() * check_cost < needed {
+            let needed = if counted { 2 * min_checks } else { min_checks };
+            if plan.removable.len() < needed {
                 continue;
             }
             let backup = func.clone();

@@ -104,38 +104,51 @@ fn version_function(func: &mut Function, min_bytes: u64, min_checks: usize) -> b
     while versioned < MAX_LOOPS {
         let dom = Dominators::compute(func);
         let loops = dom.loops(func);
-        let mut done = false;
-        for lp in &loops {
-            let inner = !loops
-                .iter()
-                .any(|other| other.header != lp.header && lp.in_body[other.header]);
-            if !inner || done_headers.contains(&lp.header) {
-                continue;
+        // The first loop worth versioning, planned with one look at the function.
+        let chosen = {
+            let defs = Defs::new(func);
+            let mut ranges = Ranges::new(func);
+            let preds = func.predecessors();
+            let mut chosen = None;
+            for (i, lp) in loops.iter().enumerate() {
+                let inner = !loops
+                    .iter()
+                    .any(|other| other.header != lp.header && lp.in_body[other.header]);
+                if !inner || done_headers.contains(&lp.header) {
+                    continue;
+                }
+                let look = Look {
+                    func,
+                    dom: &dom,
+                    defs: &defs,
+                    preds: &preds,
+                };
+                let Some(plan) = plan_loop(&look, &mut ranges, lp, min_bytes) else {
+                    continue;
+                };
+                let counted = plan.removable.iter().any(|r| r.counter.is_some());
+                let needed = if counted { 2 * min_checks } else { min_checks };
+                if plan.removable.len() >= needed {
+                    chosen = Some((i, plan));
+                    break;
+                }
             }
-            let Some(plan) = plan_loop(func, &dom, lp, min_bytes) else {
-                continue;
-            };
-            let counted = plan.removable.iter().any(|r| r.counter.is_some());
-            let needed = if counted { 2 * min_checks } else { min_checks };
-            if plan.removable.len() < needed {
-                continue;
-            }
-            let backup = func.clone();
-            let copy_header = func.blocks.len() + body_index(lp, lp.header);
-            done_headers.push(lp.header);
-            if apply(func, &dom, lp, &plan).is_none() {
-                *func = backup;
-                continue;
-            }
-            done_headers.push(copy_header);
-            versioned += 1;
-            changed = true;
-            done = true;
+            chosen
+        };
+        let Some((i, plan)) = chosen else {
             break;
+        };
+        let lp = &loops[i];
+        let backup = func.clone();
+        let copy_header = func.blocks.len() + body_index(lp, lp.header);
+        done_headers.push(lp.header);
+        if apply(func, &dom, lp, &plan).is_none() {
+            *func = backup;
+            continue;
         }
-        if !done {
-            break;
-        }
+        done_headers.push(copy_header);
+        versioned += 1;
+        changed = true;
     }
     changed
 }
@@ -145,17 +158,26 @@ fn body_index(lp: &crate::ir::dom::Loop, block: usize) -> usize {
     lp.in_body[..block].iter().filter(|b| **b).count()
 }
 
+/// What planning reads of the function, computed once per look.
+struct Look<'a> {
+    func: &'a Function,
+    dom: &'a Dominators,
+    defs: &'a Defs<'a>,
+    preds: &'a [Vec<Block>],
+}
+
 struct Plan {
     preheader: usize,
     removable: Vec<Removable>,
 }
 
 fn plan_loop(
-    func: &Function,
-    dom: &Dominators,
+    look: &Look,
+    ranges: &mut Ranges,
     lp: &crate::ir::dom::Loop,
     min_bytes: u64,
 ) -> Option<Plan> {
+    let (func, dom, defs) = (look.func, look.dom, look.defs);
     let preds = dom.preds();
     let mut outside = preds[lp.header]
         .iter()
@@ -187,10 +209,8 @@ fn plan_loop(
     if size > MAX_LOOP_INSTS || calls {
         return None;
     }
-    let defs = Defs::new(func);
     let invariant = |v: Value| defs.block(v).is_some_and(|b| !lp.in_body[b]);
-    let mut ranges = Ranges::new(func);
-    let counters = counters(func, &defs, &mut ranges, lp, preheader, &invariant);
+    let counters = counters(func, defs, look.preds, ranges, lp, preheader, &invariant);
     let mut removable = Vec::new();
     for b in (0..func.blocks.len()).filter(|&b| lp.in_body[b]) {
         for (i, inst) in func.blocks[b].insts.iter().enumerate() {
@@ -224,7 +244,7 @@ fn plan_loop(
                 _ => continue,
             };
             let Some(Split { base, counter, hi }) =
-                split_address(&defs, &mut ranges, &invariant, &counters, addr)
+                split_address(defs, ranges, &invariant, &counters, addr)
             else {
                 continue;
             };
@@ -326,13 +346,13 @@ fn split_address(
 fn counters(
     func: &Function,
     defs: &Defs,
+    preds: &[Vec<Block>],
     ranges: &mut Ranges,
     lp: &crate::ir::dom::Loop,
     preheader: usize,
     invariant: &dyn Fn(Value) -> bool,
 ) -> Vec<(Value, Counter)> {
     let header = lp.header;
-    let preds = func.predecessors();
     let latches: Vec<usize> = preds[header]
         .iter()
         .map(|p| p.0 as usize)

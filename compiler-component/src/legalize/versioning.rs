@@ -1,13 +1,15 @@
-//! Loop versioning for bounds checks: an innermost loop whose checked addresses are a
-//! loop-invariant value plus a value of known range (an induction variable, a counter scaled by
-//! the element size) runs in a copy without those checks when one test before the loop shows
-//! that no address it can form is out of bounds; otherwise it runs as it was, checks and all.
+//! Loop versioning for bounds checks: an innermost loop without calls whose checked addresses
+//! are a loop-invariant base plus a counter (of constant range, or bounded at run time by an
+//! invariant: `Limit`) and values of known range runs in a copy without those checks when tests
+//! before the loop show that no address it can form is out of bounds; otherwise it runs as it
+//! was, checks and all.
 //!
-//! The test only chooses the copy and never traps, so a trap happens exactly where it did:
-//! the checked loop is the one that runs whenever any address could be out of bounds. A check
-//! `addr > limit` (limit loop-invariant, `bytes - end`) with `addr = base + x`, `base`
-//! invariant and `x` in `0..=hi`, never fires while `base <= limit - hi` (and `limit >= hi`):
-//! then `base + x <= limit` without wrapping.
+//! The tests only choose the copy and never trap, so a trap happens exactly where it did: the
+//! checked loop is the one that runs whenever any address could be out of bounds. A check
+//! `addr > bytes - end` with `addr = base + x`, `base` invariant and `x` at most `hi`, never
+//! fires while `base <= bytes - (end + hi)` (and `bytes >= end + hi`): then `base + x` stays
+//! below `bytes - end` without wrapping. The tests are a chain of compare-and-branch blocks,
+//! each failure entering the checked loop.
 //!
 //! Values the loop defines and code after it reads are merged where the two copies' exits meet
 //! (new block parameters), as SSA construction does.

@@ -185,25 +185,7 @@ fn thread_empty_edge_blocks(func: &mut Function) {
         .collect();
     let resolve = |b: Block| -> Block { forward.get(b.0 as usize).copied().flatten().unwrap_or(b) };
     for block in &mut func.blocks {
-        match &mut block.term {
-            Terminator::Branch {
-                then_block,
-                else_block,
-                ..
-            } => {
-                *then_block = resolve(*then_block);
-                *else_block = resolve(*else_block);
-            }
-            Terminator::Switch {
-                targets, default, ..
-            } => {
-                for t in targets.iter_mut() {
-                    *t = resolve(*t);
-                }
-                *default = resolve(*default);
-            }
-            _ => {}
-        }
+        block.term.retarget_branches(resolve);
     }
 }
 

@@ -468,6 +468,36 @@ impl Terminator {
     pub fn successor_iter(&self) -> impl Iterator<Item = Block> + '_ {
         (0..).map_while(|i| self.successor(i))
     }
+    /// Replace every successor `s` by `f(s)`.
+    pub fn retarget(&mut self, mut f: impl FnMut(Block) -> Block) {
+        match self {
+            Terminator::Jump { target, .. } => *target = f(*target),
+            _ => self.retarget_branches(f),
+        }
+    }
+    /// Replace the targets of a `Branch` or `Switch` (blocks without parameters) by `f(s)`;
+    /// a `Jump` keeps its target.
+    pub fn retarget_branches(&mut self, mut f: impl FnMut(Block) -> Block) {
+        match self {
+            Terminator::Branch {
+                then_block,
+                else_block,
+                ..
+            } => {
+                *then_block = f(*then_block);
+                *else_block = f(*else_block);
+            }
+            Terminator::Switch {
+                targets, default, ..
+            } => {
+                for t in targets.iter_mut() {
+                    *t = f(*t);
+                }
+                *default = f(*default);
+            }
+            Terminator::Jump { .. } | Terminator::Return { .. } | Terminator::Trap { .. } => {}
+        }
+    }
     /// Values read by the terminator.
     pub fn uses(&self) -> Vec<Value> {
         self.use_slice().to_vec()

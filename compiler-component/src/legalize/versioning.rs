@@ -603,27 +603,19 @@ fn apply(
     let mut copies = Vec::with_capacity(body.len());
     for &b in &body {
         let block = func.blocks[b].clone();
-        let mut params = Vec::with_capacity(block.params.len());
-        for p in &block.params {
-            let ty = func.value_types[p.0 as usize];
-            let np = Value(func.value_types.len() as u32);
-            func.value_types.push(ty);
-            vmap.insert(*p, np);
-            params.push(np);
-        }
+        // A new value of the same type for each one the block defines.
+        let mut fresh = |func: &mut Function, v: Value| {
+            let nv = func.new_value(func.value_type(v));
+            vmap.insert(v, nv);
+            nv
+        };
+        let params: Vec<Value> = block.params.iter().map(|p| fresh(func, *p)).collect();
         let mut insts = Vec::with_capacity(block.insts.len());
         for (i, inst) in block.insts.iter().enumerate() {
             if removed.contains(&(b, i)) {
                 continue;
             }
-            let mut results = Vec::with_capacity(inst.results.len());
-            for r in &inst.results {
-                let ty = func.value_types[r.0 as usize];
-                let nr = Value(func.value_types.len() as u32);
-                func.value_types.push(ty);
-                vmap.insert(*r, nr);
-                results.push(nr);
-            }
+            let results = inst.results.iter().map(|r| fresh(func, *r)).collect();
             insts.push(Inst {
                 op: inst.op.clone(),
                 args: inst.args.clone(),
@@ -649,7 +641,7 @@ fn apply(
                 map_value(a, &vmap);
             }
         }
-        retarget(&mut copy.term, |t| {
+        copy.term.retarget(|t| {
             if bmap[t.0 as usize] != usize::MAX {
                 Block(bmap[t.0 as usize] as u32)
             } else {
@@ -825,7 +817,7 @@ fn apply(
         let mut term = func.blocks[s].term.clone();
         let mut new_blocks = Vec::new();
         let next = func.blocks.len();
-        retarget(&mut term, |t| {
+        term.retarget(|t| {
             if is_loop_block(t.0 as usize) {
                 return t;
             }
@@ -879,29 +871,6 @@ fn apply(
         }
     }
     Some(())
-}
-
-fn retarget(term: &mut Terminator, mut f: impl FnMut(Block) -> Block) {
-    match term {
-        Terminator::Jump { target, .. } => *target = f(*target),
-        Terminator::Branch {
-            then_block,
-            else_block,
-            ..
-        } => {
-            *then_block = f(*then_block);
-            *else_block = f(*else_block);
-        }
-        Terminator::Switch {
-            targets, default, ..
-        } => {
-            for t in targets.iter_mut() {
-                *t = f(*t);
-            }
-            *default = f(*default);
-        }
-        Terminator::Return { .. } | Terminator::Trap { .. } => {}
-    }
 }
 
 /// Finds the value a loop value has on entry to a block after the loop, adding block

@@ -322,7 +322,7 @@ impl<'a> Ranges<'a> {
     }
 
     /// `s` when `v` is `p + s` with `s` a constant in -65536..=-1 or 1..=65536.
-    fn signed_step_of(&self, v: Value, p: Value) -> Option<i64> {
+    pub(super) fn signed_step_of(&self, v: Value, p: Value) -> Option<i64> {
         let Def::Inst(Op::Binary(BinaryOp::Add), [a, b]) = self.defs.get(v.0 as usize)? else {
             return None;
         };
@@ -383,7 +383,7 @@ impl<'a> Ranges<'a> {
     /// The branch conditions on the way to `pred`, each with whether it held: the branches
     /// ending the chain of single-predecessor blocks above it (`MAX_GUARDS` blocks searched,
     /// `pred` included).
-    fn guards(&self, pred: Block) -> Vec<(Value, bool)> {
+    pub(super) fn guards(&self, pred: Block) -> Vec<(Value, bool)> {
         let mut found = Vec::new();
         let mut child = pred;
         for _ in 1..MAX_GUARDS {

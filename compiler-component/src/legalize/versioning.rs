@@ -110,7 +110,6 @@ fn version_function(func: &mut Function, min_bytes: u64, min_checks: usize) -> b
         let chosen = {
             let defs = Defs::new(func);
             let mut ranges = Ranges::new(func);
-            let preds = func.predecessors();
             let mut chosen = None;
             for (i, lp) in loops.iter().enumerate() {
                 let inner = !loops
@@ -123,7 +122,6 @@ fn version_function(func: &mut Function, min_bytes: u64, min_checks: usize) -> b
                     func,
                     dom: &dom,
                     defs: &defs,
-                    preds: &preds,
                 };
                 let Some(plan) = plan_loop(&look, &mut ranges, lp, min_bytes) else {
                     continue;
@@ -165,7 +163,6 @@ struct Look<'a> {
     func: &'a Function,
     dom: &'a Dominators,
     defs: &'a Defs<'a>,
-    preds: &'a [Vec<Block>],
 }
 
 struct Plan {
@@ -193,28 +190,23 @@ fn plan_loop(
     {
         return None;
     }
-    let size: usize = (0..func.blocks.len())
-        .filter(|&b| lp.in_body[b])
-        .map(|b| func.blocks[b].insts.len() + 1)
-        .sum();
+    let body: Vec<usize> = (0..func.blocks.len()).filter(|&b| lp.in_body[b]).collect();
+    let size: usize = body.iter().map(|&b| func.blocks[b].insts.len() + 1).sum();
     // A loop that calls spends its time in the callees (soft-float helpers, say): the checks
     // it would shed are a small part of each iteration, the copy all of its code.
-    let calls = (0..func.blocks.len())
-        .filter(|&b| lp.in_body[b])
-        .flat_map(|b| &func.blocks[b].insts)
-        .any(|i| {
-            matches!(
-                i.op,
-                Op::Call(_) | Op::CallPtr(_) | Op::CallIndirect(_) | Op::Bulk(_)
-            )
-        });
+    let calls = body.iter().flat_map(|&b| &func.blocks[b].insts).any(|i| {
+        matches!(
+            i.op,
+            Op::Call(_) | Op::CallPtr(_) | Op::CallIndirect(_) | Op::Bulk(_)
+        )
+    });
     if size > MAX_LOOP_INSTS || calls {
         return None;
     }
     let invariant = |v: Value| defs.block(v).is_some_and(|b| !lp.in_body[b]);
-    let counters = counters(func, defs, look.preds, ranges, lp, preheader, &invariant);
+    let counters = counters(func, defs, preds, ranges, lp, preheader, &invariant);
     let mut removable = Vec::new();
-    for b in (0..func.blocks.len()).filter(|&b| lp.in_body[b]) {
+    for &b in &body {
         for (i, inst) in func.blocks[b].insts.iter().enumerate() {
             let (Op::TrapIf(TrapCode::MemoryOutOfBounds), [cond]) =
                 (&inst.op, inst.args.as_slice())
@@ -368,36 +360,11 @@ fn counters(
     let Terminator::Jump { args: nexts, .. } = &func.blocks[*latch].term else {
         return Vec::new();
     };
-    // The branches taken on the way to the latch: each block's single predecessor upwards.
-    let mut guards = Vec::new();
-    let mut child = *latch;
-    for _ in 0..8 {
-        let [single] = preds[child].as_slice() else {
-            break;
-        };
-        let above = single.0 as usize;
-        if let Terminator::Branch {
-            cond,
-            then_block,
-            else_block,
-        } = &func.blocks[above].term
-            && then_block != else_block
-        {
-            guards.push((*cond, then_block.0 as usize == child));
-        }
-        if above == header {
-            break;
-        }
-        child = above;
-    }
-    // `p + step` (step a power of two up to 2^16) for the header's parameter `p`.
-    let step_of = |next: Value, p: Value| match defs.inst(next) {
-        Some((Op::Binary(BinaryOp::Add), [a, b])) if *a == p || *b == p => {
-            let k = defs.konst(if *a == p { *b } else { *a })? as i32;
-            Some(k)
-        }
-        _ => None,
-    };
+    // The branches taken on the way to the latch, and `p + step` for a header parameter `p`
+    // (step within ±2^16): what the range analysis reads of back edges.
+    let guards = ranges.guards(Block(*latch as u32));
+    let step_of =
+        |ranges: &Ranges, next: Value, p: Value| ranges.signed_step_of(next, p).map(|k| k as i32);
     let positive =
         |k: i32| (k > 0 && k <= 65536 && (k as u32).is_power_of_two()).then_some(k as u32);
     // Each guard as `next c n` for the value `next` the back edge passes.
@@ -422,7 +389,7 @@ fn counters(
         let (Some(&init), Some(&next)) = (inits.get(j), nexts.get(j)) else {
             continue;
         };
-        let step = step_of(next, p).and_then(positive);
+        let step = step_of(ranges, next, p).and_then(positive);
         let mut limit = None;
         for (c, n) in compared(next) {
             if !invariant(n) {
@@ -453,7 +420,7 @@ fn counters(
                                 && matches!(defs.inst(cond),
                                     Some((Op::Unary(UnaryOp::Eqz), [x])) if *x == q_next))
                     });
-                if k != j && step_of(q_next, q) == Some(-1) && leaves_at_zero {
+                if k != j && step_of(ranges, q_next, q) == Some(-1) && leaves_at_zero {
                     limit = Some(Limit::Rounds {
                         rounds: start,
                         step,

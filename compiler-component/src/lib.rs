@@ -72,10 +72,11 @@ pub fn legalized_module(input: &[u8], options: &Options) -> Result<ir::Module, C
     softfloat::run(&mut module, caps)?;
     legalize::run(&mut module, caps, options)?;
     if options.optimize {
-        opt::run(&mut module, opt::Stage::Legalized);
+        let legalized = opt::Stage::Legalized(opt::licm::Budget::of(caps));
+        opt::run(&mut module, legalized);
         if options.bounds_checks {
             for i in legalize::versioning::run(&mut module, caps) {
-                opt::run_function(&mut module.bodies[i], opt::Stage::Legalized);
+                opt::run_function(&mut module.bodies[i], legalized);
             }
         }
     }

@@ -47,6 +47,10 @@ pub struct Caps {
     /// A conditional branch compares two registers itself (RV32 `bltu`): a bounds check is
     /// one instruction, where Thumb-2 needs a compare and a branch.
     pub branch_compares: bool,
+    /// Core registers the allocator assigns, and how many of them are callee-saved (what a
+    /// value live across a call can stay in).
+    pub allocatable_core: usize,
+    pub callee_saved_core: usize,
 }
 
 pub fn caps(target: Target) -> Caps {

@@ -307,7 +307,8 @@ fn split_address(
         hi: 0,
     };
     for t in terms {
-        if invariant(t) && split.base.is_none() {
+        // A constant is an offset of known range, even one hoisted out of the loop.
+        if invariant(t) && split.base.is_none() && defs.konst(t).is_none() {
             split.base = Some(t);
             continue;
         }

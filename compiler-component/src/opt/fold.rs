@@ -155,11 +155,15 @@ enum Folded {
     Remove,
     /// A `TrapIf` that always fires: the rest of the block is dead.
     AlwaysTraps,
+    /// Replace by a cheaper operation on other values.
+    Rewrite(Op, Vec<Value>),
 }
 
 struct Folder<'f> {
     types: &'f [Type],
     consts: Vec<Option<i64>>,
+    /// i32 values that are another shifted left by a constant: (that value, the amount).
+    shifted_left: Vec<Option<(Value, i64)>>,
 }
 
 impl Folder<'_> {
@@ -169,6 +173,34 @@ impl Folder<'_> {
 
     fn constant(&self, v: Value) -> Option<i64> {
         self.consts.get(v.0 as usize).copied().flatten()
+    }
+
+    /// `(x << 16) >>s 16` and `(x << 24) >>s 24` (C's casts to `short` and `signed char`
+    /// without wasm's sign-extension operators): one sign extension of `x`.
+    fn sign_extension(&self, shifted: Value, amount: i64) -> Option<Folded> {
+        let (x, left) = self
+            .shifted_left
+            .get(shifted.0 as usize)
+            .copied()
+            .flatten()?;
+        let op = match (left, amount) {
+            (16, 16) => UnaryOp::Extend16S,
+            (24, 24) => UnaryOp::Extend8S,
+            _ => return None,
+        };
+        Some(Folded::Rewrite(Op::Unary(op), vec![x]))
+    }
+
+    /// Notes what `inst` (as kept) computes for the folds of later instructions.
+    fn note(&mut self, inst: &Inst) {
+        if let (Op::Binary(BinaryOp::Shl), [x, amount], [r]) =
+            (&inst.op, inst.args.as_slice(), inst.results.as_slice())
+            && self.ty(*r) == Some(Type::I32)
+            && let Some(k) = self.constant(*amount)
+            && let Some(slot) = self.shifted_left.get_mut(r.0 as usize)
+        {
+            *slot = Some((*x, k & 31));
+        }
     }
 
     fn fold(&self, inst: &Inst) -> Option<Folded> {
@@ -184,6 +216,9 @@ impl Folder<'_> {
                 let (a, b) = (*inst.args.first()?, *inst.args.get(1)?);
                 match (c(0), c(1)) {
                     (Some(x), Some(y)) => Folded::Constants(vec![eval_binary(*op, ty, x, y)?]),
+                    (None, Some(y)) if *op == BinaryOp::ShrS && ty == Type::I32 => {
+                        self.sign_extension(a, y)?
+                    }
                     (x, y) => identity(*op, ty, a, x, b, y)?,
                 }
             }
@@ -266,6 +301,7 @@ pub fn run(func: &mut Function) -> bool {
     let mut folder = Folder {
         types: &func.value_types,
         consts: vec![None; func.value_types.len()],
+        shifted_left: vec![None; func.value_types.len()],
     };
     for block in &func.blocks {
         for inst in &block.insts {
@@ -295,7 +331,11 @@ pub fn run(func: &mut Function) -> bool {
                 Some(_) => true,
             };
             match folded {
-                None => block.insts.push(inst),
+                None => {
+                    folder.note(&inst);
+                    block.insts.push(inst);
+                }
+                Some(Folded::Rewrite(op, args)) => block.insts.push(Inst { op, args, ..inst }),
                 Some(Folded::Remove) => {}
                 Some(Folded::AlwaysTraps) => {
                     if let Op::TrapIf(code) = inst.op {

@@ -5,7 +5,9 @@
 //! constant that moves read the one that moved.
 //!
 //! Each moved value is live through the whole loop, so only as many move as the loop's
-//! register pressure leaves room for. Constants move too (a multiply or a wide compare needs
+//! register pressure leaves room for (counting the values that need a register there: not
+//! compares fused into their consumer, nor constants the loop does not read), a budget the
+//! target sets. Constants move too (a multiply or a wide compare needs
 //! one in a register; the allocator rematerializes them where registers run short), except
 //! out of loops that call. Division, compares (fused into their consumer by the back ends)
 //! and float arithmetic stay where they are.
@@ -13,17 +15,28 @@
 use super::gvn::PureOp;
 use crate::fast_hash::FastMap;
 use crate::ir::dom::Dominators;
-use crate::ir::{BinaryOp, Function, Inst, Op, Terminator, Type, Value};
+use crate::ir::{BinaryOp, Function, Inst, Op, Terminator, Type, UnaryOp, Value};
 use crate::regalloc::liveness::BitSet;
 
-/// Values live at once that a loop may reach after hoisting: a little under the core registers
-/// the smallest target allocates (Cortex-M: 12), since IR liveness is not the machine's. Each
-/// hoisted value is live through the whole loop, so it adds one everywhere in it.
-const PRESSURE_LIMIT: usize = 10;
+/// How many values a loop may keep live at once after hoisting: a little under the core
+/// registers the target allocates, since IR liveness is not the machine's. Each hoisted value
+/// is live through the whole loop, so it adds one everywhere in it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Budget {
+    pub loop_registers: usize,
+    /// The same in a loop that calls, which leaves only the callee-saved registers; constants
+    /// do not move out of such loops at all.
+    pub across_calls: usize,
+}
 
-/// The same in a loop that calls, which leaves only the callee-saved registers (Cortex-M:
-/// r4-r11); constants do not move out of such loops at all.
-const CALL_PRESSURE_LIMIT: usize = 6;
+impl Budget {
+    pub fn of(caps: crate::isa::Caps) -> Budget {
+        Budget {
+            loop_registers: caps.allocatable_core.saturating_sub(2),
+            across_calls: caps.callee_saved_core.saturating_sub(2),
+        }
+    }
+}
 
 fn is_call(inst: &Inst) -> bool {
     matches!(
@@ -45,7 +58,7 @@ fn movable(op: PureOp) -> bool {
 
 /// LICM moves instructions between blocks but changes no edge, so `dom` stays valid.
 /// Returns whether an instruction moved.
-pub fn run(func: &mut Function, dom: &Dominators) -> bool {
+pub fn run(func: &mut Function, dom: &Dominators, budget: Budget) -> bool {
     if func.blocks.len() <= 1 {
         return false;
     }
@@ -67,6 +80,7 @@ pub fn run(func: &mut Function, dom: &Dominators) -> bool {
             }
         }
     }
+    let (constant_defs, registerless) = constants_and_registerless(func);
     let preds = dom.preds();
     let mut live_in_cache: Option<Vec<BitSet>> = None;
     // Per block: values moved out of a loop around it (live through it from now on).
@@ -134,15 +148,26 @@ pub fn run(func: &mut Function, dom: &Dominators) -> bool {
             continue;
         }
         let limit = if calls {
-            CALL_PRESSURE_LIMIT
+            budget.across_calls
         } else {
-            PRESSURE_LIMIT
+            budget.loop_registers
         };
         // Liveness once per run (the first loop that has candidates computes it); what moved
         // since is live through its loop's blocks on top of that.
         let live_in = live_in_cache.get_or_insert_with(|| live_in(func));
-        let budget = limit.saturating_sub(max_live(func, &body, live_in, &moved_through));
-        found.truncate(budget);
+        let free = registerless_in(func, &body, &constant_defs, &registerless);
+        let pressure = max_live(func, &body, live_in, &free, &moved_through);
+        // Immediates move without taking a register; the rest, in body order (so what they
+        // read moves too), as far as the budget goes.
+        let mut budget = limit.saturating_sub(pressure);
+        found.retain(|&(b, i)| {
+            let inst = &func.blocks[b].insts[i];
+            let free = registerless.contains(inst.results[0].0 as usize)
+                && matches!(inst.op, Op::Const(_));
+            let fits = free || budget > 0;
+            budget -= usize::from(fits && !free);
+            fits
+        });
         if found.is_empty() {
             continue;
         }
@@ -187,12 +212,69 @@ pub fn run(func: &mut Function, dom: &Dominators) -> bool {
     changed
 }
 
+/// The function's constants, and its values that need no register of their own: small
+/// constants (immediate operands: RV32 takes 12 bits, Thumb-2 at least 8 and most of these)
+/// and compare results (fused into the branch, select or trap that reads them, like an `and`
+/// of two compares a trap reads).
+fn constants_and_registerless(func: &Function) -> (BitSet, BitSet) {
+    let mut constants = BitSet::new(func.value_types.len());
+    let mut registerless = BitSet::new(func.value_types.len());
+    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
+        let [r] = inst.results.as_slice() else {
+            continue;
+        };
+        let free = match inst.op {
+            Op::Const(k) => {
+                constants.insert(r.0 as usize);
+                is_immediate(func, *r, k)
+            }
+            Op::Compare(_) | Op::Unary(UnaryOp::Eqz) | Op::FCompare(_) => true,
+            Op::Binary(BinaryOp::And) => inst
+                .args
+                .iter()
+                .all(|v| registerless.contains(v.0 as usize)),
+            _ => false,
+        };
+        if free {
+            registerless.insert(r.0 as usize);
+        }
+    }
+    (constants, registerless)
+}
+
+/// An integer constant every target folds into the instructions that read it.
+fn is_immediate(func: &Function, v: Value, k: i64) -> bool {
+    !func.value_type(v).is_float() && (-2048..2048).contains(&k)
+}
+
+/// The values that hold no register in the loop: the registerless ones, and the constants it
+/// does not read (live through it in IR terms, they are rebuilt after it).
+fn registerless_in(
+    func: &Function,
+    body: &[usize],
+    constants: &BitSet,
+    registerless: &BitSet,
+) -> BitSet {
+    let mut free = constants.clone();
+    for &b in body {
+        let block = &func.blocks[b];
+        let reads = block.insts.iter().flat_map(|i| &i.args);
+        for v in reads.chain(block.term.use_slice()) {
+            free.remove(v.0 as usize);
+        }
+    }
+    free.union_with(registerless);
+    free
+}
+
 /// The most values live at once at any point of the given blocks (SSA liveness over the whole
-/// function, block arguments used by the jump that passes them, plus what moved through each).
+/// function, block arguments used by the jump that passes them, plus what moved through each),
+/// not counting `free` ones.
 fn max_live(
     func: &Function,
     blocks: &[usize],
     live_in: &[BitSet],
+    free: &BitSet,
     moved_through: &[usize],
 ) -> usize {
     let mut most = 0;
@@ -203,13 +285,14 @@ fn max_live(
         for v in block.term.use_slice() {
             live.insert(v.0 as usize);
         }
+        live.subtract(free);
         let mut count = live.count();
         let mut block_most = count;
         for inst in block.insts.iter().rev() {
             for r in &inst.results {
                 count -= usize::from(live.remove(r.0 as usize));
             }
-            for a in &inst.args {
+            for a in inst.args.iter().filter(|a| !free.contains(a.0 as usize)) {
                 count += usize::from(live.insert(a.0 as usize));
             }
             block_most = block_most.max(count);

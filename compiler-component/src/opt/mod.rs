@@ -23,7 +23,17 @@ const MAX_ROUNDS: usize = 8;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Stage {
     Frontend,
-    Legalized,
+    /// With the registers the target leaves loops (what LICM may fill).
+    Legalized(licm::Budget),
+}
+
+impl Stage {
+    /// Legalized IR for Cortex-M (what unit tests optimize).
+    #[cfg(test)]
+    pub fn legalized_cortex_m() -> Stage {
+        let caps = crate::isa::caps(crate::options::Target::CortexM4);
+        Stage::Legalized(licm::Budget::of(caps))
+    }
 }
 
 pub fn run(module: &mut Module, stage: Stage) {
@@ -42,8 +52,8 @@ pub fn run_function(func: &mut Function, stage: Stage) {
         changed |= merge::run(func);
         let dom = Dominators::compute(func);
         changed |= gvn::run(func, &dom);
-        if stage == Stage::Legalized {
-            changed |= licm::run(func, &dom);
+        if let Stage::Legalized(budget) = stage {
+            changed |= licm::run(func, &dom, budget);
         }
         changed |= copyprop::run(func);
         changed |= dce::run(func);

@@ -98,7 +98,7 @@ fn optimized(wat: &str) -> (Module, Function) {
     let wasm = crate::frontend::decode(wat.as_bytes()).unwrap();
     let mut m = crate::frontend::translate(&wasm, &Options::default()).unwrap();
     // Legalized: every pass runs (LICM only runs there).
-    super::run(&mut m, super::Stage::Legalized);
+    super::run(&mut m, super::Stage::legalized_cortex_m());
     crate::ir::verify::module(&m, false).unwrap_or_else(|e| panic!("{e}"));
     let f = m.bodies[0].clone();
     (m, f)
@@ -400,6 +400,54 @@ fn licm_moves_invariants_out_of_loops_within_the_pressure_budget() {
         0,
         "{f}"
     );
+}
+
+#[test]
+fn licm_pressure_skips_fused_compares_and_constants_the_loop_does_not_read() {
+    // `live` parameters live through the loop, and so do four constants it does not read
+    // (used after it) and the division's compares: only the parameters and the loop's own
+    // temporaries take registers there, so the invariant add moves while they leave room.
+    let loop_with = |live: usize| {
+        let params = (0..live).map(|_| "i32").collect::<Vec<_>>().join(" ");
+        let sum = (1..live).fold("(local.get 0)".to_string(), |acc, k| {
+            format!("(i32.add {acc} (local.get {k}))")
+        });
+        let (_, f) = optimized(&format!(
+            r#"(module (memory 1) (func (param {params}) (result i32)
+              (local $a i32) (local $b i32) (local $c i32) (local $d i32)
+              (local.set $a (i32.const 111111))
+              (local.set $b (i32.const 222222))
+              (local.set $c (i32.const 333333))
+              (local.set $d (i32.const 444444))
+              (loop $l
+                (i32.store (local.get 0) (i32.add (local.get 1) (i32.const 100000)))
+                (i32.store offset=4 (local.get 0) (i32.div_s (local.get 2) (local.get 3)))
+                (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+                (br_if $l (local.get 0)))
+              (i32.add (i32.add {sum} (i32.add (local.get $a) (local.get $b)))
+                       (i32.add (local.get $c) (local.get $d)))))"#
+        ));
+        count_ops(&f, |b| b == 0, |op| *op == Op::Binary(B::Add))
+    };
+    assert_eq!(loop_with(7), 1);
+    assert_eq!(loop_with(8), 0);
+}
+
+#[test]
+fn shift_pairs_become_sign_extensions() {
+    let (_, f) = optimized(
+        "(module (func (param i32) (result i32 i32 i32)
+           (i32.shr_s (i32.shl (local.get 0) (i32.const 16)) (i32.const 16))
+           (i32.shr_s (i32.shl (local.get 0) (i32.const 24)) (i32.const 24))
+           (i32.shr_s (i32.shl (local.get 0) (i32.const 24)) (i32.const 16))))",
+    );
+    let all = |_: usize| true;
+    let ops = |op: &Op| count_ops(&f, all, |o| o == op);
+    assert_eq!(ops(&Op::Unary(crate::ir::UnaryOp::Extend16S)), 1, "{f}");
+    assert_eq!(ops(&Op::Unary(crate::ir::UnaryOp::Extend8S)), 1, "{f}");
+    // Different amounts are no sign extension: that pair stays.
+    assert_eq!(ops(&Op::Binary(B::ShrS)), 1, "{f}");
+    assert_eq!(ops(&Op::Binary(B::Shl)), 1, "{f}");
 }
 
 /// `bytes - k` limits of bounds checks in `f` (subtracts from the memory's size).

@@ -91,6 +91,13 @@ impl BitSet {
         })
     }
 
+    /// `self -= other` (same size).
+    pub(crate) fn subtract(&mut self, other: &BitSet) {
+        for (mine, theirs) in self.words.iter_mut().zip(&other.words) {
+            *mine &= !theirs;
+        }
+    }
+
     /// Empties the set, keeping its size and storage.
     pub(crate) fn clear(&mut self) {
         self.words.fill(0);

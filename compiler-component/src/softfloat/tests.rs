@@ -170,7 +170,7 @@ fn lowered_with(mut module: Module, caps: isa::Caps, target: Target) -> Module {
     super::run(&mut module, caps).unwrap();
     crate::ir::verify::module(&module, false).unwrap();
     crate::legalize::run(&mut module, caps, &Options::new(target)).unwrap();
-    crate::opt::run(&mut module, crate::opt::Stage::Legalized);
+    crate::opt::run(&mut module, crate::opt::Stage::legalized_cortex_m());
     crate::ir::verify::module(&module, true).unwrap();
     module
 }

@@ -45,7 +45,7 @@ fn module(wat: &str, legalized: bool, max_pages: u32) -> Module {
         opt::run(&mut m, opt::Stage::Frontend);
         softfloat::run(&mut m, caps).expect("softfloat");
         legalize::run(&mut m, caps, &options).expect("legalize");
-        opt::run(&mut m, opt::Stage::Legalized);
+        opt::run(&mut m, opt::Stage::legalized_cortex_m());
     }
     m
 }

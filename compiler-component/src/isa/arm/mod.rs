@@ -35,6 +35,9 @@ pub fn caps(target: Target) -> Caps {
         unaligned_words: true,
         indexed_access: true,
         branch_compares: false,
+        // r0-r11 and lr, less the spare scratch some functions keep; r4-r11 are callee-saved.
+        allocatable_core: 12,
+        callee_saved_core: 8,
     }
 }
 

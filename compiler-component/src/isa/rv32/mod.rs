@@ -39,6 +39,10 @@ pub fn caps(target: Target) -> Caps {
         unaligned_words: false,
         indexed_access: false,
         branch_compares: true,
+        // x5-x31 less the scratch and the spare scratch some functions keep; s0, s1 and
+        // s2-s11 are callee-saved.
+        allocatable_core: 25,
+        callee_saved_core: 12,
     }
 }
 

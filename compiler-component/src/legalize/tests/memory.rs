@@ -434,7 +434,7 @@ fn accesses_near_a_far_constant_address_share_one_host_address() {
     assert_same(&m, 0, &[vec![0], vec![0x8000_1234], vec![u32::MAX as u64]]);
     for caps in [NO_CAPS, ALL_CAPS] {
         let mut after = legalized(&m, caps, true);
-        crate::opt::run(&mut after, crate::opt::Stage::Legalized);
+        crate::opt::run(&mut after, crate::opt::Stage::legalized_cortex_m());
         let f = &after.bodies[0];
         let count = |op: Op| f.blocks[0].insts.iter().filter(|i| i.op == op).count();
         assert_eq!(count(Op::Const(65536)), 1, "{f}");

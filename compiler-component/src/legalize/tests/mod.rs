@@ -29,6 +29,8 @@ pub const NO_CAPS: Caps = Caps {
     unaligned_words: false,
     indexed_access: false,
     branch_compares: false,
+    allocatable_core: 12,
+    callee_saved_core: 8,
 };
 pub const ALL_CAPS: Caps = Caps {
     has_clz: true,
@@ -43,6 +45,8 @@ pub const ALL_CAPS: Caps = Caps {
     unaligned_words: false,
     indexed_access: true,
     branch_compares: true,
+    allocatable_core: 12,
+    callee_saved_core: 8,
 };
 
 /// 64-bit edge values: zero, ones, word boundaries, sign boundaries, shift counts.

@@ -36,6 +36,7 @@ fn counted_loops_get_a_copy_without_checks() {
     let m = fixture_module(true);
     for name in [
         "fill",
+        "window",
         "offsets",
         "find",
         "rows",

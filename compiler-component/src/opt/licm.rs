@@ -27,6 +27,9 @@ pub struct Budget {
     /// The same in a loop that calls, which leaves only the callee-saved registers; constants
     /// do not move out of such loops at all.
     pub across_calls: usize,
+    /// A compare takes a small constant as an immediate (Thumb-2 `cmp`; not RV32's branches,
+    /// which compare two registers).
+    pub compare_immediates: bool,
 }
 
 impl Budget {
@@ -34,6 +37,7 @@ impl Budget {
         Budget {
             loop_registers: caps.allocatable_core.saturating_sub(2),
             across_calls: caps.callee_saved_core.saturating_sub(2),
+            compare_immediates: !caps.branch_compares,
         }
     }
 }
@@ -80,7 +84,7 @@ pub fn run(func: &mut Function, dom: &Dominators, budget: Budget) -> bool {
             }
         }
     }
-    let (constant_defs, registerless) = constants_and_registerless(func);
+    let (constant_defs, registerless) = constants_and_registerless(func, budget.compare_immediates);
     let preds = dom.preds();
     let mut live_in_cache: Option<Vec<BitSet>> = None;
     // Per block: values moved out of a loop around it (live through it from now on).
@@ -216,9 +220,10 @@ pub fn run(func: &mut Function, dom: &Dominators, budget: Budget) -> bool {
 /// constants (immediate operands: RV32 takes 12 bits, Thumb-2 at least 8 and most of these)
 /// and compare results (fused into the branch, select or trap that reads them, like an `and`
 /// of two compares a trap reads).
-fn constants_and_registerless(func: &Function) -> (BitSet, BitSet) {
+fn constants_and_registerless(func: &Function, compare_immediates: bool) -> (BitSet, BitSet) {
     let mut constants = BitSet::new(func.value_types.len());
     let mut registerless = BitSet::new(func.value_types.len());
+    let in_register = read_in_registers(func, compare_immediates);
     for inst in func.blocks.iter().flat_map(|b| &b.insts) {
         let [r] = inst.results.as_slice() else {
             continue;
@@ -226,7 +231,7 @@ fn constants_and_registerless(func: &Function) -> (BitSet, BitSet) {
         let free = match inst.op {
             Op::Const(k) => {
                 constants.insert(r.0 as usize);
-                is_immediate(func, *r, k)
+                is_immediate(func, *r, k) && !in_register.contains(r.0 as usize)
             }
             Op::Compare(_) | Op::Unary(UnaryOp::Eqz) | Op::FCompare(_) => true,
             Op::Binary(BinaryOp::And) => inst
@@ -242,7 +247,39 @@ fn constants_and_registerless(func: &Function) -> (BitSet, BitSet) {
     (constants, registerless)
 }
 
-/// An integer constant every target folds into the instructions that read it.
+/// Values read where no immediate can stand (everywhere but the second operand of an ALU
+/// operation, or of a compare where compares take immediates): a block argument, a stored
+/// value, a call argument, a factor.
+fn read_in_registers(func: &Function, compare_immediates: bool) -> BitSet {
+    let mut set = BitSet::new(func.value_types.len());
+    for block in &func.blocks {
+        for inst in &block.insts {
+            let immediate_second = match inst.op {
+                Op::Binary(op) => !matches!(
+                    op,
+                    BinaryOp::Mul
+                        | BinaryOp::DivS
+                        | BinaryOp::DivU
+                        | BinaryOp::RemS
+                        | BinaryOp::RemU
+                ),
+                Op::Compare(_) => compare_immediates,
+                _ => false,
+            };
+            for (i, a) in inst.args.iter().enumerate() {
+                if !(immediate_second && i == 1) {
+                    set.insert(a.0 as usize);
+                }
+            }
+        }
+        for a in block.term.use_slice() {
+            set.insert(a.0 as usize);
+        }
+    }
+    set
+}
+
+/// An integer constant the targets fold into the instructions that read it.
 fn is_immediate(func: &Function, v: Value, k: i64) -> bool {
     !func.value_type(v).is_float() && (-2048..2048).contains(&k)
 }

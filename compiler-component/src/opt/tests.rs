@@ -434,6 +434,28 @@ fn licm_pressure_skips_fused_compares_and_constants_the_loop_does_not_read() {
 }
 
 #[test]
+fn licm_moves_immediates_freely_and_constants_in_registers_within_budget() {
+    // Twelve live parameters leave no budget: 7 (an add's immediate) moves all the same, 9 (a
+    // stored value, which needs a register) stays in the loop.
+    let params = (0..12).map(|_| "i32").collect::<Vec<_>>().join(" ");
+    let sum = (1..12).fold("(local.get 0)".to_string(), |acc, k| {
+        format!("(i32.add {acc} (local.get {k}))")
+    });
+    let (_, f) = optimized(&format!(
+        r#"(module (memory 1) (func (param {params}) (result i32)
+          (loop $l
+            (i32.store (local.get 0) (i32.add (local.get 1) (i32.const 7)))
+            (i32.store offset=4 (local.get 0) (i32.const 9))
+            (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+            (br_if $l (local.get 0)))
+          {sum}))"#
+    ));
+    let entry = |b: usize| b == 0;
+    assert_eq!(count_ops(&f, entry, |op| *op == Op::Const(7)), 1, "{f}");
+    assert_eq!(count_ops(&f, entry, |op| *op == Op::Const(9)), 0, "{f}");
+}
+
+#[test]
 fn shift_pairs_become_sign_extensions() {
     let (_, f) = optimized(
         "(module (func (param i32) (result i32 i32 i32)

@@ -84,9 +84,9 @@ pub fn run(func: &mut Function, dom: &Dominators, budget: Budget) -> bool {
             }
         }
     }
-    let (constant_defs, registerless) = constants_and_registerless(func, budget.compare_immediates);
     let preds = dom.preds();
     let mut live_in_cache: Option<Vec<BitSet>> = None;
+    let mut registerless_cache: Option<(BitSet, BitSet)> = None;
     // Per block: values moved out of a loop around it (live through it from now on).
     let mut moved_through = vec![0usize; func.blocks.len()];
     for lp in &loops {
@@ -156,10 +156,12 @@ pub fn run(func: &mut Function, dom: &Dominators, budget: Budget) -> bool {
         } else {
             budget.loop_registers
         };
-        // Liveness once per run (the first loop that has candidates computes it); what moved
-        // since is live through its loop's blocks on top of that.
+        // Liveness and what needs no register once per run (the first loop that has
+        // candidates computes them); what moved since is live through its loop's blocks on top.
         let live_in = live_in_cache.get_or_insert_with(|| live_in(func));
-        let free = registerless_in(func, &body, &constant_defs, &registerless);
+        let (constant_defs, registerless) = registerless_cache
+            .get_or_insert_with(|| constants_and_registerless(func, budget.compare_immediates));
+        let free = registerless_in(func, &body, constant_defs, registerless);
         let pressure = max_live(func, &body, live_in, &free, &moved_through);
         // Immediates move without taking a register; the rest, in body order (so what they
         // read moves too), as far as the budget goes.

@@ -318,6 +318,15 @@ fn gvn_rebuilds_far_constant_adds_from_a_near_one() {
     assert_eq!(consts, [66000, 4, 8], "{f}");
 }
 
+/// `n` i32 parameters, and their sum: read after a loop, they are all live through it.
+fn live_params(n: usize) -> (String, String) {
+    let params = (0..n).map(|_| "i32").collect::<Vec<_>>().join(" ");
+    let sum = (1..n).fold("(local.get 0)".to_string(), |acc, k| {
+        format!("(i32.add {acc} (local.get {k}))")
+    });
+    (params, sum)
+}
+
 #[test]
 fn licm_moves_invariants_out_of_loops_within_the_pressure_budget() {
     // $n + 100000 (and its constant) is invariant, so is the constant 1; the division stays.
@@ -383,10 +392,7 @@ fn licm_moves_invariants_out_of_loops_within_the_pressure_budget() {
     );
 
     // Twelve values live through the loop leave no room: nothing moves.
-    let params = (0..12).map(|_| "i32").collect::<Vec<_>>().join(" ");
-    let sum = (1..12).fold("(local.get 0)".to_string(), |acc, k| {
-        format!("(i32.add {acc} (local.get {k}))")
-    });
+    let (params, sum) = live_params(12);
     let (_, f) = optimized(&format!(
         r#"(module (memory 1) (func (param {params}) (result i32)
           (loop $l
@@ -408,10 +414,7 @@ fn licm_pressure_skips_fused_compares_and_constants_the_loop_does_not_read() {
     // (used after it) and the division's compares: only the parameters and the loop's own
     // temporaries take registers there, so the invariant add moves while they leave room.
     let loop_with = |live: usize| {
-        let params = (0..live).map(|_| "i32").collect::<Vec<_>>().join(" ");
-        let sum = (1..live).fold("(local.get 0)".to_string(), |acc, k| {
-            format!("(i32.add {acc} (local.get {k}))")
-        });
+        let (params, sum) = live_params(live);
         let (_, f) = optimized(&format!(
             r#"(module (memory 1) (func (param {params}) (result i32)
               (local $a i32) (local $b i32) (local $c i32) (local $d i32)
@@ -437,10 +440,7 @@ fn licm_pressure_skips_fused_compares_and_constants_the_loop_does_not_read() {
 fn licm_moves_immediates_freely_and_constants_in_registers_within_budget() {
     // Twelve live parameters leave no budget: 7 (an add's immediate) moves all the same, 9 (a
     // stored value, which needs a register) stays in the loop.
-    let params = (0..12).map(|_| "i32").collect::<Vec<_>>().join(" ");
-    let sum = (1..12).fold("(local.get 0)".to_string(), |acc, k| {
-        format!("(i32.add {acc} (local.get {k}))")
-    });
+    let (params, sum) = live_params(12);
     let (_, f) = optimized(&format!(
         r#"(module (memory 1) (func (param {params}) (result i32)
           (loop $l

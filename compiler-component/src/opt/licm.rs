@@ -5,12 +5,12 @@
 //! constant that moves read the one that moved.
 //!
 //! Each moved value is live through the whole loop, so only as many move as the loop's
-//! register pressure leaves room for (counting the values that need a register there: not
-//! compares fused into their consumer, nor constants the loop does not read), a budget the
-//! target sets. Constants move too (a multiply or a wide compare needs
-//! one in a register; the allocator rematerializes them where registers run short), except
-//! out of loops that call. Division, compares (fused into their consumer by the back ends)
-//! and float arithmetic stay where they are.
+//! register pressure leaves room for, within a budget the target sets; the count is of the
+//! values that need a register there (not compares fused into their consumer, nor constants
+//! the loop does not read or reads only as immediates). Constants move too (a multiply or a
+//! wide compare needs one in a register; the allocator rematerializes them where registers
+//! run short), except out of loops that call. Division, compares (fused into their consumer
+//! by the back ends) and float arithmetic stay where they are.
 
 use super::gvn::PureOp;
 use crate::fast_hash::FastMap;
@@ -165,13 +165,13 @@ pub fn run(func: &mut Function, dom: &Dominators, budget: Budget) -> bool {
         let pressure = max_live(func, &body, live_in, &free, &moved_through);
         // Immediates move without taking a register; the rest, in body order (so what they
         // read moves too), as far as the budget goes.
-        let mut budget = limit.saturating_sub(pressure);
+        let mut room = limit.saturating_sub(pressure);
         found.retain(|&(b, i)| {
             let inst = &func.blocks[b].insts[i];
             let free = registerless.contains(inst.results[0].0 as usize)
                 && matches!(inst.op, Op::Const(_));
-            let fits = free || budget > 0;
-            budget -= usize::from(fits && !free);
+            let fits = free || room > 0;
+            room -= usize::from(fits && !free);
             fits
         });
         if found.is_empty() {

@@ -807,6 +807,14 @@ pub enum Asm {
         rd: PReg,
         rm: PReg,
     },
+    /// `ssat rd, #bits, rn` (clamp to a signed `bits`-bit range, 1..=32) or `usat rd, #bits,
+    /// rn` (to `0..2^bits - 1`, bits 0..=31).
+    Saturate {
+        signed: bool,
+        bits: u8,
+        rd: PReg,
+        rn: PReg,
+    },
     Extend32 {
         op: Extend,
         rd: PReg,
@@ -1098,6 +1106,17 @@ impl Asm {
             ),
             Asm::Clz { rd, rm } => format!("clz{c} {}, {}", r(rd), r(rm)),
             Asm::Rbit { rd, rm } => format!("rbit{c} {}, {}", r(rd), r(rm)),
+            Asm::Saturate {
+                signed,
+                bits,
+                rd,
+                rn,
+            } => format!(
+                "{}{c} {}, #{bits}, {}",
+                if *signed { "ssat" } else { "usat" },
+                r(rd),
+                r(rn)
+            ),
             Asm::MemImm32 { op, rt, rn, imm } => {
                 format!("{}{c}.w {}, [{}, #{imm}]", op.mnemonic(), r(rt), r(rn))
             }

@@ -1150,6 +1150,17 @@ impl Emitter<'_> {
                 });
             }
             MInst::Unary { op, rd, rm } => self.unary(*op, r.get(*rd)?, r.get(*rm)?)?,
+            MInst::Saturate {
+                signed,
+                bits,
+                rd,
+                rm,
+            } => self.b.inst(Asm::Saturate {
+                signed: *signed,
+                bits: *bits,
+                rd: r.get(*rd)?,
+                rn: r.get(*rm)?,
+            }),
             MInst::SetCond { rd, test } => {
                 let (cond, lhs, rhs) = self.test(r, test)?;
                 let rd = r.get(*rd)?;

@@ -404,6 +404,25 @@ pub fn encode(asm: &Asm) -> Result<Vec<u8>> {
         ),
         Asm::Clz { rd, rm } => hw32(0xfab0 | r(*rm), 0xf080 | (r(*rd) << 8) | r(*rm)),
         Asm::Rbit { rd, rm } => hw32(0xfa90 | r(*rm), 0xf0a0 | (r(*rd) << 8) | r(*rm)),
+        Asm::Saturate {
+            signed,
+            bits,
+            rd,
+            rn,
+        } => {
+            // The field holds bits - 1 for ssat (1..=32), bits for usat (0..=31).
+            let field = if *signed {
+                ok((1..=32).contains(bits))?;
+                *bits - 1
+            } else {
+                ok(*bits <= 31)?;
+                *bits
+            };
+            hw32(
+                if *signed { 0xf300 } else { 0xf380 } | r(*rn),
+                (r(*rd) << 8) | u16::from(field),
+            )
+        }
         Asm::Extend32 { op, rd, rm } => hw32(
             match op {
                 Extend::Sxtb => 0xfa4f,

@@ -290,6 +290,42 @@ fn cases() -> Vec<Vec<Asm>> {
         }),
         one(Clz { rd: R0, rm: R8 }),
         one(Rbit { rd: R3, rm: R3 }),
+        one(Saturate {
+            signed: true,
+            bits: 16,
+            rd: R0,
+            rn: R1,
+        }),
+        one(Saturate {
+            signed: true,
+            bits: 1,
+            rd: R3,
+            rn: PReg(9),
+        }),
+        one(Saturate {
+            signed: true,
+            bits: 32,
+            rd: R11,
+            rn: R2,
+        }),
+        one(Saturate {
+            signed: false,
+            bits: 8,
+            rd: R0,
+            rn: R1,
+        }),
+        one(Saturate {
+            signed: false,
+            bits: 0,
+            rd: PReg(5),
+            rn: IP,
+        }),
+        one(Saturate {
+            signed: false,
+            bits: 31,
+            rd: R8,
+            rn: R4,
+        }),
         one(Extend16 {
             op: Extend::Sxtb,
             rd: R0,

@@ -103,6 +103,13 @@ pub enum MInst {
         rd: VReg,
         rm: VReg,
     },
+    /// rd = rm clamped to a signed `bits`-bit range (`ssat`) or to `0..2^bits` (`usat`).
+    Saturate {
+        signed: bool,
+        bits: u8,
+        rd: VReg,
+        rm: VReg,
+    },
     /// rd = test ? 1 : 0.
     SetCond {
         rd: VReg,
@@ -431,7 +438,9 @@ impl MachInst for MInst {
             MInst::StoreStack { value, .. } | MInst::StoreSymbol { value, .. } => {
                 o.push(Operand::use_reg(*value))
             }
-            MInst::Move { rd, rm } | MInst::Unary { rd, rm, .. } => {
+            MInst::Move { rd, rm }
+            | MInst::Unary { rd, rm, .. }
+            | MInst::Saturate { rd, rm, .. } => {
                 o.push(Operand::use_reg(*rm));
                 o.push(Operand::def_reg(*rd));
             }

@@ -20,7 +20,8 @@ mod float;
 mod folds;
 
 use folds::{
-    find_fusable, find_mul_acc, find_mul_adds, find_shift_folds, find_trap_both, shift_consumer,
+    Saturation, find_fusable, find_mul_acc, find_mul_adds, find_saturations, find_shift_folds,
+    find_trap_both, shift_consumer,
 };
 
 /// A lowered function: the shared machine code plus the frame facts the emitter needs.
@@ -83,6 +84,10 @@ struct Lowerer<'a> {
     mul_acc: Vec<Option<(bool, Value, Value)>>,
     /// Multiplies folded into the add or subtract that uses them (`find_mul_adds`).
     mul_add: Vec<bool>,
+    /// Selects that clamp to a saturating range (`find_saturations`), by the outer select;
+    /// the inner select of each is skipped.
+    saturation: Vec<Option<Saturation>>,
+    saturation_inner: Vec<bool>,
     /// Defining op and args of each value defined by an instruction.
     defs: Vec<Option<(&'a Op, &'a [Value])>>,
     next_vreg: u32,
@@ -393,6 +398,21 @@ impl<'a> Lowerer<'a> {
                     let test = self.make_test(*cond, a, b)?;
                     self.push(MInst::SetCond { rd, test });
                 }
+            }
+            // The inner select of a clamp (`find_saturations`): computed by the outer one.
+            Op::Select if self.saturation_inner[self.result(inst)?.0 as usize] => {}
+            Op::Select
+                if let Some(Saturation { signed, bits, x }) =
+                    self.saturation[self.result(inst)?.0 as usize] =>
+            {
+                let rd = self.result(inst)?;
+                let rm = self.reg(x)?;
+                self.push(MInst::Saturate {
+                    signed,
+                    bits,
+                    rd,
+                    rm,
+                });
             }
             Op::Select => {
                 let [c, t, f] = self.args(inst)?;
@@ -985,6 +1005,8 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
     let folded_shift = find_shift_folds(func, &order, &uses, &consts);
     let mul_acc = find_mul_acc(func, &order, &uses);
     let mul_add = find_mul_adds(func, &order, &uses, &consts, &folded_shift);
+    let (saturation, saturation_inner) =
+        find_saturations(func, &order, &uses, &defs, &consts, &fused);
 
     // The bottom of the frame: outgoing stack arguments, then one shared result area.
     let mut max_out = 0;
@@ -1028,6 +1050,8 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
         folded_shift,
         mul_acc,
         mul_add,
+        saturation,
+        saturation_inner,
         trap_both,
         defs,
         next_vreg: nvals as u32,

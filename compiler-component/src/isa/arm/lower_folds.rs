@@ -280,3 +280,131 @@ pub(super) fn find_mul_adds(
     }
     folded
 }
+
+/// A clamp `ssat`/`usat` computes (`find_saturations`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Saturation {
+    pub signed: bool,
+    pub bits: u8,
+    /// The value clamped.
+    pub x: Value,
+}
+
+/// Which side of `x` a select of `x` and a constant bounds: `min(x, k)` or `max(x, k)`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Upper(i32),
+    Lower(i32),
+}
+
+/// `select(x cmp k, ...)` choosing between `x` and the constant `k` by a signed compare of the
+/// two (fused into the select): the bound it puts on `x`.
+fn bound_of(
+    defs: &[Option<(&Op, &[Value])>],
+    consts: &[Option<u32>],
+    fused: &[bool],
+    select: &ir::Inst,
+) -> Option<(Value, Bound)> {
+    let konst = |v: Value| {
+        consts
+            .get(v.0 as usize)
+            .copied()
+            .flatten()
+            .map(|k| k as i32)
+    };
+    let (Op::Select, [c, t, f]) = (&select.op, select.args.as_slice()) else {
+        return None;
+    };
+    if !fused.get(c.0 as usize).copied().unwrap_or(false) {
+        return None;
+    }
+    // The compare, as `x cond k`.
+    let Some((Op::Compare(cond), [a, b])) = defs.get(c.0 as usize).copied().flatten() else {
+        return None;
+    };
+    let (a, b, cond) = (*a, *b, *cond);
+    let (x, k, cond) = match (konst(a), konst(b)) {
+        (None, Some(k)) => (a, k, cond),
+        (Some(k), None) => (b, k, cond.swapped()),
+        _ => return None,
+    };
+    // Picks x where `x cond k` holds (t = x) or where it fails (f = x).
+    let picks_x_when_true = if *t == x && konst(*f) == Some(k) {
+        true
+    } else if *f == x && konst(*t) == Some(k) {
+        false
+    } else {
+        return None;
+    };
+    let below = match cond {
+        Cond::LtS | Cond::LeS => true,
+        Cond::GtS | Cond::GeS => false,
+        _ => return None,
+    };
+    // x kept while below k: min(x, k); x kept while above: max(x, k).
+    Some((
+        x,
+        if below == picks_x_when_true {
+            Bound::Upper(k)
+        } else {
+            Bound::Lower(k)
+        },
+    ))
+}
+
+/// Clamps to a saturating range: a select bounding `y` on one side whose `y` is a select
+/// bounding `x` on the other (read only there, in the same block), with the bounds
+/// `-2^(n-1)..=2^(n-1)-1` (`ssat #n`) or `0..=2^n-1` (`usat #n`). Indexed by the outer select;
+/// the inner one is marked in the second vector (the walk skips it).
+pub(super) fn find_saturations(
+    func: &Function,
+    order: &[ir::Block],
+    uses: &[u32],
+    defs: &[Option<(&Op, &[Value])>],
+    consts: &[Option<u32>],
+    fused: &[bool],
+) -> (Vec<Option<Saturation>>, Vec<bool>) {
+    let n = func.value_types.len();
+    let mut outer = vec![None; n];
+    let mut inner = vec![false; n];
+    for b in order {
+        let insts = &func.block(*b).insts;
+        for (i, inst) in insts.iter().enumerate() {
+            let Some((y, second)) = bound_of(defs, consts, fused, inst) else {
+                continue;
+            };
+            // `y` is read by this select and its compare only, and defined earlier in the block.
+            if uses.get(y.0 as usize) != Some(&2) {
+                continue;
+            }
+            let Some(def) = insts[..i].iter().find(|d| d.results.as_slice() == [y]) else {
+                continue;
+            };
+            let Some((x, first)) = bound_of(defs, consts, fused, def) else {
+                continue;
+            };
+            let (lo, hi) = match (first, second) {
+                (Bound::Upper(hi), Bound::Lower(lo)) | (Bound::Lower(lo), Bound::Upper(hi)) => {
+                    (lo, hi)
+                }
+                _ => continue,
+            };
+            // hi + 1 a power of two (hi >= 0, so no wrap): usat from 0, ssat from -(hi + 1).
+            let top = (hi >= 0)
+                .then(|| hi as u32 + 1)
+                .filter(|t| t.is_power_of_two());
+            let saturation = match top {
+                Some(t) if lo == 0 => Some((false, t.trailing_zeros() as u8)),
+                Some(t) if i64::from(lo) == -i64::from(t) => {
+                    Some((true, t.trailing_zeros() as u8 + 1))
+                }
+                _ => None,
+            };
+            if let (Some((signed, bits)), [r]) = (saturation, inst.results.as_slice()) {
+                outer[r.0 as usize] = Some(Saturation { signed, bits, x });
+                inner[y.0 as usize] = true;
+            }
+        }
+    }
+    (outer, inner)
+}

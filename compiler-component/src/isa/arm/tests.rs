@@ -254,6 +254,44 @@ fn a_branch_on_a_value_just_computed_uses_its_flags() {
 }
 
 #[test]
+fn clamps_to_saturating_ranges_are_one_ssat_or_usat() {
+    // fixtures/saturate.wat runs these against wasmtime; here, what each selects to.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/saturate.wat");
+    let wat = std::fs::read(path).expect("fixture");
+    let m = crate::legalized_module(&wat, &Options::new(Target::CortexM3)).unwrap();
+    let expected = [
+        ("sat16", Some("ssat r0, #16, r0")),
+        ("sat_u8", Some("usat r0, #8, r0")),
+        ("sat_s8", Some("ssat r0, #8, r0")),
+        ("sat_s1", Some("ssat r0, #1, r0")),
+        ("sat_u31", Some("usat r0, #31, r0")),
+        ("sat_s32", Some("ssat r0, #32, r0")),
+        ("clamp_100", None),
+        ("clamp_unsigned", None),
+        ("two_upper", None),
+        ("inner_read", None),
+    ];
+    for (name, sat) in expected {
+        let body = m.bodies.iter().position(|b| b.name == name).expect(name);
+        let listing = texts(&compile(&m, body, Target::CortexM3));
+        let saturates: Vec<&String> = listing
+            .iter()
+            .filter(|t| t.starts_with("ssat") || t.starts_with("usat"))
+            .collect();
+        match sat {
+            Some(text) => {
+                assert_eq!(saturates, [text], "{name}: {listing:?}");
+                assert!(
+                    !listing.iter().any(|t| t.starts_with("it")),
+                    "{name}: {listing:?}"
+                );
+            }
+            None => assert!(saturates.is_empty(), "{name}: {listing:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_shift_by_a_constant_folds_into_its_single_consumer() {
     // a + (b << 2), a ^ (b >>u 8), a - (b >>s 3): one instruction each.
     for (shift, amount, op, text) in [

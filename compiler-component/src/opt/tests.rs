@@ -318,6 +318,20 @@ fn gvn_rebuilds_far_constant_adds_from_a_near_one() {
     assert_eq!(consts, [66000, 4, 8], "{f}");
 }
 
+#[test]
+fn licm_budgets_follow_the_register_files() {
+    use crate::options::Target;
+    let budget = |t| super::licm::Budget::of(crate::isa::caps(t));
+    // Cortex-M: r0-r11 (lr is the spare scratch of large frames), r4-r11 callee-saved.
+    let m4 = budget(Target::CortexM4);
+    assert_eq!((m4.loop_registers, m4.across_calls), (10, 6));
+    assert!(m4.compare_immediates);
+    // RV32: 25 of x5-x31, s0-s11 callee-saved; branches compare registers.
+    let rv = budget(Target::Rv32imac);
+    assert_eq!((rv.loop_registers, rv.across_calls), (23, 10));
+    assert!(!rv.compare_immediates);
+}
+
 /// `n` i32 parameters, and their sum: read after a loop, they are all live through it.
 fn live_params(n: usize) -> (String, String) {
     let params = (0..n).map(|_| "i32").collect::<Vec<_>>().join(" ");

@@ -21,6 +21,8 @@ use crate::report;
 pub fn caps(target: Target) -> Caps {
     // CLZ everywhere; ctz = rbit + clz; rotates via ror. No popcount instruction.
     let vfp = regs::VfpFile::of(target);
+    // The core registers every function may allocate (frames of any size).
+    let core = regs::reg_env_large_frame(regs::VfpFile::None);
     Caps {
         has_clz: true,
         has_ctz: true,
@@ -35,9 +37,12 @@ pub fn caps(target: Target) -> Caps {
         unaligned_words: true,
         indexed_access: true,
         branch_compares: false,
-        // r0-r11 and lr, less the spare scratch some functions keep; r4-r11 are callee-saved.
-        allocatable_core: 12,
-        callee_saved_core: 8,
+        allocatable_core: core.allocatable.len(),
+        callee_saved_core: core
+            .allocatable
+            .iter()
+            .filter(|&&r| core.callee_saved.contains(r))
+            .count(),
     }
 }
 

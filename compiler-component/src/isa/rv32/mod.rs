@@ -25,6 +25,8 @@ use crate::report;
 /// in software; its ILP32F libgcc passes f32 in F registers.
 pub fn caps(target: Target) -> Caps {
     let f = has_f(target);
+    // The core registers every function may allocate (frames of any size).
+    let core = regs::reg_env_large_frame(Target::Rv32imac);
     Caps {
         has_clz: false,
         has_ctz: false,
@@ -39,10 +41,12 @@ pub fn caps(target: Target) -> Caps {
         unaligned_words: false,
         indexed_access: false,
         branch_compares: true,
-        // x5-x31 less the scratch and the spare scratch some functions keep; s0, s1 and
-        // s2-s11 are callee-saved.
-        allocatable_core: 25,
-        callee_saved_core: 12,
+        allocatable_core: core.allocatable.len(),
+        callee_saved_core: core
+            .allocatable
+            .iter()
+            .filter(|&&r| core.callee_saved.contains(r))
+            .count(),
     }
 }
 

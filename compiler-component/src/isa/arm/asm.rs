@@ -121,6 +121,8 @@ pub enum NarrowOp {
     /// `muls rdm, rn, rdm`
     Mul = 13,
     Bic = 14,
+    /// `mvns rd, rm`
+    Mvn = 15,
 }
 
 impl NarrowOp {
@@ -138,6 +140,7 @@ impl NarrowOp {
             NarrowOp::Orr => "orr",
             NarrowOp::Mul => "mul",
             NarrowOp::Bic => "bic",
+            NarrowOp::Mvn => "mvn",
         }
     }
 }

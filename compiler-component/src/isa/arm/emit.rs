@@ -757,6 +757,14 @@ impl Emitter<'_> {
         match (op, rm) {
             (BinaryOp::Add, PSrc::Imm(i)) => b.add_imm(rd, rn, i),
             (BinaryOp::Sub, PSrc::Imm(i)) => b.add_imm(rd, rn, i.wrapping_neg()),
+            // `mvns rd, rm`: 16 bits where `eor.w rd, rn, #-1` takes 32.
+            (BinaryOp::Xor, PSrc::Imm(u32::MAX)) if is_low(rd) && is_low(rn) => {
+                b.inst(Asm::Narrow {
+                    op: NarrowOp::Mvn,
+                    rdn: rd,
+                    rm: rn,
+                });
+            }
             (BinaryOp::And | BinaryOp::Or | BinaryOp::Xor, PSrc::Imm(i)) => {
                 let (op, imm) = match op {
                     BinaryOp::And if modimm(i).is_some() => (DataOp::And, i),
@@ -1105,6 +1113,15 @@ impl Emitter<'_> {
                 rm: r.get(*rm)?,
                 ra: r.get(*ra)?,
             }),
+            MInst::AluNot { or, rd, rn, rm } => {
+                let (rd, rn, rm) = (r.get(*rd)?, r.get(*rn)?, r.get(*rm)?);
+                let b = &mut self.b;
+                if *or {
+                    b.data_reg(DataOp::Orn, false, rd, rn, rm);
+                } else if !b.narrow_or(NarrowOp::Bic, false, rd, rn, rm) {
+                    b.data_reg(DataOp::Bic, false, rd, rn, rm);
+                }
+            }
             MInst::AluShifted {
                 op,
                 rd,
@@ -1125,17 +1142,20 @@ impl Emitter<'_> {
                         )));
                     }
                 };
-                let shift = match shift {
-                    BinaryOp::Shl => Shift::Lsl,
-                    BinaryOp::ShrU => Shift::Lsr,
-                    BinaryOp::ShrS => Shift::Asr,
+                // A left rotate by k is a right rotate by 32 - k.
+                let (shift, amount) = match shift {
+                    BinaryOp::Shl => (Shift::Lsl, *amount),
+                    BinaryOp::ShrU => (Shift::Lsr, *amount),
+                    BinaryOp::ShrS => (Shift::Asr, *amount),
+                    BinaryOp::Rotr => (Shift::Ror, *amount),
+                    BinaryOp::Rotl => (Shift::Ror, 32 - (*amount & 31)),
                     other => {
                         return Err(CompileError::internal(format!(
                             "{other:?} is not a shift of a register operand"
                         )));
                     }
                 };
-                if !(1..=31).contains(amount) {
+                if !(1..=31).contains(&amount) {
                     return Err(CompileError::internal(format!(
                         "shift amount {amount} out of range"
                     )));
@@ -1146,7 +1166,7 @@ impl Emitter<'_> {
                     rn: r.get(*rn)?,
                     rm: r.get(*rm)?,
                     shift,
-                    amount: *amount,
+                    amount,
                 });
             }
             MInst::Unary { op, rd, rm } => self.unary(*op, r.get(*rd)?, r.get(*rm)?)?,

@@ -454,6 +454,7 @@ fn cases() -> Vec<Vec<Asm>> {
         NarrowOp::Orr,
         NarrowOp::Mul,
         NarrowOp::Bic,
+        NarrowOp::Mvn,
     ] {
         v.push(one(Narrow {
             op,
@@ -462,7 +463,12 @@ fn cases() -> Vec<Vec<Asm>> {
         }));
     }
     for op in [Shift::Lsl, Shift::Lsr, Shift::Asr] {
-        for (shift, amount) in [(Shift::Lsl, 1), (Shift::Lsr, 31), (Shift::Asr, 7)] {
+        for (shift, amount) in [
+            (Shift::Lsl, 1),
+            (Shift::Lsr, 31),
+            (Shift::Asr, 7),
+            (Shift::Ror, 27),
+        ] {
             v.push(one(DataRegShifted {
                 op: DataOp::Orr,
                 rd: R8,

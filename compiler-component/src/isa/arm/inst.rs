@@ -80,7 +80,8 @@ pub enum MInst {
         rm: Src,
     },
     /// rd = rn op (rm shift amount): Add, Sub, And, Or or Xor with a second operand shifted
-    /// by a constant (`shift` is Shl, ShrU or ShrS; amount 1..=31), one `<op>.w` instruction.
+    /// or rotated by a constant (`shift` is Shl, ShrU, ShrS, Rotl or Rotr; amount 1..=31, a
+    /// left rotate emitted as `ror #(32 - amount)`), one `<op>.w` instruction.
     AluShifted {
         op: BinaryOp,
         rd: VReg,
@@ -88,6 +89,13 @@ pub enum MInst {
         rm: VReg,
         shift: BinaryOp,
         amount: u8,
+    },
+    /// rd = rn & !rm (`bic`), or rn | !rm (`or`: `orn`).
+    AluNot {
+        or: bool,
+        rd: VReg,
+        rn: VReg,
+        rm: VReg,
     },
     /// rd = ra + rn * rm (`mla`), or ra - rn * rm (`sub`: `mls`).
     MulAdd {
@@ -449,7 +457,7 @@ impl MachInst for MInst {
                 use_src(o, *rm);
                 o.push(Operand::def_reg(*rd));
             }
-            MInst::AluShifted { rd, rn, rm, .. } => {
+            MInst::AluShifted { rd, rn, rm, .. } | MInst::AluNot { rd, rn, rm, .. } => {
                 o.push(Operand::use_reg(*rn));
                 o.push(Operand::use_reg(*rm));
                 o.push(Operand::def_reg(*rd));

@@ -20,8 +20,8 @@ mod float;
 mod folds;
 
 use folds::{
-    Saturation, find_fusable, find_mul_acc, find_mul_adds, find_saturations, find_shift_folds,
-    find_trap_both, shift_consumer,
+    Saturation, find_fusable, find_mul_acc, find_mul_adds, find_not_folds, find_saturations,
+    find_shift_folds, find_trap_both, shift_consumer,
 };
 
 /// A lowered function: the shared machine code plus the frame facts the emitter needs.
@@ -78,6 +78,8 @@ struct Lowerer<'a> {
     fused: Vec<bool>,
     /// Shifts by a constant folded into their single consumer's shifted-register operand.
     folded_shift: Vec<bool>,
+    /// `y ^ -1` folded into the and/or that uses it (`bic`, `orn`; `find_not_folds`).
+    folded_not: Vec<bool>,
     /// `and`s of two compares whose only use is a trap check (`find_trap_both`).
     trap_both: Vec<bool>,
     /// Widening products (by low word: signed, multiplicands) folded into their add.
@@ -172,6 +174,19 @@ impl<'a> Lowerer<'a> {
         if folded(b) {
             Some((a, b))
         } else if is_commutative(op) && folded(a) {
+            Some((b, a))
+        } else {
+            None
+        }
+    }
+
+    /// `(x, not)` when `inst` is an and/or of `x` and a folded `y ^ -1` (`find_not_folds`).
+    fn inverted_operand(&self, inst: &ir::Inst) -> Option<(Value, Value)> {
+        let [a, b] = <[Value; 2]>::try_from(inst.args.as_slice()).ok()?;
+        let folded = |v: Value| self.folded_not.get(v.0 as usize).copied().unwrap_or(false);
+        if folded(b) {
+            Some((a, b))
+        } else if folded(a) {
             Some((b, a))
         } else {
             None
@@ -341,6 +356,7 @@ impl<'a> Lowerer<'a> {
                 }
             }
             Op::Binary(_) if self.folded_shift[self.result(inst)?.0 as usize] => {}
+            Op::Binary(_) if self.folded_not[self.result(inst)?.0 as usize] => {}
             Op::Binary(_) if self.trap_both[self.result(inst)?.0 as usize] => {}
             Op::Binary(_) if self.mul_add[self.result(inst)?.0 as usize] => {}
             Op::Binary(op) if let Some((ra, product)) = self.mul_add_operands(*op, inst) => {
@@ -356,6 +372,20 @@ impl<'a> Lowerer<'a> {
                     rn,
                     rm,
                     ra,
+                });
+            }
+            Op::Binary(op) if let Some((a, not)) = self.inverted_operand(inst) => {
+                let rd = self.result(inst)?;
+                let Some((Op::Binary(BinaryOp::Xor), [x, y])) = self.defs[not.0 as usize] else {
+                    return Err(self.err("folded inversion lost its definition"));
+                };
+                let inverted = if self.konst(*y).is_some() { *x } else { *y };
+                let (rn, rm) = (self.reg(a)?, self.reg(inverted)?);
+                self.push(MInst::AluNot {
+                    or: *op == BinaryOp::Or,
+                    rd,
+                    rn,
+                    rm,
                 });
             }
             Op::Binary(op) if let Some((a, b)) = self.shifted_operand(*op, inst) => {
@@ -1003,6 +1033,7 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
     let mut fused = find_fusable(func, &order, &uses);
     let trap_both = find_trap_both(func, &order, &uses, &mut fused);
     let folded_shift = find_shift_folds(func, &order, &uses, &consts);
+    let folded_not = find_not_folds(func, &order, &uses, &consts, &folded_shift);
     let mul_acc = find_mul_acc(func, &order, &uses);
     let mul_add = find_mul_adds(func, &order, &uses, &consts, &folded_shift);
     let (saturation, saturation_inner) =
@@ -1048,6 +1079,7 @@ pub fn lower(module: &Module, func: &Function, vfp: VfpFile) -> Result<Lowered> 
         consts,
         fused,
         folded_shift,
+        folded_not,
         mul_acc,
         mul_add,
         saturation,

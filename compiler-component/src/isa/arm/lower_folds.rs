@@ -69,8 +69,8 @@ pub(super) fn shift_consumer(op: BinaryOp) -> bool {
     )
 }
 
-/// Shifts by a constant (1..=31 after wasm's masking) whose only use is an add, sub, and, or
-/// or xor in the same block, as its second operand (or either, when commutative) next to an
+/// Shifts and rotates by a constant (1..=31 after wasm's masking) whose only use is an add,
+/// sub, and, or or xor in the same block, as its second operand (or either, when commutative) next to an
 /// operand that is not an immediate: folded into that instruction's shifted-register operand,
 /// one instruction instead of two. At most one shift per consumer. Likewise a left shift by
 /// 1..=3 whose only use is the address of an integer access without offset in the same block:
@@ -121,8 +121,14 @@ pub(super) fn find_shift_folds(
                         folded[a.0 as usize] = true;
                     }
                 }
-                if matches!(op, BinaryOp::Shl | BinaryOp::ShrU | BinaryOp::ShrS)
-                    && konst(*b).is_some_and(|c| c & 31 != 0)
+                if matches!(
+                    op,
+                    BinaryOp::Shl
+                        | BinaryOp::ShrU
+                        | BinaryOp::ShrS
+                        | BinaryOp::Rotl
+                        | BinaryOp::Rotr
+                ) && konst(*b).is_some_and(|c| c & 31 != 0)
                     && konst(*a).is_none()
                     && let [r] = inst.results.as_slice()
                 {
@@ -133,6 +139,52 @@ pub(super) fn find_shift_folds(
                         scale_shifts.insert(r.0);
                     }
                 }
+            }
+        }
+    }
+    folded
+}
+
+/// `x & ~y` and `x | ~y`: a `y ^ -1` whose only use is an and or an or in the same block, next
+/// to an operand that is not an immediate and beside no folded shift, becomes that
+/// instruction's inverted operand (`bic` / `orn`), one instruction instead of two.
+pub(super) fn find_not_folds(
+    func: &Function,
+    order: &[ir::Block],
+    uses: &[u32],
+    consts: &[Option<u32>],
+    folded_shift: &[bool],
+) -> Vec<bool> {
+    let mut folded = vec![false; func.value_types.len()];
+    let konst = |v: &Value| consts.get(v.0 as usize).copied().flatten();
+    let shift_folded = |v: &Value| folded_shift.get(v.0 as usize).copied().unwrap_or(false);
+    for b in order {
+        // Inversions defined in this block so far.
+        let mut nots_here = std::collections::BTreeSet::new();
+        for inst in &func.block(*b).insts {
+            let (Op::Binary(op), [a, b]) = (&inst.op, inst.args.as_slice()) else {
+                continue;
+            };
+            match op {
+                BinaryOp::And | BinaryOp::Or if !shift_folded(a) && !shift_folded(b) => {
+                    let eligible =
+                        |v: &Value| nots_here.contains(&v.0) && uses.get(v.0 as usize) == Some(&1);
+                    if eligible(b) && konst(a).is_none() {
+                        folded[b.0 as usize] = true;
+                    } else if eligible(a) && konst(b).is_none() {
+                        folded[a.0 as usize] = true;
+                    }
+                }
+                BinaryOp::Xor => {
+                    let inverted = matches!(
+                        (konst(a), konst(b)),
+                        (None, Some(u32::MAX)) | (Some(u32::MAX), None)
+                    );
+                    if inverted && let [r] = inst.results.as_slice() {
+                        nots_here.insert(r.0);
+                    }
+                }
+                _ => {}
             }
         }
     }

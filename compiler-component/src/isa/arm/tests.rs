@@ -292,6 +292,39 @@ fn clamps_to_saturating_ranges_are_one_ssat_or_usat() {
 }
 
 #[test]
+fn rotates_and_inversions_fold_into_their_consumer() {
+    // fixtures/rotate_not.wat runs these against wasmtime; here, how many standalone rotates,
+    // inversions, rotated operands, bics and orns each selects to.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rotate_not.wat");
+    let wat = std::fs::read(path).expect("fixture");
+    let m = crate::legalized_module(&wat, &Options::new(Target::CortexM4)).unwrap();
+    // (function, standalone ror/mvn/eor #-1, operands `, ror #k`, bic, orn)
+    let expected = [
+        ("sha1_round", 0, 2, 1, 0),
+        ("rot_ops", 0, 4, 0, 0),
+        ("rot_sub", 1, 0, 0, 0),
+        ("orn_bic", 0, 0, 1, 1),
+        ("nots", 1, 0, 1, 0),
+        ("not_const", 0, 0, 1, 0),
+    ];
+    for (name, alone, rotated, bic, orn) in expected {
+        let body = m.bodies.iter().position(|b| b.name == name).expect(name);
+        let listing = texts(&compile(&m, body, Target::CortexM4));
+        let count = |p: &dyn Fn(&String) -> bool| listing.iter().filter(|t| p(t)).count();
+        let standalone =
+            count(&|t| t.starts_with("ror") || t.starts_with("mvn") || t.contains("#4294967295"));
+        assert_eq!(standalone, alone, "{name}: {listing:?}");
+        assert_eq!(
+            count(&|t| t.contains(", ror #")),
+            rotated,
+            "{name}: {listing:?}"
+        );
+        assert_eq!(count(&|t| t.starts_with("bic")), bic, "{name}: {listing:?}");
+        assert_eq!(count(&|t| t.starts_with("orn")), orn, "{name}: {listing:?}");
+    }
+}
+
+#[test]
 fn a_shift_by_a_constant_folds_into_its_single_consumer() {
     // a + (b << 2), a ^ (b >>u 8), a - (b >>s 3): one instruction each.
     for (shift, amount, op, text) in [

@@ -57,6 +57,7 @@ const OPTION_IDS = {
   boundsChecks: 'bounds-checks',
   stackCheck: 'stack-check',
   optimize: 'optimize',
+  optimizeForSize: 'optimize-for-size',
   spillRealloc: 'spill-realloc',
   explainAllocation: 'explain-allocation',
 };
@@ -645,9 +646,9 @@ async function main() {
     describeTarget();
     scheduleSave();
   });
-  for (const id of ['bounds-checks', 'stack-check', 'optimize', 'spill-realloc', 'max-memory-pages',
-    'diff-enable', 'diff-target', 'diff-bounds-checks', 'diff-stack-check', 'diff-optimize',
-    'diff-spill-realloc']) {
+  for (const id of ['bounds-checks', 'stack-check', 'optimize', 'optimize-for-size', 'spill-realloc',
+    'max-memory-pages', 'diff-enable', 'diff-target', 'diff-bounds-checks', 'diff-stack-check',
+    'diff-optimize', 'diff-optimize-for-size', 'diff-spill-realloc']) {
     $(id).addEventListener('change', scheduleSave);
   }
   $('upload').addEventListener('change', () => {

@@ -35,7 +35,9 @@ Compile options:
   --no-module-name         legacy unprefixed names (synth_init, synth_memory, exports by name):
                            one such module per program; the default for standard input
   -O0                      skip the machine-independent optimizations
-  -O, -O1                  run them (the default)
+  -O, -O1, -O2             run them, for speed (the default): small loops of a constant
+                           trip count are unrolled, loops versioned for their bounds checks
+  -Os                      run them, for size: no loop is unrolled or versioned
   --no-spill-realloc       use the baseline register allocator (home slots for values live
                            across blocks) instead of Belady spilling with slot sharing and
                            forwarding; SYNTH_SPILL_REALLOC=0 (or false/off/no) in the
@@ -138,6 +140,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     let mut stack_check = true;
     let mut max_memory_pages = None;
     let mut optimize = true;
+    let mut optimize_for_size = false;
     let mut explain_allocation = false;
     let mut spill_realloc = true;
     let mut module_name: Option<Option<String>> = None;
@@ -200,6 +203,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
             "--no-bounds-checks" => bounds_checks = false,
             "--no-stack-check" => stack_check = false,
             "-O0" => optimize = false,
+            "-Os" => (optimize, optimize_for_size) = (true, true),
             "--no-spill-realloc" => spill_realloc = false,
             "--explain-allocation" => explain_allocation = true,
             "--no-module-name" => {
@@ -208,7 +212,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
                 }
                 module_name = Some(None);
             }
-            "-O" | "-O1" => optimize = true,
+            "-O" | "-O1" | "-O2" => (optimize, optimize_for_size) = (true, false),
             "-" => set_once(&mut input, arg, "INPUT")?,
             _ if flag.starts_with('-') => {
                 return Err(UsageError(format!("unknown option `{flag}`")));
@@ -242,6 +246,7 @@ fn parse_compile(mut args: impl Iterator<Item = String>) -> Result<CompileArgs, 
     options.stack_check = stack_check;
     options.max_memory_pages = max_memory_pages;
     options.optimize = optimize;
+    options.optimize_for_size = optimize_for_size;
     options.spill_realloc = spill_realloc;
     options.explain_allocation = explain_allocation;
     options.module_name = module_name.unwrap_or_else(|| default_module_name(&input));
@@ -365,6 +370,22 @@ mod tests {
         assert_eq!(c.options.target, Target::Rv32imac);
         assert!(!c.options.bounds_checks && !c.options.stack_check && !c.options.optimize);
         assert_eq!(c.options.max_memory_pages, Some(4));
+    }
+
+    #[test]
+    fn optimization_levels_last_one_wins() {
+        let level = |flags: &[&str]| {
+            let mut args = vec!["in.wat", "--target=cortex-m4", "-o", "x.o"];
+            args.extend(flags);
+            let o = compile_args(&args).unwrap().options;
+            (o.optimize, o.optimize_for_size)
+        };
+        assert_eq!(level(&[]), (true, false));
+        assert_eq!(level(&["-Os"]), (true, true));
+        assert_eq!(level(&["-Os", "-O2"]), (true, false));
+        assert_eq!(level(&["-O0", "-Os"]), (true, true));
+        assert!(!level(&["-Os", "-O0"]).0);
+        assert_eq!(level(&["-O1"]), (true, false));
     }
 
     #[test]

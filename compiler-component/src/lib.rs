@@ -60,7 +60,8 @@ pub fn compile(input: &[u8], options: &Options) -> Result<Output, CompileError> 
 
 /// Everything `compile` does before the back end: decode and translate, optimize, soft floats
 /// and memory made explicit (per the target's caps), optimize again, version loops whose
-/// bounds checks a test before the loop can cover (`legalize::versioning`), verify.
+/// bounds checks a test before the loop can cover (`legalize::versioning`) and unroll small
+/// counted loops (`opt::unroll`) unless optimizing for size, verify.
 pub fn legalized_module(input: &[u8], options: &Options) -> Result<ir::Module, CompileError> {
     options.check_module_name()?;
     let wasm = frontend::decode(input)?;
@@ -74,9 +75,21 @@ pub fn legalized_module(input: &[u8], options: &Options) -> Result<ir::Module, C
     if options.optimize {
         let legalized = opt::Stage::Legalized(opt::licm::Budget::of(caps));
         opt::run(&mut module, legalized);
-        if options.bounds_checks {
+        if options.bounds_checks && !options.optimize_for_size {
             for i in legalize::versioning::run(&mut module, caps) {
                 opt::run_function(&mut module.bodies[i], legalized);
+            }
+        }
+        if !options.optimize_for_size {
+            // `synth_init` runs once, at start-up: its loops are not worth their copies.
+            for func in module
+                .bodies
+                .iter_mut()
+                .filter(|f| f.name != legalize::INIT_NAME)
+            {
+                if opt::unroll::run(func, caps.unroll_insts) {
+                    opt::run_function(func, legalized);
+                }
             }
         }
     }

@@ -100,6 +100,10 @@ pub struct Options {
     pub max_memory_pages: Option<u32>,
     /// Run the machine-independent optimizations (fold, copy propagation, DCE).
     pub optimize: bool,
+    /// With `optimize`: prefer less flash over fewer executed instructions, as `-Os` does for
+    /// C compilers: loops are neither unrolled (`opt::unroll`) nor versioned for their bounds
+    /// checks (`legalize::versioning`), both of which copy loop bodies.
+    pub optimize_for_size: bool,
     /// Register allocation with CFG-wide Belady spilling, stack slots shared by liveness and
     /// slot-value forwarding (`regalloc::Policy::SpillRealloc`). Off selects the simple
     /// baseline allocator (`regalloc::Policy::Baseline`), kept for comparison and as an escape
@@ -139,6 +143,7 @@ impl Options {
             stack_check: true,
             max_memory_pages: None,
             optimize: true,
+            optimize_for_size: false,
             spill_realloc: true,
             module_name: None,
             explain_allocation: false,

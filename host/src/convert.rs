@@ -43,6 +43,7 @@ pub(crate) fn wit_options(options: &Options) -> wit::Options {
         stack_check,
         max_memory_pages,
         optimize,
+        optimize_for_size,
         spill_realloc,
         module_name,
         explain_allocation,
@@ -53,6 +54,7 @@ pub(crate) fn wit_options(options: &Options) -> wit::Options {
         stack_check,
         max_memory_pages,
         optimize,
+        optimize_for_size,
         spill_realloc,
         module_name,
         explain_allocation,
@@ -66,6 +68,7 @@ pub(crate) fn library_options(options: &wit::Options) -> Options {
         stack_check,
         max_memory_pages,
         optimize,
+        optimize_for_size,
         spill_realloc,
         module_name,
         explain_allocation,
@@ -76,6 +79,7 @@ pub(crate) fn library_options(options: &wit::Options) -> Options {
         stack_check,
         max_memory_pages,
         optimize,
+        optimize_for_size,
         spill_realloc,
         module_name,
         explain_allocation,
@@ -248,6 +252,7 @@ mod tests {
             options.bounds_checks = false;
             options.max_memory_pages = Some(3);
             options.optimize = false;
+            options.optimize_for_size = true;
             options.spill_realloc = false;
             assert_eq!(library_options(&wit_options(&options)), options);
         }

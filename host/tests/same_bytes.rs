@@ -65,7 +65,7 @@ fn native_and_host_give_identical_outputs() {
     assert!(compared >= 60, "compared only {compared}");
 }
 
-/// Turns one option off.
+/// Changes one option from its default.
 type OptionChange = fn(&mut Options);
 
 #[test]
@@ -78,10 +78,11 @@ fn host_passes_every_option_through() {
         })
         .collect();
     assert_eq!(fixtures.len(), 3);
-    let variants: [(&str, OptionChange); 4] = [
+    let variants: [(&str, OptionChange); 5] = [
         ("bounds_checks", |o| o.bounds_checks = false),
         ("stack_check", |o| o.stack_check = false),
         ("optimize", |o| o.optimize = false),
+        ("optimize_for_size", |o| o.optimize_for_size = true),
         ("spill_realloc", |o| o.spill_realloc = false),
     ];
     for target in [Target::CortexM4F, Target::Rv32imac] {
@@ -91,7 +92,7 @@ fn host_passes_every_option_through() {
                 let default = Options::new(target);
                 let mut options = default.clone();
                 vary(&mut options);
-                let what = format!("{name}, {} without {option}", target.name());
+                let what = format!("{name}, {} with {option} changed", target.name());
                 let expected = native(text, &options, &what);
                 let got = host.compile(text, &options).expect("host compile");
                 assert_same(&what, "synth-host", &expected, &got);

@@ -153,7 +153,8 @@ fn parse_query(query: &str) -> Result<(Options, Part), String> {
         let value = percent_decode(value).ok_or_else(|| format!("`{key}`: bad %-escape"))?;
         match key {
             "target" => target = Some(Target::parse(&value).map_err(|e| e.message)?),
-            "bounds-checks" | "stack-check" | "optimize" | "spill-realloc" => {
+            "bounds-checks" | "stack-check" | "optimize" | "optimize-for-size"
+            | "spill-realloc" => {
                 let on = parse_switch(&value).ok_or_else(|| {
                     format!("`{key}` wants 0/1, false/true, off/on or no/yes, not `{value}`")
                 })?;
@@ -193,6 +194,7 @@ fn parse_query(query: &str) -> Result<(Options, Part), String> {
             "bounds-checks" => options.bounds_checks = on,
             "stack-check" => options.stack_check = on,
             "optimize" => options.optimize = on,
+            "optimize-for-size" => options.optimize_for_size = on,
             _ => options.spill_realloc = on,
         }
     }

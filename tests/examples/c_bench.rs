@@ -45,14 +45,26 @@ const QUICK: &[&str] = &[
 /// Targets every program runs on; float programs also run on cortex-m4f.
 const TARGETS: [Target; 2] = [Target::CortexM4, Target::Rv32imac];
 
-fn variants(target: Target) -> [Options; 2] {
+/// synth's builds of a program: checks on and off, each for speed (the default, whose
+/// instructions are compared with clang -O2) and for size (`-Os`, whose `.text` is compared
+/// with clang -Os).
+fn variants(target: Target) -> [(&'static str, Options); 4] {
     let checked = Options::new(target);
     let unchecked = Options {
         bounds_checks: false,
         stack_check: false,
         ..Options::new(target)
     };
-    [checked, unchecked]
+    let small = |o: &Options| Options {
+        optimize_for_size: true,
+        ..o.clone()
+    };
+    [
+        ("checks on, -Os", small(&checked)),
+        ("checks off, -Os", small(&unchecked)),
+        ("checks on", checked),
+        ("checks off", unchecked),
+    ]
 }
 
 struct Args {
@@ -231,8 +243,7 @@ fn run_target(
     let expected = native[0].checksum;
     let mut synth = Vec::new();
     let mut problems = Vec::new();
-    for (index, options) in variants(target).iter().enumerate() {
-        let checks = if index == 0 { "on" } else { "off" };
+    for (checks, options) in &variants(target) {
         match bench::run_synth(
             &platform,
             options,
@@ -243,7 +254,7 @@ fn run_target(
             Ok(m) if m.checksum == expected => synth.push(Some(m)),
             Ok(m) => {
                 problems.push(Problem::WrongResult(format!(
-                    "checks {checks}: synth returned 0x{:08x}, native 0x{expected:08x}",
+                    "{checks}: synth returned 0x{:08x}, native 0x{expected:08x}",
                     m.checksum
                 )));
                 synth.push(None);
@@ -253,7 +264,7 @@ fn run_target(
                 synth.push(None);
             }
             Err(SynthFailure::Run(message)) => {
-                problems.push(Problem::RunFailure(format!("checks {checks}: {message}")));
+                problems.push(Problem::RunFailure(format!("{checks}: {message}")));
                 synth.push(None);
             }
         }
@@ -263,8 +274,10 @@ fn run_target(
     Ok(TargetResult {
         native_os: native.next().expect("-Os"),
         native_o2: native.next().expect("-O2"),
-        checked: synth[0].clone(),
-        unchecked: synth[1].clone(),
+        checked_size: synth[0].clone(),
+        unchecked_size: synth[1].clone(),
+        checked: synth[2].clone(),
+        unchecked: synth[3].clone(),
         problems,
     })
 }

@@ -691,7 +691,7 @@ test('the diff aligns functions and shows per-function deltas equal to the nativ
   await page.selectOption('#target', 'cortex-m4');
   const defaults = await page.evaluate(() => window.synthPlayground.defaultOptions('cortex-m4'));
   for (const [id, key] of [['bounds-checks', 'boundsChecks'], ['stack-check', 'stackCheck'],
-    ['optimize', 'optimize'], ['spill-realloc', 'spillRealloc']]) {
+    ['optimize', 'optimize'], ['optimize-for-size', 'optimizeForSize'], ['spill-realloc', 'spillRealloc']]) {
     await page.setChecked(`#${id}`, defaults[key]);
     await page.setChecked(`#diff-${id}`, key === 'spillRealloc' ? false : defaults[key]);
   }
@@ -865,6 +865,7 @@ test('non-default options reach the compiler the same way as the CLI flags', asy
     { fixture: 'fib.wat', target: 'rv32imac', change: { stackCheck: false }, flags: ['--no-stack-check'] },
     { fixture: 'register_pressure.wat', target: 'cortex-m3', change: { optimize: false }, flags: ['-O0'] },
     { fixture: 'spill_loops.wat', target: 'rv32imac', change: { spillRealloc: false }, flags: ['--no-spill-realloc'] },
+    { fixture: 'versioned_loops.wat', target: 'cortex-m4', change: { optimizeForSize: true }, flags: ['-Os'] },
     { fixture: 'crc32_table.wat', target: 'cortex-m7', change: { maxMemoryPages: 3 }, flags: ['--max-memory-pages', '3'] },
   ].filter((c) => fixtures.includes(c.fixture));
   assert.ok(cases.length >= 3, 'the option cases name fixtures that no longer exist');

@@ -51,6 +51,9 @@ pub struct Caps {
     /// value live across a call can stay in).
     pub allocatable_core: usize,
     pub callee_saved_core: usize,
+    /// The most IR instructions the copies of one unrolled loop may hold together
+    /// (`opt::unroll`); 0 leaves loops rolled.
+    pub unroll_insts: usize,
 }
 
 pub fn caps(target: Target) -> Caps {

@@ -1,14 +1,17 @@
 //! Machine-independent optimizations, one pass per file, each IR -> IR: fold -> merge
 //! (straight-line blocks) -> gvn (repeated pure computations) -> licm (loop invariants to the
-//! preheader, legalized IR only) -> copyprop -> dce, repeated to a fixed point. They work on
-//! the frontend's IR and on legalized IR alike.
+//! preheader) and address (accesses to one sum share a base; both legalized IR only) ->
+//! copyprop -> dce, repeated to a fixed point. They work on the frontend's IR and on legalized
+//! IR alike. `unroll` runs once, after them (`legalized_module`).
 
+pub mod address;
 pub mod copyprop;
 pub mod dce;
 pub mod fold;
 pub mod gvn;
 pub mod licm;
 pub mod merge;
+pub mod unroll;
 
 use crate::ir::dom::Dominators;
 use crate::ir::{Function, Module};
@@ -54,6 +57,7 @@ pub fn run_function(func: &mut Function, stage: Stage) {
         changed |= gvn::run(func, &dom);
         if let Stage::Legalized(budget) = stage {
             changed |= licm::run(func, &dom, budget);
+            changed |= address::run(func);
         }
         changed |= copyprop::run(func);
         changed |= dce::run(func);

@@ -547,3 +547,95 @@ fn gvn_shares_bounds_check_limits_within_a_loop_only() {
     );
     assert_eq!(limits(&m.bodies[0]), 2, "{}", m.bodies[0]);
 }
+
+/// How many instructions of `op` the legalized `name` of fixtures/unrolled_loops.wat holds,
+/// optimized for speed and for size.
+fn unrolled_counts(name: &str, op: &dyn Fn(&Op) -> bool) -> (usize, usize) {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/unrolled_loops.wat");
+    let wat = std::fs::read(path).expect("fixture");
+    let count = |size: bool| {
+        let mut options = Options::new(crate::options::Target::CortexM4);
+        options.optimize_for_size = size;
+        let m = crate::legalized_module(&wat, &options).unwrap();
+        let f = m.bodies.iter().find(|b| b.name == name).expect(name);
+        f.blocks
+            .iter()
+            .flat_map(|b| &b.insts)
+            .filter(|i| op(&i.op))
+            .count()
+    };
+    (count(false), count(true))
+}
+
+#[test]
+fn counted_loops_unroll_by_a_factor_of_their_trip_count() {
+    // fixtures/unrolled_loops.wat runs these against wasmtime; here, the factor each gets.
+    let mul = |op: &Op| matches!(op, Op::Binary(B::Mul));
+    let xor = |op: &Op| matches!(op, Op::Binary(B::Xor));
+    let div = |op: &Op| matches!(op, Op::Binary(B::DivS));
+    assert_eq!(unrolled_counts("sum_ne", &mul), (4, 1), "100 trips: by 4");
+    assert_eq!(unrolled_counts("top_test", &xor), (8, 1), "64 tests: by 8");
+    assert_eq!(unrolled_counts("eqz_up", &mul), (8, 1), "16 trips: by 8");
+    assert_eq!(
+        unrolled_counts("trap_mid", &div),
+        (4, 1),
+        "24 trips, a larger body: by 4"
+    );
+    // 7 trips, a second exit, a count known at run time: as they were.
+    let (speed, size) = unrolled_counts("left_alone", &|_| true);
+    assert_eq!(speed, size);
+}
+
+#[test]
+fn unrolling_gives_up_on_counts_past_its_budget() {
+    // 2^24 trips: finding that count would take 2^24 test runs, over the budget of 2^22.
+    let wat = r#"(module (memory 1)
+        (func (export "f") (param $x i32) (result i32) (local $i i32) (local $a i32)
+          (loop $l
+            (local.set $a (i32.add (local.get $a) (local.get $x)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.ne (local.get $i) (i32.const 0x1000000))))
+          (local.get $a)))"#;
+    let m = crate::legalized_module(
+        wat.as_bytes(),
+        &Options::new(crate::options::Target::CortexM4),
+    )
+    .unwrap();
+    let adds = m.bodies[0]
+        .blocks
+        .iter()
+        .flat_map(|b| &b.insts)
+        .filter(|i| matches!(i.op, Op::Binary(B::Add)))
+        .count();
+    assert_eq!(adds, 2, "{}", m.bodies[0]);
+}
+
+#[test]
+fn unrolled_accesses_share_one_base_and_differ_by_offsets() {
+    // fill_ptr's second loop reads 64 words through a pointer stepping by 4, unrolled by 8:
+    // eight loads off one base at offsets 0, 4, ..., 28, on either kind of addressing.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/unrolled_loops.wat");
+    let wat = std::fs::read(path).expect("fixture");
+    for target in [
+        crate::options::Target::CortexM4,
+        crate::options::Target::Rv32imac,
+    ] {
+        let mut options = Options::new(target);
+        options.bounds_checks = false;
+        let m = crate::legalized_module(&wat, &options).unwrap();
+        let f = m.bodies.iter().find(|b| b.name == "fill_ptr").unwrap();
+        let mut by_base: std::collections::BTreeMap<u32, Vec<u64>> = Default::default();
+        for inst in f.blocks.iter().flat_map(|b| &b.insts) {
+            if let Op::Load(m) = &inst.op {
+                by_base.entry(inst.args[0].0).or_default().push(m.offset);
+            }
+        }
+        let offsets: Vec<u64> = (0..8).map(|j| j * 4).collect();
+        assert!(
+            by_base.values().any(|o| *o == offsets),
+            "{target:?}: {by_base:?}\n{f}"
+        );
+    }
+}

@@ -43,6 +43,7 @@ pub fn caps(target: Target) -> Caps {
             .iter()
             .filter(|&&r| core.callee_saved.contains(r))
             .count(),
+        unroll_insts: 64,
     }
 }
 

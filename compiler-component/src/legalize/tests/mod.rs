@@ -31,6 +31,7 @@ pub const NO_CAPS: Caps = Caps {
     branch_compares: false,
     allocatable_core: 12,
     callee_saved_core: 8,
+    unroll_insts: 0,
 };
 pub const ALL_CAPS: Caps = Caps {
     has_clz: true,
@@ -47,6 +48,7 @@ pub const ALL_CAPS: Caps = Caps {
     branch_compares: true,
     allocatable_core: 12,
     callee_saved_core: 8,
+    unroll_insts: 0,
 };
 
 /// 64-bit edge values: zero, ones, word boundaries, sign boundaries, shift counts.

@@ -74,10 +74,16 @@ fn host_passes_every_option_through() {
     let fixtures: Vec<(String, Vec<u8>)> = common::fixtures()
         .into_iter()
         .filter(|(name, _)| {
-            ["register_pressure", "quicksort", "matmul_i32"].contains(&name.as_str())
+            [
+                "register_pressure",
+                "quicksort",
+                "matmul_i32",
+                "unrolled_loops",
+            ]
+            .contains(&name.as_str())
         })
         .collect();
-    assert_eq!(fixtures.len(), 3);
+    assert_eq!(fixtures.len(), 4);
     let variants: [(&str, OptionChange); 5] = [
         ("bounds_checks", |o| o.bounds_checks = false),
         ("stack_check", |o| o.stack_check = false),

@@ -1,9 +1,12 @@
-//! Accesses that address the same sum of values plus different constants share one base:
-//! in a block, an integer access whose address (`base + index + offset`, legalized form) adds
-//! the same values as an earlier access's base, and a constant at most `MAX_OFFSET` more,
-//! takes that base and the difference as its offset. Unrolled loops (`p`, `p + 4`, `p + 8`
-//! ...) and struct fields reached through separately computed pointers then load with
-//! `ldr rd, [rn, #k]` from one register, and the sums each address computed die.
+//! Accesses that address the same sum of values plus different constants share one base.
+//! In a block, the integer accesses whose addresses (`base + index + offset`, legalized form)
+//! add the same values form a group; the first one's address is the shared base (its own base
+//! when it indexes by 0, else the sum of its base and index, a new instruction before it,
+//! made only when that frees at least two address computations), and every later member at
+//! most `MAX_OFFSET` above it takes that base and the difference as its offset. Unrolled
+//! loops (`p`, `p + 4`, `p + 8` ...) and struct fields reached through separately computed
+//! pointers then load with `ldr rd, [rn, #k]` from one register, and the sums each address
+//! computed die.
 //!
 //! Sums are followed through `Add`s of any operands, a few levels deep, as 32-bit wrapping
 //! arithmetic: the rewritten access computes the same machine address. Legalized IR only (an
@@ -20,6 +23,9 @@ const MAX_OFFSET: u64 = 2047;
 /// How many values a sum may add, and how deep `Add`s are followed.
 const MAX_TERMS: usize = 4;
 const MAX_DEPTH: u32 = 4;
+
+/// The calls before an access in its block, and the values its address adds (sorted).
+type GroupKey = (u32, Vec<Value>);
 
 /// Returns whether an access changed.
 pub fn run(func: &mut Function) -> bool {
@@ -55,8 +61,15 @@ pub fn run(func: &mut Function) -> bool {
     let mut changed = false;
     for b in 0..func.blocks.len() {
         // The sum each integer access addresses: (instruction, values sorted, constant).
-        let mut sums: Vec<(usize, Vec<Value>, u32)> = Vec::new();
+        // A call ends the groups: a base kept across it would take a callee-saved register
+        // or a stack slot, where each access's own sum cost one instruction. The call count
+        // so far leads each group's key.
+        let mut sums: Vec<(usize, GroupKey, u32)> = Vec::new();
+        let mut calls = 0u32;
         for (i, inst) in func.blocks[b].insts.iter().enumerate() {
+            if matches!(inst.op, Op::Call(_) | Op::CallPtr(_)) {
+                calls += 1;
+            }
             let Some((base, index)) = access(inst, &types) else {
                 continue;
             };
@@ -65,11 +78,11 @@ pub fn run(func: &mut Function) -> bool {
                 && flatten(index, &adds, &konst, &mut terms, &mut k, 0);
             if whole && !terms.is_empty() {
                 terms.sort_unstable_by_key(|v| v.0);
-                sums.push((i, terms, k));
+                sums.push((i, (calls, terms), k));
             }
         }
         // Groups of accesses to one sum, in block order.
-        let mut groups: FastMap<Vec<Value>, Vec<(usize, u32)>> = FastMap::default();
+        let mut groups: FastMap<GroupKey, Vec<(usize, u32)>> = FastMap::default();
         let mut order = Vec::new();
         for (i, terms, k) in sums {
             let group = groups.entry(terms.clone()).or_default();
@@ -81,73 +94,102 @@ pub fn run(func: &mut Function) -> bool {
         let mut inserts: Vec<(usize, Inst)> = Vec::new();
         for terms in order {
             let members = &groups[&terms];
-            if members.len() < 2 {
+            let block = &func.blocks[b];
+            let offset_of = |i: usize| match &block.insts[i].op {
+                Op::Load(m) | Op::Store(m) => m.offset,
+                _ => u64::MAX,
+            };
+            // The base: the first member's address (its own base when it indexes by 0, else
+            // their sum, a new instruction before it); the later members within MAX_OFFSET
+            // above it take it with the difference as their offset.
+            let (first, k0) = members[0];
+            let Some((first_base, first_index)) = access(&block.insts[first], &types) else {
+                continue;
+            };
+            let reach = |&&(i, k): &&(usize, u32)| {
+                offset_of(i).saturating_add(u64::from(k.wrapping_sub(k0))) <= MAX_OFFSET
+            };
+            let in_place = |&&(i, _): &&(usize, u32)| {
+                access(&block.insts[i], &types)
+                    .is_some_and(|(base, index)| base == first_base && konst(index) == Some(0))
+            };
+            let moving: Vec<(usize, u32)> = members[1..]
+                .iter()
+                .filter(reach)
+                .filter(|m| !in_place(m) || konst(first_index) != Some(0))
+                .copied()
+                .collect();
+            if moving.is_empty() {
                 continue;
             }
-            // The base: the first member's own, when it indexes by 0 and the others lie at
-            // most MAX_OFFSET above it; else a new sum of two values before the first member,
-            // when that frees more instructions than it costs (the indices that die).
-            let block = &func.blocks[b];
-            let (first, k_first) = members[0];
-            let lowest = members.iter().map(|m| m.1).min().unwrap_or(0);
-            let (shared, k0) = match access(&block.insts[first], &types) {
-                Some((base, index)) if konst(index) == Some(0) && k_first == lowest => {
-                    (base, k_first)
-                }
-                _ => {
-                    // Indices only this group's accesses read die once it shares a base.
-                    let mut read: FastMap<Value, u32> = FastMap::default();
-                    for &(i, _) in members {
-                        if let Some((_, index)) = access(&block.insts[i], &types)
-                            && konst(index).is_none()
-                        {
-                            *read.entry(index).or_default() += 1;
+            let shared = if konst(first_index) == Some(0) {
+                first_base
+            } else {
+                // Worth an instruction only when it frees at least two: the address values
+                // that nothing but the moving accesses read, and the sums only those feed.
+                let mut read: FastMap<Value, u32> = FastMap::default();
+                for &(i, _) in &moving {
+                    if let Some((base, index)) = access(&block.insts[i], &types) {
+                        for v in [base, index] {
+                            if konst(v).is_none() {
+                                *read.entry(v).or_default() += 1;
+                            }
                         }
                     }
-                    let dying = read
-                        .iter()
-                        .filter(|&(v, n)| uses.get(v.0 as usize) == Some(n))
-                        .count();
-                    let (Some(_), [x, y]) = (zero, terms.as_slice()) else {
-                        continue;
-                    };
-                    if dying < 2 {
-                        continue;
-                    }
-                    let r = Value((func.value_types.len() + inserts.len()) as u32);
-                    inserts.push((
-                        first,
-                        Inst {
-                            op: Op::Binary(BinaryOp::Add),
-                            args: vec![*x, *y],
-                            results: vec![r],
-                            offset: block.insts[first].offset,
-                        },
-                    ));
-                    (r, 0)
                 }
+                let dead: Vec<Value> = read
+                    .iter()
+                    .filter(|&(v, n)| uses.get(v.0 as usize) == Some(n))
+                    .map(|(v, _)| *v)
+                    .collect();
+                for v in &dead {
+                    if let Some(Some((a, b))) = adds.get(v.0 as usize) {
+                        for operand in [*a, *b] {
+                            if konst(operand).is_none() {
+                                *read.entry(operand).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+                let dying = read
+                    .iter()
+                    .filter(|&(v, n)| uses.get(v.0 as usize) == Some(n))
+                    .count();
+                let Some(zero) = zero else {
+                    continue;
+                };
+                if dying < 2 {
+                    continue;
+                }
+                let r = Value((func.value_types.len() + inserts.len()) as u32);
+                inserts.push((
+                    first,
+                    Inst {
+                        op: Op::Binary(BinaryOp::Add),
+                        args: vec![first_base, first_index],
+                        results: vec![r],
+                        offset: block.insts[first].offset,
+                    },
+                ));
+                let offset = offset_of(first);
+                rewrite(&mut func.blocks[b].insts[first], r, zero, offset);
+                r
             };
-            for &(i, k) in members {
+            for (i, k) in moving {
                 let inst = &func.blocks[b].insts[i];
                 let Some((base, index)) = access(inst, &types) else {
                     continue;
                 };
-                if base == shared && konst(index) == Some(0) {
+                let moved = offset_of_inst(inst) + u64::from(k.wrapping_sub(k0));
+                if base == shared && konst(index) == Some(0) && offset_of_inst(inst) == moved {
                     continue;
                 }
-                let offset = match &inst.op {
-                    Op::Load(m) | Op::Store(m) => m.offset,
-                    _ => continue,
-                };
-                let moved = offset + u64::from(k.wrapping_sub(k0));
                 let index_zero = if konst(index) == Some(0) {
                     Some(index)
                 } else {
                     zero
                 };
-                if moved <= MAX_OFFSET
-                    && let Some(index_zero) = index_zero
-                {
+                if let Some(index_zero) = index_zero {
                     rewrite(&mut func.blocks[b].insts[i], shared, index_zero, moved);
                     changed = true;
                 }
@@ -174,6 +216,13 @@ fn access(inst: &Inst, types: &[Type]) -> Option<(Value, Value)> {
         (Op::Load(_), [base, index], [r]) if integer(r) => Some((*base, *index)),
         (Op::Store(_), [base, index, value], []) if integer(value) => Some((*base, *index)),
         _ => None,
+    }
+}
+
+fn offset_of_inst(inst: &Inst) -> u64 {
+    match &inst.op {
+        Op::Load(m) | Op::Store(m) => m.offset,
+        _ => 0,
     }
 }
 

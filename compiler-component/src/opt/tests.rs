@@ -582,7 +582,15 @@ fn counted_loops_unroll_by_a_factor_of_their_trip_count() {
         (4, 1),
         "24 trips, a larger body: by 4"
     );
-    // 7 trips, a second exit, a count known at run time: as they were.
+    // 5 and 3 trips: straight-line code.
+    let store = |op: &Op| matches!(op, Op::Store(_));
+    assert_eq!(unrolled_counts("full_small", &mul), (3, 1), "3 trips: all");
+    assert_eq!(
+        unrolled_counts("full_small", &store),
+        (5, 1),
+        "5 trips: all"
+    );
+    // 9 trips, a second exit, a count known at run time: as they were.
     let (speed, size) = unrolled_counts("left_alone", &|_| true);
     assert_eq!(speed, size);
 }

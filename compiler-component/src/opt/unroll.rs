@@ -19,6 +19,7 @@ use crate::ir::{
 };
 
 use super::fold::eval_compare;
+use crate::fast_hash::FastMap;
 
 /// Largest unroll factor tried (then halved down to 2).
 const MAX_FACTOR: u32 = 8;
@@ -42,9 +43,32 @@ pub fn run(func: &mut Function, max_insts: usize) -> bool {
         .filter_map(|lp| plan(func, &dom, lp, max_insts, &mut budget))
         .collect();
     // Innermost loops share no block, and unrolling one only appends blocks and rewrites its
-    // own blocks and the uses after its exit, so every plan stays valid.
-    for p in &plans {
-        apply(func, p);
+    // own blocks, so every plan stays valid. Uses after each loop then read its last copy's
+    // values, in one sweep over the function for all of them.
+    let mut owner: Vec<Option<usize>> = Vec::new();
+    let mut last: FastMap<Value, (usize, Value)> = FastMap::default();
+    for (index, p) in plans.iter().enumerate() {
+        let (blocks, values) = apply(func, p);
+        owner.resize(func.blocks.len(), None);
+        for b in blocks {
+            owner[b] = Some(index);
+        }
+        last.extend(values.into_iter().map(|(v, copy)| (v, (index, copy))));
+    }
+    if !last.is_empty() {
+        for (b, block) in func.blocks.iter_mut().enumerate() {
+            let mine = owner.get(b).copied().flatten();
+            let after = |v: Value| match last.get(&v) {
+                Some(&(from, copy)) if Some(from) != mine => copy,
+                _ => v,
+            };
+            for inst in &mut block.insts {
+                for a in &mut inst.args {
+                    *a = after(*a);
+                }
+            }
+            remap_term(&mut block.term, after);
+        }
     }
     !plans.is_empty()
 }
@@ -64,7 +88,11 @@ struct Plan {
     /// The block whose branch is the loop's only exit, and its successor inside the loop.
     test: usize,
     stay: Block,
+    /// The test's successor out of the loop.
+    leave: Block,
     factor: u32,
+    /// The factor is the trip count: the last copy leaves without a test, no trip repeats.
+    full: bool,
 }
 
 fn plan(
@@ -190,20 +218,28 @@ fn plan(
         }
     }
     let trips = trips?;
-    let mut factor = MAX_FACTOR;
-    while factor >= 2 {
-        if trips % factor == 0 && trips >= 2 * factor && insts * factor as usize <= max_insts {
-            return Some(Plan {
-                body,
-                latch,
-                test,
-                stay,
-                factor,
-            });
+    let leave = if stay_when { else_block } else { then_block };
+    // A loop of at most MAX_FACTOR trips becomes straight-line code; a longer one runs a
+    // factor that divides its trips (at least two trips of the copies).
+    let fits = |factor: u32| insts * factor as usize <= max_insts;
+    let factor = if (2..=MAX_FACTOR).contains(&trips) && fits(trips) {
+        trips
+    } else {
+        let mut factor = MAX_FACTOR;
+        while factor >= 2 && !(trips % factor == 0 && trips >= 2 * factor && fits(factor)) {
+            factor /= 2;
         }
-        factor /= 2;
-    }
-    None
+        factor
+    };
+    (factor >= 2).then_some(Plan {
+        body,
+        latch,
+        test,
+        stay,
+        leave,
+        factor,
+        full: factor == trips,
+    })
 }
 
 /// The defining instruction of each value defined in the loop's blocks.
@@ -247,7 +283,9 @@ fn trip_count(
     }
 }
 
-fn apply(func: &mut Function, plan: &Plan) {
+/// Unrolls one loop; returns the blocks of all its copies and what each value the loop
+/// defines is in the last copy, for the code after it.
+fn apply(func: &mut Function, plan: &Plan) -> (Vec<usize>, FastMap<Value, Value>) {
     let ivs = induction_variables(func, plan);
     let k = plan.factor as usize;
     let first_new = func.blocks.len();
@@ -261,34 +299,33 @@ fn apply(func: &mut Function, plan: &Plan) {
         }
     };
     let index_in_body = |b: usize| plan.body.iter().position(|&x| x == b);
-    // Copy j's value for each value the loop defines (copy 0: itself).
-    let mut maps: Vec<Vec<Option<Value>>> = Vec::with_capacity(k);
-    maps.push(Vec::new());
-    for _ in 1..k {
-        let mut map: Vec<Option<Value>> = vec![None; func.value_types.len()];
-        for &b in &plan.body {
+    // Copy j's value for each value the loop defines (copy 0: itself), made in block order
+    // so the numbering is deterministic.
+    let defined: Vec<Value> = plan
+        .body
+        .iter()
+        .flat_map(|&b| {
             let block = &func.blocks[b];
-            for v in block
+            block
                 .params
                 .iter()
                 .chain(block.insts.iter().flat_map(|i| &i.results))
-            {
-                map[v.0 as usize] = Some(*v);
-            }
-        }
-        for slot in map.iter_mut() {
-            if let Some(v) = slot {
-                let ty = func.value_types[v.0 as usize];
-                *slot = Some(func.new_value(ty));
-            }
+                .copied()
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut maps: Vec<FastMap<Value, Value>> = Vec::with_capacity(k);
+    maps.push(FastMap::default());
+    for _ in 1..k {
+        let mut map = FastMap::default();
+        for &v in &defined {
+            let ty = func.value_types[v.0 as usize];
+            map.insert(v, func.new_value(ty));
         }
         maps.push(map);
     }
-    let lookup = |maps: &[Vec<Option<Value>>], j: usize, v: Value| -> Value {
-        if j == 0 {
-            return v;
-        }
-        maps[j].get(v.0 as usize).copied().flatten().unwrap_or(v)
+    let lookup = |maps: &[FastMap<Value, Value>], j: usize, v: Value| -> Value {
+        maps[j].get(&v).copied().unwrap_or(v)
     };
     let mut copies = Vec::with_capacity((k - 1) * n);
     for j in 1..k {
@@ -321,7 +358,14 @@ fn apply(func: &mut Function, plan: &Plan) {
     let test_index = index_in_body(plan.test).unwrap_or(0);
     let latch_index = index_in_body(plan.latch).unwrap_or(0);
     for j in 0..k {
-        // Copies before the last continue unconditionally...
+        // Copies before the last continue unconditionally; fully unrolled, the last leaves.
+        if j + 1 == k && plan.full {
+            let test = &mut func.blocks[block_of(j, test_index)];
+            test.term = Terminator::Jump {
+                target: plan.leave,
+                args: Vec::new(),
+            };
+        }
         if j + 1 < k {
             let stay = match index_in_body(plan.stay.0 as usize) {
                 Some(i) => block_of(j, i),
@@ -376,25 +420,13 @@ fn apply(func: &mut Function, plan: &Plan) {
         let insts = &mut func.blocks[header].insts;
         insts.splice(0..0, prologue);
     }
-    // After the loop, values are the last copy's.
-    let last = k - 1;
-    let mut in_loop = vec![false; func.blocks.len()];
+    // After the loop, values are the last copy's: what `run` rewrites outside the copies.
+    let mut copy_blocks = Vec::with_capacity(k * n);
     for j in 0..k {
-        for i in 0..n {
-            in_loop[block_of(j, i)] = true;
-        }
+        copy_blocks.extend((0..n).map(|i| block_of(j, i)));
     }
-    for (b, block) in func.blocks.iter_mut().enumerate() {
-        if in_loop[b] {
-            continue;
-        }
-        for inst in &mut block.insts {
-            for a in &mut inst.args {
-                *a = lookup(&maps, last, *a);
-            }
-        }
-        remap_term(&mut block.term, |v| lookup(&maps, last, v));
-    }
+    let last = maps.pop().unwrap_or_default();
+    (copy_blocks, last)
 }
 
 /// `result = p + times * step`, its constant appended to `prologue`.

@@ -8,8 +8,9 @@
 //! pointers then load with `ldr rd, [rn, #k]` from one register, and the sums each address
 //! computed die.
 //!
-//! Sums are followed through `Add`s of any operands, a few levels deep, as 32-bit wrapping
-//! arithmetic: the rewritten access computes the same machine address. Legalized IR only (an
+//! Sums are followed through `Add`s of any operands and left shifts by constants (`(i + 1)
+//! << 2` adds `i << 2` and 4), a few levels deep, as 32-bit wrapping arithmetic: the rewritten
+//! access computes the same machine address. Legalized IR only (an
 //! access there has its memory base as an operand); bounds checks read the wasm address,
 //! which this leaves alone.
 
@@ -24,19 +25,39 @@ const MAX_OFFSET: u64 = 2047;
 const MAX_TERMS: usize = 4;
 const MAX_DEPTH: u32 = 4;
 
-/// The calls before an access in its block, and the values its address adds (sorted).
-type GroupKey = (u32, Vec<Value>);
+/// The calls before an access in its block, and the terms its address adds (sorted).
+type GroupKey = (u32, Vec<Term>);
+
+/// A value shifted left by a constant (0: the value itself).
+type Term = (Value, u32);
+
+/// The sums and constant shifts addresses are made of.
+#[derive(Clone, Copy)]
+enum Part {
+    Add(Value, Value),
+    Shl(Value, u32),
+}
 
 /// Returns whether an access changed.
 pub fn run(func: &mut Function) -> bool {
-    let mut adds: Vec<Option<(Value, Value)>> = vec![None; func.value_types.len()];
+    let consts = func.constants();
+    let konst = |v: Value| consts.get(v.0 as usize).copied().flatten();
+    let mut parts: Vec<Option<Part>> = vec![None; func.value_types.len()];
     let mut uses = vec![0u32; func.value_types.len()];
     for block in &func.blocks {
         for inst in &block.insts {
-            if let (Op::Binary(BinaryOp::Add), [a, b], [r]) =
-                (&inst.op, inst.args.as_slice(), inst.results.as_slice())
-            {
-                adds[r.0 as usize] = Some((*a, *b));
+            match (&inst.op, inst.args.as_slice(), inst.results.as_slice()) {
+                (Op::Binary(BinaryOp::Add), [a, b], [r]) => {
+                    parts[r.0 as usize] = Some(Part::Add(*a, *b));
+                }
+                (Op::Binary(BinaryOp::Shl), [x, n], [r])
+                    if func.value_types[r.0 as usize] == Type::I32 =>
+                {
+                    if let Some(n) = konst(*n) {
+                        parts[r.0 as usize] = Some(Part::Shl(*x, n as u32 & 31));
+                    }
+                }
+                _ => {}
             }
             for a in &inst.args {
                 uses[a.0 as usize] += 1;
@@ -46,8 +67,6 @@ pub fn run(func: &mut Function) -> bool {
             uses[a.0 as usize] += 1;
         }
     }
-    let consts = func.constants();
-    let konst = |v: Value| consts.get(v.0 as usize).copied().flatten();
     // A zero every access may index by: a constant of the entry block, which dominates all.
     let zero = func.blocks.first().and_then(|b| {
         b.insts
@@ -74,10 +93,10 @@ pub fn run(func: &mut Function) -> bool {
                 continue;
             };
             let (mut terms, mut k) = (Vec::new(), 0u32);
-            let whole = flatten(base, &adds, &konst, &mut terms, &mut k, 0)
-                && flatten(index, &adds, &konst, &mut terms, &mut k, 0);
+            let whole = flatten((base, 0), &parts, &konst, &mut terms, &mut k, 0)
+                && flatten((index, 0), &parts, &konst, &mut terms, &mut k, 0);
             if whole && !terms.is_empty() {
-                terms.sort_unstable_by_key(|v| v.0);
+                terms.sort_unstable_by_key(|(v, shift)| (v.0, *shift));
                 sums.push((i, (calls, terms), k));
             }
         }
@@ -126,7 +145,8 @@ pub fn run(func: &mut Function) -> bool {
                 first_base
             } else {
                 // Worth an instruction only when it frees at least two: the address values
-                // that nothing but the moving accesses read, and the sums only those feed.
+                // that nothing but the moving accesses read, and the sums and shifts only
+                // those feed.
                 let mut read: FastMap<Value, u32> = FastMap::default();
                 for &(i, _) in &moving {
                     if let Some((base, index)) = access(&block.insts[i], &types) {
@@ -143,11 +163,14 @@ pub fn run(func: &mut Function) -> bool {
                     .map(|(v, _)| *v)
                     .collect();
                 for v in &dead {
-                    if let Some(Some((a, b))) = adds.get(v.0 as usize) {
-                        for operand in [*a, *b] {
-                            if konst(operand).is_none() {
-                                *read.entry(operand).or_default() += 1;
-                            }
+                    let operands = match parts.get(v.0 as usize).copied().flatten() {
+                        Some(Part::Add(a, b)) => vec![a, b],
+                        Some(Part::Shl(x, _)) => vec![x],
+                        None => Vec::new(),
+                    };
+                    for operand in operands {
+                        if konst(operand).is_none() {
+                            *read.entry(operand).or_default() += 1;
                         }
                     }
                 }
@@ -235,26 +258,31 @@ fn rewrite(inst: &mut Inst, base: Value, zero: Value, offset: u64) {
     }
 }
 
-/// Adds the values and constants `v` sums to `terms` and `k`; false past the limits.
+/// Adds the terms and constants `v << shift` sums to `terms` and `k`, following sums and
+/// constant shifts (`(x + c) << s` is `(x << s) + (c << s)` in wrapping arithmetic); false
+/// past the limits.
 fn flatten(
-    v: Value,
-    adds: &[Option<(Value, Value)>],
+    (v, shift): Term,
+    parts: &[Option<Part>],
     konst: &impl Fn(Value) -> Option<i64>,
-    terms: &mut Vec<Value>,
+    terms: &mut Vec<Term>,
     k: &mut u32,
     depth: u32,
 ) -> bool {
     if let Some(c) = konst(v) {
-        *k = k.wrapping_add(c as u32);
+        *k = k.wrapping_add((c as u32) << shift);
         return true;
     }
-    match adds.get(v.0 as usize).copied().flatten() {
-        Some((a, b)) if depth < MAX_DEPTH => {
-            flatten(a, adds, konst, terms, k, depth + 1)
-                && flatten(b, adds, konst, terms, k, depth + 1)
+    match parts.get(v.0 as usize).copied().flatten() {
+        Some(Part::Add(a, b)) if depth < MAX_DEPTH => {
+            flatten((a, shift), parts, konst, terms, k, depth + 1)
+                && flatten((b, shift), parts, konst, terms, k, depth + 1)
+        }
+        Some(Part::Shl(x, s)) if depth < MAX_DEPTH && shift + s < 32 => {
+            flatten((x, shift + s), parts, konst, terms, k, depth + 1)
         }
         _ => {
-            terms.push(v);
+            terms.push((v, shift));
             terms.len() <= MAX_TERMS
         }
     }

@@ -645,5 +645,19 @@ fn unrolled_accesses_share_one_base_and_differ_by_offsets() {
             by_base.values().any(|o| *o == offsets),
             "{target:?}: {by_base:?}\n{f}"
         );
+        // nested's inner loop stores at `(j << 2) + 1024`, j counting by 1, unrolled by 8:
+        // `(j + c) << 2` is `(j << 2) + 4c`, so the eight stores share one base too.
+        let f = m.bodies.iter().find(|b| b.name == "nested").unwrap();
+        let mut by_base: std::collections::BTreeMap<u32, Vec<u64>> = Default::default();
+        for inst in f.blocks.iter().flat_map(|b| &b.insts) {
+            if let Op::Store(m) = &inst.op {
+                by_base.entry(inst.args[0].0).or_default().push(m.offset);
+            }
+        }
+        let offsets: Vec<u64> = (0..8).map(|j| 1024 + j * 4).collect();
+        assert!(
+            by_base.values().any(|o| *o == offsets),
+            "{target:?}: {by_base:?}\n{f}"
+        );
     }
 }

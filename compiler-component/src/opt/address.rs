@@ -79,7 +79,7 @@ pub fn run(func: &mut Function) -> bool {
     let types = func.value_types.clone();
     let mut changed = false;
     for b in 0..func.blocks.len() {
-        // The sum each integer access addresses: (instruction, values sorted, constant).
+        // The sum each integer access addresses: (instruction, key, constant).
         // A call ends the groups: a base kept across it would take a callee-saved register
         // or a stack slot, where each access's own sum cost one instruction. The call count
         // so far leads each group's key.
@@ -114,10 +114,7 @@ pub fn run(func: &mut Function) -> bool {
         for terms in order {
             let members = &groups[&terms];
             let block = &func.blocks[b];
-            let offset_of = |i: usize| match &block.insts[i].op {
-                Op::Load(m) | Op::Store(m) => m.offset,
-                _ => u64::MAX,
-            };
+            let offset_of = |i: usize| offset_of_inst(&block.insts[i]);
             // The base: the first member's address (its own base when it indexes by 0, else
             // their sum, a new instruction before it); the later members within MAX_OFFSET
             // above it take it with the difference as their offset.
@@ -242,6 +239,7 @@ fn access(inst: &Inst, types: &[Type]) -> Option<(Value, Value)> {
     }
 }
 
+/// The memarg offset of a load or store (0 for anything else, which is never a member).
 fn offset_of_inst(inst: &Inst) -> u64 {
     match &inst.op {
         Op::Load(m) | Op::Store(m) => m.offset,

@@ -191,13 +191,9 @@ fn plan(
             continue;
         }
         let next = *back.get(k)?;
-        let step = match defs(next) {
-            Some((Op::Binary(BinaryOp::Add), [a, b])) if *a == p => konst(*b),
-            Some((Op::Binary(BinaryOp::Add), [a, b])) if *b == p => konst(*a),
-            Some((Op::Binary(BinaryOp::Sub), [a, b])) if *a == p => konst(*b).map(|s| -s),
-            _ => None,
+        let Some(step) = step_of(defs(next), p, &konst) else {
+            continue;
         };
-        let Some(step) = step else { continue };
         let mut init = None;
         for args in &entries {
             let c = konst(*args.get(k)?)?;
@@ -240,6 +236,20 @@ fn plan(
         factor,
         full: factor == trips,
     })
+}
+
+/// `s` when `next` (defined by `def`) is `p + s` or `p - (-s)`, `s` a constant.
+fn step_of(
+    def: Option<(&Op, &[Value])>,
+    p: Value,
+    konst: &impl Fn(Value) -> Option<i64>,
+) -> Option<i64> {
+    match def? {
+        (Op::Binary(BinaryOp::Add), [a, b]) if *a == p => konst(*b),
+        (Op::Binary(BinaryOp::Add), [a, b]) if *b == p => konst(*a),
+        (Op::Binary(BinaryOp::Sub), [a, b]) if *a == p => konst(*b).map(|s| -s),
+        _ => None,
+    }
 }
 
 /// The defining instruction of each value defined in the loop's blocks.
@@ -466,13 +476,7 @@ fn induction_variables(func: &Function, plan: &Plan) -> Vec<(usize, Value, Value
         let Some(&next) = back.get(index) else {
             continue;
         };
-        let step = match defs(next) {
-            Some((Op::Binary(BinaryOp::Add), [a, b])) if *a == p => konst(*b),
-            Some((Op::Binary(BinaryOp::Add), [a, b])) if *b == p => konst(*a),
-            Some((Op::Binary(BinaryOp::Sub), [a, b])) if *a == p => konst(*b).map(|s| -s),
-            _ => None,
-        };
-        if let Some(step) = step
+        if let Some(step) = step_of(defs(next), p, &konst)
             && func.value_types.get(p.0 as usize) == Some(&Type::I32)
         {
             ivs.push((index, p, next, step));

@@ -223,6 +223,14 @@ impl RegEnv {
             .position(|set| set.contains(r))
             .unwrap_or(0)
     }
+    /// Number of allocatable registers the callee must preserve (what a value live across a
+    /// call can stay in).
+    pub fn callee_saved_allocatable(&self) -> usize {
+        self.allocatable
+            .iter()
+            .filter(|r| self.callee_saved.contains(**r))
+            .count()
+    }
     /// Number of allocatable registers of `class`.
     pub fn class_size(&self, class: usize) -> usize {
         let outside = self.outside_class(class);

@@ -38,11 +38,7 @@ pub fn caps(target: Target) -> Caps {
         indexed_access: true,
         branch_compares: false,
         allocatable_core: core.allocatable.len(),
-        callee_saved_core: core
-            .allocatable
-            .iter()
-            .filter(|&&r| core.callee_saved.contains(r))
-            .count(),
+        callee_saved_core: core.callee_saved_allocatable(),
         unroll_insts: 64,
     }
 }

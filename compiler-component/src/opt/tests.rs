@@ -590,9 +590,52 @@ fn counted_loops_unroll_by_a_factor_of_their_trip_count() {
         (5, 1),
         "5 trips: all"
     );
-    // 9 trips, a second exit, a count known at run time: as they were.
+    // A second exit, a count known at run time: as they were.
     let (speed, size) = unrolled_counts("left_alone", &|_| true);
     assert_eq!(speed, size);
+}
+
+#[test]
+fn counts_no_factor_divides_run_whole_rounds_then_the_loop() {
+    // Each multiply or division once per copy and once in the loop itself.
+    let mul = |op: &Op| matches!(op, Op::Binary(B::Mul));
+    let div = |op: &Op| matches!(op, Op::Binary(B::DivS));
+    // 99 trips by 8 (one multiply a trip), 9 trips by 4 (two).
+    assert_eq!(unrolled_counts("remainder", &mul), (8 + 1 + 2 * (4 + 1), 3));
+    // 26 stores by 4.
+    assert_eq!(unrolled_counts("remainder_trap", &div), (5, 1));
+    let wat = r#"(module (memory 1)
+        (func (export "f") (param $x i32) (result i32) (local $i i32) (local $a i32)
+          (loop $l
+            (local.set $a (i32.mul (local.get $a) (local.get $x)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.ne (local.get $i) (i32.const 99))))
+          (local.get $a)))"#;
+    let m = crate::legalized_module(
+        wat.as_bytes(),
+        &Options::new(crate::options::Target::CortexM4),
+    )
+    .unwrap();
+    let f = &m.bodies[0];
+    let branches: Vec<&crate::ir::Terminator> = f
+        .blocks
+        .iter()
+        .map(|b| &b.term)
+        .filter(|t| matches!(t, crate::ir::Terminator::Branch { .. }))
+        .collect();
+    assert_eq!(
+        branches.len(),
+        2,
+        "the copies' round test and the loop's: {f}"
+    );
+    // The rounds end when the counter enters one at 96 (12 rounds of 8; 3 trips remain).
+    let ends = f
+        .blocks
+        .iter()
+        .flat_map(|b| &b.insts)
+        .filter(|i| i.op == Op::Const(96))
+        .count();
+    assert_eq!(ends, 1, "{f}");
 }
 
 #[test]

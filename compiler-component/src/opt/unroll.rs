@@ -1,8 +1,8 @@
-//! Loop unrolling by a factor that divides a constant trip count: an innermost loop without
-//! calls, left only by the test of its counter, runs k copies of its body per trip around,
-//! and only the last copy tests. Each trip then pays one increment, one compare and one
-//! branch instead of k, and the copies' addresses become constant offsets of one base
-//! (`(p + 4) + 4` folds to `p + 8`) that the back ends fold into their loads and stores.
+//! Loop unrolling of constant trip counts: an innermost loop without calls, left only by the
+//! test of its counter, runs k copies of its body per trip around, and only the last copy
+//! tests. Each trip then pays one increment, one compare and one branch instead of k, and the
+//! copies' addresses become constant offsets of one base (`(p + 4) + 4` folds to `p + 8`)
+//! that the back ends fold into their loads and stores.
 //!
 //! The counter `p` is a parameter of the header that every entry sets to the same constant
 //! and the back edge to `p + s`; the loop's only exit is a branch on `p` or `p + s` against a
@@ -11,7 +11,12 @@
 //! last one leaves. With `T` a multiple of `k`, the iterations whose index is not `k - 1`
 //! modulo `k` always continue, so the copies `0..k-2` drop their tests and copy `k - 1` keeps
 //! the only exit. Code after the loop, reached only through that exit, reads copy `k - 1`'s
-//! values.
+//! values. When no factor divides `T`, new copies run the whole rounds that end before the
+//! last trip and the loop itself runs the rest (`apply_remainder`).
+//!
+//! Counts known only at run time stay rolled: measured on the C benchmark, unrolling them
+//! behind a guard cost more than it saved (clang's wasm output has already unrolled its
+//! long loops; what is left, remainder loops and searches, runs a few trips).
 
 use crate::ir::dom::{Dominators, Loop};
 use crate::ir::{
@@ -43,17 +48,23 @@ pub fn run(func: &mut Function, max_insts: usize) -> bool {
         .filter_map(|lp| plan(func, &dom, lp, max_insts, &mut budget))
         .collect();
     // Innermost loops share no block, and unrolling one only appends blocks and rewrites its
-    // own blocks, so every plan stays valid. Uses after each loop then read its last copy's
-    // values, in one sweep over the function for all of them.
+    // own blocks and the jumps into it, so every plan stays valid. Uses after each loop
+    // unrolled in place then read its last copy's values, in one sweep over the function for
+    // all of them (a loop with a remainder ends in its original, whose values they are).
     let mut owner: Vec<Option<usize>> = Vec::new();
     let mut last: FastMap<Value, (usize, Value)> = FastMap::default();
     for (index, p) in plans.iter().enumerate() {
-        let (blocks, values) = apply(func, p);
-        owner.resize(func.blocks.len(), None);
-        for b in blocks {
-            owner[b] = Some(index);
+        match &p.count {
+            Count::Divides { leave, full } => {
+                let (blocks, values) = apply(func, p, *leave, *full);
+                owner.resize(func.blocks.len(), None);
+                for b in blocks {
+                    owner[b] = Some(index);
+                }
+                last.extend(values.into_iter().map(|(v, copy)| (v, (index, copy))));
+            }
+            Count::Remainder { counter, end } => apply_remainder(func, p, *counter, *end),
         }
-        last.extend(values.into_iter().map(|(v, copy)| (v, (index, copy))));
     }
     if !last.is_empty() {
         for (b, block) in func.blocks.iter_mut().enumerate() {
@@ -88,11 +99,18 @@ struct Plan {
     /// The block whose branch is the loop's only exit, and its successor inside the loop.
     test: usize,
     stay: Block,
-    /// The test's successor out of the loop.
-    leave: Block,
     factor: u32,
-    /// The factor is the trip count: the last copy leaves without a test, no trip repeats.
-    full: bool,
+    count: Count,
+}
+
+enum Count {
+    /// The factor divides the trip count; `leave` is the test's successor out of the loop,
+    /// and `full` says the factor is the trip count (no trip repeats).
+    Divides { leave: Block, full: bool },
+    /// The factor does not divide the trip count: the copies go round until the counter (the
+    /// header's parameter `counter`) enters a round at `end`, then the loop itself runs the
+    /// trips that remain (see `apply_remainder`).
+    Remainder { counter: usize, end: i64 },
 }
 
 fn plan(
@@ -160,7 +178,7 @@ fn plan(
         return None;
     }
 
-    // The counter: p = init on every entry, p + s on the back edge.
+    // The counter: the same constant on every entry, p + s on the back edge.
     let Terminator::Jump { args: back, .. } = &func.blocks[latch].term else {
         return None;
     };
@@ -168,11 +186,13 @@ fn plan(
     let konst = |v: Value| consts.get(v.0 as usize).copied().flatten();
     let defs = definitions(func, &body);
     let test_of = |x: Value| -> Option<(Cond, i64)> {
+        if cond == x {
+            return Some((Cond::Ne, 0));
+        }
         match defs(cond)? {
             (Op::Compare(c), [a, b]) if *a == x => Some((*c, konst(*b)?)),
             (Op::Compare(c), [a, b]) if *b == x => Some((c.swapped(), konst(*a)?)),
             (Op::Unary(UnaryOp::Eqz), [a]) if *a == x => Some((Cond::Eq, 0)),
-            _ if cond == x => Some((Cond::Ne, 0)),
             _ => None,
         }
     };
@@ -185,7 +205,7 @@ fn plan(
         })
         .collect::<Option<_>>()?;
     let params = &func.blocks[header].params;
-    let mut trips = None;
+    let mut counted = None;
     for (k, &p) in params.iter().enumerate() {
         if func.value_types.get(p.0 as usize) != Some(&Type::I32) {
             continue;
@@ -208,16 +228,23 @@ fn plan(
             (None, Some(t)) => (false, t),
             (None, None) => continue,
         };
-        trips = trip_count(init, step, on_next, c, n, stay_when, budget);
-        if trips.is_some() {
+        if let Some(trips) = trip_count(init, step, on_next, c, n, stay_when, budget) {
+            counted = Some((trips, k, init, step));
             break;
         }
     }
-    let trips = trips?;
-    let leave = if stay_when { else_block } else { then_block };
+    let (trips, counter, init, step) = counted?;
+    let fits = |factor: u32| insts * factor as usize <= max_insts;
+    let plan = |factor: u32, count: Count| Plan {
+        body,
+        latch,
+        test,
+        stay,
+        factor,
+        count,
+    };
     // A loop of at most MAX_FACTOR trips becomes straight-line code; a longer one runs a
     // factor that divides its trips (at least two trips of the copies).
-    let fits = |factor: u32| insts * factor as usize <= max_insts;
     let factor = if (2..=MAX_FACTOR).contains(&trips) && fits(trips) {
         trips
     } else {
@@ -227,15 +254,23 @@ fn plan(
         }
         factor
     };
-    (factor >= 2).then_some(Plan {
-        body,
-        latch,
-        test,
-        stay,
-        leave,
-        factor,
-        full: factor == trips,
-    })
+    if factor >= 2 {
+        let leave = if stay_when { else_block } else { then_block };
+        let full = factor == trips;
+        return Some(plan(factor, Count::Divides { leave, full }));
+    }
+    // Else the copies run as many whole rounds (at least two) as end before the last trip,
+    // which leaves; the counter must not repeat a value on the way (`|s| * trips < 2^32`).
+    let mut factor = MAX_FACTOR;
+    while factor >= 2 && !(trips > 2 * factor && fits(factor)) {
+        factor /= 2;
+    }
+    if factor < 2 || step.unsigned_abs() * trips as u64 >= 1 << 32 {
+        return None;
+    }
+    let rounds = (trips - 1) / factor;
+    let end = init.wrapping_add(step.wrapping_mul((rounds * factor) as i64)) as i32 as i64;
+    Some(plan(factor, Count::Remainder { counter, end }))
 }
 
 /// `s` when `next` (defined by `def`) is `p + s` or `p - (-s)`, `s` a constant.
@@ -293,27 +328,117 @@ fn trip_count(
     }
 }
 
-/// Unrolls one loop; returns the blocks of all its copies and what each value the loop
-/// defines is in the last copy, for the code after it.
-fn apply(func: &mut Function, plan: &Plan) -> (Vec<usize>, FastMap<Value, Value>) {
+/// Unrolls one loop of a known trip count in place; returns the blocks of all its copies and
+/// what each value the loop defines is in the last copy, for the code after it.
+fn apply(
+    func: &mut Function,
+    plan: &Plan,
+    leave: Block,
+    full: bool,
+) -> (Vec<usize>, FastMap<Value, Value>) {
     let ivs = induction_variables(func, plan);
     let k = plan.factor as usize;
-    let first_new = func.blocks.len();
-    let n = plan.body.len();
-    // Block of copy j (0 = the original) of body block i.
-    let block_of = |j: usize, i: usize| {
-        if j == 0 {
-            plan.body[i]
-        } else {
-            first_new + (j - 1) * n + i
-        }
+    // Copy 0 is the loop itself.
+    let values = loop_values(func, &plan.body);
+    let mut maps = vec![FastMap::default()];
+    maps.extend(fresh_maps(func, &values, k - 1));
+    let mut copies = vec![plan.body.clone()];
+    copies.extend(append_copies(func, &plan.body, &maps[1..]));
+    link(func, plan, &copies, &maps, &ivs);
+    let (test, _, latch) = plan.indices();
+    // The last copy tests, or (fully unrolled) leaves; it goes back to the loop's header.
+    if full {
+        func.blocks[copies[k - 1][test]].term = Terminator::Jump {
+            target: leave,
+            args: Vec::new(),
+        };
+    }
+    if let Terminator::Jump { target, .. } = &mut func.blocks[copies[k - 1][latch]].term {
+        *target = Block(plan.body[0] as u32);
+    }
+    let last = maps.pop().unwrap_or_default();
+    (copies.concat(), last)
+}
+
+/// Unrolls a loop whose trip count the factor `k` does not divide: `k` new copies of it,
+/// where only the last decides whether to go round again, run before the loop itself, which
+/// runs the trips that remain (so the code after it reads the loop's own values). Every
+/// entry goes to the copies (the count being known, they have a round to run), and after
+/// each round they go round again unless the counter entering the next is `end`.
+fn apply_remainder(func: &mut Function, plan: &Plan, counter: usize, end: i64) {
+    let header = plan.body[0];
+    let Terminator::Jump { args: back, .. } = &func.blocks[plan.latch].term else {
+        return;
     };
-    let index_in_body = |b: usize| plan.body.iter().position(|&x| x == b);
-    // Copy j's value for each value the loop defines (copy 0: itself), made in block order
-    // so the numbering is deterministic.
-    let defined: Vec<Value> = plan
-        .body
+    let back = back.clone();
+    let entries: Vec<usize> = (0..func.blocks.len())
+        .filter(|b| !plan.body.contains(b))
+        .filter(|&b| {
+            matches!(func.blocks[b].term,
+                Terminator::Jump { target, .. } if target.0 as usize == header)
+        })
+        .collect();
+    let ivs = induction_variables(func, plan);
+    let k = plan.factor as usize;
+    let values = loop_values(func, &plan.body);
+    let maps = fresh_maps(func, &values, k);
+    let copies = append_copies(func, &plan.body, &maps);
+    link(func, plan, &copies, &maps, &ivs);
+    let (test, stay, latch) = plan.indices();
+    let (first, last) = (copies[0][0], copies[k - 1][latch]);
+    func.blocks[copies[k - 1][test]].term = Terminator::Jump {
+        target: Block(copies[k - 1][stay] as u32),
+        args: Vec::new(),
+    };
+    // The last copy's back edge passes what the loop's does, renamed.
+    let back: Vec<Value> = back
         .iter()
+        .map(|v| maps[k - 1].get(v).copied().unwrap_or(*v))
+        .collect();
+    let at = func.blocks[last].term_offset;
+    let end_value = func.new_value(Type::I32);
+    let again = func.new_value(Type::I32);
+    func.blocks[last].insts.extend([
+        Inst {
+            op: Op::Const(end),
+            args: Vec::new(),
+            results: vec![end_value],
+            offset: at,
+        },
+        Inst {
+            op: Op::Compare(Cond::Ne),
+            args: vec![back[counter], end_value],
+            results: vec![again],
+            offset: at,
+        },
+    ]);
+    let base = func.blocks.len() as u32;
+    func.blocks[last].term = Terminator::Branch {
+        cond: again,
+        then_block: Block(base),
+        else_block: Block(base + 1),
+    };
+    for target in [first, header] {
+        func.blocks.push(BlockData {
+            params: Vec::new(),
+            insts: Vec::new(),
+            term: Terminator::Jump {
+                target: Block(target as u32),
+                args: back.clone(),
+            },
+            term_offset: at,
+        });
+    }
+    for b in entries {
+        if let Terminator::Jump { target, .. } = &mut func.blocks[b].term {
+            *target = Block(first as u32);
+        }
+    }
+}
+
+/// The values the loop's blocks define (parameters and results), in block order.
+fn loop_values(func: &Function, body: &[usize]) -> Vec<Value> {
+    body.iter()
         .flat_map(|&b| {
             let block = &func.blocks[b];
             block
@@ -321,41 +446,53 @@ fn apply(func: &mut Function, plan: &Plan) -> (Vec<usize>, FastMap<Value, Value>
                 .iter()
                 .chain(block.insts.iter().flat_map(|i| &i.results))
                 .copied()
-                .collect::<Vec<_>>()
         })
-        .collect();
-    let mut maps: Vec<FastMap<Value, Value>> = Vec::with_capacity(k);
-    maps.push(FastMap::default());
-    for _ in 1..k {
-        let mut map = FastMap::default();
-        for &v in &defined {
-            let ty = func.value_types[v.0 as usize];
-            map.insert(v, func.new_value(ty));
-        }
-        maps.push(map);
-    }
-    let lookup = |maps: &[FastMap<Value, Value>], j: usize, v: Value| -> Value {
-        maps[j].get(&v).copied().unwrap_or(v)
-    };
-    let mut copies = Vec::with_capacity((k - 1) * n);
-    for j in 1..k {
-        for &b in &plan.body {
+        .collect()
+}
+
+/// A new name for each of `values`, for each of `count` copies (numbered in order, so the
+/// numbering is deterministic).
+fn fresh_maps(func: &mut Function, values: &[Value], count: usize) -> Vec<FastMap<Value, Value>> {
+    (0..count)
+        .map(|_| {
+            values
+                .iter()
+                .map(|&v| (v, func.new_value(func.value_types[v.0 as usize])))
+                .collect()
+        })
+        .collect()
+}
+
+/// Appends a copy of the loop's blocks for each of `maps`, its values renamed by it and its
+/// jumps inside the loop going to its own blocks; returns each copy's blocks in body order.
+fn append_copies(
+    func: &mut Function,
+    body: &[usize],
+    maps: &[FastMap<Value, Value>],
+) -> Vec<Vec<usize>> {
+    let n = body.len();
+    let first = func.blocks.len();
+    let mut blocks = Vec::with_capacity(maps.len() * n);
+    for (j, map) in maps.iter().enumerate() {
+        let look = |v: &Value| map.get(v).copied().unwrap_or(*v);
+        let base = first + j * n;
+        for &b in body {
             let block = &func.blocks[b];
             let mut term = block.term.clone();
-            term.retarget(|t| match index_in_body(t.0 as usize) {
-                Some(i) => Block(block_of(j, i) as u32),
+            term.retarget(|t| match body.iter().position(|&x| x == t.0 as usize) {
+                Some(i) => Block((base + i) as u32),
                 None => t,
             });
-            remap_term(&mut term, |v| lookup(&maps, j, v));
-            copies.push(BlockData {
-                params: block.params.iter().map(|v| lookup(&maps, j, *v)).collect(),
+            remap_term(&mut term, |v| look(&v));
+            blocks.push(BlockData {
+                params: block.params.iter().map(look).collect(),
                 insts: block
                     .insts
                     .iter()
                     .map(|i| Inst {
                         op: i.op.clone(),
-                        args: i.args.iter().map(|v| lookup(&maps, j, *v)).collect(),
-                        results: i.results.iter().map(|v| lookup(&maps, j, *v)).collect(),
+                        args: i.args.iter().map(look).collect(),
+                        results: i.results.iter().map(look).collect(),
                         offset: i.offset,
                     })
                     .collect(),
@@ -364,55 +501,48 @@ fn apply(func: &mut Function, plan: &Plan) -> (Vec<usize>, FastMap<Value, Value>
             });
         }
     }
-    func.blocks.extend(copies);
-    let test_index = index_in_body(plan.test).unwrap_or(0);
-    let latch_index = index_in_body(plan.latch).unwrap_or(0);
-    for j in 0..k {
-        // Copies before the last continue unconditionally; fully unrolled, the last leaves.
-        if j + 1 == k && plan.full {
-            let test = &mut func.blocks[block_of(j, test_index)];
-            test.term = Terminator::Jump {
-                target: plan.leave,
-                args: Vec::new(),
-            };
-        }
-        if j + 1 < k {
-            let stay = match index_in_body(plan.stay.0 as usize) {
-                Some(i) => block_of(j, i),
-                None => continue,
-            };
-            let test = &mut func.blocks[block_of(j, test_index)];
-            test.term = Terminator::Jump {
-                target: Block(stay as u32),
-                args: Vec::new(),
-            };
-        }
-        // ...into the next copy; the last goes back to the original header.
-        let next_header = block_of((j + 1) % k, 0);
-        if let Terminator::Jump { target, .. } = &mut func.blocks[block_of(j, latch_index)].term {
-            *target = Block(next_header as u32);
+    func.blocks.extend(blocks);
+    (0..maps.len())
+        .map(|j| (first + j * n..first + (j + 1) * n).collect())
+        .collect()
+}
+
+/// Chains the copies: each but the last continues unconditionally into the next, and copy
+/// `j`'s induction variables count from copy 0's, `p + j*s` (and `p + (j+1)*s` for the value
+/// it steps to), instead of a chain of additions. The last copy's test and back edge are the
+/// caller's.
+fn link(
+    func: &mut Function,
+    plan: &Plan,
+    copies: &[Vec<usize>],
+    maps: &[FastMap<Value, Value>],
+    ivs: &[(usize, Value, Value, i64)],
+) {
+    let k = copies.len();
+    let (test, stay, latch) = plan.indices();
+    let look = |j: usize, v: Value| maps[j].get(&v).copied().unwrap_or(v);
+    for j in 0..k - 1 {
+        func.blocks[copies[j][test]].term = Terminator::Jump {
+            target: Block(copies[j][stay] as u32),
+            args: Vec::new(),
+        };
+        if let Terminator::Jump { target, .. } = &mut func.blocks[copies[j][latch]].term {
+            *target = Block(copies[j + 1][0] as u32);
         }
     }
-    // Copy j's induction variables count from the original's: p + j*s, and p + (j+1)*s for
-    // the value it steps to, instead of a chain of k additions.
     for j in 1..k {
-        let header = block_of(j, 0);
+        let header = copies[j][0];
         let mut prologue = Vec::new();
-        for &(index, p, next, step) in &ivs {
+        for &(index, p, next, step) in ivs {
             let offset = func.blocks[header].term_offset;
-            let here = lookup(&maps, j, p);
-            let counted = counted_from(func, &mut prologue, (p, step, offset), j as i64, here);
+            let from = (look(0, p), step, offset);
+            let here = look(j, p);
+            let counted = counted_from(func, &mut prologue, from, j as i64, here);
             prologue.push(counted);
-            let stepped = lookup(&maps, j, next);
-            let replacement = counted_from(
-                func,
-                &mut prologue,
-                (p, step, offset),
-                j as i64 + 1,
-                stepped,
-            );
-            for i in 0..n {
-                let insts = &mut func.blocks[block_of(j, i)].insts;
+            let stepped = look(j, next);
+            let replacement = counted_from(func, &mut prologue, from, j as i64 + 1, stepped);
+            for &b in &copies[j] {
+                let insts = &mut func.blocks[b].insts;
                 if let Some(def) = insts.iter_mut().find(|d| d.results == [stepped]) {
                     def.op = replacement.op.clone();
                     def.args = replacement.args.clone();
@@ -420,23 +550,26 @@ fn apply(func: &mut Function, plan: &Plan) -> (Vec<usize>, FastMap<Value, Value>
             }
             // The parameter is now computed: the jump into this copy no longer passes it.
             func.blocks[header].params.retain(|v| *v != here);
-            if let Terminator::Jump { args, .. } =
-                &mut func.blocks[block_of(j - 1, latch_index)].term
+            if let Terminator::Jump { args, .. } = &mut func.blocks[copies[j - 1][latch]].term
                 && index < args.len()
             {
                 args.remove(index);
             }
         }
-        let insts = &mut func.blocks[header].insts;
-        insts.splice(0..0, prologue);
+        func.blocks[header].insts.splice(0..0, prologue);
     }
-    // After the loop, values are the last copy's: what `run` rewrites outside the copies.
-    let mut copy_blocks = Vec::with_capacity(k * n);
-    for j in 0..k {
-        copy_blocks.extend((0..n).map(|i| block_of(j, i)));
+}
+
+impl Plan {
+    /// Where the test, its successor in the loop and the latch are among the body's blocks.
+    fn indices(&self) -> (usize, usize, usize) {
+        let index = |b: usize| self.body.iter().position(|&x| x == b).unwrap_or(0);
+        (
+            index(self.test),
+            index(self.stay.0 as usize),
+            index(self.latch),
+        )
     }
-    let last = maps.pop().unwrap_or_default();
-    (copy_blocks, last)
 }
 
 /// `result = p + times * step`, its constant appended to `prologue`.

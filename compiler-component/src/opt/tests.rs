@@ -595,6 +595,25 @@ fn counted_loops_unroll_by_a_factor_of_their_trip_count() {
     assert_eq!(speed, size);
 }
 
+/// Legalized (for cortex-m4, speed) `a = a <op> x` in a loop counting `i` from 0 by 1 while
+/// `i != trips`.
+fn legalized_counting_loop(op: &str, trips: &str) -> Module {
+    let wat = format!(
+        r#"(module (memory 1)
+        (func (export "f") (param $x i32) (result i32) (local $i i32) (local $a i32)
+          (loop $l
+            (local.set $a (i32.{op} (local.get $a) (local.get $x)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.ne (local.get $i) (i32.const {trips}))))
+          (local.get $a)))"#
+    );
+    crate::legalized_module(
+        wat.as_bytes(),
+        &Options::new(crate::options::Target::CortexM4),
+    )
+    .unwrap()
+}
+
 #[test]
 fn counts_no_factor_divides_run_whole_rounds_then_the_loop() {
     // Each multiply or division once per copy and once in the loop itself.
@@ -604,18 +623,7 @@ fn counts_no_factor_divides_run_whole_rounds_then_the_loop() {
     assert_eq!(unrolled_counts("remainder", &mul), (8 + 1 + 2 * (4 + 1), 3));
     // 26 stores by 4.
     assert_eq!(unrolled_counts("remainder_trap", &div), (5, 1));
-    let wat = r#"(module (memory 1)
-        (func (export "f") (param $x i32) (result i32) (local $i i32) (local $a i32)
-          (loop $l
-            (local.set $a (i32.mul (local.get $a) (local.get $x)))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br_if $l (i32.ne (local.get $i) (i32.const 99))))
-          (local.get $a)))"#;
-    let m = crate::legalized_module(
-        wat.as_bytes(),
-        &Options::new(crate::options::Target::CortexM4),
-    )
-    .unwrap();
+    let m = legalized_counting_loop("mul", "99");
     let f = &m.bodies[0];
     let branches: Vec<&crate::ir::Terminator> = f
         .blocks
@@ -641,18 +649,7 @@ fn counts_no_factor_divides_run_whole_rounds_then_the_loop() {
 #[test]
 fn unrolling_gives_up_on_counts_past_its_budget() {
     // 2^24 trips: finding that count would take 2^24 test runs, over the budget of 2^22.
-    let wat = r#"(module (memory 1)
-        (func (export "f") (param $x i32) (result i32) (local $i i32) (local $a i32)
-          (loop $l
-            (local.set $a (i32.add (local.get $a) (local.get $x)))
-            (local.set $i (i32.add (local.get $i) (i32.const 1)))
-            (br_if $l (i32.ne (local.get $i) (i32.const 0x1000000))))
-          (local.get $a)))"#;
-    let m = crate::legalized_module(
-        wat.as_bytes(),
-        &Options::new(crate::options::Target::CortexM4),
-    )
-    .unwrap();
+    let m = legalized_counting_loop("add", "0x1000000");
     let adds = m.bodies[0]
         .blocks
         .iter()

@@ -3,6 +3,7 @@
 //! `LoadSymbol`/`StoreSymbol`.
 
 use super::BodyLegalizer;
+use super::path_ranges::PathRanges;
 use crate::error::Result;
 use crate::ir::dom::Dominators;
 use crate::ir::{
@@ -244,6 +245,14 @@ impl BodyLegalizer<'_> {
         if let Some(r) = self.ranges.as_mut().and_then(|r| r.of(old_addr))
             && r.1 as u64 + end <= min_bytes
         {
+            return false;
+        }
+        let old_fn = self.old;
+        let here = self
+            .path_ranges
+            .get_or_insert_with(|| PathRanges::new(old_fn))
+            .at(old_addr, self.old_block);
+        if here.is_some_and(|r| r.1 as u64 + end <= min_bytes) {
             return false;
         }
         if self.checked.iter().any(|&(a, e)| a == addr && e >= end) {

@@ -11,6 +11,7 @@ mod bulk;
 mod bulk_runtime;
 mod int64;
 mod memory;
+mod path_ranges;
 mod ranges;
 mod runtime;
 mod table;
@@ -79,6 +80,8 @@ struct BodyLegalizer<'a> {
     /// Ranges of old address values (with bounds checks only): an access whose address range
     /// ends within the memory's minimum size needs no check.
     ranges: Option<ranges::Ranges<'a>>,
+    /// Ranges that hold where a block runs, made at the first check the others do not remove.
+    path_ranges: Option<path_ranges::PathRanges<'a>>,
 }
 
 fn legalize_body(
@@ -120,6 +123,7 @@ fn legalize_body(
         old_addresses: memory::old_addresses(&old),
         old_block: Block(0),
         ranges: options.bounds_checks.then(|| ranges::Ranges::new(&old)),
+        path_ranges: None,
     };
     // Block parameters first: a jump may reach a block before it is rewritten.
     for block in &old.blocks {

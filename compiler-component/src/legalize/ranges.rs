@@ -137,70 +137,11 @@ impl<'a> Ranges<'a> {
     }
 
     fn of_inst(&mut self, op: &Op, args: &[Value], depth: u32) -> Option<Range> {
-        let full = (0, u32::MAX);
-        match (op, args) {
-            (Op::Const(k), []) => Some((*k as u32, *k as u32)),
-            (Op::Load(m), _) if !m.signed && m.width < 4 => {
-                Some((0, (1u32 << (8 * m.width as u32)) - 1))
-            }
-            (Op::Compare(_), _) | (Op::Unary(UnaryOp::Eqz), _) => Some((0, 1)),
-            (Op::Unary(UnaryOp::Clz | UnaryOp::Ctz | UnaryOp::Popcnt), _) => Some((0, 32)),
-            (Op::Select, [_, t, f]) => {
-                let (t, f) = (self.range(*t, depth)?, self.range(*f, depth)?);
-                Some((t.0.min(f.0), t.1.max(f.1)))
-            }
-            (Op::Binary(op), [a, b]) => {
-                let kb = self.konst(*b);
-                match op {
-                    // Sums and differences wrap alike over the whole range, or have none.
-                    BinaryOp::Add => {
-                        let (ra, rb) = (self.range(*a, depth)?, self.range(*b, depth)?);
-                        let lo = ra.0 as i64 + rb.0 as i64;
-                        wrapped(lo, lo + (ra.1 - ra.0) as i64 + (rb.1 - rb.0) as i64)
-                    }
-                    BinaryOp::Sub => {
-                        let (ra, rb) = (self.range(*a, depth)?, self.range(*b, depth)?);
-                        let lo = ra.0 as i64 - rb.1 as i64;
-                        wrapped(lo, lo + (ra.1 - ra.0) as i64 + (rb.1 - rb.0) as i64)
-                    }
-                    BinaryOp::Mul => {
-                        let (ra, rb) = (self.range(*a, depth)?, self.range(*b, depth)?);
-                        Some((ra.0.checked_mul(rb.0)?, ra.1.checked_mul(rb.1)?))
-                    }
-                    BinaryOp::Shl => {
-                        let k = kb? & 31;
-                        let ra = self.range(*a, depth)?;
-                        (ra.1 <= u32::MAX >> k).then_some((ra.0 << k, ra.1 << k))
-                    }
-                    BinaryOp::ShrU => match kb {
-                        Some(k) => {
-                            let ra = self.range(*a, depth).unwrap_or(full);
-                            Some((ra.0 >> (k & 31), ra.1 >> (k & 31)))
-                        }
-                        None => self.range(*a, depth),
-                    },
-                    BinaryOp::And => {
-                        let hi = match (self.range(*a, depth), self.range(*b, depth)) {
-                            (Some(ra), Some(rb)) => ra.1.min(rb.1),
-                            (Some(r), None) | (None, Some(r)) => r.1,
-                            (None, None) => return None,
-                        };
-                        Some((0, hi))
-                    }
-                    BinaryOp::RemU => {
-                        let rb = self.range(*b, depth)?;
-                        let below = rb.1.checked_sub(1)?;
-                        Some((0, self.range(*a, depth).map_or(below, |ra| ra.1.min(below))))
-                    }
-                    BinaryOp::DivU => {
-                        let (ra, rb) = (self.range(*a, depth)?, self.range(*b, depth)?);
-                        (rb.0 > 0).then(|| (ra.0 / rb.1.max(1), ra.1 / rb.0))
-                    }
-                    _ => None,
-                }
-            }
+        let kb = match args {
+            [_, b] => self.konst(*b),
             _ => None,
-        }
+        };
+        transfer(op, args, kb, &mut |v| self.range(v, depth))
     }
 
     /// A block parameter: the join of what every edge passes. An edge that passes `p + s`
@@ -484,7 +425,7 @@ struct Guard {
 
 /// The 32-bit range of the integers lo..=hi, when all of them wrap by the same multiple of
 /// 2^32.
-fn wrapped(lo: i64, hi: i64) -> Option<Range> {
+pub(super) fn wrapped(lo: i64, hi: i64) -> Option<Range> {
     let shift = lo.div_euclid(1 << 32);
     (hi.div_euclid(1 << 32) == shift).then(|| {
         let base = shift << 32;
@@ -492,7 +433,80 @@ fn wrapped(lo: i64, hi: i64) -> Option<Range> {
     })
 }
 
-fn negate(c: Cond) -> Cond {
+/// The range of an operation's result from its operands' (`range` of an operand: `None` when
+/// unknown), `kb` the second operand when it is a constant; `None` when unknown.
+pub(super) fn transfer(
+    op: &Op,
+    args: &[Value],
+    kb: Option<u32>,
+    range: &mut dyn FnMut(Value) -> Option<Range>,
+) -> Option<Range> {
+    let full = (0, u32::MAX);
+    match (op, args) {
+        (Op::Const(k), []) => Some((*k as u32, *k as u32)),
+        (Op::Load(m), _) if !m.signed && m.width < 4 => {
+            Some((0, (1u32 << (8 * m.width as u32)) - 1))
+        }
+        (Op::Compare(_), _) | (Op::Unary(UnaryOp::Eqz), _) => Some((0, 1)),
+        (Op::Unary(UnaryOp::Clz | UnaryOp::Ctz | UnaryOp::Popcnt), _) => Some((0, 32)),
+        (Op::Select, [_, t, f]) => {
+            let (t, f) = (range(*t)?, range(*f)?);
+            Some((t.0.min(f.0), t.1.max(f.1)))
+        }
+        (Op::Binary(op), [a, b]) => {
+            match op {
+                // Sums and differences wrap alike over the whole range, or have none.
+                BinaryOp::Add => {
+                    let (ra, rb) = (range(*a)?, range(*b)?);
+                    let lo = ra.0 as i64 + rb.0 as i64;
+                    wrapped(lo, lo + (ra.1 - ra.0) as i64 + (rb.1 - rb.0) as i64)
+                }
+                BinaryOp::Sub => {
+                    let (ra, rb) = (range(*a)?, range(*b)?);
+                    let lo = ra.0 as i64 - rb.1 as i64;
+                    wrapped(lo, lo + (ra.1 - ra.0) as i64 + (rb.1 - rb.0) as i64)
+                }
+                BinaryOp::Mul => {
+                    let (ra, rb) = (range(*a)?, range(*b)?);
+                    Some((ra.0.checked_mul(rb.0)?, ra.1.checked_mul(rb.1)?))
+                }
+                BinaryOp::Shl => {
+                    let k = kb? & 31;
+                    let ra = range(*a)?;
+                    (ra.1 <= u32::MAX >> k).then_some((ra.0 << k, ra.1 << k))
+                }
+                BinaryOp::ShrU => match kb {
+                    Some(k) => {
+                        let ra = range(*a).unwrap_or(full);
+                        Some((ra.0 >> (k & 31), ra.1 >> (k & 31)))
+                    }
+                    None => range(*a),
+                },
+                BinaryOp::And => {
+                    let hi = match (range(*a), range(*b)) {
+                        (Some(ra), Some(rb)) => ra.1.min(rb.1),
+                        (Some(r), None) | (None, Some(r)) => r.1,
+                        (None, None) => return None,
+                    };
+                    Some((0, hi))
+                }
+                BinaryOp::RemU => {
+                    let rb = range(*b)?;
+                    let below = rb.1.checked_sub(1)?;
+                    Some((0, range(*a).map_or(below, |ra| ra.1.min(below))))
+                }
+                BinaryOp::DivU => {
+                    let (ra, rb) = (range(*a)?, range(*b)?);
+                    (rb.0 > 0).then(|| (ra.0 / rb.1.max(1), ra.1 / rb.0))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn negate(c: Cond) -> Cond {
     match c {
         Cond::Eq => Cond::Ne,
         Cond::Ne => Cond::Eq,
@@ -508,7 +522,7 @@ fn negate(c: Cond) -> Cond {
 }
 
 /// `a c b` as `b swap(c) a`.
-fn swap(c: Cond) -> Cond {
+pub(super) fn swap(c: Cond) -> Cond {
     match c {
         Cond::Eq | Cond::Ne => c,
         Cond::LtS => Cond::GtS,

@@ -5,6 +5,7 @@ mod bulk;
 mod fixtures;
 mod memory;
 mod ops;
+mod path_ranges;
 mod ranges;
 mod versioning;
 

@@ -130,6 +130,9 @@ fn counters_bounded_by_their_back_edge_need_no_check() {
             bare: true,
             ..counting(-400, 20, Cond::Ne, 0)
         },
+        // Signed with a bound beyond 2^31 (negative): `p + 1 <s -1` never holds from 0, so
+        // the back edge is never taken and the one store is at 1024 (path_ranges.rs).
+        counting(0, 1, Cond::LtS, -1),
         // `p + 1 >= 100` false: the else edge goes round.
         Loop {
             cond: Cond::GeU,
@@ -195,8 +198,6 @@ fn counters_the_proof_does_not_cover_keep_their_check() {
             base: 0,
             ..counting(-16, 1, Cond::LtS, 10)
         },
-        // Signed with a bound beyond 2^31 (negative): no bound at all.
-        counting(0, 1, Cond::LtS, -1),
         // Tested on p with `<=` near u32::MAX: p + 1 would wrap.
         Loop {
             test_next: false,

@@ -83,6 +83,11 @@ impl Dominators {
         &self.preds
     }
 
+    /// The immediate dominator of reachable block `b` (the entry's is itself).
+    pub fn idom(&self, b: usize) -> Option<usize> {
+        self.idom.get(b).copied().flatten()
+    }
+
     pub fn is_reachable(&self, b: usize) -> bool {
         self.rpo_number.get(b).is_some_and(|n| n.is_some())
     }

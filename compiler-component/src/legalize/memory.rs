@@ -53,6 +53,9 @@ pub(super) fn may_grow(op: &Op) -> bool {
     matches!(op, Op::MemoryGrow | Op::Call(_) | Op::CallIndirect(_))
 }
 
+/// Instructions after a load searched for accesses its check may cover (`reach`).
+const MAX_REACH: usize = 64;
+
 /// The low bits of a constant address an access takes as its offset (RV32's signed 12-bit
 /// immediate reaches 2047; Thumb-2's reaches 4095).
 const LOW_BITS: u64 = 0x7ff;
@@ -66,11 +69,17 @@ pub(super) struct OldAddresses {
     scaled: Vec<bool>,
     /// Each block's innermost natural loop (its index in `Dominators::loops`), if any.
     innermost: Vec<Option<usize>>,
+    /// Each i32 value that adds a constant to another (or subtracts one): the other and the
+    /// constant added (wrapping).
+    offsets: Vec<Option<(Value, u32)>>,
+    /// Each reachable block's immediate dominator (the entry's is itself).
+    pub(super) idom: Vec<Option<usize>>,
 }
 
 pub(super) fn old_addresses(func: &Function) -> OldAddresses {
     let n = func.value_types.len();
     let mut binaries = vec![None; n];
+    let mut offsets = vec![None; n];
     let mut scaled = vec![false; n];
     let consts = func.constants();
     let mut address_only = vec![true; n];
@@ -82,6 +91,13 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
                 && func.value_types.get(r.0 as usize) == Some(&Type::I32)
                 && let Some(slot) = binaries.get_mut(r.0 as usize)
             {
+                let k = |v: &Value| consts.get(v.0 as usize).copied().flatten();
+                offsets[r.0 as usize] = match (op, k(a), k(b)) {
+                    (BinaryOp::Add, _, Some(c)) => Some((*a, c as u32)),
+                    (BinaryOp::Add, Some(c), _) => Some((*b, c as u32)),
+                    (BinaryOp::Sub, _, Some(c)) => Some((*a, (c as u32).wrapping_neg())),
+                    _ => None,
+                };
                 match op {
                     BinaryOp::Add => *slot = Some((*a, *b, Block(bi as u32))),
                     BinaryOp::Shl
@@ -132,10 +148,13 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
             }
         }
     }
+    let idom = (0..func.blocks.len()).map(|b| dom.idom(b)).collect();
     OldAddresses {
         sums: binaries,
         scaled,
         innermost,
+        offsets,
+        idom,
     }
 }
 
@@ -147,6 +166,112 @@ impl BodyLegalizer<'_> {
             .get(v.0 as usize)
             .copied()
             .unwrap_or(false)
+    }
+
+    /// `(x, c)` with old value `v` = x + c (wrapping), through a few additions and
+    /// subtractions of constants.
+    fn offset_form(&self, v: Value) -> (Value, u32) {
+        let (mut x, mut c) = (v, 0u32);
+        for _ in 0..4 {
+            match self
+                .old_addresses
+                .offsets
+                .get(x.0 as usize)
+                .copied()
+                .flatten()
+            {
+                Some((next, k)) => {
+                    x = next;
+                    c = c.wrapping_add(k);
+                }
+                None => break,
+            }
+        }
+        (x, c)
+    }
+
+    /// The smallest value old `v` can take in the current block, from either range analysis.
+    fn lower_bound(&mut self, v: Value) -> u32 {
+        let everywhere = self
+            .ranges
+            .as_mut()
+            .and_then(|r| r.of(v))
+            .map_or(0, |r| r.0);
+        let old_fn = self.old;
+        let here = self
+            .path_ranges
+            .get_or_insert_with(|| PathRanges::new(old_fn))
+            .at(v, self.old_block)
+            .map_or(0, |r| r.0);
+        everywhere.max(here)
+    }
+
+    /// Does a check passed earlier in this block cover the access of `end` bytes at old
+    /// address `x + c`? One at `x + c2` up to `end2` does when the access lies within
+    /// `[x + c2, x + c2 + end2)`: above it, the sum cannot wrap (the checked range ends within
+    /// memory); below it, the checked address must be at least the distance down, which its
+    /// range shows.
+    fn covered(&mut self, (x, c): (Value, u32), end: u64) -> bool {
+        let near: Vec<(u32, u64, Value)> = self
+            .covered
+            .iter()
+            .filter(|e| e.0 == x)
+            .map(|e| (e.1, e.2, e.3))
+            .collect();
+        for (c2, end2, checked) in near {
+            let d = c.wrapping_sub(c2) as i32 as i64;
+            if d >= 0 {
+                if d + end as i64 <= end2 as i64 {
+                    return true;
+                }
+            } else if end as i64 + d <= end2 as i64 && self.lower_bound(checked) as i64 >= -d {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The end a check of the current access at old `addr` may cover: a load's check also
+    /// covers the later accesses to the same address in its block up to the first store (that
+    /// one included), when nothing between can trap otherwise or be seen (only computations,
+    /// loads and global reads). Whichever of those accesses is out of bounds, the first
+    /// traps with the same code and nothing has changed in between, so checking the farthest
+    /// end at once is indistinguishable, and saves the checks after it.
+    fn reach(&self, addr: Value, end: u64) -> u64 {
+        let insts = &self.old.block(self.old_block).insts;
+        if !matches!(insts.get(self.inst_index).map(|i| &i.op), Some(Op::Load(_))) {
+            return end;
+        }
+        let mut reach = end;
+        for inst in insts.iter().skip(self.inst_index + 1).take(MAX_REACH) {
+            let same = inst.args.first() == Some(&addr);
+            match &inst.op {
+                Op::Load(m) if same => reach = reach.max(m.offset + m.width as u64),
+                Op::Store(m) => {
+                    if same {
+                        reach = reach.max(m.offset + m.width as u64);
+                    }
+                    break;
+                }
+                Op::Binary(BinaryOp::DivS | BinaryOp::DivU | BinaryOp::RemS | BinaryOp::RemU) => {
+                    break;
+                }
+                Op::Const(_)
+                | Op::Copy
+                | Op::Unary(_)
+                | Op::Binary(_)
+                | Op::Compare(_)
+                | Op::FUnary(_)
+                | Op::FBinary(_)
+                | Op::FCompare(_)
+                | Op::Select
+                | Op::Load(_)
+                | Op::GlobalGet(_)
+                | Op::MemorySize => {}
+                _ => break,
+            }
+        }
+        reach
     }
 
     fn max_pages(&self) -> Result<u32> {
@@ -258,6 +383,12 @@ impl BodyLegalizer<'_> {
         if self.checked.iter().any(|&(a, e)| a == addr && e >= end) {
             return true;
         }
+        let form = self.offset_form(old_addr);
+        if self.covered(form, end) {
+            return false;
+        }
+        let end = self.reach(old_addr, end);
+        self.covered.push((form.0, form.1, end, old_addr));
         let bytes = self.memory_bytes();
         if self.checked.iter().any(|&(a, _)| a == addr) {
             let room = match self.rooms.iter().find(|r| r.0 == addr && r.1 == bytes) {

@@ -47,6 +47,16 @@ pub fn run(module: &mut Module, caps: Caps, options: &Options) -> Result<()> {
     runtime::add_synth_init(module, caps)
 }
 
+/// Checks passed by the end of a block: `BodyLegalizer::checked` and `covered`.
+type Checked = (Vec<(Value, u64)>, Vec<(Value, u32, u64, Value)>);
+
+/// Checks a block hands on to the blocks it dominates (each list).
+const MAX_INHERITED_CHECKS: usize = 64;
+
+fn latest<T: Clone>(checks: &[T]) -> Vec<T> {
+    checks[checks.len().saturating_sub(MAX_INHERITED_CHECKS)..].to_vec()
+}
+
 /// Rewrites one frontend-form body.
 struct BodyLegalizer<'a> {
     module: &'a Module,
@@ -65,6 +75,13 @@ struct BodyLegalizer<'a> {
     /// Accesses already checked in the current block: new address value and the largest end.
     /// Memory never shrinks, so a passed check stays valid across calls and grows.
     checked: Vec<(Value, u64)>,
+    /// Old addresses checked in the current block as `x + c` (`offset_form`), with the end
+    /// checked and the old address: accesses near them may be covered (`covered`).
+    covered: Vec<(Value, u32, u64, Value)>,
+    /// `checked` and `covered` as each rewritten block ends: the checks a block's dominators
+    /// passed hold in it too (memory never shrinks), so it starts from its immediate
+    /// dominator's.
+    checked_at_end: Vec<Option<Checked>>,
     /// `bytes - addr` of addresses in `checked` (no wrap: a check passed), by address and the
     /// size value it was computed from: a later, longer access to the address then traps when
     /// the room is short (one compare with an immediate).
@@ -75,8 +92,9 @@ struct BodyLegalizer<'a> {
     old_extends: Vec<Option<Option<bool>>>,
     /// Old address sums and scaled indices, for address reassociation.
     old_addresses: memory::OldAddresses,
-    /// The old block being rewritten.
+    /// The old block being rewritten, and the index of the instruction in it.
     old_block: Block,
+    inst_index: usize,
     /// Ranges of old address values (with bounds checks only): an access whose address range
     /// ends within the memory's minimum size needs no check.
     ranges: Option<ranges::Ranges<'a>>,
@@ -117,11 +135,14 @@ fn legalize_body(
         memory_bytes: None,
         bytes_fixed: memory::bytes_fixed(module, &old),
         checked: Vec::new(),
+        covered: Vec::new(),
+        checked_at_end: vec![None; old.blocks.len()],
         rooms: Vec::new(),
         old_consts: old.constants(),
         old_extends: int64::old_extends(&old),
         old_addresses: memory::old_addresses(&old),
         old_block: Block(0),
+        inst_index: 0,
         ranges: options.bounds_checks.then(|| ranges::Ranges::new(&old)),
         path_ranges: None,
     };
@@ -268,14 +289,19 @@ impl BodyLegalizer<'_> {
         let data = &old.blocks[block.0 as usize];
         self.b.switch_to(block);
         self.old_block = block;
-        self.checked.clear();
+        let inherited = self.old_addresses.idom[block.0 as usize]
+            .filter(|&d| d != block.0 as usize)
+            .and_then(|d| self.checked_at_end[d].clone())
+            .unwrap_or_default();
+        (self.checked, self.covered) = inherited;
         self.rooms.clear();
         if block.0 == 0 {
             self.hoist_memory_values()?;
         } else if !self.bytes_fixed {
             self.memory_bytes = None;
         }
-        for inst in &data.insts {
+        for (index, inst) in data.insts.iter().enumerate() {
+            self.inst_index = index;
             self.b.offset = inst.offset;
             self.inst(inst)?;
             if memory::may_grow(&inst.op) && !self.bytes_fixed {
@@ -312,6 +338,9 @@ impl BodyLegalizer<'_> {
             Terminator::Trap { code } => Terminator::Trap { code: *code },
         };
         self.b.terminate(term);
+        // The latest checks only, so a long chain of dominators costs bounded scans.
+        self.checked_at_end[block.0 as usize] =
+            Some((latest(&self.checked), latest(&self.covered)));
         Ok(())
     }
 

@@ -8,10 +8,10 @@
 //! Every value starts empty (no execution has reached it). Rounds over the blocks in reverse
 //! post-order join into each block parameter what its jumps pass, each argument taken as it
 //! is in the jumping block (narrowed by that block's conditions), until nothing grows; a
-//! parameter that keeps growing is widened to every value. Rounds that then recompute each
-//! parameter from its edges alone narrow it again: starting from ranges every execution fits,
-//! recomputing keeps ranges every execution fits. If the growing rounds do not settle within
-//! their budget, nothing is claimed.
+//! parameter that keeps growing is widened: the bound that moves goes to its end of the range.
+//! Rounds that then recompute each parameter from its edges alone narrow it again: starting
+//! from ranges every execution fits, recomputing keeps ranges every execution fits. If the
+//! growing rounds do not settle within their budget, nothing is claimed.
 
 use super::ranges::{Range, negate, swap, transfer, wrapped};
 use crate::ir::dom::Dominators;
@@ -23,7 +23,7 @@ const MAX_FACTS: usize = 12;
 /// How many levels of a value's definition are evaluated again under a block's conditions
 /// (`((i + 1) << 2) + base` needs three).
 const MAX_DEPTH: u32 = 4;
-/// Growths after which a parameter is widened to every value.
+/// Growths after which a parameter's moving bound is widened to the end of the range.
 const WIDEN_AFTER: u8 = 2;
 /// Growing rounds before the analysis gives up (each widening settles a parameter for good,
 /// so nests deeper than this are rare).
@@ -361,10 +361,14 @@ impl<'a> PathRanges<'a> {
                         if grown != old {
                             growths[i] += 1;
                         }
-                        if growths[i] > WIDEN_AFTER {
-                            Some(FULL)
-                        } else {
-                            grown
+                        match (old, grown) {
+                            // Widened: the bound that moved goes to its end of the range, the
+                            // other stays (a pointer counting up keeps its start).
+                            (Some(o), Some(g)) if growths[i] > WIDEN_AFTER => Some((
+                                if g.0 < o.0 { 0 } else { g.0 },
+                                if g.1 > o.1 { u32::MAX } else { g.1 },
+                            )),
+                            _ => grown,
                         }
                     }
                     None => match (old, joined) {

@@ -516,8 +516,9 @@ fn gvn_shares_bounds_check_limits_within_a_loop_only() {
         let options = Options::new(crate::options::Target::CortexM4);
         crate::legalized_module(wat.as_bytes(), &options).unwrap()
     };
-    // A load in the loop's first block and a store in a block it dominates, both of 4 bytes
-    // at a pointer argument: one limit `bytes - 4` serves both. (The loop calls, so LICM
+    // A load in the loop's first block and a store in a block it dominates, both of 4 bytes,
+    // at a pointer argument and the word after it (the load's check does not cover that):
+    // one limit `bytes - 4` serves both. (The loop calls, so LICM
     // leaves its constants, and with them the limits, inside.)
     let m = legalized(
         r#"(module (memory 1) (func (param $n i32) (param $p i32) (result i32)
@@ -526,7 +527,7 @@ fn gvn_shares_bounds_check_limits_within_a_loop_only() {
             (call 1)
             (local.set $s (i32.add (local.get $s) (i32.load (local.get $p))))
             (if (i32.and (local.get $s) (i32.const 1))
-              (then (i32.store (local.get $p) (local.get $i))))
+              (then (i32.store (i32.add (local.get $p) (i32.const 4)) (local.get $i))))
             (local.set $p (i32.add (local.get $p) (i32.const 4)))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
@@ -536,12 +537,13 @@ fn gvn_shares_bounds_check_limits_within_a_loop_only() {
     );
     assert_eq!(limits(&m.bodies[0]), 1, "{}", m.bodies[0]);
     // Outside loops each block keeps its own: sharing would hold a register for code that
-    // runs once.
+    // runs once. (The second access is at another address: a check the first block passed
+    // would cover it.)
     let m = legalized(
-        r#"(module (memory 1) (func (param $p i32) (result i32)
+        r#"(module (memory 1) (func (param $p i32) (param $q i32) (result i32)
           (i32.load (local.get $p))
           (if (result i32) (local.get $p)
-            (then (i32.load16_u offset=2 (local.get $p)))
+            (then (i32.load16_u offset=2 (local.get $q)))
             (else (i32.const 0)))
           (i32.add)))"#,
     );

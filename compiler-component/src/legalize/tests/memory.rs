@@ -580,3 +580,40 @@ fn an_address_from_outside_the_loop_stays_whole() {
         assert_eq!(redone, 0, "{func}");
     }
 }
+
+/// The checks each function of fixtures/check_coverage.wat keeps (the differential test runs
+/// them): a load's check reaching the accesses after it, a dominating block's check, and a
+/// check covering lower addresses when a guard keeps them from wrapping.
+#[test]
+fn checks_cover_later_dominated_and_lower_accesses() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/check_coverage.wat");
+    let wat = std::fs::read(path).expect("fixture");
+    let options = crate::options::Options::new(crate::options::Target::CortexM4);
+    let m = crate::legalized_module(&wat, &options).unwrap();
+    let checks = |name: &str| {
+        let body = m.bodies.iter().find(|b| b.name == name).expect(name);
+        body.blocks
+            .iter()
+            .flat_map(|b| &b.insts)
+            .filter(|i| {
+                matches!(
+                    i.op,
+                    Op::TrapIf(TrapCode::MemoryOutOfBounds) | Op::BoundsCheck { .. }
+                )
+            })
+            .count()
+    };
+    for (name, kept) in [
+        ("fields", 1),
+        ("load_store_load", 1),
+        ("store_then_load", 2),
+        ("load_div_load", 2),
+        ("load_call_load", 2),
+        ("dominated", 2),
+        ("descending", 1),
+        ("descending_unguarded", 3),
+    ] {
+        assert_eq!(checks(name), kept, "{name}");
+    }
+}

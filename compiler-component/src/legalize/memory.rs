@@ -232,9 +232,9 @@ impl BodyLegalizer<'_> {
     }
 
     /// The end a check of the current access at old `addr` may cover: a load's check also
-    /// covers the later accesses to the same address in its block up to the first store (that
-    /// one included), when nothing between can trap otherwise or be seen (only computations,
-    /// loads and global reads). Whichever of those accesses is out of bounds, the first
+    /// covers the later accesses at or above the same address (`addr + d`, `d` a small
+    /// constant) in its block up to the first store (that one included), when nothing between
+    /// can trap otherwise or be seen (only computations, loads and global reads). Whichever of those accesses is out of bounds, the first
     /// traps with the same code and nothing has changed in between, so checking the farthest
     /// end at once is indistinguishable, and saves the checks after it.
     fn reach(&self, addr: Value, end: u64) -> u64 {
@@ -242,14 +242,27 @@ impl BodyLegalizer<'_> {
         if !matches!(insts.get(self.inst_index).map(|i| &i.op), Some(Op::Load(_))) {
             return end;
         }
+        let (x, c) = self.offset_form(addr);
+        // How far past `addr` the access at old address `a` of `m` ends, when it is at
+        // `x + c + d` with `d` small and not negative (so `covered` takes it).
+        let beyond = |a: Value, m: &MemArg| {
+            let (x2, c2) = self.offset_form(a);
+            let d = c2.wrapping_sub(c) as i32 as i64;
+            (x2 == x && (0..=i64::from(u16::MAX)).contains(&d))
+                .then(|| d as u64 + m.offset + m.width as u64)
+        };
         let mut reach = end;
         for inst in insts.iter().skip(self.inst_index + 1).take(MAX_REACH) {
-            let same = inst.args.first() == Some(&addr);
+            let a = inst.args.first().copied();
             match &inst.op {
-                Op::Load(m) if same => reach = reach.max(m.offset + m.width as u64),
+                Op::Load(m) => {
+                    if let Some(e) = a.and_then(|a| beyond(a, m)) {
+                        reach = reach.max(e);
+                    }
+                }
                 Op::Store(m) => {
-                    if same {
-                        reach = reach.max(m.offset + m.width as u64);
+                    if let Some(e) = a.and_then(|a| beyond(a, m)) {
+                        reach = reach.max(e);
                     }
                     break;
                 }
@@ -265,7 +278,6 @@ impl BodyLegalizer<'_> {
                 | Op::FBinary(_)
                 | Op::FCompare(_)
                 | Op::Select
-                | Op::Load(_)
                 | Op::GlobalGet(_)
                 | Op::MemorySize => {}
                 _ => break,

@@ -234,9 +234,10 @@ impl BodyLegalizer<'_> {
     /// The end a check of the current access at old `addr` may cover: a load's check also
     /// covers the later accesses at or above the same address (`addr + d`, `d` a small
     /// constant) in its block up to the first store (that one included), when nothing between
-    /// can trap otherwise or be seen (only computations, loads and global reads). Whichever of those accesses is out of bounds, the first
-    /// traps with the same code and nothing has changed in between, so checking the farthest
-    /// end at once is indistinguishable, and saves the checks after it.
+    /// can trap otherwise or be seen (only computations, loads and global reads). Whichever
+    /// of those accesses is out of bounds, the first traps with the same code and nothing has
+    /// changed in between, so checking the farthest end at once is indistinguishable, and
+    /// saves the checks after it.
     fn reach(&self, addr: Value, end: u64) -> u64 {
         let insts = &self.old.block(self.old_block).insts;
         if !matches!(insts.get(self.inst_index).map(|i| &i.op), Some(Op::Load(_))) {
@@ -343,8 +344,8 @@ impl BodyLegalizer<'_> {
     }
 
     /// The bounds check (when enabled) for the whole access, then the memory base and whether
-    /// a check reads the access's address (so the address is computed anyway). The access fits u32 offsets: longer ones
-    /// were cut off as always trapping.
+    /// a check reads the access's address (so the address is computed anyway). The access
+    /// fits u32 offsets: longer ones were cut off as always trapping.
     fn prepare_access(
         &mut self,
         old_addr: Value,

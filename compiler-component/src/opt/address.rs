@@ -67,18 +67,28 @@ pub fn run(func: &mut Function) -> bool {
             uses[a.0 as usize] += 1;
         }
     }
-    // A zero every access may index by: a constant of the entry block, which dominates all.
-    let zero = func.blocks.first().and_then(|b| {
+    // A zero accesses may index by: a constant of the entry block, which dominates every
+    // other block, and the accesses after it in its own.
+    let zero_at = func.blocks.first().and_then(|b| {
         b.insts
             .iter()
-            .find_map(|i| match (&i.op, i.results.as_slice()) {
-                (Op::Const(0), [r]) if func.value_types[r.0 as usize] == Type::I32 => Some(*r),
+            .enumerate()
+            .find_map(|(at, i)| match (&i.op, i.results.as_slice()) {
+                (Op::Const(0), [r]) if func.value_types[r.0 as usize] == Type::I32 => {
+                    Some((*r, at))
+                }
                 _ => None,
             })
     });
     let types = func.value_types.clone();
     let mut changed = false;
     for b in 0..func.blocks.len() {
+        // The zero the access at `i` of this block may index by.
+        let zero_for = |i: usize| {
+            zero_at
+                .filter(|&(_, at)| b != 0 || at < i)
+                .map(|(zero, _)| zero)
+        };
         // The sum each integer access addresses: (instruction, key, constant).
         // A call ends the groups: a base kept across it would take a callee-saved register
         // or a stack slot, where each access's own sum cost one instruction. The call count
@@ -175,7 +185,7 @@ pub fn run(func: &mut Function) -> bool {
                     .iter()
                     .filter(|&(v, n)| uses.get(v.0 as usize) == Some(n))
                     .count();
-                let Some(zero) = zero else {
+                let Some(zero) = zero_for(first) else {
                     continue;
                 };
                 if dying < 2 {
@@ -207,7 +217,7 @@ pub fn run(func: &mut Function) -> bool {
                 let index_zero = if konst(index) == Some(0) {
                     Some(index)
                 } else {
-                    zero
+                    zero_for(i)
                 };
                 if let Some(index_zero) = index_zero {
                     rewrite(&mut func.blocks[b].insts[i], shared, index_zero, moved);

@@ -703,3 +703,27 @@ fn unrolled_accesses_share_one_base_and_differ_by_offsets() {
         );
     }
 }
+
+/// An access in the entry block before the block's first zero constant keeps its own index
+/// when address.rs makes the group's shared base (it used the later zero: an internal error
+/// for fixtures/check_coverage.wat's `words_at` with checks off on Thumb-2).
+#[test]
+fn a_shared_base_indexes_only_by_a_zero_defined_before_the_access() {
+    let wat = br#"(module (memory 1)
+      (func (param $p i32) (param $i i32) (result i32)
+        (i32.add (i32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))
+          (i32.add
+            (i32.load offset=4 (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))
+            (i32.add
+              (i32.load offset=8 (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))
+              (i32.const 0))))))"#;
+    for target in [
+        crate::options::Target::CortexM4,
+        crate::options::Target::Rv32imac,
+    ] {
+        let mut options = Options::new(target);
+        options.bounds_checks = false;
+        let m = crate::legalized_module(wat, &options).unwrap();
+        crate::ir::verify::module(&m, true).unwrap();
+    }
+}

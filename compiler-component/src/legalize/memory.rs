@@ -72,8 +72,9 @@ pub(super) struct OldAddresses {
     /// Each i32 value that adds a constant to another (or subtracts one): the other and the
     /// constant added (wrapping).
     offsets: Vec<Option<(Value, u32)>>,
-    /// Each reachable block's immediate dominator (the entry's is itself).
-    pub(super) idom: Vec<Option<usize>>,
+    /// The old function's dominators (immediate dominators for the checks a block inherits;
+    /// the path ranges' facts).
+    pub(super) dom: Dominators,
 }
 
 pub(super) fn old_addresses(func: &Function) -> OldAddresses {
@@ -148,13 +149,12 @@ pub(super) fn old_addresses(func: &Function) -> OldAddresses {
             }
         }
     }
-    let idom = (0..func.blocks.len()).map(|b| dom.idom(b)).collect();
     OldAddresses {
         sums: binaries,
         scaled,
         innermost,
         offsets,
-        idom,
+        dom,
     }
 }
 
@@ -190,6 +190,14 @@ impl BodyLegalizer<'_> {
         (x, c)
     }
 
+    /// The range of old `v` where the current block runs (`PathRanges`, made at first use).
+    fn range_here(&mut self, v: Value) -> Option<(u32, u32)> {
+        let (old, dom) = (self.old, &self.old_addresses.dom);
+        self.path_ranges
+            .get_or_insert_with(|| PathRanges::new(old, dom))
+            .at(v, self.old_block)
+    }
+
     /// The smallest value old `v` can take in the current block, from either range analysis.
     fn lower_bound(&mut self, v: Value) -> u32 {
         let everywhere = self
@@ -197,13 +205,7 @@ impl BodyLegalizer<'_> {
             .as_mut()
             .and_then(|r| r.of(v))
             .map_or(0, |r| r.0);
-        let old_fn = self.old;
-        let here = self
-            .path_ranges
-            .get_or_insert_with(|| PathRanges::new(old_fn))
-            .at(v, self.old_block)
-            .map_or(0, |r| r.0);
-        everywhere.max(here)
+        everywhere.max(self.range_here(v).map_or(0, |r| r.0))
     }
 
     /// Does a check passed earlier in this block cover the access of `end` bytes at old
@@ -212,13 +214,11 @@ impl BodyLegalizer<'_> {
     /// memory); below it, the checked address must be at least the distance down, which its
     /// range shows.
     fn covered(&mut self, (x, c): (Value, u32), end: u64) -> bool {
-        let near: Vec<(u32, u64, Value)> = self
-            .covered
-            .iter()
-            .filter(|e| e.0 == x)
-            .map(|e| (e.1, e.2, e.3))
-            .collect();
-        for (c2, end2, checked) in near {
+        for i in 0..self.covered.len() {
+            let (x2, c2, end2, checked) = self.covered[i];
+            if x2 != x {
+                continue;
+            }
             let d = c.wrapping_sub(c2) as i32 as i64;
             if d >= 0 {
                 if d + end as i64 <= end2 as i64 {
@@ -385,12 +385,10 @@ impl BodyLegalizer<'_> {
         {
             return false;
         }
-        let old_fn = self.old;
-        let here = self
-            .path_ranges
-            .get_or_insert_with(|| PathRanges::new(old_fn))
-            .at(old_addr, self.old_block);
-        if here.is_some_and(|r| r.1 as u64 + end <= min_bytes) {
+        if self
+            .range_here(old_addr)
+            .is_some_and(|r| r.1 as u64 + end <= min_bytes)
+        {
             return false;
         }
         if self.checked.iter().any(|&(a, e)| a == addr && e >= end) {

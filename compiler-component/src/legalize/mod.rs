@@ -289,7 +289,8 @@ impl BodyLegalizer<'_> {
         let data = &old.blocks[block.0 as usize];
         self.b.switch_to(block);
         self.old_block = block;
-        let inherited = self.old_addresses.idom[block.0 as usize]
+        let inherited = (self.old_addresses.dom)
+            .idom(block.0 as usize)
             .filter(|&d| d != block.0 as usize)
             .and_then(|d| self.checked_at_end[d].clone())
             .unwrap_or_default();

@@ -13,7 +13,7 @@
 //! from ranges every execution fits, recomputing keeps ranges every execution fits. If the
 //! growing rounds do not settle within their budget, nothing is claimed.
 
-use super::ranges::{Range, negate, swap, transfer, wrapped};
+use super::ranges::{Range, jump_edges, negate, swap, transfer, wrapped};
 use crate::ir::dom::Dominators;
 use crate::ir::{BinaryOp, Block, Cond, Function, Op, Terminator, Type, UnaryOp, Value};
 
@@ -61,7 +61,7 @@ pub(super) struct PathRanges<'a> {
 }
 
 impl<'a> PathRanges<'a> {
-    pub fn new(func: &'a Function) -> Self {
+    pub fn new(func: &'a Function, dom: &Dominators) -> Self {
         let n = func.value_types.len();
         let is_i32 = |v: Value| func.value_types.get(v.0 as usize) == Some(&Type::I32);
         let mut defs = vec![None; n];
@@ -83,7 +83,6 @@ impl<'a> PathRanges<'a> {
                 }
             }
         }
-        let dom = Dominators::compute(func);
         let mut analysis = PathRanges {
             defs,
             affine: vec![Box::default(); n],
@@ -91,10 +90,10 @@ impl<'a> PathRanges<'a> {
             facts: vec![Vec::new(); func.blocks.len()],
             settled: false,
         };
-        let incoming = incoming_edges(func);
-        analysis.find_facts(func, &dom);
-        analysis.find_affine_params(func, &dom, &incoming);
-        analysis.settled = analysis.solve(func, &dom, &incoming);
+        let incoming = jump_edges(func);
+        analysis.find_facts(func, dom);
+        analysis.find_affine_params(func, dom, &incoming);
+        analysis.settled = analysis.solve(func, dom, &incoming);
         analysis
     }
 
@@ -476,24 +475,6 @@ impl<'a> PathRanges<'a> {
         }
         Some(r)
     }
-}
-
-/// The jumps into each block (predecessor and arguments); an edge of another terminator
-/// passes none, so its block's parameters are unbounded.
-fn incoming_edges(func: &Function) -> Vec<Vec<(Block, &[Value])>> {
-    let mut incoming: Vec<Vec<(Block, &[Value])>> = vec![Vec::new(); func.blocks.len()];
-    for (bi, block) in func.blocks.iter().enumerate() {
-        let args = match &block.term {
-            Terminator::Jump { args, .. } => args.as_slice(),
-            _ => &[],
-        };
-        for s in block.term.successor_iter() {
-            if let Some(into) = incoming.get_mut(s.0 as usize) {
-                into.push((Block(bi as u32), args));
-            }
-        }
-    }
-    incoming
 }
 
 /// The range of `m * x + c` (wrapping) for `x` in `r`, when the product does not wrap.

@@ -53,7 +53,6 @@ impl<'a> Ranges<'a> {
     pub fn new(func: &'a Function) -> Self {
         let n = func.value_types.len();
         let mut defs: Vec<Def> = (0..n).map(|_| Def::None).collect();
-        let mut preds: Vec<Vec<(Block, &[Value])>> = vec![Vec::new(); func.blocks.len()];
         for (bi, block) in func.blocks.iter().enumerate() {
             for (k, p) in block.params.iter().enumerate() {
                 if let Some(d) = defs.get_mut(p.0 as usize) {
@@ -67,22 +66,8 @@ impl<'a> Ranges<'a> {
                     *d = Def::Inst(&inst.op, &inst.args);
                 }
             }
-            let here = Block(bi as u32);
-            match &block.term {
-                Terminator::Jump { target, args } => {
-                    if let Some(p) = preds.get_mut(target.0 as usize) {
-                        p.push((here, args.as_slice()));
-                    }
-                }
-                term => {
-                    for s in term.successors() {
-                        if let Some(p) = preds.get_mut(s.0 as usize) {
-                            p.push((here, &[]));
-                        }
-                    }
-                }
-            }
         }
+        let preds = jump_edges(func);
         let single_pred = preds
             .iter()
             .map(|p| match p.as_slice() {
@@ -421,6 +406,24 @@ struct Guard {
     step: u32,
     init: Range,
     single_step: bool,
+}
+
+/// Each block's predecessor edges: the predecessor and the arguments its jump passes (an
+/// edge of another terminator passes none).
+pub(super) fn jump_edges(func: &Function) -> Vec<Vec<(Block, &[Value])>> {
+    let mut edges: Vec<Vec<(Block, &[Value])>> = vec![Vec::new(); func.blocks.len()];
+    for (bi, block) in func.blocks.iter().enumerate() {
+        let args = match &block.term {
+            Terminator::Jump { args, .. } => args.as_slice(),
+            _ => &[],
+        };
+        for s in block.term.successor_iter() {
+            if let Some(into) = edges.get_mut(s.0 as usize) {
+                into.push((Block(bi as u32), args));
+            }
+        }
+    }
+    edges
 }
 
 /// The 32-bit range of the integers lo..=hi, when all of them wrap by the same multiple of

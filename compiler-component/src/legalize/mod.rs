@@ -9,6 +9,7 @@
 mod builder;
 mod bulk;
 mod bulk_runtime;
+pub mod constant_checks;
 mod int64;
 mod memory;
 mod path_ranges;

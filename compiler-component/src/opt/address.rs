@@ -21,6 +21,9 @@ use crate::ir::{BinaryOp, Function, Inst, Op, Type, Value};
 /// signed 12 bits) reaches it.
 const MAX_OFFSET: u64 = 2047;
 
+/// The fewest accesses at far constant addresses that get a base of their own.
+const MIN_CLUSTER: usize = 2;
+
 /// How many values a sum may add, and how deep `Add`s are followed.
 const MAX_TERMS: usize = 4;
 const MAX_DEPTH: u32 = 4;
@@ -29,36 +32,44 @@ const MAX_DEPTH: u32 = 4;
 type GroupKey = (u32, Vec<Term>);
 
 /// A value shifted left by a constant (0: the value itself).
-type Term = (Value, u32);
+pub(super) type Term = (Value, u32);
 
 /// The sums and constant shifts addresses are made of.
 #[derive(Clone, Copy)]
-enum Part {
+pub(super) enum Part {
     Add(Value, Value),
     Shl(Value, u32),
+}
+
+/// The sum or constant shift defining each value, where one does.
+pub(super) fn parts(func: &Function, konst: &impl Fn(Value) -> Option<i64>) -> Vec<Option<Part>> {
+    let mut parts: Vec<Option<Part>> = vec![None; func.value_types.len()];
+    for inst in func.blocks.iter().flat_map(|b| &b.insts) {
+        match (&inst.op, inst.args.as_slice(), inst.results.as_slice()) {
+            (Op::Binary(BinaryOp::Add), [a, b], [r]) => {
+                parts[r.0 as usize] = Some(Part::Add(*a, *b));
+            }
+            (Op::Binary(BinaryOp::Shl), [x, n], [r])
+                if func.value_types[r.0 as usize] == Type::I32 =>
+            {
+                if let Some(n) = konst(*n) {
+                    parts[r.0 as usize] = Some(Part::Shl(*x, n as u32 & 31));
+                }
+            }
+            _ => {}
+        }
+    }
+    parts
 }
 
 /// Returns whether an access changed.
 pub fn run(func: &mut Function) -> bool {
     let consts = func.constants();
     let konst = |v: Value| consts.get(v.0 as usize).copied().flatten();
-    let mut parts: Vec<Option<Part>> = vec![None; func.value_types.len()];
+    let parts = parts(func, &konst);
     let mut uses = vec![0u32; func.value_types.len()];
     for block in &func.blocks {
         for inst in &block.insts {
-            match (&inst.op, inst.args.as_slice(), inst.results.as_slice()) {
-                (Op::Binary(BinaryOp::Add), [a, b], [r]) => {
-                    parts[r.0 as usize] = Some(Part::Add(*a, *b));
-                }
-                (Op::Binary(BinaryOp::Shl), [x, n], [r])
-                    if func.value_types[r.0 as usize] == Type::I32 =>
-                {
-                    if let Some(n) = konst(*n) {
-                        parts[r.0 as usize] = Some(Part::Shl(*x, n as u32 & 31));
-                    }
-                }
-                _ => {}
-            }
             for a in &inst.args {
                 uses[a.0 as usize] += 1;
             }
@@ -122,7 +133,54 @@ pub fn run(func: &mut Function) -> bool {
         }
         let mut inserts: Vec<(usize, Inst)> = Vec::new();
         for terms in order {
-            let members = &groups[&terms];
+            let mut members = groups[&terms].clone();
+            // Accesses at far constant addresses `v + k` get bases of their own first.
+            if let [(v, 0)] = terms.1.as_slice() {
+                let insts = &func.blocks[b].insts;
+                let candidates: Vec<(usize, u32)> = members
+                    .iter()
+                    .filter(|&&(i, _)| {
+                        access(&insts[i], &types)
+                            .is_some_and(|(base, index)| base == *v && konst(index).is_some())
+                    })
+                    .copied()
+                    .collect();
+                for (k_lo, cluster) in constant_clusters(&candidates, insts) {
+                    let first = cluster[0];
+                    let n = (func.value_types.len() + inserts.len()) as u32;
+                    let (r, c) = (Value(n), Value(n + 1));
+                    let offset = func.blocks[b].insts[first].offset;
+                    let inst = |op: Op, args: Vec<Value>, r: Value| Inst {
+                        op,
+                        args,
+                        results: vec![r],
+                        offset,
+                    };
+                    inserts.push((first, inst(Op::Binary(BinaryOp::Add), vec![*v, c], r)));
+                    inserts.push((first, inst(Op::Const(k_lo as i32 as i64), vec![], c)));
+                    let zero = match zero_for(first) {
+                        Some(zero) => zero,
+                        None => {
+                            let zero = Value(n + 2);
+                            inserts.push((first, inst(Op::Const(0), vec![], zero)));
+                            zero
+                        }
+                    };
+                    for &i in &cluster {
+                        let inst = &mut func.blocks[b].insts[i];
+                        let k = access(inst, &types)
+                            .and_then(|(_, index)| konst(index))
+                            .unwrap_or(0) as u32;
+                        let offset = offset_of_inst(inst) + u64::from(k - k_lo);
+                        rewrite(inst, r, zero, offset);
+                    }
+                    members.retain(|(i, _)| !cluster.contains(i));
+                    changed = true;
+                }
+            }
+            if members.is_empty() {
+                continue;
+            }
             let block = &func.blocks[b];
             let offset_of = |i: usize| offset_of_inst(&block.insts[i]);
             // The base: the first member's address (its own base when it indexes by 0, else
@@ -239,6 +297,38 @@ pub fn run(func: &mut Function) -> bool {
     changed
 }
 
+/// Accesses at constant addresses beyond an offset's reach from the base they share (`base +
+/// k`, `k` a constant index): sorted by `k`, each run that fits within `MAX_OFFSET` of its
+/// lowest `k` and holds at least two becomes a cluster, to address from one new base `base +
+/// k_lo` (the accesses in block order). Those the base reaches directly stay as they are.
+fn constant_clusters(members: &[(usize, u32)], insts: &[Inst]) -> Vec<(u32, Vec<usize>)> {
+    let mut far: Vec<(u32, usize)> = members
+        .iter()
+        .filter(|&&(i, k)| offset_of_inst(&insts[i]) + u64::from(k) > MAX_OFFSET)
+        .map(|&(i, k)| (k, i))
+        .collect();
+    far.sort_unstable();
+    let mut clusters = Vec::new();
+    let mut start = 0;
+    while start < far.len() {
+        let k_lo = far[start].0;
+        let mut end = start;
+        while end < far.len()
+            && offset_of_inst(&insts[far[end].1]) + u64::from(far[end].0 - k_lo) <= MAX_OFFSET
+        {
+            end += 1;
+        }
+        let end = end.max(start + 1);
+        if end - start >= MIN_CLUSTER {
+            let mut cluster: Vec<usize> = far[start..end].iter().map(|&(_, i)| i).collect();
+            cluster.sort_unstable();
+            clusters.push((k_lo, cluster));
+        }
+        start = end;
+    }
+    clusters
+}
+
 /// (base, index) of an integer load or store in legalized form.
 fn access(inst: &Inst, types: &[Type]) -> Option<(Value, Value)> {
     let integer = |v: &Value| types.get(v.0 as usize).is_some_and(|t| !t.is_float());
@@ -269,7 +359,7 @@ fn rewrite(inst: &mut Inst, base: Value, zero: Value, offset: u64) {
 /// Adds the terms and constants `v << shift` sums to `terms` and `k`, following sums and
 /// constant shifts (`(x + c) << s` is `(x << s) + (c << s)` in wrapping arithmetic); false
 /// past the limits.
-fn flatten(
+pub(super) fn flatten(
     (v, shift): Term,
     parts: &[Option<Part>],
     konst: &impl Fn(Value) -> Option<i64>,

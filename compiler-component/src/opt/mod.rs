@@ -1,6 +1,7 @@
 //! Machine-independent optimizations, one pass per file, each IR -> IR: fold -> merge
 //! (straight-line blocks) -> gvn (repeated pure computations) -> licm (loop invariants to the
-//! preheader) and address (accesses to one sum share a base; both legalized IR only) ->
+//! preheader), address (accesses to one sum share a base) and stores (loads forwarded, dead
+//! stores dropped; all three legalized IR only) ->
 //! copyprop -> dce, repeated to a fixed point. They work on the frontend's IR and on legalized
 //! IR alike. `unroll` runs once, after them (`legalized_module`).
 
@@ -11,6 +12,7 @@ pub mod fold;
 pub mod gvn;
 pub mod licm;
 pub mod merge;
+pub mod stores;
 pub mod unroll;
 
 use crate::ir::dom::Dominators;
@@ -58,6 +60,7 @@ pub fn run_function(func: &mut Function, stage: Stage) {
         if let Stage::Legalized(budget) = stage {
             changed |= licm::run(func, &dom, budget);
             changed |= address::run(func);
+            changed |= stores::run(func);
         }
         changed |= copyprop::run(func);
         changed |= dce::run(func);

@@ -727,3 +727,95 @@ fn a_shared_base_indexes_only_by_a_zero_defined_before_the_access() {
         crate::ir::verify::module(&m, true).unwrap();
     }
 }
+
+/// fixtures/folded_unrolls.wat legalized for `target` (speed), checks on or off.
+fn folded_unrolls(target: crate::options::Target, checks: bool) -> Module {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/folded_unrolls.wat");
+    let wat = std::fs::read(path).expect("fixture");
+    let mut options = Options::new(target);
+    options.bounds_checks = checks;
+    crate::legalized_module(&wat, &options).unwrap()
+}
+
+fn body<'a>(m: &'a Module, name: &str) -> &'a Function {
+    m.bodies.iter().find(|b| b.name == name).expect(name)
+}
+
+fn is_check(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::TrapIf(TrapCode::MemoryOutOfBounds) | Op::BoundsCheck { .. }
+    )
+}
+
+#[test]
+fn full_unrolls_fold_counters_into_constant_addresses_and_drop_their_checks() {
+    // strided_low: four trips of x = 8, 4, 2, 1 past the normal budget; each copy's addresses
+    // fold to constants within the first page, so no check is left, and of the sum's nine
+    // stores only the last counts. strided_high's last reads lie past the first page: checked.
+    for target in [
+        crate::options::Target::CortexM4,
+        crate::options::Target::Rv32imac,
+    ] {
+        let m = folded_unrolls(target, true);
+        let f = body(&m, "strided_low");
+        let all = |_: usize| true;
+        let branches = f
+            .blocks
+            .iter()
+            .filter(|b| matches!(b.term, Terminator::Branch { .. }))
+            .count();
+        assert_eq!(branches, 1, "only `if $grow` branches: {f}");
+        assert_eq!(count_ops(f, all, is_check), 0, "{f}");
+        // The sum's loads take what the block stored; the eight reads, at constant addresses
+        // beyond an offset's reach, share one new base.
+        let mut bases = std::collections::BTreeSet::new();
+        for inst in f.blocks.iter().flat_map(|b| &b.insts) {
+            if let Op::Load(_) = inst.op {
+                bases.insert(inst.args[0]);
+            }
+        }
+        let loads = count_ops(f, all, |op: &Op| matches!(op, Op::Load(_)));
+        assert_eq!((loads, bases.len()), (8, 1), "eight reads: {f}");
+        let stores = count_ops(f, all, |op: &Op| matches!(op, Op::Store(_)));
+        assert_eq!(stores, 1, "the sum's last store: {f}");
+        let f = body(&m, "strided_high");
+        assert!(count_ops(f, all, is_check) > 0, "{f}");
+        // The 8-byte stores up to the page's end need no check; 4 bytes past it, they do.
+        assert_eq!(count_ops(body(&m, "stores_to_end"), all, is_check), 0);
+        assert!(count_ops(body(&m, "stores_past_end"), all, is_check) > 0);
+    }
+}
+
+#[test]
+fn dead_stores_go_only_when_nothing_can_read_or_see_them() {
+    let m = folded_unrolls(crate::options::Target::CortexM4, true);
+    let stores = |name: &str| {
+        count_ops(
+            body(&m, name),
+            |_| true,
+            |op: &Op| matches!(op, Op::Store(_)),
+        )
+    };
+    // 200 (twice: the byte at 201 and the first word are overwritten) and 300 (once).
+    assert_eq!(stores("overwritten"), 2);
+    // The byte store into the first word goes; the byte into the i64 stays (legalized, the
+    // i64 store is two words).
+    assert_eq!(stores("widths"), 4);
+    // A load of the same bytes, a pointer that may be the address, a check, a division guard.
+    assert_eq!(stores("read_between"), 2);
+    assert_eq!(stores("maybe_aliased"), 2);
+    assert_eq!(stores("trap_between"), 3);
+    assert_eq!(stores("divide_between"), 2);
+}
+
+#[test]
+fn loads_of_bytes_the_block_stored_take_the_stored_value() {
+    // far_constants reads back two words it stored (forwarded), a half and a byte of words it
+    // stored, and a word a later half store changed (all three loaded).
+    let m = folded_unrolls(crate::options::Target::CortexM4, true);
+    let f = body(&m, "far_constants");
+    let loads = count_ops(f, |_| true, |op: &Op| matches!(op, Op::Load(_)));
+    assert_eq!(loads, 3, "{f}");
+}

@@ -14,16 +14,22 @@
 //! values. When no factor divides `T`, new copies run the whole rounds that end before the
 //! last trip and the loop itself runs the rest (`apply_remainder`).
 //!
+//! A loop of at most `MAX_FACTOR` trips becomes straight-line code when its copies fit the
+//! budget, or `FULL_UNROLL_SCALE` times it once what folds in each copy is set aside (test3's
+//! strided reads: a pointer stepping by a halving `x` reads from constant addresses once each
+//! copy knows `x`, and their bounds checks go, `legalize::constant_checks`).
+//!
 //! Counts known only at run time stay rolled: measured on the C benchmark, unrolling them
 //! behind a guard cost more than it saved (clang's wasm output has already unrolled its
 //! long loops; what is left, remainder loops and searches, runs a few trips).
 
 use crate::ir::dom::{Dominators, Loop};
 use crate::ir::{
-    BinaryOp, Block, BlockData, Cond, Function, Inst, Op, Terminator, Type, UnaryOp, Value,
+    BinaryOp, Block, BlockData, Cond, Function, Inst, Op, Terminator, TrapCode, Type, UnaryOp,
+    Value,
 };
 
-use super::fold::eval_compare;
+use super::fold::{canonical, eval_binary, eval_compare, eval_unary};
 use crate::fast_hash::FastMap;
 
 /// Largest unroll factor tried (then halved down to 2).
@@ -32,6 +38,13 @@ const MAX_FACTOR: u32 = 8;
 /// Test runs spent finding trip counts in one function, bounding the work a crafted module
 /// (thousands of loops of millions of iterations) could ask for.
 const SIMULATION_BUDGET: u64 = 1 << 22;
+
+/// A loop of at most `MAX_FACTOR` trips may become straight-line code this many times the
+/// budget, counted in the instructions that remain after folding (its counter and what it
+/// steps become constants in each copy): measured on the C benchmark, the trips' tests and
+/// increments saved and the addresses made constant pay for the size at -O2 (clang's full
+/// unrolling at -O2 allows about as much).
+const FULL_UNROLL_SCALE: usize = 4;
 
 /// Unroll what pays in `func`, the copies of one loop holding at most `max_insts`
 /// instructions together; returns whether anything changed.
@@ -125,7 +138,7 @@ fn plan(
         .chain((0..func.blocks.len()).filter(|&b| lp.in_body[b] && b != header))
         .collect();
     let insts: usize = body.iter().map(|&b| func.blocks[b].insts.len()).sum();
-    if insts * 2 > max_insts {
+    if insts * 2 > FULL_UNROLL_SCALE * max_insts {
         return None;
     }
     let calls = body
@@ -235,6 +248,10 @@ fn plan(
     }
     let (trips, counter, init, step) = counted?;
     let fits = |factor: u32| insts * factor as usize <= max_insts;
+    let straight = (2..=MAX_FACTOR).contains(&trips)
+        && (fits(trips)
+            || residual_when_full(func, &body, header, &entries, back, trips, &konst)
+                <= FULL_UNROLL_SCALE * max_insts);
     let plan = |factor: u32, count: Count| Plan {
         body,
         latch,
@@ -245,7 +262,7 @@ fn plan(
     };
     // A loop of at most MAX_FACTOR trips becomes straight-line code; a longer one runs a
     // factor that divides its trips (at least two trips of the copies).
-    let factor = if (2..=MAX_FACTOR).contains(&trips) && fits(trips) {
+    let factor = if straight {
         trips
     } else {
         let mut factor = MAX_FACTOR;
@@ -271,6 +288,94 @@ fn plan(
     let rounds = (trips - 1) / factor;
     let end = init.wrapping_add(step.wrapping_mul((rounds * factor) as i64)) as i32 as i64;
     Some(plan(factor, Count::Remainder { counter, end }))
+}
+
+/// The instructions a full unroll of `trips` copies keeps: copy `i`'s header parameters are
+/// the constants copy `i - 1` passes back (copy 0's, those every entry passes), and what
+/// computes from constants alone folds away (constants themselves count as nothing), as do
+/// the bounds checks of addresses that become constants, expected to go
+/// (`legalize::constant_checks`).
+fn residual_when_full(
+    func: &Function,
+    body: &[usize],
+    header: usize,
+    entries: &[&[Value]],
+    back: &[Value],
+    trips: u32,
+    konst: &impl Fn(Value) -> Option<i64>,
+) -> usize {
+    let params = &func.blocks[header].params;
+    let mut known: FastMap<Value, i64> = FastMap::default();
+    let mut incoming: Vec<Option<i64>> = (0..params.len())
+        .map(|k| {
+            let mut args = entries.iter().map(|a| a.get(k).copied().and_then(konst));
+            let first = args.next().flatten()?;
+            args.all(|a| a == Some(first)).then_some(first)
+        })
+        .collect();
+    let mut residual = 0;
+    let mut checked: Vec<Value> = Vec::new();
+    for _ in 0..trips {
+        known.clear();
+        checked.clear();
+        for (p, k) in params.iter().zip(&incoming) {
+            if let Some(k) = k {
+                known.insert(*p, *k);
+            }
+        }
+        for &b in body {
+            for inst in &func.blocks[b].insts {
+                let folded = match (&inst.op, inst.results.as_slice()) {
+                    (Op::Const(k), [r]) => Some((*r, *k)),
+                    (op, [r]) => {
+                        let args: Option<Vec<i64>> = inst
+                            .args
+                            .iter()
+                            .map(|a| known.get(a).copied().or_else(|| konst(*a)))
+                            .collect();
+                        let ty = |v: Value| func.value_types[v.0 as usize];
+                        args.and_then(|args| match (op, args.as_slice()) {
+                            (Op::Binary(o), [x, y]) => eval_binary(*o, ty(inst.args[0]), *x, *y),
+                            (Op::Unary(o), [x]) => Some(eval_unary(*o, ty(inst.args[0]), *x)),
+                            (Op::Compare(c), [x, y]) => {
+                                Some(eval_compare(*c, ty(inst.args[0]), *x, *y) as i64)
+                            }
+                            (Op::Copy, [x]) => Some(*x),
+                            _ => None,
+                        })
+                        .map(|k| (*r, canonical(ty(*r), k)))
+                    }
+                    _ => None,
+                };
+                let is_known = |v: &Value| known.contains_key(v) || konst(*v).is_some();
+                match (
+                    folded,
+                    &inst.op,
+                    inst.args.as_slice(),
+                    inst.results.as_slice(),
+                ) {
+                    (Some((r, k)), ..) => {
+                        known.insert(r, k);
+                    }
+                    // A bounds check of a constant address (and its compare) is expected to
+                    // go once folding shows the address (`legalize::constant_checks`).
+                    (None, Op::Compare(_), args, [r]) if args.iter().any(is_known) => {
+                        checked.push(*r);
+                        residual += 1;
+                    }
+                    (None, Op::TrapIf(TrapCode::MemoryOutOfBounds), [c], _)
+                        if checked.contains(c) =>
+                    {
+                        residual -= 1;
+                    }
+                    (None, Op::BoundsCheck { .. }, [a, _], _) if is_known(a) => {}
+                    _ => residual += 1,
+                }
+            }
+        }
+        incoming = back.iter().map(|v| known.get(v).copied()).collect();
+    }
+    residual
 }
 
 /// `s` when `next` (defined by `def`) is `p + s` or `p - (-s)`, `s` a constant.

@@ -25,7 +25,7 @@ const MAX_OFFSET: u64 = 2047;
 const MIN_CLUSTER: usize = 2;
 
 /// How many values a sum may add, and how deep `Add`s are followed.
-const MAX_TERMS: usize = 4;
+pub(super) const MAX_TERMS: usize = 4;
 const MAX_DEPTH: u32 = 4;
 
 /// The calls before an access in its block, and the terms its address adds (sorted).

@@ -13,26 +13,40 @@
 //! check, a division's guard) memory is visible to the embedder. Legalized IR only (an access
 //! there has its memory base as an operand, and its bounds check is an instruction of its own).
 
-use super::address::{Part, Term, flatten};
+use super::address::{MAX_TERMS, Part, Term, flatten};
 use super::dce::has_effects;
 use crate::ir::{Function, Inst, MemArg, Op, Type, Value};
 
 /// Accesses remembered while walking a block.
 const MAX_REMEMBERED: usize = 16;
 
-/// An access's address: the values it sums (sorted), the constant, and its width.
-type Address = (Vec<Term>, u32, u32);
+/// An access's address: the values it sums (sorted, unused places `None`), the constant, and
+/// its width.
+type Address = ([Option<Term>; MAX_TERMS], u32, u32);
 
 /// Returns whether a load or a store changed.
 pub fn run(func: &mut Function) -> bool {
     let consts = func.constants();
     let konst = |v: Value| consts.get(v.0 as usize).copied().flatten();
     let parts = super::address::parts(func, &konst);
-    let types = func.value_types.clone();
+    let types = &func.value_types;
     let mut changed = false;
     for block in &mut func.blocks {
-        changed |= forward_loads(&mut block.insts, &parts, &konst, &types);
-        changed |= drop_dead_stores(&mut block.insts, &parts, &konst);
+        let accesses = block
+            .insts
+            .iter()
+            .filter(|i| matches!(i.op, Op::Load(_) | Op::Store(_)))
+            .count();
+        if accesses < 2 {
+            continue;
+        }
+        let addresses: Vec<Option<Address>> = block
+            .insts
+            .iter()
+            .map(|i| address(i, &parts, &konst))
+            .collect();
+        changed |= forward_loads(&mut block.insts, &addresses, types);
+        changed |= drop_dead_stores(&mut block.insts, &addresses);
     }
     changed
 }
@@ -40,21 +54,16 @@ pub fn run(func: &mut Function) -> bool {
 /// Loads of a value the block already has become copies of it: the value an earlier access
 /// of the same address, width and type stored or loaded (a narrow load also of the same
 /// extension; a narrow store's value is not what a load reads back).
-fn forward_loads(
-    insts: &mut [Inst],
-    parts: &[Option<Part>],
-    konst: &impl Fn(Value) -> Option<i64>,
-    types: &[Type],
-) -> bool {
+fn forward_loads(insts: &mut [Inst], addresses: &[Option<Address>], types: &[Type]) -> bool {
     // (address, how it was read, the value in the bytes).
     let mut known: Vec<(Address, MemArg, Value)> = Vec::new();
     let mut changed = false;
     let full = |m: &MemArg, v: Value| m.width == types[v.0 as usize].bytes();
-    for inst in insts.iter_mut() {
+    for (inst, a) in insts.iter_mut().zip(addresses) {
         match &inst.op {
             Op::Load(m) => {
                 let m = *m;
-                let (Some(a), [r]) = (address(inst, parts, konst), inst.results.as_slice()) else {
+                let (Some(a), [r]) = (*a, inst.results.as_slice()) else {
                     continue;
                 };
                 let r = *r;
@@ -75,7 +84,7 @@ fn forward_loads(
             }
             Op::Store(m) => {
                 let m = *m;
-                let Some(a) = address(inst, parts, konst) else {
+                let Some(a) = *a else {
                     known.clear();
                     continue;
                 };
@@ -97,11 +106,7 @@ fn forward_loads(
 }
 
 /// Drops the stores a later store of the block overwrites before anything could read them.
-fn drop_dead_stores(
-    insts: &mut Vec<Inst>,
-    parts: &[Option<Part>],
-    konst: &impl Fn(Value) -> Option<i64>,
-) -> bool {
+fn drop_dead_stores(insts: &mut Vec<Inst>, addresses: &[Option<Address>]) -> bool {
     // The addresses later stores overwrite before anything reads them.
     let mut pending: Vec<Address> = Vec::new();
     let mut dead = Vec::new();
@@ -109,7 +114,7 @@ fn drop_dead_stores(
         match &inst.op {
             Op::Store(_) => {
                 // A store reads nothing: one whose address is unknown only is not remembered.
-                let Some(a) = address(inst, parts, konst) else {
+                let Some(a) = addresses[i] else {
                     continue;
                 };
                 if pending.iter().any(|p| covers(p, &a)) {
@@ -118,8 +123,8 @@ fn drop_dead_stores(
                     pending.push(a);
                 }
             }
-            Op::Load(_) => match address(inst, parts, konst) {
-                Some(a) => pending.retain(|p| misses(p, &a)),
+            Op::Load(_) => match &addresses[i] {
+                Some(a) => pending.retain(|p| misses(p, a)),
                 None => pending.clear(),
             },
             op if has_effects(op) => pending.clear(),
@@ -151,8 +156,15 @@ fn address(
     let (mut terms, mut k) = (Vec::new(), u32::try_from(m.offset).ok()?);
     let whole = flatten((base, 0), parts, konst, &mut terms, &mut k, 0)
         && flatten((index, 0), parts, konst, &mut terms, &mut k, 0);
+    if !whole {
+        return None;
+    }
     terms.sort_unstable_by_key(|(v, shift)| (v.0, *shift));
-    whole.then_some((terms, k, u32::from(m.width)))
+    let mut sorted = [None; MAX_TERMS];
+    for (place, term) in sorted.iter_mut().zip(terms) {
+        *place = Some(term);
+    }
+    Some((sorted, k, u32::from(m.width)))
 }
 
 /// Does the store at `later` overwrite every byte of the one at `earlier`?

@@ -6,7 +6,9 @@
 //! most `MAX_OFFSET` above it takes that base and the difference as its offset. Unrolled
 //! loops (`p`, `p + 4`, `p + 8` ...) and struct fields reached through separately computed
 //! pointers then load with `ldr rd, [rn, #k]` from one register, and the sums each address
-//! computed die.
+//! computed die. Accesses at constant addresses beyond an offset's reach (`base + k`, as a
+//! full unroll leaves them) are grouped by `k` instead (`constant_clusters`): each run within
+//! `MAX_OFFSET` of its lowest `k` gets a new base `base + k_lo`, in any order of access.
 //!
 //! Sums are followed through `Add`s of any operands and left shifts by constants (`(i + 1)
 //! << 2` adds `i << 2` and 4), a few levels deep, as 32-bit wrapping arithmetic: the rewritten

@@ -83,7 +83,7 @@ pub fn legalized_module(input: &[u8], options: &Options) -> Result<ir::Module, C
         if !options.optimize_for_size {
             // `synth_init` runs once, at start-up: its loops are not worth their copies.
             // Unrolled copies index with constants, so their checks may become provable.
-            let min_bytes = legalize::constant_checks::memory_min_bytes(&module);
+            let min_bytes = legalize::memory_min_bytes(&module);
             for func in module
                 .bodies
                 .iter_mut()

@@ -9,7 +9,7 @@
 //! bytes - end`, `bytes - addr <u end`, and `BoundsCheck { end }` of `addr` and `bytes`, with
 //! `bytes` the size word.
 
-use crate::ir::{BinaryOp, Cond, Function, Module, Op, Symbol, TrapCode, Value};
+use crate::ir::{BinaryOp, Cond, Function, Op, Symbol, TrapCode, Value};
 
 /// Drops the checks of constant addresses within `module`'s minimum memory from `func`;
 /// returns whether any went.
@@ -17,13 +17,13 @@ pub fn run(module_memory_min_bytes: u64, func: &mut Function) -> bool {
     let min_bytes = module_memory_min_bytes;
     let consts = func.constants();
     let konst = |v: Value| consts.get(v.0 as usize).copied().flatten();
-    let mut defs = vec![None; func.value_types.len()];
+    let mut defs: Vec<Option<(&Op, &[Value])>> = vec![None; func.value_types.len()];
     for inst in func.blocks.iter().flat_map(|b| &b.insts) {
         if let [r] = inst.results.as_slice() {
-            defs[r.0 as usize] = Some((inst.op.clone(), inst.args.clone()));
+            defs[r.0 as usize] = Some((&inst.op, &inst.args));
         }
     }
-    let def = |v: Value| defs.get(v.0 as usize).and_then(|d| d.as_ref());
+    let def = |v: Value| defs.get(v.0 as usize).copied().flatten();
     let is_bytes = |v: Value| {
         matches!(
             def(v),
@@ -61,27 +61,24 @@ pub fn run(module_memory_min_bytes: u64, func: &mut Function) -> bool {
         },
         _ => false,
     };
-    let mut changed = false;
-    for block in &mut func.blocks {
-        let before = block.insts.len();
-        block
-            .insts
-            .retain(|inst| match (&inst.op, inst.args.as_slice()) {
-                (Op::TrapIf(TrapCode::MemoryOutOfBounds), [c]) => !never(*c),
+    // Found first (the definitions borrow the function), then removed.
+    let mut proven: Vec<(usize, usize)> = Vec::new();
+    for (b, block) in func.blocks.iter().enumerate() {
+        for (i, inst) in block.insts.iter().enumerate() {
+            let goes = match (&inst.op, inst.args.as_slice()) {
+                (Op::TrapIf(TrapCode::MemoryOutOfBounds), [c]) => never(*c),
                 (Op::BoundsCheck { end }, [addr, bytes]) => {
-                    !(is_bytes(*bytes) && u32::try_from(*end).is_ok_and(|e| within(*addr, e)))
+                    is_bytes(*bytes) && u32::try_from(*end).is_ok_and(|e| within(*addr, e))
                 }
-                _ => true,
-            });
-        changed |= block.insts.len() != before;
+                _ => false,
+            };
+            if goes {
+                proven.push((b, i));
+            }
+        }
     }
-    changed
-}
-
-/// The bytes `module`'s memory has at least (0 without one).
-pub fn memory_min_bytes(module: &Module) -> u64 {
-    module
-        .memory
-        .as_ref()
-        .map_or(0, |m| m.initial_pages as u64 * 65536)
+    for &(b, i) in proven.iter().rev() {
+        func.blocks[b].insts.remove(i);
+    }
+    !proven.is_empty()
 }

@@ -369,11 +369,7 @@ impl BodyLegalizer<'_> {
     /// after it (`bytes - addr`, computed once) with its end instead. Whether a check reads
     /// the address: this access's, or an earlier one in the block that covers it.
     fn bounds_check(&mut self, old_addr: Value, addr: Value, end: u64) -> bool {
-        let min_bytes = self
-            .module
-            .memory
-            .as_ref()
-            .map_or(0, |m| m.initial_pages as u64 * 65536);
+        let min_bytes = super::memory_min_bytes(self.module);
         let konst = self.old_consts.get(old_addr.0 as usize).copied().flatten();
         if let Some(k) = konst
             && (k as u32 as u64) + end <= min_bytes

@@ -34,6 +34,15 @@ use int64::Pair;
 pub use runtime::INIT_NAME;
 use runtime::RuntimeHelpers;
 
+/// The bytes `module`'s memory has at least, whatever grows it: its declared minimum (0
+/// without one). Memory never shrinks, so an access ending within it never traps.
+pub fn memory_min_bytes(module: &Module) -> u64 {
+    module
+        .memory
+        .as_ref()
+        .map_or(0, |m| m.initial_pages as u64 * 65536)
+}
+
 pub fn run(module: &mut Module, caps: Caps, options: &Options) -> Result<()> {
     runtime::check_module(module)?;
     let mut helpers = RuntimeHelpers::new(module);

@@ -44,10 +44,7 @@ pub fn run(module: &mut Module, caps: Caps) -> Vec<usize> {
     // RV32, where a check is a single compare-and-branch; twice that for a counter bounded at
     // run time, whose test is longer.
     let min_checks = if caps.branch_compares { 6 } else { 1 };
-    let min_bytes = module
-        .memory
-        .as_ref()
-        .map_or(0, |m| m.initial_pages as u64 * 65536);
+    let min_bytes = super::memory_min_bytes(module);
     let mut changed = Vec::new();
     for (i, func) in module.bodies.iter_mut().enumerate() {
         if version_function(func, min_bytes, min_checks) {
